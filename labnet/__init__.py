@@ -1,0 +1,116 @@
+"""LabNet: labs, their equipment and KET areas on a map; book capacity; meet demand."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+
+def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | None = None
+               ) -> Flask:
+    """Build the app: config, extensions, blueprints, CLI, error handlers.
+
+    No migrations, no seeding, no scheduler and no network here (STYLE §11.8).
+    """
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    from labnet.config import load_config
+
+    load_config(app, config)
+    _init_logging(app)
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_hooks(app)
+    from labnet.errors import register_error_handlers
+
+    register_error_handlers(app)
+    if app.config["PROXY_FIX_X_FOR"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(app.config["PROXY_FIX_X_FOR"]))  # type: ignore[method-assign]
+    return app
+
+
+def _init_logging(app: Flask) -> None:
+    logger = logging.getLogger("labnet")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+
+
+def _init_extensions(app: Flask) -> None:
+    from labnet import clock
+    from labnet.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(_migrations_dir()))
+    csrf.init_app(app)
+    bootstrap.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def _load_user(token: str):
+        from labnet.services.accounts import load_session_user
+
+        return load_session_user(token, now=clock.utcnow())
+
+
+def _migrations_dir():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from labnet.blueprints import register_blueprints
+
+    register_blueprints(app)
+
+
+def _register_cli(app: Flask) -> None:
+    from labnet.cli import labnet_cli
+
+    app.cli.add_command(labnet_cli)
+
+
+def _register_hooks(app: Flask) -> None:
+    from labnet import clock
+    from labnet.services.notifications import deliver_committed
+    from labnet.templating import register_template_helpers
+
+    register_template_helpers(app)
+
+    @app.after_request
+    def _deliver_mail(response):
+        # E-mail queued by the request's (committed) transaction goes out now; the outbox
+        # job retries anything that fails.
+        deliver_committed(app.config, now=clock.utcnow())
+        return response
+
+    @app.after_request
+    def _security_headers(response):
+        tiles = app.config.get("TILE_URL", "")
+        tile_host = tiles.split("/{", 1)[0].rsplit("/", 0)[0] if tiles.startswith("http") else ""
+        tile_origin = "/".join(tile_host.split("/")[:3]) if tile_host else ""
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; "
+            f"img-src 'self' data: {tile_origin}; ".replace("  ", " ")
+            + "object-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        )
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        if app.config["ENV_NAME"] == "production":
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
+        return response

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+ROLE_CHOICES = [
+    ("lab_manager", "Lab manager (of the lab below)"),
+    ("coordinator", "Network coordinator"),
+    ("admin", "Admin"),
+]
+
+
+class GrantRoleForm(FlaskForm):
+    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+    lab = StringField("Lab (its address name, e.g. fraunhofer-ilt)",
+                      validators=[Optional(), Length(max=120)])
+
+
+class RevokeRoleForm(FlaskForm):
+    role = HiddenField(validators=[DataRequired(), Length(max=20)])
+    lab = HiddenField(validators=[Optional(), Length(max=120)])

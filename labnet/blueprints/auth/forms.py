@@ -1,0 +1,92 @@
+"""Account forms: shape only (types, lengths, formats). Rules live in services.accounts."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
+
+from labnet.models.organisation import ORG_KIND_LABELS, SIZE_CLASS_LABELS
+
+EMAIL = [DataRequired("Enter your e-mail address."), Length(max=254),
+         Email("Enter a valid e-mail address, like name@example.org.",
+               check_deliverability=False)]
+
+
+class LoginForm(FlaskForm):
+    email = StringField("E-mail address", validators=EMAIL)
+    password = PasswordField("Password", validators=[DataRequired("Enter your password."),
+                                                     Length(max=256)])
+    next = HiddenField()
+
+
+class RegisterForm(FlaskForm):
+    full_name = StringField("Your name", validators=[DataRequired("Enter your name."),
+                                                     Length(max=120)])
+    email = StringField("Work e-mail address", validators=EMAIL)
+    password = PasswordField(
+        "Password", validators=[DataRequired("Choose a password."), Length(max=128)]
+    )
+    password_confirm = PasswordField(
+        "Repeat the password",
+        validators=[DataRequired("Repeat the password."),
+                    EqualTo("password", "The two passwords do not match.")],
+    )
+    organisation_mode = RadioField(
+        "Your organisation",
+        choices=[("new", "Register a new organisation"),
+                 ("existing", "Join an organisation already on LabNet")],
+        default="new",
+        validators=[InputRequired("Choose whether your organisation is new here.")],
+    )
+    organisation = StringField(
+        "Organisation name", validators=[DataRequired("Enter your organisation's name."),
+                                         Length(max=200)]
+    )
+    org_kind = SelectField(
+        "Kind of organisation",
+        choices=[("", "—")] + [(k.value, v) for k, v in ORG_KIND_LABELS.items()],
+        validators=[Optional()],
+    )
+    size_class = SelectField(
+        "Company size (EU definition)",
+        choices=[("", "—")] + [(k.value, v) for k, v in SIZE_CLASS_LABELS.items()],
+        validators=[Optional()],
+    )
+    country = SelectField("Country", validators=[Optional()])
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if self.organisation_mode.data == "new":
+            if not self.org_kind.data:
+                self.org_kind.errors = [*self.org_kind.errors, "Choose the kind of organisation."]
+                ok = False
+            if not self.country.data:
+                self.country.errors = [*self.country.errors, "Choose the country."]
+                ok = False
+        return ok
+
+
+class EmailForm(FlaskForm):
+    email = StringField("E-mail address", validators=EMAIL)
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[DataRequired("Choose a password."),
+                                                         Length(max=128)])
+    password_confirm = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired("Repeat the password."),
+                    EqualTo("password", "The two passwords do not match.")],
+    )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Enter your current password."),
+                                        Length(max=256)]
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A form with only the CSRF token: logout, log out everywhere."""

@@ -1,0 +1,204 @@
+"""``flask labnet …``: set-up, demo and synthetic data, users and roles, the outbox.
+
+Each command calls services and commits once at its end (it is a boundary, like a view).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy import func, select
+
+from labnet import clock
+from labnet.errors import LabNetError, RuleViolation
+from labnet.extensions import db
+from labnet.models import Lab, Role, User
+
+
+@click.group("labnet")
+def labnet_cli() -> None:
+    """LabNet administration."""
+
+
+def _progress_printer(label_width: int = 22):
+    """A progress callback that rewrites one line per stage on a terminal."""
+    last: dict[str, float] = {}
+
+    def report(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if done < total and now - last.get(stage, 0) < 0.2:
+            return
+        last[stage] = now
+        pct = 100 * done // total if total else 100
+        end = "\n" if done >= total else ""
+        click.echo(f"\r  {stage:<{label_width}} {done:>9,}/{total:,} ({pct:3d}%)", nl=False,
+                   err=True)
+        if end:
+            click.echo("", err=True)
+        sys.stderr.flush()
+
+    return report
+
+
+@labnet_cli.command("sync-taxonomy")
+@with_appcontext
+def sync_taxonomy_cmd() -> None:
+    """Load the shipped KET areas, categories, schemes and lab kinds (idempotent)."""
+    from labnet.services.taxonomy import sync_taxonomies
+
+    counts = sync_taxonomies()
+    db.session.commit()
+    for table, n in counts.items():
+        click.echo(f"{table}: {n}")
+
+
+@labnet_cli.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when labs exist already.")
+@with_appcontext
+def seed_demo_cmd(if_empty: bool) -> None:
+    """Load the 58 demo centres, their equipment and the demo accounts."""
+    from labnet.services.seed import seed_demo
+
+    if if_empty and db.session.scalar(select(func.count(Lab.id))):
+        click.echo("Demo data already present; nothing to do.")
+        return
+    started = time.monotonic()
+    result = seed_demo(now=clock.utcnow(), progress=_progress_printer())
+    db.session.commit()
+    click.echo(f"Demo data: {result['labs']} labs, {result['equipment']} pieces of equipment "
+               f"added in {time.monotonic() - started:.1f} s.")
+    _print_demo_accounts()
+
+
+@labnet_cli.command("demo-accounts")
+def demo_accounts_cmd() -> None:
+    """Print the demo accounts."""
+    _print_demo_accounts()
+
+
+def _print_demo_accounts() -> None:
+    from labnet.services.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
+
+    click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
+    for email, _name, what in DEMO_ACCOUNTS:
+        click.echo(f"  {email:<28} {what}")
+
+
+@labnet_cli.command("seed-synthetic")
+@click.option("--labs", "n_labs", type=click.IntRange(1, 1_000_000), default=10_000,
+              show_default=True)
+@click.option("--equipment", "n_equipment", type=click.IntRange(0, 10_000_000),
+              default=100_000, show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@with_appcontext
+def seed_synthetic_cmd(n_labs: int, n_equipment: int, seed: int) -> None:
+    """Bulk-insert a deterministic synthetic catalogue for benchmarks."""
+    from labnet.services.seed import seed_synthetic
+
+    if db.session.scalar(select(func.count(Lab.id)).where(Lab.slug.like(f"syn-{seed}-%"))):
+        raise click.ClickException(f"Synthetic data with seed {seed} exists already; "
+                                   "choose another --seed or a fresh database.")
+    started = time.monotonic()
+    result = seed_synthetic(labs=n_labs, equipment=n_equipment, seed=seed, now=clock.utcnow(),
+                            progress=_progress_printer())
+    db.session.commit()
+    if db.get_engine().dialect.name == "sqlite":
+        db.session.execute(db.text("ANALYZE"))
+        db.session.commit()
+    click.echo(f"Synthetic data: {result['labs']:,} labs, {result['equipment']:,} equipment "
+               f"in {time.monotonic() - started:.1f} s.")
+
+
+@labnet_cli.group("users")
+def users_cli() -> None:
+    """List users; grant and remove roles."""
+
+
+def _user(email: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise click.ClickException(f"No user with the e-mail address {email}.")
+    return user
+
+
+def _lab(slug: str | None) -> Lab | None:
+    if not slug:
+        return None
+    lab = db.session.scalar(select(Lab).where(Lab.slug == slug))
+    if lab is None:
+        raise click.ClickException(f"No lab with the address name {slug}.")
+    return lab
+
+
+@users_cli.command("list")
+@click.option("--q", default="", help="Filter by name, e-mail or organisation.")
+@with_appcontext
+def users_list(q: str) -> None:
+    from labnet.services.accounts import list_users, managed_labs
+
+    for user in db.session.scalars(list_users(q)):
+        roles = [r.role for r in user.roles]
+        roles += [f"lab_manager:{lab.slug}" for lab in db.session.scalars(managed_labs(user))]
+        click.echo(f"{user.email:<32} {user.organisation.name:<40} {' '.join(roles)}")
+
+
+ROLE_CHOICE = click.Choice([r.value for r in Role])
+
+
+@users_cli.command("grant")
+@click.argument("email")
+@click.argument("role", type=ROLE_CHOICE)
+@click.option("--lab", "lab_slug", help="The lab, for the lab_manager role.")
+@with_appcontext
+def users_grant(email: str, role: str, lab_slug: str | None) -> None:
+    """Grant ROLE to the user with EMAIL."""
+    from labnet.services.accounts import grant_role
+
+    try:
+        changed = grant_role(None, _user(email), role, lab=_lab(lab_slug), now=clock.utcnow())
+    except RuleViolation as exc:
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo("granted" if changed else "already held")
+
+
+@users_cli.command("revoke")
+@click.argument("email")
+@click.argument("role", type=ROLE_CHOICE)
+@click.option("--lab", "lab_slug", help="The lab, for the lab_manager role.")
+@with_appcontext
+def users_revoke(email: str, role: str, lab_slug: str | None) -> None:
+    """Remove ROLE from the user with EMAIL."""
+    from labnet.services.accounts import revoke_role
+
+    try:
+        changed = revoke_role(None, _user(email), role, lab=_lab(lab_slug), now=clock.utcnow())
+    except LabNetError as exc:
+        raise click.ClickException(getattr(exc, "message", str(exc))) from exc
+    db.session.commit()
+    click.echo("removed" if changed else "not held")
+
+
+@labnet_cli.group("outbox")
+def outbox_cli() -> None:
+    """The e-mail outbox."""
+
+
+@outbox_cli.command("send")
+@with_appcontext
+def outbox_send() -> None:
+    """Deliver queued e-mail (SMTP if configured, else the console)."""
+    from labnet.services.notifications import deliver_outbox
+
+    total = 0
+    while True:
+        done = deliver_outbox(current_app.config, now=clock.utcnow())
+        db.session.commit()
+        total += done
+        if done == 0:
+            break
+    click.echo(f"{total} message(s) delivered.")

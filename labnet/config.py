@@ -1,0 +1,119 @@
+"""Settings: defaults, then ``instance/config.py``, then ``LABNET_*`` variables, then overrides.
+
+Nothing here reads the environment at import time; :func:`load_config` runs inside
+``create_app``. The secret key is generated into the instance folder on first run in
+development; in production a missing key fails loudly (no literal fallback).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    "ENV_NAME": "development",  # development | production | testing
+    "DATABASE_URL": None,  # None: SQLite file instance/labnet.sqlite
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    "SQLALCHEMY_RECORD_QUERIES": False,
+    "SERVER_NAME": None,
+    "PREFERRED_URL_SCHEME": "http",
+    # Sessions (RELIABILITY §4.3.3): server-side session tokens, 12 h at most.
+    "PERMANENT_SESSION_LIFETIME": timedelta(hours=12),
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,
+    "REMEMBER_COOKIE_DURATION": timedelta(days=14),
+    # CSRF: the token lives as long as the session, so a form left open over lunch still posts.
+    "WTF_CSRF_TIME_LIMIT": None,
+    # Requests up to 16 MB are parsed, so an over-long field gets a field error with the
+    # input kept rather than a bare 413; above that a friendly 413 page answers.
+    "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    "MAX_FORM_MEMORY_SIZE": 16 * 1024 * 1024,
+    # Argon2id parameters (OWASP minimum: m=19 MiB, t=2, p=1).
+    "ARGON2_TIME_COST": 2,
+    "ARGON2_MEMORY_COST": 19 * 1024,
+    "ARGON2_PARALLELISM": 1,
+    # Token lifetimes for e-mailed links.
+    "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
+    "RESET_TOKEN_MAX_AGE": 3600,
+    # Rate limits: in memory by default; set LABNET_RATELIMIT_STORAGE_URI=redis://… in production.
+    "RATELIMIT_ENABLED": True,
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": False,
+    "LOGIN_LIMIT_PER_IP": "20/minute;100/hour",
+    "LOGIN_LIMIT_PER_ACCOUNT": "5/minute;20/hour",
+    # E-mail: without MAIL_SERVER, messages go to the console and stay in the outbox.
+    "MAIL_SERVER": None,
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,
+    "MAIL_USE_SSL": False,
+    "MAIL_USERNAME": None,
+    "MAIL_PASSWORD": None,
+    "MAIL_SENDER": "LabNet <no-reply@labnet.example>",
+    "MAIL_TIMEOUT": 10,
+    # Behind exactly one reverse proxy set PROXY_FIX_X_FOR=1 so rate limits see client IPs.
+    "PROXY_FIX_X_FOR": 0,
+    "LABS_PER_PAGE": 20,
+    "BOOTSTRAP_SERVE_LOCAL": True,
+    "TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    "TILE_ATTRIBUTION": "&copy; OpenStreetMap contributors",
+}
+
+# LABNET_* values are parsed as JSON by from_prefixed_env (true, 587, …); a plain word stays
+# a string. Under ENV_NAME=production these cookie settings are forced on.
+_PRODUCTION = {
+    "SESSION_COOKIE_SECURE": True,
+    "REMEMBER_COOKIE_SECURE": True,
+    "SESSION_COOKIE_NAME": "__Host-session",
+    "PREFERRED_URL_SCHEME": "https",
+}
+
+
+def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
+    """Fill ``app.config`` in the documented order and validate it."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.from_prefixed_env("LABNET")
+    if overrides:
+        app.config.from_mapping(overrides)
+    if app.config["ENV_NAME"] == "production":
+        # The production cookie baseline is not optional.
+        app.config.update(_PRODUCTION)
+    _database_uri(app)
+    _secret_key(app)
+    if app.config["ENV_NAME"] == "production" and app.debug:
+        raise RuntimeError("DEBUG must never be on under the production configuration")
+
+
+def _database_uri(app: Flask) -> None:
+    url = app.config.get("DATABASE_URL") or app.config.get("SQLALCHEMY_DATABASE_URI")
+    if not url:
+        url = "sqlite:///" + str(Path(app.instance_path) / "labnet.sqlite")
+    # psycopg 3 is the driver we ship; accept the common postgres:// spellings.
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            url = "postgresql+psycopg://" + url[len(prefix) :]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+
+
+def _secret_key(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    if app.config["ENV_NAME"] == "production":
+        raise RuntimeError(
+            "SECRET_KEY is not set: set LABNET_SECRET_KEY or SECRET_KEY in instance/config.py"
+        )
+    key_file = Path(app.instance_path) / "secret_key"
+    if not key_file.exists():
+        key_file.parent.mkdir(parents=True, exist_ok=True)
+        # Written once with owner-only permissions; never committed (instance/ is ignored).
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_hex(32))
+    app.config["SECRET_KEY"] = key_file.read_text().strip()

@@ -1,0 +1,87 @@
+"""Shipped data: taxonomies and the demo data set, read from the YAML files beside this
+module. Pure functions returning plain dicts, so migrations can use them too."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+DATA_DIR = Path(__file__).parent
+
+
+def _load(name: str) -> Any:
+    with (DATA_DIR / name).open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+@cache
+def ket_areas() -> list[dict[str, Any]]:
+    """KET rows, level 1 then its children, with ``parent_code`` and ``position``."""
+    rows: list[dict[str, Any]] = []
+    for i, area in enumerate(_load("ket_areas.yaml")):
+        rows.append({"code": area["code"], "name": area["name"], "parent_code": None,
+                     "position": i * 100})
+        for j, child in enumerate(area.get("children", []), start=1):
+            rows.append({"code": child["code"], "name": child["name"],
+                         "parent_code": area["code"], "position": i * 100 + j})
+    return rows
+
+
+@cache
+def equipment_categories() -> list[dict[str, Any]]:
+    return list(_load("equipment_categories.yaml"))
+
+
+@cache
+def accreditation_schemes() -> list[dict[str, Any]]:
+    return list(_load("accreditation_schemes.yaml"))
+
+
+@cache
+def lab_kinds() -> list[dict[str, Any]]:
+    return list(_load("lab_kinds.yaml"))
+
+
+@cache
+def demo_centres() -> list[dict[str, Any]]:
+    return list(_load("demo/centres.yaml"))
+
+
+def category_rows() -> list[dict[str, Any]]:
+    """Equipment categories shaped as ``equipment_category`` rows."""
+    return [
+        {
+            "code": c["code"],
+            "number": c["number"],
+            "group_name": c["group"],
+            "name": c["name"],
+            "booking_unit": c["booking_unit"],
+            "min_units": c.get("min_units", 1),
+            "rate_min": int(c["rate_band"]["min"]),
+            "rate_max": int(c["rate_band"]["max"]),
+        }
+        for c in equipment_categories()
+    ]
+
+
+def scheme_rows() -> list[dict[str, Any]]:
+    return [
+        {
+            "code": s["code"],
+            "name": s["name"],
+            "certifies": s.get("certifies") or "",
+            "issuer": s.get("issuer") or "",
+            "default_validity_months": s.get("default_validity_months"),
+        }
+        for s in accreditation_schemes()
+    ]
+
+
+def kind_rows() -> list[dict[str, Any]]:
+    return [
+        {"code": k["code"], "name": k["name"], "description": k.get("description") or ""}
+        for k in lab_kinds()
+    ]

@@ -1,0 +1,119 @@
+"""Equipment of a lab, its specifications and KET areas."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from labnet.models.base import Base, TimestampMixin
+from labnet.models.lab import Lab
+from labnet.models.taxonomy import EquipmentCategory
+
+
+class BookingUnit(StrEnum):
+    HOUR = "hour"
+    HALF_DAY = "half_day"
+    DAY = "day"
+
+
+UNIT_LABELS = {"hour": "hour", "half_day": "half day", "day": "day"}
+
+
+class EquipmentMode(StrEnum):
+    SELF_SERVICE = "self_service"
+    OPERATOR_ASSISTED = "operator_assisted"
+    REQUEST_ONLY = "request_only"
+
+
+MODE_LABELS = {
+    "self_service": "Self-service (after training)",
+    "operator_assisted": "Operator-assisted",
+    "request_only": "On request only",
+}
+
+
+class EquipmentStatus(StrEnum):
+    ACTIVE = "active"
+    MAINTENANCE = "maintenance"
+    RETIRED = "retired"
+
+
+class Equipment(TimestampMixin, Base):
+    __tablename__ = "equipment"
+    __table_args__ = (
+        CheckConstraint("booking_unit IN ('hour', 'half_day', 'day')", name="booking_unit"),
+        CheckConstraint(
+            "mode IN ('self_service', 'operator_assisted', 'request_only')", name="mode"
+        ),
+        CheckConstraint("status IN ('active', 'maintenance', 'retired')", name="status"),
+        CheckConstraint("min_units >= 1 AND max_units >= min_units", name="length"),
+        CheckConstraint("buffer_minutes >= 0", name="buffer"),
+        CheckConstraint("rate_industry >= 0 AND rate_sme >= 0", name="rates"),
+        CheckConstraint("length(currency) = 3", name="currency"),
+        # Equipment by lab (lab page) and by category and status (facets).
+        Index("ix_equipment_category_status", "category_code", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id"), index=True)
+    category_code: Mapped[str] = mapped_column(ForeignKey("equipment_category.code"))
+    name: Mapped[str] = mapped_column(String(200))
+    maker: Mapped[str] = mapped_column(String(120), default="")
+    model: Mapped[str] = mapped_column(String(120), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    booking_unit: Mapped[str] = mapped_column(String(10), default=BookingUnit.HOUR)
+    min_units: Mapped[int] = mapped_column(default=1)
+    max_units: Mapped[int] = mapped_column(default=8)
+    buffer_minutes: Mapped[int] = mapped_column(default=0)
+    rate_industry: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    rate_sme: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    mode: Mapped[str] = mapped_column(String(20), default=EquipmentMode.OPERATOR_ASSISTED)
+    training_required: Mapped[bool] = mapped_column(default=False)
+    status: Mapped[str] = mapped_column(String(12), default=EquipmentStatus.ACTIVE)
+
+    lab: Mapped[Lab] = relationship(lazy="raise_on_sql")
+    category: Mapped[EquipmentCategory] = relationship(lazy="raise_on_sql")
+    specs: Mapped[list[EquipmentSpec]] = relationship(
+        lazy="raise_on_sql", cascade="all, delete-orphan", order_by="EquipmentSpec.position"
+    )
+    ket_links: Mapped[list[EquipmentKet]] = relationship(
+        lazy="raise_on_sql", cascade="all, delete-orphan", order_by="EquipmentKet.ket_code"
+    )
+
+    @property
+    def unit_label(self) -> str:
+        return UNIT_LABELS.get(self.booking_unit, self.booking_unit)
+
+    @property
+    def mode_label(self) -> str:
+        return MODE_LABELS.get(self.mode, self.mode)
+
+    @property
+    def is_bookable(self) -> bool:
+        return self.status == EquipmentStatus.ACTIVE and self.mode != EquipmentMode.REQUEST_ONLY
+
+
+class EquipmentSpec(Base):
+    __tablename__ = "equipment_spec"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    equipment_id: Mapped[int] = mapped_column(
+        ForeignKey("equipment.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=0)
+    key: Mapped[str] = mapped_column(String(120))
+    value: Mapped[str] = mapped_column(Text)
+
+
+class EquipmentKet(Base):
+    __tablename__ = "equipment_ket"
+    __table_args__ = (Index("ix_equipment_ket_ket_equipment", "ket_code", "equipment_id"),)
+
+    equipment_id: Mapped[int] = mapped_column(
+        ForeignKey("equipment.id", ondelete="CASCADE"), primary_key=True
+    )
+    ket_code: Mapped[str] = mapped_column(ForeignKey("ket_area.code"), primary_key=True)

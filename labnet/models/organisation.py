@@ -1,0 +1,86 @@
+"""Organisation: the legal entity a user belongs to and a lab belongs to."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, Float, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from labnet.models.base import Base, TimestampMixin
+
+
+class OrgKind(StrEnum):
+    COMPANY = "company"
+    RTO = "rto"
+    UNIVERSITY = "university"
+    CLUSTER = "cluster"
+    KIBS = "kibs"
+    PUBLIC_BODY = "public_body"
+
+
+ORG_KIND_LABELS = {
+    OrgKind.COMPANY: "Company",
+    OrgKind.RTO: "Research or technology organisation",
+    OrgKind.UNIVERSITY: "University",
+    OrgKind.CLUSTER: "Cluster organisation",
+    OrgKind.KIBS: "Knowledge-intensive business services",
+    OrgKind.PUBLIC_BODY: "Public body",
+}
+
+
+class SizeClass(StrEnum):
+    """EU SME definition (Recommendation 2003/361/EC): micro, small, medium are SMEs."""
+
+    MICRO = "micro"
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+
+SIZE_CLASS_LABELS = {
+    SizeClass.MICRO: "Micro (fewer than 10 staff, up to €2 m turnover)",
+    SizeClass.SMALL: "Small (fewer than 50 staff, up to €10 m turnover)",
+    SizeClass.MEDIUM: "Medium (fewer than 250 staff, up to €50 m turnover)",
+    SizeClass.LARGE: "Large (250 staff or more)",
+}
+
+
+def _in(column: str, enum: type[StrEnum]) -> str:
+    return f"{column} IN ({', '.join(repr(str(m)) for m in enum)})"
+
+
+class Organisation(TimestampMixin, Base):
+    __tablename__ = "organisation"
+    __table_args__ = (
+        CheckConstraint(_in("kind", OrgKind), name="kind"),
+        CheckConstraint(f"size_class IS NULL OR {_in('size_class', SizeClass)}", name="size"),
+        # Only companies carry a size class, and every company has one (it decides SME rates).
+        CheckConstraint("(kind = 'company') = (size_class IS NOT NULL)", name="company_size"),
+        CheckConstraint("length(country) = 2", name="country"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # Lower-cased name: one organisation per name whatever the capitals.
+    name_key: Mapped[str] = mapped_column(String(200), unique=True)
+    slug: Mapped[str] = mapped_column(String(120), unique=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    size_class: Mapped[str | None] = mapped_column(String(8))
+    country: Mapped[str] = mapped_column(String(2), index=True)
+    nuts_code: Mapped[str | None] = mapped_column(String(5))
+    city: Mapped[str] = mapped_column(String(120), default="")
+    address: Mapped[str] = mapped_column(String(300), default="")
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    # New members may join only with an address at this domain (None: nobody joins by
+    # registration; an admin adds them).
+    email_domain: Mapped[str | None] = mapped_column(String(200))
+
+    @property
+    def is_sme(self) -> bool:
+        return self.kind == OrgKind.COMPANY and self.size_class != SizeClass.LARGE
+
+    @property
+    def kind_label(self) -> str:
+        return ORG_KIND_LABELS.get(OrgKind(self.kind), self.kind)

@@ -1,0 +1,101 @@
+"""User, global roles, and server-side login sessions.
+
+A login creates a :class:`LoginSession` row; the signed cookie carries only its random
+token, so logging out, changing the password or "log out everywhere" revokes the row and
+a copied cookie stops working (RELIABILITY §4.2, "sessions survive logout").
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from labnet.models.base import Base, TimestampMixin
+from labnet.models.organisation import Organisation
+
+
+class Role(StrEnum):
+    LAB_MANAGER = "lab_manager"  # always of a given lab: see LabManager
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+class User(TimestampMixin, Base):
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
+    full_name: Mapped[str] = mapped_column(String(120))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    email_confirmed_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+    organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
+    roles: Mapped[list[UserRole]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", back_populates="user",
+        foreign_keys="UserRole.user_id",
+    )
+
+    # Flask-Login protocol. ``session_token`` is set by the loader for the current request.
+    session_token = None
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str | None:
+        return self.session_token
+
+    @property
+    def is_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    def has_role(self, role: Role) -> bool:
+        return any(r.role == role for r in self.roles)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(Role.ADMIN)
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.has_role(Role.COORDINATOR)
+
+
+class UserRole(Base):
+    """A platform-wide role (coordinator, admin). Lab management is per lab: LabManager."""
+
+    __tablename__ = "user_role"
+    __table_args__ = (CheckConstraint("role IN ('coordinator', 'admin')", name="role"),)
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    granted_at: Mapped[datetime]
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    user: Mapped[User] = relationship(back_populates="roles", foreign_keys=[user_id])
+
+
+class LoginSession(Base):
+    __tablename__ = "login_session"
+
+    # sha256 of the random token in the cookie: a leaked table does not log anybody in.
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    user_agent: Mapped[str] = mapped_column(String(200), default="")

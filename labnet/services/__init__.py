@@ -1,0 +1,1 @@
+"""Services own the rules; they flush, callers commit."""

@@ -1,0 +1,482 @@
+"""Accounts: registration into a new or existing organisation, e-mail confirmation, login
+sessions, password change and reset, log out everywhere, and roles.
+
+Rules owned here:
+- an e-mail address belongs to one account; passwords are at least 10 characters, not the
+  address and not a common password; hashes are Argon2id;
+- joining an existing organisation needs an address at the organisation's domain, so
+  nobody reads another organisation's bookings by claiming membership (DESIGN rule 6);
+- companies carry their EU size class (it decides SME rates);
+- a login session is a server-side row: logout, password change, password reset and "log
+  out everywhere" revoke rows, and a copied cookie stops working;
+- e-mailed links are signed and expire; a reset link works once (it is bound to the
+  current password hash).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import Select, func, or_, select, update
+
+from labnet import security
+from labnet.errors import RuleViolation
+from labnet.extensions import db
+from labnet.models import (
+    Lab,
+    LabManager,
+    LoginSession,
+    Organisation,
+    OrgKind,
+    Role,
+    SizeClass,
+    User,
+    UserRole,
+)
+from labnet.permissions import can_administer_users, require
+from labnet.services import audit
+from labnet.services.notifications import enqueue_email
+
+CONFIRM_SALT = "labnet.confirm-email"
+RESET_SALT = "labnet.reset-password"
+MIN_PASSWORD = 10
+MAX_PASSWORD = 128
+
+# A short list catches the worst; length does the rest (NIST 800-63B: no composition rules).
+COMMON_PASSWORDS = frozenset(
+    """password password1 password12 password123 passw0rd 1234567890 12345678910 123456789a
+    qwertyuiop qwerty12345 1q2w3e4r5t abcdefghij iloveyou12 letmein123 welcome123 admin12345
+    administrator changeme123 labnet1234 0000000000 1111111111 football12 monkey1234""".split()
+)
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def slugify(text: str, max_len: int = 80) -> str:
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
+    return slug[:max_len].strip("-") or "org"
+
+
+def check_password_strength(password: str, email: str = "") -> None:
+    """:raises RuleViolation: on field ``password`` when the password is weak."""
+    if len(password) < MIN_PASSWORD:
+        raise RuleViolation("password", f"Use at least {MIN_PASSWORD} characters.")
+    if len(password) > MAX_PASSWORD:
+        raise RuleViolation("password", f"Use at most {MAX_PASSWORD} characters.")
+    lowered = password.lower()
+    if lowered in COMMON_PASSWORDS or len(set(password)) < 4:
+        raise RuleViolation("password", "This password is too easy to guess; choose another.")
+    local = normalise_email(email).split("@", 1)[0]
+    if local and len(local) >= 4 and local in lowered:
+        raise RuleViolation("password", "The password must not contain your e-mail address.")
+
+
+@dataclass(frozen=True)
+class NewOrganisation:
+    name: str
+    kind: str
+    size_class: str | None
+    country: str
+
+
+def _unique_slug(base: str) -> str:
+    slug, n = base, 1
+    while db.session.scalar(select(Organisation.id).where(Organisation.slug == slug)):
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+def create_organisation(data: NewOrganisation, *, email_domain: str | None) -> Organisation:
+    """Create an organisation.
+
+    :raises RuleViolation: ``organisation`` when the name is taken, ``size_class`` when a
+        company has none (or a non-company has one), ``org_kind`` for an unknown kind.
+    """
+    name = " ".join(data.name.split())
+    if not name:
+        raise RuleViolation("organisation", "Enter the organisation's name.")
+    if data.kind not in {k.value for k in OrgKind}:
+        raise RuleViolation("org_kind", "Choose what kind of organisation it is.")
+    size = data.size_class or None
+    if data.kind == OrgKind.COMPANY and size not in {s.value for s in SizeClass}:
+        raise RuleViolation(
+            "size_class", "A company needs its EU size class (it decides the SME rates)."
+        )
+    if data.kind != OrgKind.COMPANY:
+        size = None
+    if db.session.scalar(select(Organisation.id).where(Organisation.name_key == name.lower())):
+        raise RuleViolation(
+            "organisation",
+            f"An organisation named “{name}” is already registered; choose “join an existing "
+            "organisation”.",
+        )
+    org = Organisation(
+        name=name,
+        name_key=name.lower(),
+        slug=_unique_slug(slugify(name)),
+        kind=data.kind,
+        size_class=size,
+        country=data.country.upper(),
+        email_domain=email_domain,
+    )
+    db.session.add(org)
+    return org
+
+
+def register_member(
+    *,
+    email: str,
+    full_name: str,
+    password: str,
+    join_existing: bool,
+    organisation_name: str,
+    new_org: NewOrganisation | None,
+    now: datetime,
+) -> User:
+    """Create an unconfirmed account in a new or existing organisation and e-mail the
+    confirmation link.
+
+    :raises RuleViolation: ``email`` (taken, or not at the organisation's domain),
+        ``password`` (weak), ``organisation`` (unknown or taken), ``size_class``.
+    """
+    email = normalise_email(email)
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise RuleViolation(
+            "email", "An account with this e-mail address exists already. Log in or reset "
+            "the password."
+        )
+    check_password_strength(password, email)
+    domain = email.rsplit("@", 1)[-1]
+    if join_existing:
+        org = db.session.scalar(
+            select(Organisation).where(
+                Organisation.name_key == " ".join(organisation_name.split()).lower()
+            )
+        )
+        if org is None:
+            raise RuleViolation(
+                "organisation",
+                f"No organisation named “{organisation_name.strip()}” is registered. Check the "
+                "spelling or register a new organisation.",
+            )
+        if not org.email_domain:
+            raise RuleViolation(
+                "organisation",
+                f"{org.name} does not accept members by self-registration; ask a LabNet "
+                "admin to add you.",
+            )
+        if org.email_domain != domain:
+            raise RuleViolation(
+                "email", f"To join {org.name}, use your address at @{org.email_domain}."
+            )
+    else:
+        assert new_org is not None
+        org = create_organisation(new_org, email_domain=domain)
+    user = User(
+        email=email,
+        full_name=" ".join(full_name.split()),
+        password_hash=security.hash_password(password),
+        organisation=org,
+        is_active=True,
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(user, "user.registered", "user", user.id, now=now, organisation_id=org.id)
+    _send_confirmation(user, now=now)
+    return user
+
+
+def _send_confirmation(user: User, *, now: datetime) -> None:
+    token = security.make_token(CONFIRM_SALT, {"u": user.id, "e": user.email})
+    enqueue_email(
+        "confirm_email",
+        user.email,
+        "Confirm your LabNet e-mail address",
+        {"user": user, "token": token},
+        now=now,
+    )
+
+
+def resend_confirmation(email: str, *, now: datetime) -> None:
+    """Send a fresh confirmation link if an unconfirmed account has this address; say
+    nothing either way (no account enumeration)."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is not None and not user.is_confirmed and user.is_active:
+        _send_confirmation(user, now=now)
+
+
+def confirm_email(token: str, *, now: datetime) -> User:
+    """Mark the address of the token's account confirmed.
+
+    :raises RuleViolation: (field ``None``) when the link is invalid or expired.
+    """
+    data = security.read_token(CONFIRM_SALT, token, current_app.config["CONFIRM_TOKEN_MAX_AGE"])
+    user = db.session.get(User, data.get("u")) if data else None
+    if user is None or user.email != data.get("e"):
+        raise RuleViolation(
+            None, "This confirmation link is invalid or has expired. Ask for a new one below."
+        )
+    if user.email_confirmed_at is None:
+        user.email_confirmed_at = now
+        audit.record(user, "user.email_confirmed", "user", user.id, now=now)
+    db.session.flush()
+    return user
+
+
+def authenticate(email: str, password: str, *, now: datetime) -> User:
+    """The active, confirmed user with these credentials.
+
+    :raises RuleViolation: ``password`` for wrong credentials (one message whether or not
+        the address exists), ``email`` when the address is not confirmed yet.
+    """
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None:
+        # Spend the same time as a real check, so timing does not reveal accounts.
+        security.verify_password(_dummy_hash(), password)
+        raise RuleViolation("password", "Wrong e-mail address or password.")
+    if not security.verify_password(user.password_hash, password) or not user.is_active:
+        raise RuleViolation("password", "Wrong e-mail address or password.")
+    if not user.is_confirmed:
+        raise RuleViolation(
+            "email",
+            "Please confirm your e-mail address first: follow the link we sent you, or ask "
+            "for a new one.",
+        )
+    if security.needs_rehash(user.password_hash):
+        user.password_hash = security.hash_password(password)
+    user.last_login_at = now
+    return user
+
+
+_DUMMY: dict[str, str] = {}
+
+
+def _dummy_hash() -> str:
+    key = repr(current_app.config["ARGON2_MEMORY_COST"])
+    if key not in _DUMMY:
+        _DUMMY[key] = security.hash_password("not-a-real-password")
+    return _DUMMY[key]
+
+
+def start_session(user: User, *, now: datetime, user_agent: str = "") -> str:
+    """Open a login session and return the token for the cookie."""
+    token, digest = security.new_session_token()
+    lifetime: timedelta = current_app.config["PERMANENT_SESSION_LIFETIME"]
+    db.session.add(
+        LoginSession(
+            token_hash=digest,
+            user_id=user.id,
+            created_at=now,
+            expires_at=now + lifetime,
+            user_agent=user_agent[:200],
+        )
+    )
+    audit.record(user, "user.login", "user", user.id, now=now)
+    db.session.flush()
+    user.session_token = token
+    return token
+
+
+def load_session_user(token: str, *, now: datetime) -> User | None:
+    """The user of a live session token, or ``None`` (revoked, expired, deactivated)."""
+    user = db.session.scalar(
+        select(User)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(
+            LoginSession.token_hash == security.token_hash(token),
+            LoginSession.revoked_at.is_(None),
+            LoginSession.expires_at > now,
+            User.is_active.is_(True),
+        )
+    )
+    if user is not None:
+        user.session_token = token
+    return user
+
+
+def end_session(token: str | None, *, now: datetime) -> None:
+    """Revoke one login session (logout)."""
+    if not token:
+        return
+    db.session.execute(
+        update(LoginSession)
+        .where(LoginSession.token_hash == security.token_hash(token))
+        .values(revoked_at=now)
+    )
+
+
+def end_all_sessions(user: User, *, now: datetime) -> int:
+    """Revoke every live session of ``user`` ("log out everywhere"); returns how many."""
+    result = db.session.execute(
+        update(LoginSession)
+        .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    audit.record(user, "user.logout_everywhere", "user", user.id, now=now)
+    return result.rowcount or 0
+
+
+def change_password(user: User, current: str, new: str, *, now: datetime) -> None:
+    """Change the password and revoke every session (the caller opens a new one).
+
+    :raises RuleViolation: ``current_password`` when wrong, ``password`` when weak or the
+        same as before.
+    """
+    if not security.verify_password(user.password_hash, current):
+        raise RuleViolation("current_password", "This is not your current password.")
+    if current == new:
+        raise RuleViolation("password", "Choose a password different from the current one.")
+    check_password_strength(new, user.email)
+    user.password_hash = security.hash_password(new)
+    end_all_sessions(user, now=now)
+    audit.record(user, "user.password_changed", "user", user.id, now=now)
+    db.session.flush()
+
+
+def request_password_reset(email: str, *, now: datetime) -> None:
+    """E-mail a reset link if an active account has this address; reveal nothing."""
+    user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
+    if user is None or not user.is_active:
+        return
+    token = security.make_token(RESET_SALT, {"u": user.id, "h": user.password_hash[-16:]})
+    enqueue_email(
+        "reset_password",
+        user.email,
+        "Reset your LabNet password",
+        {"user": user, "token": token,
+         "minutes": current_app.config["RESET_TOKEN_MAX_AGE"] // 60},
+        now=now,
+    )
+    audit.record(user, "user.password_reset_requested", "user", user.id, now=now)
+
+
+def user_for_reset_token(token: str) -> User | None:
+    data = security.read_token(RESET_SALT, token, current_app.config["RESET_TOKEN_MAX_AGE"])
+    if not data:
+        return None
+    user = db.session.get(User, data.get("u"))
+    # Bound to the hash: once the password changes, the link is spent.
+    if user is None or not user.is_active or user.password_hash[-16:] != data.get("h"):
+        return None
+    return user
+
+
+def reset_password(token: str, new: str, *, now: datetime) -> User:
+    """Set a new password from an e-mailed link; revokes every session.
+
+    :raises RuleViolation: ``password`` when weak; field ``None`` when the link is invalid,
+        expired or already used.
+    """
+    user = user_for_reset_token(token)
+    if user is None:
+        raise RuleViolation(None, "This reset link is invalid, expired or already used.")
+    check_password_strength(new, user.email)
+    user.password_hash = security.hash_password(new)
+    if user.email_confirmed_at is None:
+        # Following an e-mailed link proves the address.
+        user.email_confirmed_at = now
+    end_all_sessions(user, now=now)
+    audit.record(user, "user.password_reset", "user", user.id, now=now)
+    db.session.flush()
+    return user
+
+
+# Roles -----------------------------------------------------------------------------------
+
+
+def grant_role(actor: User | None, user: User, role: str, *, lab: Lab | None = None,
+               now: datetime) -> bool:
+    """Grant a platform role, or make ``user`` a manager of ``lab``; False if already held.
+
+    ``actor`` None is the command line (trusted). :raises PermissionDenied: unless admin.
+    :raises RuleViolation: ``role`` unknown, ``lab`` missing for the lab-manager role.
+    """
+    if actor is not None:
+        require(can_administer_users, actor)
+    if role == Role.LAB_MANAGER:
+        if lab is None:
+            raise RuleViolation("lab", "Choose the lab this person will manage.")
+        held = db.session.get(LabManager, (lab.id, user.id))
+        if held:
+            return False
+        db.session.add(LabManager(lab_id=lab.id, user_id=user.id, granted_at=now,
+                                  granted_by_id=actor.id if actor else None))
+    elif role in (Role.COORDINATOR, Role.ADMIN):
+        if user.has_role(Role(role)):
+            return False
+        user.roles.append(UserRole(role=role, granted_at=now,
+                                   granted_by_id=actor.id if actor else None))
+    else:
+        raise RuleViolation("role", "Unknown role; choose lab manager, coordinator or admin.")
+    audit.record(actor, "role.granted", "user", user.id, now=now, role=role,
+                 lab_id=lab.id if lab else None)
+    db.session.flush()
+    return True
+
+
+def revoke_role(actor: User | None, user: User, role: str, *, lab: Lab | None = None,
+                now: datetime) -> bool:
+    """Remove a role; False if it was not held.
+
+    :raises PermissionDenied: unless admin. :raises RuleViolation: ``role`` when an admin
+        would remove the last admin.
+    """
+    if actor is not None:
+        require(can_administer_users, actor)
+    if role == Role.LAB_MANAGER:
+        if lab is None:
+            raise RuleViolation("lab", "Choose the lab.")
+        held = db.session.get(LabManager, (lab.id, user.id))
+        if held is None:
+            return False
+        db.session.delete(held)
+    elif role in (Role.COORDINATOR, Role.ADMIN):
+        held_role = next((r for r in user.roles if r.role == role), None)
+        if held_role is None:
+            return False
+        if role == Role.ADMIN:
+            admins = db.session.scalar(
+                select(func.count()).select_from(UserRole).where(UserRole.role == Role.ADMIN)
+            )
+            if admins <= 1:
+                raise RuleViolation("role", "This is the last admin; grant another admin first.")
+        user.roles.remove(held_role)
+    else:
+        raise RuleViolation("role", "Unknown role; choose lab manager, coordinator or admin.")
+    audit.record(actor, "role.revoked", "user", user.id, now=now, role=role,
+                 lab_id=lab.id if lab else None)
+    db.session.flush()
+    return True
+
+
+def managed_labs(user: User) -> Select[tuple[Lab]]:
+    """The labs ``user`` manages, by name."""
+    return (
+        select(Lab)
+        .join(LabManager, LabManager.lab_id == Lab.id)
+        .where(LabManager.user_id == user.id)
+        .order_by(Lab.name)
+    )
+
+
+def list_users(q: str = "") -> Select[tuple[User]]:
+    """Users for the admin page, filtered by name, e-mail or organisation."""
+    stmt = select(User).join(User.organisation).order_by(User.email)
+    if q:
+        like = f"%{q.strip().lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(User.email).like(like),
+                func.lower(User.full_name).like(like),
+                Organisation.name_key.like(like),
+            )
+        )
+    return stmt

@@ -1,0 +1,174 @@
+"""E-mail: an outbox row written in the caller's transaction, delivered after commit.
+
+Rule 7 (nothing a user typed is markup): the HTML body is rendered with autoescaping,
+the text body as plain text. Delivery goes through SMTP when ``MAIL_SERVER`` is set;
+otherwise the message is written to the log (console) and kept with status ``logged``, so
+the links in it can still be followed from the admin outbox page.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from typing import Any
+
+from flask import render_template
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from labnet.extensions import db
+from labnet.models import OutboxEmail, OutboxStatus
+
+log = logging.getLogger("labnet.mail")
+
+MAX_ATTEMPTS = 5
+# Session.info key under which the ids written in this transaction wait for delivery.
+PENDING_KEY = "labnet_outbox_pending"
+
+
+def enqueue_email(
+    kind: str, to_addr: str, subject: str, context: Mapping[str, Any], *, now: datetime
+) -> OutboxEmail:
+    """Render ``email/<kind>.txt`` and ``.html`` and queue the message.
+
+    Nothing is sent before the caller commits; the boundary then calls
+    :func:`deliver_outbox` for the ids remembered here.
+    """
+    ctx = dict(context, subject=subject)
+    row = OutboxEmail(
+        created_at=now,
+        kind=kind,
+        to_addr=to_addr,
+        subject=subject[:200],
+        body_text=render_template(f"email/{kind}.txt", **ctx),
+        body_html=render_template(f"email/{kind}.html", **ctx),
+        status=OutboxStatus.QUEUED,
+    )
+    db.session.add(row)
+    db.session.flush()
+    db.session.info.setdefault(PENDING_KEY, set()).add(row.id)
+    return row
+
+
+def deliver_outbox(
+    config: Mapping[str, Any], *, now: datetime, ids: Iterable[int] | None = None, limit: int = 200
+) -> int:
+    """Deliver queued messages (all, or only ``ids``); returns how many left the queue.
+
+    Each message's status is updated and must be committed by the caller. An SMTP error
+    leaves the message queued for the next run, up to ``MAX_ATTEMPTS``.
+    """
+    stmt = select(OutboxEmail).where(OutboxEmail.status == OutboxStatus.QUEUED)
+    if ids is not None:
+        ids = list(ids)
+        if not ids:
+            return 0
+        stmt = stmt.where(OutboxEmail.id.in_(ids))
+    rows = db.session.scalars(stmt.order_by(OutboxEmail.id).limit(limit)).all()
+    if not rows:
+        return 0
+    done = 0
+    if not config.get("MAIL_SERVER"):
+        for row in rows:
+            log.info(
+                "E-mail (no SMTP server configured; kept in the outbox)\nTo: %s\nSubject: %s\n\n%s",
+                row.to_addr,
+                row.subject,
+                row.body_text,
+            )
+            row.status = OutboxStatus.LOGGED
+            row.sent_at = now
+            done += 1
+        return done
+    try:
+        smtp = _connect(config)
+    except (OSError, smtplib.SMTPException) as exc:
+        for row in rows:
+            _failed(row, exc)
+        return 0
+    with smtp:
+        for row in rows:
+            try:
+                smtp.send_message(_message(row, config))
+            except smtplib.SMTPException as exc:
+                _failed(row, exc)
+                continue
+            row.status = OutboxStatus.SENT
+            row.sent_at = now
+            row.attempts += 1
+            done += 1
+    return done
+
+
+def _failed(row: OutboxEmail, exc: Exception) -> None:
+    row.attempts += 1
+    row.last_error = str(exc)[:500]
+    if row.attempts >= MAX_ATTEMPTS:
+        row.status = OutboxStatus.FAILED
+    log.warning("E-mail %s to %s not delivered: %s", row.id, row.to_addr, exc)
+
+
+def _connect(config: Mapping[str, Any]) -> smtplib.SMTP:
+    host, port = config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25)
+    timeout = float(config.get("MAIL_TIMEOUT") or 10)
+    if config.get("MAIL_USE_SSL"):
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(
+            host, port, timeout=timeout, context=ssl.create_default_context()
+        )
+    else:
+        smtp = smtplib.SMTP(host, port, timeout=timeout)
+        if config.get("MAIL_USE_TLS"):
+            smtp.starttls(context=ssl.create_default_context())
+    if config.get("MAIL_USERNAME"):
+        smtp.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD") or "")
+    return smtp
+
+
+def _message(row: OutboxEmail, config: Mapping[str, Any]) -> EmailMessage:
+    msg = EmailMessage()
+    msg["Subject"] = row.subject
+    msg["From"] = config.get("MAIL_SENDER") or "no-reply@labnet.example"
+    msg["To"] = row.to_addr
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = make_msgid(domain="labnet.example")
+    msg.set_content(row.body_text)
+    msg.add_alternative(row.body_html, subtype="html")
+    return msg
+
+
+# Only ids whose transaction committed are delivered: a flushed row of a transaction that
+# later rolls back must never be sent, and must not be committed by the delivery step.
+COMMITTED_KEY = "labnet_outbox_committed"
+
+
+@event.listens_for(Session, "after_commit")
+def _outbox_committed(session: Session) -> None:
+    pending = session.info.pop(PENDING_KEY, None)
+    if pending:
+        session.info.setdefault(COMMITTED_KEY, set()).update(pending)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _outbox_rolled_back(session: Session, _previous: object) -> None:
+    session.info.pop(PENDING_KEY, None)
+
+
+def deliver_committed(config: Mapping[str, Any], *, now: datetime) -> int:
+    """Deliver the messages committed in this session since the last call, and commit
+    their new status. Called by the boundary after its one commit."""
+    ids = db.session.info.pop(COMMITTED_KEY, None)
+    if not ids:
+        return 0
+    try:
+        done = deliver_outbox(config, now=now, ids=ids)
+        db.session.commit()
+    except Exception:  # delivery must never break the user's action; the job retries
+        log.exception("Outbox delivery failed; the messages stay queued")
+        db.session.rollback()
+        return 0
+    return done

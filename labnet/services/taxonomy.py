@@ -1,0 +1,48 @@
+"""Taxonomies shipped as data (KET areas, equipment categories, accreditation schemes, lab
+kinds): an idempotent sync from ``labnet/data`` into their tables, and cached reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+
+from labnet import data
+from labnet.extensions import db
+from labnet.models import AccreditationScheme, EquipmentCategory, KetArea, LabKind
+
+
+def sync_taxonomies() -> dict[str, int]:
+    """Insert new and update changed taxonomy rows; never deletes (rows may be referenced).
+
+    Returns the number of rows per table after the sync.
+    """
+    counts: dict[str, int] = {}
+    for model, rows in (
+        (KetArea, data.ket_areas()),
+        (EquipmentCategory, data.category_rows()),
+        (AccreditationScheme, data.scheme_rows()),
+        (LabKind, data.kind_rows()),
+    ):
+        existing = {obj.code: obj for obj in db.session.scalars(select(model))}
+        for row in rows:
+            obj = existing.get(row["code"])
+            if obj is None:
+                db.session.add(model(**row))
+            else:
+                for key, value in row.items():
+                    setattr(obj, key, value)
+        db.session.flush()
+        counts[model.__tablename__] = len(rows)
+    return counts
+
+
+def ket_tree() -> list[tuple[KetArea, list[KetArea]]]:
+    """Level-1 areas with their sub-areas, in shipped order."""
+    areas = db.session.scalars(select(KetArea).order_by(KetArea.position)).all()
+    top = [a for a in areas if a.parent_code is None]
+    return [(a, [c for c in areas if c.parent_code == a.code]) for a in top]
+
+
+def ket_names() -> dict[str, Any]:
+    return dict(db.session.execute(select(KetArea.code, KetArea.name)).all())
