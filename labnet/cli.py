@@ -71,7 +71,6 @@ def seed_demo_cmd(if_empty: bool) -> None:
     db.session.commit()
     click.echo(f"Demo data: {result['labs']} labs, {result['equipment']} pieces of equipment "
                f"added in {time.monotonic() - started:.1f} s.")
-    _print_demo_accounts()
 
 
 @labnet_cli.command("demo-accounts")

@@ -218,7 +218,9 @@ def confirm_email(token: str, *, now: datetime) -> User:
 
     :raises RuleViolation: (field ``None``) when the link is invalid or expired.
     """
-    data = security.read_token(CONFIRM_SALT, token, current_app.config["CONFIRM_TOKEN_MAX_AGE"])
+    data = security.read_token(
+        CONFIRM_SALT, token, current_app.config["CONFIRM_TOKEN_MAX_AGE"], now=now
+    )
     user = db.session.get(User, data.get("u")) if data else None
     if user is None or user.email != data.get("e"):
         raise RuleViolation(
@@ -358,8 +360,11 @@ def request_password_reset(email: str, *, now: datetime) -> None:
     audit.record(user, "user.password_reset_requested", "user", user.id, now=now)
 
 
-def user_for_reset_token(token: str) -> User | None:
-    data = security.read_token(RESET_SALT, token, current_app.config["RESET_TOKEN_MAX_AGE"])
+def user_for_reset_token(token: str, *, now: datetime) -> User | None:
+    """The account a reset link is for, while the link is fresh and unused."""
+    data = security.read_token(
+        RESET_SALT, token, current_app.config["RESET_TOKEN_MAX_AGE"], now=now
+    )
     if not data:
         return None
     user = db.session.get(User, data.get("u"))
@@ -375,7 +380,7 @@ def reset_password(token: str, new: str, *, now: datetime) -> User:
     :raises RuleViolation: ``password`` when weak; field ``None`` when the link is invalid,
         expired or already used.
     """
-    user = user_for_reset_token(token)
+    user = user_for_reset_token(token, now=now)
     if user is None:
         raise RuleViolation(None, "This reset link is invalid, expired or already used.")
     check_password_strength(new, user.email)

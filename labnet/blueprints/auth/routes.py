@@ -163,7 +163,7 @@ def reset_request():
 
 @bp.route("/account/reset/<token>", methods=["GET", "POST"])
 def reset(token: str):
-    if accounts.user_for_reset_token(token) is None:
+    if accounts.user_for_reset_token(token, now=clock.utcnow()) is None:
         form = EmailForm()
         form.form_errors.append("This reset link is invalid, expired or already used. "
                                 "Ask for a new one.")

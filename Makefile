@@ -1,0 +1,49 @@
+# LabNet: `make run` (the demo platform on SQLite) and `make test` (the test suite).
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
+export FLASK_APP := labnet:create_app
+
+.PHONY: venv run test test-postgres test-browser test-all bench lint clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+## The demo platform: migrate the SQLite database under instance/, load the demo data
+## the first time, print the demo accounts, serve http://127.0.0.1:$(PORT).
+run: venv
+	$(BIN)/flask db upgrade
+	$(BIN)/flask labnet seed-demo --if-empty
+	$(BIN)/flask labnet demo-accounts
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+## The default suite: SQLite, real SMTP on loopback; no PostgreSQL, no browser.
+test: venv
+	$(BIN)/pytest
+
+## The whole suite (browser tests aside) against the local PostgreSQL server.
+test-postgres: venv
+	LABNET_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -m "not browser"
+
+## Chromium driven by Playwright (needs Debian's chromium at /usr/bin/chromium).
+test-browser: venv
+	$(BIN)/pytest -m browser
+
+test-all: test test-postgres test-browser
+
+## Benchmarks: JSON ratios against the trivial route, SQL queries per page at two scales.
+bench: venv
+	$(BIN)/python -m benchmarks.run
+
+lint: venv
+	$(BIN)/ruff check labnet tests benchmarks migrations
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

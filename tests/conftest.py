@@ -1,0 +1,6 @@
+pytest_plugins = [
+    "tests.fixtures.app",
+    "tests.fixtures.factories",
+    "tests.fixtures.auth",
+    "tests.fixtures.mail",
+]
