@@ -105,7 +105,7 @@ def seed_synthetic_cmd(n_labs: int, n_equipment: int, seed: int) -> None:
     result = seed_synthetic(labs=n_labs, equipment=n_equipment, seed=seed, now=clock.utcnow(),
                             progress=_progress_printer())
     db.session.commit()
-    if db.get_engine().dialect.name == "sqlite":
+    if db.engine.dialect.name == "sqlite":
         db.session.execute(db.text("ANALYZE"))
         db.session.commit()
     click.echo(f"Synthetic data: {result['labs']:,} labs, {result['equipment']:,} equipment "

@@ -3,7 +3,10 @@ the European country choices, and the one commit at the end of a request."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from flask_wtf import FlaskForm
+from wtforms.fields.choices import SelectChoice
 
 from labnet.errors import RuleViolation
 from labnet.templating import country_name
@@ -15,8 +18,14 @@ EUROPEAN_COUNTRIES = (
 ).split()
 
 
-def country_choices() -> list[tuple[str, str]]:
-    return sorted(((c, country_name(c)) for c in EUROPEAN_COUNTRIES), key=lambda x: x[1])
+def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
+    """(value, label) pairs as WTForms 3.3 choices."""
+    return [SelectChoice(value, label) for value, label in pairs]
+
+
+def country_choices() -> list[SelectChoice]:
+    return choices(sorted(((c, country_name(c)) for c in EUROPEAN_COUNTRIES),
+                          key=lambda x: x[1]))
 
 
 def apply_violation(form: FlaskForm, exc: RuleViolation) -> None:

@@ -4,6 +4,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from labnet.blueprints.helpers import choices
+
 ROLE_CHOICES = [
     ("lab_manager", "Lab manager (of the lab below)"),
     ("coordinator", "Network coordinator"),
@@ -12,7 +14,7 @@ ROLE_CHOICES = [
 
 
 class GrantRoleForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES, validators=[DataRequired()])
+    role = SelectField("Role", choices=choices(ROLE_CHOICES), validators=[DataRequired()])
     lab = StringField("Lab (its address name, e.g. fraunhofer-ilt)",
                       validators=[Optional(), Length(max=120)])
 

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
 
+from labnet.blueprints.helpers import choices
 from labnet.models.organisation import ORG_KIND_LABELS, SIZE_CLASS_LABELS
 
 EMAIL = [DataRequired("Enter your e-mail address."), Length(max=254),
@@ -34,8 +35,8 @@ class RegisterForm(FlaskForm):
     )
     organisation_mode = RadioField(
         "Your organisation",
-        choices=[("new", "Register a new organisation"),
-                 ("existing", "Join an organisation already on LabNet")],
+        choices=choices([("new", "Register a new organisation"),
+                         ("existing", "Join an organisation already on LabNet")]),
         default="new",
         validators=[InputRequired("Choose whether your organisation is new here.")],
     )
@@ -45,12 +46,12 @@ class RegisterForm(FlaskForm):
     )
     org_kind = SelectField(
         "Kind of organisation",
-        choices=[("", "—")] + [(k.value, v) for k, v in ORG_KIND_LABELS.items()],
+        choices=choices([("", "—")] + [(k.value, v) for k, v in ORG_KIND_LABELS.items()]),
         validators=[Optional()],
     )
     size_class = SelectField(
         "Company size (EU definition)",
-        choices=[("", "—")] + [(k.value, v) for k, v in SIZE_CLASS_LABELS.items()],
+        choices=choices([("", "—")] + [(k.value, v) for k, v in SIZE_CLASS_LABELS.items()]),
         validators=[Optional()],
     )
     country = SelectField("Country", validators=[Optional()])

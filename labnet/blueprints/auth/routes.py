@@ -15,7 +15,7 @@ from labnet.blueprints.auth.forms import (
     NewPasswordForm,
     RegisterForm,
 )
-from labnet.blueprints.helpers import apply_violation, country_choices
+from labnet.blueprints.helpers import apply_violation, choices, country_choices
 from labnet.errors import RuleViolation
 from labnet.extensions import db, limiter, login_email_key
 from labnet.security import safe_next
@@ -98,7 +98,7 @@ def logout():
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     form = RegisterForm()
-    form.country.choices = [("", "—"), *country_choices()]
+    form.country.choices = [*choices([("", "—")]), *country_choices()]
     if form.validate_on_submit():
         join = form.organisation_mode.data == "existing"
         try:
