@@ -3,4 +3,5 @@ pytest_plugins = [
     "tests.fixtures.factories",
     "tests.fixtures.auth",
     "tests.fixtures.mail",
+    "tests.fixtures.browser",
 ]

@@ -100,7 +100,7 @@ def _equipment_row(rng: random.Random, lab_id: int, cat: dict[str, Any], n: int,
     return {
         "lab_id": lab_id,
         "category_code": cat["code"],
-        "name": f"{short} — {example['maker']} {example['model']}" + (f" #{n}" if n > 1 else ""),
+        "name": short + (f" #{n}" if n > 1 else ""),
         "maker": example["maker"],
         "model": example["model"],
         "description": f"{cat['name']}. Available to external users "

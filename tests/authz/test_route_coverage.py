@@ -1,6 +1,6 @@
 """Every rule of the URL map has an entry in the authorisation matrix."""
 
-from tests.authz.test_matrix import CASES
+from tests.authz.cases import CASES
 
 # Static files are public by nature.
 EXEMPT_ENDPOINTS = {"static", "bootstrap.static"}

@@ -1,0 +1,9 @@
+"""Every (endpoint, method) of the app with the status each kind of user must get.
+
+One module per area, so each area's routes are listed beside each other; the matrix test
+and the route-coverage test read the concatenation.
+"""
+
+from tests.authz.cases import core
+
+CASES = [*core.CASES]

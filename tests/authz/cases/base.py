@@ -1,0 +1,37 @@
+"""Shared vocabulary of the authorisation matrix: actors, expected-status tables, Case."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+ACTORS = ("anonymous", "member", "outsider", "other_manager", "manager", "coordinator", "admin")
+ALL_OK = dict.fromkeys(ACTORS, 200)
+
+
+def only(allowed: tuple[str, ...], ok: int, refused: int, anonymous: int | None = None):
+    table = {a: (ok if a in allowed else refused) for a in ACTORS}
+    if anonymous is not None and "anonymous" not in allowed:
+        table["anonymous"] = anonymous
+    return table
+
+
+ADMIN_GET = only(("admin",), 200, 403, anonymous=302)
+ADMIN_POST = only(("admin",), 302, 403, anonymous=302)
+LOGGED_IN = {a: (302 if a == "anonymous" else 200) for a in ACTORS}
+MANAGERS_ONLY_404 = only(("manager", "admin"), 200, 404)
+
+
+@dataclass
+class Case:
+    endpoint: str
+    method: str
+    url: Callable[[Any], str]
+    expected: dict[str, int]
+    data: Callable[[Any], dict[str, Any]] = field(default=lambda p: {})
+    name: str = ""
+
+    @property
+    def id(self) -> str:
+        return f"{self.endpoint}-{self.method}{'-' + self.name if self.name else ''}"
