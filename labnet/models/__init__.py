@@ -1,6 +1,7 @@
 """Every model module, imported so the metadata is complete for Alembic and the tests."""
 
-from labnet.models.audit import AuditEvent, OutboxEmail, OutboxStatus
+from labnet.models.accreditation import Accreditation, AccreditationStatus
+from labnet.models.audit import AuditEvent, DemandSignal, OutboxEmail, OutboxStatus
 from labnet.models.base import Base
 from labnet.models.equipment import (
     BookingUnit,
@@ -10,22 +11,29 @@ from labnet.models.equipment import (
     EquipmentSpec,
     EquipmentStatus,
 )
+from labnet.models.geo import GazetteerAltName, GazetteerPlace, GeocodeCache
 from labnet.models.lab import Lab, LabKet, LabManager, OpeningHours
 from labnet.models.organisation import Organisation, OrgKind, SizeClass
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
 from labnet.models.user import LoginSession, Role, User, UserRole
 
 __all__ = [
+    "Accreditation",
     "AccreditationScheme",
+    "AccreditationStatus",
     "AuditEvent",
     "Base",
     "BookingUnit",
+    "DemandSignal",
     "Equipment",
     "EquipmentCategory",
     "EquipmentKet",
     "EquipmentMode",
     "EquipmentSpec",
     "EquipmentStatus",
+    "GazetteerAltName",
+    "GazetteerPlace",
+    "GeocodeCache",
     "KetArea",
     "Lab",
     "LabKet",

@@ -55,3 +55,27 @@ class OutboxEmail(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None]
+
+
+class DemandSignal(Base):
+    """One catalogue search, anonymised: the filters used, how many labs it found, and the
+    searcher's country when logged in (never who searched). Read by the coordinators'
+    dashboard to show unmet demand."""
+
+    __tablename__ = "demand_signal"
+    __table_args__ = (
+        Index("ix_demand_signal_at", "at"),
+        Index("ix_demand_signal_ket_at", "ket_code", "at"),
+        Index("ix_demand_signal_results_at", "result_count", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    source: Mapped[str] = mapped_column(String(10), default="labs")  # labs | map | api
+    filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    query_text: Mapped[str] = mapped_column(String(200), default="")
+    ket_code: Mapped[str | None] = mapped_column(String(16))
+    category_code: Mapped[str | None] = mapped_column(String(40))
+    country_filter: Mapped[str | None] = mapped_column(String(2))
+    result_count: Mapped[int] = mapped_column(default=0)
+    searcher_country: Mapped[str | None] = mapped_column(String(2))
