@@ -1,4 +1,5 @@
-"""``flask labnet …``: set-up, demo and synthetic data, users and roles, the outbox.
+"""``flask labnet …``: set-up, demo and synthetic data, users and roles, the outbox, jobs
+and the scheduler, geocoding look-ups.
 
 Each command calls services and commits once at its end (it is a boundary, like a view).
 """
@@ -201,3 +202,83 @@ def outbox_send() -> None:
         if done == 0:
             break
     click.echo(f"{total} message(s) delivered.")
+
+
+@labnet_cli.group("jobs")
+def jobs_cli() -> None:
+    """Background jobs (the scheduler runs them; each can be run once from here)."""
+
+
+@jobs_cli.command("list")
+@with_appcontext
+def jobs_list() -> None:
+    """List the jobs, their intervals and their last runs."""
+    from labnet.jobs import JOBS
+    from labnet.models import JobLock
+
+    locks = {row.name: row for row in db.session.scalars(select(JobLock))}
+    for name, job in JOBS.items():
+        row = locks.get(name)
+        last = (f"last run {row.last_finished_at:%Y-%m-%d %H:%M} UTC ({row.last_status})"
+                if row and row.last_finished_at else "never run")
+        running = f", running on {row.holder}" if row and row.holder else ""
+        click.echo(f"{name:<20} every {job.interval}  {last}{running}  - {job.description}")
+
+
+@jobs_cli.command("run")
+@click.argument("name")
+@with_appcontext
+def jobs_run(name: str) -> None:
+    """Run job NAME once (skipped if another runner holds it)."""
+    from labnet.jobs import JOBS, run_job
+
+    if name not in JOBS:
+        raise click.ClickException(f"No job named {name}; known: {', '.join(JOBS)}.")
+    outcome = run_job(name, now=clock.utcnow())
+    if outcome.status == "skipped":
+        until = f" until {outcome.lease_until:%H:%M:%S} UTC" if outcome.lease_until else ""
+        click.echo(f"{name}: skipped (running elsewhere: {outcome.holder}{until})")
+        return
+    counts = ", ".join(f"{k} {v}" for k, v in outcome.result.items() if v)
+    click.echo(f"{name}: done ({counts or 'nothing to do'})")
+
+
+@labnet_cli.command("scheduler")
+@with_appcontext
+def scheduler_cmd() -> None:
+    """Run every job on its interval until stopped (one such process per deployment)."""
+    from labnet.jobs import build_scheduler
+
+    scheduler = build_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo("Scheduler running; Ctrl+C stops it.")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        click.echo("Scheduler stopped.")
+
+
+@labnet_cli.group("geo")
+def geo_cli() -> None:
+    """Geocoding: look places up with the configured geocoder."""
+
+
+@geo_cli.command("lookup")
+@click.argument("query")
+@click.option("--country", help="ISO code or name that restricts the answer.")
+@with_appcontext
+def geo_lookup(query: str, country: str | None) -> None:
+    """Print the place QUERY names ("Aachen, Germany", "52062 Aachen"), or "not found"."""
+    from labnet.services.geo import geocode, is_queued
+
+    started = time.perf_counter()
+    place = geocode(query, country=country, now=clock.utcnow())
+    elapsed = (time.perf_counter() - started) * 1000
+    queued = is_queued(query, country=country)
+    db.session.commit()  # keeps a request queued for the online geocoder, if any
+    if place is None:
+        click.echo("not found")
+    else:
+        click.echo(f"{place.label}  {place.lat:.5f}, {place.lon:.5f}  "
+                   f"{place.timezone or '-'}  ({place.source}, {elapsed:.1f} ms)")
+    if queued:
+        click.echo("queued for the online geocoder: `flask labnet jobs run geocode-pending`")

@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     # input kept rather than a bare 413; above that a friendly 413 page answers.
     "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     "MAX_FORM_MEMORY_SIZE": 16 * 1024 * 1024,
+    # Equipment CSV imports: a smaller limit, checked by the import (a field error, not 413).
+    "CSV_MAX_BYTES": 1024 * 1024,
     # Argon2id parameters (OWASP minimum: m=19 MiB, t=2, p=1).
     "ARGON2_TIME_COST": 2,
     "ARGON2_MEMORY_COST": 19 * 1024,
@@ -63,6 +65,14 @@ DEFAULTS: dict[str, Any] = {
     "BOOTSTRAP_SERVE_LOCAL": True,
     "TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     "TILE_ATTRIBUTION": "&copy; OpenStreetMap contributors",
+    # Geocoding (services/geo.py): the offline gazetteer, or Nominatim called only from the
+    # geocode-pending job. Nominatim needs a user agent naming the deployment and a contact.
+    "GEOCODER": "gazetteer",  # gazetteer | nominatim
+    "NOMINATIM_USER_AGENT": None,  # e.g. "LabNet/1.0 (ops@example.org)"; required for nominatim
+    "NOMINATIM_DOMAIN": None,  # None: nominatim.openstreetmap.org
+    "GEOCODE_TIMEOUT": 5,  # seconds per online request (geopy's default of 1 s is too short)
+    "GEOCODE_MIN_DELAY": 1.0,  # seconds between online requests; never below 1 on the public server
+    "GEOCODE_NEGATIVE_TTL_DAYS": 30,  # "not found" answers are asked again after this
 }
 
 # LABNET_* values are parsed as JSON by from_prefixed_env (true, 587, …); a plain word stays

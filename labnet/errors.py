@@ -91,3 +91,12 @@ def register_error_handlers(app: Flask) -> None:
         log.exception("Unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         return _render(500, "Something went wrong", "The error was logged; nothing was saved.")
+
+
+class SlotTaken(RuleViolation):
+    """Another booking took the slot a moment ago (the lock check or the database
+    backstop). Shown as "this slot was just taken"; 409 in the API."""
+
+    def __init__(self, message: str = "This slot was just taken by another booking. "
+                                      "Please choose another time."):
+        super().__init__("start_at", message, code=409)

@@ -47,6 +47,14 @@ def manages_lab(actor: Any, lab_id: int) -> bool:
     )
 
 
+def manages_any_lab(actor: Any) -> bool:
+    """Whether ``actor`` manages at least one lab (shows "My labs" in the navigation)."""
+    user = _user(actor)
+    if user is None:
+        return False
+    return bool(db.session.scalar(select(exists().where(LabManager.user_id == user.id))))
+
+
 def can_manage_lab(actor: Any, lab: Lab) -> bool:
     """A lab's managers and admins edit the lab and its equipment."""
     return is_admin(actor) or manages_lab(actor, lab.id)
@@ -103,3 +111,95 @@ def user_for_admin(actor: Any, user_id: int) -> User:
     if user is None:
         raise NotFound(user_id)
     return user
+
+
+def managed_lab_for(actor: Any, slug: str) -> Lab:
+    """The lab with ``slug`` for its management pages.
+
+    :class:`NotFound` when it does not exist or is a draft the actor may not see;
+    :class:`PermissionDenied` when the actor sees it (published) but does not manage it.
+    """
+    lab = lab_for(actor, slug)
+    require(can_manage_lab, actor, lab)
+    return lab
+
+
+def managed_equipment_for(actor: Any, equipment_id: int) -> Equipment:
+    """The equipment with ``equipment_id`` for its management pages.
+
+    :class:`NotFound` when the actor may not see it (missing, of a draft lab they do not
+    manage, or retired); :class:`PermissionDenied` when it is public but the actor does not
+    manage its lab.
+    """
+    equipment = equipment_for(actor, equipment_id)
+    require(can_manage_lab, actor, equipment.lab)
+    return equipment
+
+
+def managed_labs(actor: Any) -> Select[tuple[Lab]]:
+    """Labs the actor may edit, by name: every lab for admins, their own for managers,
+    none for anyone else (drafts included: these are the actor's own pages)."""
+    stmt = select(Lab).order_by(Lab.name, Lab.id)
+    if is_admin(actor):
+        return stmt
+    user = _user(actor)
+    if user is None:
+        return stmt.where(Lab.id.is_(None))  # nobody's labs
+    return stmt.join(LabManager, LabManager.lab_id == Lab.id).where(LabManager.user_id == user.id)
+
+
+# Bookings ---------------------------------------------------------------------------------
+
+
+def can_book(actor: Any) -> bool:
+    """Any active user with a confirmed address books for their own organisation."""
+    user = _user(actor)
+    return bool(user and user.is_confirmed)
+
+
+def can_decide_booking(actor: Any, booking: Any) -> bool:
+    """The booking lab's managers (and admins) approve, reject, cancel and mark no-shows."""
+    return is_admin(actor) or manages_lab(actor, booking.lab_id)
+
+
+def can_view_booking(actor: Any, booking: Any) -> bool:
+    """Only the requesting organisation and the lab's managers (and admins) see a booking
+    (DESIGN rule 6); everyone else gets 404."""
+    user = _user(actor)
+    if user is None:
+        return False
+    return user.organisation_id == booking.organisation_id or can_decide_booking(user, booking)
+
+
+def booking_for(actor: Any, booking_id: int) -> Any:
+    """The booking if the actor may see it, else :class:`NotFound` (no enumeration)."""
+    from labnet.models.booking import Booking
+
+    booking = db.session.get(Booking, booking_id)
+    if booking is None or not can_view_booking(actor, booking):
+        raise NotFound(booking_id)
+    return booking
+
+
+def visible_bookings(actor: Any) -> Select[Any]:
+    """Bookings of the actor's organisation (the "My bookings" list)."""
+    from labnet.models.booking import Booking
+
+    user = _user(actor)
+    if user is None:
+        return select(Booking).where(Booking.id.is_(None))
+    return select(Booking).where(Booking.organisation_id == user.organisation_id)
+
+
+def managed_bookings(actor: Any) -> Select[Any]:
+    """Bookings of the labs the actor manages (every lab for admins)."""
+    from labnet.models.booking import Booking
+
+    user = _user(actor)
+    if user is None:
+        return select(Booking).where(Booking.id.is_(None))
+    if is_admin(user):
+        return select(Booking)
+    return select(Booking).join(LabManager, LabManager.lab_id == Booking.lab_id).where(
+        LabManager.user_id == user.id
+    )

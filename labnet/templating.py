@@ -51,4 +51,5 @@ def register_template_helpers(app: Flask) -> None:
     @app.context_processor
     def _nav():
         user = current_user if current_user and current_user.is_authenticated else None
-        return {"nav_user": user}
+        manages = bool(user) and (user.is_admin or permissions.manages_any_lab(user))
+        return {"nav_user": user, "nav_manages": manages}

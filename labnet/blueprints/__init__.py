@@ -8,10 +8,20 @@ from flask import Flask
 def register_blueprints(app: Flask) -> None:
     from labnet.blueprints.admin import bp as admin
     from labnet.blueprints.auth import bp as auth
+    from labnet.blueprints.bookings import bp as bookings
     from labnet.blueprints.catalogue import bp as catalogue
+    from labnet.blueprints.lab_bookings import bp as lab_bookings
+    from labnet.blueprints.lab_bookings import mail_bp as mail_settings
     from labnet.blueprints.main import bp as main
+    from labnet.blueprints.manage import bp as manage
+    from labnet.blueprints.maps import bp as maps
 
     app.register_blueprint(main)  # /, /health
     app.register_blueprint(auth)  # /login, /logout, /register, /account/…
     app.register_blueprint(catalogue)  # /labs, /labs/<slug>, /equipment/<id>
+    app.register_blueprint(maps)  # /map, /map/labs.geojson, /map/export.html, /vendor/…
     app.register_blueprint(admin, url_prefix="/admin")  # users, roles, outbox
+    app.register_blueprint(manage, url_prefix="/manage")  # lab managers: labs, hours, equipment
+    app.register_blueprint(bookings)  # /equipment/<id>/book, availability.json, /bookings/…
+    app.register_blueprint(lab_bookings, url_prefix="/manage/bookings")  # queue, blackouts
+    app.register_blueprint(mail_settings)  # /account/notifications (e-mail preference)

@@ -3,6 +3,7 @@
 from labnet.models.accreditation import Accreditation, AccreditationStatus
 from labnet.models.audit import AuditEvent, DemandSignal, OutboxEmail, OutboxStatus
 from labnet.models.base import Base
+from labnet.models.booking import ACTIVE_STATUSES, Blackout, Booking, BookingStatus
 from labnet.models.equipment import (
     BookingUnit,
     Equipment,
@@ -12,12 +13,18 @@ from labnet.models.equipment import (
     EquipmentStatus,
 )
 from labnet.models.geo import GazetteerAltName, GazetteerPlace, GeocodeCache
+from labnet.models.jobs import GeocodeRequest, JobLock
 from labnet.models.lab import Lab, LabKet, LabManager, OpeningHours
 from labnet.models.organisation import Organisation, OrgKind, SizeClass
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
-from labnet.models.user import LoginSession, Role, User, UserRole
+from labnet.models.user import CalendarFeed, LoginSession, Role, User, UserRole
 
 __all__ = [
+    "ACTIVE_STATUSES",
+    "Blackout",
+    "CalendarFeed",
+    "Booking",
+    "BookingStatus",
     "Accreditation",
     "AccreditationScheme",
     "AccreditationStatus",
@@ -34,6 +41,8 @@ __all__ = [
     "GazetteerAltName",
     "GazetteerPlace",
     "GeocodeCache",
+    "GeocodeRequest",
+    "JobLock",
     "KetArea",
     "Lab",
     "LabKet",

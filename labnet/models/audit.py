@@ -35,12 +35,17 @@ class OutboxStatus(StrEnum):
     SENT = "sent"  # handed to the SMTP server
     LOGGED = "logged"  # no SMTP server configured: written to the console, kept here
     FAILED = "failed"  # gave up after MAX_ATTEMPTS
+    HELD = "held"  # for a recipient who reads the daily digest; bundled by the digest job
+    DIGESTED = "digested"  # went out inside a digest
 
 
 class OutboxEmail(Base):
     __tablename__ = "outbox_email"
     __table_args__ = (
-        CheckConstraint("status IN ('queued', 'sent', 'logged', 'failed')", name="status"),
+        CheckConstraint(
+            "status IN ('queued', 'sent', 'logged', 'failed', 'held', 'digested')",
+            name="status",
+        ),
         Index("ix_outbox_email_status_created", "status", "created_at"),
     )
 

@@ -33,7 +33,9 @@ class Lab(TimestampMixin, Base):
         # Catalogue queries: published labs by country, bounding boxes, newest first.
         Index("ix_lab_published_country", "is_published", "country"),
         Index("ix_lab_lat_lon", "lat", "lon"),
-        Index("ix_lab_published_created", "is_published", "created_at"),
+        Index("ix_lab_published_created", "is_published", "created_at", "id"),
+        # Name order with the id tie-breaker: deep pages walk the index, not the table.
+        Index("ix_lab_published_name", "is_published", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -34,6 +34,9 @@ class User(TimestampMixin, Base):
     is_active: Mapped[bool] = mapped_column(default=True)
     email_confirmed_at: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # How notifications arrive: "immediate", or "digest" (one e-mail a day). Mails that
+    # need an action (approve, reject) always come at once.
+    mail_mode: Mapped[str] = mapped_column(String(10), default="immediate")
 
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     roles: Mapped[list[UserRole]] = relationship(
@@ -71,6 +74,30 @@ class User(TimestampMixin, Base):
         return self.has_role(Role.COORDINATOR)
 
 
+class CalendarFeed(Base):
+    """A secret calendar-feed URL: the organisation's bookings, or one equipment's for its
+    lab managers. Only the token's hash is stored; regenerating revokes the old URL."""
+
+    __tablename__ = "calendar_feed"
+    __table_args__ = (
+        CheckConstraint("kind IN ('organisation', 'equipment')", name="kind"),
+        CheckConstraint("(kind = 'equipment') = (equipment_id IS NOT NULL)", name="target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    kind: Mapped[str] = mapped_column(String(12))
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    equipment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("equipment.id", ondelete="CASCADE")
+    )
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
 class UserRole(Base):
     """A platform-wide role (coordinator, admin). Lab management is per lab: LabManager."""
 
@@ -84,7 +111,8 @@ class UserRole(Base):
     granted_at: Mapped[datetime]
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
-    user: Mapped[User] = relationship(back_populates="roles", foreign_keys=[user_id])
+    user: Mapped[User] = relationship(back_populates="roles", foreign_keys=[user_id],
+                                      lazy="raise_on_sql")
 
 
 class LoginSession(Base):

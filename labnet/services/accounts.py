@@ -200,9 +200,20 @@ def _send_confirmation(user: User, *, now: datetime) -> None:
         "confirm_email",
         user.email,
         "Confirm your LabNet e-mail address",
-        {"user": user, "token": token},
+        {"user": user, "token": token,
+         "lifetime": lifetime_words(current_app.config["CONFIRM_TOKEN_MAX_AGE"])},
         now=now,
     )
+
+
+def lifetime_words(seconds: int) -> str:
+    """How long a link works, as the e-mail says it: "7 days", "1 hour", "90 minutes"."""
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    minutes = max(1, seconds // 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
 
 
 def resend_confirmation(email: str, *, now: datetime) -> None:
@@ -213,6 +224,15 @@ def resend_confirmation(email: str, *, now: datetime) -> None:
         _send_confirmation(user, now=now)
 
 
+def _token_user(data: dict | None) -> User | None:
+    # Only an integer id is looked up: ``session.get(User, None)`` warns, and a string id
+    # would reach the database as the wrong type on PostgreSQL.
+    user_id = data.get("u") if data else None
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        return None
+    return db.session.get(User, user_id)
+
+
 def confirm_email(token: str, *, now: datetime) -> User:
     """Mark the address of the token's account confirmed.
 
@@ -221,7 +241,7 @@ def confirm_email(token: str, *, now: datetime) -> User:
     data = security.read_token(
         CONFIRM_SALT, token, current_app.config["CONFIRM_TOKEN_MAX_AGE"], now=now
     )
-    user = db.session.get(User, data.get("u")) if data else None
+    user = _token_user(data)
     if user is None or user.email != data.get("e"):
         raise RuleViolation(
             None, "This confirmation link is invalid or has expired. Ask for a new one below."
@@ -268,8 +288,14 @@ def _dummy_hash() -> str:
     return _DUMMY[key]
 
 
-def start_session(user: User, *, now: datetime, user_agent: str = "") -> str:
-    """Open a login session and return the token for the cookie."""
+def start_session(user: User, *, now: datetime, user_agent: str = "",
+                  replaces: str | None = None) -> str:
+    """Open a login session and return the token for the cookie.
+
+    ``replaces`` is the token of the session the browser had until now (a second login in
+    the same browser); it ends, so a copy of the old cookie stops working (ASVS 3.2.1).
+    """
+    end_session(replaces, now=now)
     token, digest = security.new_session_token()
     lifetime: timedelta = current_app.config["PERMANENT_SESSION_LIFETIME"]
     db.session.add(
@@ -310,7 +336,8 @@ def end_session(token: str | None, *, now: datetime) -> None:
         return
     db.session.execute(
         update(LoginSession)
-        .where(LoginSession.token_hash == security.token_hash(token))
+        .where(LoginSession.token_hash == security.token_hash(token),
+               LoginSession.revoked_at.is_(None))
         .values(revoked_at=now)
     )
 
@@ -365,9 +392,7 @@ def user_for_reset_token(token: str, *, now: datetime) -> User | None:
     data = security.read_token(
         RESET_SALT, token, current_app.config["RESET_TOKEN_MAX_AGE"], now=now
     )
-    if not data:
-        return None
-    user = db.session.get(User, data.get("u"))
+    user = _token_user(data)
     # Bound to the hash: once the password changes, the link is spent.
     if user is None or not user.is_active or user.password_hash[-16:] != data.get("h"):
         return None
@@ -485,3 +510,30 @@ def list_users(q: str = "") -> Select[tuple[User]]:
             )
         )
     return stmt
+
+
+MAIL_MODES = ("immediate", "digest")
+
+
+def set_mail_mode(actor: User, mode: str, *, now: datetime) -> User:
+    """How e-mail reaches the actor: each message at once, or bundled in a daily digest.
+
+    Mails that ask for an action (a booking request to approve or reject) always go at once,
+    whatever the choice; the digest job decides that per message kind.
+
+    :raises PermissionDenied: for anonymous or inactive actors.
+    :raises RuleViolation: ``mail_mode`` when not one of :data:`MAIL_MODES`.
+    """
+    from labnet.errors import PermissionDenied
+
+    if not isinstance(actor, User) or not actor.is_active:
+        raise PermissionDenied("set_mail_mode")
+    if mode not in MAIL_MODES:
+        raise RuleViolation("mail_mode", "Choose “at once” or “daily digest”.")
+    if actor.mail_mode != mode:
+        audit.record(actor, "user.mail_mode", "user", actor.id, now=now, old=actor.mail_mode,
+                     new=mode)
+        actor.mail_mode = mode
+        actor.updated_at = now
+    db.session.flush()
+    return actor

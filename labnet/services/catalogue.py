@@ -10,12 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, distinct, func, or_, select
+from sqlalchemy import Select, distinct, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from labnet.extensions import db
 from labnet.models import Equipment, EquipmentStatus, KetArea, Lab, LabKet
 from labnet.permissions import can_manage_lab, visible_labs
+from labnet.services import search
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,13 @@ def home_figures() -> HomeFigures:
             func.coalesce(func.sum(Lab.equipment_count), 0),
         ).where(Lab.is_published.is_(True))
     ).one()
-    # Level-1 areas represented by a published lab, directly or through a sub-area.
-    top = func.coalesce(KetArea.parent_code, KetArea.code)
+    # Level-1 areas represented by a published lab, directly or through a sub-area: asked
+    # per area (63 probes of an index) rather than counted over every lab's links.
+    used = exists().where(
+        LabKet.ket_code == KetArea.code, Lab.id == LabKet.lab_id, Lab.is_published.is_(True)
+    )
     kets = db.session.scalar(
-        select(func.count(distinct(top)))
-        .select_from(LabKet)
-        .join(KetArea, KetArea.code == LabKet.ket_code)
-        .join(Lab, Lab.id == LabKet.lab_id)
-        .where(Lab.is_published.is_(True))
+        select(func.count(distinct(func.coalesce(KetArea.parent_code, KetArea.code)))).where(used)
     )
     return HomeFigures(labs=labs, equipment=int(equipment), countries=countries,
                        ket_areas=kets or 0)
@@ -59,21 +59,11 @@ def newest_labs(limit: int = 6) -> list[Lab]:
 
 
 def list_labs(actor: Any, q: str = "") -> Select[tuple[Lab]]:
-    """Published labs by name, optionally matching words in name, city or description.
-
-    (Full search with facets arrives with the catalogue issue; this is its plain core.)
-    """
-    stmt = visible_labs(actor)
-    for word in q.split()[:8]:
-        like = f"%{word.lower()}%"
-        stmt = stmt.where(
-            or_(
-                func.lower(Lab.name).like(like),
-                func.lower(Lab.city).like(like),
-                func.lower(Lab.description).like(like),
-            )
-        )
-    return _list_options(stmt.order_by(Lab.name, Lab.id))
+    """Published labs matching the words of ``q`` exactly as ``/labs`` finds them (the rules
+    live in :mod:`labnet.services.search`), by name. The page itself uses
+    :func:`search.search_labs`; this stays for callers that want a plain ``Select``."""
+    return _list_options(
+        search.list_matching(actor, search.SearchQuery(q=q)).order_by(Lab.name, Lab.id))
 
 
 @dataclass(frozen=True)

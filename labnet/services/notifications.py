@@ -12,17 +12,17 @@ import logging
 import smtplib
 import ssl
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
 from flask import render_template
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
 
 from labnet.extensions import db
-from labnet.models import OutboxEmail, OutboxStatus
+from labnet.models import OutboxEmail, OutboxStatus, User
 
 log = logging.getLogger("labnet.mail")
 
@@ -32,13 +32,18 @@ PENDING_KEY = "labnet_outbox_pending"
 
 
 def enqueue_email(
-    kind: str, to_addr: str, subject: str, context: Mapping[str, Any], *, now: datetime
+    kind: str, to_addr: str, subject: str, context: Mapping[str, Any], *, now: datetime,
+    action_required: bool = False,
 ) -> OutboxEmail:
     """Render ``email/<kind>.txt`` and ``.html`` and queue the message.
 
     Nothing is sent before the caller commits; the boundary then calls
-    :func:`deliver_outbox` for the ids remembered here.
+    :func:`deliver_outbox` for the ids remembered here. A recipient who chose the daily
+    digest (``User.mail_mode == "digest"``) gets the row ``held`` for the digest job
+    instead, unless ``action_required`` (a manager must approve or reject): those always
+    go at once.
     """
+    held = not action_required and _wants_digest(to_addr)
     ctx = dict(context, subject=subject)
     row = OutboxEmail(
         created_at=now,
@@ -47,16 +52,25 @@ def enqueue_email(
         subject=subject[:200],
         body_text=render_template(f"email/{kind}.txt", **ctx),
         body_html=render_template(f"email/{kind}.html", **ctx),
-        status=OutboxStatus.QUEUED,
+        status=OutboxStatus.HELD if held else OutboxStatus.QUEUED,
     )
     db.session.add(row)
     db.session.flush()
-    db.session.info.setdefault(PENDING_KEY, set()).add(row.id)
+    if not held:
+        db.session.info.setdefault(PENDING_KEY, set()).add(row.id)
     return row
 
 
+def _wants_digest(to_addr: str) -> bool:
+    # Addresses are stored lower-case; an address that is no user's (a lab's contact
+    # address, a typo) gets its mail at once.
+    mode = db.session.scalar(select(User.mail_mode).where(User.email == to_addr.lower()))
+    return mode == "digest"
+
+
 def deliver_outbox(
-    config: Mapping[str, Any], *, now: datetime, ids: Iterable[int] | None = None, limit: int = 200
+    config: Mapping[str, Any], *, now: datetime, ids: Iterable[int] | None = None, limit: int = 200,
+    created_before: datetime | None = None,
 ) -> int:
     """Deliver queued messages (all, or only ``ids``); returns how many left the queue.
 
@@ -64,6 +78,8 @@ def deliver_outbox(
     leaves the message queued for the next run, up to ``MAX_ATTEMPTS``.
     """
     stmt = select(OutboxEmail).where(OutboxEmail.status == OutboxStatus.QUEUED)
+    if created_before is not None:
+        stmt = stmt.where(OutboxEmail.created_at < created_before)
     if ids is not None:
         ids = list(ids)
         if not ids:
@@ -172,3 +188,73 @@ def deliver_committed(config: Mapping[str, Any], *, now: datetime) -> int:
         db.session.rollback()
         return 0
     return done
+
+
+# The daily digest goes out at the first sweep after this hour (UTC) and bundles what was
+# held before it; a row held later waits for the next day's digest.
+DIGEST_HOUR_UTC = 7
+
+
+def digest_cutoff(now: datetime, hour_utc: int = DIGEST_HOUR_UTC) -> datetime:
+    """The latest daily cut-off at or before ``now``."""
+    cutoff = now.astimezone(UTC).replace(hour=hour_utc, minute=0, second=0, microsecond=0)
+    return cutoff if cutoff <= now else cutoff - timedelta(days=1)
+
+
+def send_digests(*, now: datetime, hour_utc: int = DIGEST_HOUR_UTC) -> dict[str, int]:
+    """Job: bundle each recipient's held messages from before the daily cut-off into one
+    ``digest`` e-mail (queued at once) and mark them ``digested``.
+
+    Exactly once: ``UPDATE … SET status='digested' WHERE to_addr=:a AND status='held' …
+    RETURNING`` claims the rows, so two runners never put one message in two digests, and
+    the digest row is written in the same transaction. Runs hourly; a scheduler that was
+    down catches up at its next sweep.
+    """
+    cutoff = digest_cutoff(now, hour_utc)
+    recipients = list(db.session.scalars(
+        select(OutboxEmail.to_addr).where(OutboxEmail.status == OutboxStatus.HELD,
+                                          OutboxEmail.created_at < cutoff)
+        .group_by(OutboxEmail.to_addr).order_by(OutboxEmail.to_addr).limit(1000)
+    ))
+    digests = messages = 0
+    for address in recipients:
+        claimed = db.session.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.to_addr == address, OutboxEmail.status == OutboxStatus.HELD,
+                   OutboxEmail.created_at < cutoff)
+            .values(status=OutboxStatus.DIGESTED, sent_at=now)
+            .returning(OutboxEmail.id, OutboxEmail.created_at, OutboxEmail.subject,
+                       OutboxEmail.body_text)
+            .execution_options(synchronize_session=False)
+        ).all()
+        if not claimed:
+            continue  # another runner bundled them
+        items = sorted(claimed, key=lambda r: (r.created_at, r.id))
+        noun = "message" if len(items) == 1 else "messages"
+        # action_required: the digest itself goes at once (it is what the reader chose).
+        enqueue_email("digest", address, f"LabNet daily digest: {len(items)} {noun}",
+                      {"items": items}, now=now, action_required=True)
+        digests += 1
+        messages += len(items)
+    db.session.flush()
+    return {"digests": digests, "messages": messages}
+
+
+OUTBOX_GRACE = timedelta(minutes=2)
+
+
+def send_outbox(config: Mapping[str, Any], *, now: datetime) -> dict[str, int]:
+    """Job: deliver queued messages whose delivery right after their commit failed or
+    never happened, a bounded number of batches per run.
+
+    Only rows older than :data:`OUTBOX_GRACE` are taken, so the job does not race the web
+    process delivering a message it has just committed (which would send it twice).
+    """
+    total = 0
+    for _ in range(10):
+        done = deliver_outbox(config, now=now, created_before=now - OUTBOX_GRACE)
+        db.session.flush()
+        total += done
+        if done == 0:
+            break
+    return {"delivered": total}

@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, RadioField, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    ValidationError,
+)
 
 from labnet.blueprints.helpers import choices
 from labnet.models.organisation import ORG_KIND_LABELS, SIZE_CLASS_LABELS
@@ -14,8 +24,24 @@ EMAIL = [DataRequired("Enter your e-mail address."), Length(max=254),
                check_deliverability=False)]
 
 
+def strip(value):
+    # A pasted address often carries a space at either end; it is not part of the address.
+    return value.strip() if isinstance(value, str) else value
+
+
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode category Cc
+
+
+def printable(form, field) -> None:
+    """No control characters in a one-line text: PostgreSQL cannot store NUL (a 500
+    otherwise), and no name needs a tab, line break or terminal escape."""
+    if field.data and _CONTROL.search(field.data):
+        raise ValidationError("Remove the control characters (tabs, line breaks and the "
+                              "like) from this text.")
+
+
 class LoginForm(FlaskForm):
-    email = StringField("E-mail address", validators=EMAIL)
+    email = StringField("E-mail address", validators=EMAIL, filters=[strip])
     password = PasswordField("Password", validators=[DataRequired("Enter your password."),
                                                      Length(max=256)])
     next = HiddenField()
@@ -23,8 +49,8 @@ class LoginForm(FlaskForm):
 
 class RegisterForm(FlaskForm):
     full_name = StringField("Your name", validators=[DataRequired("Enter your name."),
-                                                     Length(max=120)])
-    email = StringField("Work e-mail address", validators=EMAIL)
+                                                     Length(max=120), printable])
+    email = StringField("Work e-mail address", validators=EMAIL, filters=[strip])
     password = PasswordField(
         "Password", validators=[DataRequired("Choose a password."), Length(max=128)]
     )
@@ -42,7 +68,7 @@ class RegisterForm(FlaskForm):
     )
     organisation = StringField(
         "Organisation name", validators=[DataRequired("Enter your organisation's name."),
-                                         Length(max=200)]
+                                         Length(max=200), printable]
     )
     org_kind = SelectField(
         "Kind of organisation",
@@ -69,7 +95,7 @@ class RegisterForm(FlaskForm):
 
 
 class EmailForm(FlaskForm):
-    email = StringField("E-mail address", validators=EMAIL)
+    email = StringField("E-mail address", validators=EMAIL, filters=[strip])
 
 
 class NewPasswordForm(FlaskForm):

@@ -31,10 +31,14 @@ def _login_limit_account() -> str:
 
 
 def _sign_in(user) -> None:
-    # A fresh session on every login (no fixation), holding only the session token.
+    # A fresh session on every login (no fixation), holding only the session token. The
+    # session this browser had (another login, or the same account again) ends for real,
+    # so a copy of the old cookie stops working too.
+    previous = current_user.get_id() if current_user.is_authenticated else None
     session.clear()
     token = accounts.start_session(
-        user, now=clock.utcnow(), user_agent=request.headers.get("User-Agent", "")
+        user, now=clock.utcnow(), user_agent=request.headers.get("User-Agent", ""),
+        replaces=previous,
     )
     session.permanent = True
     login_user(user)
@@ -184,12 +188,16 @@ def reset(token: str):
     return render_template("auth/reset.html", form=form), 422 if form.errors else 200
 
 
+def _account_page(confirm_form: ConfirmForm | None = None):
+    labs = db.session.scalars(accounts.managed_labs(current_user)).all()
+    return render_template("auth/account.html", labs=labs, password_form=ChangePasswordForm(),
+                           confirm_form=confirm_form or ConfirmForm())
+
+
 @bp.get("/account")
 @login_required
 def account():
-    labs = db.session.scalars(accounts.managed_labs(current_user)).all()
-    return render_template("auth/account.html", labs=labs, password_form=ChangePasswordForm(),
-                           confirm_form=ConfirmForm())
+    return _account_page()
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -218,7 +226,10 @@ def change_password():
 def logout_everywhere():
     form = ConfirmForm()
     if not form.validate_on_submit():
-        return redirect(url_for("auth.account"))
+        # A missing or expired CSRF token: the account page again with the message and a
+        # fresh token, nothing ended. (A redirect here would reach the browser as a bare
+        # 400 "Redirecting..." page, because the CSRF handler sets the status.)
+        return _account_page(confirm_form=form), 400
     count = accounts.end_all_sessions(current_user, now=clock.utcnow())
     db.session.commit()
     logout_user()

@@ -1,23 +1,30 @@
 from flask import current_app, render_template, request
 from flask_login import current_user
 
-from labnet import permissions
+from labnet import clock, permissions
 from labnet.blueprints.catalogue import bp
 from labnet.extensions import db
-from labnet.services import catalogue
+from labnet.services import catalogue, search
 from labnet.services.taxonomy import ket_names
 
 
 @bp.get("/labs")
 def labs():
-    q = request.args.get("q", "")[:200]
-    page = db.paginate(
-        catalogue.list_labs(current_user, q),
-        per_page=current_app.config["LABS_PER_PAGE"],
-        max_per_page=100,
-        error_out=False,
-    )
-    return render_template("catalogue/labs.html", page=page, q=q, ket_names=ket_names())
+    """The catalogue search. Bad parameters are named on the page and left out (200, never
+    a 500). The first page of a search is recorded as a demand signal; a bare /labs
+    (browsing, no criterion) and further pages of the same search are not, or paging
+    through results would count one need many times."""
+    query, errors = search.parse_query(request.args)
+    now = clock.utcnow()
+    result = search.search_labs(current_user, query, now=now,
+                                per_page=current_app.config["LABS_PER_PAGE"])
+    if query.is_search and query.page == 1:
+        org = current_user.organisation if current_user.is_authenticated else None
+        search.record_demand_signal(query, result.total, source="labs", now=now,
+                                    searcher_country=org.country if org else None)
+        db.session.commit()
+    return render_template("catalogue/labs.html", result=result, query=query, errors=errors,
+                           form=request.args)
 
 
 @bp.get("/labs/<slug>")

@@ -4,6 +4,6 @@ One module per area, so each area's routes are listed beside each other; the mat
 and the route-coverage test read the concatenation.
 """
 
-from tests.authz.cases import core
+from tests.authz.cases import core, manage, maps
 
-CASES = [*core.CASES]
+CASES = [*core.CASES, *maps.CASES, *manage.CASES]

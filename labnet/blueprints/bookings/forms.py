@@ -1,0 +1,33 @@
+"""Booking forms: shape only. Whether a time is open, free, aligned or in time is the
+booking service's to say, so the CLI and the API get the same refusals."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, HiddenField, TextAreaField
+from wtforms.validators import InputRequired, Length, ValidationError
+
+# The browser's datetime-local value first; the spaced form for people typing by hand
+# (browsers without the picker show a plain text box).
+LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+
+
+def no_nul(form, field) -> None:
+    if field.data and "\x00" in field.data:
+        raise ValidationError("Remove the control characters from this text.")
+
+
+class BookingForm(FlaskForm):
+    start_at = DateTimeLocalField(
+        "Start (lab time)", format=LOCAL_FORMATS,
+        validators=[InputRequired("Enter the start, like 2026-03-04 09:00.")])
+    end_at = DateTimeLocalField(
+        "End (lab time)", format=LOCAL_FORMATS,
+        validators=[InputRequired("Enter the end, like 2026-03-04 11:00.")])
+    purpose = TextAreaField("Purpose", validators=[Length(max=2000), no_nul])
+    # "1" once the user has seen the price: the second submit books.
+    confirm = HiddenField()
+
+
+class CancelForm(FlaskForm):
+    reason = TextAreaField("Reason (optional)", validators=[Length(max=2000), no_nul])

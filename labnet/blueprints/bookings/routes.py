@@ -1,0 +1,292 @@
+"""The company member's side of booking: the booking form (check the price, then send),
+the week calendar's data, "My bookings", a booking's page, cancelling (also by the signed
+one-click link of the reminder e-mail) and the .ics download.
+
+Bookings are loaded through ``permissions.booking_for`` (404 for anyone but the requesting
+organisation and the lab's managers); the rules are the booking service's.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from flask import Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from labnet import clock, permissions, security
+from labnet.blueprints.bookings import bp
+from labnet.blueprints.bookings.forms import BookingForm, CancelForm
+from labnet.blueprints.helpers import apply_violation
+from labnet.errors import RuleViolation
+from labnet.extensions import db
+from labnet.models import AuditEvent, Booking, BookingStatus, Equipment, Lab, User
+from labnet.services import availability
+from labnet.services import booking as engine
+from labnet.services.availability import local_to_utc, utc_to_local
+
+CANCEL_SALT = "labnet.cancel-booking"
+CANCEL_MAX_AGE = 30 * 24 * 3600
+
+STATUS_BADGES = {
+    "pending": "warning", "confirmed": "success", "rejected": "danger",
+    "cancelled": "secondary", "expired": "secondary", "completed": "primary",
+    "no_show": "dark",
+}
+
+
+def cancel_token(booking_id: int) -> str:
+    """The signed one-click cancel link's token (the reminder e-mail links to it)."""
+    return security.make_token(CANCEL_SALT, {"b": booking_id})
+
+
+def _equipment(equipment_id: int) -> Equipment:
+    item = permissions.equipment_for(current_user, equipment_id)
+    return db.session.scalars(
+        select(Equipment).options(joinedload(Equipment.lab).selectinload(Lab.opening_hours))
+        .where(Equipment.id == item.id).execution_options(populate_existing=True)
+    ).one()
+
+
+def _cancel_deadline(booking: Booking) -> datetime:
+    return booking.start_at - timedelta(hours=booking.lab.cancel_deadline_hours)
+
+
+def _may_cancel(actor, booking: Booking, now: datetime) -> bool:
+    """Whether to offer the cancel button; the service decides again when it is pressed
+    (same deadline rule: pending requests may always be withdrawn)."""
+    if not booking.is_active:
+        return False
+    if permissions.can_decide_booking(actor, booking):
+        return True
+    return booking.status == BookingStatus.PENDING or now <= _cancel_deadline(booking)
+
+
+# --- booking form ------------------------------------------------------------------------
+
+
+def _book_page(item: Equipment, form: BookingForm, quote=None, status: int = 200):
+    zone = item.lab.timezone
+    org = current_user.organisation
+    hours = [(h.weekday, h.opens_at, h.closes_at) for h in item.lab.opening_hours]
+    return render_template(
+        "bookings/create.html", item=item, lab=item.lab, form=form, quote=quote, zone=zone,
+        is_sme=bool(org and org.is_sme), hours_text=availability.describe_hours(hours, zone),
+    ), status
+
+
+@bp.route("/equipment/<int:equipment_id>/book", methods=["GET", "POST"])
+@login_required
+def create(equipment_id: int):
+    """Step 1 checks the rules and shows the price; step 2 (``confirm=1``) books."""
+    item = _equipment(equipment_id)
+    form = BookingForm()
+    if request.method == "GET":
+        # Prefill from the calendar's link (?start_at=2026-03-04T09:00&end_at=…).
+        for name in ("start_at", "end_at"):
+            value = request.args.get(name, "")[:20]
+            for fmt in form[name].format:
+                try:
+                    form[name].data = datetime.strptime(value, fmt)
+                    break
+                except ValueError:
+                    continue
+        return _book_page(item, form)
+    if not form.validate_on_submit():
+        form.confirm.data = ""
+        return _book_page(item, form, status=422)
+    zone = item.lab.timezone
+    now = clock.utcnow()
+    try:
+        start_at = local_to_utc(form.start_at.data, zone, field="start_at")
+        end_at = local_to_utc(form.end_at.data, zone, field="end_at")
+        if form.confirm.data != "1":
+            quote = availability.preview_booking(current_user, item.id, start_at, end_at,
+                                                 now=now)
+            form.confirm.data = "1"
+            return _book_page(item, form, quote=quote)
+        booking = engine.request_booking(current_user, item.id, start_at, end_at,
+                                         form.purpose.data or "", now=now)
+    except RuleViolation as exc:  # SlotTaken included: "this slot was just taken", 409
+        db.session.rollback()
+        apply_violation(form, exc)
+        form.confirm.data = ""
+        return _book_page(item, form, status=exc.code)
+    db.session.commit()
+    if booking.status == BookingStatus.CONFIRMED:
+        flash(f"Booking {booking.reference} is confirmed.", "success")
+    else:
+        hold = utc_to_local(booking.hold_until, zone) if booking.hold_until else None
+        flash(f"Request {booking.reference} sent. It is pending until the lab decides"
+              + (f" (the slot is held until {hold:%Y-%m-%d %H:%M} lab time)." if hold else "."),
+              "info")
+    return redirect(url_for("bookings.detail", booking_id=booking.id))
+
+
+@bp.get("/equipment/<int:equipment_id>/availability.json")
+def availability_json(equipment_id: int):
+    """The calendar's week: free/busy only, no one's bookings (public, like the page)."""
+    item = permissions.equipment_for(current_user, equipment_id)
+    now = clock.utcnow()
+    raw = request.args.get("week", "")
+    if raw:
+        try:
+            week = date.fromisoformat(raw[:10])
+        except ValueError:
+            return jsonify({"errors": {"week": ["Give the week as a date, like 2026-03-02."]}}), 422
+    else:
+        week = utc_to_local(now, item.lab.timezone).date()
+    if abs((week - now.date()).days) > 5 * 366:
+        return jsonify({"errors": {"week": ["Choose a week within five years of today."]}}), 422
+    view = availability.week_view(item, week, now=now)
+    return jsonify({
+        "equipment": view.equipment_id, "zone": view.zone, "unit": view.unit,
+        "unit_label": item.unit_label, "week": view.week_start.isoformat(),
+        "prev": view.prev_week.isoformat(), "next": view.next_week.isoformat(),
+        "days": [{
+            "date": d.day.isoformat(), "open": d.is_open,
+            "slots": [{
+                "start": s.start.isoformat(), "end": s.end.isoformat(),
+                "local_start": s.local_start.strftime("%Y-%m-%dT%H:%M"),
+                "local_end": s.local_end.strftime("%Y-%m-%dT%H:%M"),
+                "state": s.state, "bookable": s.bookable,
+            } for s in d.slots],
+        } for d in view.days],
+    })
+
+
+# --- my bookings -------------------------------------------------------------------------
+
+
+@bp.get("/bookings")
+@login_required
+def index():
+    now = clock.utcnow()
+    rows = list(db.session.scalars(
+        permissions.visible_bookings(current_user)
+        .options(joinedload(Booking.equipment), joinedload(Booking.lab),
+                 joinedload(Booking.requester))
+        .order_by(Booking.start_at.desc(), Booking.id.desc()).limit(500)
+    ))
+    upcoming = sorted((b for b in rows if b.end_at >= now), key=lambda b: b.start_at)
+    past = [b for b in rows if b.end_at < now]
+    return render_template("bookings/index.html", upcoming=upcoming, past=past,
+                           badges=STATUS_BADGES)
+
+
+def _load(booking_id: int) -> Booking:
+    booking = permissions.booking_for(current_user, booking_id)
+    return db.session.scalars(
+        select(Booking).options(joinedload(Booking.equipment), joinedload(Booking.lab),
+                                joinedload(Booking.requester), joinedload(Booking.organisation))
+        .where(Booking.id == booking.id).execution_options(populate_existing=True)
+    ).one()
+
+
+def _detail_page(booking: Booking, form: CancelForm, status: int = 200):
+    history = db.session.execute(
+        select(AuditEvent, User.full_name).outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.subject_type == "booking", AuditEvent.subject_id == booking.id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    now = clock.utcnow()
+    return render_template(
+        "bookings/detail.html", booking=booking, history=history, form=form,
+        badges=STATUS_BADGES, may_cancel=_may_cancel(current_user, booking, now),
+        deadline=_cancel_deadline(booking),
+    ), status
+
+
+@bp.get("/bookings/<int:booking_id>")
+@login_required
+def detail(booking_id: int):
+    return _detail_page(_load(booking_id), CancelForm())
+
+
+@bp.post("/bookings/<int:booking_id>/cancel")
+@login_required
+def cancel(booking_id: int):
+    booking = _load(booking_id)
+    form = CancelForm()
+    if not form.validate_on_submit():
+        return _detail_page(booking, form, status=422)
+    try:
+        engine.cancel_booking(current_user, booking.id, form.reason.data or "",
+                              now=clock.utcnow())
+    except RuleViolation as exc:
+        db.session.rollback()
+        apply_violation(form, exc)
+        return _detail_page(_load(booking_id), form, status=exc.code)
+    db.session.commit()
+    flash(f"Booking {booking.reference} is cancelled.", "success")
+    return redirect(url_for("bookings.detail", booking_id=booking.id))
+
+
+@bp.route("/bookings/cancel/<token>", methods=["GET", "POST"], endpoint="cancel_link")
+def cancel_link(token: str):
+    """The reminder e-mail's one-click cancel: the signed token stands for the requester,
+    so it works without logging in. GET only asks (mail scanners follow links); POST
+    cancels."""
+    data = security.read_token(CANCEL_SALT, token, CANCEL_MAX_AGE, now=clock.utcnow())
+    booking_id = data.get("b") if data else None
+    if not isinstance(booking_id, int):
+        return render_template("bookings/cancel_link.html", booking=None), 400
+    found = db.session.get(Booking, booking_id)
+    requester = db.session.get(User, found.requester_id) if found else None
+    if found is None or requester is None:
+        return render_template("bookings/cancel_link.html", booking=None), 400
+    booking = permissions.booking_for(requester, booking_id)
+    booking = db.session.scalars(
+        select(Booking).options(joinedload(Booking.equipment), joinedload(Booking.lab))
+        .where(Booking.id == booking.id)
+    ).one()
+    form = CancelForm()
+    done = False
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            return render_template("bookings/cancel_link.html", booking=booking, form=form,
+                                   done=False), 422
+        try:
+            engine.cancel_booking(requester, booking.id, form.reason.data or "",
+                                  now=clock.utcnow())
+        except RuleViolation as exc:
+            db.session.rollback()
+            apply_violation(form, exc)
+            return render_template("bookings/cancel_link.html", booking=booking, form=form,
+                                   done=False), exc.code
+        db.session.commit()
+        done = True
+    return render_template("bookings/cancel_link.html", booking=booking, form=form, done=done)
+
+
+@bp.get("/bookings/<int:booking_id>.ics")
+@login_required
+def ics(booking_id: int):
+    """One booking as iCalendar. Text goes through icalendar's escaping (DESIGN rule 7)."""
+    from icalendar import Calendar, Event
+
+    booking = _load(booking_id)
+    zone = booking.lab.timezone
+    cal = Calendar()
+    cal.add("prodid", "-//LabNet//Bookings//EN")
+    cal.add("version", "2.0")
+    cal.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", f"booking-{booking.id}@labnet")
+    event.add("sequence", booking.sequence)
+    event.add("dtstamp", booking.updated_at or booking.created_at)
+    # DTSTART/DTEND carry the lab's TZID; the library writes the matching VTIMEZONE.
+    event.add("dtstart", utc_to_local(booking.start_at, zone))
+    event.add("dtend", utc_to_local(booking.end_at, zone))
+    event.add("summary", f"{booking.equipment.name} ({booking.reference})")
+    event.add("description", f"{booking.reference} at {booking.lab.name}\n"
+                             f"Purpose: {booking.purpose}")
+    event.add("location", booking.lab.name)
+    status = {"confirmed": "CONFIRMED", "pending": "TENTATIVE",
+              "completed": "CONFIRMED"}.get(booking.status, "CANCELLED")
+    event.add("status", status)
+    cal.add_component(event)
+    cal.add_missing_timezones()
+    return Response(cal.to_ical(), mimetype="text/calendar", headers={
+        "Content-Disposition": f'attachment; filename="{booking.reference or booking.id}.ics"'})

@@ -1,0 +1,50 @@
+"""Forms of the manager's booking pages: shape only. Whether a reason is given, a period is
+valid or a booking may be shortened is decided by ``services.booking``."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateTimeLocalField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from labnet.blueprints.manage.forms import no_nul, one_line, strip
+
+LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
+WHEN = "Enter a date and time."
+
+
+class ActionForm(FlaskForm):
+    """Only the CSRF token: the booking or blackout comes from the URL."""
+
+
+class ReasonForm(FlaskForm):
+    reason = TextAreaField("Reason (sent to the requester)",
+                           validators=[Length(max=2000), no_nul], filters=[strip])
+
+
+class ShortenForm(FlaskForm):
+    start_at = DateTimeLocalField("New start (lab time)", format=LOCAL_FORMAT,
+                                  validators=[InputRequired(WHEN)])
+    end_at = DateTimeLocalField("New end (lab time)", format=LOCAL_FORMAT,
+                                validators=[InputRequired(WHEN)])
+
+
+class BlackoutForm(FlaskForm):
+    equipment_id = SelectField("What is unavailable", validate_choice=False)
+    start_at = DateTimeLocalField("From (lab time)", format=LOCAL_FORMAT,
+                                  validators=[InputRequired(WHEN)])
+    end_at = DateTimeLocalField("Until (lab time)", format=LOCAL_FORMAT,
+                                validators=[InputRequired(WHEN)])
+    reason = StringField("Reason (bookers see it)", validators=[Length(max=300), one_line],
+                         filters=[strip])
+    affected_action = RadioField(
+        "Bookings in this period", validate_choice=False, validators=[Optional()],
+        choices=[("keep", "Keep them (the requesters are told of the blackout)"),
+                 ("cancel", "Cancel them (the requesters are told why)")])
+
+
+class MailModeForm(FlaskForm):
+    mail_mode = RadioField(
+        "How e-mail reaches you", validate_choice=False,
+        choices=[("immediate", "At once: each message when it happens"),
+                 ("digest", "Daily digest: one message a day with everything")])

@@ -1,0 +1,318 @@
+"""Lab-manager booking pages (issue 4, the manager's side).
+
+Bookings are loaded through ``permissions.booking_for`` (404 for a booking the user may not
+see), then ``can_decide_booking`` (403 for the requesting organisation's own members, who
+see it but may not decide); labs through ``permissions.managed_lab_for`` (404 for hidden
+drafts, 403 for a public lab one does not manage). Each POST calls one service of
+``services.booking`` and commits once. Times are typed and shown in the lab's time zone.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from labnet import clock, permissions
+from labnet.blueprints.helpers import apply_violation, choices
+from labnet.blueprints.lab_bookings import bp, mail_bp
+from labnet.blueprints.lab_bookings.forms import (
+    ActionForm,
+    BlackoutForm,
+    MailModeForm,
+    ReasonForm,
+    ShortenForm,
+)
+from labnet.errors import RuleViolation
+from labnet.extensions import db, login_manager
+from labnet.models import Equipment, EquipmentStatus, Lab
+from labnet.models.booking import Booking
+from labnet.services import accounts
+from labnet.services import booking as service
+from labnet.services.availability import local_to_utc, utc_to_local
+
+
+@bp.before_request
+@mail_bp.before_request
+def _logged_in():
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+@bp.app_template_global()
+def pending_booking_count() -> int:
+    """Requests waiting for the current user's decision (the home page badge; one query)."""
+    if not current_user.is_authenticated:
+        return 0
+    return service.count_pending_for_manager(current_user._get_current_object())
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _decidable(booking_id: int) -> Booking:
+    booking = permissions.booking_for(current_user, booking_id)
+    permissions.require(permissions.can_decide_booking, current_user, booking)
+    return booking
+
+
+# --- the queue ---------------------------------------------------------------------------
+
+
+def _queue_page(forms: dict[tuple[str, int], Any] | None = None, status: int = 200):
+    now = clock.utcnow()
+    actor = _actor()
+    pending = db.session.scalars(service.list_pending_queue(actor)).unique().all()
+    upcoming = db.session.scalars(
+        service.list_upcoming_confirmed(actor, now=now)).unique().all()
+    ended = db.session.scalars(service.list_recent_ended(actor, now=now)).unique().all()
+    labs = db.session.scalars(permissions.managed_labs(actor)).all()
+    return render_template(
+        "lab_bookings/queue.html", pending=pending, upcoming=upcoming, ended=ended, labs=labs,
+        forms=forms or {}, action_form=ActionForm(), reason_form=ReasonForm(formdata=None),
+        now=now,
+    ), status
+
+
+@bp.get("")
+def queue():
+    return _queue_page()
+
+
+def _done(message: str):
+    db.session.commit()
+    flash(message, "success")
+    return redirect(url_for(".queue"))
+
+
+def _refused(exc: RuleViolation):
+    db.session.rollback()
+    flash(exc.message, "warning")
+    return redirect(url_for(".queue"))
+
+
+def _expired_form():
+    flash("The form had expired; nothing changed. Please try again.", "warning")
+    return redirect(url_for(".queue"))
+
+
+@bp.post("/<int:booking_id>/approve")
+def approve(booking_id: int):
+    booking = _decidable(booking_id)
+    if not ActionForm().validate_on_submit():
+        return _expired_form()
+    try:
+        service.approve_booking(_actor(), booking.id, now=clock.utcnow())
+    except RuleViolation as exc:
+        return _refused(exc)
+    return _done(f"{booking.reference} is confirmed; the requester was told.")
+
+
+def _with_reason(booking_id: int, kind: str, action: Any, message: str):
+    booking = _decidable(booking_id)
+    form = ReasonForm()
+    if form.validate_on_submit():
+        try:
+            action(_actor(), booking.id, form.reason.data or "", now=clock.utcnow())
+        except RuleViolation as exc:
+            db.session.rollback()
+            if exc.field != "reason":
+                return _refused(exc)
+            apply_violation(form, exc)
+        else:
+            return _done(message.format(ref=booking.reference))
+    return _queue_page({(kind, booking.id): form}, 422)
+
+
+@bp.post("/<int:booking_id>/reject")
+def reject(booking_id: int):
+    return _with_reason(booking_id, "reject", service.reject_booking,
+                        "{ref} was rejected; the requester was told why.")
+
+
+@bp.post("/<int:booking_id>/cancel")
+def cancel(booking_id: int):
+    return _with_reason(booking_id, "cancel", service.cancel_booking,
+                        "{ref} was cancelled; the requester was told why.")
+
+
+@bp.post("/<int:booking_id>/no-show")
+def no_show(booking_id: int):
+    booking = _decidable(booking_id)
+    if not ActionForm().validate_on_submit():
+        return _expired_form()
+    try:
+        service.mark_no_show(_actor(), booking.id, now=clock.utcnow())
+    except RuleViolation as exc:
+        return _refused(exc)
+    return _done(f"{booking.reference} is recorded as a no-show.")
+
+
+@bp.route("/<int:booking_id>/shorten", methods=["GET", "POST"])
+def shorten(booking_id: int):
+    booking = _decidable(booking_id)
+    booking = db.session.scalars(
+        select(Booking).where(Booking.id == booking.id)
+        .options(joinedload(Booking.equipment), joinedload(Booking.lab),
+                 joinedload(Booking.requester), joinedload(Booking.organisation))
+    ).one()
+    zone = booking.lab.timezone
+    if request.method == "POST":
+        form = ShortenForm()
+    else:
+        form = ShortenForm(data={
+            "start_at": utc_to_local(booking.start_at, zone).replace(tzinfo=None),
+            "end_at": utc_to_local(booking.end_at, zone).replace(tzinfo=None)})
+    if form.validate_on_submit():
+        try:
+            start = local_to_utc(form.start_at.data, zone, field="start_at")
+            end = local_to_utc(form.end_at.data, zone, field="end_at")
+            service.shorten_booking(_actor(), booking.id, start, end, now=clock.utcnow())
+        except RuleViolation as exc:
+            db.session.rollback()
+            apply_violation(form, exc)
+        else:
+            db.session.commit()
+            flash(f"{booking.reference} was shortened; the requester was told.", "success")
+            return redirect(url_for(".queue"))
+    return render_template("lab_bookings/shorten.html", booking=booking, form=form,
+                           zone=zone), (422 if form.errors else 200)
+
+
+# --- calendar ----------------------------------------------------------------------------
+
+
+def _week_start(value: str | None, zone: str) -> date:
+    today = utc_to_local(clock.utcnow(), zone).date()
+    if value:
+        try:
+            today = date.fromisoformat(value)
+        except ValueError:
+            abort(400, "Give the week as YYYY-MM-DD.")
+    return today - timedelta(days=today.weekday())
+
+
+@bp.get("/labs/<slug>/calendar")
+def calendar(slug: str):
+    lab = permissions.managed_lab_for(current_user, slug)
+    zone = lab.timezone
+    monday = _week_start(request.args.get("week"), zone)
+    days = [monday + timedelta(days=n) for n in range(7)]
+    # Local midnights (never skipped by a DST change in Europe) bound each day in UTC.
+    bounds = [local_to_utc(datetime(d.year, d.month, d.day), zone)
+              for d in [*days, monday + timedelta(days=7)]]
+    bookings = db.session.scalars(service.list_lab_bookings(lab, bounds[0], bounds[-1])).all()
+    blackouts = db.session.scalars(
+        service.list_blackouts(lab).where(service.Blackout.start_at < bounds[-1],
+                                          service.Blackout.end_at > bounds[0])).all()
+    equipment = db.session.scalars(
+        select(Equipment).where(Equipment.lab_id == lab.id,
+                                Equipment.status != EquipmentStatus.RETIRED)
+        .order_by(Equipment.name, Equipment.id)).all()
+    shown_ids = {e.id for e in equipment}
+    missing = {b.equipment_id for b in bookings} - shown_ids
+    if missing:  # retired equipment with bookings this week still gets its row
+        equipment = [*equipment, *db.session.scalars(
+            select(Equipment).where(Equipment.id.in_(missing)).order_by(Equipment.name))]
+    grid: dict[tuple[int, int], list[Any]] = {}
+    for b in bookings:
+        for n in range(7):
+            if b.start_at < bounds[n + 1] and b.end_at > bounds[n]:
+                grid.setdefault((b.equipment_id, n), []).append(b)
+    closed: dict[tuple[int | None, int], list[Any]] = {}
+    for bo in blackouts:
+        for n in range(7):
+            if bo.start_at < bounds[n + 1] and bo.end_at > bounds[n]:
+                closed.setdefault((bo.equipment_id, n), []).append(bo)
+    return render_template(
+        "lab_bookings/calendar.html", lab=lab, days=days, equipment=equipment, grid=grid,
+        closed=closed, zone=zone, previous=monday - timedelta(days=7),
+        following=monday + timedelta(days=7))
+
+
+# --- blackouts ---------------------------------------------------------------------------
+
+
+def _equipment_choices(lab: Lab):
+    rows = db.session.execute(
+        select(Equipment.id, Equipment.name)
+        .where(Equipment.lab_id == lab.id, Equipment.status != EquipmentStatus.RETIRED)
+        .order_by(Equipment.name, Equipment.id)).all()
+    return choices([("", "The whole lab"), *((str(i), name) for i, name in rows)])
+
+
+@bp.route("/labs/<slug>/blackouts", methods=["GET", "POST"])
+def blackouts(slug: str):
+    lab = permissions.managed_lab_for(current_user, slug)
+    form = BlackoutForm()
+    form.equipment_id.choices = _equipment_choices(lab)
+    conflict: list[Booking] = []
+    status = 200
+    if form.validate_on_submit():
+        raw = form.equipment_id.data or ""
+        try:
+            equipment_id = int(raw) if raw else None
+        except ValueError:
+            equipment_id = -1  # the service refuses it on its field
+        try:
+            start = local_to_utc(form.start_at.data, lab.timezone, field="start_at")
+            end = local_to_utc(form.end_at.data, lab.timezone, field="end_at")
+            service.add_blackout(_actor(), lab.id, equipment_id, start, end,
+                                 form.reason.data or "", now=clock.utcnow(),
+                                 affected_action=form.affected_action.data or None)
+        except service.BlackoutConflict as exc:
+            conflict = exc.bookings
+            db.session.rollback()
+            status = 409
+        except RuleViolation as exc:
+            db.session.rollback()
+            apply_violation(form, exc)
+        else:
+            db.session.commit()
+            flash("The blackout was added.", "success")
+            return redirect(url_for(".blackouts", slug=lab.slug))
+    if form.errors:
+        status = 422
+    rows = db.session.scalars(service.list_blackouts(lab, since=clock.utcnow())).all()
+    names = dict(db.session.execute(
+        select(Equipment.id, Equipment.name).where(Equipment.lab_id == lab.id)).tuples().all())
+    return render_template("lab_bookings/blackouts.html", lab=lab, form=form, rows=rows,
+                           names=names, conflict=conflict, action_form=ActionForm()), status
+
+
+@bp.post("/blackouts/<int:blackout_id>/delete")
+def delete_blackout(blackout_id: int):
+    if not ActionForm().validate_on_submit():
+        return _expired_form()
+    lab = service.remove_blackout(_actor(), blackout_id, now=clock.utcnow())
+    slug = lab.slug
+    db.session.commit()
+    flash("The blackout was removed; the period can be booked again.", "success")
+    return redirect(url_for(".blackouts", slug=slug))
+
+
+# --- e-mail preference -------------------------------------------------------------------
+
+
+@mail_bp.route("/account/notifications", methods=["GET", "POST"])
+def notifications():
+    form = MailModeForm(data=None if request.method == "POST"
+                        else {"mail_mode": current_user.mail_mode})
+    if form.validate_on_submit():
+        try:
+            accounts.set_mail_mode(_actor(), form.mail_mode.data or "", now=clock.utcnow())
+        except RuleViolation as exc:
+            db.session.rollback()
+            apply_violation(form, exc)
+        else:
+            db.session.commit()
+            flash("Your e-mail preference was saved.", "success")
+            return redirect(url_for(".notifications"))
+    return render_template("lab_bookings/notifications.html", form=form), \
+        (422 if form.errors else 200)

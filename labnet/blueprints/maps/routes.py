@@ -1,0 +1,158 @@
+"""The map: the page, its GeoJSON, the downloadable HTML export, and the vendored assets.
+
+The page and the data take the same query as /labs (``search.parse_query``). A page view
+records a demand signal (source "map"); the GeoJSON fetch the page makes right after does
+not, or every map view would count twice, and the export does not either (it repeats a
+search already seen on the page).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from flask import abort, current_app, jsonify, render_template, request, send_file, url_for
+from flask_login import current_user
+from werkzeug.security import safe_join
+
+from labnet import clock
+from labnet.blueprints.helpers import EUROPEAN_COUNTRIES
+from labnet.blueprints.maps import bp
+from labnet.extensions import db
+from labnet.services import maps, search
+from labnet.services.taxonomy import ket_names
+from labnet.templating import country_name
+
+# Browsers and proxies may reuse the data for a minute; after that the ETag makes the
+# revalidation cheap for the network (a 304 without a body).
+GEOJSON_MAX_AGE = 60
+VENDOR_MAX_AGE = 24 * 3600
+GZIP_LEVEL = 5  # 0.36 MB for 10,000 labs in ~25 ms; level 9 saves little and costs more
+
+
+def _map_args(query) -> dict[str, str]:
+    # The map shows every match: a list page number means nothing here.
+    args = dict(query.to_args())
+    args.pop("page", None)
+    return args
+
+
+def _lab_url_template(*, external: bool = False) -> str:
+    # url_for once, then a plain replace per lab: 10,000 url_for calls would cost ~0.1 s.
+    return url_for("catalogue.lab", slug="SLUG-PLACEHOLDER", _external=external).replace(
+        "SLUG-PLACEHOLDER", "{slug}")
+
+
+def _country_choices() -> list[tuple[str, str]]:
+    return sorted(((c, country_name(c)) for c in EUROPEAN_COUNTRIES), key=lambda x: x[1])
+
+
+def _searcher_country() -> str | None:
+    if current_user.is_authenticated:
+        return current_user.organisation.country
+    return None
+
+
+@bp.app_template_global("map_tiles")
+def map_tiles() -> dict[str, str]:
+    """Tile settings for the map macros and pages (config TILE_URL, TILE_ATTRIBUTION)."""
+    return {"url": current_app.config.get("TILE_URL") or "",
+            "attribution": current_app.config.get("TILE_ATTRIBUTION") or ""}
+
+
+@bp.get("/map")
+def index():
+    query, errors = search.parse_query(request.args)
+    labs = search.map_labs(current_user, query, now=clock.utcnow())
+    search.record_demand_signal(query, len(labs), source="map",
+                                searcher_country=_searcher_country(), now=clock.utcnow())
+    db.session.commit()
+    args = _map_args(query)
+    return render_template(
+        "maps/index.html", query=query, errors=errors, count=len(labs), args=args,
+        choices=maps.filter_choices(), country_choices=_country_choices(),
+        geojson_url=url_for("maps.labs_geojson", **args),
+        list_url=url_for("catalogue.labs", **args),
+        export_url=url_for("maps.export", **args),
+    )
+
+
+@bp.get("/map/labs.geojson")
+def labs_geojson():
+    query, errors = search.parse_query(request.args)
+    if errors:
+        return jsonify({"errors": {k: [v] for k, v in errors.items()}}), 422
+    data = maps.build_geojson(search.map_labs(current_user, query, now=clock.utcnow()),
+                              url_template=_lab_url_template(), ket_names=ket_names())
+    # 10,000 labs are ~2.8 MB of JSON but ~0.36 MB gzipped: compress here, since the
+    # development server and many deployments would not. Each encoding is its own
+    # representation, so each gets its own strong ETag.
+    gzipped = bool(request.accept_encodings["gzip"])
+    etag = data.etag + ("-gz" if gzipped else "")
+    if request.if_none_match.contains(etag):
+        response = current_app.response_class(status=304)
+    else:
+        body = gzip.compress(data.body, GZIP_LEVEL, mtime=0) if gzipped else data.body
+        response = current_app.response_class(body, mimetype="application/geo+json")
+        if gzipped:
+            response.headers["Content-Encoding"] = "gzip"
+    response.set_etag(etag)
+    response.vary.add("Accept-Encoding")
+    # Same answer for everybody (drafts are never on the map), so shared caches may keep it.
+    response.cache_control.public = True
+    response.cache_control.max_age = GEOJSON_MAX_AGE
+    return response
+
+
+@bp.get("/map/export.html")
+def export():
+    query, errors = search.parse_query(request.args)
+    if errors:
+        message = " ".join(f"{k}: {v}" for k, v in errors.items())
+        return render_template("errors/error.html", code=422, title="Check the filters",
+                               message=message), 422
+    now = clock.utcnow()
+    args = _map_args(query)
+    summary = ", ".join(f"{k}={v}" for k, v in sorted(args.items())) or "all labs"
+    document = maps.build_export(
+        search.map_labs(current_user, query, now=clock.utcnow()),
+        tile_url=current_app.config.get("TILE_URL") or "",
+        tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "",
+        url_template=_lab_url_template(external=True), ket_names=ket_names(),
+        summary=summary, generated_at=now,
+    )
+    response = current_app.response_class(document, mimetype="text/html")
+    # A download, never rendered inside the platform: its inline scripts run only when the
+    # user opens the saved file.
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="labnet-map-{now:%Y%m%d-%H%M}.html"')
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.get("/vendor/<package>/<path:filename>")
+def vendor(package: str, filename: str):
+    """Leaflet and Leaflet.markercluster from their xstatic packages (nothing copied into
+    the repository, nothing from a CDN)."""
+    found = _vendor_asset(package, filename)
+    if found is None:
+        abort(404)
+    content, etag = found
+    return send_file(io.BytesIO(content), download_name=filename.rsplit("/", 1)[-1],
+                     etag=etag, max_age=VENDOR_MAX_AGE, conditional=True)
+
+
+@lru_cache(maxsize=64)
+def _vendor_asset(package: str, filename: str) -> tuple[bytes, str] | None:
+    # Kept in memory: a handful of small files, and no open file handle is left to a
+    # client that does not read the body. Bounded, so made-up names cannot grow it.
+    folder = maps.vendor_dir(package)
+    path = safe_join(str(folder), filename) if folder is not None else None
+    if path is None or not os.path.isfile(path):
+        return None
+    content = Path(path).read_bytes()
+    return content, hashlib.blake2b(content, digest_size=16).hexdigest()

@@ -1,0 +1,210 @@
+"""Background jobs: the registry, the runner with its database lease, and the scheduler.
+
+Every job is a service function ``fn(*, now) -> dict`` that finds its due work in the
+database, flushes and never commits (STYLE §8, RELIABILITY §2.2). :func:`run_job` is the
+boundary: it takes the job's lease in ``job_lock``, runs the function, commits once and
+lets the lease go. The lease is a compare-and-set UPDATE committed on its own connection
+before the work starts, so a job never runs twice at once, whether two schedulers run on
+two hosts or an operator types ``flask labnet jobs run`` while the scheduler is busy; the
+loser is told "skipped". A runner that dies holding a lease blocks its job only until the
+lease ends, so every job bounds its work per run well inside its lease.
+
+No rules live here; the scheduler (``flask labnet scheduler``) is its own process, one per
+deployment, never inside gunicorn workers (RELIABILITY §2.2.1).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
+
+from sqlalchemy import or_, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from flask import current_app, has_request_context
+
+from labnet import clock
+from labnet.extensions import db
+from labnet.models import JobLock
+
+log = logging.getLogger(__name__)
+
+
+class Job(NamedTuple):
+    func: Callable[..., dict[str, Any] | None]
+    interval: timedelta
+    lease: timedelta  # longer than any run can take (each job bounds its work per run)
+    description: str
+
+
+def _geocode_pending(*, now: datetime) -> dict[str, Any]:
+    from labnet.services.geo import geocode_pending
+
+    return geocode_pending(now=now)
+
+
+def _expire_holds(*, now: datetime) -> dict[str, Any]:
+    from labnet.services.booking import expire_holds
+
+    return {"expired": expire_holds(now=now)}
+
+
+def _send_reminders(*, now: datetime) -> dict[str, Any]:
+    from labnet.services.reminders import send_reminders
+
+    # The reminder carries an absolute cancel link: outside a request (scheduler, CLI)
+    # url_for needs SERVER_NAME; without it (development) the local server stands in.
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        return send_reminders(now=now)
+    log.warning("SERVER_NAME is not set: links in reminders point to %s", DEV_BASE_URL)
+    with current_app.test_request_context(base_url=DEV_BASE_URL):
+        return send_reminders(now=now)
+
+
+def _complete_bookings(*, now: datetime) -> dict[str, Any]:
+    from labnet.services.reminders import complete_bookings
+
+    return complete_bookings(now=now)
+
+
+def _send_outbox(*, now: datetime) -> dict[str, Any]:
+    from labnet.services.notifications import send_outbox
+
+    return send_outbox(current_app.config, now=now)
+
+
+def _send_digests(*, now: datetime) -> dict[str, Any]:
+    from labnet.services.notifications import send_digests
+
+    return send_digests(now=now)
+
+
+DEV_BASE_URL = "http://127.0.0.1:5000"
+
+# name -> (service function, interval, lease, description). Every sweeper finds its due
+# work in the database, so a run that was missed (scheduler down) is caught up by the next.
+JOBS: dict[str, Job] = {
+    "geocode-pending": Job(
+        _geocode_pending, timedelta(minutes=5), timedelta(minutes=30),
+        "answer queued geocoding requests; place labs with an address but no coordinates"),
+    "expire-holds": Job(
+        _expire_holds, timedelta(minutes=5), timedelta(minutes=15),
+        "pending requests whose hold has passed become expired and free their slot"),
+    "send-reminders": Job(
+        _send_reminders, timedelta(hours=1), timedelta(minutes=30),
+        "remind requesters 48 h before a confirmed booking; warn managers 12 h before a "
+        "hold ends"),
+    "complete-bookings": Job(
+        _complete_bookings, timedelta(hours=1), timedelta(minutes=30),
+        "confirmed bookings whose end has passed become completed"),
+    "send-outbox": Job(
+        _send_outbox, timedelta(minutes=2), timedelta(minutes=15),
+        "deliver queued e-mail that was not delivered right after its commit"),
+    "send-digests": Job(
+        _send_digests, timedelta(hours=1), timedelta(minutes=30),
+        "once a day (first run after 07:00 UTC) send each digest reader one e-mail"),
+}
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    name: str
+    status: str  # "ran" | "skipped"
+    result: dict[str, Any] = field(default_factory=dict)
+    holder: str = ""  # who holds the lease when skipped
+    lease_until: datetime | None = None
+
+
+def holder_id() -> str:
+    """Who runs this job: host, process and a per-run suffix (two threads differ too)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:120]
+
+
+def acquire_lease(name: str, holder: str, *, now: datetime, lease: timedelta) -> bool:
+    """Take the job's lease if it is free or ended; committed at once on a connection of
+    its own, so other runners see it before this one starts working."""
+    table = JobLock.__table__
+    with db.engine.begin() as conn:
+        insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+        # The row appears on first use, so a new job needs no migration.
+        conn.execute(insert(table).values(name=name, last_status="")
+                     .on_conflict_do_nothing(index_elements=["name"]))
+        taken = conn.execute(
+            update(table)
+            .where(table.c.name == name,
+                   or_(table.c.lease_until.is_(None), table.c.lease_until <= now))
+            .values(holder=holder, lease_until=now + lease, last_started_at=now))
+        return taken.rowcount == 1
+
+
+def release_lease(name: str, holder: str, *, finished_at: datetime, status: str) -> None:
+    table = JobLock.__table__
+    with db.engine.begin() as conn:
+        conn.execute(update(table)
+                     .where(table.c.name == name, table.c.holder == holder)
+                     .values(holder=None, lease_until=None, last_finished_at=finished_at,
+                             last_status=status))
+
+
+def run_job(name: str, *, now: datetime) -> JobOutcome:
+    """Run job ``name`` once if no other runner holds it; commit its work.
+
+    Call it with no uncommitted writes in the session (on SQLite the lease's own
+    connection would wait for them).
+
+    :raises KeyError: for an unknown job name.
+    """
+    job = JOBS[name]
+    holder = holder_id()
+    if not acquire_lease(name, holder, now=now, lease=job.lease):
+        row = db.session.get(JobLock, name, populate_existing=True)
+        db.session.rollback()
+        return JobOutcome(name, "skipped", holder=(row.holder or "") if row else "",
+                          lease_until=row.lease_until if row else None)
+    status = "failed"
+    try:
+        result = job.func(now=now) or {}
+        db.session.commit()
+        status = "ok"
+    except BaseException:
+        db.session.rollback()
+        log.exception("job %s failed", name)
+        raise
+    finally:
+        release_lease(name, holder, finished_at=clock.utcnow(), status=status)
+    return JobOutcome(name, "ran", result)
+
+
+def build_scheduler(app: Any) -> Any:
+    """An APScheduler BlockingScheduler running every job in :data:`JOBS` (memory job
+    store, UTC interval triggers, a missed run coalesced into one; RELIABILITY §2.2.2)."""
+    from apscheduler.schedulers.blocking import BlockingScheduler
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    scheduler = BlockingScheduler(timezone="UTC")
+    for name, job in JOBS.items():
+        seconds = int(job.interval.total_seconds())
+        scheduler.add_job(_scheduled_run, IntervalTrigger(seconds=seconds, timezone="UTC"),
+                          args=(app, name), id=name, name=name, coalesce=True,
+                          max_instances=1, misfire_grace_time=seconds,
+                          next_run_time=clock.utcnow())
+    return scheduler
+
+
+def _scheduled_run(app: Any, name: str) -> None:
+    with app.app_context():
+        try:
+            outcome = run_job(name, now=clock.utcnow())
+            log.info("job %s: %s %s", name, outcome.status, outcome.result or outcome.holder)
+        except Exception:
+            # run_job logged the traceback; a failed run must not stop the scheduler.
+            log.warning("job %s will be tried again at its next interval", name)
+        finally:
+            db.session.remove()

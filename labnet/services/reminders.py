@@ -1,0 +1,169 @@
+"""Time-driven booking work done by the scheduler: reminders and completion.
+
+Rules owned here (RELIABILITY §2.2.3, "effects exactly once, whatever runs"):
+
+- **Booking reminder.** A confirmed booking gets one reminder, with a signed one-click
+  cancel link, once its start is at most :data:`REMINDER_LEAD` (48 h) ahead and still in
+  the future: ``now < start_at <= now + 48 h``. With the hourly sweep it leaves 47–48 h
+  before the start, i.e. a day before the usual 24-hour cancellation deadline, so the link
+  still works. A booking confirmed later than that is reminded at the next sweep; one that
+  has started gets none; a scheduler that was down catches up on every booking still
+  ahead. Exactly once: ``UPDATE booking SET reminder_sent_at = :now WHERE id = :id AND
+  reminder_sent_at IS NULL`` decides who sends it, in the transaction of the e-mail.
+- **Hold warning.** The lab's managers hear once that a pending request's hold ends within
+  :data:`HOLD_WARNING` (12 h), so they decide before it expires. There is no column for it
+  (``hold_reminder_sent_at`` would be the clean place): the warning is sent under the
+  equipment lock only if no ``hold_expiring`` outbox row names the booking's reference
+  yet; the lock serialises two runners, so the second sees the first one's row.
+- **Completion.** A confirmed booking whose end has passed becomes ``completed``
+  (compare-and-set on the status; audited; no e-mail, no SEQUENCE change, the calendar
+  entry stays as it was).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from flask import url_for
+from sqlalchemy import exists, select, update
+from werkzeug.routing import BuildError
+
+from labnet import security
+from labnet.extensions import db
+from labnet.models import OutboxEmail
+from labnet.models.booking import Booking, BookingStatus
+from labnet.services import audit
+from labnet.services.booking import _manager_emails, get_booking_for_update
+from labnet.services.notifications import enqueue_email
+
+REMINDER_LEAD = timedelta(hours=48)
+HOLD_WARNING = timedelta(hours=12)
+BATCH = 500  # per query; each run loops until nothing is due (bounded by MAX_PER_RUN)
+MAX_PER_RUN = 5000
+CANCEL_SALT = "labnet.cancel-booking"
+
+
+def cancel_url(booking: Booking) -> str | None:
+    """The signed one-click cancel link, or ``None`` while the route does not exist."""
+    token = security.make_token(CANCEL_SALT, {"b": booking.id})
+    try:
+        return url_for("bookings.cancel_link", token=token, _external=True)
+    except BuildError:
+        return None
+
+
+def _due_reminders(now: datetime, after_id: int) -> list[int]:
+    return list(db.session.scalars(
+        select(Booking.id).where(
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.reminder_sent_at.is_(None),
+            Booking.start_at > now,
+            Booking.start_at <= now + REMINDER_LEAD,
+            Booking.id > after_id,
+        ).order_by(Booking.id).limit(BATCH)
+    ))
+
+
+def _due_hold_warnings(now: datetime, after_id: int) -> list[int]:
+    return list(db.session.scalars(
+        select(Booking.id).where(
+            Booking.status == BookingStatus.PENDING,
+            Booking.hold_until > now,
+            Booking.hold_until <= now + HOLD_WARNING,
+            Booking.id > after_id,
+        ).order_by(Booking.id).limit(BATCH)
+    ))
+
+
+def _sweep(find: Any, act: Any, now: datetime) -> int:
+    done, seen, last = 0, 0, 0
+    while seen < MAX_PER_RUN:
+        ids = find(now, last)
+        if not ids:
+            break
+        for booking_id in ids:
+            done += act(booking_id, now)
+        seen += len(ids)
+        last = ids[-1]
+    return done
+
+
+def _remind(booking_id: int, now: datetime) -> int:
+    # Equipment lock first, as every booking writer does (no lock-order deadlock with a
+    # manager cancelling the same booking on PostgreSQL).
+    booking = get_booking_for_update(booking_id)
+    claimed = db.session.execute(
+        update(Booking)
+        .where(Booking.id == booking_id, Booking.reminder_sent_at.is_(None),
+               Booking.status == BookingStatus.CONFIRMED)
+        .values(reminder_sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:
+        return 0  # another runner sent it, or the booking changed meanwhile
+    enqueue_email("booking_reminder", booking.requester.email,
+                  f"Reminder: {booking.equipment.name}, booking {booking.reference}",
+                  {"booking": booking, "cancel_url": cancel_url(booking)}, now=now)
+    return 1
+
+
+def _warn_hold(booking_id: int, now: datetime) -> int:
+    booking = get_booking_for_update(booking_id)  # the equipment lock comes first
+    if booking.status != BookingStatus.PENDING or booking.hold_until is None:
+        return 0
+    if not booking.hold_until > now or booking.hold_until > now + HOLD_WARNING:
+        return 0
+    # References are unique and fixed-width (LN-2026-000123), so the subject names the
+    # booking unambiguously.
+    tag = f"[{booking.reference}]"
+    already = db.session.scalar(select(exists().where(
+        OutboxEmail.kind == "hold_expiring", OutboxEmail.subject.contains(tag))))
+    if already:
+        return 0
+    for address in _manager_emails(booking.lab_id):
+        enqueue_email("hold_expiring", address,
+                      f"Decide soon: request {tag} for {booking.equipment.name}",
+                      {"booking": booking}, now=now, action_required=True)
+    return 1
+
+
+def send_reminders(*, now: datetime) -> dict[str, int]:
+    """Job: the day-before reminders (with a cancel link) and hold warnings to managers.
+
+    Each is sent exactly once even if two runners sweep at once (module docstring). Flushes;
+    the job runner commits, then the outbox job delivers.
+    """
+    reminders = _sweep(_due_reminders, _remind, now)
+    warnings = _sweep(_due_hold_warnings, _warn_hold, now)
+    db.session.flush()
+    return {"reminders": reminders, "hold warnings": warnings}
+
+
+def complete_bookings(*, now: datetime) -> dict[str, int]:
+    """Job: confirmed bookings whose end has passed become completed (DESIGN: confirmed →
+    completed). Compare-and-set per booking; audited."""
+    done = 0
+    for _ in range(MAX_PER_RUN // BATCH):
+        ids = list(db.session.scalars(
+            select(Booking.id).where(Booking.status == BookingStatus.CONFIRMED,
+                                     Booking.end_at <= now)
+            .order_by(Booking.id).limit(BATCH)
+        ))
+        if not ids:
+            break
+        for booking_id in ids:
+            changed = db.session.execute(
+                update(Booking)
+                .where(Booking.id == booking_id, Booking.status == BookingStatus.CONFIRMED,
+                       Booking.end_at <= now)
+                .values(status=BookingStatus.COMPLETED, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if changed.rowcount == 1:
+                audit.record(None, "booking.completed", "booking", booking_id, now=now)
+                done += 1
+        db.session.flush()
+        if len(ids) < BATCH:
+            break
+    return {"completed": done}
