@@ -7,8 +7,21 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask
+from flask import Flask, Request
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.utils import cached_property
+
+
+class LabNetRequest(Request):
+    """Query strings without NUL characters: no page can search for one, and PostgreSQL
+    refuses to compare against one (a 500 in any list filter otherwise)."""
+
+    @cached_property
+    def args(self):  # type: ignore[override]
+        raw = super().args
+        return self.parameter_storage_class(
+            (key, value.replace("\x00", "")) for key, value in raw.items(multi=True)
+        )
 
 
 def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | None = None
@@ -18,6 +31,7 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     No migrations, no seeding, no scheduler and no network here (STYLE §11.8).
     """
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
+    app.request_class = LabNetRequest
     from labnet.config import load_config
 
     load_config(app, config)
@@ -57,11 +71,35 @@ def _init_extensions(app: Flask) -> None:
     login_manager.login_message = "Please log in to see this page."
     login_manager.login_message_category = "info"
 
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _tune_sqlite(db.engine, wal=bool(app.config["SQLITE_WAL"]))
+
     @login_manager.user_loader
     def _load_user(token: str):
         from labnet.services.accounts import load_session_user
 
         return load_session_user(token, now=clock.utcnow())
+
+
+def _tune_sqlite(engine, *, wal: bool) -> None:
+    """Connection settings for the embedded database (RELIABILITY §1.4.3).
+
+    Writers wait up to 30 s for the write lock instead of failing with "database is
+    locked"; a 64 MB page cache keeps the catalogue in memory; WAL lets readers go on while
+    one process writes, and with it synchronous=NORMAL is still crash-safe.
+    """
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA busy_timeout = 30000")
+        cursor.execute("PRAGMA cache_size = -65536")
+        if wal:
+            cursor.execute("PRAGMA journal_mode = WAL")
+            cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
 
 
 def _migrations_dir():

@@ -21,6 +21,12 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": None,  # None: SQLite file instance/labnet.sqlite
     "SQLALCHEMY_ENGINE_OPTIONS": {},
     "SQLALCHEMY_RECORD_QUERIES": False,
+    # SQLite only: write-ahead logging (readers never wait for the writer).
+    "SQLITE_WAL": True,
+    # Map data is rebuilt at most this often per process (clients may reuse it as long).
+    "GEOJSON_CACHE_SECONDS": 60,
+    # Facet counts of the bare /labs page (every published lab) are reused this long.
+    "FACET_CACHE_SECONDS": 60,
     "SERVER_NAME": None,
     "PREFERRED_URL_SCHEME": "http",
     # Sessions (RELIABILITY §4.3.3): server-side session tokens, 12 h at most.

@@ -10,6 +10,7 @@ import logging
 
 from flask import Flask, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
@@ -82,9 +83,20 @@ def register_error_handlers(app: Flask) -> None:
         view = app.view_functions.get(request.endpoint or "")
         if view is not None and request.method == "POST" and not wants_json():
             response = app.make_response(app.ensure_sync(view)(**(request.view_args or {})))
-            response.status_code = 400
+            if not 300 <= response.status_code < 400:  # a redirect (e.g. to login) stays one
+                response.status_code = 400
             return response
         return _render(400, "Form expired", exc.description)
+
+    @app.errorhandler(DataError)
+    def _unstorable(exc: DataError):
+        # Last line of defence: input the database cannot store (a NUL byte on PostgreSQL,
+        # a number out of range) that a form let through. Nothing was saved.
+        log.warning("Data error on %s %s: %s", request.method, request.path, exc.orig)
+        db.session.rollback()
+        return _render(400, "Input not accepted",
+                       "Something you sent contains characters or values that cannot be "
+                       "stored. Nothing was saved; please check the form and try again.")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

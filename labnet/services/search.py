@@ -35,7 +35,8 @@ fixed number of queries whatever the catalogue's size.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -608,7 +609,8 @@ def _list_options(stmt: Select[tuple[Lab]]) -> Select[tuple[Lab]]:
 
 
 def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
-                now: datetime | None = None) -> SearchResult:
+                now: datetime | None = None, facet_cache: MutableMapping[Any, Any] | None = None,
+                facet_cache_seconds: float = 0) -> SearchResult:
     """One page of the labs matching ``query``, the total, the facet counts and distances.
 
     Facet counts are drill-down counts over the matching labs: beside each value, how many
@@ -621,6 +623,10 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
     Queries: one for the facets and the total, one for the page, one for its KET links,
     plus the taxonomy (once per request) and, with ``near``, the bounding box — whatever the
     catalogue's size. A page past the end is empty, not an error.
+
+    ``facet_cache``: when given, the counts of the bare catalogue (no criterion at all, the
+    most visited page and the costliest count: every published lab) are reused for
+    ``facet_cache_seconds``; the page of labs itself is always read live.
     """
     today = (now or clock.utcnow()).date()
     taxonomy = _taxonomy()
@@ -632,7 +638,11 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
     items: list[Lab]
     if circle is None and not query.words:
         # Browsing by filters only: the database orders by name (index) and pages.
-        counts = _facet_counts(base.where(*conds), today)
+        if not conds and facet_cache is not None and facet_cache_seconds > 0:
+            counts = _cached(facet_cache, ("bare", today), facet_cache_seconds,
+                             lambda: _facet_counts(base, today))
+        else:
+            counts = _facet_counts(base.where(*conds), today)
         items = list(db.session.scalars(_list_options(
             base.where(*conds).order_by(Lab.name, Lab.id).limit(per_page).offset(offset)
         )).unique())
@@ -658,6 +668,18 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
         place=circle.place if circle else None,
         ket_names=taxonomy.ket_names,
     )
+
+
+def _cached(cache: MutableMapping[Any, Any], key: Any, seconds: float,
+            build: Callable[[], Any]) -> Any:
+    stamp = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and stamp - hit[0] < seconds:
+        return hit[1]
+    value = build()
+    cache.clear()  # one entry per day at most: keep nothing stale
+    cache[key] = (stamp, value)
+    return value
 
 
 def _facet_counts(matching: Select[tuple[Lab]], today: date) -> dict[tuple[str, str], int]:

@@ -281,3 +281,16 @@ def test_vendor_serves_leaflet_from_the_package_and_nothing_else(client):
     assert client.get("/vendor/leaflet/../../__init__.py").status_code == 404
     assert client.get("/vendor/leaflet/%2e%2e/__init__.py").status_code == 404
     assert client.get("/vendor/nope/leaflet.js").status_code == 404
+
+
+@pytest.mark.parametrize("app_config", [{"GEOJSON_CACHE_SECONDS": 60}])
+def test_map_data_is_built_once_per_cache_period(app, client, make_lab, app_config):
+    make_lab(name="First Lab")
+    first = client.get("/map/labs.geojson")
+    make_lab(name="Second Lab")
+    again = client.get("/map/labs.geojson")
+    # Within the period the same representation is served (clients are told max-age=60).
+    assert again.headers["ETag"] == first.headers["ETag"]
+    assert b"Second Lab" not in again.data
+    app.extensions["labnet.geojson"].clear()
+    assert b"Second Lab" in client.get("/map/labs.geojson").data

@@ -209,3 +209,15 @@ def test_first_pages_of_searches_are_recorded_as_demand_signals(
 def test_home_search_box_lands_on_the_search(client, catalogue):
     html = page(client, "/labs?q=bioreactor")
     assert "Bio Pilot Plant" in html and "Laser Centre" not in html
+
+
+@pytest.mark.parametrize("app_config", [{"FACET_CACHE_SECONDS": 60}])
+def test_bare_catalogue_counts_are_reused_but_the_list_stays_live(client, make_lab,
+                                                                app_config):
+    make_lab(name="Alpha Lab", country="FR")
+    assert "1 lab" in client.get("/labs").get_data(as_text=True)
+    make_lab(name="Beta Lab", country="FR")
+    html = client.get("/labs").get_data(as_text=True)
+    assert "Beta Lab" in html  # the list is read live
+    # A filtered search is never cached.
+    assert "Beta Lab" in client.get("/labs?country=FR").get_data(as_text=True)

@@ -16,8 +16,11 @@ def labs():
     through results would count one need many times."""
     query, errors = search.parse_query(request.args)
     now = clock.utcnow()
-    result = search.search_labs(current_user, query, now=now,
-                                per_page=current_app.config["LABS_PER_PAGE"])
+    result = search.search_labs(
+        current_user, query, now=now, per_page=current_app.config["LABS_PER_PAGE"],
+        facet_cache=current_app.extensions.setdefault("labnet.facets", {}),
+        facet_cache_seconds=float(current_app.config["FACET_CACHE_SECONDS"]),
+    )
     if query.is_search and query.page == 1:
         org = current_user.organisation if current_user.is_authenticated else None
         search.record_demand_signal(query, result.total, source="labs", now=now,
