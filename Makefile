@@ -17,12 +17,17 @@ $(VENV)/.installed: pyproject.toml
 venv: $(VENV)/.installed
 
 ## The demo platform: migrate the SQLite database under instance/, load the demo data
-## the first time, print the demo accounts, serve http://127.0.0.1:$(PORT).
+## the first time, print the demo accounts, serve http://127.0.0.1:$(PORT) with the job
+## scheduler beside it. The scheduler is started here, once, outside the server (which runs
+## without the reloader, so nothing starts twice: RELIABILITY §2.2.1), knows the server's
+## address for links in e-mail, and is stopped when the server stops.
 run: venv
 	$(BIN)/flask db upgrade
 	$(BIN)/flask labnet seed-demo --if-empty
 	$(BIN)/flask labnet demo-accounts
-	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+	@LABNET_SERVER_NAME=127.0.0.1:$(PORT) $(BIN)/flask labnet scheduler & sched=$$!; \
+	trap 'kill $$sched 2>/dev/null; wait $$sched 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/flask run --no-reload --host 127.0.0.1 --port $(PORT)
 
 ## The default suite: SQLite, real SMTP on loopback; no PostgreSQL, no browser.
 test: venv

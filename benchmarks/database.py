@@ -34,6 +34,11 @@ BENCH_CONFIG: dict[str, Any] = {
     "SECRET_KEY": "benchmark-only-secret-not-for-production",
     "RATELIMIT_ENABLED": False,
     "SQLALCHEMY_RECORD_QUERIES": False,
+    # Measure the cold path: every request builds its answer (the per-process caches of
+    # map data and bare-catalogue facets would otherwise answer from memory after the first
+    # request, and the query counts would differ between runs). Set by --warm.
+    "GEOJSON_CACHE_SECONDS": 0,
+    "FACET_CACHE_SECONDS": 0,
 }
 
 # Every synthetic row carries this instant, so two runs build the same data.

@@ -49,7 +49,8 @@ from benchmarks.progress import Progress
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_SCALES = "100:1000,10000:100000"
 SEARCH_WORD = "photonics"  # one of the words synthetic lab names are made of
-ROUTE_ORDER = ("ping", "home", "labs", "labs_page", "labs_search", "lab", "equipment")
+ROUTE_ORDER = ("ping", "home", "labs", "labs_page", "labs_search", "labs_combo", "lab",
+               "equipment", "geojson", "geojson_filtered")
 
 
 # --- arguments -----------------------------------------------------------------------------
@@ -134,7 +135,7 @@ def pick_routes(app: Flask, labs: int, equipment: int
         search = None
 
     per_page = app.config["LABS_PER_PAGE"]
-    lab_cols = (Lab.id, Lab.slug, Lab.name, Lab.equipment_count)
+    lab_cols = (Lab.id, Lab.slug, Lab.city, Lab.country, Lab.name, Lab.equipment_count)
     with app.app_context():
         published = db.session.scalar(select(func.count()).where(Lab.is_published.is_(True)))
         if not published:
@@ -189,8 +190,12 @@ def pick_routes(app: Flask, labs: int, equipment: int
         "labs": "/labs",
         "labs_page": f"/labs?page={page}",
         "labs_search": f"/labs?q={word}",
+        # Issue 3's benchmark: words + KET + radius around a city of the synthetic data.
+        "labs_combo": f"/labs?q={word}&ket=AMT&near=Aachen&radius_km=500",
         "lab": f"/labs/{lab.slug}",
         "equipment": f"/equipment/{equipment_id}",
+        "geojson": "/map/labs.geojson",
+        "geojson_filtered": f"/map/labs.geojson?country={lab.country}",
     }
     info = {"published_labs": published, "list_pages": pages, "search_word": word,
             "search_matches": hits, "lab_equipment_count": lab.equipment_count}

@@ -24,11 +24,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
+from flask import current_app, has_request_context
 from sqlalchemy import or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
-from flask import current_app, has_request_context
 
 from labnet import clock
 from labnet.extensions import db
@@ -173,6 +172,11 @@ def run_job(name: str, *, now: datetime) -> JobOutcome:
         result = job.func(now=now) or {}
         db.session.commit()
         status = "ok"
+        # The job's e-mail goes now, like a request's after its commit; what fails stays
+        # queued for send-outbox.
+        from labnet.services.notifications import deliver_committed
+
+        deliver_committed(current_app.config, now=clock.utcnow())
     except BaseException:
         db.session.rollback()
         log.exception("job %s failed", name)

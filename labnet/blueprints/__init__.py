@@ -10,6 +10,7 @@ def register_blueprints(app: Flask) -> None:
     from labnet.blueprints.auth import bp as auth
     from labnet.blueprints.bookings import bp as bookings
     from labnet.blueprints.catalogue import bp as catalogue
+    from labnet.blueprints.feeds import bp as feeds
     from labnet.blueprints.lab_bookings import bp as lab_bookings
     from labnet.blueprints.lab_bookings import mail_bp as mail_settings
     from labnet.blueprints.main import bp as main
@@ -25,3 +26,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(bookings)  # /equipment/<id>/book, availability.json, /bookings/…
     app.register_blueprint(lab_bookings, url_prefix="/manage/bookings")  # queue, blackouts
     app.register_blueprint(mail_settings)  # /account/notifications (e-mail preference)
+    app.register_blueprint(feeds)  # /feeds/<token>.ics, /account/calendar

@@ -6,7 +6,8 @@ that does not exist (the spring-forward hour) is refused; an ambiguous one (the 
 hour that happens twice) is read as its first occurrence (``fold=0``). Units are counted
 in wall-clock terms, so a day booking on a 23-hour DST day is still one day.
 
-The functions at the top are pure (no database); ``week_view`` reads.
+The functions at the top are pure (no database); ``week_view`` (the booking calendar)
+and ``preview_booking`` (the booking form's first step) read.
 """
 
 from __future__ import annotations
@@ -284,8 +285,13 @@ def week_view(equipment, week_start: date, *, now: datetime) -> WeekView:
         slots: list[Slot] = []
         for a, b in blocks:
             start, end = _local_instant(day, a, zone), _local_instant(day, b, zone)
-            if start is None or end is None or end <= start:
+            if start is None:
                 continue  # a wall-clock hour that does not exist that night
+            local_end = (datetime.combine(day + timedelta(days=1), time(0)) if b == 24
+                         else datetime.combine(day, time(b)))
+            if end is None:  # the hour before the spring-forward gap ends at 03:00
+                end = start + timedelta(hours=b - a)
+                local_end = utc_to_local(end, zone).replace(tzinfo=None)
             slot = Interval(start, end)
             if equipment.booking_unit == "hour":
                 is_open = any(i.contains(slot) for i in opened)
@@ -299,8 +305,6 @@ def week_view(equipment, week_start: date, *, now: datetime) -> WeekView:
                 state = "busy"
             else:
                 state = "open"
-            local_end = (datetime.combine(day + timedelta(days=1), time(0)) if b == 24
-                         else datetime.combine(day, time(b)))
             slots.append(Slot(start=start, end=end, local_start=datetime.combine(day, time(a)),
                               local_end=local_end, state=state,
                               bookable=state == "open" and earliest <= start <= latest))

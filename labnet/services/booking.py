@@ -17,6 +17,7 @@ Rules owned here, and only here:
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -402,15 +403,16 @@ class BlackoutConflict(RuleViolation):
         self.bookings = bookings
 
 
-def list_pending_queue(actor: User) -> Any:
-    """Pending requests of the labs the actor manages, oldest request first (a ``Select``)."""
+def list_pending_queue(actor: User, *, limit: int = 200) -> Any:
+    """Pending requests of the labs the actor manages, oldest request first (a ``Select``;
+    the oldest ``limit``, since they expire first)."""
     from labnet.permissions import managed_bookings
 
     return (managed_bookings(actor)
             .where(Booking.status == BookingStatus.PENDING)
             .options(joinedload(Booking.equipment), joinedload(Booking.lab),
                      joinedload(Booking.requester), joinedload(Booking.organisation))
-            .order_by(Booking.created_at, Booking.id))
+            .order_by(Booking.created_at, Booking.id).limit(limit))
 
 
 def list_upcoming_confirmed(actor: User, *, now: datetime, limit: int = 100) -> Any:
@@ -568,12 +570,15 @@ def _lock_lab_equipment(lab_id: int, equipment_id: int | None) -> None:
 
 def add_blackout(actor: User, lab_id: int, equipment_id: int | None, start_at: datetime,
                  end_at: datetime, reason: str, *, now: datetime,
-                 affected_action: str | None = None) -> Blackout:
+                 affected_action: str | None = None,
+                 seen_ids: Collection[int] | None = None) -> Blackout:
     """A lab manager blocks [start_at, end_at) for the whole lab or one piece of equipment.
 
     A blackout never hides active bookings silently: when pending or confirmed bookings
     overlap and ``affected_action`` is None, :class:`BlackoutConflict` lists them. With
     ``"cancel"`` they are cancelled with the blackout's reason; with ``"keep"`` they stay.
+    ``seen_ids`` (the ids the manager was shown) makes the choice apply only to what was
+    seen: if the overlapping bookings changed meanwhile, the conflict is raised again.
     Either way each requester gets an e-mail (DESIGN rule 2: new requests are refused in the
     blackout by :func:`check_rules`).
 
@@ -620,7 +625,8 @@ def add_blackout(actor: User, lab_id: int, equipment_id: int | None, start_at: d
         .order_by(Booking.start_at, Booking.id)
         .execution_options(populate_existing=True)
     ).unique())
-    if affected and affected_action is None:
+    if affected and (affected_action is None
+                     or (seen_ids is not None and set(seen_ids) != {b.id for b in affected})):
         raise BlackoutConflict(affected)
     blackout = Blackout(lab_id=lab.id, equipment_id=equipment_id, start_at=start_at,
                         end_at=end_at, reason=reason, created_by_id=actor.id, created_at=now)
@@ -628,7 +634,7 @@ def add_blackout(actor: User, lab_id: int, equipment_id: int | None, start_at: d
     db.session.flush()
     audit.record(actor, "blackout.added", "lab", lab.id, now=now, blackout_id=blackout.id,
                  equipment_id=equipment_id, affected=[b.id for b in affected],
-                 action=affected_action if affected else None)
+                 affected_action=affected_action if affected else None)
     for booking in affected:
         cancelled = False
         if affected_action == "cancel":

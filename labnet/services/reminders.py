@@ -14,7 +14,8 @@ Rules owned here (RELIABILITY §2.2.3, "effects exactly once, whatever runs"):
   :data:`HOLD_WARNING` (12 h), so they decide before it expires. There is no column for it
   (``hold_reminder_sent_at`` would be the clean place): the warning is sent under the
   equipment lock only if no ``hold_expiring`` outbox row names the booking's reference
-  yet; the lock serialises two runners, so the second sees the first one's row.
+  yet; the lock serialises two runners, so the second sees the first one's row. A hold
+  shorter than 12 h gets no warning: the request e-mail already names its end.
 - **Completion.** A confirmed booking whose end has passed becomes ``completed``
   (compare-and-set on the status; audited; no e-mail, no SEQUENCE change, the calendar
   entry stays as it was).
@@ -96,7 +97,8 @@ def _remind(booking_id: int, now: datetime) -> int:
     claimed = db.session.execute(
         update(Booking)
         .where(Booking.id == booking_id, Booking.reminder_sent_at.is_(None),
-               Booking.status == BookingStatus.CONFIRMED)
+               Booking.status == BookingStatus.CONFIRMED, Booking.start_at > now,
+               Booking.start_at <= now + REMINDER_LEAD)
         .values(reminder_sent_at=now)
         .execution_options(synchronize_session=False)
     )
@@ -113,6 +115,10 @@ def _warn_hold(booking_id: int, now: datetime) -> int:
     if booking.status != BookingStatus.PENDING or booking.hold_until is None:
         return 0
     if not booking.hold_until > now or booking.hold_until > now + HOLD_WARNING:
+        return 0
+    if booking.created_at > booking.hold_until - HOLD_WARNING:
+        # A hold shorter than the warning window: the request e-mail, sent moments ago,
+        # already says when it ends.
         return 0
     # References are unique and fixed-width (LN-2026-000123), so the subject names the
     # booking unambiguously.

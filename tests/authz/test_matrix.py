@@ -21,6 +21,8 @@ from labnet.models import (
 from labnet.services.notifications import enqueue_email
 from tests.authz.cases import CASES
 from tests.authz.cases.base import ACTORS, Case
+from tests.authz.cases.bookings import add_member_booking
+from tests.authz.cases.lab_bookings import seed as seed_lab_bookings
 
 META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -58,6 +60,13 @@ def cast(app, people, make_equipment):
                             now=clock.utcnow())
         people.message_id = row.id
         db.session.commit()
+    # --- lab bookings (manager side): people.lb_* rows; first, so the member side's
+    # service-made booking picks a slot around them ---
+    seed_lab_bookings(app, people)
+    # --- end lab bookings (manager side) ---
+    # --- bookings (company member's side): people.booking_id, people.cancel_token ---
+    add_member_booking(app, people)
+    # --- end bookings (member side) ---
     return people
 
 

@@ -57,13 +57,19 @@ def _request(app, user, equipment, start, end, purpose="Imaging of coated sample
         return booking.id
 
 
-def _refusal(app, user, equipment, start, end, purpose="Imaging"):
-    with app.test_request_context(), pytest.raises(RuleViolation) as exc:
-        service.request_booking(db.session.get(User, user.id), equipment.id, start, end,
-                                purpose, now=NOW)
+def _count(app) -> int:
     with app.app_context():
+        return db.session.scalar(select(func.count(Booking.id)))
+
+
+def _refusal(app, user, equipment, start, end, purpose="Imaging"):
+    before = _count(app)
+    with app.test_request_context():
+        actor = db.session.get(User, user.id)
+        with pytest.raises(RuleViolation) as exc:
+            service.request_booking(actor, equipment.id, start, end, purpose, now=NOW)
         db.session.rollback()
-        assert db.session.scalar(select(func.count(Booking.id))) == 0 or True
+    assert _count(app) == before, "a refused booking wrote a row"
     return exc.value
 
 
@@ -87,7 +93,8 @@ def test_large_companies_pay_the_industry_rate_and_no_approval_confirms_at_once(
     with app.app_context():
         db.session.get(Lab, setup.lab.id).requires_approval = False
         db.session.commit()
-    booking_id = _request(app, setup.large, setup.sem, berlin(2026, 3, 4, 9), berlin(2026, 3, 4, 10))
+    booking_id = _request(app, setup.large, setup.sem, berlin(2026, 3, 4, 9),
+                          berlin(2026, 3, 4, 10))
     with app.app_context():
         b = db.session.get(Booking, booking_id)
         assert (b.status, b.rate_kind, b.price_estimate, b.hold_until) == ("confirmed",
@@ -138,7 +145,8 @@ def test_blackout_refuses_with_its_reason(app, setup):
 
 
 def test_overlap_including_the_setup_buffer_is_refused_and_touching_is_not(app, setup):
-    _request(app, setup.member, setup.sem, berlin(2026, 3, 4, 9), berlin(2026, 3, 4, 10))
+    _request(app, setup.member, setup.sem, berlin(2026, 3, 4, 9),
+                          berlin(2026, 3, 4, 10))
     # 10:00 would start inside nothing, but its 30-minute set-up overlaps 09:00–10:00.
     with app.test_request_context(), pytest.raises(SlotTaken):
         service.request_booking(db.session.get(User, setup.large.id), setup.sem.id,
@@ -146,20 +154,24 @@ def test_overlap_including_the_setup_buffer_is_refused_and_touching_is_not(app, 
     with app.app_context():
         db.session.rollback()
     # 11:00 leaves the buffer 10:30–11:00 free: accepted.
-    _request(app, setup.large, setup.sem, berlin(2026, 3, 4, 11), berlin(2026, 3, 4, 12))
+    _request(app, setup.large, setup.sem, berlin(2026, 3, 4, 11),
+                          berlin(2026, 3, 4, 12))
 
 
 def test_cancelled_rejected_and_expired_bookings_do_not_block(app, setup):
-    first = _request(app, setup.member, setup.sem, berlin(2026, 3, 4, 9), berlin(2026, 3, 4, 10))
+    first = _request(app, setup.member, setup.sem, berlin(2026, 3, 4, 9),
+                          berlin(2026, 3, 4, 10))
     with app.test_request_context():
         service.reject_booking(db.session.get(User, setup.manager.id), first, "Booked out",
                                now=NOW)
         db.session.commit()
-    _request(app, setup.large, setup.sem, berlin(2026, 3, 4, 9), berlin(2026, 3, 4, 10))
+    _request(app, setup.large, setup.sem, berlin(2026, 3, 4, 9),
+                          berlin(2026, 3, 4, 10))
 
 
 def test_the_database_refuses_an_overlapping_active_booking_written_by_hand(app, setup):
-    _request(app, setup.member, setup.sem, berlin(2026, 3, 4, 9), berlin(2026, 3, 4, 11))
+    _request(app, setup.member, setup.sem, berlin(2026, 3, 4, 9),
+                          berlin(2026, 3, 4, 11))
     with app.app_context():
         row = db.session.execute(text("SELECT * FROM booking")).mappings().one()
         values = dict(row)
@@ -168,19 +180,20 @@ def test_the_database_refuses_an_overlapping_active_booking_written_by_hand(app,
         values["start_at"] = values["blocked_start"] = row["start_at"]
         columns = ", ".join(values)
         params = ", ".join(f":{k}" for k in values)
+        insert = text(f"INSERT INTO booking ({columns}) VALUES ({params})")
         with pytest.raises(IntegrityError):
-            db.session.execute(text(f"INSERT INTO booking ({columns}) VALUES ({params})"), values)
-            db.session.flush()
+            db.session.execute(insert, values)
         db.session.rollback()
         # A cancelled row may overlap: the backstop only guards active bookings.
         values["status"] = "cancelled"
         values["reference"] = "LN-RAW-2"
-        db.session.execute(text(f"INSERT INTO booking ({columns}) VALUES ({params})"), values)
+        db.session.execute(insert, values)
         db.session.commit()
 
 
 def test_approve_then_member_cancels_before_deadline(app, setup):
-    booking_id = _request(app, setup.member, setup.sem, berlin(2026, 3, 4, 9), berlin(2026, 3, 4, 10))
+    booking_id = _request(app, setup.member, setup.sem, berlin(2026, 3, 4, 9),
+                          berlin(2026, 3, 4, 10))
     with app.test_request_context():
         service.approve_booking(db.session.get(User, setup.manager.id), booking_id, now=NOW)
         db.session.commit()
@@ -191,7 +204,8 @@ def test_approve_then_member_cancels_before_deadline(app, setup):
 
 
 def test_member_cannot_cancel_a_confirmed_booking_after_the_deadline(app, setup):
-    booking_id = _request(app, setup.member, setup.sem, berlin(2026, 3, 4, 9), berlin(2026, 3, 4, 10))
+    booking_id = _request(app, setup.member, setup.sem, berlin(2026, 3, 4, 9),
+                          berlin(2026, 3, 4, 10))
     with app.test_request_context():
         service.approve_booking(db.session.get(User, setup.manager.id), booking_id, now=NOW)
         db.session.commit()
@@ -203,7 +217,8 @@ def test_member_cannot_cancel_a_confirmed_booking_after_the_deadline(app, setup)
 
 
 def test_only_the_labs_managers_decide(app, setup, make_user):
-    booking_id = _request(app, setup.member, setup.sem, berlin(2026, 3, 4, 9), berlin(2026, 3, 4, 10))
+    booking_id = _request(app, setup.member, setup.sem, berlin(2026, 3, 4, 9),
+                          berlin(2026, 3, 4, 10))
     stranger = make_user()
     with app.test_request_context():
         with pytest.raises(PermissionDenied):

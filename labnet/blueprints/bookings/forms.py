@@ -17,13 +17,19 @@ def no_nul(form, field) -> None:
         raise ValidationError("Remove the control characters from this text.")
 
 
+def sensible_year(form, field) -> None:
+    # Shape, not rule: far-off years would overflow the conversion to UTC (year 1, 9999).
+    if field.data and not 2000 <= field.data.year <= 2100:
+        raise ValidationError("Enter a date between the years 2000 and 2100.")
+
+
 class BookingForm(FlaskForm):
     start_at = DateTimeLocalField(
         "Start (lab time)", format=LOCAL_FORMATS,
-        validators=[InputRequired("Enter the start, like 2026-03-04 09:00.")])
+        validators=[InputRequired("Enter the start, like 2026-03-04 09:00."), sensible_year])
     end_at = DateTimeLocalField(
         "End (lab time)", format=LOCAL_FORMATS,
-        validators=[InputRequired("Enter the end, like 2026-03-04 11:00.")])
+        validators=[InputRequired("Enter the end, like 2026-03-04 11:00."), sensible_year])
     purpose = TextAreaField("Purpose", validators=[Length(max=2000), no_nul])
     # "1" once the user has seen the price: the second submit books.
     confirm = HiddenField()

@@ -19,7 +19,7 @@ from labnet import clock, permissions, security
 from labnet.blueprints.bookings import bp
 from labnet.blueprints.bookings.forms import BookingForm, CancelForm
 from labnet.blueprints.helpers import apply_violation
-from labnet.errors import RuleViolation
+from labnet.errors import RuleViolation, SlotTaken
 from labnet.extensions import db
 from labnet.models import AuditEvent, Booking, BookingStatus, Equipment, Lab, User
 from labnet.services import availability
@@ -108,8 +108,11 @@ def create(equipment_id: int):
             return _book_page(item, form, quote=quote)
         booking = engine.request_booking(current_user, item.id, start_at, end_at,
                                          form.purpose.data or "", now=now)
-    except RuleViolation as exc:  # SlotTaken included: "this slot was just taken", 409
+    except RuleViolation as exc:
         db.session.rollback()
+        if isinstance(exc, SlotTaken) and form.confirm.data == "1":
+            # Free when the price was shown, taken since: say so (409, never a 500).
+            exc = SlotTaken()
         apply_violation(form, exc)
         form.confirm.data = ""
         return _book_page(item, form, status=exc.code)

@@ -4,9 +4,17 @@ valid or a booking may be shortened is decided by ``services.booking``."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateTimeLocalField,
+    HiddenField,
+    RadioField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, Optional
 
+from labnet.blueprints.helpers import choices
 from labnet.blueprints.manage.forms import no_nul, one_line, strip
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
@@ -39,12 +47,14 @@ class BlackoutForm(FlaskForm):
                          filters=[strip])
     affected_action = RadioField(
         "Bookings in this period", validate_choice=False, validators=[Optional()],
-        choices=[("keep", "Keep them (the requesters are told of the blackout)"),
-                 ("cancel", "Cancel them (the requesters are told why)")])
+        choices=choices([("keep", "Keep them (the requesters are told of the blackout)"),
+                         ("cancel", "Cancel them (the requesters are told why)")]))
+    # The bookings the manager was shown: the choice applies to exactly these.
+    seen_ids = HiddenField()
 
 
 class MailModeForm(FlaskForm):
     mail_mode = RadioField(
         "How e-mail reaches you", validate_choice=False,
-        choices=[("immediate", "At once: each message when it happens"),
-                 ("digest", "Daily digest: one message a day with everything")])
+        choices=choices([("immediate", "At once: each message when it happens"),
+                         ("digest", "Daily digest: one message a day with everything")]))

@@ -69,14 +69,15 @@ def _queue_page(forms: dict[tuple[str, int], Any] | None = None, status: int = 2
     now = clock.utcnow()
     actor = _actor()
     pending = db.session.scalars(service.list_pending_queue(actor)).unique().all()
+    waiting = service.count_pending_for_manager(actor)
     upcoming = db.session.scalars(
         service.list_upcoming_confirmed(actor, now=now)).unique().all()
     ended = db.session.scalars(service.list_recent_ended(actor, now=now)).unique().all()
     labs = db.session.scalars(permissions.managed_labs(actor)).all()
     return render_template(
-        "lab_bookings/queue.html", pending=pending, upcoming=upcoming, ended=ended, labs=labs,
-        forms=forms or {}, action_form=ActionForm(), reason_form=ReasonForm(formdata=None),
-        now=now,
+        "lab_bookings/queue.html", pending=pending, waiting=waiting, upcoming=upcoming,
+        ended=ended, labs=labs, forms=forms or {}, action_form=ActionForm(),
+        blank_reason=ReasonForm(formdata=None), now=now,
     ), status
 
 
@@ -263,12 +264,15 @@ def blackouts(slug: str):
         try:
             start = local_to_utc(form.start_at.data, lab.timezone, field="start_at")
             end = local_to_utc(form.end_at.data, lab.timezone, field="end_at")
+            seen = [int(i) for i in (form.seen_ids.data or "").split(",") if i.isdigit()]
             service.add_blackout(_actor(), lab.id, equipment_id, start, end,
                                  form.reason.data or "", now=clock.utcnow(),
-                                 affected_action=form.affected_action.data or None)
+                                 affected_action=form.affected_action.data or None,
+                                 seen_ids=seen if form.seen_ids.data else None)
         except service.BlackoutConflict as exc:
             conflict = exc.bookings
             db.session.rollback()
+            form.seen_ids.data = ",".join(str(b.id) for b in conflict)
             status = 409
         except RuleViolation as exc:
             db.session.rollback()

@@ -4,6 +4,7 @@ One module per area, so each area's routes are listed beside each other; the mat
 and the route-coverage test read the concatenation.
 """
 
-from tests.authz.cases import core, manage, maps
+from tests.authz.cases import bookings, core, feeds, lab_bookings, manage, maps
 
-CASES = [*core.CASES, *maps.CASES, *manage.CASES]
+CASES = [*core.CASES, *maps.CASES, *manage.CASES, *bookings.CASES, *lab_bookings.CASES,
+         *feeds.CASES]

@@ -1,0 +1,182 @@
+/* The booking week calendar (templates/bookings/_calendar.html).
+ *
+ * Reads availability.json for one week (data-url) and draws a grid in the lab's time zone
+ * (data-zone): open, busy, closed, blackout. Times are also shown in the viewer's own zone
+ * when it differs (Intl). Clicking a free slot fills the booking form's start and end
+ * (data-start-field / data-end-field, the ids of the form's inputs); a second click on a
+ * later free slot extends the end. On the equipment page (data-book-url) a click opens the
+ * booking form with the slot filled in. Everything is built with DOM nodes and textContent,
+ * never parsed as HTML (DESIGN rule 7); no inline script or style (CSP).
+ */
+(function () {
+  'use strict';
+
+  var STATE_CLASS = {
+    open: 'btn btn-sm btn-outline-success w-100',
+    busy: 'badge text-bg-secondary w-100',
+    closed: 'text-muted small',
+    blackout: 'badge text-bg-dark w-100'
+  };
+  var STATE_TEXT = { open: 'free', busy: 'busy', closed: 'closed', blackout: 'blackout' };
+  var DAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) { node.className = cls; }
+    if (text !== undefined) { node.textContent = text; }
+    return node;
+  }
+
+  function viewerZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { return ''; }
+  }
+
+  function inViewerZone(iso) {
+    try {
+      return new Intl.DateTimeFormat(undefined, {
+        weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23'
+      }).format(new Date(iso));
+    } catch (e) { return ''; }
+  }
+
+  function timeIn(iso) {
+    try {
+      return new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
+        .format(new Date(iso)) + ' yours';
+    } catch (e) { return ''; }
+  }
+
+  function init(box) {
+    var zone = box.dataset.zone;
+    var mine = viewerZone();
+    var showMine = mine && mine !== zone;
+    var startField = box.dataset.startField ? document.getElementById(box.dataset.startField) : null;
+    var endField = box.dataset.endField ? document.getElementById(box.dataset.endField) : null;
+    var bookUrl = box.dataset.bookUrl || '';
+    var picked = null;
+
+    function choose(slot) {
+      if (picked && slot.local_start >= picked.local_start && !picked.extended) {
+        picked = { local_start: picked.local_start, local_end: slot.local_end, extended: true };
+      } else {
+        picked = { local_start: slot.local_start, local_end: slot.local_end, extended: false };
+      }
+      if (startField && endField) {
+        startField.value = picked.local_start;
+        endField.value = picked.local_end;
+        box.dispatchEvent(new CustomEvent('labnet:picked', { detail: picked }));
+      } else if (bookUrl) {
+        window.location.href = bookUrl + '?start_at=' + encodeURIComponent(slot.local_start) +
+          '&end_at=' + encodeURIComponent(slot.local_end);
+      }
+    }
+
+    function draw(data) {
+      box.textContent = '';
+      var nav = el('div', 'd-flex align-items-center gap-2 mb-2');
+      var prev = el('button', 'btn btn-outline-secondary btn-sm', '← Previous week');
+      prev.type = 'button';
+      prev.addEventListener('click', function () { load(data.prev); });
+      var next = el('button', 'btn btn-outline-secondary btn-sm', 'Next week →');
+      next.type = 'button';
+      next.addEventListener('click', function () { load(data.next); });
+      nav.appendChild(prev);
+      nav.appendChild(el('strong', 'calendar-week', 'Week of ' + data.week));
+      nav.appendChild(next);
+      box.appendChild(nav);
+      var note = 'Times in lab time (' + data.zone + '), booked by the ' + data.unit_label + '.';
+      if (showMine) { note += ' Your own time (' + mine + ') is shown under each row time.'; }
+      box.appendChild(el('p', 'small text-muted mb-1', note));
+
+      // Rows: every local start time that occurs in the week, in order.
+      var times = [];
+      data.days.forEach(function (day) {
+        day.slots.forEach(function (s) {
+          var t = s.local_start.slice(11);
+          if (times.indexOf(t) < 0) { times.push(t); }
+        });
+      });
+      times.sort();
+      var table = el('table', 'table table-sm table-bordered small calendar-grid');
+      var head = el('tr');
+      head.appendChild(el('th', '', ''));
+      data.days.forEach(function (day, i) {
+        head.appendChild(el('th', 'text-center', DAY_NAMES[i] + ' ' + day.date.slice(5)));
+      });
+      var thead = el('thead');
+      thead.appendChild(head);
+      table.appendChild(thead);
+      var body = el('tbody');
+      if (!times.length) {
+        var row = el('tr');
+        var cell = el('td', 'text-muted', 'Closed all week.');
+        cell.colSpan = 8;
+        row.appendChild(cell);
+        body.appendChild(row);
+      }
+      times.forEach(function (t) {
+        var row = el('tr');
+        var th = el('th', 'text-nowrap', t);
+        if (showMine) {
+          // The same row in the viewer's zone (from the week's first slot at this time).
+          var sample = null;
+          data.days.forEach(function (day) {
+            day.slots.forEach(function (s) {
+              if (!sample && s.local_start.slice(11) === t) { sample = s; }
+            });
+          });
+          if (sample) { th.appendChild(el('div', 'small text-muted fw-normal', timeIn(sample.start))); }
+        }
+        row.appendChild(th);
+        data.days.forEach(function (day) {
+          var cell = el('td', 'text-center p-1');
+          var slot = null;
+          day.slots.forEach(function (s) { if (s.local_start.slice(11) === t) { slot = s; } });
+          if (!slot) {
+            cell.appendChild(el('span', STATE_CLASS.closed, STATE_TEXT.closed));
+          } else if (slot.state === 'open' && slot.bookable) {
+            var button = el('button', STATE_CLASS.open, STATE_TEXT.open);
+            button.type = 'button';
+            button.dataset.start = slot.local_start;
+            button.dataset.end = slot.local_end;
+            button.title = slot.local_start.replace('T', ' ') + '–' + slot.local_end.slice(11) +
+              ' ' + data.zone + (showMine ? ' = ' + inViewerZone(slot.start) + ' ' + mine : '');
+            button.addEventListener('click', function () { choose(slot); });
+            cell.appendChild(button);
+          } else {
+            var state = slot.state === 'open' ? 'closed' : slot.state;
+            var label = slot.state === 'open' ? 'not bookable' : STATE_TEXT[state];
+            var span = el('span', STATE_CLASS[state], label);
+            span.dataset.state = slot.state;
+            cell.appendChild(span);
+          }
+          row.appendChild(cell);
+        });
+        body.appendChild(row);
+      });
+      table.appendChild(body);
+      var wrap = el('div', 'table-responsive');
+      wrap.appendChild(table);
+      box.appendChild(wrap);
+      box.dataset.state = 'ready';
+      box.dataset.week = data.week;
+    }
+
+    function load(week) {
+      var url = box.dataset.url + (week ? '?week=' + encodeURIComponent(week) : '');
+      fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
+        .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
+        .then(draw)
+        .catch(function () {
+          box.textContent = '';
+          box.appendChild(el('p', 'text-danger small', 'The calendar could not be loaded; ' +
+            'the booking form still works.'));
+        });
+    }
+
+    var first = startField && startField.value ? startField.value.slice(0, 10) : '';
+    load(first);
+  }
+
+  document.querySelectorAll('.booking-calendar[data-url]').forEach(init);
+}());
