@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import event
-
 from labnet.extensions import db
 
 
@@ -127,32 +125,18 @@ def test_user_text_is_escaped_on_every_catalogue_page(client, make_lab, make_equ
         assert "&lt;script&gt;" in html, url
 
 
-def _count_queries(app, client, url: str) -> int:
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return len(statements)
 
 
-def test_pages_issue_the_same_number_of_queries_whatever_the_size(app, client, make_lab,
+def test_pages_issue_the_same_number_of_queries_whatever_the_size(count_queries, make_lab,
                                                                   make_equipment):
     labs = [make_lab(name=f"Lab {i:02d}") for i in range(3)]
     for lab in labs:
         make_equipment(lab)
-    small = {u: _count_queries(app, client, u) for u in ("/", "/labs", f"/labs/{labs[0].slug}")}
+    small = {u: count_queries(u) for u in ("/", "/labs", f"/labs/{labs[0].slug}")}
     more = [make_lab(name=f"Lab {i:02d}") for i in range(3, 25)]
     for lab in [*labs, *more]:
         make_equipment(lab)
         make_equipment(lab)
-    large = {u: _count_queries(app, client, u) for u in ("/", "/labs", f"/labs/{labs[0].slug}")}
+    large = {u: count_queries(u) for u in ("/", "/labs", f"/labs/{labs[0].slug}")}
     assert small == large
     assert max(large.values()) <= 6

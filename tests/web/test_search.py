@@ -9,7 +9,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from labnet.extensions import db
 from labnet.models import DemandSignal
@@ -148,23 +148,10 @@ def test_typed_text_is_escaped(client, make_lab):
         assert "<script>alert" not in html, url
 
 
-def _count_queries(app, client, url: str) -> int:
-    statements: list[str] = []
-    with app.app_context():
-        engine = db.engine
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return len(statements)
 
 
-def test_query_count_is_the_same_with_5_and_40_labs(app, client, make_lab, make_equipment):
+def test_query_count_is_the_same_with_5_and_40_labs(app, count_queries, make_lab,
+                                                    make_equipment):
     app.config["LABS_PER_PAGE"] = 2  # so that page 2 has labs at both sizes
     urls = ("/labs", "/labs?q=laser", "/labs?q=laser&ket=AMT&near=Aachen&radius_km=100",
             "/labs?category=sem&bookable=1&country=DE&page=2",
@@ -178,9 +165,9 @@ def test_query_count_is_the_same_with_5_and_40_labs(app, client, make_lab, make_
             make_equipment(lab, mode="request_only")
 
     add(5, 0)
-    small = {u: _count_queries(app, client, u) for u in urls}
+    small = {u: count_queries(u) for u in urls}
     add(35, 5)
-    large = {u: _count_queries(app, client, u) for u in urls}
+    large = {u: count_queries(u) for u in urls}
     assert small == large
     assert max(large.values()) <= 10
 
