@@ -70,7 +70,7 @@ def test_geojson_lists_published_labs_with_coordinates_and_only_map_fields(
 
 def test_geojson_takes_the_same_filters_as_the_list(client, make_lab):
     make_lab(name="Lyon Optics", country="FR", kets=("MNEP", "MNEP.LAS"))
-    make_lab(name="Grenoble Micro", country="FR", kets=("MNE",))
+    make_lab(name="Grenoble Micro", country="FR", kets=("MNEP",))
     make_lab(name="Aachen Additive", country="DE", kets=("AMT", "AMT.ADD"))
     make_lab(name="Paris Draft", country="FR", is_published=False)
 
