@@ -7,7 +7,7 @@ hour that happens twice) is read as its first occurrence (``fold=0``). Units are
 in wall-clock terms, so a day booking on a 23-hour DST day is still one day.
 
 The functions at the top are pure (no database); ``week_view`` (the booking calendar)
-and ``preview_booking`` (the booking form's first step) read.
+read.
 """
 
 from __future__ import annotations
@@ -316,27 +316,3 @@ def week_view(equipment, week_start: date, *, now: datetime) -> WeekView:
 def _aware(at: datetime) -> datetime:
     # SQLite hands back naive datetimes; every stored instant is UTC.
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-
-
-def preview_booking(actor, equipment_id: int, start_at: datetime, end_at: datetime, *,
-                    now: datetime):
-    """Step 1 of the booking form: the booking service's own checks and price, without
-    writing (no lock taken, so a free answer here can still meet ``SlotTaken`` on sending).
-
-    :raises NotFound: when the actor may not see the equipment.
-    :raises RuleViolation: naming the rule broken (DESIGN rule 2).
-    :raises SlotTaken: when an active booking (or its set-up time) overlaps already.
-    """
-    from labnet.errors import NotFound, SlotTaken
-    from labnet.permissions import can_view_equipment
-    from labnet.services import booking as engine
-
-    equipment = engine._load_equipment(equipment_id)
-    if not can_view_equipment(actor, equipment):
-        raise NotFound(equipment_id)
-    engine.check_rules(equipment, start_at, end_at, now=now)
-    if engine._overlap_exists(equipment, start_at, end_at):
-        raise SlotTaken("Not available: another booking (or its set-up time) overlaps this "
-                        "time. Choose another slot.")
-    is_sme = bool(getattr(actor, "organisation", None) and actor.organisation.is_sme)
-    return engine.quote(equipment, is_sme, start_at, end_at)

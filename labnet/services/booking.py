@@ -175,6 +175,36 @@ def _mail(kind: str, to: list[str], subject: str, booking: Booking, *, now: date
                       action_required=action_required)
 
 
+def _checked(actor: Any, equipment_id: int, start_at: datetime, end_at: datetime, *,
+             now: datetime) -> tuple[Equipment, int]:
+    """Load the equipment the actor may see and apply every rule and the overlap check;
+    shared by the preview and the booking itself, so both refuse alike."""
+    from labnet.permissions import can_view_equipment
+
+    equipment = _load_equipment(equipment_id)
+    if not can_view_equipment(actor, equipment):
+        raise NotFound(equipment_id)
+    units = check_rules(equipment, start_at, end_at, now=now)
+    if _overlap_exists(equipment, start_at, end_at):
+        raise SlotTaken("Not available: another booking (or its set-up time) overlaps this "
+                        "time. Choose another slot.")
+    return equipment, units
+
+
+def preview_booking(actor: Any, equipment_id: int, start_at: datetime, end_at: datetime, *,
+                    now: datetime) -> Quote:
+    """Step 1 of the booking form: the same checks and price as :func:`request_booking`,
+    without writing (no lock, so a free answer can still meet ``SlotTaken`` on sending).
+
+    :raises NotFound: when the actor may not see the equipment.
+    :raises RuleViolation: naming the rule broken (DESIGN rule 2).
+    :raises SlotTaken: when an active booking (or its set-up time) overlaps already.
+    """
+    equipment, _units = _checked(actor, equipment_id, start_at, end_at, now=now)
+    is_sme = bool(getattr(actor, "organisation", None) and actor.organisation.is_sme)
+    return quote(equipment, is_sme, start_at, end_at)
+
+
 def request_booking(actor: User, equipment_id: int, start_at: datetime, end_at: datetime,
                     purpose: str, *, now: datetime) -> Booking:
     """Book [start_at, end_at) of an equipment for the actor's organisation.
@@ -197,15 +227,7 @@ def request_booking(actor: User, equipment_id: int, start_at: datetime, end_at: 
     if start_at.tzinfo is None or end_at.tzinfo is None:
         raise ValueError("request_booking needs aware datetimes")
     _lock_equipment(equipment_id)
-    equipment = _load_equipment(equipment_id)
-    from labnet.permissions import can_view_equipment
-
-    if not can_view_equipment(actor, equipment):
-        raise NotFound(equipment_id)
-    units = check_rules(equipment, start_at, end_at, now=now)
-    if _overlap_exists(equipment, start_at, end_at):
-        raise SlotTaken("Not available: another booking (or its set-up time) overlaps this "
-                        "time. Choose another slot.")
+    equipment, units = _checked(actor, equipment_id, start_at, end_at, now=now)
     lab = equipment.lab
     price = quote(equipment, actor.organisation.is_sme, start_at, end_at)
     assert price.units == units

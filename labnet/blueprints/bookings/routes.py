@@ -102,7 +102,7 @@ def create(equipment_id: int):
         start_at = local_to_utc(form.start_at.data, zone, field="start_at")
         end_at = local_to_utc(form.end_at.data, zone, field="end_at")
         if form.confirm.data != "1":
-            quote = availability.preview_booking(current_user, item.id, start_at, end_at,
+            quote = engine.preview_booking(current_user, item.id, start_at, end_at,
                                                  now=now)
             form.confirm.data = "1"
             return _book_page(item, form, quote=quote)
