@@ -11,28 +11,14 @@ from sqlalchemy.orm import joinedload
 from labnet.extensions import db
 from labnet.models import Blackout, Equipment, OpeningHours, User
 from labnet.services import booking as service
-from labnet.services.availability import local_to_utc, week_view
-
-BERLIN = "Europe/Berlin"
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday 10:00 in Berlin
-
-
-def berlin(*args) -> datetime:
-    return local_to_utc(datetime(*args), BERLIN)
+from labnet.services.availability import week_view
+from tests.fixtures.berlin import APPROVING, BERLIN, NOW, SPLIT_DAY, berlin
 
 
 @pytest.fixture
 def lab(app, make_lab):
     """Berlin, open Mon–Fri 08–12 and 13–17, 24 hours' notice, 60 days ahead."""
-    lab = make_lab(timezone=BERLIN, requires_approval=True, min_lead_hours=24,
-                   max_advance_days=60)
-    with app.app_context():
-        for day in range(5):
-            for opens, closes in ((8, 12), (13, 17)):
-                db.session.add(OpeningHours(lab_id=lab.id, weekday=day, opens_at=time(opens),
-                                            closes_at=time(closes)))
-        db.session.commit()
-    return lab
+    return make_lab(**APPROVING, hours=SPLIT_DAY)
 
 
 def view(equipment_id: int, week: date, now: datetime = NOW):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -10,32 +10,18 @@ from sqlalchemy.exc import IntegrityError
 
 from labnet.errors import NotFound, PermissionDenied, RuleViolation, SlotTaken
 from labnet.extensions import db
-from labnet.models import AuditEvent, Lab, OpeningHours, OutboxEmail, User
+from labnet.models import AuditEvent, Lab, OutboxEmail, User
 from labnet.models.booking import Blackout, Booking
 from labnet.services import booking as service
 from labnet.services.availability import local_to_utc
-
-BERLIN = "Europe/Berlin"
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday
-
-
-def berlin(*args) -> datetime:
-    return local_to_utc(datetime(*args), BERLIN)
+from tests.fixtures.berlin import APPROVING, BERLIN, NOW, SPLIT_DAY, berlin
 
 
 @pytest.fixture
 def setup(app, make_lab, make_equipment, make_user, make_org):
     """A Berlin lab open Mon–Fri 08–12 and 13–17, an hourly SEM with a 30-minute set-up
     buffer, its manager, and an SME member."""
-    lab = make_lab(timezone=BERLIN, requires_approval=True, min_lead_hours=24,
-                   max_advance_days=60, hold_hours=48, cancel_deadline_hours=24)
-    with app.app_context():
-        for day in range(5):
-            db.session.add(OpeningHours(lab_id=lab.id, weekday=day, opens_at=time(8),
-                                        closes_at=time(12)))
-            db.session.add(OpeningHours(lab_id=lab.id, weekday=day, opens_at=time(13),
-                                        closes_at=time(17)))
-        db.session.commit()
+    lab = make_lab(**APPROVING, hold_hours=48, cancel_deadline_hours=24, hours=SPLIT_DAY)
     sem = make_equipment(lab, booking_unit="hour", min_units=1, max_units=4, buffer_minutes=30)
 
     class S:

@@ -2,40 +2,26 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db
-from labnet.models import AuditEvent, OpeningHours, OutboxEmail, User
+from labnet.models import AuditEvent, OutboxEmail, User
 from labnet.models.booking import Blackout, Booking
 from labnet.services import accounts
 from labnet.services import booking as service
-from labnet.services.availability import local_to_utc
-
-BERLIN = "Europe/Berlin"
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday
-
-
-def berlin(*args) -> datetime:
-    return local_to_utc(datetime(*args), BERLIN)
+from tests.fixtures.berlin import APPROVING, BERLIN, NOW, berlin
 
 
 @pytest.fixture
 def setup(app, make_lab, make_equipment, make_user, make_org):
     """A Berlin lab open Mon–Fri 08–17 with an hourly SEM (30-minute buffer, at least 2
     hours), its manager, another lab's manager and two members of different companies."""
-    lab = make_lab(timezone=BERLIN, requires_approval=True, min_lead_hours=24,
-                   max_advance_days=60, hold_hours=48, cancel_deadline_hours=24)
-    other = make_lab(timezone=BERLIN)
-    with app.app_context():
-        for day in range(5):
-            for lab_id in (lab.id, other.id):
-                db.session.add(OpeningHours(lab_id=lab_id, weekday=day, opens_at=time(8),
-                                            closes_at=time(17)))
-        db.session.commit()
+    lab = make_lab(**APPROVING, hold_hours=48, cancel_deadline_hours=24, hours=((8, 17),))
+    other = make_lab(timezone=BERLIN, hours=((8, 17),))
 
     class S:
         pass

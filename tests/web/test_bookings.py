@@ -3,7 +3,7 @@ input kept, "My bookings", the booking page, cancelling (also by the one-click l
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
 from icalendar import Calendar
@@ -11,32 +11,18 @@ from sqlalchemy import func, select
 
 from labnet import security
 from labnet.extensions import db
-from labnet.models import Booking, Lab, OpeningHours, User
+from labnet.models import Booking, Lab, User
 from labnet.services import booking as service
-from labnet.services.availability import local_to_utc
 from tests.fixtures.auth import csrf_from
+from tests.fixtures.berlin import APPROVING, BERLIN, NOW, SPLIT_DAY, berlin
 from tests.fixtures.factories import PASSWORD
-
-BERLIN = "Europe/Berlin"
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday; the frozen_clock default
-
-
-def berlin(*args) -> datetime:
-    return local_to_utc(datetime(*args), BERLIN)
 
 
 @pytest.fixture
 def setup(app, frozen_clock, make_lab, make_equipment, make_user, make_org):
     """A Berlin lab open Mon–Fri 08–12 and 13–17 that approves requests, an hourly SEM
     (SME €120, industry €150, 30 min set-up), an SME member and a large company's member."""
-    lab = make_lab(timezone=BERLIN, requires_approval=True, min_lead_hours=24,
-                   max_advance_days=60, hold_hours=48, cancel_deadline_hours=24)
-    with app.app_context():
-        for day in range(5):
-            for opens, closes in ((8, 12), (13, 17)):
-                db.session.add(OpeningHours(lab_id=lab.id, weekday=day, opens_at=time(opens),
-                                            closes_at=time(closes)))
-        db.session.commit()
+    lab = make_lab(**APPROVING, hold_hours=48, cancel_deadline_hours=24, hours=SPLIT_DAY)
     sem = make_equipment(lab, booking_unit="hour", min_units=1, max_units=4, buffer_minutes=30)
 
     class S:

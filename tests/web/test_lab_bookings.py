@@ -5,38 +5,26 @@ no-shows, the week calendar and the e-mail preference."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
 
 from labnet.extensions import db
-from labnet.models import AuditEvent, OpeningHours, User
+from labnet.models import AuditEvent, User
 from labnet.models.booking import Blackout, Booking
 from labnet.services import booking as service
-from labnet.services.availability import local_to_utc
 from tests.fixtures.auth import post_form
-
-BERLIN = "Europe/Berlin"
-
-
-def berlin(*args) -> datetime:
-    return local_to_utc(datetime(*args), BERLIN)
+from tests.fixtures.berlin import APPROVING, BERLIN, berlin
 
 
 @pytest.fixture
 def desk(app, frozen_clock, make_lab, make_equipment, make_user, make_org):
     """A Berlin lab open Mon–Fri 08–17 needing approval, an hourly SEM, its manager, another
     lab's manager and two bookers of different companies."""
-    lab = make_lab(timezone=BERLIN, requires_approval=True, min_lead_hours=24,
-                   max_advance_days=60, hold_hours=48, name="Queue Lab")
-    other = make_lab(timezone=BERLIN, requires_approval=True, name="Elsewhere Lab")
-    with app.app_context():
-        for day in range(5):
-            for lab_id in (lab.id, other.id):
-                db.session.add(OpeningHours(lab_id=lab_id, weekday=day, opens_at=time(8),
-                                            closes_at=time(17)))
-        db.session.commit()
+    lab = make_lab(**APPROVING, hold_hours=48, name="Queue Lab", hours=((8, 17),))
+    other = make_lab(timezone=BERLIN, requires_approval=True, name="Elsewhere Lab",
+                     hours=((8, 17),))
 
     class D:
         pass
