@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from labnet import security
 from labnet.errors import RuleViolation
@@ -188,7 +189,15 @@ def register_member(
         is_active=True,
     )
     db.session.add(user)
-    db.session.flush()
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        # Two registrations of one address (or one new organisation name) at the same
+        # moment: both passed the checks above, the unique index refuses the second. The
+        # caller rolls back on RuleViolation, so nothing of this attempt stays.
+        field = "email" if "email" in str(exc.orig).lower() else "organisation"
+        raise RuleViolation(field, "This was registered a moment ago by someone else. Log in, "
+                            "reset the password or choose another name.") from exc
     audit.record(user, "user.registered", "user", user.id, now=now, organisation_id=org.id)
     _send_confirmation(user, now=now)
     return user

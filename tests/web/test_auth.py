@@ -1208,3 +1208,37 @@ def test_failed_registration_and_login_write_no_audit_rows(client, app, make_use
     post_form(client, "/login", {"email": user.email, "password": "wrong one here"})
     assert audit_actions(app, user.id) == []
     assert counts(app)["AuditEvent"] == 0
+
+
+def test_register_racing_another_registration_of_the_same_address_names_the_email_field(
+    client, app, make_org, monkeypatch
+):
+    """Both registrations pass the "address free" check; the other one commits first. The
+    unique index refuses this one: the form answers on ``email``, keeps what was typed,
+    and nothing of this attempt (organisation, user, mail) stays."""
+    from labnet.services import accounts
+
+    other_org = make_org(name="Other Optics")
+    checked = accounts.check_password_strength
+
+    def other_registration_commits_meanwhile(password, email):
+        checked(password, email)
+        with db.engine.begin() as conn:  # another request's connection
+            conn.execute(User.__table__.insert().values(
+                email=GOOD["email"], full_name="Quicker", password_hash="x",
+                organisation_id=other_org.id, is_active=True, mail_mode="immediate"))
+
+    monkeypatch.setattr(accounts, "check_password_strength",
+                        other_registration_commits_meanwhile)
+    with app.app_context():
+        orgs_before = db.session.scalar(select(func.count()).select_from(Organisation))
+    response = register(client)
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "registered a moment ago" in body
+    assert 'value="Bright Optics &amp; Sons"' in body
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Organisation)) == orgs_before
+        assert db.session.scalars(select(User.full_name)
+                                  .where(User.email == GOOD["email"])).all() == ["Quicker"]
+        assert db.session.scalar(select(func.count()).select_from(OutboxEmail)) == 0
