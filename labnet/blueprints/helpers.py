@@ -3,13 +3,18 @@ the European country choices, and the one commit at the end of a request."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Generic, TypeVar
 
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from labnet.errors import RuleViolation
+from labnet.extensions import db
 from labnet.templating import country_name
+
+T = TypeVar("T")
 
 # EU, EFTA, the UK and candidate countries: the platform's area (ISO 3166-1 alpha-2).
 EUROPEAN_COUNTRIES = (
@@ -29,9 +34,47 @@ def country_choices() -> list[SelectChoice]:
 
 
 def apply_violation(form: FlaskForm, exc: RuleViolation) -> None:
-    """Show a service refusal on its field (flaskbb's ``populate_errors``), or on the form."""
-    field = getattr(form, exc.field, None) if exc.field else None
-    if field is not None and hasattr(field, "errors"):
-        field.errors = [*field.errors, exc.message]
-    else:
-        form.form_errors.append(exc.message)
+    """Show a service refusal on its field (flaskbb's ``populate_errors``), or on the form.
+
+    A refusal carrying several (``exc.violations``) shows each; ``spec_keys-2`` names entry
+    2 of a list field."""
+    for violation in getattr(exc, "violations", None) or [exc]:
+        name, _, index = (violation.field or "").partition("-")
+        entries = getattr(getattr(form, name, None), "entries", None) if index.isdigit() else None
+        if entries is not None and int(index) < len(entries):
+            target = getattr(form, name)
+            entry = entries[int(index)]
+            entry.errors = [*entry.errors, violation.message]
+            target.errors = [e.errors for e in entries]  # so form.errors sees it
+            continue
+        field = getattr(form, violation.field, None) if violation.field else None
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, violation.message]
+        else:
+            form.form_errors.append(violation.message)
+
+
+@dataclass
+class Outcome(Generic[T]):
+    """What :func:`commit_or_show` did: true when the service's ``value`` was committed,
+    false with the ``refusal`` shown on the form."""
+
+    value: T | None = None
+    refusal: RuleViolation | None = None
+
+    def __bool__(self) -> bool:
+        return self.refusal is None
+
+
+def commit_or_show(form: FlaskForm, call: Callable[[], T]) -> Outcome[T]:
+    """Run one service call as the request's one transaction: commit it; on a
+    :class:`RuleViolation` roll back (nothing half-written) and put the refusal on the
+    form's fields (what the user typed stays)."""
+    try:
+        value = call()
+    except RuleViolation as exc:
+        db.session.rollback()
+        apply_violation(form, exc)
+        return Outcome(refusal=exc)
+    db.session.commit()
+    return Outcome(value)

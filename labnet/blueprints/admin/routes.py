@@ -9,7 +9,7 @@ from sqlalchemy import select
 from labnet import clock, permissions
 from labnet.blueprints.admin import bp
 from labnet.blueprints.admin.forms import GrantRoleForm, RevokeRoleForm
-from labnet.blueprints.helpers import apply_violation
+from labnet.blueprints.helpers import commit_or_show
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db, login_manager
 from labnet.models import Lab, OutboxEmail
@@ -60,15 +60,12 @@ def grant(user_id: int):
     form = GrantRoleForm()
     if not form.validate_on_submit():
         return _user_page(target, form, 422)
-    try:
-        changed = accounts.grant_role(current_user, target, form.role.data,
-                                      lab=_lab_by_slug(form.lab.data), now=clock.utcnow())
-    except RuleViolation as exc:
-        db.session.rollback()
-        apply_violation(form, exc)
+    granted = commit_or_show(form, lambda: accounts.grant_role(
+        current_user, target, form.role.data, lab=_lab_by_slug(form.lab.data),
+        now=clock.utcnow()))
+    if not granted:
         return _user_page(target, form, 422)
-    db.session.commit()
-    flash("Role granted." if changed else "This person already had that role.", "success")
+    flash("Role granted." if granted.value else "This person already had that role.", "success")
     return redirect(url_for("admin.user", user_id=target.id))
 
 

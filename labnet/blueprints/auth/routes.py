@@ -15,7 +15,7 @@ from labnet.blueprints.auth.forms import (
     NewPasswordForm,
     RegisterForm,
 )
-from labnet.blueprints.helpers import apply_violation, choices, country_choices
+from labnet.blueprints.helpers import apply_violation, choices, commit_or_show, country_choices
 from labnet.errors import RuleViolation
 from labnet.extensions import db, limiter, login_email_key
 from labnet.security import safe_next
@@ -105,25 +105,20 @@ def register():
     form.country.choices = [*choices([("", "—")]), *country_choices()]
     if form.validate_on_submit():
         join = form.organisation_mode.data == "existing"
-        try:
-            user = accounts.register_member(
-                email=form.email.data,
-                full_name=form.full_name.data,
-                password=form.password.data,
-                join_existing=join,
-                organisation_name=form.organisation.data,
-                new_org=None if join else accounts.NewOrganisation(
-                    name=form.organisation.data, kind=form.org_kind.data,
-                    size_class=form.size_class.data or None, country=form.country.data,
-                ),
-                now=clock.utcnow(),
-            )
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_violation(form, exc)
-        else:
-            db.session.commit()
-            return render_template("auth/registered.html", email=user.email)
+        registered = commit_or_show(form, lambda: accounts.register_member(
+            email=form.email.data,
+            full_name=form.full_name.data,
+            password=form.password.data,
+            join_existing=join,
+            organisation_name=form.organisation.data,
+            new_org=None if join else accounts.NewOrganisation(
+                name=form.organisation.data, kind=form.org_kind.data,
+                size_class=form.size_class.data or None, country=form.country.data,
+            ),
+            now=clock.utcnow(),
+        ))
+        if registered:
+            return render_template("auth/registered.html", email=registered.value.email)
     status = 422 if form.errors or form.form_errors else 200
     return render_template("auth/register.html", form=form), status
 
@@ -173,18 +168,12 @@ def reset(token: str):
                                 "Ask for a new one.")
         return render_template("auth/reset_request.html", form=form), 400
     form = NewPasswordForm()
-    if form.validate_on_submit():
-        try:
-            accounts.reset_password(token, form.password.data, now=clock.utcnow())
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_violation(form, exc)
-        else:
-            db.session.commit()
-            logout_user()
-            session.clear()
-            flash("Your password is changed. Log in with the new one.", "success")
-            return redirect(url_for("auth.login"))
+    if form.validate_on_submit() and commit_or_show(
+            form, lambda: accounts.reset_password(token, form.password.data, now=clock.utcnow())):
+        logout_user()
+        session.clear()
+        flash("Your password is changed. Log in with the new one.", "success")
+        return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form), 422 if form.errors else 200
 
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from labnet import clock, permissions, security
 from labnet.blueprints.bookings import bp
 from labnet.blueprints.bookings.forms import BookingForm, CancelForm
-from labnet.blueprints.helpers import apply_violation
+from labnet.blueprints.helpers import apply_violation, commit_or_show
 from labnet.errors import RuleViolation, SlotTaken
 from labnet.extensions import db
 from labnet.models import AuditEvent, Booking, BookingStatus, Equipment, Lab, User
@@ -214,14 +214,10 @@ def cancel(booking_id: int):
     form = CancelForm()
     if not form.validate_on_submit():
         return _detail_page(booking, form, status=422)
-    try:
-        engine.cancel_booking(current_user, booking.id, form.reason.data or "",
-                              now=clock.utcnow())
-    except RuleViolation as exc:
-        db.session.rollback()
-        apply_violation(form, exc)
-        return _detail_page(_load(booking_id), form, status=exc.code)
-    db.session.commit()
+    cancelled = commit_or_show(form, lambda: engine.cancel_booking(
+        current_user, booking.id, form.reason.data or "", now=clock.utcnow()))
+    if not cancelled:
+        return _detail_page(_load(booking_id), form, status=cancelled.refusal.code)
     flash(f"Booking {booking.reference} is cancelled.", "success")
     return redirect(url_for("bookings.detail", booking_id=booking.id))
 
@@ -250,15 +246,11 @@ def cancel_link(token: str):
         if not form.validate_on_submit():
             return render_template("bookings/cancel_link.html", booking=booking, form=form,
                                    done=False), 422
-        try:
-            engine.cancel_booking(requester, booking.id, form.reason.data or "",
-                                  now=clock.utcnow())
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_violation(form, exc)
+        cancelled = commit_or_show(form, lambda: engine.cancel_booking(
+            requester, booking.id, form.reason.data or "", now=clock.utcnow()))
+        if not cancelled:
             return render_template("bookings/cancel_link.html", booking=booking, form=form,
-                                   done=False), exc.code
-        db.session.commit()
+                                   done=False), cancelled.refusal.code
         done = True
     return render_template("bookings/cancel_link.html", booking=booking, form=form, done=done)
 

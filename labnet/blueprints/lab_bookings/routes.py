@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from labnet import clock, permissions
-from labnet.blueprints.helpers import apply_violation, choices
+from labnet.blueprints.helpers import apply_violation, choices, commit_or_show
 from labnet.blueprints.lab_bookings import bp, mail_bp
 from labnet.blueprints.lab_bookings.forms import (
     ActionForm,
@@ -171,15 +171,12 @@ def shorten(booking_id: int):
             "start_at": utc_to_local(booking.start_at, zone).replace(tzinfo=None),
             "end_at": utc_to_local(booking.end_at, zone).replace(tzinfo=None)})
     if form.validate_on_submit():
-        try:
+        def shorten() -> None:
             start = local_to_utc(form.start_at.data, zone, field="start_at")
             end = local_to_utc(form.end_at.data, zone, field="end_at")
             service.shorten_booking(_actor(), booking.id, start, end, now=clock.utcnow())
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_violation(form, exc)
-        else:
-            db.session.commit()
+
+        if commit_or_show(form, shorten):
             flash(f"{booking.reference} was shortened; the requester was told.", "success")
             return redirect(url_for(".queue"))
     return render_template("lab_bookings/shorten.html", booking=booking, form=form,
@@ -308,15 +305,9 @@ def delete_blackout(blackout_id: int):
 def notifications():
     form = MailModeForm(data=None if request.method == "POST"
                         else {"mail_mode": current_user.mail_mode})
-    if form.validate_on_submit():
-        try:
-            accounts.set_mail_mode(_actor(), form.mail_mode.data or "", now=clock.utcnow())
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_violation(form, exc)
-        else:
-            db.session.commit()
-            flash("Your e-mail preference was saved.", "success")
-            return redirect(url_for(".notifications"))
+    if form.validate_on_submit() and commit_or_show(form, lambda: accounts.set_mail_mode(
+            _actor(), form.mail_mode.data or "", now=clock.utcnow())):
+        flash("Your e-mail preference was saved.", "success")
+        return redirect(url_for(".notifications"))
     return render_template("lab_bookings/notifications.html", form=form), \
         (422 if form.errors else 200)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from labnet import clock, permissions
-from labnet.blueprints.helpers import apply_violation, choices, country_choices
+from labnet.blueprints.helpers import choices, commit_or_show, country_choices
 from labnet.blueprints.manage import bp
 from labnet.blueprints.manage.forms import (
     HOURS_SLOTS,
@@ -29,7 +29,6 @@ from labnet.blueprints.manage.forms import (
     RetireForm,
     hours_form_class,
 )
-from labnet.errors import RuleViolation
 from labnet.extensions import db, login_manager
 from labnet.models import Equipment, EquipmentCategory, Lab, LabKind
 from labnet.models.lab import WEEKDAYS
@@ -43,19 +42,6 @@ def _logged_in():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
-
-
-def show_violations(form: Any, exc: RuleViolation) -> None:
-    """Put each refusal on its field; ``spec_keys-2`` names an entry of a list field."""
-    for violation in getattr(exc, "violations", None) or [exc]:
-        name, _, index = (violation.field or "").partition("-")
-        target = getattr(form, name, None) if index.isdigit() else None
-        if target is not None and int(index) < len(target.entries):
-            entry = target.entries[int(index)]
-            entry.errors = [*entry.errors, violation.message]
-            target.errors = [e.errors for e in target.entries]  # so form.errors sees it
-        else:
-            apply_violation(form, violation)
 
 
 def _status(form: Any) -> int:
@@ -117,14 +103,10 @@ def edit_lab(slug: str):
         form = LabProfileForm(data=asdict(labs.profile_of(lab)))
     _lab_choices(form, lab)
     if form.validate_on_submit():
-        try:
-            saved = labs.update_lab_profile(current_user, lab, _profile(form),
-                                            now=clock.utcnow())
-        except RuleViolation as exc:
-            db.session.rollback()
-            show_violations(form, exc)
-        else:
-            db.session.commit()
+        done = commit_or_show(form, lambda: labs.update_lab_profile(
+            current_user, lab, _profile(form), now=clock.utcnow()))
+        if done:
+            saved = done.value
             flash("The lab was saved.", "success")
             if saved.geocode == "placed":
                 flash(f"Placed on the map at {saved.place_name}.", "info")
@@ -165,13 +147,8 @@ def hours(slug: str):
                    form[labs.hours_field(day, n, "closes")].data) for n in range(slots)]
             for day in range(7)
         }
-        try:
-            labs.set_opening_hours(current_user, lab, week, now=clock.utcnow())
-        except RuleViolation as exc:
-            db.session.rollback()
-            show_violations(form, exc)
-        else:
-            db.session.commit()
+        if commit_or_show(form, lambda: labs.set_opening_hours(current_user, lab, week,
+                                                               now=clock.utcnow())):
             flash("Opening hours saved.", "success")
             return redirect(url_for(".hours", slug=lab.slug))
     return render_template("manage/hours.html", lab=lab, form=form, slots=slots,
@@ -236,15 +213,10 @@ def new_equipment(slug: str):
                                    "mode": "operator_assisted", "status": "active"})
     _equipment_choices(form)
     if form.validate_on_submit():
-        try:
-            item = labs.add_equipment(current_user, lab, _equipment_data(form),
-                                      now=clock.utcnow())
-        except RuleViolation as exc:
-            db.session.rollback()
-            show_violations(form, exc)
-        else:
-            db.session.commit()
-            flash(f"{item.name} was added.", "success")
+        added = commit_or_show(form, lambda: labs.add_equipment(
+            current_user, lab, _equipment_data(form), now=clock.utcnow()))
+        if added:
+            flash(f"{added.value.name} was added.", "success")
             return redirect(url_for(".edit_lab", slug=lab.slug))
     return _equipment_page(lab, form)
 
@@ -258,16 +230,10 @@ def edit_equipment(equipment_id: int):
     else:
         form = EquipmentForm(data=_equipment_form_data(labs.data_of(item)))
     _equipment_choices(form)
-    if form.validate_on_submit():
-        try:
-            labs.update_equipment(current_user, item, _equipment_data(form), now=clock.utcnow())
-        except RuleViolation as exc:
-            db.session.rollback()
-            show_violations(form, exc)
-        else:
-            db.session.commit()
-            flash("The equipment was saved.", "success")
-            return redirect(url_for(".edit_equipment", equipment_id=item.id))
+    if form.validate_on_submit() and commit_or_show(form, lambda: labs.update_equipment(
+            current_user, item, _equipment_data(form), now=clock.utcnow())):
+        flash("The equipment was saved.", "success")
+        return redirect(url_for(".edit_equipment", equipment_id=item.id))
     return _equipment_page(lab, form, item)
 
 
@@ -320,15 +286,12 @@ def import_equipment(slug: str):
     if form.validate_on_submit():
         # Read one byte past the limit: enough to know the file is too large.
         content = form.file.data.stream.read(limit + 1)
-        try:
-            result = labs.import_equipment_csv(current_user, lab, content,
-                                               now=clock.utcnow(), max_bytes=limit)
-        except RuleViolation as exc:
-            db.session.rollback()
-            show_violations(form, exc)
-            problems = getattr(exc, "problems", [])
+        imported = commit_or_show(form, lambda: labs.import_equipment_csv(
+            current_user, lab, content, now=clock.utcnow(), max_bytes=limit))
+        if not imported:
+            problems = getattr(imported.refusal, "problems", [])
         else:
-            db.session.commit()
+            result = imported.value
             flash(f"Imported: {result.created} added, {result.updated} updated.", "success")
             return redirect(url_for(".edit_lab", slug=lab.slug))
     return render_template("manage/import_equipment.html", lab=lab, form=form,
