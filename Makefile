@@ -6,7 +6,7 @@ PORT ?= 5000
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := labnet:create_app
 
-.PHONY: venv run test test-postgres test-browser test-all bench lint clean
+.PHONY: venv run test test-postgres test-browser test-all bench bench-bookings lint clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -46,6 +46,11 @@ test-all: test test-postgres test-browser
 ## Benchmarks: JSON ratios against the trivial route, SQL queries per page at two scales.
 bench: venv
 	$(BIN)/python -m benchmarks.run
+
+## Booking benchmarks: availability, booking requests, the manager's queue and /labs with
+## the availability filter, against /ping, with 10,000 and 1,000,000 bookings.
+bench-bookings: venv
+	$(BIN)/python -m benchmarks.bookings
 
 lint: venv
 	$(BIN)/ruff check labnet tests benchmarks migrations

@@ -85,6 +85,22 @@ def _send_digests(*, now: datetime) -> dict[str, Any]:
     return send_digests(now=now)
 
 
+def _summarise_activity(*, now: datetime) -> dict[str, Any]:
+    from labnet.services.analytics import summarise_activity
+
+    return summarise_activity(now=now)
+
+
+def _send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
+    from labnet.services.analytics import send_coordinator_digest
+
+    # The digest links to the dashboard: outside a request url_for needs SERVER_NAME.
+    if has_request_context() or current_app.config.get("SERVER_NAME"):
+        return send_coordinator_digest(now=now)
+    with current_app.test_request_context(base_url=DEV_BASE_URL):
+        return send_coordinator_digest(now=now)
+
+
 DEV_BASE_URL = "http://127.0.0.1:5000"
 
 # name -> (service function, interval, lease, description). Every sweeper finds its due
@@ -109,6 +125,12 @@ JOBS: dict[str, Job] = {
     "send-digests": Job(
         _send_digests, timedelta(hours=1), timedelta(minutes=30),
         "once a day (first run after 07:00 UTC) send each digest reader one e-mail"),
+    "summarise-activity": Job(
+        _summarise_activity, timedelta(minutes=15), timedelta(minutes=30),
+        "recompute the dashboard's daily summary for today and every day changed since"),
+    "send-coordinator-digest": Job(
+        _send_coordinator_digest, timedelta(hours=1), timedelta(minutes=30),
+        "once a week (first run after Monday 07:00 UTC) send coordinators the week's figures"),
 }
 
 

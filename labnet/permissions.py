@@ -203,3 +203,218 @@ def managed_bookings(actor: Any) -> Select[Any]:
     return select(Booking).join(LabManager, LabManager.lab_id == Booking.lab_id).where(
         LabManager.user_id == user.id
     )
+
+
+# Networks (issue 6) -----------------------------------------------------------------------
+# A public network is seen by everyone; a members-only one only by its coordinators, the
+# managers of its member labs (accepted, on a stage not retired) and admins: for everyone
+# else it does not exist (404, and absent from lists, the map, the catalogue filter and lab
+# pages). Only a network's coordinators (and admins) change it: 403 on a network one sees
+# but does not run. Invitations are answered by the invited lab's managers (and admins);
+# everyone else gets 404.
+
+
+def can_create_network(actor: Any) -> bool:
+    """Users with the coordinator role, and admins."""
+    user = _user(actor)
+    return bool(user and (user.is_coordinator or user.is_admin))
+
+
+def coordinates_network(actor: Any, network_id: int) -> bool:
+    user = _user(actor)
+    if user is None:
+        return False
+    from labnet.models.network import NetworkCoordinator
+
+    return bool(db.session.scalar(select(exists().where(
+        NetworkCoordinator.network_id == network_id, NetworkCoordinator.user_id == user.id))))
+
+
+def can_run_network(actor: Any, network: Any) -> bool:
+    """The network's coordinators and admins edit it, its stages and its members."""
+    return is_admin(actor) or coordinates_network(actor, network.id)
+
+
+def network_visible_condition(actor: Any) -> Any:
+    """SQL condition on ``Network``: the networks ``actor`` may know exist."""
+    from sqlalchemy import or_, true
+
+    from labnet.models.network import Network, NetworkCoordinator, NetworkMember, NetworkStage
+
+    user = _user(actor)
+    public = Network.visibility == "public"
+    if user is None:
+        return public
+    if user.is_admin:
+        return true()
+    return or_(
+        public,
+        exists().where(NetworkCoordinator.network_id == Network.id,
+                       NetworkCoordinator.user_id == user.id),
+        exists().where(NetworkMember.network_id == Network.id,
+                       NetworkMember.status == "accepted",
+                       NetworkStage.id == NetworkMember.stage_id,
+                       NetworkStage.retired_at.is_(None),
+                       LabManager.lab_id == NetworkMember.lab_id,
+                       LabManager.user_id == user.id),
+    )
+
+
+def can_view_network(actor: Any, network: Any) -> bool:
+    if network.visibility == "public" or is_admin(actor):
+        return True
+    from labnet.models.network import Network
+
+    return bool(db.session.scalar(select(exists().where(
+        Network.id == network.id, network_visible_condition(actor)))))
+
+
+def visible_networks(actor: Any) -> Select[Any]:
+    """Networks the actor may see, by name."""
+    from labnet.models.network import Network
+
+    return select(Network).where(network_visible_condition(actor)).order_by(Network.name,
+                                                                           Network.id)
+
+
+def network_for(actor: Any, slug: str) -> Any:
+    """The network with ``slug`` if the actor may see it, else :class:`NotFound`."""
+    from labnet.models.network import Network
+
+    network = db.session.scalar(select(Network).where(Network.slug == slug))
+    if network is None or not can_view_network(actor, network):
+        raise NotFound(slug)
+    return network
+
+
+def run_network_for(actor: Any, slug: str) -> Any:
+    """The network for its coordinators' pages: 404 when hidden, 403 when seen but not run."""
+    network = network_for(actor, slug)
+    require(can_run_network, actor, network)
+    return network
+
+
+def invitation_for(actor: Any, member_id: int) -> Any:
+    """A membership row of a lab the actor manages (admins: any), else :class:`NotFound`."""
+    from labnet.models.network import NetworkMember
+
+    member = db.session.get(NetworkMember, member_id)
+    if member is None or not (is_admin(actor) or manages_lab(actor, member.lab_id)):
+        raise NotFound(member_id)
+    return member
+
+
+# Requests (access, service, joint project) ------------------------------------------------
+#
+# Parties of a request: the requesting organisation's members (the company side) and the
+# managers of the labs it addresses (the lab side). Admins may read every request (no
+# actions); everyone else — coordinators included: the dashboard shows aggregates only —
+# gets 404 for a request and its messages (DESIGN rule 6).
+
+
+def can_send_request(actor: Any) -> bool:
+    """Confirmed members of a company organisation send access, service and joint-project
+    requests. Lab-side organisations (research, university, cluster, KIBS, public body)
+    answer requests; they do not send them."""
+    from labnet.models import OrgKind
+
+    user = _user(actor)
+    return bool(user and user.is_confirmed and user.organisation.kind == OrgKind.COMPANY)
+
+
+def is_request_company_side(actor: Any, request: Any) -> bool:
+    """A member of the organisation that sent the request."""
+    user = _user(actor)
+    return bool(user and user.organisation_id == request.organisation_id)
+
+
+def request_managed_lab_ids(actor: Any, request_id: int) -> list[int]:
+    """The labs of the request that ``actor`` manages, by id (one query)."""
+    from labnet.models.request import RequestLab
+
+    user = _user(actor)
+    if user is None:
+        return []
+    return list(db.session.scalars(
+        select(RequestLab.lab_id)
+        .join(LabManager, LabManager.lab_id == RequestLab.lab_id)
+        .where(RequestLab.request_id == request_id, LabManager.user_id == user.id)
+        .order_by(RequestLab.id)
+    ))
+
+
+def is_request_party(actor: Any, request: Any) -> bool:
+    """The company side or a manager of one of the request's labs."""
+    return is_request_company_side(actor, request) or bool(
+        request_managed_lab_ids(actor, request.id))
+
+
+def can_view_request(actor: Any, request: Any) -> bool:
+    """The parties, and admins (read only)."""
+    return is_admin(actor) or is_request_party(actor, request)
+
+
+def request_for(actor: Any, key: str | int) -> Any:
+    """The request by reference (``RQ-2026-000123``) or id if the actor may see it, else
+    :class:`NotFound` (no enumeration)."""
+    from labnet.models.request import LabRequest
+
+    key = str(key).strip()
+    if key.isdigit() and len(key) < 12:
+        request = db.session.get(LabRequest, int(key))
+    elif len(key) <= 20:
+        request = db.session.scalar(select(LabRequest).where(LabRequest.reference == key.upper()))
+    else:
+        request = None
+    if request is None or not can_view_request(actor, request):
+        raise NotFound(key)
+    return request
+
+
+def can_use_request_inbox(actor: Any) -> bool:
+    """Lab managers (and admins) have a request inbox."""
+    return is_admin(actor) or manages_any_lab(actor)
+
+
+def visible_requests(actor: Any) -> Select[Any]:
+    """Requests of the actor's organisation ("My requests")."""
+    from labnet.models.request import LabRequest
+
+    user = _user(actor)
+    if user is None:
+        return select(LabRequest).where(LabRequest.id.is_(None))
+    return select(LabRequest).where(LabRequest.organisation_id == user.organisation_id)
+
+
+def inbox_request_labs(actor: Any) -> Select[Any]:
+    """The (request, lab) rows of the labs the actor manages (every lab for admins)."""
+    from labnet.models.request import RequestLab
+
+    user = _user(actor)
+    if user is None:
+        return select(RequestLab).where(RequestLab.id.is_(None))
+    if is_admin(user):
+        return select(RequestLab)
+    return select(RequestLab).join(LabManager, LabManager.lab_id == RequestLab.lab_id).where(
+        LabManager.user_id == user.id)
+
+
+# Dashboard (issue 5, the coordinators' dashboard) -------------------------------------------
+
+
+def can_view_dashboard(actor: Any) -> bool:
+    """Coordinators and admins see the whole dashboard; lab managers see it limited to the
+    labs they manage (:func:`dashboard_lab_scope`); nobody else sees it."""
+    user = _user(actor)
+    if user is None:
+        return False
+    return user.is_admin or user.is_coordinator or manages_any_lab(user)
+
+
+def dashboard_lab_scope(actor: Any) -> Select[Any] | None:
+    """The labs whose figures the actor's dashboard shows: ``None`` (every lab) for
+    coordinators and admins, the ids of the labs they manage for lab managers."""
+    user = _user(actor)
+    if user is not None and (user.is_admin or user.is_coordinator):
+        return None
+    return select(LabManager.lab_id).where(LabManager.user_id == (user.id if user else None))

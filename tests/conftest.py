@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.fixtures.auth",
     "tests.fixtures.mail",
     "tests.fixtures.browser",
+    "tests.fixtures.dashboard",
 ]

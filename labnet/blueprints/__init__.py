@@ -10,12 +10,15 @@ def register_blueprints(app: Flask) -> None:
     from labnet.blueprints.auth import bp as auth
     from labnet.blueprints.bookings import bp as bookings
     from labnet.blueprints.catalogue import bp as catalogue
+    from labnet.blueprints.dashboard import bp as dashboard
     from labnet.blueprints.feeds import bp as feeds
     from labnet.blueprints.lab_bookings import bp as lab_bookings
     from labnet.blueprints.lab_bookings import mail_bp as mail_settings
     from labnet.blueprints.main import bp as main
     from labnet.blueprints.manage import bp as manage
     from labnet.blueprints.maps import bp as maps
+    from labnet.blueprints.networks import bp as networks
+    from labnet.blueprints.requests import bp as requests
 
     app.register_blueprint(main)  # /, /health
     app.register_blueprint(auth)  # /login, /logout, /register, /account/…
@@ -27,3 +30,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(lab_bookings, url_prefix="/manage/bookings")  # queue, blackouts
     app.register_blueprint(mail_settings)  # /account/notifications (e-mail preference)
     app.register_blueprint(feeds)  # /feeds/<token>.ics, /account/calendar
+    app.register_blueprint(dashboard)  # /dashboard, /dashboard/<section>.csv
+    app.register_blueprint(networks)  # /networks, /networks/<slug>, gaps, invitations
+    app.register_blueprint(requests)  # /requests, /requests/new, /requests/inbox, /requests/<ref>

@@ -1,6 +1,7 @@
 """Every model module, imported so the metadata is complete for Alembic and the tests."""
 
 from labnet.models.accreditation import Accreditation, AccreditationStatus
+from labnet.models.analytics import ActivityDaily, ActivityMetric, ActivitySummaryState
 from labnet.models.audit import AuditEvent, DemandSignal, OutboxEmail, OutboxStatus
 from labnet.models.base import Base
 from labnet.models.booking import ACTIVE_STATUSES, Blackout, Booking, BookingStatus
@@ -15,7 +16,23 @@ from labnet.models.equipment import (
 from labnet.models.geo import GazetteerAltName, GazetteerPlace, GeocodeCache
 from labnet.models.jobs import GeocodeRequest, JobLock
 from labnet.models.lab import Lab, LabKet, LabManager, OpeningHours
+from labnet.models.network import (
+    Network,
+    NetworkCoordinator,
+    NetworkMember,
+    NetworkStage,
+    NetworkStageCategory,
+    NetworkStageKet,
+)
 from labnet.models.organisation import Organisation, OrgKind, SizeClass
+from labnet.models.request import (
+    LabAnswer,
+    LabRequest,
+    RequestKind,
+    RequestLab,
+    RequestMessage,
+    RequestStatus,
+)
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
 from labnet.models.user import CalendarFeed, LoginSession, Role, User, UserRole
 
@@ -24,6 +41,9 @@ __all__ = [
     "Accreditation",
     "AccreditationScheme",
     "AccreditationStatus",
+    "ActivityDaily",
+    "ActivityMetric",
+    "ActivitySummaryState",
     "AuditEvent",
     "Base",
     "Blackout",
@@ -45,15 +65,27 @@ __all__ = [
     "JobLock",
     "KetArea",
     "Lab",
+    "LabAnswer",
     "LabKet",
     "LabKind",
     "LabManager",
+    "LabRequest",
     "LoginSession",
+    "Network",
+    "NetworkCoordinator",
+    "NetworkMember",
+    "NetworkStage",
+    "NetworkStageCategory",
+    "NetworkStageKet",
     "OpeningHours",
     "OrgKind",
     "Organisation",
     "OutboxEmail",
     "OutboxStatus",
+    "RequestKind",
+    "RequestLab",
+    "RequestMessage",
+    "RequestStatus",
     "Role",
     "SizeClass",
     "User",

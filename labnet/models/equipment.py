@@ -53,6 +53,9 @@ class Equipment(TimestampMixin, Base):
         CheckConstraint("buffer_minutes >= 0", name="buffer"),
         CheckConstraint("rate_industry >= 0 AND rate_sme >= 0", name="rates"),
         CheckConstraint("length(currency) = 3", name="currency"),
+        # The bookable equipment of candidate labs, with what the availability filter needs.
+        Index("ix_equipment_lab_bookable", "lab_id", "status", "mode", "booking_unit",
+              "min_units", "max_units"),
         # Equipment by lab (lab page) and by category and status (facets).
         Index("ix_equipment_category_status", "category_code", "status"),
         # Covering index for facet counts per lab (benchmarks: 546 → 102 ms at 100k rows).

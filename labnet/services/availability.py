@@ -12,9 +12,11 @@ read.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from labnet.errors import RuleViolation
@@ -217,6 +219,16 @@ def _local_instant(day: date, hour: int, zone: str) -> datetime | None:
         return None
 
 
+def _day_instants(day: date, zone: str) -> list[datetime | None]:
+    """``_local_instant(day, h, zone)`` for h = 0…24 in one go: on the days without a
+    daylight-saving change (all but two a year) local hour h is simply midnight + h."""
+    midnight, next_midnight = _local_instant(day, 0, zone), _local_instant(day, 24, zone)
+    if midnight is not None and next_midnight is not None \
+            and next_midnight - midnight == timedelta(hours=24):
+        return [midnight + timedelta(hours=h) for h in range(25)]
+    return [_local_instant(day, h, zone) for h in range(25)]
+
+
 def _unit_blocks(unit: str, hours: Sequence[tuple[int, time, time]]) -> list[tuple[int, int]]:
     """The local (start hour, end hour) rows of the grid for a unit: for hours, every whole
     hour that some day of the week is open; half days and days are fixed blocks."""
@@ -282,9 +294,10 @@ def week_view(equipment, week_start: date, *, now: datetime) -> WeekView:
     for offset in range(7):
         day = monday + timedelta(days=offset)
         opened = open_intervals(hours, zone, day, day)
+        instants = _day_instants(day, zone)
         slots: list[Slot] = []
         for a, b in blocks:
-            start, end = _local_instant(day, a, zone), _local_instant(day, b, zone)
+            start, end = instants[a], instants[b]
             if start is None:
                 continue  # a wall-clock hour that does not exist that night
             local_end = (datetime.combine(day + timedelta(days=1), time(0)) if b == 24
@@ -313,6 +326,418 @@ def week_view(equipment, week_start: date, *, now: datetime) -> WeekView:
                     week_start=monday, days=days)
 
 
+def _instant(at: datetime | str) -> datetime:
+    if isinstance(at, str):  # SQLite's stored text, 'YYYY-MM-DD HH:MM:SS.ffffff' in UTC
+        return datetime.fromisoformat(at).replace(tzinfo=UTC)
+    return _aware(at)
+
+
 def _aware(at: datetime) -> datetime:
     # SQLite hands back naive datetimes; every stored instant is UTC.
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+
+
+# Free windows (the catalogue's "free for D hours between two dates") -----------------------
+#
+# The same rules as the booking service and the week view, for many pieces of equipment at
+# once: a window counts only when a booking could really be placed in it (opening hours per
+# local day, blackouts of the lab or the equipment, active bookings with the set-up buffer,
+# the lead time, the advance window, the minimum and maximum length, the unit's alignment),
+# and each window found is checked once more with the booking service's own
+# ``count_units`` and ``within_opening_hours``.
+
+MAX_SPAN_DAYS = 31
+# Bounds of the rows worth loading: spans are local days, and zones lie within UTC−12 to
+# UTC+14; a set-up buffer is at most a day (services.labs.MAX_BUFFER_MINUTES).
+_EARLIEST_OFFSET = timedelta(hours=14)  # a local midnight is at most 14 h before UTC's
+_LATEST_OFFSET = timedelta(hours=12)  # … and at most 12 h after it
+_MAX_BUFFER = timedelta(days=1)
+# Above this many candidate pieces of equipment, their bookings are read by time alone
+# (one index range over the active bookings of the span) and sorted out in Python; below
+# it, by equipment id (one index seek each).
+_BY_ID_LIMIT = 1000
+_NOMINAL_HOURS = {"hour": 1, "half_day": 12, "day": 24}
+
+
+@dataclass(frozen=True)
+class FreeWindow:
+    """The first time a piece of equipment is free for the wanted length: a booking of
+    ``units`` units could start at ``start`` and end at ``booking_end``; the equipment stays
+    free until ``end`` (its closing time, a booking with its set-up, a blackout or the end
+    of the span searched)."""
+
+    equipment_id: int
+    lab_id: int
+    name: str
+    zone: str
+    unit: str
+    units: int
+    start: datetime  # UTC
+    booking_end: datetime
+    end: datetime
+
+    @property
+    def local_start(self) -> datetime:
+        return utc_to_local(self.start, self.zone).replace(tzinfo=None)
+
+    @property
+    def hours(self) -> float:
+        return (self.end - self.start).total_seconds() / 3600
+
+    @property
+    def label(self) -> str:
+        """'Tue 3 Mar 09:00, 6 h' (lab time)."""
+        at = self.local_start
+        return f"{at:%a} {at.day} {at:%b %H:%M}, {round(self.hours, 1):g} h"
+
+
+def units_needed(hours: float, unit: str, min_units: int, max_units: int) -> int | None:
+    """The fewest units of ``unit`` that give at least ``hours`` hours and respect the
+    minimum length; ``None`` when that is more than the maximum (no single booking could
+    cover the time)."""
+    n = max(min_units, math.ceil(hours / _NOMINAL_HOURS[unit] - 1e-9))
+    return n if n <= max_units else None
+
+
+def span_bounds(first: date, last: date, zone: str) -> Interval:
+    """[first 00:00, the day after last 00:00) in ``zone``, as UTC."""
+    tz = ZoneInfo(zone)
+    return Interval(datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC),
+                    datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC))
+
+
+def _open_days(hours: Sequence[tuple[int, time, time]], zone: str, first: date,
+               last: date) -> list[Interval]:
+    # Half-day and day bookings may run overnight but touch open days only.
+    out: list[Interval] = []
+    day = first
+    while day <= last:
+        if is_open_day(hours, day):
+            whole = span_bounds(day, day, zone)
+            if out and out[-1].end == whole.start:
+                out[-1] = Interval(out[-1].start, whole.end)
+            else:
+                out.append(whole)
+        day += timedelta(days=1)
+    return out
+
+
+def _subtract(allowed: list[Interval], blocked: Sequence[Interval]) -> list[Interval]:
+    out: list[Interval] = []
+    for iv in allowed:
+        pieces = [iv]
+        for x in blocked:
+            if x.end <= iv.start or x.start >= iv.end:
+                continue
+            rest: list[Interval] = []
+            for p in pieces:
+                if not p.overlaps(x):
+                    rest.append(p)
+                    continue
+                if p.start < x.start:
+                    rest.append(Interval(p.start, x.start))
+                if x.end < p.end:
+                    rest.append(Interval(x.end, p.end))
+            pieces = rest
+        out.extend(pieces)
+    return out
+
+
+def _align_up(at: datetime, unit: str, zone: str) -> datetime | None:
+    """The first instant at or after ``at`` where a booking in ``unit`` may start."""
+    local = utc_to_local(at, zone)
+    if unit == "hour":
+        past = timedelta(minutes=local.minute, seconds=local.second,
+                         microseconds=local.microsecond)
+        return at if not past else at + timedelta(hours=1) - past
+    starts = (0, 12) if unit == "half_day" else (0,)
+    for offset in range(3):
+        for hour in starts:
+            instant = _local_instant(local.date() + timedelta(days=offset), hour, zone)
+            if instant is not None and instant >= at:
+                return instant
+    return None
+
+
+def _booking_end(start: datetime, unit: str, units: int, zone: str) -> datetime | None:
+    if unit == "hour":
+        return start + timedelta(hours=units)  # elapsed hours, as count_units counts them
+    local = utc_to_local(start, zone)
+    total = local.hour + units * (12 if unit == "half_day" else 24)
+    return _local_instant(local.date() + timedelta(days=total // 24), total % 24, zone)
+
+
+def first_free(
+    hours: Sequence[tuple[int, time, time]], zone: str, first: date, last: date, *,
+    unit: str, units: int, blocked: Sequence[Interval], earliest: datetime, latest: datetime,
+    allowed: list[Interval] | None = None,
+) -> tuple[datetime, datetime, datetime] | None:
+    """The first booking of ``units`` units that could be placed between the local days
+    ``first`` and ``last`` (inclusive) — ``(start, booking end, end of the free time)`` — or
+    ``None``. Pure: ``hours`` are the lab's opening hours, ``blocked`` the UTC intervals no
+    booking may overlap (blackouts, and active bookings from their blocked start to their
+    end plus this equipment's buffer), ``earliest``/``latest`` the lead time and the
+    advance window as instants; ``allowed`` the open intervals (hourly) or open days
+    (otherwise) of the span when the caller has them already."""
+    if allowed is None:
+        allowed = (open_intervals(hours, zone, first, last) if unit == "hour"
+                   else _open_days(hours, zone, first, last))
+    for run in _subtract(allowed, sorted(blocked, key=lambda x: x.start)):
+        start = _align_up(max(run.start, earliest), unit, zone)
+        # The first aligned start of a run leaves the most room; later ones are tried only
+        # if the service's own checks below refuse it (a zone with odd offsets).
+        while start is not None and start <= latest:
+            end = _booking_end(start, unit, units, zone)
+            if end is None or end > run.end:
+                break
+            try:
+                fits = count_units(start, end, unit, zone) == units
+            except RuleViolation:
+                fits = False
+            if fits and within_opening_hours(start, end, unit, hours, zone):
+                return start, end, run.end
+            start = _align_up(start + timedelta(minutes=1), unit, zone)
+    return None
+
+
+def _parse_hours(text: str | None) -> tuple[tuple[int, time, time], ...]:
+    rows = []
+    for part in (text or "").split(","):
+        if part.strip():
+            weekday, opens, closes = part.strip().split("@")
+            rows.append((int(weekday), time.fromisoformat(opens), time.fromisoformat(closes)))
+    return tuple(sorted(rows))
+
+
+class FreeEquipment:
+    """Which labs have equipment free for the wanted time (:attr:`lab_ids`), and, for the
+    labs a page shows, which equipment and from when (:meth:`windows`). Built by
+    :func:`free_equipment` from data loaded once.
+
+    Equipment is read in groups of one lab, unit and length limits (with their count): a
+    group holds a free piece of equipment when the lab's shared answer exists and some of
+    its members have no booking or blackout of their own in the span; members that do are
+    checked one by one. So a large catalogue is decided without a row per equipment."""
+
+    def __init__(self, first: date, last: date, hours: float,
+                 labs: dict[int, tuple[Any, ...]],
+                 groups: dict[int, list[tuple[str, int, int, int]]],
+                 own_items: dict[int, dict[int, tuple[Any, ...]]],
+                 busy: dict[int, list[tuple[datetime, datetime]]],
+                 equipment_dark: dict[int, list[Interval]]) -> None:
+        self.first, self.last, self.hours = first, last, hours
+        self._labs = labs  # lab id -> (policy id, zone, hours, earliest, latest, blackouts)
+        self._busy = busy
+        self._dark = equipment_dark
+        self._shared: dict[tuple[int, str, int], tuple[datetime, datetime, datetime] | None] = {}
+        self._allowed: dict[tuple[Any, ...], list[Interval]] = {}
+        self.lab_ids: set[int] = set()
+        for lab_id, lab_groups in groups.items():
+            if lab_id not in labs:
+                continue
+            own = own_items.get(lab_id, {})
+            for unit, min_units, max_units, count in lab_groups:
+                units = units_needed(hours, unit, min_units, max_units)
+                if units is None or self._shared_answer(lab_id, unit, units) is None:
+                    continue
+                members = [item for item in own.values()
+                           if item[1:4] == (unit, min_units, max_units)]
+                if count > len(members) or any(
+                        self._answer(lab_id, item) is not None for item in members):
+                    self.lab_ids.add(lab_id)
+                    break
+
+    def _first_free(self, lab_id: int, unit: str, units: int,
+                    blocked: Sequence[Interval]) -> tuple[datetime, datetime, datetime] | None:
+        _policy, zone, hours, earliest, latest, _dark = self._labs[lab_id]
+        key = (zone, hours, unit == "hour")
+        if key not in self._allowed:
+            self._allowed[key] = (open_intervals(hours, zone, self.first, self.last)
+                                  if unit == "hour" else
+                                  _open_days(hours, zone, self.first, self.last))
+        return first_free(hours, zone, self.first, self.last, unit=unit, units=units,
+                          blocked=blocked, earliest=earliest, latest=latest,
+                          allowed=self._allowed[key])
+
+    def _shared_answer(self, lab_id: int, unit: str, units: int
+                       ) -> tuple[datetime, datetime, datetime] | None:
+        policy, *_rest, lab_dark = self._labs[lab_id]
+        key = (policy, unit, units)
+        if key not in self._shared:
+            self._shared[key] = self._first_free(lab_id, unit, units, lab_dark)
+        return self._shared[key]
+
+    def _answer(self, lab_id: int, item: tuple[Any, ...]
+                ) -> tuple[int, tuple[datetime, datetime, datetime]] | None:
+        """(units, (start, booking end, free until)) for one piece of equipment
+        ``(id, unit, min units, max units, buffer minutes)``, or None."""
+        equipment_id, unit, min_units, max_units, buffer_minutes = item
+        units = units_needed(self.hours, unit, min_units, max_units)
+        if units is None:
+            return None
+        answer = self._shared_answer(lab_id, unit, units)
+        if answer is None:
+            return None
+        busy, dark = self._busy.get(equipment_id), self._dark.get(equipment_id)
+        if not busy and not dark:
+            return units, answer
+        buffer = timedelta(minutes=buffer_minutes)
+        own = [Interval(s, e + buffer) for s, e in busy or ()] + list(dark or ())
+        start, booking_end, end = answer
+        if any(x.start < booking_end and start < x.end for x in own):
+            found = self._first_free(lab_id, unit, units, [*self._labs[lab_id][5], *own])
+            return None if found is None else (units, found)
+        # Nothing of its own overlaps the shared answer: the same start, free until the
+        # first of its own intervals that begins before the shared end.
+        end = min([end, *(x.start for x in own if start < x.end and x.start < end)])
+        return units, (start, booking_end, end)
+
+    def windows(self, lab_ids: Iterable[int]) -> dict[int, list[FreeWindow]]:
+        """``{lab id: [FreeWindow, …]}`` (first free first) for those of ``lab_ids`` that
+        have free equipment: every free piece of equipment of each. One query."""
+        from sqlalchemy import select
+
+        from labnet.extensions import db
+        from labnet.models import Equipment
+
+        wanted = sorted(set(lab_ids) & self.lab_ids)
+        if not wanted:
+            return {}
+        rows = db.session.execute(
+            select(Equipment.lab_id, Equipment.id, Equipment.booking_unit, Equipment.min_units,
+                   Equipment.max_units, Equipment.buffer_minutes, Equipment.name)
+            .where(Equipment.lab_id.in_(wanted), *_bookable_equipment())
+        ).tuples().all()
+        out: dict[int, list[FreeWindow]] = {}
+        for lab_id, *item, name in rows:
+            answer = self._answer(lab_id, tuple(item))
+            if answer is None:
+                continue
+            units, (start, booking_end, end) = answer
+            out.setdefault(lab_id, []).append(FreeWindow(
+                equipment_id=item[0], lab_id=lab_id, name=name, zone=self._labs[lab_id][1],
+                unit=item[1], units=units, start=start, booking_end=booking_end, end=end))
+        for windows in out.values():
+            windows.sort(key=lambda w: (w.start, w.name, w.equipment_id))
+        return out
+
+
+def _bookable_equipment() -> tuple[Any, ...]:
+    from labnet.models import Equipment, EquipmentMode, EquipmentStatus
+
+    return (Equipment.status == EquipmentStatus.ACTIVE,
+            Equipment.mode != EquipmentMode.REQUEST_ONLY)
+
+
+def free_equipment(labs: Any, first: date, last: date, hours: float, *,
+                   now: datetime) -> FreeEquipment:
+    """For the labs ``labs`` selects (an unordered ``Select`` over ``Lab``, e.g. the
+    catalogue's filters): their active, bookable (not request-only) equipment free for a
+    booking of at least ``hours`` hours between the local days ``first`` and ``last`` of
+    each lab's zone, by :func:`first_free`.
+
+    Five queries whatever the number of labs and equipment (labs with their opening hours;
+    equipment counted by lab, unit and length limits; the span's active bookings; its
+    blackouts; the equipment those belong to), plus one in :meth:`FreeEquipment.windows`. The answer
+    of :func:`first_free` is computed once per lab policy (zone, hours, lead time, advance
+    window, lab blackouts), unit and length, and shared by every piece of equipment with
+    nothing of its own in the way.
+    """
+    from sqlalchemy import String, bindparam, cast, func, select, type_coerce
+
+    from labnet.extensions import db
+    from labnet.models import ACTIVE_STATUSES, Blackout, Booking, Equipment, Lab, OpeningHours
+
+    def ids_in(column: Any, ids: list[int], name: str) -> Any:
+        # Literal integers, as the catalogue's "near" filter: no bound-parameter limit.
+        return column.in_(bindparam(name, ids, expanding=True, literal_execute=True))
+
+    packed = (
+        select(func.aggregate_strings(
+            cast(OpeningHours.weekday, String) + "@" + cast(OpeningHours.opens_at, String)
+            + "@" + cast(OpeningHours.closes_at, String), ","))
+        .where(OpeningHours.lab_id == Lab.id)
+        .scalar_subquery()
+    )
+    # Core execution on the session's connection: plain rows, without the ORM's per-row
+    # loading (a third of the time on a large catalogue).
+    conn = db.session.connection()
+    lab_rows = conn.execute(labs.with_only_columns(
+        Lab.id, Lab.timezone, Lab.min_lead_hours, Lab.max_advance_days, packed).order_by(None)
+    ).tuples().all()
+    lab_ids = sorted(r[0] for r in lab_rows)
+    groups: dict[int, list[tuple[str, int, int, int]]] = {}
+    own_items: dict[int, dict[int, tuple[Any, ...]]] = {}
+    busy: dict[int, list[tuple[datetime, datetime]]] = {}
+    lab_dark: dict[int, list[Interval]] = {}
+    equipment_dark: dict[int, list[Interval]] = {}
+    if lab_ids:
+        few = len(lab_ids) <= _BY_ID_LIMIT
+        for lab_id, unit, min_units, max_units, count in conn.execute(
+            select(Equipment.lab_id, Equipment.booking_unit, Equipment.min_units,
+                   Equipment.max_units, func.count())
+            .where(ids_in(Equipment.lab_id, lab_ids, "free_lab_ids"), *_bookable_equipment())
+            .group_by(Equipment.lab_id, Equipment.booking_unit, Equipment.min_units,
+                      Equipment.max_units)
+        ).all():
+            groups.setdefault(lab_id, []).append((unit, min_units, max_units, count))
+        lo = datetime.combine(first, time(0), tzinfo=UTC) - _EARLIEST_OFFSET
+        hi = datetime.combine(last + timedelta(days=1), time(0), tzinfo=UTC) + _LATEST_OFFSET
+        # A booking blocks [blocked_start, end + its equipment's buffer); the buffer is at
+        # most a day, so a booking ending a day before the span cannot reach into it.
+        # SQLite's instants come as text, read here with fromisoformat (the column type's
+        # processing costs more than the rest of this function on a large catalogue).
+        raw = db.session.get_bind().dialect.name == "sqlite"
+        instant = (lambda column: type_coerce(column, String)) if raw else (lambda c: c)
+        # Bookings and blackouts on their own indexes (by time, or by lab for few labs),
+        # then the equipment they belong to by primary key: a join would let the planner
+        # walk all equipment first.
+        booked = (
+            select(Booking.equipment_id, instant(Booking.blocked_start),
+                   instant(Booking.end_at))
+            .where(Booking.status.in_([s.value for s in ACTIVE_STATUSES]),
+                   Booking.blocked_start < hi, Booking.start_at < hi + _MAX_BUFFER,
+                   Booking.end_at > lo - _MAX_BUFFER)
+        )
+        dark = (select(Blackout.lab_id, Blackout.equipment_id, Blackout.start_at,
+                       Blackout.end_at)
+                .where(Blackout.start_at < hi, Blackout.end_at > lo))
+        if few:
+            booked = booked.where(ids_in(Booking.lab_id, lab_ids, "free_booked_lab_ids"))
+            dark = dark.where(ids_in(Blackout.lab_id, lab_ids, "free_blackout_lab_ids"))
+        for equipment_id, start, end in conn.execute(booked).all():
+            busy.setdefault(equipment_id, []).append((_instant(start), _instant(end)))
+        for lab_id, equipment_id, start, end in conn.execute(dark).all():
+            if equipment_id is None:
+                lab_dark.setdefault(lab_id, []).append(Interval(_aware(start), _aware(end)))
+            else:
+                equipment_dark.setdefault(equipment_id, []).append(
+                    Interval(_aware(start), _aware(end)))
+        own_ids = sorted(set(busy) | set(equipment_dark))
+        for lab_id, *item in conn.execute(
+            select(Equipment.lab_id, Equipment.id, Equipment.booking_unit, Equipment.min_units,
+                   Equipment.max_units, Equipment.buffer_minutes)
+            .where(ids_in(Equipment.id, own_ids, "free_own_ids"), *_bookable_equipment())
+        ).all():
+            own_items.setdefault(lab_id, {})[item[0]] = tuple(item)
+
+    parsed: dict[str | None, tuple[tuple[int, time, time], ...]] = {}
+    policy_ids: dict[tuple[Any, ...], int] = {}
+    policies: dict[int, tuple[Any, ...]] = {}
+    for lab_id, zone, lead, advance, packed_hours in lab_rows:
+        if packed_hours not in parsed:
+            parsed[packed_hours] = _parse_hours(packed_hours)
+        blackouts = tuple(sorted(lab_dark.get(lab_id, ()), key=lambda x: x.start))
+        policy = (zone, parsed[packed_hours], lead, advance, blackouts)
+        number = policy_ids.setdefault(policy, len(policy_ids))
+        policies[lab_id] = (number, zone, parsed[packed_hours], now + timedelta(hours=lead),
+                            now + timedelta(days=advance), blackouts)
+    return FreeEquipment(first, last, hours, policies, groups, own_items, busy, equipment_dark)
+
+
+def free_windows(labs: Any, first: date, last: date, hours: float, *,
+                 now: datetime) -> dict[int, list[FreeWindow]]:
+    """Every free piece of equipment of the labs ``labs`` selects, by lab: see
+    :func:`free_equipment`. Five queries."""
+    found = free_equipment(labs, first, last, hours, now=now)
+    return found.windows(found.lab_ids)

@@ -77,6 +77,12 @@ from labnet.models import (
 )
 from labnet.permissions import visible_labs
 from labnet.services import geo
+from labnet.services.availability import (
+    MAX_SPAN_DAYS,
+    FreeEquipment,
+    FreeWindow,
+    free_equipment,
+)
 from labnet.templating import country_names
 
 DEFAULT_RADIUS_KM = 50.0
@@ -91,6 +97,16 @@ SORTS = ("relevance", "distance", "name")
 PARAMS = ("q", "ket", "category", "kind", "country", "accreditation", "bookable", "near",
           "radius_km", "sort", "page")
 FILTER_PARAMS = ("ket", "category", "kind", "country", "accreditation", "bookable", "near")
+# --- availability filter (free for D hours between two dates) ---
+AVAILABILITY_PARAMS = ("available_from", "available_to", "hours")
+PARAMS = (*PARAMS[:-2], *AVAILABILITY_PARAMS, *PARAMS[-2:])  # before sort and page
+FILTER_PARAMS = (*FILTER_PARAMS, "available_from")
+MAX_AHEAD_DAYS = 2 * 365  # services.labs.MAX_ADVANCE_DAYS: no lab books further ahead
+# --- end availability filter ---
+# --- network filter (issue 6): labs that are accepted members of a visible network ---
+PARAMS = (*PARAMS[:-2], "network", *PARAMS[-2:])
+FILTER_PARAMS = (*FILTER_PARAMS, "network")
+# --- end network filter ---
 _TRUE = ("1", "true", "on", "yes")
 _FALSE = ("", "0", "false", "off", "no")
 _LIVE_EQUIPMENT = (EquipmentStatus.ACTIVE.value, EquipmentStatus.MAINTENANCE.value)
@@ -116,6 +132,12 @@ class SearchQuery:
     sort: str = "relevance"
     page: int = 1
     place: Any = field(default=None, compare=False, repr=False)
+    # Free for ``hours`` hours between the local days ``available_from`` and
+    # ``available_to`` (all three or none; see :func:`_parse_availability`).
+    available_from: date | None = None
+    available_to: date | None = None
+    hours: float | None = None
+    network: str = ""  # a network's slug (issue 6)
 
     @property
     def words(self) -> list[str]:
@@ -156,7 +178,9 @@ class SearchQuery:
                 continue
             if (name, value) in (("sort", "relevance"), ("page", 1)):
                 continue
-            if name == "bookable":
+            if name == "hours":
+                args[name] = f"{float(value):g}"
+            elif name == "bookable":
                 args[name] = "1"
             elif name == "radius_km":
                 args[name] = f"{float(value):g}"
@@ -298,7 +322,17 @@ def parse_query(args: Mapping[str, str]) -> tuple[SearchQuery, dict[str, str]]:
                               f"“{raw_page[:20]}” is not, so the first page is shown.")
             page = 1
 
-    query = SearchQuery(q=q, ket=ket, category=category, kind=kind, country=country,
+    # --- network filter ---
+    network = text("network").lower()[:120]
+    if network and not network.replace("-", "").isalnum():
+        errors["network"] = (f"There is no network “{network[:60]}”; that filter was left "
+                             "out.")
+        network = ""
+    # --- end network filter ---
+    available_from, available_to, hours = _parse_availability(args, errors)
+    query = SearchQuery(network=network,
+                        available_from=available_from, available_to=available_to, hours=hours,
+                        q=q, ket=ket, category=category, kind=kind, country=country,
                         accreditation=accreditation, bookable=bookable, near=near,
                         radius_km=radius_km, sort=sort, page=page, place=place)
     return query, errors
@@ -366,9 +400,13 @@ def _id_in(ids: list[int], name: str) -> ColumnElement[bool]:
 
 
 def _conditions(query: SearchQuery, taxonomy: _Taxonomy, today: date,
-                near_ids: list[int] | None) -> list[ColumnElement[bool]]:
+                near_ids: list[int] | None, actor: Any = None) -> list[ColumnElement[bool]]:
     """The WHERE terms over ``lab``, cheapest and most selective first."""
     conds: list[ColumnElement[bool]] = []
+    if query.network:  # network filter: only networks the actor may see (issue 6)
+        from labnet.services.networks import member_lab_ids
+
+        conds.append(Lab.id.in_(member_lab_ids(actor, query.network)))
     if near_ids is not None:
         conds.append(_id_in(near_ids, "near_ids"))
     if query.country:
@@ -505,8 +543,12 @@ def list_matching(actor: Any, query: SearchQuery, *,
     for callers that need the set itself (the benchmarks pick their search word with it)."""
     today = (now or clock.utcnow()).date()
     circle = _near(query)
-    return _base(actor).where(
-        *_conditions(query, _taxonomy(), today, circle.ids if circle else None))
+    conds = _conditions(query, _taxonomy(), today, circle.ids if circle else None,
+                        actor=actor)
+    free = _free(actor, query, conds, now)
+    if free is not None:
+        conds.append(_id_in(sorted(free.lab_ids), "free_ids"))
+    return _base(actor).where(*conds)
 
 
 # --- the list page -------------------------------------------------------------------------
@@ -533,6 +575,8 @@ class SearchResult:
     distances: dict[int, float]  # lab id -> km for the labs on this page (with ``near``)
     place: Any
     ket_names: dict[str, str]
+    # lab id -> its equipment free for the wanted time, first free first (availability filter)
+    free: dict[int, list[FreeWindow]] = field(default_factory=dict)
 
     @property
     def labs(self) -> list[Lab]:
@@ -631,7 +675,11 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
     today = (now or clock.utcnow()).date()
     taxonomy = _taxonomy()
     circle = _near(query)
-    conds = _conditions(query, taxonomy, today, circle.ids if circle else None)
+    conds = _conditions(query, taxonomy, today, circle.ids if circle else None,
+                        actor=actor)
+    free = _free(actor, query, conds, now)
+    if free is not None:
+        conds.append(_id_in(sorted(free.lab_ids), "free_ids"))
     base = _base(actor)
     offset = (query.page - 1) * per_page
     sort = query.effective_sort
@@ -667,6 +715,7 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
         distances={lab.id: circle.exact(lab.id) for lab in items} if circle else {},
         place=circle.place if circle else None,
         ket_names=taxonomy.ket_names,
+        free=free.windows([lab.id for lab in items]) if free is not None else {},
     )
 
 
@@ -782,7 +831,11 @@ def map_labs(actor: Any, query: SearchQuery, *, now: datetime | None = None) -> 
     taxonomy and, with ``near``, the bounding box. ``now`` as in :func:`search_labs`."""
     today = (now or clock.utcnow()).date()
     circle = _near(query)
-    conds = _conditions(query, _taxonomy(), today, circle.ids if circle else None)
+    conds = _conditions(query, _taxonomy(), today, circle.ids if circle else None,
+                        actor=actor)
+    free = _free(actor, query, conds, now)
+    if free is not None:
+        conds.append(_id_in(sorted(free.lab_ids), "free_ids"))
     kets = (
         select(func.aggregate_strings(LabKet.ket_code, " "))
         .where(LabKet.lab_id == Lab.id)
@@ -834,3 +887,74 @@ def record_demand_signal(query: SearchQuery, result_count: int, *, source: str,
         searcher_country=searcher_country,
     ))
     db.session.flush()
+
+
+# --- availability filter -------------------------------------------------------------------
+# "Free for D hours between two dates": parsed here like every other filter; answered by
+# the booking engine's availability service (services.availability.free_windows), over the
+# labs the other filters kept.
+
+def _parse_availability(args: Mapping[str, str], errors: dict[str, str]
+                        ) -> tuple[date | None, date | None, float | None]:
+    """``available_from``, ``available_to`` (local days, inclusive) and ``hours``.
+
+    All three or none: anything that cannot be used drops the whole filter and names the
+    field in ``errors`` (the rest of the search still runs). Without ``hours``, one hour.
+    The span is at most :data:`MAX_SPAN_DAYS` days, from today on, within two years."""
+    raw = {name: " ".join(str(args.get(name) or "").split())[:40]
+           for name in AVAILABILITY_PARAMS}
+    if not any(raw.values()):
+        return None, None, None
+    today = clock.utcnow().date()
+    days: dict[str, date] = {}
+    for name, what in (("available_from", "first"), ("available_to", "last")):
+        if not raw[name]:
+            errors[name] = (f"Give the {what} day too: “free for some hours” needs both "
+                            "dates; that filter was left out.")
+            continue
+        try:
+            days[name] = date.fromisoformat(raw[name])
+        except ValueError:
+            errors[name] = (f"“{raw[name]}” is not a date; use the form 2026-03-02. The "
+                            "availability filter was left out.")
+    hours = 1.0
+    if raw["hours"]:
+        try:
+            hours = float(raw["hours"].replace(",", "."))
+        except ValueError:
+            hours = math.nan
+        if not (math.isfinite(hours) and hours > 0):
+            errors["hours"] = (f"The hours must be a number above 0; “{raw['hours'][:20]}” is "
+                               "not. The availability filter was left out.")
+    if len(days) < 2 or "hours" in errors:
+        return None, None, None
+    first, last = days["available_from"], days["available_to"]
+    if first < today:
+        errors["available_from"] = (f"{first:%Y-%m-%d} is in the past; choose today or a later "
+                                    "day. The availability filter was left out.")
+    elif last < first:
+        errors["available_to"] = (f"The last day ({last:%Y-%m-%d}) is before the first "
+                                  f"({first:%Y-%m-%d}). The availability filter was left out.")
+    elif (last - first).days + 1 > MAX_SPAN_DAYS:
+        errors["available_to"] = (f"Search at most {MAX_SPAN_DAYS} days at a time "
+                                  f"({(last - first).days + 1} asked). The availability filter "
+                                  "was left out.")
+    elif (last - today).days > MAX_AHEAD_DAYS:
+        errors["available_to"] = ("No lab takes bookings that far ahead (two years at most). "
+                                  "The availability filter was left out.")
+    elif hours > ((last - first).days + 1) * 24:
+        errors["hours"] = (f"{hours:g} hours do not fit between {first:%Y-%m-%d} and "
+                           f"{last:%Y-%m-%d}. The availability filter was left out.")
+    else:
+        return first, last, hours
+    return None, None, None
+
+
+def _free(actor: Any, query: SearchQuery, conds: list[ColumnElement[bool]],
+          now: datetime | None) -> FreeEquipment | None:
+    """The labs matching ``conds`` with equipment free as ``query`` asks (``None`` without
+    the filter): five queries over the candidates the other filters left."""
+    if query.available_from is None or query.available_to is None or query.hours is None:
+        return None
+    return free_equipment(_base(actor).where(*conds), query.available_from,
+                          query.available_to, query.hours, now=now or clock.utcnow())

@@ -39,9 +39,11 @@ from labnet.services.taxonomy import sync_taxonomies
 
 DEMO_PASSWORD = "labnet-demo"  # noqa: S105 - documented demo password, demo accounts only
 DEMO_ACCOUNTS = (
-    ("sme@labnet.example", "Sofia Meyer", "member of Demo Precision Parts GmbH (a small company)"),
+    ("sme@labnet.example", "Sofia Meyer", "member of Demo Precision Parts GmbH (a small company); "
+     "demo requests under My requests"),
     ("manager@labnet.example", "Marco Rossi",
-     "lab manager of Fraunhofer ILT, Fraunhofer IPT and Fraunhofer ISE"),
+     "lab manager of Fraunhofer ILT, Fraunhofer IPT and Fraunhofer ISE; "
+     "answers requests in Inbox"),
     ("coordinator@labnet.example", "Claire Dubois", "network coordinator"),
     ("admin@labnet.example", "Anna Nowak", "admin"),
 )
@@ -183,6 +185,13 @@ def seed_demo(*, now: datetime, progress: Progress = _noop) -> dict[str, int]:
     db.session.flush()
     _demo_accounts(now)
     db.session.flush()
+    # --- demo requests --- (issue 5: the demo SME's requests to the demo manager's labs)
+    from labnet.services.requests import seed_demo_requests
+
+    seed_demo_requests(now=now)
+    # --- end demo requests ---
+    _demo_networks(now)  # --- demo networks --- (issue 6)
+    _demo_activity(now, progress)  # --- demo activity --- (dashboard, issue 5)
     return {"labs": added_labs, "equipment": added_equipment}
 
 
@@ -322,3 +331,268 @@ def _bulk(model: Any, rows: list[dict[str, Any]], chunk: int, progress: Progress
         progress(stage, min(start + chunk, total), total)
     if total == 0:
         progress(stage, 0, 0)
+
+
+# --- demo activity ---
+# A year of plausible activity for the coordinators' dashboard (issue 5): companies across
+# Europe, catalogue searches (some finding nothing), bookings and access/service/joint-
+# project requests with answers after hours or days (some never), then the daily summary.
+# Idempotent (skipped when its bookings exist); a few thousand rows in bulk, well under a
+# second on SQLite.
+
+DEMO_COMPANIES = (
+    ("Nordic Sensor Systems AB", "SE"), ("Precisión Láser Ibérica SL", "ES"),
+    ("Baltic Composites UAB", "LT"), ("Alpine Microfluidics GmbH", "AT"),
+    ("Polska Drukarka 3D Sp. z o.o.", "PL"), ("Lusitania Coatings Lda", "PT"),
+    ("Dutch Photonics Devices BV", "NL"), ("Hellenic Biotech Solutions SA", "GR"),
+    ("Brno Precision Optics s.r.o.", "CZ"), ("Lombardia Meccatronica Srl", "IT"),
+    ("Atelier Matériaux Avancés SAS", "FR"), ("Ruhr Leichtbau GmbH", "DE"),
+)
+
+
+def _demo_activity(now: datetime, progress: Progress) -> None:
+    from labnet.models import Booking, DemandSignal, KetArea
+    from labnet.models.request import LabRequest, RequestLab
+    from labnet.services.analytics import summarise_activity
+
+    if db.session.scalar(select(Booking.id).where(Booking.reference.like("LN-DEMO-%"))
+                         .limit(1)) is not None:
+        return
+    rng = random.Random(5)
+    password_hash = db.session.scalar(
+        select(User.password_hash).where(User.email == "sme@labnet.example"))
+    buyers: list[tuple[int, int, str]] = []  # (user id, organisation id, country)
+    for name, country in DEMO_COMPANIES:
+        org = _org(name, OrgKind.COMPANY, country,
+                   size=rng.choice((SizeClass.MICRO, SizeClass.SMALL, SizeClass.MEDIUM)))
+        email = f"buyer@{org.slug}.example"
+        user = db.session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = User(email=email, full_name=f"Buyer at {name}", organisation_id=org.id,
+                        password_hash=password_hash or "!", email_confirmed_at=now)
+            db.session.add(user)
+            db.session.flush()
+        buyers.append((user.id, org.id, country))
+    # (The demo SME's own bookings and requests stay as the booking and request demos
+    # made them: this activity is other companies'.)
+    machines = db.session.execute(
+        select(Equipment.id, Equipment.lab_id, Lab.country)
+        .join(Lab, Lab.id == Equipment.lab_id)
+        .where(Equipment.status == "active", Equipment.mode != "request_only",
+               Lab.is_published.is_(True)).order_by(Equipment.id)).all()
+    labs = db.session.execute(select(Lab.id, Lab.country).where(Lab.is_published.is_(True))
+                              .order_by(Lab.id)).all()
+    kets = db.session.execute(select(KetArea.code, KetArea.parent_code)).all()
+    cats = list(db.session.scalars(select(Equipment.category_code).distinct()))
+    if not machines or not labs or not buyers:
+        return
+    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
+
+    def home_first(country: str, rows: list[Any]) -> Any:
+        # Most demand stays at home or goes next door; a third crosses further.
+        same = [r for r in rows if r[-1] == country]
+        return rng.choice(same if same and rng.random() < 0.55 else rows)
+
+    bookings, taken = [], set()
+    total = 1500
+    for i in range(total):
+        user_id, org_id, country = rng.choice(buyers)
+        eq_id, lab_id, _lab_country = home_first(country, machines)
+        day = rng.randint(-365, 30)
+        start = today + timedelta(days=day, hours=rng.choice((8, 9, 10, 13, 14)))
+        hours = rng.choice((1, 2, 2, 3, 4, 4, 6, 8))
+        if day < 0:
+            status = rng.choices(("completed", "rejected", "cancelled", "expired", "no_show"),
+                                 (78, 7, 8, 4, 3))[0]
+        else:
+            status = rng.choice(("confirmed", "confirmed", "pending"))
+            if (eq_id, day) in taken:
+                continue  # one active booking per machine and day: never an overlap
+            taken.add((eq_id, day))
+        created = min(now, start - timedelta(days=rng.randint(2, 40)))
+        decided = created + timedelta(hours=rng.randint(2, 72)) \
+            if status not in ("pending", "expired") else None
+        bookings.append({
+            "reference": f"LN-DEMO-{i:06d}", "equipment_id": eq_id, "lab_id": lab_id,
+            "requester_id": user_id, "organisation_id": org_id, "purpose": "Demo activity",
+            "start_at": start, "end_at": start + timedelta(hours=hours),
+            "blocked_start": start, "status": status,
+            "hold_until": now + timedelta(days=2) if status == "pending" else None,
+            "unit": "hour", "units": hours, "rate_kind": "sme", "rate_applied": Decimal(100),
+            "price_estimate": Decimal(100 * hours), "currency": "EUR",
+            "decided_at": min(decided, now) if decided else None,
+            "created_at": created, "updated_at": created, "sequence": 0,
+            "decision_reason": "", "reminder_sent_at": None, "decided_by_id": None,
+        })
+    _bulk(Booking, bookings, 500, progress, "demo bookings")
+
+    requests = 240
+    for i in range(requests):
+        user_id, org_id, country = rng.choice(buyers)
+        kind = rng.choices(("access", "service", "joint_project"), (4, 5, 2))[0]
+        created = today - timedelta(days=rng.randint(0, 364), hours=-rng.randint(7, 18))
+        created = min(created, now - timedelta(hours=1))
+        ket = rng.choice(kets)[0] if rng.random() < 0.85 else None
+        age = now - created
+        respond = timedelta(hours=rng.choice((2, 5, 20, 30, 50, 80, 120, 200, 300)))
+        answered = rng.random() < 0.85 and respond < age
+        status = "submitted"
+        first = decided = closed = None
+        if answered:
+            first = created + respond
+            status = "in_review"
+            decide = respond + timedelta(hours=rng.randint(4, 200))
+            if decide < age:
+                decided = created + decide
+                status = rng.choices(("accepted", "declined", "active", "completed"),
+                                     (3, 2, 2, 3))[0]
+                closed = decided if status == "declined" else None
+        elif rng.random() < 0.1:
+            status = "withdrawn"
+            closed = created + age / 2
+        req = LabRequest(
+            reference=f"RQ-DEMO-{i:05d}", kind=kind, status=status, organisation_id=org_id,
+            created_by_id=user_id, title=f"Demo {kind.replace('_', ' ')} request {i + 1}",
+            summary="Demo activity for the coordinators' dashboard.", ket_code=ket,
+            created_at=created, updated_at=decided or first or created,
+            first_response_at=first, decided_at=decided, closed_at=closed)
+        db.session.add(req)
+        db.session.flush()
+        chosen = {home_first(country, labs)[0]
+                  for _ in range(rng.randint(2, 3) if kind == "joint_project" else 1)}
+        for lab_id in chosen:
+            answer = "pending"
+            if status in ("accepted", "active", "completed"):
+                answer = "accepted"
+            elif status == "declined":
+                answer = "declined"
+            db.session.add(RequestLab(request_id=req.id, lab_id=lab_id, answer=answer,
+                                      answered_at=first if answer != "pending" else None))
+        progress("demo requests", i + 1, requests)
+
+    signals = []
+    total = 3000
+    countries = sorted({c for _, c in labs} | {"PT", "RO", "HR", "IE", "FI"})
+    for _ in range(total):
+        ket, _parent = rng.choice(kets)
+        unmet = rng.random() < 0.15
+        signals.append({
+            "at": today - timedelta(days=rng.randint(0, 364), hours=-rng.randint(6, 22)),
+            "source": rng.choice(("labs", "labs", "map")), "filters": {"ket": ket},
+            "query_text": "", "ket_code": ket,
+            "category_code": rng.choice(cats) if rng.random() < 0.4 else None,
+            "country_filter": rng.choice(countries) if rng.random() < 0.3 or unmet else None,
+            "result_count": rng.randint(0, 2) if unmet else rng.randint(3, 40),
+            "searcher_country": rng.choice(buyers)[2] if rng.random() < 0.6 else None,
+        })
+    _bulk(DemandSignal, signals, 1000, progress, "demo searches")
+    db.session.flush()
+    summarise_activity(now=now, full=True)
+    progress("dashboard summary", 1, 1)
+
+
+# --- demo networks ---
+# Four value chains of demo centres (DOMAIN.md §5), run by the demo coordinator. Each
+# stage: (name, KET areas, equipment categories, keywords, [(lab slug, status)]). Some
+# stages are left empty or in one country, so the gap finder has work; two invitations
+# wait for the demo manager (Fraunhofer ILT, ISE). Rows are written directly (no e-mail).
+DEMO_NETWORKS = (
+    ("european-battery-chain", "European battery value chain", "energy-renewables", "AMN",
+     "public",
+     "From battery materials to cells, testing and pilot production across the Nordics, "
+     "France and Austria.",
+     (("Battery materials", ("AMN.ENE",), ("xrd",), "electrode\nelectrolyte",
+       (("cea-liten", "accepted"), ("vtt", "accepted"))),
+      ("Cell prototyping", ("AMN.ENE", "AMT"), ("pilot-line",), "cell",
+       (("sintef", "accepted"), ("fraunhofer-ise", "invited"))),
+      ("Characterisation and testing", ("AMN.CHR",), ("sem", "thermal-analysis"), "",
+       (("rise", "accepted"),)),
+      ("Safety testing and certification", ("AMN.CHR", "AMT.QC"), ("environmental-test",),
+       "safety\nabuse testing", ()),
+      ("Pilot production", ("AMT",), ("pilot-line",), "pilot line",
+       (("ait", "invited"),)))),
+    ("photonics-pic-chain", "Photonics and PIC chain", "electronics", "MNEP", "public",
+     "Integrated photonics from design to packaged, tested modules.",
+     (("Design and simulation", ("MNEP.PIC",), (), "photonic design",
+       (("fraunhofer-hhi", "accepted"),)),
+      ("Wafer fabrication", ("MNEP.PIC", "MNEP.SEM"), ("cleanroom", "optical-lithography"),
+       "", (("imec", "accepted"), ("leibniz-ipht", "accepted"))),
+      ("Packaging and assembly", ("MNEP.PKG",), ("dicing-bonding",), "packaging",
+       (("tyndall", "accepted"),)),
+      ("Optical testing", ("MNEP.OPT", "MNEP.LAS"), ("photonics-test",), "",
+       (("fraunhofer-ilt", "invited"), ("icfo", "declined"))),
+      ("Application prototypes", ("MNEP.OPT",), (), "prototype",
+       (("fraunhofer-iof", "accepted"),)))),
+    ("biotech-scale-up", "Industrial biotech scale-up", "energy-intensive", "LST", "public",
+     "From engineered strains to pilot-scale fermentation and downstream processing.",
+     (("Strain engineering", ("LST.SYN",), (), "strain", (("dtu-biosustain", "accepted"),)),
+      ("Fermentation development", ("LST.FER",), ("bioreactors",), "fermentation",
+       (("twb", "accepted"),)),
+      ("Pilot-scale fermentation", ("LST.FER",), ("bioreactors", "pilot-line"),
+       "pilot", (("bbepp", "accepted"),)),
+      ("Downstream processing", ("LST.BBM", "LST.IBT"), ("downstream-processing",),
+       "purification", ()),
+      ("Demonstration and market entry", ("LST.IBT",), (), "demonstration",
+       (("cpi", "invited"),)))),
+    ("semiconductor-pilot-lines", "Semiconductor pilot lines", "electronics", "MNEP",
+     "members",
+     "Members only: the pilot lines' own coordination of front-end, MEMS, RF and power.",
+     (("Front-end processing", ("MNEP.SEM",), ("cleanroom", "etching"), "",
+       (("cea-leti", "accepted"), ("imec", "accepted"))),
+      ("MEMS and sensors", ("MNEP.MEMS",), ("thin-film-deposition",), "MEMS",
+       (("fraunhofer-ipms", "accepted"), ("fbk", "accepted"))),
+      ("RF and power devices", ("MNEP.PWR", "SEC.NET"), ("probe-station",), "",
+       (("ihp", "accepted"), ("sal", "accepted"))),
+      ("Reliability testing", ("MNEP.SEM",), ("environmental-test", "probe-station"),
+       "reliability", ()))),
+)
+
+
+def _demo_networks(now: datetime) -> None:
+    from labnet.models.network import (
+        Network,
+        NetworkCoordinator,
+        NetworkMember,
+        NetworkStage,
+        NetworkStageCategory,
+        NetworkStageKet,
+    )
+
+    coordinator = db.session.scalar(
+        select(User).where(User.email == "coordinator@labnet.example"))
+    if coordinator is None:
+        return
+    existing = set(db.session.scalars(select(Network.slug)))
+    labs = dict(db.session.execute(select(Lab.slug, Lab.id)).all())
+    for slug, name, ecosystem, ket, visibility, description, stages in DEMO_NETWORKS:
+        if slug in existing:
+            continue
+        network = Network(slug=slug, name=name, name_key=name.lower(), description=description,
+                          ket_code=ket, ecosystem=ecosystem, visibility=visibility,
+                          created_at=now, updated_at=now, created_by_id=coordinator.id,
+                          lock_seq=0)
+        db.session.add(network)
+        db.session.flush()
+        db.session.add(NetworkCoordinator(network_id=network.id, user_id=coordinator.id,
+                                          added_at=now, added_by_id=coordinator.id))
+        for position, (stage_name, kets, cats, keywords, members) in enumerate(stages, 1):
+            stage = NetworkStage(network_id=network.id, position=position, name=stage_name,
+                                 description="", keywords=keywords,
+                                 created_at=now)
+            db.session.add(stage)
+            db.session.flush()
+            db.session.add_all([NetworkStageKet(stage_id=stage.id, ket_code=k) for k in kets])
+            db.session.add_all([NetworkStageCategory(stage_id=stage.id, category_code=c)
+                                for c in cats])
+            for lab_slug, status in members:
+                if lab_slug not in labs:
+                    continue
+                answered = status != "invited"
+                db.session.add(NetworkMember(
+                    network_id=network.id, stage_id=stage.id, lab_id=labs[lab_slug],
+                    status=status, invited_by_id=coordinator.id,
+                    invited_at=now - timedelta(days=30), message="Would you join this stage?",
+                    answered_at=now - timedelta(days=25) if answered else None,
+                    answered_by_id=None, answer_message=""))
+    db.session.flush()
+# --- end demo networks ---

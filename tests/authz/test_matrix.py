@@ -67,6 +67,16 @@ def cast(app, people, make_equipment):
     # --- bookings (company member's side): people.booking_id, people.cancel_token ---
     add_member_booking(app, people)
     # --- end bookings (member side) ---
+    # --- requests: people.request_ref, people.request_id (a joint project to people.lab) ---
+    from tests.authz.cases.requests import seed as seed_requests
+
+    seed_requests(app, people)
+    # --- end requests ---
+    # --- networks: people.nw_* (two networks of the matrix coordinator, see cases/networks) ---
+    from tests.authz.cases.networks import seed as seed_networks
+
+    seed_networks(app, people)
+    # --- end networks ---
     return people
 
 

@@ -1,0 +1,399 @@
+"""Requests (access, service, joint project): the new-request form, "My requests", the lab
+managers' inbox, and a request's page with its thread and actions.
+
+Requests are loaded through ``permissions.request_for`` (404 for anyone but the parties
+and admins); the rules and the workflow are ``services.requests``'.
+"""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from labnet import clock, permissions
+from labnet.blueprints.helpers import apply_violation
+from labnet.blueprints.requests import bp
+from labnet.blueprints.requests.forms import ActionForm, AnswerForm, MessageForm, RequestForm
+from labnet.errors import NotFound, PermissionDenied, RuleViolation
+from labnet.extensions import db
+from labnet.models import AuditEvent, Equipment, KetArea, Lab, User
+from labnet.models.request import (
+    OPEN_STATUSES,
+    REQUEST_KIND_LABELS,
+    REQUEST_STATUS_LABELS,
+    LabAnswer,
+    LabRequest,
+    RequestKind,
+    RequestLab,
+    RequestStatus,
+)
+from labnet.services import requests as service
+
+STATUS_BADGES = {
+    "submitted": "warning", "in_review": "info", "accepted": "success", "declined": "danger",
+    "active": "primary", "completed": "secondary", "withdrawn": "secondary",
+}
+ANSWER_BADGES = {"pending": "warning", "accepted": "success", "declined": "danger"}
+
+
+@bp.app_context_processor
+def _request_nav():
+    def request_inbox_count() -> int:
+        user = current_user if current_user and current_user.is_authenticated else None
+        return service.open_inbox_count(user) if user is not None else 0
+
+    return {"request_inbox_count": request_inbox_count}
+
+
+# --- the new-request form -------------------------------------------------------------------
+
+
+def _kind(raw: str | None) -> RequestKind | None:
+    try:
+        return RequestKind(raw or "")
+    except ValueError:
+        return None
+
+
+def _ket_choices() -> list[tuple[str, str]]:
+    return [(k.code, f"{k.code} · {k.name}") for k in db.session.scalars(
+        select(KetArea).order_by(KetArea.code))]
+
+
+def _shown_labs(slugs: list[str]) -> list[tuple[str, Lab | None]]:
+    """Each chosen slug with its published lab (None: no such published lab)."""
+    slugs = [s for s in dict.fromkeys(s.strip() for s in slugs) if s][:20]
+    found = {lab.slug: lab for lab in db.session.scalars(
+        select(Lab).options(joinedload(Lab.organisation))
+        .where(Lab.slug.in_(slugs), Lab.is_published.is_(True)))} if slugs else {}
+    return [(s, found.get(s)) for s in slugs]
+
+
+def _equipment(raw: str | None) -> Equipment | None:
+    if not raw or not raw.isdigit() or len(raw) > 12:
+        return None
+    try:
+        item = permissions.equipment_for(current_user, int(raw))
+    except NotFound:
+        return None
+    return item
+
+
+def _form_page(form: RequestForm, kind: RequestKind, status: int = 200):
+    labs = _shown_labs(form.lab.data or [])
+    return render_template(
+        "requests/new.html", form=form, kind=kind, kind_label=REQUEST_KIND_LABELS[kind],
+        labs=labs, equipment=_equipment(form.equipment.data),
+        kinds=REQUEST_KIND_LABELS,
+    ), status
+
+
+@bp.route("/requests/new", methods=["GET", "POST"])
+@login_required
+def create():
+    """``?kind=access|service|joint_project&lab=<slug>[&lab=…][&equipment=<id>]``."""
+    if not permissions.can_send_request(current_user):
+        return render_template("requests/not_company.html"), 403
+    form = RequestForm(ket_choices=_ket_choices())
+    if request.method == "GET":
+        kind = _kind(request.args.get("kind"))
+        lab_slugs = [s[:120] for s in request.args.getlist("lab")][:20]
+        if kind is None:
+            return render_template("requests/choose.html", labs=_shown_labs(lab_slugs),
+                                   lab_slugs=lab_slugs, kinds=REQUEST_KIND_LABELS,
+                                   equipment=request.args.get("equipment", "")[:12])
+        form.kind.data = kind
+        form.lab.data = lab_slugs
+        item = _equipment(request.args.get("equipment"))
+        if item is not None:
+            form.equipment.data = str(item.id)
+            if kind == RequestKind.ACCESS:
+                form.title.data = item.name
+        if kind == RequestKind.JOINT_PROJECT:
+            form.trl_now.data = form.trl_target.data = ""
+        return _form_page(form, kind)
+    kind = _kind(form.kind.data)
+    if kind is None:
+        abort(400)
+    if request.form.get("add"):
+        # "Add" button: put another lab on the list and show the form again (no write).
+        form.validate()
+        form.lab.data = list(form.lab.data or [])
+        new = (form.add_lab.data or "").strip()
+        if new:
+            try:
+                labs = service.resolve_labs([new])
+            except RuleViolation as exc:
+                form.add_lab.errors = [*form.add_lab.errors, exc.message]
+                return _form_page(form, kind, status=422)
+            if labs[0].slug not in form.lab.data:
+                form.lab.data.append(labs[0].slug)
+            form.add_lab.data = ""
+        return _form_page(form, kind)
+    if not form.validate_for(kind):
+        return _form_page(form, kind, status=422)
+    try:
+        labs = service.resolve_labs(form.lab.data or [])
+        equipment = form.equipment.data
+        created = service.create_request(
+            current_user, kind=kind, lab_ids=[lab.id for lab in labs],
+            title=form.title.data or "", summary=form.summary.data or "",
+            ket_code=form.ket_code.data or None,
+            equipment_id=int(equipment) if equipment and equipment.isdigit()
+            and len(equipment) < 12 else None,
+            quantity=form.quantity.data or "", deadline=form.deadline.data,
+            budget_min_eur=form.budget_min_eur.data, budget_max_eur=form.budget_max_eur.data,
+            duration_months=form.duration_months.data,
+            funding_programme=form.funding_programme.data or "",
+            trl_now=form.int_or_none("trl_now"), trl_target=form.int_or_none("trl_target"),
+            now=clock.utcnow(),
+        )
+    except RuleViolation as exc:
+        db.session.rollback()
+        apply_violation(form, exc)
+        return _form_page(form, kind, status=exc.code)
+    db.session.commit()
+    flash(f"Request {created.reference} sent. The lab will answer on its page; you get an "
+          "e-mail on every reply.", "success")
+    return redirect(url_for("requests.detail", key=created.reference))
+
+
+# --- lists --------------------------------------------------------------------------------
+
+
+def _last_activity():
+    # Rows written in bulk (demo, benchmarks) may have no last activity: their creation.
+    return func.coalesce(LabRequest.last_activity_at, LabRequest.created_at)
+
+
+def _status_filter() -> str:
+    raw = request.args.get("status", "")
+    return raw if raw in REQUEST_STATUS_LABELS or raw == "open" else ""
+
+
+@bp.get("/requests")
+@login_required
+def index():
+    """My requests: all of the organisation's requests, latest activity first."""
+    status = _status_filter()
+    stmt = permissions.visible_requests(current_user).options(
+        selectinload(LabRequest.labs).joinedload(RequestLab.lab),
+        joinedload(LabRequest.created_by))
+    if status == "open":
+        stmt = stmt.where(LabRequest.status.in_([s.value for s in OPEN_STATUSES]))
+    elif status:
+        stmt = stmt.where(LabRequest.status == status)
+    rows = list(db.session.scalars(
+        stmt.order_by(_last_activity().desc(), LabRequest.id.desc()).limit(200)))
+    return render_template("requests/index.html", rows=rows, status=status,
+                           statuses=REQUEST_STATUS_LABELS, badges=STATUS_BADGES,
+                           answer_badges=ANSWER_BADGES,
+                           may_send=permissions.can_send_request(current_user))
+
+
+@bp.get("/requests/inbox")
+@login_required
+def inbox():
+    """The lab managers' inbox: requests to the labs they manage, by lab and status, with
+    the open and waiting counts per lab."""
+    if not permissions.can_use_request_inbox(current_user):
+        raise PermissionDenied("inbox")
+    scope = permissions.inbox_request_labs(current_user).subquery()
+    open_values = [s.value for s in OPEN_STATUSES]
+    waiting_values = [s.value for s in service.ANSWERABLE]
+    counts = db.session.execute(
+        select(Lab.id, Lab.slug, Lab.name,
+               func.count().filter(LabRequest.status.in_(open_values)),
+               func.count().filter(and_(scope.c.answer == LabAnswer.PENDING,
+                                        LabRequest.status.in_(waiting_values))),
+               func.count())
+        .select_from(scope)
+        .join(Lab, Lab.id == scope.c.lab_id)
+        .join(LabRequest, LabRequest.id == scope.c.request_id)
+        .group_by(Lab.id, Lab.slug, Lab.name).order_by(Lab.name, Lab.id)
+    ).all()
+    by_lab = {row[0]: row for row in counts}
+    if not permissions.is_admin(current_user):
+        # The manager's labs without any request are listed too (with zeros).
+        for lab in db.session.scalars(permissions.managed_labs(current_user)):
+            by_lab.setdefault(lab.id, (lab.id, lab.slug, lab.name, 0, 0, 0))
+    labs = sorted(by_lab.values(), key=lambda r: (r[2], r[0]))
+    lab_slug = request.args.get("lab", "")[:120]
+    status = _status_filter()
+    stmt = (permissions.inbox_request_labs(current_user)
+            .join(LabRequest, LabRequest.id == RequestLab.request_id)
+            .options(joinedload(RequestLab.lab),
+                     joinedload(RequestLab.request).joinedload(LabRequest.organisation)))
+    if lab_slug:
+        chosen = next((r for r in labs if r[1] == lab_slug), None)
+        stmt = stmt.where(RequestLab.lab_id == (chosen[0] if chosen else -1))
+    if status == "open":
+        stmt = stmt.where(LabRequest.status.in_(open_values))
+    elif status:
+        stmt = stmt.where(LabRequest.status == status)
+    rows = list(db.session.scalars(
+        stmt.order_by(_last_activity().desc(), RequestLab.id.desc()).limit(200)))
+    return render_template("requests/inbox.html", rows=rows, labs=labs, lab_slug=lab_slug,
+                           status=status, statuses=REQUEST_STATUS_LABELS,
+                           badges=STATUS_BADGES, answer_badges=ANSWER_BADGES)
+
+
+# --- one request ----------------------------------------------------------------------------
+
+
+def _load(key: str) -> LabRequest:
+    found = permissions.request_for(current_user, key)
+    return service.load_request(found.id)
+
+
+def _detail_page(req: LabRequest, *, message_form: MessageForm | None = None,
+                 answer_form: AnswerForm | None = None, action_form: ActionForm | None = None,
+                 status: int = 200):
+    managed = permissions.request_managed_lab_ids(current_user, req.id)
+    company = permissions.is_request_company_side(current_user, req)
+    names = {link.lab_id: link.lab.name for link in req.labs}
+    message_form = message_form or MessageForm()
+    sides = ([("", f"{req.organisation.name} (the company)")] if company else []) + [
+        (str(lab_id), names[lab_id]) for lab_id in managed]
+    from labnet.blueprints.helpers import choices
+
+    message_form.lab.choices = choices(sides)
+    answerable = [link for link in req.labs if link.lab_id in managed
+                  and link.answer == LabAnswer.PENDING
+                  and req.status in service.ANSWERABLE]
+    accepted = {link.lab_id for link in req.labs if link.answer == LabAnswer.ACCEPTED}
+    history = db.session.execute(
+        select(AuditEvent, User.full_name).outerjoin(User, User.id == AuditEvent.actor_id)
+        .where(AuditEvent.subject_type == "lab_request", AuditEvent.subject_id == req.id)
+        .order_by(AuditEvent.at, AuditEvent.id)
+    ).all()
+    equipment = db.session.get(Equipment, req.equipment_id) if req.equipment_id else None
+    ket = db.session.get(KetArea, req.ket_code) if req.ket_code else None
+    return render_template(
+        "requests/detail.html", req=req, messages=service.thread(req.id), history=history,
+        managed=managed, company=company, is_party=company or bool(managed),
+        message_form=message_form, answer_form=answer_form or AnswerForm(),
+        action_form=action_form or ActionForm(), answerable=answerable,
+        may_review=bool(managed) and req.status == RequestStatus.SUBMITTED,
+        may_confirm=company and req.status == RequestStatus.ACCEPTED,
+        may_withdraw=company and req.status in service.WITHDRAWABLE,
+        may_complete=req.status == RequestStatus.ACTIVE
+        and (company or bool(accepted.intersection(managed))),
+        thread_open=req.status in service.THREAD_OPEN, badges=STATUS_BADGES,
+        answer_badges=ANSWER_BADGES, equipment=equipment, ket=ket,
+    ), status
+
+
+@bp.get("/requests/<key>")
+@login_required
+def detail(key: str):
+    return _detail_page(_load(key))
+
+
+def _party(req: LabRequest) -> None:
+    # Admins see every request but are no party: they act on none.
+    if not permissions.is_request_party(current_user, req):
+        raise PermissionDenied("request party")
+
+
+@bp.post("/requests/<key>/messages")
+@login_required
+def post_message(key: str):
+    req = _load(key)
+    _party(req)
+    form = MessageForm()
+    if not form.validate_on_submit():
+        return _detail_page(req, message_form=form, status=422)
+    lab = form.lab.data if form.lab.data and form.lab.data.isdigit() else None
+    try:
+        service.post_message(current_user, req.id, form.body.data or "",
+                             lab=int(lab) if lab and len(lab) < 12 else None,
+                             now=clock.utcnow())
+    except RuleViolation as exc:
+        db.session.rollback()
+        apply_violation(form, exc)
+        return _detail_page(_load(key), message_form=form, status=exc.code)
+    db.session.commit()
+    flash("Message sent.", "success")
+    return redirect(url_for("requests.detail", key=req.reference) + "#thread")
+
+
+@bp.post("/requests/<key>/answer")
+@login_required
+def answer(key: str):
+    req = _load(key)
+    _party(req)
+    form = AnswerForm()
+    if not form.validate_on_submit():
+        return _detail_page(req, answer_form=form, status=422)
+    if form.decision.data not in ("accept", "decline"):
+        form.decision.errors = [*form.decision.errors, "Choose accept or decline."]
+        return _detail_page(req, answer_form=form, status=422)
+    raw = form.lab.data or ""
+    managed = permissions.request_managed_lab_ids(current_user, req.id)
+    lab_id = int(raw) if raw.isdigit() and len(raw) < 12 else (
+        managed[0] if len(managed) == 1 else None)
+    if lab_id is None:
+        form.decision.errors = [*form.decision.errors, "Say which of your labs answers."]
+        return _detail_page(req, answer_form=form, status=422)
+    try:
+        service.answer(current_user, req.id, lab_id, form.decision.data == "accept",
+                       form.answer_message.data or "", now=clock.utcnow())
+    except RuleViolation as exc:
+        db.session.rollback()
+        if exc.field not in ("answer_message", "decision"):
+            exc = RuleViolation("decision", exc.message, exc.code)
+        apply_violation(form, exc)
+        return _detail_page(_load(key), answer_form=form, status=exc.code)
+    except PermissionDenied:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    flash("Your lab's answer is recorded and the company is told.", "success")
+    return redirect(url_for("requests.detail", key=req.reference))
+
+
+def _action(key: str, run, done: str):
+    req = _load(key)
+    _party(req)
+    form = ActionForm()
+    if not form.validate_on_submit():
+        return _detail_page(req, action_form=form, status=400)
+    try:
+        run(current_user, req.id, now=clock.utcnow())
+    except RuleViolation as exc:
+        db.session.rollback()
+        form.form_errors.append(exc.message)
+        return _detail_page(_load(key), action_form=form, status=exc.code)
+    except PermissionDenied:
+        db.session.rollback()
+        raise
+    db.session.commit()
+    flash(done, "success")
+    return redirect(url_for("requests.detail", key=req.reference))
+
+
+@bp.post("/requests/<key>/review")
+@login_required
+def review(key: str):
+    return _action(key, service.start_review, "The request is now in review.")
+
+
+@bp.post("/requests/<key>/confirm")
+@login_required
+def confirm(key: str):
+    return _action(key, service.confirm, "Confirmed: the request is active.")
+
+
+@bp.post("/requests/<key>/withdraw")
+@login_required
+def withdraw(key: str):
+    return _action(key, service.withdraw, "The request is withdrawn.")
+
+
+@bp.post("/requests/<key>/complete")
+@login_required
+def complete(key: str):
+    return _action(key, service.complete, "The request is marked completed.")

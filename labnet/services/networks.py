@@ -1,0 +1,925 @@
+"""Value-chain networks (issue 6): coordinators create networks of ordered stages, invite
+labs onto stages, and find the gaps; lab managers answer invitations and leave.
+
+Rules (each refusal is a :class:`RuleViolation` naming its field):
+
+- only a network's coordinators and admins change it (``permissions.run_network_for`` at
+  the boundary, ``_require_run`` here again);
+- a network's slug and its name (case-insensitive) are unique; the ecosystem is one of the
+  EU's 14; the KET focus a known KET area;
+- stages are ordered by ``position`` and retired, never deleted: a retired stage and its
+  past members stay listed as retired;
+- a lab holds at most one invitation or membership (``invited``/``accepted``) per network
+  at a time, on a stage that is not retired; only published labs are invited. Every
+  membership write first bumps ``network.lock_seq`` (the network's row lock), so two
+  coordinators inviting one lab at once cannot both succeed;
+- an invitation is answered once, by the lab's managers: the answer is a compare-and-set
+  on ``status = 'invited'``, a second answer is refused;
+- audit events and e-mail (invitations to the lab's managers, answers and departures to
+  the coordinators) are written in the caller's transaction.
+
+The gap finder (:func:`find_gaps`) scores catalogue labs for each stage that has no
+accepted member, or accepted members in one country only, in a constant number of queries.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import func, literal, or_, select, union_all, update
+from sqlalchemy.orm import selectinload
+
+from labnet import permissions
+from labnet.errors import PermissionDenied, RuleViolation
+from labnet.extensions import db
+from labnet.models import (
+    Equipment,
+    EquipmentCategory,
+    EquipmentStatus,
+    KetArea,
+    Lab,
+    LabKet,
+    LabManager,
+    User,
+)
+from labnet.models.network import (
+    ECOSYSTEMS,
+    VISIBILITIES,
+    Network,
+    NetworkCoordinator,
+    NetworkMember,
+    NetworkStage,
+    NetworkStageCategory,
+    NetworkStageKet,
+)
+from labnet.services import audit
+from labnet.services.accounts import slugify
+from labnet.services.geo import distance_km
+from labnet.services.notifications import enqueue_email
+
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Addresses under /networks/ that are pages, not networks.
+RESERVED_SLUGS = frozenset({"new", "invitations", "memberships"})
+MAX_STAGES = 20
+MAX_KEYWORDS = 20
+MAX_MESSAGE = 2000
+GAP_TOP_N = 5
+_LIVE_EQUIPMENT = (EquipmentStatus.ACTIVE.value, EquipmentStatus.MAINTENANCE.value)
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+# --- input --------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class NetworkFields:
+    name: str
+    description: str = ""
+    ket_code: str = ""
+    ecosystem: str = ""
+    visibility: str = "public"
+    slug: str = ""
+
+
+@dataclass(frozen=True)
+class StageFields:
+    name: str
+    description: str = ""
+    ket_codes: tuple[str, ...] = ()
+    category_codes: tuple[str, ...] = ()
+    keywords: str = ""
+
+
+def _text(value: str, field_name: str, *, max_len: int, required: str | None = None,
+          one_line: bool = True) -> str:
+    value = (value or "").strip()
+    if "\x00" in value or (one_line and re.search("[\x00-\x1f\x7f]", value)) or (
+            not one_line and _CONTROL.search(value)):
+        raise RuleViolation(field_name, "Remove the control characters from this text.")
+    if required and not value:
+        raise RuleViolation(field_name, required)
+    if len(value) > max_len:
+        raise RuleViolation(field_name, f"Use at most {max_len:,} characters.")
+    return value
+
+
+def _known_kets(codes: list[str]) -> set[str]:
+    if not codes:
+        return set()
+    return set(db.session.scalars(select(KetArea.code).where(KetArea.code.in_(codes))))
+
+
+def _known_categories(codes: list[str]) -> set[str]:
+    if not codes:
+        return set()
+    return set(db.session.scalars(
+        select(EquipmentCategory.code).where(EquipmentCategory.code.in_(codes))))
+
+
+def _check_network(fields: NetworkFields, *, network_id: int | None) -> dict[str, Any]:
+    name = _text(fields.name, "name", max_len=200, required="Enter the network's name.")
+    description = _text(fields.description, "description", max_len=10000, one_line=False)
+    slug = (fields.slug or "").strip().lower()
+    if slug:
+        if len(slug) > 120 or not SLUG_RE.match(slug):
+            raise RuleViolation("slug", "Use lower-case letters, digits and single hyphens "
+                                        "(for example battery-value-chain), at most 120.")
+    else:
+        slug = slugify(name, max_len=100)
+        if slug == "org":
+            slug = "network"
+    ket = (fields.ket_code or "").strip().upper()
+    if ket and ket not in _known_kets([ket]):
+        raise RuleViolation("ket_code", "Choose a KET area from the list.")
+    if fields.ecosystem not in ECOSYSTEMS:
+        raise RuleViolation("ecosystem", "Choose one of the 14 industrial ecosystems.")
+    if fields.visibility not in VISIBILITIES:
+        raise RuleViolation("visibility", "Choose public or members only.")
+    if slug in RESERVED_SLUGS:
+        raise RuleViolation("slug", f"The address “{slug}” is reserved; choose another.")
+    others = select(Network.id).where(Network.id != (network_id or -1))
+    if db.session.scalar(others.where(Network.name_key == name.lower())) is not None:
+        raise RuleViolation("name", "Another network already has this name.")
+    if db.session.scalar(others.where(Network.slug == slug)) is not None:
+        raise RuleViolation("slug", f"The address “{slug}” is taken by another network; "
+                                    "choose another.")
+    return {"name": name, "name_key": name.lower(), "slug": slug, "description": description,
+            "ket_code": ket or None, "ecosystem": fields.ecosystem,
+            "visibility": fields.visibility}
+
+
+def _check_stage(fields: StageFields) -> dict[str, Any]:
+    name = _text(fields.name, "name", max_len=200, required="Enter the stage's name.")
+    description = _text(fields.description, "description", max_len=5000, one_line=False)
+    kets = sorted({c.strip().upper() for c in fields.ket_codes if c.strip()})
+    unknown = set(kets) - _known_kets(kets)
+    if unknown:
+        raise RuleViolation("ket_codes", f"Unknown KET area: {', '.join(sorted(unknown))}.")
+    cats = sorted({c.strip().lower() for c in fields.category_codes if c.strip()})
+    unknown = set(cats) - _known_categories(cats)
+    if unknown:
+        raise RuleViolation("category_codes",
+                            f"Unknown equipment category: {', '.join(sorted(unknown))}.")
+    raw = _text(fields.keywords, "keywords", max_len=2000, one_line=False)
+    keywords: list[str] = []
+    for line in raw.splitlines():
+        word = " ".join(line.split())
+        if not word or word.lower() in (k.lower() for k in keywords):
+            continue
+        if len(word) > 60:
+            raise RuleViolation("keywords", "Each keyword has at most 60 characters.")
+        keywords.append(word)
+    if len(keywords) > MAX_KEYWORDS:
+        raise RuleViolation("keywords", f"Use at most {MAX_KEYWORDS} keywords.")
+    return {"name": name, "description": description, "kets": kets, "cats": cats,
+            "keywords": "\n".join(keywords)}
+
+
+def _require_run(actor: Any, network: Network) -> None:
+    if not permissions.can_run_network(actor, network):
+        raise PermissionDenied("can_run_network")
+
+
+def _lock(network: Network) -> None:
+    """First write of a membership change: takes the network's row lock."""
+    db.session.execute(update(Network).where(Network.id == network.id)
+                       .values(lock_seq=Network.lock_seq + 1))
+
+
+# --- networks and coordinators -------------------------------------------------------------
+
+def create_network(actor: User, fields: NetworkFields, *, now: datetime) -> Network:
+    if not permissions.can_create_network(actor):
+        raise PermissionDenied("can_create_network")
+    values = _check_network(fields, network_id=None)
+    network = Network(**values, created_at=now, updated_at=now, created_by_id=actor.id,
+                      lock_seq=0)
+    db.session.add(network)
+    db.session.flush()
+    db.session.add(NetworkCoordinator(network_id=network.id, user_id=actor.id, added_at=now,
+                                      added_by_id=actor.id))
+    audit.record(actor, "network.created", "network", network.id, now=now,
+                 name=network.name, visibility=network.visibility)
+    db.session.flush()
+    return network
+
+
+def update_network(actor: User, network: Network, fields: NetworkFields, *,
+                   now: datetime) -> Network:
+    _require_run(actor, network)
+    values = _check_network(fields, network_id=network.id)
+    changed = {k: v for k, v in values.items() if getattr(network, k) != v}
+    for key, value in values.items():
+        setattr(network, key, value)
+    network.updated_at = now
+    audit.record(actor, "network.updated", "network", network.id, now=now,
+                 changed=sorted(changed))
+    db.session.flush()
+    return network
+
+
+def coordinators_of(network_id: int) -> list[User]:
+    return list(db.session.scalars(
+        select(User).join(NetworkCoordinator, NetworkCoordinator.user_id == User.id)
+        .where(NetworkCoordinator.network_id == network_id).order_by(User.full_name, User.id)))
+
+
+def add_coordinator(actor: User, network: Network, email: str, *, now: datetime) -> User:
+    _require_run(actor, network)
+    address = (email or "").strip().lower()
+    if not address:
+        raise RuleViolation("email", "Enter the e-mail address of the coordinator to add.")
+    user = db.session.scalar(select(User).where(User.email == address))
+    if user is None or not user.is_active:
+        raise RuleViolation("email", "Nobody with this e-mail address has an account.")
+    if not (user.is_coordinator or user.is_admin):
+        raise RuleViolation("email", "This person is not a network coordinator; an admin "
+                                     "grants the coordinator role first.")
+    if permissions.coordinates_network(user, network.id):
+        raise RuleViolation("email", "This person already coordinates the network.")
+    db.session.add(NetworkCoordinator(network_id=network.id, user_id=user.id, added_at=now,
+                                      added_by_id=actor.id))
+    audit.record(actor, "network.coordinator_added", "network", network.id, now=now,
+                 user_id=user.id)
+    db.session.flush()
+    return user
+
+
+# --- stages --------------------------------------------------------------------------------
+
+def _stage_of(network: Network, stage_id: int | None, field_name: str = "stage_id"
+              ) -> NetworkStage:
+    stage = db.session.get(NetworkStage, stage_id) if stage_id else None
+    if stage is None or stage.network_id != network.id:
+        raise RuleViolation(field_name, "Choose a stage of this network.", code=404)
+    return stage
+
+
+def _set_needs(stage: NetworkStage, values: dict[str, Any]) -> None:
+    stage.name = values["name"]
+    stage.description = values["description"]
+    stage.keywords = values["keywords"]
+    db.session.execute(NetworkStageKet.__table__.delete()
+                       .where(NetworkStageKet.stage_id == stage.id))
+    db.session.execute(NetworkStageCategory.__table__.delete()
+                       .where(NetworkStageCategory.stage_id == stage.id))
+    db.session.add_all([NetworkStageKet(stage_id=stage.id, ket_code=c) for c in values["kets"]])
+    db.session.add_all([NetworkStageCategory(stage_id=stage.id, category_code=c)
+                        for c in values["cats"]])
+
+
+def add_stage(actor: User, network: Network, fields: StageFields, *,
+              now: datetime) -> NetworkStage:
+    _require_run(actor, network)
+    values = _check_stage(fields)
+    active = db.session.scalar(select(func.count(NetworkStage.id)).where(
+        NetworkStage.network_id == network.id, NetworkStage.retired_at.is_(None))) or 0
+    if active >= MAX_STAGES:
+        raise RuleViolation("name", f"A network has at most {MAX_STAGES} active stages.")
+    last = db.session.scalar(select(func.max(NetworkStage.position))
+                             .where(NetworkStage.network_id == network.id))
+    stage = NetworkStage(network_id=network.id, position=(last or 0) + 1, name=values["name"],
+                         created_at=now)
+    db.session.add(stage)
+    db.session.flush()
+    _set_needs(stage, values)
+    network.updated_at = now
+    audit.record(actor, "network.stage_added", "network", network.id, now=now,
+                 stage_id=stage.id, name=stage.name)
+    db.session.flush()
+    return stage
+
+
+def update_stage(actor: User, network: Network, stage_id: int, fields: StageFields, *,
+                 now: datetime) -> NetworkStage:
+    _require_run(actor, network)
+    stage = _stage_of(network, stage_id)
+    if stage.is_retired:
+        raise RuleViolation("name", "This stage is retired; it is kept as history and "
+                                    "cannot be changed.")
+    values = _check_stage(fields)
+    _set_needs(stage, values)
+    network.updated_at = now
+    audit.record(actor, "network.stage_updated", "network", network.id, now=now,
+                 stage_id=stage.id)
+    db.session.flush()
+    return stage
+
+
+def move_stage(actor: User, network: Network, stage_id: int, direction: str, *,
+               now: datetime) -> None:
+    """Swap an active stage with its active neighbour (``up`` or ``down``)."""
+    _require_run(actor, network)
+    stage = _stage_of(network, stage_id)
+    if direction not in ("up", "down"):
+        raise RuleViolation("direction", "Move a stage up or down.")
+    if stage.is_retired:
+        raise RuleViolation("direction", "A retired stage keeps its place.")
+    active = list(db.session.scalars(
+        select(NetworkStage).where(NetworkStage.network_id == network.id,
+                                   NetworkStage.retired_at.is_(None))
+        .order_by(NetworkStage.position, NetworkStage.id)))
+    # Renumber first so equal positions cannot make a swap a no-op.
+    for i, s in enumerate(active, start=1):
+        s.position = i
+    i = active.index(stage)
+    j = i - 1 if direction == "up" else i + 1
+    if not 0 <= j < len(active):
+        raise RuleViolation("direction", "This stage is already "
+                            + ("first." if direction == "up" else "last."))
+    active[i].position, active[j].position = active[j].position, active[i].position
+    network.updated_at = now
+    audit.record(actor, "network.stage_moved", "network", network.id, now=now,
+                 stage_id=stage.id, direction=direction)
+    db.session.flush()
+
+
+def retire_stage(actor: User, network: Network, stage_id: int, *, now: datetime) -> None:
+    """Retire a stage: it and its members stay listed as retired; its open invitations
+    can no longer be answered (they read as history)."""
+    _require_run(actor, network)
+    stage = _stage_of(network, stage_id)
+    if stage.is_retired:
+        raise RuleViolation("stage_id", "This stage is already retired.")
+    _lock(network)
+    stage.retired_at = now
+    network.updated_at = now
+    audit.record(actor, "network.stage_retired", "network", network.id, now=now,
+                 stage_id=stage.id)
+    db.session.flush()
+
+
+# --- invitations and membership --------------------------------------------------------------
+
+def _manager_addresses(lab_id: int) -> list[str]:
+    return list(db.session.scalars(
+        select(User.email).join(LabManager, LabManager.user_id == User.id)
+        .where(LabManager.lab_id == lab_id, User.is_active.is_(True)).order_by(User.email)))
+
+
+def _coordinator_addresses(network_id: int) -> list[str]:
+    return list(db.session.scalars(
+        select(User.email).join(NetworkCoordinator, NetworkCoordinator.user_id == User.id)
+        .where(NetworkCoordinator.network_id == network_id, User.is_active.is_(True))
+        .order_by(User.email)))
+
+
+def _active_row(network_id: int, lab_id: int) -> NetworkMember | None:
+    return db.session.scalar(
+        select(NetworkMember).join(NetworkStage, NetworkStage.id == NetworkMember.stage_id)
+        .where(NetworkMember.network_id == network_id, NetworkMember.lab_id == lab_id,
+               NetworkMember.status.in_(("invited", "accepted")),
+               NetworkStage.retired_at.is_(None)))
+
+
+def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, message: str,
+           *, now: datetime) -> NetworkMember:
+    _require_run(actor, network)
+    message = _text(message, "message", max_len=MAX_MESSAGE, one_line=False)
+    stage = _stage_of(network, stage_id)
+    if stage.is_retired:
+        raise RuleViolation("stage_id", "This stage is retired; invite to an active stage.")
+    slug = (lab_slug or "").strip().lower()
+    if not slug:
+        raise RuleViolation("lab", "Enter the lab to invite (its address on LabNet, for "
+                                   "example fraunhofer-ise).")
+    lab = db.session.scalar(select(Lab).where(Lab.slug == slug))
+    if lab is None or not lab.is_published:
+        raise RuleViolation("lab", f"There is no published lab “{slug[:80]}”.")
+    _lock(network)
+    existing = _active_row(network.id, lab.id)
+    if existing is not None:
+        what = "is already invited to" if existing.status == "invited" else "is already a member of"
+        raise RuleViolation("lab", f"{lab.name} {what} this network.", code=409)
+    member = NetworkMember(network_id=network.id, stage_id=stage.id, lab_id=lab.id,
+                           status="invited", invited_by_id=actor.id, invited_at=now,
+                           message=message, answer_message="")
+    db.session.add(member)
+    db.session.flush()
+    audit.record(actor, "network.invited", "network_member", member.id, now=now,
+                 network_id=network.id, stage_id=stage.id, lab_id=lab.id)
+    for address in _manager_addresses(lab.id):
+        enqueue_email("network_invitation", address,
+                      f"Invitation: {lab.name} in the network {network.name}",
+                      {"network": network, "stage": stage, "lab": lab, "member": member,
+                       "inviter": actor}, now=now, action_required=True)
+    return member
+
+
+def answer_invitation(actor: User, member_id: int, accept: bool, message: str, *,
+                      now: datetime) -> NetworkMember:
+    """Accept or decline once. A compare-and-set on ``status = 'invited'``: of two answers
+    only the first counts; the second is refused and says what the first was."""
+    member = permissions.invitation_for(actor, member_id)
+    message = _text(message, "answer_message", max_len=MAX_MESSAGE, one_line=False)
+    stage = db.session.get(NetworkStage, member.stage_id)
+    if member.status == "invited" and stage is not None and stage.is_retired:
+        raise RuleViolation("answer_message", "This stage was retired; the invitation can "
+                                              "no longer be answered.", code=409)
+    status = "accepted" if accept else "declined"
+    result = db.session.execute(
+        update(NetworkMember)
+        .where(NetworkMember.id == member.id, NetworkMember.status == "invited")
+        .values(status=status, answered_at=now, answered_by_id=actor.id,
+                answer_message=message)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        db.session.refresh(member)
+        raise RuleViolation("answer_message", "This invitation was already answered ("
+                            f"{member.status}); an invitation is answered once.", code=409)
+    db.session.refresh(member)
+    network = db.session.get(Network, member.network_id)
+    lab = db.session.get(Lab, member.lab_id)
+    audit.record(actor, f"network.invitation_{status}", "network_member", member.id, now=now,
+                 network_id=member.network_id, lab_id=member.lab_id)
+    for address in _coordinator_addresses(member.network_id):
+        enqueue_email("network_answer", address,
+                      f"{lab.name} {status} the invitation to {network.name}",
+                      {"network": network, "stage": stage, "lab": lab, "member": member,
+                       "accepted": accept}, now=now)
+    return member
+
+
+def _end(actor: User, member: NetworkMember, status: str, *, now: datetime,
+         allowed: tuple[str, ...], refusal: str) -> None:
+    result = db.session.execute(
+        update(NetworkMember)
+        .where(NetworkMember.id == member.id, NetworkMember.status.in_(allowed))
+        .values(status=status, ended_at=now, ended_by_id=actor.id)
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        raise RuleViolation("member_id", refusal, code=409)
+    db.session.refresh(member)
+
+
+def remove_member(actor: User, network: Network, member_id: int, *,
+                  now: datetime) -> NetworkMember:
+    """A coordinator withdraws an invitation or removes a member (kept as ``removed``)."""
+    _require_run(actor, network)
+    member = db.session.get(NetworkMember, member_id)
+    if member is None or member.network_id != network.id:
+        raise RuleViolation("member_id", "No such member of this network.", code=404)
+    _lock(network)
+    _end(actor, member, "removed", now=now, allowed=("invited", "accepted"),
+         refusal="This lab is no longer invited or a member.")
+    lab = db.session.get(Lab, member.lab_id)
+    audit.record(actor, "network.member_removed", "network_member", member.id, now=now,
+                 network_id=network.id, lab_id=member.lab_id)
+    for address in _manager_addresses(member.lab_id):
+        enqueue_email("network_ended", address, f"{lab.name} was removed from {network.name}",
+                      {"network": network, "lab": lab, "member": member, "left": False},
+                      now=now)
+    return member
+
+
+def leave_network(actor: User, member_id: int, *, now: datetime) -> NetworkMember:
+    """A lab's manager ends the lab's accepted membership (kept as ``left``)."""
+    member = permissions.invitation_for(actor, member_id)
+    network = db.session.get(Network, member.network_id)
+    _lock(network)
+    _end(actor, member, "left", now=now, allowed=("accepted",),
+         refusal="The lab is not a member of this network.")
+    lab = db.session.get(Lab, member.lab_id)
+    audit.record(actor, "network.member_left", "network_member", member.id, now=now,
+                 network_id=network.id, lab_id=member.lab_id)
+    for address in _coordinator_addresses(network.id):
+        enqueue_email("network_ended", address, f"{lab.name} left {network.name}",
+                      {"network": network, "lab": lab, "member": member, "left": True},
+                      now=now)
+    return member
+
+
+# --- reads ---------------------------------------------------------------------------------
+
+@dataclass
+class MemberView:
+    id: int
+    stage_id: int
+    lab_id: int
+    lab_slug: str
+    lab_name: str
+    city: str
+    country: str
+    lat: float | None
+    lon: float | None
+    status: str
+    invited_at: datetime
+    message: str
+    answered_at: datetime | None
+    answer_message: str
+    ended_at: datetime | None
+
+
+@dataclass
+class StageView:
+    stage: NetworkStage
+    members: list[MemberView] = field(default_factory=list)  # accepted
+
+    @property
+    def countries(self) -> list[str]:
+        return sorted({m.country for m in self.members})
+
+
+@dataclass
+class NetworkPage:
+    network: Network
+    stages: list[StageView]  # active, in order
+    retired: list[StageView]  # retired stages with their past members (any status)
+    rows: list[MemberView]  # every membership row, newest first (coordinators' view)
+    coordinators: list[User]
+
+    @property
+    def member_count(self) -> int:
+        return sum(len(s.members) for s in self.stages)
+
+    @property
+    def countries(self) -> list[str]:
+        return sorted({m.country for s in self.stages for m in s.members})
+
+    def by_status(self, status: str) -> list[MemberView]:
+        return [r for r in self.rows if r.status == status]
+
+    def stage_name(self, stage_id: int) -> str:
+        for view in (*self.stages, *self.retired):
+            if view.stage.id == stage_id:
+                return view.stage.name
+        return ""
+
+    def is_retired_stage(self, stage_id: int) -> bool:
+        return any(v.stage.id == stage_id for v in self.retired)
+
+    def joint_project_slugs(self, per_stage: int = 2) -> list[str]:
+        """Member labs along the chain (up to ``per_stage`` per stage, in stage order)."""
+        slugs: list[str] = []
+        for view in self.stages:
+            for m in view.members[:per_stage]:
+                if m.lab_slug not in slugs:
+                    slugs.append(m.lab_slug)
+        return slugs
+
+
+def network_page(network: Network) -> NetworkPage:
+    """The chain: stages with their needs, every membership row with its lab. Three
+    queries (stages with KET and category links, members with labs, coordinators)."""
+    stages = list(db.session.scalars(
+        select(NetworkStage).where(NetworkStage.network_id == network.id)
+        .options(selectinload(NetworkStage.ket_links), selectinload(NetworkStage.category_links))
+        .order_by(NetworkStage.position, NetworkStage.id)))
+    rows = [MemberView(*r) for r in db.session.execute(
+        select(NetworkMember.id, NetworkMember.stage_id, Lab.id, Lab.slug, Lab.name, Lab.city,
+               Lab.country, Lab.lat, Lab.lon, NetworkMember.status, NetworkMember.invited_at,
+               NetworkMember.message, NetworkMember.answered_at, NetworkMember.answer_message,
+               NetworkMember.ended_at)
+        .join(Lab, Lab.id == NetworkMember.lab_id)
+        .where(NetworkMember.network_id == network.id)
+        .order_by(NetworkMember.invited_at.desc(), NetworkMember.id.desc()))]
+    views = {s.id: StageView(s) for s in stages}
+    for r in sorted(rows, key=lambda r: (r.lab_name, r.id)):
+        view = views.get(r.stage_id)
+        if view is None:
+            continue
+        if view.stage.is_retired:
+            if r.status in ("accepted", "left", "removed") and r.answered_at is not None:
+                view.members.append(r)  # past members of a retired stage
+        elif r.status == "accepted":
+            view.members.append(r)
+    return NetworkPage(
+        network=network,
+        stages=[v for v in views.values() if not v.stage.is_retired],
+        retired=[v for v in views.values() if v.stage.is_retired],
+        rows=rows, coordinators=coordinators_of(network.id))
+
+
+# Stage colours for the diagram and the map (colour-blind-friendly, Okabe–Ito order).
+STAGE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00",
+                 "#F0E442", "#000000")
+
+
+def stage_colour(index: int) -> str:
+    return STAGE_COLOURS[index % len(STAGE_COLOURS)]
+
+
+def map_data(page: NetworkPage, *, lab_url_template: str) -> dict[str, Any]:
+    """JSON for network_map.js: active stages in order, each with its colour and its
+    accepted member labs that have coordinates. Names travel as data, shown as text."""
+    stages = []
+    for i, view in enumerate(page.stages):
+        stages.append({
+            "position": i + 1, "name": view.stage.name, "colour": stage_colour(i),
+            "labs": [{"name": m.lab_name, "city": m.city, "country": m.country,
+                      "lat": m.lat, "lon": m.lon,
+                      "url": lab_url_template.replace("{slug}", m.lab_slug)}
+                     for m in view.members if m.lat is not None and m.lon is not None],
+        })
+    return {"network": page.network.name, "stages": stages}
+
+
+def networks_list(actor: Any) -> list[tuple[Network, int, int, list[str]]]:
+    """Visible networks with (active stages, accepted members, countries); two queries."""
+    networks = list(db.session.scalars(permissions.visible_networks(actor)))
+    if not networks:
+        return []
+    ids = [n.id for n in networks]
+    stage_counts = dict(db.session.execute(
+        select(NetworkStage.network_id, func.count(NetworkStage.id))
+        .where(NetworkStage.network_id.in_(ids), NetworkStage.retired_at.is_(None))
+        .group_by(NetworkStage.network_id)).all())
+    members: dict[int, list[str]] = defaultdict(list)
+    for network_id, country in db.session.execute(
+            select(NetworkMember.network_id, Lab.country)
+            .join(Lab, Lab.id == NetworkMember.lab_id)
+            .join(NetworkStage, NetworkStage.id == NetworkMember.stage_id)
+            .where(NetworkMember.network_id.in_(ids), NetworkMember.status == "accepted",
+                   NetworkStage.retired_at.is_(None))):
+        members[network_id].append(country)
+    return [(n, stage_counts.get(n.id, 0), len(members[n.id]), sorted(set(members[n.id])))
+            for n in networks]
+
+
+def networks_of_lab(actor: Any, lab_id: int) -> list[tuple[Network, str]]:
+    """(network, stage name) for the lab's accepted memberships the actor may see."""
+    return [(n, stage) for n, stage in db.session.execute(
+        permissions.visible_networks(actor)
+        .add_columns(NetworkStage.name)
+        .join(NetworkMember, NetworkMember.network_id == Network.id)
+        .join(NetworkStage, NetworkStage.id == NetworkMember.stage_id)
+        .where(NetworkMember.lab_id == lab_id, NetworkMember.status == "accepted",
+               NetworkStage.retired_at.is_(None)))]
+
+
+@dataclass
+class Invitation:
+    member: NetworkMember
+    network: Network
+    stage: NetworkStage
+    lab: Lab
+
+    @property
+    def answerable(self) -> bool:
+        return self.member.status == "invited" and not self.stage.is_retired
+
+
+def invitations_for(actor: Any) -> list[Invitation]:
+    """Membership rows of the labs the actor manages (admins: their own labs only, not
+    every lab's), newest first; one query."""
+    user = permissions._user(actor)
+    if user is None:
+        return []
+    rows = db.session.execute(
+        select(NetworkMember, Network, NetworkStage, Lab)
+        .join(Network, Network.id == NetworkMember.network_id)
+        .join(NetworkStage, NetworkStage.id == NetworkMember.stage_id)
+        .join(Lab, Lab.id == NetworkMember.lab_id)
+        .join(LabManager, LabManager.lab_id == Lab.id)
+        .where(LabManager.user_id == user.id)
+        .order_by(NetworkMember.invited_at.desc(), NetworkMember.id.desc())).all()
+    return [Invitation(*r) for r in rows]
+
+
+def pending_invitation_count(actor: Any) -> int:
+    user = permissions._user(actor)
+    if user is None:
+        return 0
+    return db.session.scalar(
+        select(func.count(NetworkMember.id))
+        .join(LabManager, LabManager.lab_id == NetworkMember.lab_id)
+        .join(NetworkStage, NetworkStage.id == NetworkMember.stage_id)
+        .where(LabManager.user_id == user.id, NetworkMember.status == "invited",
+               NetworkStage.retired_at.is_(None))) or 0
+
+
+def member_lab_ids(actor: Any, slug: str) -> Any:
+    """Subquery of the lab ids that are accepted members (active stages) of the network
+    ``slug``, if the actor may see it (the catalogue's ``network`` filter); empty else."""
+    return (select(NetworkMember.lab_id)
+            .join(Network, Network.id == NetworkMember.network_id)
+            .join(NetworkStage, NetworkStage.id == NetworkMember.stage_id)
+            .where(Network.slug == slug, NetworkMember.status == "accepted",
+                   NetworkStage.retired_at.is_(None),
+                   permissions.network_visible_condition(actor)))
+
+
+# --- the gap finder ------------------------------------------------------------------------
+
+@dataclass
+class Candidate:
+    lab_id: int
+    slug: str
+    name: str
+    city: str
+    country: str
+    ket_hits: list[str]
+    category_hits: list[str]
+    keyword_hits: list[str]
+    distance_km: float | None  # to the nearest accepted member of the network
+
+    @property
+    def score(self) -> int:
+        return len(self.ket_hits) + len(self.category_hits) + len(self.keyword_hits)
+
+
+@dataclass
+class Gap:
+    stage: NetworkStage
+    reason: str  # "empty" or "one-country"
+    countries: list[str]
+    needs: int  # how many KET areas, categories and keywords the stage names
+    candidates: list[Candidate]
+
+
+def _like_pattern(word: str) -> str:
+    escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def find_gaps(network: Network, *, top_n: int = GAP_TOP_N) -> list[Gap]:
+    """Each active stage with no accepted member, or accepted members in a single country,
+    with the published labs that could fill it.
+
+    Fit = one point per KET area of the stage the lab works in (an area includes its
+    sub-areas), per equipment category of the stage the lab has live equipment in, and
+    per capability keyword found in the lab's capabilities or description. Candidates
+    score at least one point; labs invited to or members of the network are left out, and
+    for a one-country stage so are labs of that country (they would not close the gap).
+    Ties are broken by the geodesic distance to the network's nearest accepted member, then
+    by name. Queries: the network page's (stages with their needs, members, coordinators)
+    and one statement that scores every lab for every gap stage and keeps, per stage, the
+    rows whose score ranks within ``top_n`` (ties included) — whatever the catalogue's
+    size. Distances are computed in Python for those rows only: haversine first, the
+    geodesic only for the rows that can still make the top (see :func:`_best`).
+    """
+    page = network_page(network)  # 3 queries (stages + links, members, coordinators)
+    gaps: list[Gap] = []
+    for view in page.stages:
+        countries = view.countries
+        needs = (len(view.stage.ket_codes) + len(view.stage.category_codes)
+                 + len(view.stage.keyword_list))
+        if not view.members:
+            gaps.append(Gap(view.stage, "empty", [], needs, []))
+        elif len(countries) == 1:
+            gaps.append(Gap(view.stage, "one-country", countries, needs, []))
+    scorable = [g for g in gaps if g.needs]
+    if not scorable:
+        return gaps
+    excluded = [r.lab_id for r in page.rows if r.status in ("invited", "accepted")
+                and not page.is_retired_stage(r.stage_id)]
+    anchors = [(m.lat, m.lon) for v in page.stages for m in v.members
+               if m.lat is not None and m.lon is not None]
+    rows_by_stage: dict[int, list[Any]] = defaultdict(list)
+    one_country = {g.stage.id: g.countries for g in scorable if g.reason == "one-country"}
+    for row in db.session.execute(_ranked(_scoring_statement(_hit_rows(scorable), excluded),
+                                          top_n, one_country)):
+        rows_by_stage[row.stage_id].append(row)
+    approx: dict[int, float] = {}  # lab id -> haversine km to the nearest member
+    exact: dict[int, float | None] = {}  # lab id -> geodesic km to the nearest member
+    for gap in scorable:
+        rows = [r for r in rows_by_stage.get(gap.stage.id, ())
+                if not (gap.reason == "one-country" and r.country in gap.countries)]
+        kept = _best(rows, top_n, anchors, approx)
+        found = []
+        for r in kept:
+            if r.lab_id not in exact:
+                exact[r.lab_id] = _nearest(r.lat, r.lon, anchors)
+            found.append(_candidate(r, gap.stage, exact[r.lab_id]))
+        found.sort(key=lambda c: (-c.score, math.inf if c.distance_km is None
+                                  else c.distance_km, c.name, c.lab_id))
+        gap.candidates = found[:top_n]
+    return gaps
+
+
+def _best(rows: list[Any], top_n: int, anchors: list[tuple[float, float]],
+          approx: dict[int, float]) -> list[Any]:
+    """The rows that can be among the ``top_n`` by (score, distance): every row scoring
+    above the ``top_n``-th score, and of those scoring just that, the ones whose haversine
+    distance (within its 1 % of the geodesic one) can still place them. Distances are
+    computed for these only; geodesic ones (slow) only for what this returns."""
+    if len(rows) <= top_n:
+        return rows
+    rows = sorted(rows, key=lambda r: -r.n)
+    threshold = rows[top_n - 1].n
+    above = [r for r in rows if r.n > threshold]
+    level = [r for r in rows if r.n == threshold]
+    slots = top_n - len(above)
+    if len(level) > slots:
+        for r in level:
+            if r.lab_id not in approx:
+                approx[r.lab_id] = _nearest_approx(r.lat, r.lon, anchors)
+        level.sort(key=lambda r: approx[r.lab_id])
+        cutoff = approx[level[slots - 1].lab_id] * (1 + _HAVERSINE_ERROR)
+        level = [r for r in level if approx[r.lab_id] * (1 - _HAVERSINE_ERROR) <= cutoff]
+    return above + level
+
+
+def _candidate(row: Any, stage: NetworkStage, distance: float | None) -> Candidate:
+    kinds: dict[str, set[str]] = {"k": set(), "c": set(), "w": set()}
+    for item in (row.codes or "").split("|"):
+        kind, _, code = item.partition(":")
+        if kind in kinds and code:
+            kinds[kind].add(code)
+    words = stage.keyword_list
+    keywords = [words[int(i)] for i in kinds["w"] if i.isdigit() and int(i) < len(words)]
+    return Candidate(lab_id=row.lab_id, slug=row.slug, name=row.name, city=row.city,
+                     country=row.country, ket_hits=sorted(kinds["k"]),
+                     category_hits=sorted(kinds["c"]),
+                     keyword_hits=sorted(keywords, key=str.lower), distance_km=distance)
+
+
+# Haversine on the mean sphere differs from the WGS 84 geodesic by less than 0.6 %.
+_MEAN_EARTH_KM = 6371.0088
+_HAVERSINE_ERROR = 0.01
+
+
+def _nearest_approx(lat: float | None, lon: float | None,
+                    anchors: list[tuple[float, float]]) -> float:
+    """Haversine km to the nearest anchor (``math.inf`` without coordinates)."""
+    if lat is None or lon is None or not anchors:
+        return math.inf
+    p1, l1 = math.radians(lat), math.radians(lon)
+    c1 = math.cos(p1)
+    best = 1.0  # the largest haversine term is 1 (antipodes)
+    for a_lat, a_lon in _radians(tuple(anchors)):
+        h = (math.sin((a_lat - p1) / 2) ** 2
+             + c1 * math.cos(a_lat) * math.sin((a_lon - l1) / 2) ** 2)
+        best = min(best, h)
+    return 2 * _MEAN_EARTH_KM * math.asin(math.sqrt(best))
+
+
+@lru_cache(maxsize=64)
+def _radians(anchors: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+    return tuple({(math.radians(a), math.radians(b)) for a, b in anchors})
+
+
+def _nearest(lat: float | None, lon: float | None,
+             anchors: list[tuple[float, float]]) -> float | None:
+    if lat is None or lon is None or not anchors:
+        return None
+    return min(distance_km(lat, lon, a_lat, a_lon) for a_lat, a_lon in anchors)
+
+
+def _hit_rows(gaps: list[Gap]) -> Any:
+    """One UNION ALL of (stage_id, lab_id, kind, code): every need of every gap stage a
+    published lab meets. Stage needs are literals here (a handful per stage)."""
+    parts = []
+    for gap in gaps:
+        sid = gap.stage.id
+        kets = gap.stage.ket_codes
+        if kets:
+            # lab_ket rows in the area itself or in one of its sub-areas; the code
+            # reported is the stage's area the lab meets.
+            lk = LabKet.__table__
+            parts.append(
+                select(literal(sid).label("stage_id"), lk.c.lab_id.label("lab_id"),
+                       literal("k").label("kind"), lk.c.ket_code.label("code"))
+                .where(lk.c.ket_code.in_(kets)))
+            parts.append(
+                select(literal(sid), lk.c.lab_id, literal("k"), KetArea.parent_code)
+                .join(KetArea, KetArea.code == lk.c.ket_code)
+                .where(KetArea.parent_code.in_(kets)))
+        cats = gap.stage.category_codes
+        if cats:
+            parts.append(
+                select(literal(sid), Equipment.lab_id, literal("c"), Equipment.category_code)
+                .where(Equipment.category_code.in_(cats),
+                       Equipment.status.in_(_LIVE_EQUIPMENT)))
+        for index, word in enumerate(gap.stage.keyword_list):
+            pattern = _like_pattern(word)
+            parts.append(
+                select(literal(sid), Lab.id, literal("w"), literal(str(index)))
+                .where(or_(func.lower(Lab.capabilities).like(pattern, escape="\\"),
+                           func.lower(Lab.description).like(pattern, escape="\\"))))
+    return union_all(*parts).subquery("hits")
+
+
+def _scoring_statement(hits: Any, excluded: list[int]) -> Any:
+    """One row per (gap stage, published lab not in the network) with its score (needs
+    met), the needs as "kind:code|…" and the lab's name, place and coordinates."""
+    met = select(hits.c.stage_id, hits.c.lab_id, hits.c.kind, hits.c.code).distinct() \
+        .subquery("met")
+    scored = (select(met.c.stage_id, met.c.lab_id, func.count().label("n"),
+                     func.aggregate_strings(met.c.kind + ":" + met.c.code, "|")
+                     .label("codes"))
+              .group_by(met.c.stage_id, met.c.lab_id).subquery("scored"))
+    stmt = (select(scored.c.stage_id, scored.c.lab_id, scored.c.n, scored.c.codes, Lab.slug,
+                   Lab.name, Lab.city, Lab.country, Lab.lat, Lab.lon)
+            .join(Lab, Lab.id == scored.c.lab_id)
+            .where(Lab.is_published.is_(True)))
+    if excluded:
+        stmt = stmt.where(Lab.id.not_in(excluded))
+    return stmt
+
+
+def _ranked(stmt: Any, top_n: int, countries: dict[int, list[str]]) -> Any:
+    """Only the rows that can make a stage's top ``top_n``: those whose score ranks within
+    it (ties included: ``rank()`` gives tied rows one rank), after leaving out the labs of
+    a one-country stage's country."""
+    rows = stmt.subquery("candidates")
+    conds = [~((rows.c.stage_id == sid) & rows.c.country.in_(codes))
+             for sid, codes in countries.items() if codes]
+    rank = func.rank().over(partition_by=rows.c.stage_id, order_by=rows.c.n.desc())
+    inner = select(rows, rank.label("rnk")).where(*conds).subquery("ranked")
+    return select(*(c for c in inner.c if c.name != "rnk")).where(inner.c.rnk <= top_n)

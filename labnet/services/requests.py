@@ -1,0 +1,689 @@
+"""Requests: access, service and joint-project requests from a company to labs.
+
+Every write to a request, a lab's answer or a message goes through here. The API::
+
+    create_request(user, *, kind, lab_ids, title, summary, ket_code=None, equipment_id=None,
+                   quantity="", deadline=None, budget_min_eur=None, budget_max_eur=None,
+                   duration_months=None, funding_programme="", trl_now=None,
+                   trl_target=None, now) -> LabRequest
+    resolve_labs(slugs) -> list[Lab]                 # the form's ?lab=… values, published only
+    start_review(user, request, *, now) -> LabRequest          # lab side: submitted → in_review
+    answer(user, request, lab, accept, message, *, now) -> LabRequest   # one lab's answer
+    post_message(user, request, body, *, lab=None, now) -> RequestMessage
+    confirm(user, request, *, now) -> LabRequest               # company: accepted → active
+    withdraw(user, request, *, now) -> LabRequest              # company, before completed
+    complete(user, request, *, now) -> LabRequest              # either side: active → completed
+    load_request(request_id) -> LabRequest                     # with labs, org, requester
+
+``request`` and ``lab`` may be given as objects or ids. Callers commit; nothing is written
+when a function raises.
+
+The workflow (RequestStatus)::
+
+    submitted ─▶ in_review ─▶ accepted ─▶ active ─▶ completed
+        │            │            │          │
+        └────────────┴──▶ declined (every lab declined)
+        withdrawn: by the company from submitted, in_review, accepted or active
+
+- ``in_review``: the first lab-side action — a manager opens it for review, answers, or
+  writes a message. That first action also stamps ``first_response_at``.
+- Each lab answers once (``request_lab.answer``: pending → accepted | declined), while the
+  request is submitted, in review or accepted. The request is ``accepted`` as soon as one
+  lab accepts, ``declined`` when every lab has declined. ``decided_at`` is the first
+  accept, or the last decline.
+- ``active`` needs at least one accept and the company's confirmation (``confirmed_at``);
+  labs that had not answered by then can no longer answer.
+- ``completed``: marked by the company side or by a manager of a lab that accepted, once
+  active. ``closed_at`` is stamped on declined, withdrawn and completed; closed requests'
+  threads are read only.
+
+Who: the company side is every member of the requesting organisation (like bookings);
+the lab side is the managers of the labs the request addresses. Admins read requests but
+act on none (they are not a party). Refusals: :class:`PermissionDenied` for a non-party,
+:class:`RuleViolation` naming the field for a broken rule.
+
+Every state change takes the request's row lock first (an UPDATE of
+``last_activity_at``), then moves the status compare-and-set (``UPDATE … WHERE status =
+old``), so two clicks or two managers act once; it records an audit event and queues the
+e-mails to the other parties in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload, selectinload
+
+from labnet.errors import NotFound, PermissionDenied, RuleViolation
+from labnet.extensions import db
+from labnet.models import Equipment, KetArea, Lab, LabManager, User
+from labnet.models.request import (
+    FUNDING_PROGRAMMES,
+    LabAnswer,
+    LabRequest,
+    RequestKind,
+    RequestLab,
+    RequestMessage,
+    RequestStatus,
+)
+from labnet.services import audit
+from labnet.services.notifications import enqueue_email
+
+MAX_TEXT = 5000  # summary, message, answer: characters
+MAX_TITLE = 200
+MAX_QUANTITY = 120
+MAX_LABS = 10
+MAX_BUDGET = 1_000_000_000
+MAX_DURATION_MONTHS = 120
+
+# From which statuses each move is allowed.
+ANSWERABLE = (RequestStatus.SUBMITTED, RequestStatus.IN_REVIEW, RequestStatus.ACCEPTED)
+WITHDRAWABLE = (RequestStatus.SUBMITTED, RequestStatus.IN_REVIEW, RequestStatus.ACCEPTED,
+                RequestStatus.ACTIVE)
+THREAD_OPEN = WITHDRAWABLE
+
+
+def _id(obj: Any) -> int:
+    return obj if isinstance(obj, int) else obj.id
+
+
+def _text(value: str | None, field: str, *, required: str | None, limit: int,
+          what: str = "this text") -> str:
+    value = (value or "").strip()
+    if "\x00" in value:
+        raise RuleViolation(field, "Remove the control characters from this text.")
+    if required and not value:
+        raise RuleViolation(field, required)
+    if len(value) > limit:
+        raise RuleViolation(field, f"Keep {what} under {limit:,} characters "
+                                   f"(it has {len(value):,}).")
+    return value
+
+
+# --- loading -------------------------------------------------------------------------------
+
+
+def load_request(request_id: int) -> LabRequest:
+    """The request with its labs, organisation and requester (fresh from the database)."""
+    found = db.session.scalars(
+        select(LabRequest)
+        .options(selectinload(LabRequest.labs).joinedload(RequestLab.lab),
+                 joinedload(LabRequest.organisation), joinedload(LabRequest.created_by))
+        .where(LabRequest.id == request_id)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
+    if found is None:
+        raise NotFound(request_id)
+    return found
+
+
+def _lock(request_id: int, now: datetime) -> LabRequest:
+    # The first write of the transaction: every writer of this request queues here (the
+    # row lock on PostgreSQL, the write lock on SQLite), so what we read next is current.
+    result = db.session.execute(
+        update(LabRequest).where(LabRequest.id == request_id)
+        .values(last_activity_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise NotFound(request_id)
+    return load_request(request_id)
+
+
+def _move(req: LabRequest, new: RequestStatus, *, now: datetime, **values: Any) -> bool:
+    """Compare-and-set: ``req`` goes to ``new`` only if its status is still the one read."""
+    result = db.session.execute(
+        update(LabRequest)
+        .where(LabRequest.id == req.id, LabRequest.status == req.status)
+        .values(status=new, updated_at=now, last_activity_at=now, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        return False
+    db.session.refresh(req)
+    return True
+
+
+def _status_refusal(req: LabRequest, doing: str) -> RuleViolation:
+    return RuleViolation("status", f"This request is {req.status_label.lower()}: {doing}")
+
+
+# --- who ---------------------------------------------------------------------------------
+
+
+def _company_side(user: User, req: LabRequest) -> bool:
+    from labnet.permissions import is_request_company_side
+
+    return is_request_company_side(user, req)
+
+
+def _managed(user: User, req: LabRequest) -> list[int]:
+    from labnet.permissions import request_managed_lab_ids
+
+    return request_managed_lab_ids(user, req.id)
+
+
+def _require_party(user: User, req: LabRequest) -> list[int]:
+    """The involved labs the user manages; :class:`NotFound` for someone who may not see
+    the request, :class:`PermissionDenied` for an admin who is no party."""
+    from labnet.permissions import can_view_request
+
+    managed = _managed(user, req)
+    if not managed and not _company_side(user, req):
+        if can_view_request(user, req):
+            raise PermissionDenied("request party")
+        raise NotFound(req.id)
+    return managed
+
+
+def _require_company(user: User, req: LabRequest, doing: str) -> None:
+    _require_party(user, req)
+    if not _company_side(user, req):
+        raise PermissionDenied(f"Only the requesting company can {doing}.")
+
+
+def _require_lab_manager(user: User, req: LabRequest, lab_id: int | None) -> int:
+    """The lab (of the request) the user acts for."""
+    managed = _require_party(user, req)
+    if lab_id is None:
+        if len(managed) != 1:
+            if not managed:
+                raise PermissionDenied("Only the labs' managers can do this.")
+            raise RuleViolation("lab", "Say which of your labs you act for.")
+        return managed[0]
+    if lab_id not in managed:
+        if not managed:
+            raise PermissionDenied("Only the labs' managers can do this.")
+        raise RuleViolation("lab", "You do not manage this lab of the request.")
+    return lab_id
+
+
+# --- e-mail ---------------------------------------------------------------------------------
+
+
+def _party_addresses(req: LabRequest, *, lab_ids: Iterable[int] | None = None) -> list[str]:
+    """The requester and the active managers of the request's labs (or of ``lab_ids``)."""
+    ids = list(lab_ids) if lab_ids is not None else [link.lab_id for link in req.labs]
+    managers = list(db.session.scalars(
+        select(User.email).join(LabManager, LabManager.user_id == User.id)
+        .where(LabManager.lab_id.in_(ids), User.is_active.is_(True)).distinct()
+    )) if ids else []
+    to = set(managers)
+    if req.created_by.is_active:
+        to.add(req.created_by.email)
+    return sorted(to)
+
+
+def _notify(kind: str, req: LabRequest, subject: str, actor: User | None, *, now: datetime,
+            to: list[str] | None = None, action_required: bool = False, **extra: Any) -> None:
+    """E-mail every party but the actor (or ``to``), in the caller's transaction."""
+    addresses = to if to is not None else _party_addresses(req)
+    for address in addresses:
+        if actor is not None and address == actor.email:
+            continue
+        enqueue_email(kind, address, subject,
+                      {"req": req, "actor": actor, **extra}, now=now,
+                      action_required=action_required)
+
+
+def _status_changed(req: LabRequest, actor: User | None, headline: str, *, now: datetime,
+                    note: str = "") -> None:
+    _notify("request_status", req, f"Request {req.reference} {req.status_label.lower()}: "
+                                    f"{req.title}", actor, now=now, headline=headline, note=note)
+
+
+# --- creating ------------------------------------------------------------------------------
+
+
+def resolve_labs(slugs: Sequence[str]) -> list[Lab]:
+    """Published labs for the form's ``lab`` values, in the order given, without repeats.
+
+    :raises RuleViolation: (field ``lab``) naming a value that is no published lab.
+    """
+    wanted: list[str] = []
+    for slug in slugs:
+        slug = (slug or "").strip()
+        if slug and slug not in wanted:
+            wanted.append(slug[:120])
+    if not wanted:
+        return []
+    if len(wanted) > MAX_LABS:
+        raise RuleViolation("lab", f"A joint project may address at most {MAX_LABS} labs.")
+    found = {lab.slug: lab for lab in db.session.scalars(
+        select(Lab).where(Lab.slug.in_(wanted), Lab.is_published.is_(True)))}
+    for slug in wanted:
+        if slug not in found:
+            raise RuleViolation("lab", f"There is no published lab “{slug}”.")
+    return [found[s] for s in wanted]
+
+
+def create_request(
+    user: User, *, kind: str, lab_ids: Sequence[int], title: str, summary: str,
+    ket_code: str | None = None, equipment_id: int | None = None, quantity: str = "",
+    deadline: date | None = None, budget_min_eur: int | None = None,
+    budget_max_eur: int | None = None, duration_months: int | None = None,
+    funding_programme: str = "", trl_now: int | None = None, trl_target: int | None = None,
+    now: datetime,
+) -> LabRequest:
+    """Send a request from the user's organisation to one lab (access, service) or one or
+    more labs (joint project); every lab's managers get an e-mail, the sender a receipt.
+
+    :raises PermissionDenied: unless the user may send requests (a confirmed member of a
+        company organisation).
+    :raises RuleViolation: naming the field: a missing field, a lab that does not exist or
+        is a draft, a budget range reversed, a TRL target below the current TRL, a deadline
+        in the past, a text over the size limit.
+    """
+    from labnet.permissions import can_send_request, can_view_equipment, require
+
+    require(can_send_request, user)
+    try:
+        kind = RequestKind(kind)
+    except ValueError:
+        raise RuleViolation("kind", "Choose access, service or joint project.") from None
+    ids: list[int] = []
+    for lab_id in lab_ids:
+        if lab_id not in ids:
+            ids.append(lab_id)
+    if not ids:
+        raise RuleViolation("lab", "Choose the lab to send this request to."
+                            if kind != RequestKind.JOINT_PROJECT else
+                            "Choose at least one lab for the joint project.")
+    if kind != RequestKind.JOINT_PROJECT and len(ids) > 1:
+        raise RuleViolation("lab", "An access or service request goes to one lab; propose a "
+                                   "joint project to work with several.")
+    if len(ids) > MAX_LABS:
+        raise RuleViolation("lab", f"A joint project may address at most {MAX_LABS} labs.")
+    labs = {lab.id: lab for lab in db.session.scalars(
+        select(Lab).where(Lab.id.in_(ids), Lab.is_published.is_(True)))}
+    if len(labs) != len(ids):
+        raise RuleViolation("lab", "One of the labs does not exist or is not published.")
+    if kind == RequestKind.ACCESS:
+        title_msg = "Say which capability or facility you need access to."
+    elif kind == RequestKind.SERVICE:
+        title_msg = "Say what the lab should test, analyse or make."
+    else:
+        title_msg = "Give the project a title."
+    title = " ".join(_text(title, "title", required=title_msg, limit=MAX_TITLE,
+                           what="the title").split())
+    summary = _text(summary, "summary", required="Describe what you need.", limit=MAX_TEXT,
+                    what="the description")
+    quantity = " ".join(_text(quantity, "quantity", required=(
+        "Say how many (samples, parts, hours…)." if kind == RequestKind.SERVICE else None),
+        limit=MAX_QUANTITY, what="the quantity").split())
+    if kind == RequestKind.SERVICE and deadline is None:
+        raise RuleViolation("deadline", "Give the date you need the results by.")
+    if deadline is not None and deadline < now.date():
+        raise RuleViolation("deadline", "The deadline is in the past.")
+    equipment = None
+    if equipment_id is not None:
+        equipment = db.session.scalar(
+            select(Equipment).options(joinedload(Equipment.lab))
+            .where(Equipment.id == equipment_id))
+        if (equipment is None or equipment.lab_id not in labs
+                or not can_view_equipment(user, equipment)):
+            raise RuleViolation("equipment", "This equipment is not one of the chosen lab's.")
+    if kind == RequestKind.JOINT_PROJECT:
+        if not ket_code:
+            raise RuleViolation("ket_code", "Choose the project's Key Enabling Technology.")
+        if db.session.get(KetArea, ket_code) is None:
+            raise RuleViolation("ket_code", "Choose a Key Enabling Technology from the list.")
+        for field, value in (("budget_min_eur", budget_min_eur),
+                             ("budget_max_eur", budget_max_eur)):
+            if value is not None and not 0 <= value <= MAX_BUDGET:
+                raise RuleViolation(field, "Give an amount in euros between 0 and "
+                                           f"{MAX_BUDGET:,}.")
+        if (budget_min_eur is not None and budget_max_eur is not None
+                and budget_min_eur > budget_max_eur):
+            raise RuleViolation("budget_max_eur", "The maximum budget is below the minimum.")
+        if duration_months is None:
+            raise RuleViolation("duration_months", "Give the project's duration in months.")
+        if not 1 <= duration_months <= MAX_DURATION_MONTHS:
+            raise RuleViolation("duration_months", "Give a duration between 1 and "
+                                                   f"{MAX_DURATION_MONTHS} months.")
+        if funding_programme not in FUNDING_PROGRAMMES:
+            raise RuleViolation("funding_programme", "Choose a funding programme from the list.")
+        if trl_now is None or not 1 <= trl_now <= 9:
+            raise RuleViolation("trl_now", "Choose the current TRL, 1 to 9.")
+        if trl_target is None or not 1 <= trl_target <= 9:
+            raise RuleViolation("trl_target", "Choose the targeted TRL, 1 to 9.")
+        if trl_target < trl_now:
+            raise RuleViolation("trl_target", "The targeted TRL is below the current one.")
+    else:
+        # Fields of a joint project only; a forged form cannot store them on other kinds.
+        ket_code = budget_min_eur = budget_max_eur = duration_months = None
+        trl_now = trl_target = None
+        funding_programme = ""
+    req = LabRequest(
+        kind=kind, status=RequestStatus.SUBMITTED, organisation_id=user.organisation_id,
+        created_by_id=user.id, title=title, summary=summary, ket_code=ket_code,
+        equipment_id=equipment.id if equipment else None, quantity=quantity,
+        deadline=deadline, budget_min_eur=budget_min_eur, budget_max_eur=budget_max_eur,
+        duration_months=duration_months, funding_programme=funding_programme,
+        trl_now=trl_now, trl_target=trl_target, created_at=now, updated_at=now,
+        last_activity_at=now,
+    )
+    db.session.add(req)
+    db.session.flush()
+    req.reference = f"RQ-{now.year}-{req.id:06d}"
+    for lab_id in ids:
+        db.session.add(RequestLab(request_id=req.id, lab_id=lab_id, answer=LabAnswer.PENDING,
+                                  answer_message=""))
+    db.session.flush()
+    audit.record(user, "request.submitted", "lab_request", req.id, now=now, kind=str(kind),
+                 labs=ids)
+    req = load_request(req.id)
+    _notify("request_new", req, f"New {req.kind_label.lower()} request {req.reference}: "
+                                f"{req.title}", user, now=now,
+            to=_party_addresses(req), action_required=True, equipment=equipment)
+    db.session.flush()
+    return req
+
+
+# --- the lab side ----------------------------------------------------------------------------
+
+
+def _first_response(req: LabRequest, now: datetime) -> None:
+    if req.first_response_at is None:
+        db.session.execute(
+            update(LabRequest).where(LabRequest.id == req.id,
+                                     LabRequest.first_response_at.is_(None))
+            .values(first_response_at=now).execution_options(synchronize_session=False))
+        req.first_response_at = now
+
+
+def start_review(user: User, request: LabRequest | int, *, now: datetime) -> LabRequest:
+    """A manager of one of the request's labs opens it for review: submitted → in_review.
+
+    :raises PermissionDenied: for the company side; :raises RuleViolation: unless submitted.
+    """
+    req = _lock(_id(request), now)
+    if not _require_party(user, req):
+        raise PermissionDenied("Only the labs' managers can open a request for review.")
+    if req.status != RequestStatus.SUBMITTED:
+        raise _status_refusal(req, "only a submitted request can be opened for review.")
+    _first_response(req, now)
+    if not _move(req, RequestStatus.IN_REVIEW, now=now):
+        raise _status_refusal(req, "it changed a moment ago.")
+    audit.record(user, "request.in_review", "lab_request", req.id, now=now)
+    _status_changed(req, user, f"{user.full_name} is reviewing your request.", now=now)
+    db.session.flush()
+    return req
+
+
+def answer(user: User, request: LabRequest | int, lab: Lab | int, accept: bool, message: str,
+           *, now: datetime) -> LabRequest:
+    """One lab accepts or declines (once). The request becomes accepted at the first accept
+    and declined when every lab has declined; a decline needs a reason for the company.
+
+    :raises PermissionDenied: unless the user manages ``lab``.
+    :raises RuleViolation: ``answer`` when the lab answered already, ``status`` when the
+        request no longer takes answers, ``answer_message`` when missing (decline) or too long.
+    """
+    req = _lock(_id(request), now)
+    lab_id = _require_lab_manager(user, req, _id(lab))
+    message = _text(message, "answer_message", required=None if accept else
+                    "Tell the company why your lab declines.", limit=MAX_TEXT,
+                    what="the message")
+    if req.status not in ANSWERABLE:
+        raise _status_refusal(req, "it no longer takes answers from labs.")
+    link = next(link for link in req.labs if link.lab_id == lab_id)
+    new_answer = LabAnswer.ACCEPTED if accept else LabAnswer.DECLINED
+    result = db.session.execute(
+        update(RequestLab)
+        .where(RequestLab.id == link.id, RequestLab.answer == LabAnswer.PENDING)
+        .values(answer=new_answer, answered_at=now, answered_by_id=user.id,
+                answer_message=message)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise RuleViolation("answer", f"{link.lab.name} has already answered "
+                                      f"({link.answer}).")
+    db.session.refresh(link)
+    _first_response(req, now)
+    audit.record(user, f"request.lab_{new_answer}", "lab_request", req.id, now=now,
+                 lab_id=lab_id, message=message[:500])
+    answers = [link.answer for link in req.labs]
+    old = req.status
+    if LabAnswer.ACCEPTED in answers and old != RequestStatus.ACCEPTED:
+        target: RequestStatus | None = RequestStatus.ACCEPTED
+        extra: dict[str, Any] = {"decided_at": req.decided_at or now}
+    elif all(a == LabAnswer.DECLINED for a in answers):
+        target, extra = RequestStatus.DECLINED, {"decided_at": now, "closed_at": now}
+    elif old == RequestStatus.SUBMITTED:
+        target, extra = RequestStatus.IN_REVIEW, {}
+    else:
+        target, extra = None, {}
+    if target is not None:
+        if not _move(req, target, now=now, **extra):
+            raise _status_refusal(req, "it changed a moment ago.")
+        audit.record(user, f"request.{target}", "lab_request", req.id, now=now)
+    verb = "accepted" if accept else "declined"
+    _notify("request_status", req,
+            f"Request {req.reference}: {link.lab.name} {verb}", user, now=now,
+            headline=f"{link.lab.name} {verb} the request.", note=message)
+    db.session.flush()
+    return req
+
+
+# --- the thread ------------------------------------------------------------------------------
+
+
+def post_message(user: User, request: LabRequest | int, body: str, *,
+                 lab: Lab | int | None = None, now: datetime) -> RequestMessage:
+    """Add a message to the thread and e-mail the other parties.
+
+    The author speaks for the company when they are of the requesting organisation and
+    name no lab; otherwise for the lab they manage (``lab`` when they manage several). A
+    lab's first message moves a submitted request to in review and is its first response.
+
+    :raises RuleViolation: ``body`` empty or over :data:`MAX_TEXT` characters, or the
+        request closed.
+    """
+    req = _lock(_id(request), now)
+    managed = _require_party(user, req)
+    body = _text(body, "body", required="Write a message.", limit=MAX_TEXT,
+                 what="the message")
+    lab_id: int | None
+    if lab is not None:
+        lab_id = _require_lab_manager(user, req, _id(lab))
+    elif _company_side(user, req):
+        lab_id = None
+    else:
+        lab_id = _require_lab_manager(user, req, managed[0] if len(managed) == 1 else None)
+    if req.status not in THREAD_OPEN:
+        raise _status_refusal(req, "its thread is closed.")
+    message = RequestMessage(request_id=req.id, author_id=user.id, lab_id=lab_id, body=body,
+                             created_at=now)
+    db.session.add(message)
+    db.session.flush()
+    speaker = req.organisation.name
+    if lab_id is not None:
+        speaker = next(link.lab.name for link in req.labs if link.lab_id == lab_id)
+        _first_response(req, now)
+        if req.status == RequestStatus.SUBMITTED and _move(req, RequestStatus.IN_REVIEW,
+                                                           now=now):
+            audit.record(user, "request.in_review", "lab_request", req.id, now=now)
+    _notify("request_message", req, f"New message on request {req.reference}: {req.title}",
+            user, now=now, message=message, speaker=speaker)
+    db.session.flush()
+    return message
+
+
+# --- the company side ------------------------------------------------------------------------
+
+
+def confirm(user: User, request: LabRequest | int, *, now: datetime) -> LabRequest:
+    """The company starts the work with the labs that accepted: accepted → active."""
+    req = _lock(_id(request), now)
+    _require_company(user, req, "confirm the request")
+    if req.status != RequestStatus.ACCEPTED:
+        raise _status_refusal(req, "it can be confirmed once at least one lab has accepted.")
+    if not _move(req, RequestStatus.ACTIVE, now=now, confirmed_at=now):
+        raise _status_refusal(req, "it changed a moment ago.")
+    audit.record(user, "request.active", "lab_request", req.id, now=now)
+    accepted = [link.lab_id for link in req.labs if link.answer == LabAnswer.ACCEPTED]
+    _notify("request_status", req, f"Request {req.reference} confirmed: {req.title}", user,
+            now=now, to=_party_addresses(req, lab_ids=accepted),
+            headline=f"{req.organisation.name} confirmed the request: the work can start.",
+            note="")
+    db.session.flush()
+    return req
+
+
+def withdraw(user: User, request: LabRequest | int, *, now: datetime) -> LabRequest:
+    """The company withdraws the request, at any time before it is completed."""
+    req = _lock(_id(request), now)
+    _require_company(user, req, "withdraw the request")
+    if req.status not in WITHDRAWABLE:
+        raise _status_refusal(req, "it can no longer be withdrawn.")
+    if not _move(req, RequestStatus.WITHDRAWN, now=now, closed_at=now):
+        raise _status_refusal(req, "it changed a moment ago.")
+    audit.record(user, "request.withdrawn", "lab_request", req.id, now=now)
+    _status_changed(req, user, f"{req.organisation.name} withdrew the request.", now=now)
+    db.session.flush()
+    return req
+
+
+def complete(user: User, request: LabRequest | int, *, now: datetime) -> LabRequest:
+    """Either side marks an active request completed: the company side, or a manager of a
+    lab that accepted."""
+    req = _lock(_id(request), now)
+    managed = _require_party(user, req)
+    accepted = {link.lab_id for link in req.labs if link.answer == LabAnswer.ACCEPTED}
+    if not _company_side(user, req) and not accepted.intersection(managed):
+        raise RuleViolation("status", "Only the company or a lab that accepted can mark "
+                                      "the request completed.")
+    if req.status != RequestStatus.ACTIVE:
+        raise _status_refusal(req, "only an active request can be marked completed.")
+    if not _move(req, RequestStatus.COMPLETED, now=now, closed_at=now):
+        raise _status_refusal(req, "it changed a moment ago.")
+    audit.record(user, "request.completed", "lab_request", req.id, now=now)
+    _status_changed(req, user, f"{user.full_name} marked the request completed.", now=now)
+    db.session.flush()
+    return req
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def thread(request_id: int) -> list[RequestMessage]:
+    """The request's messages, oldest first, with authors and labs."""
+    return list(db.session.scalars(
+        select(RequestMessage)
+        .options(joinedload(RequestMessage.author), joinedload(RequestMessage.lab))
+        .where(RequestMessage.request_id == request_id)
+        .order_by(RequestMessage.created_at, RequestMessage.id)
+    ))
+
+
+def open_inbox_count(user: User) -> int:
+    """Requests waiting for an answer from a lab the user manages (the navigation badge)."""
+    return int(db.session.scalar(
+        select(func.count(RequestLab.id))
+        .join(LabManager, LabManager.lab_id == RequestLab.lab_id)
+        .join(LabRequest, LabRequest.id == RequestLab.request_id)
+        .where(LabManager.user_id == user.id, RequestLab.answer == LabAnswer.PENDING,
+               LabRequest.status.in_(ANSWERABLE))
+    ) or 0)
+
+
+# --- demo data -------------------------------------------------------------------------------
+
+
+DEMO_FIRST_TITLE = "Laser-textured wear coatings for pump housings"
+
+
+def seed_demo_requests(*, now: datetime) -> int:
+    """A few requests of the demo SME (``sme@labnet.example``) to the demo manager's labs,
+    in several states, so "My requests" and the inbox are not empty. Rows are written
+    directly (no e-mails to demo addresses); idempotent. Returns how many were added."""
+    from datetime import timedelta
+
+    sme = db.session.scalar(select(User).where(User.email == "sme@labnet.example"))
+    manager = db.session.scalar(select(User).where(User.email == "manager@labnet.example"))
+    if sme is None or manager is None or db.session.scalar(
+            select(func.count(LabRequest.id)).where(
+                LabRequest.organisation_id == sme.organisation_id,
+                LabRequest.title == DEMO_FIRST_TITLE)):
+        return 0
+    labs = {lab.slug: lab for lab in db.session.scalars(select(Lab).where(Lab.slug.in_(
+        ("fraunhofer-ilt", "fraunhofer-ipt", "fraunhofer-ise", "fraunhofer-iws"))))}
+    if len(labs) < 4:
+        return 0
+    managed = ("fraunhofer-ilt", "fraunhofer-ipt", "fraunhofer-ise")  # the demo manager's
+    day = timedelta(days=1)
+    plans: list[dict[str, Any]] = [
+        {"kind": RequestKind.JOINT_PROJECT, "status": RequestStatus.ACCEPTED, "age": 12,
+         "title": DEMO_FIRST_TITLE,
+         "summary": "A two-year pilot: laser texturing at ILT, process chain at IPT, coating "
+                    "trials at IWS, reaching a production-ready process.",
+         "ket_code": "AMT", "budget_min_eur": 250_000, "budget_max_eur": 600_000,
+         "duration_months": 24, "funding_programme": "Horizon Europe", "trl_now": 4,
+         "trl_target": 7,
+         "labs": [("fraunhofer-ilt", LabAnswer.ACCEPTED, "We can take the texturing part."),
+                  ("fraunhofer-ipt", LabAnswer.PENDING, ""),
+                  ("fraunhofer-iws", LabAnswer.DECLINED, "No capacity before 2027.")],
+         "messages": [(None, "Could we meet at the Aachen open lab day?"),
+                      ("fraunhofer-ilt", "Yes, let's meet there; bring sample parts.")]},
+        {"kind": RequestKind.SERVICE, "status": RequestStatus.SUBMITTED, "age": 2,
+         "title": "Efficiency measurement of 20 prototype PV cells",
+         "summary": "IV curves under standard test conditions, with a short report.",
+         "quantity": "20 cells", "deadline": (now + 30 * day).date(),
+         "labs": [("fraunhofer-ise", LabAnswer.PENDING, "")], "messages": []},
+        {"kind": RequestKind.ACCESS, "status": RequestStatus.IN_REVIEW, "age": 5,
+         "title": "Ultrashort-pulse laser micromachining station",
+         "summary": "Three days of supervised access to drill cooling holes in test parts.",
+         "labs": [("fraunhofer-ilt", LabAnswer.PENDING, "")],
+         "messages": [("fraunhofer-ilt", "Which material and thickness are the parts?")]},
+        {"kind": RequestKind.SERVICE, "status": RequestStatus.COMPLETED, "age": 60,
+         "title": "Surface roughness analysis of milled aluminium parts",
+         "summary": "Roughness (Ra, Rz) on 8 parts, two directions each.",
+         "quantity": "8 parts", "deadline": (now - 40 * day).date(),
+         "labs": [("fraunhofer-ipt", LabAnswer.ACCEPTED, "Done within two weeks.")],
+         "messages": [("fraunhofer-ipt", "Report attached to our e-mail; thank you.")]},
+    ]
+    added = 0
+    for plan in plans:
+        created = now - plan["age"] * day
+        answered = created + day
+        status = plan["status"]
+        req = LabRequest(
+            kind=plan["kind"], status=status, organisation_id=sme.organisation_id,
+            created_by_id=sme.id, title=plan["title"], summary=plan["summary"],
+            ket_code=plan.get("ket_code"), quantity=plan.get("quantity", ""),
+            deadline=plan.get("deadline"), budget_min_eur=plan.get("budget_min_eur"),
+            budget_max_eur=plan.get("budget_max_eur"),
+            duration_months=plan.get("duration_months"),
+            funding_programme=plan.get("funding_programme", ""), trl_now=plan.get("trl_now"),
+            trl_target=plan.get("trl_target"), created_at=created, updated_at=answered,
+            last_activity_at=created if status == RequestStatus.SUBMITTED else answered,
+            first_response_at=None if status == RequestStatus.SUBMITTED else answered,
+            decided_at=answered if status in (RequestStatus.ACCEPTED,
+                                              RequestStatus.COMPLETED) else None,
+            confirmed_at=answered if status == RequestStatus.COMPLETED else None,
+            closed_at=created + 20 * day if status == RequestStatus.COMPLETED else None,
+        )
+        db.session.add(req)
+        db.session.flush()
+        req.reference = f"RQ-{created.year}-{req.id:06d}"
+        for slug, lab_answer, text in plan["labs"]:
+            done = lab_answer != LabAnswer.PENDING
+            db.session.add(RequestLab(
+                request_id=req.id, lab_id=labs[slug].id, answer=lab_answer,
+                answered_at=answered if done else None,
+                answered_by_id=manager.id if done and slug in managed else None,
+                answer_message=text))
+        for n, (slug, body) in enumerate(plan["messages"]):
+            db.session.add(RequestMessage(
+                request_id=req.id, author_id=manager.id if slug else sme.id,
+                lab_id=labs[slug].id if slug else None, body=body,
+                created_at=answered + n * timedelta(hours=2)))
+        audit.record(sme, "request.submitted", "lab_request", req.id, now=created,
+                     kind=str(plan["kind"]))
+        added += 1
+    db.session.flush()
+    return added

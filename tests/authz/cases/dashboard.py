@@ -1,0 +1,34 @@
+"""Matrix entries for the coordinators' dashboard (``dashboard.*``).
+
+Coordinators and admins see everything; lab managers (``manager``, ``other_manager``) see
+the figures of their own labs; other users are refused (403) and visitors are sent to log
+in. A manager's view has no searches, so the unmet-demand CSV is 404 for them. The
+figures themselves are checked in tests/web/test_dashboard.py.
+"""
+
+from __future__ import annotations
+
+from tests.authz.cases.base import ACTORS, Case
+
+ALLOWED = ("other_manager", "manager", "coordinator", "admin")
+
+
+def dashboard(ok: int, managers: int | None = None) -> dict[str, int]:
+    table = {a: (ok if a in ALLOWED else 403) for a in ACTORS}
+    if managers is not None:
+        table["manager"] = table["other_manager"] = managers
+    table["anonymous"] = 302
+    return table
+
+
+CASES = [
+    Case("dashboard.index", "GET", lambda p: "/dashboard", dashboard(200)),
+    Case("dashboard.index", "GET", lambda p: "/dashboard?from=2026-03-01&to=2026-01-01",
+         dashboard(422), name="bad-period"),
+    Case("dashboard.section_csv", "GET", lambda p: "/dashboard/flows.csv?country=DE",
+         dashboard(200)),
+    Case("dashboard.section_csv", "GET", lambda p: "/dashboard/unmet.csv",
+         dashboard(200, managers=404), name="searches"),
+    Case("dashboard.section_csv", "GET", lambda p: "/dashboard/nothing.csv", dashboard(404),
+         name="unknown-section"),
+]

@@ -1,0 +1,192 @@
+"""``/labs?available_from=…&available_to=…&hours=…``: labs with equipment free for D hours
+between two dates, as the user sees them (cards, chips, the sidebar form, bad input)."""
+
+from __future__ import annotations
+
+import html as html_lib
+import json
+import re
+
+import pytest
+
+from labnet.extensions import db
+from labnet.models import User
+from labnet.services import booking as service
+from tests.fixtures.berlin import APPROVING, NOW, berlin
+
+FILTER = "available_from=2026-03-04&available_to=2026-03-04"
+
+
+def page(client, url: str) -> str:
+    response = client.get(url)
+    assert response.status_code == 200, url
+    return html_lib.unescape(response.get_data(as_text=True))
+
+
+def windows(html: str) -> list[str]:
+    """The free-equipment lines of the cards, as text."""
+    return [" ".join(re.sub(r"<[^>]+>", "", li).split())
+            for li in re.findall(r'<li class="free-window"[^>]*>(.*?)</li>', html, re.S)]
+
+
+def listed(html: str) -> list[str]:
+    return re.findall(r'class="fw-semibold lab-link"[^>]*>([^<]+)</a>', html)
+
+
+def errors(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<li data-param="(\w+)"><code>\w+</code>: ([^<]+)</li>', html))
+
+
+def book(app, user, equipment, start, end):
+    with app.test_request_context():
+        actor = db.session.get(User, user.id)
+        service.request_booking(actor, equipment.id, start, end, "Imaging", now=NOW)
+        db.session.commit()
+
+
+@pytest.fixture
+def catalogue(app, frozen_clock, make_lab, make_equipment, make_user, make_org):
+    """Three Berlin labs open 08–17 on weekdays: the confocal microscope of "Imaging
+    Centre" is booked on Wednesday 4 March except 11:00–14:00; "Bio Hall" has only
+    request-only equipment; "Free Lab" (Belgium) is free all day."""
+    member = make_user(organisation=make_org(kind="company", size_class="small"))
+    imaging = make_lab(**APPROVING, name="Imaging Centre", hours=((8, 17),), country="DE")
+    bio = make_lab(**APPROVING, name="Bio Hall", hours=((8, 17),), country="DE")
+    free_lab = make_lab(**APPROVING, name="Free Lab", hours=((8, 17),), country="BE",
+                        city="Gent", lat=51.05, lon=3.72)
+    confocal = make_equipment(imaging, name="Confocal microscope", booking_unit="hour")
+    make_equipment(bio, name="Bioreactor", mode="request_only")
+    make_equipment(free_lab, name="Tensile tester", booking_unit="hour")
+    book(app, member, confocal, berlin(2026, 3, 4, 8), berlin(2026, 3, 4, 11))
+    book(app, member, confocal, berlin(2026, 3, 4, 14), berlin(2026, 3, 4, 17))
+    return {"imaging": imaging, "bio": bio, "free": free_lab, "confocal": confocal}
+
+
+def test_labs_with_free_equipment_show_what_is_free_and_from_when(client, catalogue):
+    html = page(client, f"/labs?{FILTER}&hours=3")
+    assert listed(html) == ["Free Lab", "Imaging Centre"]
+    assert windows(html) == [
+        "Tensile tester free from Wed 4 Mar 08:00, 9 h (lab time, Europe/Berlin)",
+        "Confocal microscope free from Wed 4 Mar 11:00, 3 h (lab time, Europe/Berlin)",
+    ]
+    assert f'href="/equipment/{catalogue["confocal"].id}"' in html
+    assert not errors(html)
+    # The chip names the filter and removes it alone.
+    chip = re.search(r'<a [^>]*data-param="available_from" href="([^"]+)"[^>]*>([^<]+)<',
+                     html)
+    assert chip is not None
+    assert chip.group(2).strip() == "Free 3 h between 2026-03-04 and 2026-03-04"
+    assert "available" not in chip.group(1) and "hours" not in chip.group(1)
+    # The sidebar form shows the values; the search form carries them along.
+    assert 'id="available-from" name="available_from" value="2026-03-04"' in html
+    assert 'id="available-hours" name="hours" value="3"' in html
+    assert '<input type="hidden" name="available_to" value="2026-03-04">' in html
+
+
+def test_pagination_links_keep_the_filter(client, catalogue, app):
+    app.config["LABS_PER_PAGE"] = 1
+    html = page(client, f"/labs?{FILTER}&hours=3")
+    assert listed(html) == ["Free Lab"]
+    second = re.findall(r'href="(/labs\?[^"]*page=2[^"]*)"', html)
+    assert second and all("available_from=2026-03-04" in u and "available_to=2026-03-04" in u
+                          and "hours=3" in u for u in second)
+    assert listed(page(client, second[0])) == ["Imaging Centre"]
+
+
+def test_four_hours_leave_only_the_lab_free_all_day(client, catalogue):
+    html = page(client, f"/labs?{FILTER}&hours=4")
+    assert listed(html) == ["Free Lab"]
+    assert "1 lab" in html and "Confocal microscope" not in html
+
+
+def test_the_filter_combines_with_the_others(client, catalogue):
+    html = page(client, f"/labs?{FILTER}&hours=3&country=DE")
+    assert listed(html) == ["Imaging Centre"]
+    assert page(client, f"/labs?{FILTER}&hours=3&q=tensile").count("lab-link") == 1
+    assert listed(page(client, f"/labs?{FILTER}&hours=2&near=Gent&radius_km=20")) == \
+        ["Free Lab"]
+    # Without the filter every lab shows, the request-only one too.
+    assert listed(page(client, "/labs")) == ["Bio Hall", "Free Lab", "Imaging Centre"]
+
+
+def test_the_map_data_takes_the_filter(client, catalogue):
+    response = client.get(f"/map/labs.geojson?{FILTER}&hours=4")
+    assert response.status_code == 200
+    names = [f["properties"]["name"] for f in json.loads(response.get_data())["features"]]
+    assert names == ["Free Lab"]
+
+
+def test_the_sidebar_form_submits_the_filter_keeping_the_rest(client, catalogue):
+    html = page(client, "/labs?country=DE")
+    form = re.search(r'<form method="get" action="/labs" id="available-form".*?</form>', html,
+                     re.S)
+    assert form is not None
+    assert '<input type="hidden" name="country" value="DE">' in form.group(0)
+    for name in ("available_from", "available_to", "hours"):
+        assert f'name="{name}"' in form.group(0)
+
+
+@pytest.mark.parametrize(("query", "field", "words"), [
+    ("available_from=2026-03-05&available_to=2026-03-04&hours=2", "available_to",
+     "is before the first"),
+    ("available_from=2026-02-20&available_to=2026-03-04&hours=2", "available_from",
+     "is in the past"),
+    ("available_from=2026-03-04&available_to=2026-03-04&hours=0", "hours", "above 0"),
+    ("available_from=2026-03-04&available_to=2026-03-04&hours=-3", "hours", "above 0"),
+    ("available_from=2026-03-04&available_to=2026-03-04&hours=lots", "hours", "“lots”"),
+    ("available_from=2026-03-04&available_to=2026-03-04&hours=nan", "hours", "above 0"),
+    ("available_from=2026-03-04&available_to=2026-03-04&hours=25", "hours",
+     "do not fit"),
+    ("available_from=2026-03-04&hours=2", "available_to", "Give the last day"),
+    ("available_to=2026-03-04", "available_from", "Give the first day"),
+    ("hours=2", "available_from", "Give the first day"),
+    ("available_from=2026-03-04&available_to=2026-05-04&hours=2", "available_to",
+     "at most 31 days"),
+    ("available_from=04.03.2026&available_to=2026-03-04&hours=2", "available_from",
+     "is not a date"),
+    ("available_from=2026-03-04&available_to=9999-12-31&hours=2", "available_to",
+     "at most 31 days"),
+    ("available_from=9999-12-31&available_to=9999-12-31&hours=2", "available_to",
+     "that far ahead"),
+])
+def test_bad_input_names_the_field_keeps_the_input_and_the_rest_still_works(
+        client, catalogue, query, field, words):
+    html = page(client, f"/labs?{query}&country=DE")
+    found = errors(html)
+    assert field in found and words in found[field], found
+    assert listed(html) == ["Bio Hall", "Imaging Centre"]  # country applies, availability not
+    assert 'data-param="available_from" href' not in html  # no chip for a dropped filter
+    assert "is-invalid" in html
+    for name, value in re.findall(r"(\w+)=([^&]*)", query):
+        if name != "country":
+            assert f'name="{name}" value="{value}"' in html
+
+
+def test_dates_without_hours_mean_one_hour(client, catalogue):
+    html = page(client, f"/labs?{FILTER}")
+    assert listed(html) == ["Free Lab", "Imaging Centre"]
+    assert "Free 1 h between 2026-03-04 and 2026-03-04" in html
+
+
+def test_query_count_does_not_grow_with_labs_and_equipment(app, frozen_clock, count_queries,
+                                                         make_lab, make_equipment, make_user,
+                                                         make_org):
+    member = make_user(organisation=make_org(kind="company", size_class="small"))
+    urls = [f"/labs?{FILTER}&hours=2", f"/labs?{FILTER}&hours=2&country=DE&q=lab",
+            f"/map/labs.geojson?{FILTER}&hours=2"]
+
+    def grow(n: int) -> None:
+        for _ in range(n):
+            lab = make_lab(**APPROVING, hours=((8, 12), (13, 17)))
+            for k in range(3):
+                item = make_equipment(lab, booking_unit="hour")
+                if k == 0:
+                    book(app, member, item, berlin(2026, 3, 4, 8), berlin(2026, 3, 4, 10))
+
+    grow(2)
+    small = {u: count_queries(u) for u in urls}
+    grow(10)
+    large = {u: count_queries(u) for u in urls}
+    assert small == large
+    assert "12 labs" in page(app.test_client(), f"/labs?{FILTER}&hours=2")
+
