@@ -16,6 +16,9 @@ in-process with the Flask test client, the clock frozen at
 - ``dashboard_filtered``: the same with a KET area, a country and a kind of lab;
 - ``dashboard_manager``: a lab manager's view (three labs);
 - ``csv``: one table's CSV (``/dashboard/flows.csv``);
+- all of the above computed on every load (``DASHBOARD_CACHE_SECONDS = 0``: cold), and
+  ``dashboard_warm``, ``dashboard_filtered_warm``, ``dashboard_manager_warm``: the same
+  three pages with the per-process cache on and filled (a cache hit);
 - ``summarise``: one incremental run of the summary job after one new booking change
   (timed apart, not a route);
 
@@ -50,7 +53,12 @@ from benchmarks.run import count_queries, environment, mb, positive, stdout_to_s
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_SCALES = "10000:2000:1000,1000000:200000:10000"
-ROUTE_ORDER = ("ping", "dashboard", "dashboard_filtered", "dashboard_manager", "csv")
+ROUTE_ORDER = ("ping", "dashboard", "dashboard_filtered", "dashboard_manager", "csv",
+               "dashboard_warm", "dashboard_filtered_warm", "dashboard_manager_warm")
+# Cold routes run with the per-process cache off (DASHBOARD_CACHE_SECONDS = 0: every load
+# computes its figures); warm ones with it on, after one load filled it (a cache hit).
+WARM = {"dashboard_warm": "dashboard", "dashboard_filtered_warm": "dashboard_filtered",
+        "dashboard_manager_warm": "dashboard_manager"}
 DEMAND_COUNTRIES = ("DE", "FR", "IT", "ES", "NL", "BE", "AT", "PL", "SE", "PT", "CZ", "DK",
                     "FI", "IE", "GR", "RO", "HU", "SI", "SK", "LT")
 
@@ -309,14 +317,23 @@ def run_scale(args: argparse.Namespace, bookings: int, requests: int, equipment:
         }
         clients = {"ping": anon, "dashboard": coordinator, "dashboard_filtered": coordinator,
                    "dashboard_manager": manager, "csv": coordinator}
+        for warm, cold in WARM.items():
+            paths[warm], clients[warm] = paths[cold], clients[cold]
+        ttl = app.config.get("DASHBOARD_CACHE_SECONDS") or 300
+
+        def cache(name: str) -> None:
+            app.config["DASHBOARD_CACHE_SECONDS"] = ttl if name in WARM else 0
+
         recorder = measure.QueryRecorder(engine)
         measure.install_lazy_load_guard()
         for name, path in paths.items():
+            cache(name)
             measure.get_ok(clients[name], path)
         progress.note("counting queries")
         per_route: dict[str, dict[str, Any]] = {}
         statements: dict[str, list[str]] = {}
         for name, path in paths.items():
+            cache(name)
             counts, stmts = count_queries(clients[name], recorder, path)
             per_route[name] = {"path": path, "queries": counts[-1],
                                "queries_stable": len(set(counts)) == 1}
@@ -325,6 +342,7 @@ def run_scale(args: argparse.Namespace, bookings: int, requests: int, equipment:
         gc.collect()
         samples: dict[str, list[float]] = {}
         for name in ROUTE_ORDER:
+            cache(name)
             samples.update(measure.time_routes(
                 clients[name], {name: paths[name]}, repeat=args.repeat if name != "ping"
                 else max(args.repeat, 100), warmup=args.warmup, budget=args.budget,
@@ -387,9 +405,9 @@ def run_scale(args: argparse.Namespace, bookings: int, requests: int, equipment:
 
 
 def summary_lines(scale: dict[str, Any]) -> list[str]:
-    lines = [f"{'route':<20} {'median ms':>10} {'p90 ms':>9} {'ratio':>7} {'queries':>8}"]
+    lines = [f"{'route':<24} {'median ms':>10} {'p90 ms':>9} {'ratio':>7} {'queries':>8}"]
     for name, r in scale["routes"].items():
-        lines.append(f"{name:<20} {r['median_ms']:>10.3f} {r['p90_ms']:>9.3f} "
+        lines.append(f"{name:<24} {r['median_ms']:>10.3f} {r['p90_ms']:>9.3f} "
                      f"{r['ratio']:>6.1f}× {r['queries']:>8}")
     lines.append(f"summary: {scale['summary_rows']:,} rows, full build "
                  f"{scale['summary_full_seconds']} s, incremental run "

@@ -27,6 +27,9 @@ DEFAULTS: dict[str, Any] = {
     "GEOJSON_CACHE_SECONDS": 60,
     # Facet counts of the bare /labs page (every published lab) are reused this long.
     "FACET_CACHE_SECONDS": 60,
+    # The coordinators' dashboard's figures (per filters and lab scope) are reused this
+    # long in each process (services.analytics.build_cached); 0 computes every load.
+    "DASHBOARD_CACHE_SECONDS": 300,
     "SERVER_NAME": None,
     "PREFERRED_URL_SCHEME": "http",
     # Sessions (RELIABILITY §4.3.3): server-side session tokens, 12 h at most.

@@ -73,6 +73,53 @@ class ActivityDaily(Base):
     hours: Mapped[float] = mapped_column(Float, default=0.0)
 
 
+class RequestDaily(Base):
+    """Requests (``lab_request``) made on one UTC day, per kind and KET area, as of the
+    summary job's last run: how many, answered (a first response), decided, accepted
+    (accepted, active or completed), declined, and ``late``: no first response within 7
+    days of creation (fixed once the 7 days are over; the dashboard reads these rows only
+    for days at least a week old). A request whose answer changes later (``updated_at``,
+    its audit events) has its day summarised again."""
+
+    __tablename__ = "request_daily"
+    __table_args__ = (
+        CheckConstraint("grain IN ('day', 'month')", name="grain"),
+        Index("ix_request_daily_grain_day", "grain", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    # "day" rows are computed; "month" rows sum a month's day rows (day = its first day).
+    grain: Mapped[str] = mapped_column(String(5), default="day")
+    kind: Mapped[str] = mapped_column(String(16))
+    ket_code: Mapped[str | None] = mapped_column(String(16))
+    n: Mapped[int] = mapped_column(default=0)
+    answered: Mapped[int] = mapped_column(default=0)
+    decided: Mapped[int] = mapped_column(default=0)
+    accepted: Mapped[int] = mapped_column(default=0)
+    declined: Mapped[int] = mapped_column(default=0)
+    late: Mapped[int] = mapped_column(default=0)
+
+
+class RequestHoursDaily(Base):
+    """A histogram per UTC day of the requests made that day: how many got their first
+    response (``measure = 'first'``) or their decision (``'decision'``) within hour bucket
+    ``bucket`` (an index into ``services.analytics.HOUR_BUCKETS``). Medians cannot be
+    summed; they are interpolated from these counts."""
+
+    __tablename__ = "request_hours_daily"
+    __table_args__ = (
+        CheckConstraint("measure IN ('first', 'decision')", name="measure"),
+        Index("ix_request_hours_daily_day", "day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date]
+    measure: Mapped[str] = mapped_column(String(10))
+    bucket: Mapped[int]
+    n: Mapped[int] = mapped_column(default=0)
+
+
 class ActivitySummaryState(Base):
     """A named watermark: ``summarise-activity`` (summarised every change up to ``until``)
     and ``coordinator-digest`` (the week whose digest went out)."""

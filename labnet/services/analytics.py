@@ -33,13 +33,29 @@ The job writes day rows (``grain = 'day'``) and sums them into month rows
 period and day rows for the days before and after them (a year: 11 month rows and about
 30 days of day rows per combination instead of 365 days).
 
-An indexed query on the period (``ix_lab_request_created``), for requests (hundreds of
-thousands a year at most; a joint project names several labs, so per-lab rows would count
-it several times, and their answers change for weeks): one scan grouped by month (or
-week), kind and KET area gives the requests by kind over time, the matching counts
-(acceptance rate, share left unanswered for more than a week, which moves with the clock)
-and the requests per KET area; two ordered scans give the medians to first response and to
-decision (medians cannot be summed); with lab filters, one more gives the request flows.
+Requests (hundreds of thousands a year) feed the requests by kind over time, the matching
+figures and the requests per KET area:
+
+- without any lab filter (a coordinator's unfiltered view), days at least a week old and
+  summarised by the job's last run come from ``request_daily`` (per day, kind and KET
+  area: requests, answered, decided, accepted, declined, ``late`` = no first response
+  within 7 days of creation, which is fixed once the 7 days are over; month rows for
+  whole months) and
+  ``request_hours_daily`` (per day, hour histograms of the time to first response and to
+  decision in the fixed buckets :data:`HOUR_BUCKETS`); the requests made since (the last
+  week or so) are read live, through the covering index ``ix_lab_request_dashboard``;
+- with any lab filter (country, kind, KET area, network, a manager's labs), every figure is
+  read live from ``lab_request`` (the covering index, a semi-join through the labs): a
+  joint project sent to several labs must count once, and KET areas fall back to the labs'
+  when a request names none, so per-day rows without the labs could not answer exactly.
+
+Counts are exact either way (the tests compare both paths). The **medians are interpolated
+from the hour buckets** (L + (N/2 − below) / in_bucket × width; medians cannot be summed),
+on every view alike, and shown as "≈ N h"; the page says so. With lab filters one more
+live query gives the request flows.
+
+Pages are cached per process for ``DASHBOARD_CACHE_SECONDS`` (default 300) per filters
+and lab scope (:func:`build_cached`): figures may be that much older than the page.
 
 The catalogue as it stands (``lab``, ``lab_ket``, ``equipment``, ``opening_hours``; tens of
 thousands of rows at most): labs, equipment and bookable hours. Bookable hours of a period
@@ -50,8 +66,9 @@ Today
 -----
 The job runs every 15 minutes and always recomputes today (and every day a change since
 its previous run touched), so searches, bookings and request flows of today are included
-as of its last run; the page says until when ("summarised up to …"). The other request
-figures are always live.
+as of its last run; the page says until when ("summarised up to …"). Request figures of
+the last week (and, with lab filters, of the whole period) are live; older requests'
+answers and decisions reach the unfiltered view at the job's next run.
 
 The job
 -------
@@ -59,8 +76,9 @@ The job
 from the sources, then re-sums their months, so running it twice changes nothing. The
 first run (or ``full=True``, e.g. after a bulk load that wrote no audit events) rebuilds
 everything; later runs find the touched days through ``demand_signal.at``,
-``lab_request.created_at`` and the audit events every booking service writes
-(``ix_audit_event_at``), all indexed. Two runs at once
+``lab_request.created_at`` and ``updated_at`` (a response or decision after the day the
+request was made: its creation day is summarised again) and the audit events every
+booking and request service writes (``ix_audit_event_at``), all indexed. Two runs at once
 are serialised: the job runner's lease (``job_lock``) lets one run at a time, and on
 PostgreSQL a transaction-scoped advisory lock orders any other writer; SQLite has a single
 writer anyway. Everything happens in the caller's one transaction.
@@ -125,6 +143,7 @@ from labnet.models import (
     User,
     UserRole,
 )
+from labnet.models.analytics import RequestDaily, RequestHoursDaily
 from labnet.models.request import LabRequest, RequestLab
 
 UNMET_MAX_RESULTS = 2  # a search that found this many labs or fewer is unmet demand
@@ -141,6 +160,10 @@ CONFIRMED_BOOKING = ("confirmed", "completed")
 REQUEST_KINDS = ("access", "service", "joint_project")
 REQUEST_KIND_LABELS = {"access": "Access", "service": "Service",
                        "joint_project": "Joint project"}
+# Hour buckets of the medians' histograms: bucket i holds [HOUR_BUCKETS[i],
+# HOUR_BUCKETS[i + 1]) hours, the last one everything from 4,320 h (180 days) on.
+HOUR_BUCKETS = (0, 1, 2, 4, 8, 12, 16, 24, 36, 48, 72, 96, 120, 144, 168, 216, 336, 504,
+                720, 1080, 1440, 2160, 4320)
 
 
 # --- dialect-neutral SQL pieces ---------------------------------------------------------------
@@ -235,6 +258,29 @@ def _week_sqlite(element, compiler, **kw):
 @compiles(week_start, "postgresql")
 def _week_pg(element, compiler, **kw):
     return f"CAST(date_trunc('week', {compiler.process(element.clauses, **kw)}) AS DATE)"
+
+
+class unindexed(FunctionElement):  # noqa: N801
+    """The column, in a form SQLite's planner will not use an index for (``+col``): where
+    a join must start from the other side (a few labs' request pairs, not a year of
+    requests through a covering index). PostgreSQL gets the column as it is."""
+
+    inherit_cache = True
+    name = "unindexed"
+
+    @property
+    def type(self):
+        return self.clauses.clauses[0].type
+
+
+@compiles(unindexed)
+def _unindexed_sqlite(element, compiler, **kw):
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
+@compiles(unindexed, "postgresql")
+def _unindexed_pg(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
 
 
 def _bucket(day: Any, unit: str) -> ColumnElement[Any]:
@@ -338,6 +384,15 @@ def _month_after(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
+
+def _months_and_days(model: Any, start: date, first: date, after: date, stop: date) -> Any:
+    """Summary rows of [start, stop): month rows for the whole months [first, after), day
+    rows for the days before and after them."""
+    return or_(
+        and_(model.grain == "month", model.day >= first, model.day < after),
+        and_(model.grain == "day", or_(and_(model.day >= start, model.day < first),
+                                       and_(model.day >= after, model.day < stop))))
+
 def _period(f: Filters) -> ColumnElement[bool]:
     """The period over the summary: month rows for the whole months inside it (when the
     dashboard goes by month), day rows for the days before and after them."""
@@ -350,12 +405,7 @@ def _period(f: Filters) -> ColumnElement[bool]:
         else _month_after(f.end)
     if first >= after:
         return day_rows
-    return or_(
-        and_(ActivityDaily.grain == "month", ActivityDaily.day >= first,
-             ActivityDaily.day < after),
-        and_(ActivityDaily.grain == "day", or_(
-            and_(ActivityDaily.day >= f.start, ActivityDaily.day < first),
-            and_(ActivityDaily.day >= after, ActivityDaily.day <= f.end))))
+    return _months_and_days(ActivityDaily, f.start, first, after, f.end + timedelta(days=1))
 
 
 # Metrics without a lab: the lab's country is a dimension (``supply_country``).
@@ -448,27 +498,146 @@ def _buckets(f: Filters) -> list[date]:
     return [first + timedelta(weeks=i) for i in range((f.end - first).days // 7 + 1)]
 
 
-def request_stats(f: Filters, *, now: datetime) -> list[Any]:
-    """One scan of the period's requests: per bucket, kind and KET area, how many,
-    answered, decided, accepted, declined, at least a week old, and of those unanswered for
-    more than a week. Feeds the demand table, the matching figures and the requests per KET
-    area (a few hundred groups, summed)."""
-    req = _bucket(utc_day(LabRequest.created_at), f.bucket)
-    week_ago = now - UNANSWERED_AFTER
-    late = or_(LabRequest.first_response_at.is_(None),
+def _hour_bucket(hours: Any) -> ColumnElement[int]:
+    """The index of the :data:`HOUR_BUCKETS` bucket holding ``hours`` (SQL)."""
+    return case(*((hours < HOUR_BUCKETS[i + 1], i) for i in range(len(HOUR_BUCKETS) - 1)),
+                else_=len(HOUR_BUCKETS) - 1)
+
+
+def _late() -> ColumnElement[bool]:
+    """No first response within 7 days of creation (fixed once the 7 days are over)."""
+    return or_(LabRequest.first_response_at.is_(None),
                hours_between(LabRequest.created_at, LabRequest.first_response_at)
                > UNANSWERED_AFTER.total_seconds() / 3600)
-    return db.session.execute(
+
+
+def summary_cut(f: Filters, now: datetime) -> date:
+    """Requests made before this day come from ``request_daily``; those made on it or
+    after from ``lab_request``. Only views without lab filters use the summary (a joint
+    project sent to several labs must count once, and answers are per request, so per-lab
+    rows could not give lab-filtered figures exactly), and only for days that are at least
+    a week old (so "a week old" and "unanswered for more than a week" are fixed) and were
+    summarised by the job's last run (days before the day it ran)."""
+    if f.has_lab_filter:
+        return f.start
+    state = db.session.get(ActivitySummaryState, SUMMARY_JOB)
+    if state is None or state.until is None:
+        return f.start
+    cut = min((now - UNANSWERED_AFTER).date(), state.until.astimezone(UTC).date())
+    return max(f.start, min(cut, f.end + timedelta(days=1)))
+
+
+@dataclass
+class RequestFigures:
+    """Per bucket, kind and KET area: requests, answered, decided, accepted, declined, at
+    least a week old, and of those unanswered for more than a week (``stats``); and the
+    hour histograms of the medians (``hours['first']``, ``hours['decision']``: bucket →
+    requests)."""
+
+    stats: list[Any]
+    hours: dict[str, dict[int, int]]
+
+
+def request_stats(f: Filters, *, now: datetime) -> RequestFigures:
+    """The period's request figures: summary rows (``request_daily``,
+    ``request_hours_daily``) for the days before :func:`summary_cut`, one scan of the
+    covering index ``ix_lab_request_dashboard`` for the requests made since (or for the
+    whole period with lab filters), and one more for their hour histograms. Feeds the
+    demand table, the matching figures and the requests per KET area (a few hundred
+    groups, summed in Python)."""
+    cut = summary_cut(f, now)
+    stats: list[Any] = []
+    hours: dict[str, dict[int, int]] = {"first": {}, "decision": {}}
+    if cut > f.start:
+        b = _bucket(RequestDaily.day, f.bucket)
+        in_summary = [_request_period(f, cut)]
+        stats += db.session.execute(
+            select(b, RequestDaily.kind, func.sum(RequestDaily.n),
+                   func.sum(RequestDaily.answered), func.sum(RequestDaily.decided),
+                   func.sum(RequestDaily.accepted), func.sum(RequestDaily.declined),
+                   func.sum(RequestDaily.n), func.sum(RequestDaily.late), RequestDaily.ket_code)
+            .where(*in_summary)
+            .group_by(b, RequestDaily.kind, RequestDaily.ket_code)).all()
+        for measure, bucket, n in db.session.execute(
+                select(RequestHoursDaily.measure, RequestHoursDaily.bucket,
+                       func.sum(RequestHoursDaily.n))
+                .where(RequestHoursDaily.day >= f.start, RequestHoursDaily.day < cut)
+                .group_by(RequestHoursDaily.measure, RequestHoursDaily.bucket)):
+            hours[measure][int(bucket)] = hours[measure].get(int(bucket), 0) + int(n or 0)
+    conds = [*_request_conditions(f), LabRequest.created_at >= _at(cut)]
+    req = _bucket(utc_day(LabRequest.created_at), f.bucket)
+    week_ago = now - UNANSWERED_AFTER
+    stats += db.session.execute(
         select(req, LabRequest.kind, func.count(),
                func.count(LabRequest.first_response_at),
                func.count(LabRequest.decided_at),
                func.sum(case((LabRequest.status.in_(ACCEPTED_REQUEST), 1), else_=0)),
                func.sum(case((LabRequest.status == "declined", 1), else_=0)),
                func.sum(case((LabRequest.created_at <= week_ago, 1), else_=0)),
-               func.sum(case((and_(LabRequest.created_at <= week_ago, late), 1), else_=0)),
+               func.sum(case((and_(LabRequest.created_at <= week_ago, _late()), 1),
+                             else_=0)),
                LabRequest.ket_code)
-        .where(*_request_conditions(f))
+        .where(*conds)
         .group_by(req, LabRequest.kind, LabRequest.ket_code)).all()
+    first = case((LabRequest.first_response_at.is_(None), -1), else_=_hour_bucket(
+        hours_between(LabRequest.created_at, LabRequest.first_response_at)))
+    decision = case((LabRequest.decided_at.is_(None), -1), else_=_hour_bucket(
+        hours_between(LabRequest.created_at, LabRequest.decided_at)))
+    for fb, dbk, n in db.session.execute(
+            select(first, decision, func.count()).where(*conds).group_by(first, decision)):
+        for measure, bucket in (("first", int(fb)), ("decision", int(dbk))):
+            if bucket >= 0:
+                hours[measure][bucket] = hours[measure].get(bucket, 0) + int(n)
+    return RequestFigures(stats, hours)
+
+
+def _request_period(f: Filters, cut: date) -> ColumnElement[bool]:
+    """``request_daily`` rows for the days ``f.start`` … ``cut`` (excluded): month rows for
+    the whole months inside (when the dashboard goes by month), day rows for the rest."""
+    day_rows = and_(RequestDaily.grain == "day", RequestDaily.day >= f.start,
+                    RequestDaily.day < cut)
+    if f.bucket != "month":
+        return day_rows
+    first = f.start if f.start.day == 1 else _month_after(f.start)
+    after = cut.replace(day=1)  # months before cut's month are whole
+    if first >= after:
+        return day_rows
+    return _months_and_days(RequestDaily, f.start, first, after, cut)
+
+
+def _request_month_rollup(months: Sequence[date] | None) -> Any:
+    """``request_daily`` month rows (``day`` = the month's first day) summed from the day
+    rows of ``months`` (all if None)."""
+    month = month_start(RequestDaily.day)
+    where = [RequestDaily.grain == "day"]
+    if months is not None:
+        where.append(or_(*(and_(RequestDaily.day >= m, RequestDaily.day < _month_after(m))
+                           for m in months)))
+    cols = ("n", "answered", "decided", "accepted", "declined", "late")
+    return insert(RequestDaily.__table__).from_select(
+        ["day", "grain", "kind", "ket_code", *cols],
+        select(month, literal("month"), RequestDaily.kind, RequestDaily.ket_code,
+               *(func.sum(getattr(RequestDaily, c)) for c in cols))
+        .where(*where).group_by(month, RequestDaily.kind, RequestDaily.ket_code))
+
+
+def interpolated_median(counts: dict[int, int]) -> float | None:
+    """The median of a histogram over :data:`HOUR_BUCKETS`, interpolated linearly inside
+    the bucket holding the middle (L + (N/2 − below) / in_bucket × width); the open last
+    bucket gives its lower edge. ``None`` without values."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    half, below = total / 2, 0
+    for i in sorted(counts):
+        n = counts[i]
+        if n and below + n >= half:
+            low = HOUR_BUCKETS[i]
+            if i + 1 >= len(HOUR_BUCKETS):
+                return float(low)
+            return round(low + (half - below) / n * (HOUR_BUCKETS[i + 1] - low), 1)
+        below += n
+    return None  # pragma: no cover - the loop always reaches the middle
 
 
 def demand(f: Filters, stats: Sequence[Any]) -> Table:
@@ -570,48 +739,42 @@ def supply_by_country(f: Filters) -> Table:
                   for c, n, eq, h in rows], series=(2, 3))
 
 
-def _median(hours: Any, conds: Sequence[ColumnElement[bool]], count: int) -> float | None:
-    """The median of ``hours`` over the rows matching ``conds`` (``count`` of them): the
-    middle one or the mean of the middle two, in SQL."""
-    limit = 0 if not count else 2 - count % 2
-    inner = (select(hours.label("h")).where(*conds).order_by(hours)
-             .limit(limit).offset(max(0, (count - 1) // 2)).subquery())
-    value = db.session.scalar(select(func.avg(inner.c.h)))
-    return None if value is None else round(float(value), 1)
-
-
-def matching_figures(f: Filters, stats: Sequence[Any]) -> dict[str, Any]:
-    conds = _request_conditions(f)
+def matching_figures(f: Filters, figures: RequestFigures) -> dict[str, Any]:
+    stats = figures.stats
     sums = [sum(int(row[i] or 0) for row in stats) for i in range(2, 9)]
     total, answered, decided, accepted, declined, old, unanswered = sums
-    first = _median(hours_between(LabRequest.created_at, LabRequest.first_response_at),
-                    [*conds, LabRequest.first_response_at.is_not(None)], answered)
-    decision = _median(hours_between(LabRequest.created_at, LabRequest.decided_at),
-                       [*conds, LabRequest.decided_at.is_not(None)], decided)
-    return {"requests": total, "answered": answered, "accepted": accepted,
-            "declined": declined, "acceptance_rate": _pct(accepted, accepted + declined),
-            "median_first_response_hours": first, "median_decision_hours": decision,
+    return {"requests": total, "answered": answered, "decided": decided,
+            "accepted": accepted, "declined": declined,
+            "acceptance_rate": _pct(accepted, accepted + declined),
+            "median_first_response_hours": interpolated_median(figures.hours["first"]),
+            "median_decision_hours": interpolated_median(figures.hours["decision"]),
             "week_old": old, "unanswered_week": unanswered,
             "unanswered_week_share": _pct(unanswered, old)}
 
 
-def matching(f: Filters, stats: Sequence[Any]) -> tuple[Table, dict[str, Any]]:
-    m = matching_figures(f, stats)
+def _approx_hours(value: float | None) -> str | None:
+    return None if value is None else f"≈ {display(_num(value))} h"
+
+
+def matching(f: Filters, figures: RequestFigures) -> tuple[Table, dict[str, Any]]:
+    m = matching_figures(f, figures)
     rows = [
         ["Requests made", m["requests"]],
         ["Answered by a lab", m["answered"]],
         ["Accepted", m["accepted"]],
         ["Declined", m["declined"]],
         ["Acceptance rate (%)", m["acceptance_rate"]],
-        ["Median time to first response (hours)", m["median_first_response_hours"]],
-        ["Median time to decision (hours)", m["median_decision_hours"]],
+        ["Median time to first response", _approx_hours(m["median_first_response_hours"])],
+        ["Median time to decision", _approx_hours(m["median_decision_hours"])],
         ["Requests at least a week old", m["week_old"]],
         ["Unanswered for more than a week", m["unanswered_week"]],
         ["Share unanswered for more than a week (%)", m["unanswered_week_share"]],
     ]
     return Table("matching", "Matching", ["Figure", "Value"], rows, chart="",
                  note="Acceptance rate: accepted ÷ (accepted + declined). A request is "
-                      "unanswered for more than a week when no lab answered within 7 days."), m
+                      "unanswered for more than a week when no lab answered within 7 days. "
+                      "Medians are interpolated from hour buckets (0, 1, 2, 4, 8, 12, 16, 24, "
+                      "36, 48, 72, 96 h …), so they are approximate (≈)."), m
 
 
 def utilisation_by_lab(f: Filters) -> Table:
@@ -687,19 +850,26 @@ def _lab_flows(f: Filters) -> tuple[Sequence[Any], Sequence[Any]]:
         .join(Lab, Lab.id == ActivityDaily.lab_id)
         .where(*_summary("booking", f))
         .group_by(ActivityDaily.demand_country, Lab.country)).all()
-    req_conds = [LabRequest.created_at >= f.start_at, LabRequest.created_at < f.end_at,
-                 *_lab_conditions(f, ket=False)]
+    # Start from the labs' request pairs (ix_request_lab_lab_answer), not from a year of
+    # requests (through ix_lab_request_dashboard on SQLite, ix_lab_request_org_created on
+    # PostgreSQL, both of which the planners would otherwise prefer): the filtered labs'
+    # pairs are materialised first, then their requests are looked up by id.
+    pairs = (select(RequestLab.request_id.label("request_id"), Lab.id.label("lab_id"),
+                    Lab.country.label("country"))
+             .join(Lab, Lab.id == RequestLab.lab_id).where(*_lab_conditions(f, ket=False))
+             .cte("lab_pairs").prefix_with("MATERIALIZED", dialect="postgresql"))
+    created = unindexed(LabRequest.created_at)
+    req_conds = [created >= f.start_at, created < f.end_at]
     if f.ket:
         req_conds.append(or_(LabRequest.ket_code.in_(_ket_codes(f.ket)), and_(
             LabRequest.ket_code.is_(None), exists().where(
-                LabKet.lab_id == Lab.id, LabKet.ket_code.in_(_ket_codes(f.ket))))))
+                LabKet.lab_id == pairs.c.lab_id, LabKet.ket_code.in_(_ket_codes(f.ket))))))
     request_rows = db.session.execute(
-        select(Organisation.country, Lab.country, func.count())
-        .select_from(RequestLab)
-        .join(LabRequest, LabRequest.id == RequestLab.request_id)
-        .join(Lab, Lab.id == RequestLab.lab_id)
+        select(Organisation.country, pairs.c.country, func.count())
+        .select_from(pairs)
+        .join(LabRequest, LabRequest.id == pairs.c.request_id)
         .join(Organisation, Organisation.id == LabRequest.organisation_id)
-        .where(*req_conds).group_by(Organisation.country, Lab.country)).all()
+        .where(*req_conds).group_by(Organisation.country, pairs.c.country)).all()
     return booking_rows, request_rows
 
 
@@ -809,8 +979,10 @@ def build(f: Filters, *, now: datetime, only: str | None = None) -> Dashboard:
     def want(name: str) -> bool:
         return only is None or only == name
 
-    stats = request_stats(f, now=now) \
-        if want("demand") or want("matching") or want("demand-supply") else []
+    figures = request_stats(f, now=now) \
+        if want("demand") or want("matching") or want("demand-supply") \
+        else RequestFigures([], {"first": {}, "decision": {}})
+    stats = figures.stats
     if want("demand"):
         tables["demand"] = demand(f, stats)
     if want("supply-ket") or want("demand-supply"):
@@ -818,7 +990,7 @@ def build(f: Filters, *, now: datetime, only: str | None = None) -> Dashboard:
     if want("supply-country"):
         tables["supply-country"] = supply_by_country(f)
     if want("matching"):
-        tables["matching"], match = matching(f, stats)
+        tables["matching"], match = matching(f, figures)
     if want("utilisation-labs"):
         tables["utilisation-labs"] = utilisation_by_lab(f)
     if want("utilisation-categories"):
@@ -837,6 +1009,53 @@ def build(f: Filters, *, now: datetime, only: str | None = None) -> Dashboard:
             totals[col] = sum(row[i] for row in tables["demand"].rows)
     state = db.session.get(ActivitySummaryState, SUMMARY_JOB) if only is None else None
     return Dashboard(f, tables, match, flow, totals, state.until if state else None)
+
+
+# --- the per-process cache -----------------------------------------------------------------
+
+CACHE_MAX_ENTRIES = 256
+
+
+def _cache_key(f: Filters) -> tuple[Any, ...]:
+    """The filters, and the labs of the viewer's scope (their ids, read now: a manager who
+    gains or loses a lab gets a view of their own at once); ``None`` for everything."""
+    scope = None if f.lab_scope is None else tuple(sorted(db.session.scalars(f.lab_scope)))
+    return (f.start, f.end, f.ket, f.country, f.kind, f.network_id, scope)
+
+
+def build_cached(f: Filters, *, now: datetime, ttl: float, only: str | None = None
+                 ) -> Dashboard:
+    """:func:`build`, reusing a result computed in this process less than ``ttl`` seconds
+    ago (by ``now``) for the same filters and lab scope; ``ttl`` 0 computes every time.
+
+    The whole dashboard is cached per (filters, scope); a section's CSV reuses it when
+    present (so a CSV shows what the page showed) and otherwise caches its own section.
+    Figures are then at most ``ttl`` seconds old (``DASHBOARD_CACHE_SECONDS``)."""
+    if not ttl or ttl <= 0:
+        return build(f, now=now, only=only)
+    from flask import current_app
+
+    cache: dict[Any, tuple[datetime, Dashboard]] = current_app.extensions.setdefault(
+        "labnet.dashboard", {})
+    base = _cache_key(f)
+
+    def fresh(key: Any) -> Dashboard | None:
+        hit = cache.get(key)
+        if hit is not None and timedelta(0) <= now - hit[0] < timedelta(seconds=ttl):
+            return hit[1]
+        return None
+
+    board = fresh((base, None))
+    if board is None and only is not None:
+        board = fresh((base, only))
+    if board is not None:
+        return board
+    board = build(f, now=now, only=only)
+    if len(cache) >= CACHE_MAX_ENTRIES:  # bounded: drop the oldest quarter
+        for old in sorted(cache, key=lambda k: cache[k][0])[:CACHE_MAX_ENTRIES // 4]:
+            cache.pop(old, None)
+    cache[(base, only)] = (now, board)
+    return board
 
 
 # Spreadsheets run cells starting with these as formulas (CSV injection).
@@ -918,8 +1137,29 @@ def _summary_selects(day_ranges: Sequence[tuple[datetime, datetime]] | None) -> 
         .join(Organisation, Organisation.id == LabRequest.organisation_id)
         .where(*within(LabRequest.created_at))
         .group_by(r_day, Organisation.country, Lab.country))
-    return [insert(table).from_select(cols, s)
-            for s in (searches, booking_requests, confirmed, request_flows)]
+    inserts = [insert(table).from_select(cols, s)
+               for s in (searches, booking_requests, confirmed, request_flows)]
+    # Requests per day, kind and KET area, and the hour histograms of their medians.
+    requests = (
+        select(r_day, literal("day"), LabRequest.kind, LabRequest.ket_code, func.count(),
+               func.count(LabRequest.first_response_at), func.count(LabRequest.decided_at),
+               func.sum(case((LabRequest.status.in_(ACCEPTED_REQUEST), 1), else_=0)),
+               func.sum(case((LabRequest.status == "declined", 1), else_=0)),
+               func.sum(case((_late(), 1), else_=0)))
+        .where(*within(LabRequest.created_at))
+        .group_by(r_day, LabRequest.kind, LabRequest.ket_code))
+    inserts.append(insert(RequestDaily.__table__).from_select(
+        ["day", "grain", "kind", "ket_code", "n", "answered", "decided", "accepted",
+         "declined", "late"], requests))
+    for measure, col in (("first", LabRequest.first_response_at),
+                         ("decision", LabRequest.decided_at)):
+        bucket = _hour_bucket(hours_between(LabRequest.created_at, col))
+        inserts.append(insert(RequestHoursDaily.__table__).from_select(
+            ["day", "measure", "bucket", "n"],
+            select(r_day, literal(measure), bucket, func.count())
+            .where(col.is_not(None), *within(LabRequest.created_at))
+            .group_by(r_day, bucket)))
+    return inserts
 
 
 def _lab_rollups(days: Sequence[date] | None) -> list[Any]:
@@ -992,29 +1232,46 @@ def summarise_activity(*, now: datetime, full: bool = False) -> dict[str, Any]:
     state = db.session.get(ActivitySummaryState, SUMMARY_JOB, with_for_update=True)
     if state is None or full or state.until is None:
         db.session.execute(delete(ActivityDaily))
-        for stmt in [*_summary_selects(None), *_lab_rollups(None), _month_rollup(None)]:
+        db.session.execute(delete(RequestDaily))
+        db.session.execute(delete(RequestHoursDaily))
+        for stmt in [*_summary_selects(None), *_lab_rollups(None), _month_rollup(None),
+                     _request_month_rollup(None)]:
             db.session.execute(stmt)
         days_done: Any = "all"
     else:
         since = state.until - WATERMARK_MARGIN
         changed = select(AuditEvent.subject_id).where(
             AuditEvent.at >= since, AuditEvent.subject_type == "booking")
+        # A request answered, decided or otherwise changed after the day it was made:
+        # its services stamp updated_at and record an audit event.
+        changed_requests = select(AuditEvent.subject_id).where(
+            AuditEvent.at >= since, AuditEvent.subject_type == "lab_request")
         day_rows = db.session.execute(union(
             select(utc_day(Booking.created_at)).where(Booking.id.in_(changed)),
             select(utc_day(Booking.start_at)).where(Booking.id.in_(changed)),
             select(utc_day(DemandSignal.at)).where(DemandSignal.at >= since),
-            select(utc_day(LabRequest.created_at)).where(LabRequest.created_at >= since))).all()
+            select(utc_day(LabRequest.created_at)).where(LabRequest.created_at >= since),
+            select(utc_day(LabRequest.created_at)).where(LabRequest.updated_at >= since),
+            select(utc_day(LabRequest.created_at))
+            .where(LabRequest.id.in_(changed_requests)))).all()
         days = {_as_date(d) for (d,) in day_rows if d is not None}
         days |= {now.date(), since.date()}
         ranges = [(_at(d), _at(d + timedelta(days=1))) for d in sorted(days)]
         db.session.execute(delete(ActivityDaily).where(ActivityDaily.grain == "day",
                                                        ActivityDaily.day.in_(sorted(days))))
+        db.session.execute(delete(RequestDaily).where(RequestDaily.grain == "day",
+                                                      RequestDaily.day.in_(sorted(days))))
+        db.session.execute(delete(RequestHoursDaily)
+                           .where(RequestHoursDaily.day.in_(sorted(days))))
         for stmt in [*_summary_selects(ranges), *_lab_rollups(sorted(days))]:
             db.session.execute(stmt)
         months = sorted({d.replace(day=1) for d in days})
         db.session.execute(delete(ActivityDaily).where(ActivityDaily.grain == "month",
                                                        ActivityDaily.day.in_(months)))
         db.session.execute(_month_rollup(months))
+        db.session.execute(delete(RequestDaily).where(RequestDaily.grain == "month",
+                                                      RequestDaily.day.in_(months)))
+        db.session.execute(_request_month_rollup(months))
         days_done = len(days)
     if state is None:
         state = ActivitySummaryState(name=SUMMARY_JOB)

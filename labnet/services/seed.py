@@ -43,7 +43,7 @@ DEMO_ACCOUNTS = (
      "demo requests under My requests"),
     ("manager@labnet.example", "Marco Rossi",
      "lab manager of Fraunhofer ILT, Fraunhofer IPT and Fraunhofer ISE; "
-     "answers requests in Inbox"),
+     "answers requests in Request inbox"),
     ("coordinator@labnet.example", "Claire Dubois", "network coordinator"),
     ("admin@labnet.example", "Anna Nowak", "admin"),
 )

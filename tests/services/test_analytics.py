@@ -171,3 +171,117 @@ def test_a_second_runner_is_turned_away_while_one_summarises(app, dash_world):
         outcome = run_job("summarise-activity", now=NOW + timedelta(minutes=1))
         assert outcome.status == "skipped" and outcome.holder == "other-host:1"
         assert db.session.scalar(select(func.count(ActivityDaily.id))) == 0
+
+
+# --- the request summary (request_daily, request_hours_daily) --------------------------------
+
+def _request_rows(app) -> tuple[list[tuple], list[tuple]]:
+    from labnet.models.analytics import RequestDaily, RequestHoursDaily
+
+    with app.app_context():
+        daily = db.session.execute(select(
+            RequestDaily.day, RequestDaily.kind, RequestDaily.ket_code, RequestDaily.n,
+            RequestDaily.answered, RequestDaily.decided, RequestDaily.accepted,
+            RequestDaily.declined, RequestDaily.late).where(RequestDaily.grain == "day")).all()
+        # Month rows sum their month's day rows.
+        cols = [RequestDaily.n, RequestDaily.answered, RequestDaily.decided,
+                RequestDaily.accepted, RequestDaily.declined, RequestDaily.late]
+        by_grain = {g: tuple(v) for g, *v in db.session.execute(
+            select(RequestDaily.grain, *(func.sum(c) for c in cols))
+            .group_by(RequestDaily.grain))}
+        assert by_grain.get("month") == by_grain.get("day")
+        hours = db.session.execute(select(RequestHoursDaily.day, RequestHoursDaily.measure,
+                                          RequestHoursDaily.bucket, RequestHoursDaily.n)).all()
+        return sorted(map(tuple, daily), key=repr), sorted(map(tuple, hours), key=repr)
+
+
+def _figures(app, now=NOW, **filters):
+    """The matching figures and the requests per month and kind of the test period as
+    the dashboard computes them."""
+    from datetime import date
+
+    with app.app_context():
+        f = analytics.Filters(start=date(2025, 11, 1), end=now.date(), **filters)
+        figures = analytics.request_stats(f, now=now)
+        months: dict = {}
+        for month, kind, n, *_rest in figures.stats:
+            key = (str(month)[:7], kind)
+            months[key] = months.get(key, 0) + int(n)
+        return {**analytics.matching_figures(f, figures), "months": months}
+
+
+def test_request_summary_equals_a_direct_count_and_is_idempotent(app, dash_world):
+    from datetime import date
+
+    live = _figures(app)  # before any summary: every request is read live
+    # Three weeks on, February is a whole month of summary rows (grain "month").
+    live_later = _figures(app, now=NOW + timedelta(days=21))
+    summarise(app)
+    daily, hours = _request_rows(app)
+    # Hand-counted: R1 (2026-02-01, service, AMT.ADD) answered after 72 h, accepted after
+    # 96 h; R2 (2026-02-22, access, MNEP) never answered: late; R3 (2026-02-25, joint
+    # project, AMT) answered after 24 h, declined after 48 h.
+    assert daily == sorted([
+        (date(2026, 2, 1), "service", "AMT.ADD", 1, 1, 1, 1, 0, 0),
+        (date(2026, 2, 22), "access", "MNEP", 1, 0, 0, 0, 0, 1),
+        (date(2026, 2, 25), "joint_project", "AMT", 1, 1, 1, 0, 1, 0),
+    ], key=repr)
+    b = analytics.HOUR_BUCKETS.index
+    assert hours == sorted([
+        (date(2026, 2, 1), "first", b(72), 1), (date(2026, 2, 1), "decision", b(96), 1),
+        (date(2026, 2, 25), "first", b(24), 1), (date(2026, 2, 25), "decision", b(48), 1),
+    ], key=repr)
+    # The dashboard now reads R1 and R2 from the summary (more than a week old) and R3 live,
+    # and gets the same figures as the all-live count.
+    assert _figures(app) == live
+    assert live["requests"] == 3 and live["unanswered_week"] == 1
+    assert _figures(app, now=NOW + timedelta(days=21)) == live_later
+    assert live_later["months"] == {("2026-02", "service"): 1, ("2026-02", "access"): 1,
+                                    ("2026-02", "joint_project"): 1}
+    assert live_later["unanswered_week"] == 1 and live_later["week_old"] == 3
+    summarise(app)  # incremental
+    assert _request_rows(app) == (daily, hours)
+    summarise(app, full=True)
+    assert _request_rows(app) == (daily, hours)
+
+
+def test_request_summary_picks_up_a_late_response_incrementally(app, dash_world):
+    from datetime import date
+
+    from labnet.models.request import LabRequest
+
+    summarise(app)
+    later = NOW + timedelta(hours=2)
+    with app.app_context():
+        r2 = db.session.scalar(select(LabRequest).where(LabRequest.reference == "RQ-D-2"))
+        r2.first_response_at = later  # answered after 8 days: still late (> 7 days)
+        r2.status = "in_review"
+        db.session.commit()
+    before = _figures(app)
+    assert before["answered"] == 2  # the summary still says R2 is unanswered
+    with app.app_context():
+        result = analytics.summarise_activity(now=later + timedelta(minutes=5))
+        db.session.commit()
+    assert result["days"] != "all"
+    daily, hours = _request_rows(app)
+    assert (date(2026, 2, 22), "access", "MNEP", 1, 1, 0, 0, 0, 1) in daily
+    # 8 days and 2 hours = 194 h, in [168, 216).
+    assert (date(2026, 2, 22), "first", analytics.HOUR_BUCKETS.index(168), 1) in hours
+    after = _figures(app)
+    assert after["answered"] == 3 and after["unanswered_week"] == 1
+    with app.app_context():
+        analytics.summarise_activity(now=later + timedelta(minutes=10), full=True)
+        db.session.commit()
+    assert _request_rows(app) == (daily, hours)  # incremental == full rebuild
+
+
+def test_interpolated_median_of_hour_buckets():
+    b = analytics.HOUR_BUCKETS.index
+    assert analytics.interpolated_median({}) is None
+    # One value in [24, 36): the middle (1/2 request in) is half way: 30.
+    assert analytics.interpolated_median({b(24): 1}) == 30.0
+    # 24 h and 72 h: the middle (1 request in) is the top of [24, 36).
+    assert analytics.interpolated_median({b(24): 1, b(72): 1}) == 36.0
+    # Three in [48, 72) and one in [96, 120): the middle (2 in) is 2/3 through: 64.
+    assert analytics.interpolated_median({b(48): 3, b(96): 1}) == 64.0
+    assert analytics.interpolated_median({len(analytics.HOUR_BUCKETS) - 1: 5}) == 4320.0

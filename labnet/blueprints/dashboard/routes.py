@@ -44,10 +44,14 @@ def _args(values: dict[str, str], f: analytics.Filters) -> dict[str, str]:
     return args
 
 
+def _ttl() -> float:
+    return float(current_app.config.get("DASHBOARD_CACHE_SECONDS") or 0)
+
+
 @bp.get("/dashboard")
 def index():
     now, f, errors, values = _filters()
-    board = analytics.build(f, now=now)
+    board = analytics.build_cached(f, now=now, ttl=_ttl())
     args = _args(values, f)
     countries = sorted(((c, country_name(c)) for c in EUROPEAN_COUNTRIES), key=lambda x: x[1])
     csv_urls = {name: url_for("dashboard.section_csv", section=name, **args)
@@ -69,7 +73,7 @@ def section_csv(section: str):
     if errors:
         message = "; ".join(f"{k}: {v}" for k, v in errors.items())
         return current_app.response_class(message + "\n", status=422, mimetype="text/plain")
-    board = analytics.build(f, now=now, only=section)
+    board = analytics.build_cached(f, now=now, ttl=_ttl(), only=section)
     table = board.tables.get(section)
     if table is None:  # searches, for a manager's view
         abort(404)
