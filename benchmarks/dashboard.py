@@ -49,7 +49,15 @@ from sqlalchemy import func, insert, select, text
 
 from benchmarks import database, measure
 from benchmarks.progress import Progress
-from benchmarks.run import count_queries, environment, mb, positive, stdout_to_stderr
+from benchmarks.run import (
+    close_scale,
+    count_queries,
+    environment,
+    mb,
+    positive,
+    route_lines,
+    stdout_to_stderr,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_SCALES = "10000:2000:1000,1000000:200000:10000"
@@ -394,21 +402,11 @@ def run_scale(args: argparse.Namespace, bookings: int, requests: int, equipment:
             "statements": statements,
         }
     finally:
-        measure.remove_lazy_load_guard()
-        clock.freeze(None)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if not args.keep:
-            target.cleanup()
-        progress.prefix = ""
+        close_scale(app, target, args.keep, progress)
 
 
 def summary_lines(scale: dict[str, Any]) -> list[str]:
-    lines = [f"{'route':<24} {'median ms':>10} {'p90 ms':>9} {'ratio':>7} {'queries':>8}"]
-    for name, r in scale["routes"].items():
-        lines.append(f"{name:<24} {r['median_ms']:>10.3f} {r['p90_ms']:>9.3f} "
-                     f"{r['ratio']:>6.1f}× {r['queries']:>8}")
+    lines = route_lines(scale["routes"], 24)
     lines.append(f"summary: {scale['summary_rows']:,} rows, full build "
                  f"{scale['summary_full_seconds']} s, incremental run "
                  f"{scale['summary_incremental_seconds']} s")

@@ -45,11 +45,13 @@ from benchmarks.dashboard import _login
 from benchmarks.progress import Progress
 from benchmarks.run import (
     DEFAULT_SCALES,
+    close_scale,
     count_queries,
     environment,
     mb,
     parse_scales,
     positive,
+    route_lines,
     stdout_to_stderr,
 )
 
@@ -256,21 +258,11 @@ def run_scale(args: argparse.Namespace, labs: int, equipment: int, workdir: Path
             "statements": statements,
         }
     finally:
-        measure.remove_lazy_load_guard()
-        clock.freeze(None)
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if not args.keep:
-            target.cleanup()
-        progress.prefix = ""
+        close_scale(app, target, args.keep, progress)
 
 
 def summary_lines(scale: dict[str, Any]) -> list[str]:
-    lines = [f"{'route':<14} {'median ms':>10} {'p90 ms':>9} {'ratio':>7} {'queries':>8}"]
-    for name, r in scale["routes"].items():
-        lines.append(f"{name:<14} {r['median_ms']:>10.3f} {r['p90_ms']:>9.3f} "
-                     f"{r['ratio']:>6.1f}× {r['queries']:>8}")
+    lines = route_lines(scale["routes"], 14)
     return lines
 
 

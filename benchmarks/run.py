@@ -345,23 +345,39 @@ def run_scale(args: argparse.Namespace, labs: int, equipment: int, workdir: Path
         }
         return result, statements_by_route, target.label
     finally:
-        measure.remove_lazy_load_guard()
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-        if not args.keep:
-            target.cleanup()
-        progress.prefix = ""
+        close_scale(app, target, args.keep, progress)
 
 
 # --- the whole run -------------------------------------------------------------------------
 
-def summary_lines(scale: dict[str, Any]) -> list[str]:
-    lines = [f"{'route':<12} {'median ms':>10} {'p90 ms':>9} {'ratio':>7} {'queries':>8}  path"]
-    for name, r in scale["routes"].items():
-        lines.append(f"{name:<12} {r['median_ms']:>10.3f} {r['p90_ms']:>9.3f} "
-                     f"{r['ratio']:>6.1f}× {r['queries']:>8}  {r['path']}")
+def route_lines(routes: dict[str, Any], width: int, *, path: bool = False) -> list[str]:
+    """The per-route table every benchmark prints: median, p90, ratio to /ping, queries."""
+    lines = [f"{'route':<{width}} {'median ms':>10} {'p90 ms':>9} {'ratio':>7} {'queries':>8}"
+             + ("  path" if path else "")]
+    for name, r in routes.items():
+        lines.append(f"{name:<{width}} {r['median_ms']:>10.3f} {r['p90_ms']:>9.3f} "
+                     f"{r['ratio']:>6.1f}× {r['queries']:>8}" + (f"  {r['path']}" if path else ""))
     return lines
+
+
+def close_scale(app: Flask, target: Any, keep: bool, progress: Any) -> None:
+    """End a scale's run: lazy-load guard off, clock thawed, connections closed, the
+    database removed unless kept."""
+    from labnet import clock
+    from labnet.extensions import db
+
+    measure.remove_lazy_load_guard()
+    clock.freeze(None)
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+    if not keep:
+        target.cleanup()
+    progress.prefix = ""
+
+
+def summary_lines(scale: dict[str, Any]) -> list[str]:
+    return route_lines(scale["routes"], 12, path=True)
 
 
 def environment() -> dict[str, Any]:
