@@ -23,6 +23,7 @@ DEFAULTS: dict[str, Any] = {
     "SQLALCHEMY_RECORD_QUERIES": False,
     # SQLite only: write-ahead logging (readers never wait for the writer).
     "SQLITE_WAL": True,
+    "SQLITE_TEST_PRAGMAS": False,  # the test suite's no-fsync setting; never in production
     # Map data is rebuilt at most this often per process (clients may reuse it as long).
     "GEOJSON_CACHE_SECONDS": 60,
     # Facet counts of the bare /labs page (every published lab) are reused this long.

@@ -23,6 +23,7 @@ from tests.authz.cases import CASES
 from tests.authz.cases.base import ACTORS, Case
 from tests.authz.cases.bookings import add_member_booking
 from tests.authz.cases.lab_bookings import seed as seed_lab_bookings
+from tests.fixtures.worlds import reuse_world
 
 META_CSRF = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
 
@@ -49,7 +50,14 @@ def fingerprint() -> str:
 
 
 @pytest.fixture
-def cast(app, people, make_equipment):
+def cast(app, request):
+    """The matrix's cast, built once per worker through the services and restored per case."""
+    return reuse_world(app, "authz-cast", lambda: _build_cast(app, request))
+
+
+def _build_cast(app, request):
+    people = request.getfixturevalue("people")
+    make_equipment = request.getfixturevalue("make_equipment")
     people.equipment = make_equipment(people.lab)
     people.draft_equipment = make_equipment(people.draft)
     people.retired = make_equipment(people.lab, status="retired", name="Old microscope")

@@ -26,9 +26,9 @@ def act(database_url: str, instance_path: str, action: str, user_id: int, reques
     from labnet import create_app
     from labnet.errors import RuleViolation
     from labnet.services import requests as service
-    from tests.fixtures.app import TEST_CONFIG
+    from tests.concurrency.conftest import WORKER_CONFIG
 
-    app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url},
+    app = create_app({**WORKER_CONFIG, "DATABASE_URL": database_url},
                      instance_path=instance_path)
     with app.test_request_context():
         actor = db.session.get(User, user_id)

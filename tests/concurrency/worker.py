@@ -12,9 +12,9 @@ def attempt(database_url: str, instance_path: str, user_id: int, equipment_id: i
     from labnet.extensions import db
     from labnet.models import User
     from labnet.services.booking import request_booking
-    from tests.fixtures.app import TEST_CONFIG
+    from tests.concurrency.conftest import WORKER_CONFIG
 
-    app = create_app({**TEST_CONFIG, "DATABASE_URL": database_url},
+    app = create_app({**WORKER_CONFIG, "DATABASE_URL": database_url},
                      instance_path=instance_path)
     with app.test_request_context():
         actor = db.session.get(User, user_id)

@@ -325,8 +325,10 @@ def _cli_env(app, tmp_path: Path) -> dict[str, str]:
     return env
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(bool(os.environ.get("LABNET_TEST_DATABASE_URL")),
                     reason="the SQLite file variant; PostgreSQL runs the in-process tests")
+@pytest.mark.parametrize("app_config", [{"SQLITE_TEST_PRAGMAS": False}])
 def test_two_cli_processes_at_once_act_once_per_booking(app, world, tmp_path):
     # Real time: the processes read the system clock.
     now = clock.utcnow().replace(minute=0, second=0, microsecond=0)
