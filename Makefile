@@ -6,14 +6,28 @@ PORT ?= 5000
 PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := labnet:create_app
 
-.PHONY: venv run test test-postgres test-browser test-all bench bench-bookings lint clean
+.PHONY: venv venv-run run test test-slow test-postgres test-browser test-all lint typecheck \
+	lock bench bench-bookings clean
 
-$(VENV)/.installed: pyproject.toml
+## Installs come from the lock files in requirements/ (pip-compile from pyproject.toml's
+## ranges; `make lock` writes them again), then LabNet itself without dependencies.
+## `make run` needs only what the app needs; the tests add the test, browser and dev tools.
+$(VENV)/.created:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
+$(VENV)/.installed-run: $(VENV)/.created requirements/run.txt pyproject.toml
+	$(BIN)/pip install -q -r requirements/run.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.created requirements/dev.txt pyproject.toml
+	$(BIN)/pip install -q -r requirements/dev.txt
+	$(BIN)/pip install -q --no-deps -e .
+	touch $@ $(VENV)/.installed-run
+
+venv-run: $(VENV)/.installed-run
 venv: $(VENV)/.installed
 
 ## The demo platform: migrate the SQLite database under instance/, load the demo data
@@ -21,7 +35,7 @@ venv: $(VENV)/.installed
 ## scheduler beside it. The scheduler is started here, once, outside the server (which runs
 ## without the reloader, so nothing starts twice: RELIABILITY §2.2.1), knows the server's
 ## address for links in e-mail, and is stopped when the server stops.
-run: venv
+run: venv-run
 	$(BIN)/flask db upgrade
 	$(BIN)/flask labnet seed-demo --if-empty
 	$(BIN)/flask labnet demo-accounts
@@ -29,19 +43,28 @@ run: venv
 	trap 'kill $$sched 2>/dev/null; wait $$sched 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --no-reload --host 127.0.0.1 --port $(PORT)
 
-## The default suite: SQLite, real SMTP on loopback; no PostgreSQL, no browser.
-test: venv
-	$(BIN)/pytest
+## Test processes: one per core (pytest-xdist); `make test WORKERS=0` runs in one process.
+WORKERS ?= auto
 
-## The whole suite (browser tests aside) against the local PostgreSQL server.
+## The default suite: SQLite, real SMTP on loopback; no PostgreSQL, no browser, no
+## multi-process races (`make test-slow`).
+test: venv
+	$(BIN)/pytest -n $(WORKERS)
+
+## The multi-process races and CLI processes on SQLite (CI runs them; so does test-postgres).
+test-slow: venv
+	$(BIN)/pytest -m slow
+
+## The whole suite (browser tests aside, races included) against the local PostgreSQL
+## server; each test process works in its own database copied from the migrated one.
 test-postgres: venv
-	LABNET_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -m "not browser"
+	LABNET_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -n $(WORKERS) -m "not browser"
 
 ## Chromium driven by Playwright (needs Debian's chromium at /usr/bin/chromium).
 test-browser: venv
 	$(BIN)/pytest -m browser
 
-test-all: test test-postgres test-browser
+test-all: test test-slow test-postgres test-browser lint
 
 ## Benchmarks: JSON ratios against the trivial route, SQL queries per page at two scales.
 bench: venv
@@ -52,8 +75,17 @@ bench: venv
 bench-bookings: venv
 	$(BIN)/python -m benchmarks.bookings
 
+## ruff over the code, mypy over the models, permissions and services (pyproject.toml).
 lint: venv
 	$(BIN)/ruff check labnet tests benchmarks migrations
+	$(BIN)/mypy
+
+## The lock files again from pyproject.toml's ranges (needs the package index).
+lock: venv
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
+		-o requirements/run.txt pyproject.toml
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
+		--extra test --extra browser --extra dev -o requirements/dev.txt pyproject.toml
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
