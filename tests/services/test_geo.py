@@ -339,3 +339,12 @@ def test_an_unknown_geocoder_setting_fails_loudly(app, ctx):
     app.config["GEOCODER"] = "google"
     with pytest.raises(geo.GeocoderConfigError, match="GEOCODER"):
         geo.geocode("Aachen")
+
+
+def test_the_migration_s_frozen_gazetteer_keys_agree_with_fold_name(ctx):
+    # The migration folds names with its own frozen copy; lookups fold with the live
+    # function. Every stored key must be what the live function makes of its name.
+    rows = db.session.execute(select(GazetteerPlace.name, GazetteerPlace.name_key)).all()
+    assert len(rows) > 70_000
+    differing = [(name, key) for name, key in rows if geo.fold_name(name)[:200] != key]
+    assert differing == []
