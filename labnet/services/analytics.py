@@ -55,7 +55,10 @@ on every view alike, and shown as "≈ N h"; the page says so. With lab filters 
 live query gives the request flows.
 
 Pages are cached per process for ``DASHBOARD_CACHE_SECONDS`` (default 300) per filters
-and lab scope (:func:`build_cached`): figures may be that much older than the page.
+and lab scope (:func:`build_cached`): figures may be that much older than the page. The
+network filter only ever names a network the viewer may see (a members-only one they do
+not see is refused like a made-up slug), and a committed catalogue or network write in
+this process starts new entries (``labnet.caches``, DESIGN rule 9).
 
 The catalogue as it stands (``lab``, ``lab_ket``, ``equipment``, ``opening_hours``; tens of
 thousands of rows at most): labs, equipment and bookable hours. Bookable hours of a period
