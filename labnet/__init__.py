@@ -127,6 +127,7 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_hooks(app: Flask) -> None:
+    import labnet.caches  # noqa: F401  (its write listeners give the caches' generations)
     from labnet import clock
     from labnet.services.notifications import deliver_committed
     from labnet.templating import register_template_helpers
@@ -138,6 +139,17 @@ def _register_hooks(app: Flask) -> None:
         # E-mail queued by the request's (committed) transaction goes out now; the outbox
         # job retries anything that fails.
         deliver_committed(app.config, now=clock.utcnow())
+        return response
+
+    @app.after_request
+    def _private_by_default(response):
+        # DESIGN rule 9: an answer that sets no caching policy of its own may depend on who
+        # asks (the navigation, a manager's labs, a members-only network): no shared cache
+        # may keep it for somebody else. Answers the same for everybody say so themselves
+        # (the map data without a network filter, the vendored assets, static files).
+        if "Cache-Control" not in response.headers:
+            response.cache_control.private = True
+            response.vary.add("Cookie")
         return response
 
     @app.after_request

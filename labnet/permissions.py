@@ -260,6 +260,23 @@ def network_visible_condition(actor: Any) -> Any:
     )
 
 
+def visibility_scope(actor: Any) -> frozenset[int] | None:
+    """What ``actor`` may see beyond public data, as a cache key (DESIGN rule 9): the ids
+    of the members-only networks they may see, or ``None`` when they see public data only
+    (visitors, and everyone who sees no members-only network — they all share one cached
+    answer). Drafts are never in lists, the map or the facets (:func:`visible_labs`), so
+    members-only networks are the one thing there that depends on who asks. Read at each
+    request (one query for a logged-in user), so a membership accepted, a coordinator
+    added or a network made members-only changes the key at once."""
+    from labnet.models.network import Network
+
+    if _user(actor) is None:
+        return None
+    ids = frozenset(db.session.scalars(select(Network.id).where(
+        Network.visibility != "public", network_visible_condition(actor))))
+    return ids or None
+
+
 def can_view_network(actor: Any, network: Any) -> bool:
     if network.visibility == "public" or is_admin(actor):
         return True

@@ -55,7 +55,10 @@ on every view alike, and shown as "≈ N h"; the page says so. With lab filters 
 live query gives the request flows.
 
 Pages are cached per process for ``DASHBOARD_CACHE_SECONDS`` (default 300) per filters
-and lab scope (:func:`build_cached`): figures may be that much older than the page.
+and lab scope (:func:`build_cached`): figures may be that much older than the page. The
+network filter only ever names a network the viewer may see (a members-only one they do
+not see is refused like a made-up slug), and a committed catalogue or network write in
+this process starts new entries (``labnet.caches``, DESIGN rule 9).
 
 The catalogue as it stands (``lab``, ``lab_ket``, ``equipment``, ``opening_hours``; tens of
 thousands of rows at most): labs, equipment and bookable hours. Bookable hours of a period
@@ -123,7 +126,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-from labnet import permissions
+from labnet import caches, permissions
 from labnet.extensions import db
 from labnet.models import (
     ActivityDaily,
@@ -1020,7 +1023,11 @@ def _cache_key(f: Filters) -> tuple[Any, ...]:
     """The filters, and the labs of the viewer's scope (their ids, read now: a manager who
     gains or loses a lab gets a view of their own at once); ``None`` for everything."""
     scope = None if f.lab_scope is None else tuple(sorted(db.session.scalars(f.lab_scope)))
-    return (f.start, f.end, f.ket, f.country, f.kind, f.network_id, scope)
+    # ``network_id`` is only ever a network the viewer may see (:func:`parse_filters`), and
+    # a network's figures are the same for everyone who sees it. The generation starts new
+    # entries after a catalogue or network write in this process (a membership accepted).
+    return (f.start, f.end, f.ket, f.country, f.kind, f.network_id, scope,
+            caches.generation())
 
 
 def build_cached(f: Filters, *, now: datetime, ttl: float, only: str | None = None
@@ -1345,17 +1352,19 @@ def ket_choices() -> list[tuple[str, str]]:
     return [(c, ("— " if p else "") + n) for c, n, p in rows]
 
 
-def network_choices() -> list[tuple[str, str]]:
+def network_choices(actor: Any) -> list[tuple[str, str]]:
+    """The networks the dashboard's filter offers: those ``actor`` may see
+    (``permissions.visible_networks``, as on /networks and the catalogue's filter)."""
+    return [(n.slug, n.name) for n in db.session.scalars(permissions.visible_networks(actor))]
+
+
+def network_id(actor: Any, slug: str) -> int | None:
+    """The id of the network ``slug`` if ``actor`` may see it; ``None`` for a network that
+    does not exist and, alike, for a members-only one they do not see (issue 10)."""
     from labnet.models.network import Network
 
-    return list(db.session.execute(select(Network.slug, Network.name).order_by(Network.name))
-                .tuples())
-
-
-def network_id(slug: str) -> int | None:
-    from labnet.models.network import Network
-
-    return db.session.scalar(select(Network.id).where(Network.slug == slug))
+    return db.session.scalar(select(Network.id).where(
+        Network.slug == slug, permissions.network_visible_condition(actor)))
 
 
 def parse_filters(args: Any, actor: Any, *, today: date
@@ -1398,7 +1407,7 @@ def parse_filters(args: Any, actor: Any, *, today: date
         kind = ""
     net_id = None
     if values["network"]:
-        net_id = network_id(values["network"])
+        net_id = network_id(actor, values["network"])
         if net_id is None:
             errors["network"] = "Choose a network from the list."
     values.update(ket=ket, country=country)

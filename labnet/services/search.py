@@ -59,7 +59,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import joinedload, selectinload
 
-from labnet import clock
+from labnet import caches, clock
 from labnet.extensions import db
 from labnet.models import (
     Accreditation,
@@ -687,8 +687,11 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
     if circle is None and not query.words:
         # Browsing by filters only: the database orders by name (index) and pages.
         if not conds and facet_cache is not None and facet_cache_seconds > 0:
-            counts = _cached(facet_cache, ("bare", today), facet_cache_seconds,
-                             lambda: _facet_counts(base, today))
+            # No criterion at all, so no network filter: the counts are over the published
+            # labs, the same for every viewer (visible_labs ignores who asks). A committed
+            # catalogue write in this process starts a new entry (DESIGN rule 9).
+            counts = _cached(facet_cache, ("bare", today, caches.generation()),
+                             facet_cache_seconds, lambda: _facet_counts(base, today))
         else:
             counts = _facet_counts(base.where(*conds), today)
         items = list(db.session.scalars(_list_options(
@@ -855,6 +858,20 @@ def map_labs(actor: Any, query: SearchQuery, *, now: datetime | None = None) -> 
                ket_codes=tuple(sorted((r[9] or "").split())))
         for r in rows
     ]
+
+
+def depends_on_viewer(query: SearchQuery) -> bool:
+    """Whether the labs matching ``query`` depend on who asks: only the network filter does
+    (a members-only network's labs are found only by those who see it). Such an answer is
+    cached per :func:`labnet.permissions.visibility_scope` and sent as private (DESIGN rule
+    9); every other answer is the same for everybody (drafts are never listed)."""
+    return bool(query.network)
+
+
+def depends_on_bookings(query: SearchQuery) -> bool:
+    """Whether the answer to ``query`` follows the bookings and the clock (the availability
+    filter): not worth caching, since bookings change it at any moment."""
+    return query.available_from is not None or query.available_to is not None
 
 
 # --- demand signals ------------------------------------------------------------------------

@@ -2,6 +2,11 @@
 
 DESIGN rule 6 / STYLE §10. ``test_route_coverage.py`` fails when a route of the URL map is
 missing here.
+
+Visibility cases (``Case.shows``) also check what the answer shows, and run a second time
+with the per-process caches on (the test configuration turns them off): one app process,
+every kind of user in turn, those who see the data first and then the others, and the
+other way round (DESIGN rule 9: a cached answer is keyed by what the asker may see).
 """
 
 from __future__ import annotations
@@ -106,7 +111,45 @@ def test_route_answers_each_kind_of_user(app, client, quick_login, cast, case: C
                                        and case.endpoint.startswith("admin.")):
         with app.app_context():
             assert fingerprint() == before, "a refused request changed the database"
+    if case.shows is not None:
+        marker = case.shows(cast)
+        assert (marker in response.get_data(as_text=True)) == (actor in case.seers), (
+            case.id, actor, marker)
     if expected == 302 and actor == "anonymous" and case.endpoint.startswith(("admin.",
                                                                             "auth.account",
                                                                             "auth.change")):
         assert "/login" in response.headers["Location"]
+
+
+CACHES_ON = {"GEOJSON_CACHE_SECONDS": 60, "FACET_CACHE_SECONDS": 60,
+             "DASHBOARD_CACHE_SECONDS": 300}
+VISIBILITY_CASES = [c for c in CASES if c.shows is not None]
+
+
+@pytest.mark.parametrize("app_config", [CACHES_ON], ids=["caches-on"])
+@pytest.mark.parametrize("order", ["seers-first", "others-first"])
+@pytest.mark.parametrize("case", VISIBILITY_CASES, ids=lambda c: c.id)
+def test_visibility_holds_with_caches_on(app, quick_login, cast, case: Case, order: str,
+                                         app_config):
+    seers = [a for a in ACTORS if a in case.seers]
+    others = [a for a in ACTORS if a not in case.seers]
+    sequence = seers + others if order == "seers-first" else others + seers
+    # Every session is opened before the first request, so no write happens between the
+    # requests: whatever one user's request put in a cache is there for the next one.
+    clients = {}
+    for actor in sequence:
+        clients[actor] = app.test_client()
+        quick_login(clients[actor], None if actor == "anonymous" else getattr(cast, actor))
+    marker = case.shows(cast)
+    previous: tuple[str, str] | None = None  # (ETag, body) of the last answer
+    for actor in sequence:
+        # Each request revalidates the previous user's answer: a 304 would hand this
+        # user that answer, so an ETag must differ wherever the answers do.
+        headers = {"If-None-Match": previous[0]} if previous and previous[0] else {}
+        response = clients[actor].get(case.url(cast), headers=headers)
+        status, body = response.status_code, response.get_data(as_text=True)
+        if status == 304 and previous is not None:
+            status, body = 200, previous[1]
+        assert status == case.expected[actor], (case.id, order, actor, status)
+        assert (marker in body) == (actor in case.seers), (case.id, order, actor, marker)
+        previous = (response.headers.get("ETag", ""), body)

@@ -395,3 +395,80 @@ def test_cached_figures_are_kept_apart_per_lab_scope(app, client, seen, quick_lo
     assert "unmet" not in manager
     quick_login(client, seen.coordinator)
     assert tables_for(client) == coordinator
+
+
+# --- members-only networks (security review, issue 10 item 4) -------------------------------
+
+def _members_only_network(app, w, *, coordinator) -> None:
+    """``hidden-chain``, members-only, run by ``coordinator``, Grenoble Lab accepted."""
+    from labnet.models.network import Network, NetworkCoordinator, NetworkMember, NetworkStage
+
+    with app.app_context():
+        net = Network(slug="hidden-chain", name="Hidden chain", name_key="hidden chain",
+                      ecosystem="photonics", visibility="members", created_at=NOW,
+                      updated_at=NOW)
+        db.session.add(net)
+        db.session.flush()
+        stage = NetworkStage(network_id=net.id, name="Testing", created_at=NOW)
+        db.session.add(stage)
+        db.session.flush()
+        db.session.add_all([
+            NetworkCoordinator(network_id=net.id, user_id=coordinator.id, added_at=NOW),
+            NetworkMember(network_id=net.id, stage_id=stage.id, lab_id=w.grenoble.id,
+                          status="accepted", invited_at=NOW),
+        ])
+        db.session.commit()
+
+
+def _answer(client, path: str, network: str) -> tuple[int, str]:
+    response = client.get(path + "?" + urlencode({**PERIOD, "network": network}))
+    return response.status_code, response.get_data(as_text=True).replace(network, "SLUG")
+
+
+@pytest.mark.parametrize("app_config", [{}, {"DASHBOARD_CACHE_SECONDS": 300}],
+                         ids=["caches-off", "caches-on"])
+def test_members_only_network_is_like_a_missing_one_for_a_coordinator_who_does_not_see_it(
+        app, client, dash_world, quick_login, make_user, app_config):
+    from labnet.models import Role
+
+    summarise(app)
+    runner = make_user(roles=(Role.COORDINATOR,))
+    _members_only_network(app, dash_world, coordinator=runner)
+    # The network's coordinator sees it, its figures, and fills the caches first.
+    quick_login(client, runner)
+    assert '<option value="hidden-chain">Hidden chain</option>' in client.get(url()).get_data(
+        as_text=True)
+    t = tables_for(client, network="hidden-chain")
+    assert [r["Code"] for r in as_dicts(t["supply-country"])] == ["FR"]
+    for section in SECTIONS:
+        status, _ = _answer(client, f"/dashboard/{section}.csv", "hidden-chain")
+        assert status == 200, section
+
+    quick_login(client, dash_world.coordinator)  # a coordinator who does not run it
+    html = client.get(url()).get_data(as_text=True)
+    assert "hidden-chain" not in html and "Hidden chain" not in html
+    hidden = _answer(client, "/dashboard", "hidden-chain")
+    missing = _answer(client, "/dashboard", "no-such-chain")
+    assert hidden[0] == 422
+    assert "Hidden chain" not in hidden[1]
+    assert hidden == missing
+    for section in SECTIONS:
+        hidden = _answer(client, f"/dashboard/{section}.csv", "hidden-chain")
+        assert hidden[0] == 422, section
+        assert hidden == _answer(client, f"/dashboard/{section}.csv", "no-such-chain"), section
+
+
+def test_members_only_network_is_offered_to_the_managers_of_its_member_labs(
+        app, client, dash_world, quick_login, make_user):
+    from labnet.models import Role
+
+    summarise(app)
+    _members_only_network(app, dash_world, coordinator=make_user(roles=(Role.COORDINATOR,)))
+    grenoble_manager = make_user(manages=(dash_world.grenoble,))
+    quick_login(client, grenoble_manager)
+    assert '<option value="hidden-chain">Hidden chain</option>' in client.get(url()).get_data(
+        as_text=True)
+    assert tables_for(client, network="hidden-chain")["supply-country"]
+    quick_login(client, dash_world.manager)  # manages Aachen, not a member
+    assert _answer(client, "/dashboard", "hidden-chain") == _answer(
+        client, "/dashboard", "no-such-chain")

@@ -284,13 +284,106 @@ def test_vendor_serves_leaflet_from_the_package_and_nothing_else(client):
 
 
 @pytest.mark.parametrize("app_config", [{"GEOJSON_CACHE_SECONDS": 60}])
-def test_map_data_is_built_once_per_cache_period(app, client, make_lab, app_config):
+def test_map_data_is_built_once_per_cache_period_and_a_write_clears_it(
+        app, client, make_lab, app_config, monkeypatch):
+    from labnet.services import maps
+
+    built = []
+    real = maps.build_geojson
+    monkeypatch.setattr(maps, "build_geojson", lambda *a, **kw: built.append(1) or real(*a, **kw))
     make_lab(name="First Lab")
     first = client.get("/map/labs.geojson")
-    make_lab(name="Second Lab")
     again = client.get("/map/labs.geojson")
-    # Within the period the same representation is served (clients are told max-age=60).
+    # Within the period the same representation is served, built once.
     assert again.headers["ETag"] == first.headers["ETag"]
-    assert b"Second Lab" not in again.data
-    app.extensions["labnet.geojson"].clear()
+    assert len(built) == 1
+    # A write in this process that changes the map clears it at once (DESIGN rule 9).
+    make_lab(name="Second Lab")
     assert b"Second Lab" in client.get("/map/labs.geojson").data
+    assert len(built) == 2
+
+
+# --- members-only networks: the answer depends on who asks (issue 10, item 2) ---------------
+
+def _network(app, lab, coordinator, *, status: str = "accepted",
+             visibility: str = "members") -> None:
+    from labnet import clock
+    from labnet.models.network import Network, NetworkCoordinator, NetworkMember, NetworkStage
+
+    now = clock.utcnow()
+    with app.app_context():
+        net = Network(slug="secret-chain", name="Secret chain", name_key="secret chain",
+                      ecosystem="photonics", visibility=visibility, created_at=now,
+                      updated_at=now)
+        db.session.add(net)
+        db.session.flush()
+        stage = NetworkStage(network_id=net.id, name="Testing", created_at=now)
+        db.session.add(stage)
+        db.session.flush()
+        db.session.add_all([
+            NetworkCoordinator(network_id=net.id, user_id=coordinator.id, added_at=now),
+            NetworkMember(network_id=net.id, stage_id=stage.id, lab_id=lab.id, status=status,
+                          invited_at=now),
+        ])
+        db.session.commit()
+
+
+@pytest.mark.parametrize("app_config", [{"GEOJSON_CACHE_SECONDS": 60}])
+@pytest.mark.parametrize("first", ["coordinator", "visitor"])
+def test_members_only_network_map_data_is_kept_apart_per_viewer(
+        app, make_lab, make_user, quick_login, app_config, first):
+    from labnet.models import Role
+
+    make_lab(name="Public Lab")
+    lab = make_lab(name="Secret Member Lab")
+    coordinator = make_user(roles=(Role.COORDINATOR,))
+    _network(app, lab, coordinator)
+    clients = {"coordinator": app.test_client(), "visitor": app.test_client(),
+               "outsider": app.test_client()}
+    quick_login(clients["coordinator"], coordinator)
+    quick_login(clients["outsider"], make_user(roles=(Role.COORDINATOR,)))
+    order = ["coordinator", "visitor", "outsider", "coordinator"] if first == "coordinator" \
+        else ["visitor", "outsider", "coordinator", "visitor"]
+    answers = {}
+    for who in order:
+        response = clients[who].get("/map/labs.geojson?network=secret-chain")
+        assert response.status_code == 200
+        answers[who] = response
+        assert names(json.loads(response.get_data())) == (
+            ["Secret Member Lab"] if who == "coordinator" else []), (first, who)
+        # Personal: no shared cache may keep it, and the browser asks again each time.
+        assert response.cache_control.private and not response.cache_control.public
+        assert response.cache_control.no_cache
+        assert "Cookie" in response.headers["Vary"]
+    seen, unseen = answers["coordinator"].headers["ETag"], answers["visitor"].headers["ETag"]
+    assert seen != unseen
+    # Revalidating the coordinator's copy as somebody else never gets a 304.
+    for who in ("visitor", "outsider"):
+        response = clients[who].get("/map/labs.geojson?network=secret-chain",
+                                    headers={"If-None-Match": seen})
+        assert response.status_code == 200
+        assert names(json.loads(response.get_data())) == []
+    # Without the network filter the answer is the same for everybody, and public.
+    plain = clients["coordinator"].get("/map/labs.geojson")
+    assert plain.cache_control.public
+    assert names(json.loads(plain.get_data())) == ["Public Lab", "Secret Member Lab"]
+
+
+@pytest.mark.parametrize("app_config", [{"GEOJSON_CACHE_SECONDS": 60}])
+def test_an_accepted_membership_shows_on_the_cached_network_map_at_once(
+        app, make_lab, make_user, quick_login, app_config):
+    from sqlalchemy import update
+
+    from labnet.models import Role
+    from labnet.models.network import NetworkMember
+
+    lab = make_lab(name="Joining Lab")
+    coordinator = make_user(roles=(Role.COORDINATOR,))
+    _network(app, lab, coordinator, status="invited", visibility="public")
+    client = app.test_client()
+    assert names(json.loads(client.get("/map/labs.geojson?network=secret-chain").data)) == []
+    with app.app_context():
+        db.session.execute(update(NetworkMember).values(status="accepted"))
+        db.session.commit()
+    assert names(json.loads(client.get("/map/labs.geojson?network=secret-chain").data)) == [
+        "Joining Lab"]

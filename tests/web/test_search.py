@@ -208,3 +208,27 @@ def test_bare_catalogue_counts_are_reused_but_the_list_stays_live(client, make_l
     assert "Beta Lab" in html  # the list is read live
     # A filtered search is never cached.
     assert "Beta Lab" in client.get("/labs?country=FR").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("app_config", [{"FACET_CACHE_SECONDS": 60}])
+def test_bare_catalogue_counts_follow_a_write_at_once(client, make_lab, app_config,
+                                                       monkeypatch):
+    from labnet.services import search
+
+    counted = []
+    real = search._facet_counts
+    monkeypatch.setattr(search, "_facet_counts",
+                        lambda *a, **kw: counted.append(1) or real(*a, **kw))
+    make_lab(name="Alpha Lab", country="FR")
+    assert "1 lab" in client.get("/labs").get_data(as_text=True)
+    assert "1 lab" in client.get("/labs").get_data(as_text=True)
+    assert len(counted) == 1  # reused while nothing changed
+    make_lab(name="Beta Lab", country="FR")  # a lab published in this process
+    assert "2 labs" in client.get("/labs").get_data(as_text=True)  # DESIGN rule 9
+
+
+def test_pages_are_private_to_who_asks(client, make_lab):
+    make_lab(name="Alpha Lab")
+    response = client.get("/labs?network=some-chain")
+    assert response.cache_control.private and not response.cache_control.public
+    assert "Cookie" in response.headers["Vary"]

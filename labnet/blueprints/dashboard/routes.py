@@ -60,7 +60,8 @@ def index():
         "dashboard/index.html", board=board, f=f, errors=errors, values=values,
         csv_urls=csv_urls, ket_choices=analytics.ket_choices(),
         kind_choices=analytics.lab_kinds(), country_choices=countries,
-        network_choices=analytics.network_choices(), centroids=analytics.COUNTRY_CENTROIDS,
+        network_choices=analytics.network_choices(current_user),
+        centroids=analytics.COUNTRY_CENTROIDS,
         display=analytics.display, scoped=f.lab_scope is not None,
     ), 422 if errors else 200
 

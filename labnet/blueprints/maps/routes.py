@@ -20,7 +20,7 @@ from flask import abort, current_app, jsonify, render_template, request, send_fi
 from flask_login import current_user
 from werkzeug.security import safe_join
 
-from labnet import clock
+from labnet import caches, clock, permissions
 from labnet.blueprints.helpers import EUROPEAN_COUNTRIES
 from labnet.blueprints.maps import bp
 from labnet.extensions import db
@@ -82,17 +82,23 @@ def index():
     )
 
 
-def _geojson_representation(query, gzipped: bool) -> tuple[str, bytes]:
-    """(ETag, body) of the map data for ``query``, built at most once per
-    GEOJSON_CACHE_SECONDS in this process.
+def _geojson_representation(query, gzipped: bool, scope) -> tuple[str, bytes]:
+    """(ETag, body) of the map data for ``query`` as a viewer of ``scope`` sees it, built at
+    most once per GEOJSON_CACHE_SECONDS in this process.
 
     Clients are told the data may be reused for GEOJSON_MAX_AGE seconds anyway, so the
     server keeps it as long: a revalidation or a second visitor costs a dictionary lookup
-    instead of the ~0.5 s query-and-serialise of 10,000 labs (benchmarks/). The same answer
-    goes to everybody (drafts are never on the map), so one cache serves all users.
+    instead of the ~0.5 s query-and-serialise of 10,000 labs (benchmarks/). Entries are
+    keyed by the viewer's scope (``permissions.visibility_scope``; ``None`` for an answer
+    that is the same for everybody) and by ``caches.generation()``, so a committed
+    catalogue write in this process is seen at once (DESIGN rule 9). Answers under the
+    availability filter follow the bookings and are never cached.
     """
     ttl = float(current_app.config.get("GEOJSON_CACHE_SECONDS") or 0)
-    key = (tuple(sorted(query.to_args(page=None).items())), gzipped)
+    if search.depends_on_bookings(query):
+        ttl = 0
+    generation = caches.generation()
+    key = (tuple(sorted(query.to_args(page=None).items())), gzipped, scope, generation)
     cache = current_app.extensions.setdefault("labnet.geojson", {})
     now = time.monotonic()
     hit = cache.get(key)
@@ -104,8 +110,15 @@ def _geojson_representation(query, gzipped: bool) -> tuple[str, bytes]:
     # development server and many deployments would not. Each encoding is its own
     # representation, so each gets its own strong ETag.
     body = gzip.compress(data.body, GZIP_LEVEL, mtime=0) if gzipped else data.body
-    etag = data.etag + ("-gz" if gzipped else "")
+    etag = data.etag
+    if scope is not None:
+        # A personal answer's validator names its scope too: one viewer's copy never
+        # revalidates as another's, even where the two bodies happen to agree.
+        etag = hashlib.blake2b(f"{etag}:{sorted(scope)}".encode(), digest_size=16).hexdigest()
+    etag += "-gz" if gzipped else ""
     if ttl:
+        for old in [k for k in cache if k[3] != generation]:  # written over: drop now
+            cache.pop(old, None)
         if len(cache) >= 256:  # bounded: drop the oldest entries
             for old in sorted(cache, key=lambda k: cache[k][0])[:64]:
                 cache.pop(old, None)
@@ -119,7 +132,9 @@ def labs_geojson():
     if errors:
         return jsonify({"errors": {k: [v] for k, v in errors.items()}}), 422
     gzipped = bool(request.accept_encodings["gzip"])
-    etag, body = _geojson_representation(query, gzipped)
+    personal = search.depends_on_viewer(query)
+    scope = permissions.visibility_scope(current_user) if personal else None
+    etag, body = _geojson_representation(query, gzipped, scope)
     if request.if_none_match.contains(etag):
         response = current_app.response_class(status=304)
     else:
@@ -128,9 +143,17 @@ def labs_geojson():
             response.headers["Content-Encoding"] = "gzip"
     response.set_etag(etag)
     response.vary.add("Accept-Encoding")
-    # Same answer for everybody (drafts are never on the map), so shared caches may keep it.
-    response.cache_control.public = True
-    response.cache_control.max_age = GEOJSON_MAX_AGE
+    if personal:
+        # The network filter: what it finds depends on who asks (a members-only network's
+        # labs only for those who see it). No shared cache may keep it, and the browser
+        # revalidates each time (its user may have logged out or in meanwhile).
+        response.cache_control.private = True
+        response.cache_control.no_cache = True
+        response.vary.add("Cookie")
+    else:
+        # Same answer for everybody (drafts are never on the map): shared caches may keep it.
+        response.cache_control.public = True
+        response.cache_control.max_age = GEOJSON_MAX_AGE
     return response
 
 

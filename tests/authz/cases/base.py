@@ -21,6 +21,9 @@ ADMIN_GET = only(("admin",), 200, 403, anonymous=302)
 ADMIN_POST = only(("admin",), 302, 403, anonymous=302)
 LOGGED_IN = {a: (302 if a == "anonymous" else 200) for a in ACTORS}
 MANAGERS_ONLY_404 = only(("manager", "admin"), 200, 404)
+# Who sees the matrix's members-only network ``mx-hidden`` (cases/networks.seed): the
+# manager of its member lab, its coordinator, admins.
+HIDDEN_SEERS = ("manager", "coordinator", "admin")
 
 
 @dataclass
@@ -31,6 +34,12 @@ class Case:
     expected: dict[str, int]
     data: Callable[[Any], dict[str, Any]] = field(default=lambda p: {})
     name: str = ""
+    # Visibility cases (GET answers that show an organisation's or a network's data): the
+    # text ``shows(cast)`` appears in the answer exactly for the ``seers``. The matrix
+    # checks it, and runs these cases again with the per-process caches on
+    # (test_matrix.test_visibility_holds_with_caches_on, DESIGN rule 9).
+    shows: Callable[[Any], str] | None = None
+    seers: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:

@@ -15,10 +15,9 @@ from labnet import clock
 from labnet.extensions import db
 from labnet.models import Lab, User
 from labnet.services import networks as nw
-from tests.authz.cases.base import ACTORS, ALL_OK, LOGGED_IN, Case
+from tests.authz.cases.base import ACTORS, ALL_OK, HIDDEN_SEERS, LOGGED_IN, Case
 
 RUNNERS = ("coordinator", "admin")
-HIDDEN_SEERS = ("manager", "coordinator", "admin")
 
 
 def seed(app, p) -> None:
@@ -84,7 +83,8 @@ NETWORK_FORM = {"name": "Matrix public", "slug": "mx-public", "description": "",
                 "ket_code": "", "ecosystem": "digital", "visibility": "public"}
 
 CASES = [
-    Case("networks.index", "GET", lambda p: "/networks", ALL_OK),
+    Case("networks.index", "GET", lambda p: "/networks", ALL_OK,
+         shows=lambda p: "Matrix hidden", seers=HIDDEN_SEERS),
     Case("networks.create", "GET", lambda p: "/networks/new", CREATE),
     Case("networks.create", "POST", lambda p: "/networks/new",
          {a: (302 if a in RUNNERS else 403) for a in ACTORS} | {"anonymous": 302},
@@ -92,14 +92,16 @@ CASES = [
     Case("networks.create", "POST", lambda p: "/networks/new",
          {a: (422 if a in RUNNERS else 403) for a in ACTORS} | {"anonymous": 302},
          data=lambda p: {**NETWORK_FORM, "name": ""}, name="invalid"),
-    Case("networks.show", "GET", lambda p: _net("mx-public"), ALL_OK, name="public"),
-    Case("networks.show", "GET", lambda p: _net("mx-hidden"), HIDDEN_VIEW, name="hidden"),
+    Case("networks.show", "GET", lambda p: _net("mx-public"), ALL_OK, name="public",
+         shows=lambda p: "Matrix Lab", seers=ACTORS),
+    Case("networks.show", "GET", lambda p: _net("mx-hidden"), HIDDEN_VIEW, name="hidden",
+         shows=lambda p: "Matrix Lab", seers=HIDDEN_SEERS),
     Case("networks.show", "GET", lambda p: _net("no-such-network"),
          dict.fromkeys(ACTORS, 404), name="missing"),
     Case("networks.map_json", "GET", lambda p: _net("mx-public", "/map.json"), ALL_OK,
          name="public"),
     Case("networks.map_json", "GET", lambda p: _net("mx-hidden", "/map.json"), HIDDEN_VIEW,
-         name="hidden"),
+         name="hidden", shows=lambda p: "Matrix Lab", seers=HIDDEN_SEERS),
     Case("networks.manage", "GET", lambda p: _net("mx-public", "/manage"), run(200),
          name="public"),
     Case("networks.manage", "GET", lambda p: _net("mx-hidden", "/manage"),

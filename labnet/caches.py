@@ -1,0 +1,88 @@
+"""What clears the per-process caches: a generation number bumped by writes (DESIGN rule 9).
+
+The caches (map GeoJSON in ``blueprints/maps``, the bare catalogue's facet counts in
+``services.search``, the dashboard in ``services.analytics``) put :func:`generation` in
+their keys. A transaction committed in this process that wrote one of
+:data:`CATALOGUE_TABLES` (a lab published or edited, its equipment, KET areas,
+accreditations, opening hours; a network, its stages, coordinators and members — a
+membership accepted) bumps it, so the next request rebuilds instead of serving the old
+answer. Writes are seen through the ORM unit of work and through ``session.execute`` of
+INSERT/UPDATE/DELETE statements.
+
+Limits, on purpose: other processes and hosts still serve their copy until its time runs
+out (``*_CACHE_SECONDS``); requests and bookings are not watched (the dashboard's demand
+figures come from the summary job and are documented as up to ``DASHBOARD_CACHE_SECONDS``
+old, and the map's availability filter is never cached). Who may see what is not part of
+the generation: caches key their entries by the viewer's scope, read at request time
+(:func:`labnet.permissions.visibility_scope`).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+CATALOGUE_TABLES = frozenset({
+    "lab", "lab_ket", "lab_kind", "equipment", "equipment_ket", "accreditation",
+    "opening_hours", "network", "network_stage", "network_stage_ket",
+    "network_stage_category", "network_coordinator", "network_member",
+})
+
+_lock = threading.Lock()
+_generation = 0
+_TOUCHED = "labnet.touched_tables"
+
+
+def generation() -> int:
+    """The number of committed catalogue writes in this process (part of cache keys)."""
+    return _generation
+
+
+def bump() -> None:
+    """Make every cached answer of this process stale (a committed catalogue write)."""
+    global _generation
+    with _lock:
+        _generation += 1
+
+
+def _touched(session: Session) -> set[str]:
+    return session.info.setdefault(_TOUCHED, set())
+
+
+def _table_of(obj: Any) -> str | None:
+    table = getattr(type(obj), "__table__", None)
+    return getattr(table, "name", None)
+
+
+@event.listens_for(Session, "after_flush")
+def _after_flush(session: Session, _context: Any) -> None:
+    touched = _touched(session)
+    for obj in (*session.new, *session.deleted):
+        touched.add(_table_of(obj) or "")
+    for obj in session.dirty:
+        if session.is_modified(obj, include_collections=False):
+            touched.add(_table_of(obj) or "")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _on_execute(state: Any) -> None:
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(state.statement, "table", None)
+        name = getattr(table, "name", None)
+        if name:
+            _touched(state.session).add(name)
+
+
+@event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    touched = session.info.pop(_TOUCHED, None)
+    if touched and not touched.isdisjoint(CATALOGUE_TABLES):
+        bump()
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_TOUCHED, None)
