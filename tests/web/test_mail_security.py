@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from labnet import clock, create_app
 from labnet.extensions import db
-from labnet.models import OutboxEmail, Role
+from labnet.models import OutboxEmail, Role, User
 from labnet.models.booking import Booking
 from tests.fixtures.app import TEST_CONFIG
 from tests.fixtures.auth import csrf_from, login_as, post_form
@@ -68,11 +68,10 @@ def test_reset_requested_with_a_forged_host_mails_a_link_to_the_configured_base(
     assert client.get(path, base_url=BASE).status_code == 200
 
 
-@pytest.mark.parametrize("app_config", [{"BASE_URL": BASE, "SERVER_NAME": None}])
-def test_a_booking_reminder_sent_by_the_scheduler_links_to_the_base_url(
-        app, runner, make_lab, make_equipment, make_user, make_org):
+def _confirmed_booking_in_30_hours(app, make_lab, make_equipment, make_user, make_org,
+                                   **equipment) -> User:
     lab = make_lab(timezone="Europe/Berlin")
-    sem = make_equipment(lab)
+    sem = make_equipment(lab, **equipment)
     member = make_user(organisation=make_org(kind="company", size_class="small"))
     start = clock.utcnow().replace(microsecond=0) + timedelta(hours=30)
     with app.app_context():
@@ -84,6 +83,13 @@ def test_a_booking_reminder_sent_by_the_scheduler_links_to_the_base_url(
             rate_applied=Decimal("120"), price_estimate=Decimal("120"), currency="EUR",
             created_at=start - timedelta(days=5), updated_at=start - timedelta(days=5)))
         db.session.commit()
+    return member
+
+
+@pytest.mark.parametrize("app_config", [{"BASE_URL": BASE, "SERVER_NAME": None}])
+def test_a_booking_reminder_sent_by_the_scheduler_links_to_the_base_url(
+        app, runner, make_lab, make_equipment, make_user, make_org):
+    _confirmed_booking_in_30_hours(app, make_lab, make_equipment, make_user, make_org)
     result = runner.invoke(args=["labnet", "jobs", "run", "send-reminders"])
     assert result.exit_code == 0, result.output
     [row] = _rows(app, "booking_reminder")
@@ -234,6 +240,22 @@ def test_a_subject_with_crlf_is_delivered_on_one_line_and_blocks_nothing(smtp, a
     [second] = smtp.to("second@example.org")
     assert second["Bcc"] is None and "\n" not in second["Subject"]
     assert {r.status for r in _rows(app)} == {"sent"}
+
+
+def test_a_legacy_equipment_name_with_crlf_cannot_forge_a_header_of_the_booking_mail(
+        smtp, app, runner, make_lab, make_equipment, make_user, make_org):
+    # Written before the single-line rule (the factory bypasses the services).
+    member = _confirmed_booking_in_30_hours(
+        app, make_lab, make_equipment, make_user, make_org,
+        name="Microscope\r\nBcc: attacker@evil.example")
+    result = runner.invoke(args=["labnet", "jobs", "run", "send-reminders"])
+    assert result.exit_code == 0, result.output
+    [message] = smtp.messages
+    assert message["To"] == member.email and message["Bcc"] is None
+    assert " ".join(message["Subject"].split()).startswith(
+        "Reminder: Microscope Bcc: attacker@evil.example")
+    [row] = _rows(app, "booking_reminder")
+    assert row.status == "sent" and "\n" not in row.subject
 
 
 def test_an_undeliverable_message_is_marked_failed_once_and_the_others_go(
