@@ -143,17 +143,16 @@ def _wants_digest(to_addr: str) -> bool:
 
 def deliver_outbox(
     config: Mapping[str, Any], *, now: datetime, ids: Iterable[int] | None = None, limit: int = 200,
-    created_before: datetime | None = None, after_id: int = 0,
+    created_before: datetime | None = None,
 ) -> int:
-    """Deliver queued messages (all, or only ``ids``; those with an id above ``after_id``);
-    returns how many left the queue.
+    """Deliver queued messages (the first ``limit``, or only ``ids``); returns how many left
+    the queue.
 
     Commits after each message (module docstring), so call it with nothing else pending in
     the session. A message that fails for good is marked ``failed`` at once; a temporary
     failure leaves it queued for a later run, up to ``MAX_ATTEMPTS``.
     """
-    stmt = select(OutboxEmail).where(OutboxEmail.status == OutboxStatus.QUEUED,
-                                     OutboxEmail.id > after_id)
+    stmt = select(OutboxEmail).where(OutboxEmail.status == OutboxStatus.QUEUED)
     if created_before is not None:
         stmt = stmt.where(OutboxEmail.created_at < created_before)
     if ids is not None:
@@ -360,24 +359,26 @@ def send_digests(*, now: datetime, hour_utc: int = DIGEST_HOUR_UTC) -> dict[str,
 OUTBOX_GRACE = timedelta(minutes=2)
 
 
-def send_outbox(config: Mapping[str, Any], *, now: datetime) -> dict[str, int]:
+def send_outbox(config: Mapping[str, Any], *, now: datetime,
+                grace: timedelta | None = OUTBOX_GRACE, batches: int | None = 10
+                ) -> dict[str, int]:
     """Job: deliver queued messages whose delivery right after their commit failed or
-    never happened, a bounded number of batches per run.
+    never happened, at most ``batches`` batches of 200 per run (``None``: all).
 
-    Only rows older than :data:`OUTBOX_GRACE` are taken, so the job does not race the web
-    process delivering a message it has just committed (which would send it twice).
+    Only rows older than ``grace`` (:data:`OUTBOX_GRACE`; ``None``: all) are taken, so the
+    job does not race the web process delivering a message it has just committed (which
+    would send it twice). Each message is tried once per run, whatever became of it: a temporary failure
+    waits for the next run instead of using up its attempts in this one.
     """
-    total, after_id = 0, 0
-    for _ in range(10):
-        batch = db.session.scalars(
-            select(OutboxEmail.id).where(OutboxEmail.status == OutboxStatus.QUEUED,
-                                         OutboxEmail.id > after_id,
-                                         OutboxEmail.created_at < now - OUTBOX_GRACE)
-            .order_by(OutboxEmail.id).limit(200)).all()
+    total, after_id, batch_no = 0, 0, 0
+    while batches is None or batch_no < batches:
+        stmt = select(OutboxEmail.id).where(OutboxEmail.status == OutboxStatus.QUEUED,
+                                            OutboxEmail.id > after_id)
+        if grace is not None:
+            stmt = stmt.where(OutboxEmail.created_at < now - grace)
+        batch = db.session.scalars(stmt.order_by(OutboxEmail.id).limit(200)).all()
         if not batch:
             break
-        # Each message once per run, whatever became of it (a temporary failure waits for
-        # the next run instead of using up its attempts in this one).
         total += deliver_outbox(config, now=now, ids=batch)
-        after_id = batch[-1]
+        after_id, batch_no = batch[-1], batch_no + 1
     return {"delivered": total}
