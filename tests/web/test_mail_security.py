@@ -24,7 +24,8 @@ from labnet.extensions import db
 from labnet.models import OutboxEmail, Role, User
 from labnet.models.booking import Booking
 from tests.fixtures.app import TEST_CONFIG
-from tests.fixtures.auth import csrf_from, login_as, post_form
+from tests.fixtures.auth import csrf_from, login_as
+from tests.fixtures.factories import PASSWORD
 
 BASE = "https://labnet.example.org"
 RESET_LINK = re.compile(r"https?://[^\s\"'<>]+/account/reset/([A-Za-z0-9._-]+)")
@@ -176,29 +177,30 @@ def test_unsent_mail_in_development_stays_readable_for_the_admin(client, app, ma
     assert RESET_LINK.search(shown)
 
 
-def test_production_outbox_hides_the_secrets_of_unsent_mail(tmp_path, database_template):
-    import shutil
-
-    db_file = tmp_path / "prod.sqlite"
-    shutil.copyfile(database_template, db_file)
-    app = create_app({**TEST_CONFIG, "ENV_NAME": "production", "TESTING": False,
-                      "BASE_URL": BASE, "MAIL_SERVER": "smtp.example.org",
-                      "DATABASE_URL": f"sqlite:///{db_file}"},
-                     instance_path=str(tmp_path / "instance"))
+@pytest.mark.parametrize("app_config", [{
+    "ENV_NAME": "production", "TESTING": False, "BASE_URL": BASE,
+    "MAIL_SERVER": "smtp.example.org"}])
+def test_production_outbox_hides_the_secrets_of_unsent_mail(app, make_user):
     from labnet.services import notifications
 
+    victim = make_user()
+    admin = make_user(roles=(Role.ADMIN,))
     with app.app_context():
-        from labnet.models import User
-
-        admin = User(email="root@example.org", full_name="Root", password_hash="x",
-                     organisation_id=None)
         row = notifications.enqueue_email(
-            "reset_password", "victim@example.org", "Reset your LabNet password",
-            {"user": admin, "token": "TOKEN-abc123", "minutes": 60}, now=clock.utcnow())
-        db.session.commit()
-        assert "TOKEN-abc123" in row.body_text  # kept for delivery
-        view = notifications.outbox_message(row, config=app.config)
-        assert "TOKEN-abc123" not in view.body_text and REDACTED in view.body_text
+            "reset_password", victim.email, "Reset your LabNet password",
+            {"user": db.session.get(User, victim.id), "token": "TOKEN-abc123", "minutes": 60},
+            now=clock.utcnow())
+        db.session.commit()  # queued, not delivered (no request, no job ran)
+        row_id = row.id
+        assert "TOKEN-abc123" in row.body_text  # what will be sent
+    https = {"base_url": BASE, "headers": {"Referer": f"{BASE}/login"}}
+    client = app.test_client()
+    token = csrf_from(client.get("/login", **https).get_data(as_text=True))
+    assert client.post("/login", data={"csrf_token": token, "email": admin.email,
+                                       "password": PASSWORD}, **https).status_code == 302
+    shown = client.get(f"/admin/outbox/{row_id}", **https)
+    assert shown.status_code == 200
+    assert "TOKEN-abc123" not in shown.text and REDACTED in shown.text
 
 
 # -- 14. no mail bodies in the log -----------------------------------------------------------
