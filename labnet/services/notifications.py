@@ -57,6 +57,12 @@ def enqueue_email(
     digest (``User.mail_mode == "digest"``) gets the row ``held`` for the digest job
     instead, unless ``action_required`` (a manager must approve or reject): those always
     go at once.
+
+    Templates that use ``secret_url``/``secret_text`` are rendered twice: the working
+    bodies (sent) and the redacted ones (kept once sent; module docstring). The subject and
+    address are made :func:`header_safe`.
+
+    :raises RuntimeError: when a template prints a secret link outside ``secret_url``.
     """
     held = not action_required and _wants_digest(to_addr)
     seen: list[str] = []
