@@ -373,8 +373,8 @@ def send_outbox(config: Mapping[str, Any], *, now: datetime,
 
     Only rows older than ``grace`` (:data:`OUTBOX_GRACE`; ``None``: all) are taken, so the
     job does not race the web process delivering a message it has just committed (which
-    would send it twice). Each message is tried once per run, whatever became of it: a temporary failure
-    waits for the next run instead of using up its attempts in this one.
+    would send it twice). Each message is tried once per run, whatever became of it: a
+    temporary failure waits for the next run instead of using up its attempts in this one.
     """
     total, after_id, batch_no = 0, 0, 0
     while batches is None or batch_no < batches:

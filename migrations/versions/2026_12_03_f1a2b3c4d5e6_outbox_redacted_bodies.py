@@ -7,9 +7,8 @@ Create Date: 2026-12-03 13:40:00
 """
 import re
 
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'f1a2b3c4d5e6'
