@@ -33,13 +33,14 @@ venv: $(VENV)/.installed
 ## The demo platform: migrate the SQLite database under instance/, load the demo data
 ## the first time, print the demo accounts, serve http://127.0.0.1:$(PORT) with the job
 ## scheduler beside it. The scheduler is started here, once, outside the server (which runs
-## without the reloader, so nothing starts twice: RELIABILITY §2.2.1), knows the server's
-## address for links in e-mail, and is stopped when the server stops.
+## without the reloader, so nothing starts twice: RELIABILITY §2.2.1), and is stopped when
+## the server stops. Both build e-mailed links from LABNET_BASE_URL (the server's address).
+run: export LABNET_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: venv-run
 	$(BIN)/flask db upgrade
 	$(BIN)/flask labnet seed-demo --if-empty
 	$(BIN)/flask labnet demo-accounts
-	@LABNET_SERVER_NAME=127.0.0.1:$(PORT) $(BIN)/flask labnet scheduler & sched=$$!; \
+	@$(BIN)/flask labnet scheduler & sched=$$!; \
 	trap 'kill $$sched 2>/dev/null; wait $$sched 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --no-reload --host 127.0.0.1 --port $(PORT)
 

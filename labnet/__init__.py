@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, Request
+from werkzeug.exceptions import SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import cached_property
 
@@ -133,6 +134,12 @@ def _register_hooks(app: Flask) -> None:
     from labnet.templating import register_template_helpers
 
     register_template_helpers(app)
+
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_exc):
+        # A Host header outside TRUSTED_HOSTS (production: BASE_URL's host). Nothing is
+        # routed for it, so the error page (which builds URLs) cannot render: plain text.
+        return "Bad Request: unknown host.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}
 
     @app.after_request
     def _deliver_mail(response):

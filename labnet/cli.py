@@ -192,16 +192,13 @@ def outbox_cli() -> None:
 @with_appcontext
 def outbox_send() -> None:
     """Deliver queued e-mail (SMTP if configured, else the console)."""
-    from labnet.services.notifications import deliver_outbox
+    from labnet.services.notifications import send_outbox
 
-    total = 0
-    while True:
-        done = deliver_outbox(current_app.config, now=clock.utcnow())
-        db.session.commit()
-        total += done
-        if done == 0:
-            break
-    click.echo(f"{total} message(s) delivered.")
+    # Every queued message, each tried once (delivery commits message by message).
+    result = send_outbox(current_app.config, now=clock.utcnow(), grace=None,
+                         batches=None)
+    db.session.commit()
+    click.echo(f"{result['delivered']} message(s) delivered.")
 
 
 @labnet_cli.group("jobs")

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask
 
@@ -31,6 +32,14 @@ DEFAULTS: dict[str, Any] = {
     # The coordinators' dashboard's figures (per filters and lab scope) are reused this
     # long in each process (services.analytics.build_cached); 0 computes every load.
     "DASHBOARD_CACHE_SECONDS": 300,
+    # Every link that leaves the site (e-mail, calendar feeds, map export) starts with this
+    # origin, never with the request's Host header (labnet.links). Required in production
+    # (https://…), where it also decides TRUSTED_HOSTS; in development it defaults to
+    # DEV_BASE_URL (`make run` passes http://127.0.0.1:$PORT).
+    "BASE_URL": None,
+    # Extra host names production accepts besides BASE_URL's (e.g. an internal health-check
+    # name); every other Host header gets 400.
+    "TRUSTED_HOSTS": None,
     "SERVER_NAME": None,
     "PREFERRED_URL_SCHEME": "http",
     # Sessions (RELIABILITY §4.3.3): server-side session tokens, 12 h at most.
@@ -60,7 +69,8 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_HEADERS_ENABLED": False,
     "LOGIN_LIMIT_PER_IP": "20/minute;100/hour",
     "LOGIN_LIMIT_PER_ACCOUNT": "5/minute;20/hour",
-    # E-mail: without MAIL_SERVER, messages go to the console and stay in the outbox.
+    # E-mail: without MAIL_SERVER (development only: production refuses to start), the
+    # recipient and subject go to the log and the message stays in the outbox.
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,
     "MAIL_USE_TLS": False,
@@ -107,8 +117,44 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         app.config.update(_PRODUCTION)
     _database_uri(app)
     _secret_key(app)
+    _base_url(app)
+    if app.config["ENV_NAME"] == "production" and not app.config.get("MAIL_SERVER"):
+        # Without it mail would only be logged: reset and cancel links must not end up there.
+        raise RuntimeError(
+            "MAIL_SERVER is not set: production needs an SMTP server; set LABNET_MAIL_SERVER "
+            "(and LABNET_MAIL_PORT, LABNET_MAIL_USE_TLS, … as needed)")
     if app.config["ENV_NAME"] == "production" and app.debug:
         raise RuntimeError("DEBUG must never be on under the production configuration")
+
+
+DEV_BASE_URL = "http://127.0.0.1:5000"
+
+
+def _base_url(app: Flask) -> None:
+    production = app.config["ENV_NAME"] == "production"
+    raw = (app.config.get("BASE_URL") or "").strip()
+    if not raw:
+        if production:
+            raise RuntimeError(
+                "BASE_URL is not set: production needs the public address of the site for "
+                "the links in e-mails; set LABNET_BASE_URL=https://labnet.example.org")
+        raw = DEV_BASE_URL
+    parts = urlsplit(raw)
+    if (parts.scheme not in ("http", "https") or not parts.hostname or parts.query
+            or parts.fragment or parts.username or parts.password):
+        raise RuntimeError(f"BASE_URL must be an origin such as https://labnet.example.org "
+                           f"(optionally with a path), not {raw!r}; set LABNET_BASE_URL")
+    if production and parts.scheme != "https":
+        raise RuntimeError("BASE_URL must start with https:// in production (the session "
+                           "cookie is Secure); set LABNET_BASE_URL")
+    app.config["BASE_URL"] = raw.rstrip("/")
+    if production:
+        # Flask answers 400 to a request whose Host is not listed (issue 10: nothing
+        # host-dependent is then reachable with a forged Host).
+        extra = app.config.get("TRUSTED_HOSTS") or []
+        if isinstance(extra, str):
+            extra = [h.strip() for h in extra.split(",") if h.strip()]
+        app.config["TRUSTED_HOSTS"] = list(dict.fromkeys([parts.hostname, *extra]))
 
 
 def _database_uri(app: Flask) -> None:

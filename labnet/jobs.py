@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from flask import current_app, has_request_context
+from flask import current_app
 from sqlalchemy import or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -58,13 +58,8 @@ def _expire_holds(*, now: datetime) -> dict[str, Any]:
 def _send_reminders(*, now: datetime) -> dict[str, Any]:
     from labnet.services.reminders import send_reminders
 
-    # The reminder carries an absolute cancel link: outside a request (scheduler, CLI)
-    # url_for needs SERVER_NAME; without it (development) the local server stands in.
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return send_reminders(now=now)
-    log.warning("SERVER_NAME is not set: links in reminders point to %s", DEV_BASE_URL)
-    with current_app.test_request_context(base_url=DEV_BASE_URL):
-        return send_reminders(now=now)
+    # Its links (like every e-mailed link) come from BASE_URL: no request needed.
+    return send_reminders(now=now)
 
 
 def _complete_bookings(*, now: datetime) -> dict[str, Any]:
@@ -94,14 +89,7 @@ def _summarise_activity(*, now: datetime) -> dict[str, Any]:
 def _send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
     from labnet.services.analytics import send_coordinator_digest
 
-    # The digest links to the dashboard: outside a request url_for needs SERVER_NAME.
-    if has_request_context() or current_app.config.get("SERVER_NAME"):
-        return send_coordinator_digest(now=now)
-    with current_app.test_request_context(base_url=DEV_BASE_URL):
-        return send_coordinator_digest(now=now)
-
-
-DEV_BASE_URL = "http://127.0.0.1:5000"
+    return send_coordinator_digest(now=now)
 
 # name -> (service function, interval, lease, description). Every sweeper finds its due
 # work in the database, so a run that was missed (scheduler down) is caught up by the next.

@@ -11,6 +11,7 @@ from flask import Flask
 from flask_login import current_user
 
 from labnet import permissions
+from labnet.links import external_url, secret_text, secret_url
 
 
 @cache
@@ -46,7 +47,9 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(country_name, "country_name")
     app.add_template_filter(money, "money")
     app.add_template_filter(localtime, "localtime")
-    app.jinja_env.globals.update(permissions=permissions, country_names=country_names)
+    app.jinja_env.globals.update(permissions=permissions, country_names=country_names,
+                                 external_url=external_url, secret_url=secret_url,
+                                 secret_text=secret_text)
 
     @app.context_processor
     def _nav():

@@ -54,8 +54,14 @@ class OutboxEmail(Base):
     kind: Mapped[str] = mapped_column(String(40))
     to_addr: Mapped[str] = mapped_column(String(254), index=True)
     subject: Mapped[str] = mapped_column(String(200))
+    # What is sent. While the message is unsent and carries secret links (reset, confirm,
+    # cancel), the same bodies with those links replaced wait in redacted_*; once it is sent
+    # (or given up), body_* are overwritten with them and redacted_* cleared, so no working
+    # token stays in the table or on the admin outbox page (issue 10).
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
+    redacted_text: Mapped[str | None] = mapped_column(Text)
+    redacted_html: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(8), default=OutboxStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -1307,8 +1307,7 @@ def digest_cutoff(now: datetime) -> datetime:
 def send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
     """Once a week (first run after Monday 07:00 UTC): every active coordinator gets the
     previous week's figures (Monday to Sunday), plain text and HTML. Flushes only."""
-    from flask import url_for
-
+    from labnet.links import external_url
     from labnet.services.notifications import enqueue_email
 
     cutoff = digest_cutoff(now)
@@ -1323,8 +1322,8 @@ def send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
         select(User.email, User.full_name).join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role == Role.COORDINATOR, User.is_active.is_(True))
         .order_by(User.email)).all()
-    link = url_for("dashboard.index", _external=True,
-                   **{"from": f.start.isoformat(), "to": f.end.isoformat()})
+    link = external_url("dashboard.index",
+                        **{"from": f.start.isoformat(), "to": f.end.isoformat()})
     subject = f"LabNet weekly: demand and supply, {f.start:%d %b} – {f.end:%d %b %Y}"
     for email, name in recipients:
         enqueue_email("coordinator_digest", email, subject,

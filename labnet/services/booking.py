@@ -39,6 +39,7 @@ from labnet.services.availability import (
     within_opening_hours,
 )
 from labnet.services.notifications import enqueue_email
+from labnet.services.text import control_problem
 
 
 @dataclass(frozen=True)
@@ -219,6 +220,8 @@ def request_booking(actor: User, equipment_id: int, start_at: datetime, end_at: 
     from labnet.permissions import can_book, require
 
     require(can_book, actor)
+    if control_problem(purpose, one_line=False):
+        raise RuleViolation("purpose", control_problem(purpose, one_line=False))
     purpose = " ".join(purpose.split())
     if not purpose:
         raise RuleViolation("purpose", "Say briefly what the booking is for.")
@@ -618,6 +621,8 @@ def add_blackout(actor: User, lab_id: int, equipment_id: int | None, start_at: d
     require(can_manage_lab, actor, lab)
     if start_at.tzinfo is None or end_at.tzinfo is None:
         raise ValueError("add_blackout needs aware datetimes")
+    if control_problem(reason, one_line=False):
+        raise RuleViolation("reason", control_problem(reason, one_line=False))
     reason = " ".join(reason.split())
     if not reason:
         raise RuleViolation("reason", "Say why (e.g. maintenance, holidays): bookers see it.")

@@ -52,6 +52,7 @@ from labnet.models import (
 from labnet.models.lab import WEEKDAYS
 from labnet.permissions import can_manage_lab, require
 from labnet.services import audit, geo
+from labnet.services.text import control_problem, text_problem
 
 # Plausibility bounds. A rate above this per booking unit is a typo (a misplaced comma),
 # not a price; the highest published tariffs are a few thousand euros per day.
@@ -144,10 +145,11 @@ def _known(model: Any) -> set[str]:
 
 def _check_length(problems: list[RuleViolation], name: str, value: str, limit: int,
                   label: str) -> None:
-    if len(value) > limit:
-        problems.append(RuleViolation(name, f"{label} is too long: at most {limit} characters."))
-    elif "\x00" in value:  # PostgreSQL cannot store NUL: refuse it rather than fail
-        problems.append(RuleViolation(name, f"{label} contains a control character (NUL)."))
+    # One line unless the field is free text (services.text: names reach mail subjects).
+    message = text_problem(value, label=label, limit=limit,
+                           one_line=name not in _MULTI_LINE_FIELDS)
+    if message:
+        problems.append(RuleViolation(name, message))
 
 
 def _check_int(problems: list[RuleViolation], name: str, value: int | None, low: int, high: int,
@@ -197,6 +199,8 @@ class LabProfile:
 
 
 _ADDRESS_FIELDS = ("address", "postal_code", "city", "country")
+# Free text that may span lines; every other text field of a lab or equipment is one line.
+_MULTI_LINE_FIELDS = frozenset({"description", "capabilities"})
 _TEXT_LIMITS = {
     "name": (200, "The name"),
     "contact_name": (120, "The contact name"),
@@ -538,7 +542,9 @@ def equipment_problems(data: EquipmentData, *, categories: set[str], kets: set[s
         elif len(key) > 120:
             problems.append(RuleViolation(spec_field(i, "key"),
                                           "A specification name has at most 120 characters."))
-        elif ":" in key or "\n" in key:
+        elif control_problem(key):
+            problems.append(RuleViolation(spec_field(i, "key"), control_problem(key)))
+        elif ":" in key:
             # The CSV format writes one "key: value" per line.
             problems.append(RuleViolation(spec_field(i, "key"),
                                           "A specification name cannot contain a colon."))
@@ -548,7 +554,9 @@ def equipment_problems(data: EquipmentData, *, categories: set[str], kets: set[s
         seen.add(key.lower())
         if not value:
             problems.append(RuleViolation(spec_field(i, "value"), "Enter the value."))
-        elif len(value) > 500 or "\n" in value:
+        elif control_problem(value):
+            problems.append(RuleViolation(spec_field(i, "value"), control_problem(value)))
+        elif len(value) > 500:
             problems.append(RuleViolation(spec_field(i, "value"),
                                           "A value is one line of at most 500 characters."))
     return problems

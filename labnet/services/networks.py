@@ -62,6 +62,7 @@ from labnet.services import audit
 from labnet.services.accounts import slugify
 from labnet.services.geo import distance_km
 from labnet.services.notifications import enqueue_email
+from labnet.services.text import control_problem
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Addresses under /networks/ that are pages, not networks.
@@ -71,7 +72,6 @@ MAX_KEYWORDS = 20
 MAX_MESSAGE = 2000
 GAP_TOP_N = 5
 _LIVE_EQUIPMENT = (EquipmentStatus.ACTIVE.value, EquipmentStatus.MAINTENANCE.value)
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 # --- input --------------------------------------------------------------------------------
@@ -98,9 +98,9 @@ class StageFields:
 def _text(value: str, field_name: str, *, max_len: int, required: str | None = None,
           one_line: bool = True) -> str:
     value = (value or "").strip()
-    if "\x00" in value or (one_line and re.search("[\x00-\x1f\x7f]", value)) or (
-            not one_line and _CONTROL.search(value)):
-        raise RuleViolation(field_name, "Remove the control characters from this text.")
+    control = control_problem(value, one_line=one_line)  # the one rule (services.text)
+    if control:
+        raise RuleViolation(field_name, control)
     if required and not value:
         raise RuleViolation(field_name, required)
     if len(value) > max_len:

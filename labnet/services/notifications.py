@@ -1,27 +1,42 @@
 """E-mail: an outbox row written in the caller's transaction, delivered after commit.
 
 Rule 7 (nothing a user typed is markup): the HTML body is rendered with autoescaping,
-the text body as plain text. Delivery goes through SMTP when ``MAIL_SERVER`` is set;
-otherwise the message is written to the log (console) and kept with status ``logged``, so
-the links in it can still be followed from the admin outbox page.
+the text body as plain text. Delivery goes through SMTP when ``MAIL_SERVER`` is set
+(always in production); otherwise only the recipient and subject are logged and the message
+is kept with status ``logged``, so a developer can follow its links from the admin outbox.
+
+Secrets (issue 10): links that carry a token are marked where the mail is built
+(``secret_url`` in the templates, labnet.links), so each message is rendered a second time
+with them replaced by ``[link removed after sending]``. Once the message is sent, or given
+up, that copy replaces the body: no working token stays in the table, and the admin outbox
+shows one only for unsent mail outside production.
+
+Delivery goes message by message and commits each message's status at once (an SMTP send
+cannot be rolled back): a message that cannot be built or is refused for good is marked
+``failed`` with the error and never tried again; a temporary failure is retried up to
+:data:`MAX_ATTEMPTS` times. One bad message never blocks or repeats the others. Header
+values never contain CR/LF, whatever reached the subject (:func:`header_safe`).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import smtplib
 import ssl
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from typing import Any
 
 from flask import render_template
-from sqlalchemy import event, select, update
+from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
 from labnet.extensions import db
+from labnet.links import REDACT_KEY, SEEN_KEY
 from labnet.models import OutboxEmail, OutboxStatus, User
 
 log = logging.getLogger("labnet.mail")
@@ -42,16 +57,34 @@ def enqueue_email(
     digest (``User.mail_mode == "digest"``) gets the row ``held`` for the digest job
     instead, unless ``action_required`` (a manager must approve or reject): those always
     go at once.
+
+    Templates that use ``secret_url``/``secret_text`` are rendered twice: the working
+    bodies (sent) and the redacted ones (kept once sent; module docstring). The subject and
+    address are made :func:`header_safe`.
+
+    :raises RuntimeError: when a template prints a secret link outside ``secret_url``.
     """
     held = not action_required and _wants_digest(to_addr)
-    ctx = dict(context, subject=subject)
+    seen: list[str] = []
+    ctx = dict(context, subject=subject, **{SEEN_KEY: seen, REDACT_KEY: False})
+    body_text = render_template(f"email/{kind}.txt", **ctx)
+    body_html = render_template(f"email/{kind}.html", **ctx)
+    redacted_text = redacted_html = None
+    if seen:
+        ctx = dict(ctx, **{SEEN_KEY: None, REDACT_KEY: True})
+        redacted_text = render_template(f"email/{kind}.txt", **ctx)
+        redacted_html = render_template(f"email/{kind}.html", **ctx)
+        if any(secret in redacted_text or secret in redacted_html for secret in seen):
+            raise RuntimeError(f"email/{kind}: a secret link is printed outside secret_url")
     row = OutboxEmail(
         created_at=now,
         kind=kind,
-        to_addr=to_addr,
-        subject=subject[:200],
-        body_text=render_template(f"email/{kind}.txt", **ctx),
-        body_html=render_template(f"email/{kind}.html", **ctx),
+        to_addr=header_safe(to_addr),
+        subject=header_safe(subject)[:200],
+        body_text=body_text,
+        body_html=body_html,
+        redacted_text=redacted_text,
+        redacted_html=redacted_html,
         status=OutboxStatus.HELD if held else OutboxStatus.QUEUED,
     )
     db.session.add(row)
@@ -59,6 +92,52 @@ def enqueue_email(
     if not held:
         db.session.info.setdefault(PENDING_KEY, set()).add(row.id)
     return row
+
+
+_HEADER_BREAK = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def header_safe(value: str) -> str:
+    """``value`` on one line: control characters (CR, LF, …) become one space. The last
+    line of defence for mail headers: services refuse such text on input already
+    (services.text), but rows written before, or text from elsewhere, may still carry it."""
+    return _HEADER_BREAK.sub(" ", value or "").strip()
+
+
+def _redact(row: OutboxEmail) -> None:
+    # The message left (or never will): keep only the copy without working secrets.
+    if row.redacted_text is not None:
+        row.body_text = row.redacted_text
+    if row.redacted_html is not None:
+        row.body_html = row.redacted_html
+    row.redacted_text = row.redacted_html = None
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """One outbox row as the admin page shows it."""
+
+    id: int
+    created_at: datetime
+    to_addr: str
+    subject: str
+    status: str
+    last_error: str
+    body_text: str
+
+
+_UNSENT = (OutboxStatus.QUEUED, OutboxStatus.HELD, OutboxStatus.LOGGED)
+
+
+def outbox_message(row: OutboxEmail, *, config: Mapping[str, Any]) -> OutboxMessage:
+    """What an admin may read of ``row``: never a working secret link of a message that was
+    sent, and in production none at all. Outside production an unsent message (in
+    development without SMTP: every message) keeps its links, so they can be followed."""
+    reveal = config.get("ENV_NAME") != "production" and row.status in _UNSENT
+    body = row.body_text if reveal or row.redacted_text is None else row.redacted_text
+    return OutboxMessage(id=row.id, created_at=row.created_at, to_addr=row.to_addr,
+                         subject=row.subject, status=row.status, last_error=row.last_error,
+                         body_text=body)
 
 
 def _wants_digest(to_addr: str) -> bool:
@@ -72,10 +151,12 @@ def deliver_outbox(
     config: Mapping[str, Any], *, now: datetime, ids: Iterable[int] | None = None, limit: int = 200,
     created_before: datetime | None = None,
 ) -> int:
-    """Deliver queued messages (all, or only ``ids``); returns how many left the queue.
+    """Deliver queued messages (the first ``limit``, or only ``ids``); returns how many left
+    the queue.
 
-    Each message's status is updated and must be committed by the caller. An SMTP error
-    leaves the message queued for the next run, up to ``MAX_ATTEMPTS``.
+    Commits after each message (module docstring), so call it with nothing else pending in
+    the session. A message that fails for good is marked ``failed`` at once; a temporary
+    failure leaves it queued for a later run, up to ``MAX_ATTEMPTS``.
     """
     stmt = select(OutboxEmail).where(OutboxEmail.status == OutboxStatus.QUEUED)
     if created_before is not None:
@@ -91,42 +172,74 @@ def deliver_outbox(
     done = 0
     if not config.get("MAIL_SERVER"):
         for row in rows:
-            log.info(
-                "E-mail (no SMTP server configured; kept in the outbox)\nTo: %s\nSubject: %s\n\n%s",
-                row.to_addr,
-                row.subject,
-                row.body_text,
-            )
+            # Never the body: it may hold a reset or cancel link, and logs travel further
+            # than the database (issue 10). The admin outbox shows it in development.
+            log.info("E-mail kept in the outbox (no SMTP server configured): to %s, "
+                     "subject %r", row.to_addr, row.subject)
             row.status = OutboxStatus.LOGGED
             row.sent_at = now
+            db.session.commit()
             done += 1
         return done
     try:
         smtp = _connect(config)
     except (OSError, smtplib.SMTPException) as exc:
         for row in rows:
-            _failed(row, exc)
+            _failed(row, exc, permanent=False)
+        db.session.commit()
         return 0
     with smtp:
         for row in rows:
             try:
-                smtp.send_message(_message(row, config))
-            except smtplib.SMTPException as exc:
-                _failed(row, exc)
+                message = _message(row, config)
+            except Exception as exc:  # whatever the row holds, it fails alone
+                _failed(row, exc, permanent=True)
+                db.session.commit()
                 continue
+            try:
+                smtp.send_message(message)
+            except smtplib.SMTPServerDisconnected as exc:
+                # The connection is gone: this row is tried again, the rest wait untouched.
+                _failed(row, exc, permanent=False)
+                db.session.commit()
+                break
+            except smtplib.SMTPException as exc:  # (a subclass of OSError, so first)
+                _failed(row, exc, permanent=_is_permanent(exc))
+                db.session.commit()
+                continue
+            except OSError as exc:  # the network: as for a lost connection
+                _failed(row, exc, permanent=False)
+                db.session.commit()
+                break
             row.status = OutboxStatus.SENT
             row.sent_at = now
             row.attempts += 1
+            row.last_error = ""
+            _redact(row)
+            db.session.commit()
             done += 1
     return done
 
 
-def _failed(row: OutboxEmail, exc: Exception) -> None:
+def _is_permanent(exc: smtplib.SMTPException) -> bool:
+    """A refusal that trying again will not change: a 5xx answer, every recipient refused
+    for good, or a feature the server lacks (SMTPUTF8)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _msg in exc.recipients.values()]
+        return not codes or any(code >= 500 for code in codes)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    return isinstance(exc, smtplib.SMTPNotSupportedError)
+
+
+def _failed(row: OutboxEmail, exc: Exception, *, permanent: bool) -> None:
     row.attempts += 1
-    row.last_error = str(exc)[:500]
-    if row.attempts >= MAX_ATTEMPTS:
+    row.last_error = (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[:500]
+    if permanent or row.attempts >= MAX_ATTEMPTS:
         row.status = OutboxStatus.FAILED
-    log.warning("E-mail %s to %s not delivered: %s", row.id, row.to_addr, exc)
+        _redact(row)  # never sent, never tried again: its links have no reader
+    log.warning("E-mail %s to %s not delivered%s: %s", row.id, row.to_addr,
+                " (given up)" if row.status == OutboxStatus.FAILED else "", row.last_error)
 
 
 def _connect(config: Mapping[str, Any]) -> smtplib.SMTP:
@@ -147,9 +260,10 @@ def _connect(config: Mapping[str, Any]) -> smtplib.SMTP:
 
 def _message(row: OutboxEmail, config: Mapping[str, Any]) -> EmailMessage:
     msg = EmailMessage()
-    msg["Subject"] = row.subject
-    msg["From"] = config.get("MAIL_SENDER") or "no-reply@labnet.example"
-    msg["To"] = row.to_addr
+    # header_safe again: rows queued before the rule, or edited in the database.
+    msg["Subject"] = header_safe(row.subject)
+    msg["From"] = header_safe(config.get("MAIL_SENDER") or "no-reply@labnet.example")
+    msg["To"] = header_safe(row.to_addr)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="labnet.example")
     msg.set_content(row.body_text)
@@ -181,13 +295,11 @@ def deliver_committed(config: Mapping[str, Any], *, now: datetime) -> int:
     if not ids:
         return 0
     try:
-        done = deliver_outbox(config, now=now, ids=ids)
-        db.session.commit()
+        return deliver_outbox(config, now=now, ids=ids)
     except Exception:  # delivery must never break the user's action; the job retries
-        log.exception("Outbox delivery failed; the messages stay queued")
+        log.exception("Outbox delivery failed; the messages not yet delivered stay queued")
         db.session.rollback()
         return 0
-    return done
 
 
 # The daily digest goes out at the first sweep after this hour (UTC) and bundles what was
@@ -224,11 +336,21 @@ def send_digests(*, now: datetime, hour_utc: int = DIGEST_HOUR_UTC) -> dict[str,
                    OutboxEmail.created_at < cutoff)
             .values(status=OutboxStatus.DIGESTED, sent_at=now)
             .returning(OutboxEmail.id, OutboxEmail.created_at, OutboxEmail.subject,
-                       OutboxEmail.body_text)
+                       OutboxEmail.body_text, OutboxEmail.redacted_text)
             .execution_options(synchronize_session=False)
         ).all()
         if not claimed:
             continue  # another runner bundled them
+        # Their secret links now live in the digest (which keeps its own redacted copy
+        # until it is sent); the bundled rows keep only theirs.
+        db.session.execute(
+            update(OutboxEmail)
+            .where(OutboxEmail.id.in_([r.id for r in claimed]),
+                   OutboxEmail.redacted_text.is_not(None))
+            .values(body_text=OutboxEmail.redacted_text,
+                    body_html=func.coalesce(OutboxEmail.redacted_html, OutboxEmail.body_html),
+                    redacted_text=None, redacted_html=None)
+            .execution_options(synchronize_session=False))
         items = sorted(claimed, key=lambda r: (r.created_at, r.id))
         noun = "message" if len(items) == 1 else "messages"
         # action_required: the digest itself goes at once (it is what the reader chose).
@@ -243,18 +365,26 @@ def send_digests(*, now: datetime, hour_utc: int = DIGEST_HOUR_UTC) -> dict[str,
 OUTBOX_GRACE = timedelta(minutes=2)
 
 
-def send_outbox(config: Mapping[str, Any], *, now: datetime) -> dict[str, int]:
+def send_outbox(config: Mapping[str, Any], *, now: datetime,
+                grace: timedelta | None = OUTBOX_GRACE, batches: int | None = 10
+                ) -> dict[str, int]:
     """Job: deliver queued messages whose delivery right after their commit failed or
-    never happened, a bounded number of batches per run.
+    never happened, at most ``batches`` batches of 200 per run (``None``: all).
 
-    Only rows older than :data:`OUTBOX_GRACE` are taken, so the job does not race the web
-    process delivering a message it has just committed (which would send it twice).
+    Only rows older than ``grace`` (:data:`OUTBOX_GRACE`; ``None``: all) are taken, so the
+    job does not race the web process delivering a message it has just committed (which
+    would send it twice). Each message is tried once per run, whatever became of it: a
+    temporary failure waits for the next run instead of using up its attempts in this one.
     """
-    total = 0
-    for _ in range(10):
-        done = deliver_outbox(config, now=now, created_before=now - OUTBOX_GRACE)
-        db.session.flush()
-        total += done
-        if done == 0:
+    total, after_id, batch_no = 0, 0, 0
+    while batches is None or batch_no < batches:
+        stmt = select(OutboxEmail.id).where(OutboxEmail.status == OutboxStatus.QUEUED,
+                                            OutboxEmail.id > after_id)
+        if grace is not None:
+            stmt = stmt.where(OutboxEmail.created_at < now - grace)
+        batch = db.session.scalars(stmt.order_by(OutboxEmail.id).limit(200)).all()
+        if not batch:
             break
+        total += deliver_outbox(config, now=now, ids=batch)
+        after_id, batch_no = batch[-1], batch_no + 1
     return {"delivered": total}

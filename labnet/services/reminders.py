@@ -26,9 +26,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from flask import url_for
 from sqlalchemy import exists, select, update
-from werkzeug.routing import BuildError
 
 from labnet import security
 from labnet.extensions import db
@@ -45,13 +43,10 @@ MAX_PER_RUN = 5000
 CANCEL_SALT = "labnet.cancel-booking"
 
 
-def cancel_url(booking: Booking) -> str | None:
-    """The signed one-click cancel link, or ``None`` while the route does not exist."""
-    token = security.make_token(CANCEL_SALT, {"b": booking.id})
-    try:
-        return url_for("bookings.cancel_link", token=token, _external=True)
-    except BuildError:
-        return None
+def cancel_token(booking: Booking) -> str:
+    """The signed token of the one-click cancel link (the e-mail template builds the link
+    from it with ``secret_url``, so the outbox can redact it once sent)."""
+    return security.make_token(CANCEL_SALT, {"b": booking.id})
 
 
 def _due_reminders(now: datetime, after_id: int) -> list[int]:
@@ -106,7 +101,7 @@ def _remind(booking_id: int, now: datetime) -> int:
         return 0  # another runner sent it, or the booking changed meanwhile
     enqueue_email("booking_reminder", booking.requester.email,
                   f"Reminder: {booking.equipment.name}, booking {booking.reference}",
-                  {"booking": booking, "cancel_url": cancel_url(booking)}, now=now)
+                  {"booking": booking, "cancel_token": cancel_token(booking)}, now=now)
     return 1
 
 

@@ -71,6 +71,7 @@ from labnet.models.request import (
 )
 from labnet.services import audit
 from labnet.services.notifications import enqueue_email
+from labnet.services.text import control_problem
 
 MAX_TEXT = 5000  # summary, message, answer: characters
 MAX_TITLE = 200
@@ -91,10 +92,11 @@ def _id(obj: Any) -> int:
 
 
 def _text(value: str | None, field: str, *, required: str | None, limit: int,
-          what: str = "this text") -> str:
+          what: str = "this text", one_line: bool = False) -> str:
     value = (value or "").strip()
-    if "\x00" in value:
-        raise RuleViolation(field, "Remove the control characters from this text.")
+    control = control_problem(value, one_line=one_line)  # the one rule (services.text)
+    if control:
+        raise RuleViolation(field, control)
     if required and not value:
         raise RuleViolation(field, required)
     if len(value) > limit:
@@ -308,12 +310,12 @@ def create_request(
     else:
         title_msg = "Give the project a title."
     title = " ".join(_text(title, "title", required=title_msg, limit=MAX_TITLE,
-                           what="the title").split())
+                           what="the title", one_line=True).split())
     summary = _text(summary, "summary", required="Describe what you need.", limit=MAX_TEXT,
                     what="the description")
     quantity = " ".join(_text(quantity, "quantity", required=(
         "Say how many (samples, parts, hours…)." if kind == RequestKind.SERVICE else None),
-        limit=MAX_QUANTITY, what="the quantity").split())
+        limit=MAX_QUANTITY, what="the quantity", one_line=True).split())
     if kind == RequestKind.SERVICE and deadline is None:
         raise RuleViolation("deadline", "Give the date you need the results by.")
     if deadline is not None and deadline < now.date():

@@ -163,3 +163,27 @@ def test_a_booking_request_reaches_a_digest_manager_at_once_and_the_requester_la
                                          OutboxEmail.status)).tuples().all()
     assert sorted(rows) == [("booking_received", member.email, "held"),
                             ("booking_requested", manager.email, "queued")]
+
+
+def test_a_secret_link_held_for_the_digest_works_in_the_digest_and_is_kept_nowhere(
+        smtp, app, readers, client):
+    # Issue 10: the held message's confirm link goes out inside the digest; after that
+    # neither the bundled row nor the digest row holds it.
+    with app.test_request_context():
+        user = db.session.get(User, readers.digest.id)
+        enqueue_email("confirm_email", user.email, "confirm inside", {"user": user,
+                      "token": "SECRET-TOKEN-42"}, now=at(5))
+        db.session.commit()
+    with app.app_context():
+        notifications.send_digests(now=at(8))
+        db.session.commit()
+        deliver_committed(app.config, now=at(8))
+    [digest] = smtp.to(readers.digest.email)
+    assert "/account/confirm/SECRET-TOKEN-42" in smtp.text(digest)
+    with app.app_context():
+        rows = db.session.scalars(select(OutboxEmail)).all()
+        assert {r.status for r in rows} == {"digested", "sent"}
+        for row in rows:
+            stored = f"{row.body_text} {row.body_html} {row.redacted_text} {row.redacted_html}"
+            assert "SECRET-TOKEN-42" not in stored
+            assert "[link removed after sending]" in row.body_text

@@ -319,7 +319,7 @@ def _cli_env(app, tmp_path: Path) -> dict[str, str]:
         "FLASK_APP": "labnet:create_app",
         "LABNET_DATABASE_URL": app.config["DATABASE_URL"],
         "LABNET_SECRET_KEY": "test-secret-key-not-for-production",
-        "LABNET_SERVER_NAME": "labnet.test",
+        "LABNET_BASE_URL": "http://labnet.test",
         "LABNET_ENV_NAME": "testing",
     })
     return env

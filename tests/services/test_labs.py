@@ -468,13 +468,14 @@ def test_import_with_three_bad_rows_lists_each_with_line_and_column_and_writes_n
     problems = [(p.line, p.column, p.column_name) for p in exc.problems]
     assert problems == [
         (3, 11, "rate_industry"),
+        (4, 2, "name"),  # a name is one line (services.text)
         (4, 8, "min_units"),  # the record starts on line 4 and spans two lines
         (6, 3, "category"),
         (6, 17, "ket_codes"),
     ]
     assert "line 3, column 11 (rate_industry): A rate cannot be negative." in [
         str(p) for p in exc.problems]
-    assert "4 problems" in exc.message
+    assert "5 problems" in exc.message
 
 
 def test_import_accepts_semicolons_decimal_commas_and_fewer_columns(ctx, people,

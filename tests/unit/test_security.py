@@ -300,9 +300,14 @@ def test_production_without_secret_key_fails_loudly(tmp_path, monkeypatch):
     assert not (tmp_path / "i" / "secret_key").exists()
 
 
+# Production refuses to start without these too (tests/web/test_mail_security.py).
+PRODUCTION_REQUIRED = {"BASE_URL": "https://labnet.example.org", "MAIL_SERVER": "smtp.example.org"}
+
+
 def test_production_forces_secure_host_prefixed_cookies(tmp_path):
     app = create_app(
-        _bare_config(ENV_NAME="production", SECRET_KEY="k" * 64, SESSION_COOKIE_SECURE=False),
+        _bare_config(ENV_NAME="production", SECRET_KEY="k" * 64, SESSION_COOKIE_SECURE=False,
+                     **PRODUCTION_REQUIRED),
         instance_path=str(tmp_path / "instance"),
     )
     assert app.config["SESSION_COOKIE_SECURE"] is True
@@ -313,5 +318,6 @@ def test_production_forces_secure_host_prefixed_cookies(tmp_path):
 
 def test_production_refuses_debug(tmp_path):
     with pytest.raises(RuntimeError, match="DEBUG"):
-        create_app(_bare_config(ENV_NAME="production", SECRET_KEY="k" * 64, DEBUG=True),
+        create_app(_bare_config(ENV_NAME="production", SECRET_KEY="k" * 64, DEBUG=True,
+                                **PRODUCTION_REQUIRED),
                    instance_path=str(tmp_path / "instance"))

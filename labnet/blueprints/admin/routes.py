@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -13,7 +13,7 @@ from labnet.blueprints.helpers import commit_or_show
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db, login_manager
 from labnet.models import Lab, OutboxEmail
-from labnet.services import accounts
+from labnet.services import accounts, notifications
 
 
 @bp.before_request
@@ -103,4 +103,6 @@ def outbox_message(message_id: int):
     message = db.session.get(OutboxEmail, message_id)
     if message is None:
         raise NotFound(message_id)
-    return render_template("admin/outbox_message.html", message=message)
+    # Secret links only where notifications.outbox_message allows (issue 10).
+    shown = notifications.outbox_message(message, config=current_app.config)
+    return render_template("admin/outbox_message.html", message=shown)

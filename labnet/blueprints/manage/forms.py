@@ -35,6 +35,7 @@ from wtforms.validators import (
 from labnet.blueprints.helpers import choices
 from labnet.models.equipment import MODE_LABELS
 from labnet.services.labs import DAY_KEYS
+from labnet.services.text import control_problem
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
@@ -44,10 +45,11 @@ def strip(value):
 
 
 def one_line(form, field) -> None:
-    """No control characters in a one-line text (PostgreSQL cannot store NUL)."""
-    if field.data and _CONTROL.search(field.data):
-        raise ValidationError("Remove the control characters (tabs, line breaks and the "
-                              "like) from this text.")
+    """No control characters in a one-line text: the services' rule (services.text), shown
+    before the service is called."""
+    problem = control_problem(field.data, one_line=True) if isinstance(field.data, str) else None
+    if problem:
+        raise ValidationError(problem)
 
 
 def no_nul(form, field) -> None:

@@ -24,6 +24,7 @@ from labnet import caches, clock, permissions
 from labnet.blueprints.helpers import EUROPEAN_COUNTRIES
 from labnet.blueprints.maps import bp
 from labnet.extensions import db
+from labnet.links import external_url
 from labnet.services import maps, search
 from labnet.services.taxonomy import ket_names
 from labnet.templating import country_name
@@ -44,8 +45,9 @@ def _map_args(query) -> dict[str, str]:
 
 def _lab_url_template(*, external: bool = False) -> str:
     # url_for once, then a plain replace per lab: 10,000 url_for calls would cost ~0.1 s.
-    return url_for("catalogue.lab", slug="SLUG-PLACEHOLDER", _external=external).replace(
-        "SLUG-PLACEHOLDER", "{slug}")
+    # The exported file leaves the site: its links come from BASE_URL (labnet.links).
+    build = external_url if external else url_for
+    return build("catalogue.lab", slug="SLUG-PLACEHOLDER").replace("SLUG-PLACEHOLDER", "{slug}")
 
 
 def _country_choices() -> list[tuple[str, str]]:
