@@ -34,7 +34,15 @@ from labnet.models.request import (
     RequestStatus,
 )
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
-from labnet.models.user import CalendarFeed, LoginSession, Role, User, UserRole
+from labnet.models.user import (
+    CalendarFeed,
+    LoginSession,
+    Membership,
+    OrgRole,
+    Role,
+    User,
+    UserRole,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -86,6 +94,8 @@ __all__ = [
     "RequestLab",
     "RequestMessage",
     "RequestStatus",
+    "Membership",
+    "OrgRole",
     "Role",
     "SizeClass",
     "User",

@@ -273,16 +273,18 @@ def test_register_company_records_each_eu_size_class(client, app, size_class):
     assert org.is_sme is (size_class != "large")
 
 
-def test_register_into_existing_organisation_with_an_address_at_its_domain(
-    client, app, make_org
+def test_register_into_existing_organisation_is_a_request_for_its_admins(
+    client, app, make_org, make_user
 ):
     org = make_org(name="Acme Instruments", email_domain="acme.example")
+    make_user(organisation=org, org_role="admin")
     response = register(client, email="Ann@Acme.example", organisation_mode="existing",
                         organisation="acme instruments", org_kind="", size_class="",
                         country="")
     assert response.status_code == 200, page(response).errors
     user = get_user(app, "ann@acme.example")
     assert user.organisation_id == org.id
+    assert user.membership == "pending"  # the matching domain admits nobody by itself
     assert counts(app)["Organisation"] == 1
     [mail] = outbox(app)
     assert mail.to_addr == "ann@acme.example"
@@ -375,13 +377,10 @@ BAD_REGISTRATIONS = [
     ("organisation-unknown", {"organisation_mode": "existing", "organisation": "Nowhere Labs"},
      "organisation", "No organisation named “Nowhere Labs” is registered. Check the spelling "
      "or register a new organisation.", None),
-    ("organisation-other-domain", {"organisation_mode": "existing",
-                                   "organisation": "Acme Instruments"},
-     "email", "To join Acme Instruments, use your address at @acme.example.", "org"),
-    ("organisation-without-domain", {"organisation_mode": "existing",
-                                     "organisation": "Closed Centre"},
-     "organisation", "Closed Centre does not accept members by self-registration; ask a "
-     "LabNet admin to add you.", "closed_org"),
+    ("organisation-without-admin", {"organisation_mode": "existing",
+                                    "organisation": "Closed Centre"},
+     "organisation", "Closed Centre has no organisation admin on LabNet to approve new "
+     "members yet; ask a LabNet admin to add you.", "closed_org"),
     ("organisation-name-taken", {"organisation": "acme  INSTRUMENTS"}, "organisation",
      "An organisation named “acme INSTRUMENTS” is already registered; choose “join an "
      "existing organisation”.", "org"),

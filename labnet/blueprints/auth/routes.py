@@ -18,6 +18,7 @@ from labnet.blueprints.auth.forms import (
 from labnet.blueprints.helpers import apply_violation, choices, commit_or_show, country_choices
 from labnet.errors import RuleViolation
 from labnet.extensions import db, limiter, login_email_key
+from labnet.permissions import can_manage_members, require
 from labnet.security import safe_next
 from labnet.services import accounts
 
@@ -126,14 +127,19 @@ def register():
 @bp.get("/account/confirm/<token>")
 def confirm(token: str):
     try:
-        accounts.confirm_email(token, now=clock.utcnow())
+        user = accounts.confirm_email(token, now=clock.utcnow())
     except RuleViolation as exc:
         db.session.rollback()
         form = EmailForm()
         form.form_errors.append(exc.message)
         return render_template("auth/resend.html", form=form), 400
     db.session.commit()
-    flash("Your e-mail address is confirmed. You can log in now.", "success")
+    if user.is_member:
+        flash("Your e-mail address is confirmed. You can log in now.", "success")
+    else:
+        flash(f"Your e-mail address is confirmed. We asked the admins of "
+              f"{user.organisation.name} to approve your request to join; we will e-mail you "
+              "when they decide.", "success")
     return redirect(url_for("auth.login"))
 
 
@@ -225,3 +231,70 @@ def logout_everywhere():
     session.clear()
     flash(f"Logged out of {count} session{'s' if count != 1 else ''} on every device.", "info")
     return redirect(url_for("auth.login"))
+
+
+# Organisation members: join requests and organisation admins ------------------------------
+
+
+def _members_page(form: ConfirmForm | None = None, status: int = 200):
+    actor = current_user._get_current_object()
+    return render_template(
+        "auth/members.html",
+        requests=db.session.scalars(accounts.list_join_requests(actor)).all(),
+        members=db.session.scalars(accounts.list_members(actor)).all(),
+        form=form or ConfirmForm(),
+    ), status
+
+
+@bp.get("/organisation/members")
+@login_required
+def members():
+    return _members_page()
+
+
+def _members_action(call, done: str):
+    """One button of the members page: the service call as the one transaction, then
+    back to the page; a refusal shows on the page (422), nothing written."""
+    actor = current_user._get_current_object()
+    # 403 before anything else for people who are not organisation admins.
+    require(can_manage_members, actor, actor.organisation_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return _members_page(form, 400)
+    outcome = commit_or_show(form, lambda: call(actor))
+    if not outcome:
+        return _members_page(form, 422)
+    flash(done.format(value=outcome.value), "success")
+    return redirect(url_for("auth.members"))
+
+
+@bp.post("/organisation/members/<int:user_id>/approve")
+@login_required
+def approve_member(user_id: int):
+    return _members_action(
+        lambda actor: accounts.approve_member(actor, user_id, now=clock.utcnow()).full_name,
+        "{value} is now a member of your organisation; we told them by e-mail.")
+
+
+@bp.post("/organisation/members/<int:user_id>/decline")
+@login_required
+def decline_member(user_id: int):
+    return _members_action(
+        lambda actor: accounts.decline_member(actor, user_id, now=clock.utcnow()),
+        "You declined the request of {value}; we told them by e-mail.")
+
+
+@bp.post("/organisation/members/<int:user_id>/grant-admin")
+@login_required
+def grant_org_admin(user_id: int):
+    return _members_action(
+        lambda actor: accounts.set_org_admin(actor, user_id, True, now=clock.utcnow()),
+        "Organisation admin role granted.")
+
+
+@bp.post("/organisation/members/<int:user_id>/revoke-admin")
+@login_required
+def revoke_org_admin(user_id: int):
+    return _members_action(
+        lambda actor: accounts.set_org_admin(actor, user_id, False, now=clock.utcnow()),
+        "Organisation admin role revoked.")
