@@ -524,7 +524,9 @@ def test_change_password_sets_the_new_hash_revokes_sessions_and_is_audited(
     ("wrong password here", NEW_PASSWORD, "current_password", "This is not your current password."),
     (PASSWORD, PASSWORD, "password", "Choose a password different from the current one."),
     (PASSWORD, "short", "password", "Use at least 10 characters."),
-    (PASSWORD, "password123", "password", "This password is too easy to guess; choose another."),
+    (PASSWORD, "password123", "password", "This password is too easy to guess: it is on the "
+     "list of passwords leaked most often in data breaches, which attackers try first; choose "
+     "another."),
 ])
 def test_change_password_refusals_name_the_field_and_keep_the_old_password(
     ctx, frozen_clock, make_user, current, new, field, message
@@ -661,3 +663,42 @@ def test_a_pending_request_is_refused_by_every_permission(ctx, frozen_clock, mak
     assert not permissions.can_book(user)
     assert str(permissions.visible_bookings(user).whereclause) == "booking.id IS NULL"
     assert not permissions.can_manage_members(user, org.id)
+
+
+# -- password strength (issue 10, item 13) -------------------------------------------------
+
+
+@pytest.mark.parametrize("password", ["qwerty1234", "Password1!", "q1w2e3r4t5", "1q2w3e4r5t",
+                                      "Qwertyuiop", "iloveyou2026", "Summer2024!",
+                                      "abcabcabcabc", "brightoptics1"])
+def test_weak_or_breached_passwords_are_refused_in_plain_words(ctx, frozen_clock, password):
+    refusal = _refused("password", _register, frozen_clock.now, password=password)
+    assert refusal.message.startswith("This password is too easy to guess")
+    assert "choose another" in refusal.message
+
+
+def test_a_password_on_the_breached_list_says_so(ctx, frozen_clock):
+    refusal = _refused("password", _register, frozen_clock.now, password="1q2w3e4r5t")
+    assert "list of passwords leaked" in refusal.message
+
+
+@pytest.mark.parametrize("password", [NEW_PASSWORD, "correct horse battery", "Tr0ub4dor&3x-9",
+                                      "ß" * 3 + " lantern violet 7" + "x" * 100])
+def test_strong_passwords_are_accepted(ctx, frozen_clock, password):
+    _register(frozen_clock.now, password=password)
+    db.session.commit()
+
+
+def test_change_and_reset_refuse_a_weak_password_too(ctx, frozen_clock, make_user):
+    user = make_user()
+    _refused("password", accounts.change_password, _user(user.id), PASSWORD, "Password1!",
+             now=frozen_clock.now)
+    token = _reset_token(user.email, frozen_clock.now)
+    _refused("password", accounts.reset_password, token, "qwerty1234", now=frozen_clock.now)
+
+
+def test_common_password_list_ships_ten_thousand_entries():
+    from labnet.data import common_passwords
+
+    assert len(common_passwords()) >= 9000
+    assert {"qwerty1234", "password1", "1q2w3e4r5t"} <= common_passwords()

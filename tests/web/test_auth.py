@@ -352,6 +352,8 @@ def test_resend_confirmation_sends_a_new_link_and_reveals_nothing(smtp, client, 
 # -- registration: bad input -------------------------------------------------------------------
 
 BIG = "x" * (10 * 1024 * 1024)
+LEAKED = ("This password is too easy to guess: it is on the list of passwords leaked most often "
+          "in data breaches, which attackers try first; choose another.")
 EMAIL_TAKEN = "An account with this e-mail address exists already. Log in or reset the password."
 NO_SIZE = "A company needs its EU size class (it decides the SME rates)."
 CONTROL = "Remove the control characters (tabs, line breaks and the like) from this text."
@@ -368,7 +370,9 @@ BAD_REGISTRATIONS = [
     ("password-short", {"password": "short1", "password_confirm": "short1"}, "password",
      "Use at least 10 characters.", None),
     ("password-common", {"password": "Password123", "password_confirm": "Password123"},
-     "password", "This password is too easy to guess; choose another.", None),
+     "password", LEAKED, None),
+    ("password-breached", {"password": "qwerty1234", "password_confirm": "qwerty1234"},
+     "password", LEAKED, None),
     ("password-is-address", {"email": "annabelle@brightoptics.example",
                              "password": "annabelle2026", "password_confirm": "annabelle2026"},
      "password", "The password must not contain your e-mail address.", None),
@@ -819,14 +823,15 @@ def test_change_password_keeps_this_browser_and_ends_other_sessions(client, app,
     (PASSWORD, PASSWORD, None, "password", "Choose a password different from the current one."),
     (PASSWORD, "short", None, "password", "Use at least 10 characters."),
     (PASSWORD, "qwertyuiop", None, "password",
-     "This password is too easy to guess; choose another."),
+     LEAKED),
+    (PASSWORD, "qwerty1234", None, "password", LEAKED),
     (PASSWORD, NEW_PASSWORD, "something else", "password_confirm",
      "The two passwords do not match."),
     ("", NEW_PASSWORD, None, "current_password", "Enter your current password."),
     (PASSWORD, "", "", "password", "Choose a password."),
     (PASSWORD, BIG, NEW_PASSWORD, "password", "Field cannot be longer than 128 characters."),
-], ids=["wrong-current", "unchanged", "short", "common", "differ", "no-current", "no-new",
-        "huge"])
+], ids=["wrong-current", "unchanged", "short", "common", "breached", "differ", "no-current",
+        "no-new", "huge"])
 def test_change_password_refusal_names_the_field_and_changes_nothing(
     client, app, make_user, current, new, confirm, field, message
 ):
@@ -958,7 +963,8 @@ def test_reset_request_for_an_unknown_address_answers_the_same_and_sends_nothing
 @pytest.mark.parametrize(("new", "confirm", "field", "message"), [
     ("short", "short", "password", "Use at least 10 characters."),
     ("1234567890", "1234567890", "password",
-     "This password is too easy to guess; choose another."),
+     LEAKED),
+    ("qwerty1234", "qwerty1234", "password", LEAKED),
     (NEW_PASSWORD, "something else", "password_confirm", "The two passwords do not match."),
     ("", "", "password", "Choose a password."),
 ])
@@ -1241,3 +1247,25 @@ def test_register_racing_another_registration_of_the_same_address_names_the_emai
         assert db.session.scalars(select(User.full_name)
                                   .where(User.email == GOOD["email"])).all() == ["Quicker"]
         assert db.session.scalar(select(func.count()).select_from(OutboxEmail)) == 0
+
+
+@pytest.mark.parametrize("password", ["Password1!", "Summer2024!"])
+def test_registration_refuses_a_guessable_password_saying_why(client, app, password):
+    before = counts(app)
+    response = register(client, password=password, password_confirm=password)
+    assert response.status_code == 422
+    [error] = page(response).errors["password"]
+    assert error.startswith("This password is too easy to guess (")
+    assert "choose another" in error
+    assert counts(app) == before
+
+
+def test_reset_refuses_a_guessable_password_and_the_link_still_works(client, app, make_user):
+    user = make_user()
+    request_reset(client, user.email)
+    link = link_in(outbox(app, "reset_password")[-1].body_text)
+    refused = post_form(client, link, {"password": "Password1!", "password_confirm": "Password1!"})
+    assert refused.status_code == 422
+    assert page(refused).errors["password"][0].startswith("This password is too easy to guess")
+    assert post_form(client, link, {"password": NEW_PASSWORD,
+                                    "password_confirm": NEW_PASSWORD}).status_code == 302
