@@ -57,8 +57,12 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": False,
+    # Login limits count failed attempts only (a successful login is never refused for
+    # others' failures): per client address, per account from one client, and a higher
+    # ceiling per account over every client (a distributed guesser).
     "LOGIN_LIMIT_PER_IP": "20/minute;100/hour",
-    "LOGIN_LIMIT_PER_ACCOUNT": "5/minute;20/hour",
+    "LOGIN_LIMIT_PER_ACCOUNT_CLIENT": "5/minute;20/hour",
+    "LOGIN_LIMIT_PER_ACCOUNT": "50/hour",
     # E-mail: without MAIL_SERVER, messages go to the console and stay in the outbox.
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,

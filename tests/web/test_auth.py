@@ -1179,6 +1179,48 @@ class TestLoginRateLimits:
         elsewhere.environ_base["REMOTE_ADDR"] = "198.51.100.7"
         login_as(elsewhere, user)
 
+    @staticmethod
+    def _from(app, ip: str):
+        browser = app.test_client()
+        browser.environ_base["REMOTE_ADDR"] = ip
+        return browser
+
+    def test_an_attackers_failures_do_not_lock_the_owner_out(self, app, make_user):
+        # Issue 10, item 12: five wrong passwords from one client used to refuse the right
+        # one from everywhere. The limit is per account *and* client.
+        owner = make_user()
+        attacker = self._from(app, "203.0.113.66")
+        token = csrf_token(attacker)
+        for _ in range(5):
+            assert wrong_login(attacker, owner.email, token).status_code == 422
+        assert wrong_login(attacker, owner.email, token).status_code == 429
+        right = attacker.post("/login", data={"csrf_token": token, "email": owner.email,
+                                              "password": PASSWORD})
+        assert right.status_code == 429  # the attacker's client stays throttled
+        login_as(self._from(app, "198.51.100.7"), owner)  # the owner, elsewhere, gets in
+
+    def test_successful_logins_are_never_counted(self, client, app, make_user):
+        user = make_user()
+        for _ in range(7):
+            login_as(client, user)
+            post_form(client, "/logout", {}, page="/logout")
+        # Failures since the last success still count, up to the limit.
+        token = csrf_token(client)
+        for _ in range(5):
+            assert wrong_login(client, user.email, token).status_code == 422
+        assert wrong_login(client, user.email, token).status_code == 429
+
+    def test_an_account_alone_has_a_higher_ceiling_over_every_client(self, app, make_user):
+        user = make_user()
+        for n in range(50):
+            browser = self._from(app, f"192.0.2.{n + 1}")
+            assert wrong_login(browser, user.email, csrf_token(browser)).status_code == 422
+        fresh = self._from(app, "198.51.100.99")
+        limited = fresh.post("/login", data={"csrf_token": csrf_token(fresh),
+                                             "email": user.email, "password": "still wrong"})
+        assert limited.status_code == 429
+        assert "Too many login attempts" in limited.get_data(as_text=True)
+
     def test_the_limits_count_only_login_attempts(self, client, app, make_user):
         user = make_user()
         for _ in range(25):

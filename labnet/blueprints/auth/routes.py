@@ -17,7 +17,13 @@ from labnet.blueprints.auth.forms import (
 )
 from labnet.blueprints.helpers import apply_violation, choices, commit_or_show, country_choices
 from labnet.errors import RuleViolation
-from labnet.extensions import db, limiter, login_email_key
+from labnet.extensions import (
+    db,
+    limiter,
+    login_account_client_key,
+    login_email_key,
+    login_failed,
+)
 from labnet.permissions import can_manage_members, require
 from labnet.security import safe_next
 from labnet.services import accounts
@@ -29,6 +35,10 @@ def _login_limit_ip() -> str:
 
 def _login_limit_account() -> str:
     return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
+
+
+def _login_limit_account_client() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT_CLIENT"]
 
 
 def _sign_in(user) -> None:
@@ -47,8 +57,11 @@ def _sign_in(user) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit_ip, methods=["POST"])
-@limiter.limit(_login_limit_account, key_func=login_email_key, methods=["POST"])
+@limiter.limit(_login_limit_ip, methods=["POST"], deduct_when=login_failed)
+@limiter.limit(_login_limit_account_client, key_func=login_account_client_key,
+               methods=["POST"], deduct_when=login_failed)
+@limiter.limit(_login_limit_account, key_func=login_email_key, methods=["POST"],
+               deduct_when=login_failed)
 def login():
     form = LoginForm()
     if request.method == "GET":
