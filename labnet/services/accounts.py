@@ -136,12 +136,8 @@ def _unique_slug(base: str) -> str:
     return slug
 
 
-def create_organisation(data: NewOrganisation, *, email_domain: str | None) -> Organisation:
-    """Create an organisation.
-
-    :raises RuleViolation: ``organisation`` when the name is taken, ``size_class`` when a
-        company has none (or a non-company has one), ``org_kind`` for an unknown kind.
-    """
+def _checked_organisation(data: NewOrganisation) -> dict[str, str | None]:
+    """The new organisation's fields once its rules hold; writes nothing."""
     name = " ".join(data.name.split())
     if not name:
         raise RuleViolation("organisation", "Enter the organisation's name.")
@@ -160,14 +156,23 @@ def create_organisation(data: NewOrganisation, *, email_domain: str | None) -> O
             f"An organisation named “{name}” is already registered; choose “join an existing "
             "organisation”.",
         )
+    return {"name": name, "kind": data.kind, "size_class": size,
+            "country": data.country.upper()}
+
+
+def create_organisation(data: NewOrganisation, *, email_domain: str | None) -> Organisation:
+    """Create an organisation.
+
+    :raises RuleViolation: ``organisation`` when the name is taken, ``size_class`` when a
+        company has none (or a non-company has one), ``org_kind`` for an unknown kind.
+    """
+    fields = _checked_organisation(data)
+    name = str(fields["name"])
     org = Organisation(
-        name=name,
         name_key=name.lower(),
         slug=_unique_slug(slugify(name)),
-        kind=data.kind,
-        size_class=size,
-        country=data.country.upper(),
         email_domain=email_domain,
+        **fields,
     )
     db.session.add(org)
     return org
@@ -182,22 +187,32 @@ def register_member(
     organisation_name: str,
     new_org: NewOrganisation | None,
     now: datetime,
-) -> User:
+) -> User | None:
     """Create an unconfirmed account and e-mail the confirmation link: the founder (and
     first organisation admin) of a new organisation, or a pending request to join an
     existing one, which is no membership until an organisation admin approves it
     (DESIGN rule 6).
 
-    :raises RuleViolation: ``email`` (taken), ``password`` (weak), ``organisation``
-        (unknown, taken, or nobody there to approve a request), ``size_class``.
+    An address that has an account already is no refusal (that would tell anyone which
+    addresses have accounts): every other rule is checked the same way, the same Argon2
+    work is done, its owner gets a "someone tried to register with your address" e-mail,
+    nothing else is written, and ``None`` is returned. The caller answers alike.
+
+    :raises RuleViolation: ``password`` (weak), ``organisation`` (unknown, taken, or
+        nobody there to approve a request), ``size_class``, ``org_kind``.
     """
     email = normalise_email(email)
-    if db.session.scalar(select(User.id).where(User.email == email)):
-        raise RuleViolation(
-            "email", "An account with this e-mail address exists already. Log in or reset "
-            "the password."
-        )
     check_password_strength(password, email)
+    owner = db.session.scalar(select(User).where(User.email == email))
+    if owner is not None:
+        if join_existing:
+            _organisation_to_join(organisation_name)
+        else:
+            assert new_org is not None
+            _checked_organisation(new_org)
+        security.hash_password(password)  # as long as a real registration takes
+        _tell_owner_of_registration_attempt(owner, now=now)
+        return None
     if join_existing:
         # Asking to join: a pending request the organisation's admins decide. The address's
         # domain grants nothing and no message names one.
@@ -282,6 +297,14 @@ def _ask_organisation_admins(user: User, *, now: datetime) -> None:
             {"admin": admin, "person": user, "organisation": user.organisation},
             now=now, action_required=True,
         )
+
+
+def _tell_owner_of_registration_attempt(owner: User, *, now: datetime) -> None:
+    audit.record(None, "user.registration_attempted", "user", owner.id, now=now)
+    enqueue_email(
+        "register_attempt", owner.email, "Someone tried to register with your LabNet address",
+        {"user": owner}, now=now, action_required=True,
+    )
 
 
 def _send_confirmation(user: User, *, now: datetime) -> None:

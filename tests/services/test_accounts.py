@@ -130,12 +130,24 @@ def test_register_writes_audit_event_and_queues_the_confirmation(ctx, frozen_clo
 
 @pytest.mark.parametrize("email", ["zoe@brightoptics.example", "ZOE@brightoptics.example",
                                    " zoe@BRIGHTOPTICS.example"])
-def test_register_with_an_address_in_use_is_refused_on_email(ctx, frozen_clock, make_user,
-                                                            make_org, email):
+def test_register_with_an_address_in_use_creates_nothing_and_tells_the_owner(
+    ctx, frozen_clock, make_user, email
+):
+    owner = make_user(email="zoe@brightoptics.example")
+    before = _counts()
+    assert _register(frozen_clock.now, email=email, new_org=_company("Another Name")) is None
+    db.session.commit()
+    after = _counts()
+    assert (after["User"], after["Organisation"]) == (before["User"], before["Organisation"])
+    [mail] = _outbox()
+    assert (mail.kind, mail.to_addr, mail.status) == ("register_attempt", owner.email, "queued")
+    assert [e.subject_id for e in _audit("user.registration_attempted")] == [owner.id]
+
+
+def test_register_with_an_address_in_use_still_refuses_a_weak_password(ctx, frozen_clock,
+                                                                      make_user):
     make_user(email="zoe@brightoptics.example")
-    refusal = _refused("email", _register, frozen_clock.now, email=email,
-                       new_org=_company("Another Name"))
-    assert "exists already" in refusal.message
+    _refused("password", _register, frozen_clock.now, password="qwerty1234")
 
 
 @pytest.mark.parametrize("password", ["short", "password123", "zzzzzzzzzzzz", "my-zoezoe-pass"])

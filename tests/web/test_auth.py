@@ -354,15 +354,19 @@ def test_resend_confirmation_sends_a_new_link_and_reveals_nothing(smtp, client, 
 BIG = "x" * (10 * 1024 * 1024)
 LEAKED = ("This password is too easy to guess: it is on the list of passwords leaked most often "
           "in data breaches, which attackers try first; choose another.")
-EMAIL_TAKEN = "An account with this e-mail address exists already. Log in or reset the password."
 NO_SIZE = "A company needs its EU size class (it decides the SME rates)."
 CONTROL = "Remove the control characters (tabs, line breaks and the like) from this text."
 
 # (id, overrides of GOOD, field, error text, what exists beforehand)
 BAD_REGISTRATIONS = [
-    ("email-taken", {}, "email", EMAIL_TAKEN, "user"),
-    ("email-taken-other-case", {"email": "ZOE@BrightOptics.example"}, "email", EMAIL_TAKEN,
-     "user"),
+    # A taken address is not a refusal (issue 10, item 10: no account enumeration), but
+    # every other refusal is given the same whether or not the address has an account.
+    ("password-common-address-taken", {"password": "Password123",
+                                       "password_confirm": "Password123"},
+     "password", LEAKED, "user"),
+    ("organisation-name-taken-address-taken", {"organisation": "Zoe Existing Co"},
+     "organisation", "An organisation named “Zoe Existing Co” is already registered; choose "
+     "“join an existing organisation”.", "user_and_org"),
     ("email-malformed", {"email": "zoe-at-brightoptics"}, "email",
      "Enter a valid e-mail address, like name@example.org.", None),
     ("email-two-ats", {"email": "zoe@@brightoptics.example"}, "email",
@@ -430,6 +434,9 @@ def existing(make_org, make_user):
     def make(what: str | None) -> None:
         if what == "user":
             make_user(email="zoe@brightoptics.example")
+        elif what == "user_and_org":
+            make_user(email="zoe@brightoptics.example",
+                      organisation=make_org(name="Zoe Existing Co"))
         elif what == "org":
             make_org(name="Acme Instruments", email_domain="acme.example")
         elif what == "closed_org":
@@ -1266,17 +1273,17 @@ def test_register_racing_another_registration_of_the_same_address_names_the_emai
     from labnet.services import accounts
 
     other_org = make_org(name="Other Optics")
-    checked = accounts.check_password_strength
+    checked = accounts.join_domain
 
-    def other_registration_commits_meanwhile(password, email):
-        checked(password, email)
+    def other_registration_commits_meanwhile(email):
         with db.engine.begin() as conn:  # another request's connection
             conn.execute(User.__table__.insert().values(
                 email=GOOD["email"], full_name="Quicker", password_hash="x",
                 organisation_id=other_org.id, is_active=True, mail_mode="immediate"))
+        return checked(email)
 
-    monkeypatch.setattr(accounts, "check_password_strength",
-                        other_registration_commits_meanwhile)
+    # After this registration found the address free (join_domain is asked next).
+    monkeypatch.setattr(accounts, "join_domain", other_registration_commits_meanwhile)
     with app.app_context():
         orgs_before = db.session.scalar(select(func.count()).select_from(Organisation))
     response = register(client)
@@ -1311,3 +1318,83 @@ def test_reset_refuses_a_guessable_password_and_the_link_still_works(client, app
     assert page(refused).errors["password"][0].startswith("This password is too easy to guess")
     assert post_form(client, link, {"password": NEW_PASSWORD,
                                     "password_confirm": NEW_PASSWORD}).status_code == 302
+
+
+# -- account enumeration (issue 10, item 10) ----------------------------------------------------
+
+CSRF_VALUE = re.compile(r'(name="csrf_token" type="hidden" value=|<meta name="csrf-token" '
+                        r'content=)"[^"]+"')
+
+
+def _same_page(response, address: str) -> tuple[int, str]:
+    """Status and body, with the CSRF token and the typed address blanked out."""
+    body = CSRF_VALUE.sub(r'\1"TOKEN"', response.get_data(as_text=True))
+    return response.status_code, body.replace(address, "ADDRESS")
+
+
+def test_registration_answers_alike_for_a_known_address_and_tells_its_owner(
+    smtp, client, app, make_user
+):
+    owner = make_user(email="owner@brightoptics.example")
+    before = counts(app)
+    known = register(client, email="Owner@BrightOptics.example", organisation="Known Co")
+    unknown = register(app.test_client(), email="new@brightoptics.example",
+                       organisation="Unknown Co")
+    assert _same_page(known, "owner@brightoptics.example") == _same_page(
+        unknown, "new@brightoptics.example")
+    assert known.status_code == 200
+    # The owner hears of it; nothing was created for the known address.
+    [notice] = smtp.to(owner.email)
+    assert notice["Subject"] == "Someone tried to register with your LabNet address"
+    text = smtp.text(notice)
+    assert "http://labnet.test/account/reset" in text
+    after = counts(app)
+    assert after["User"] == before["User"] + 1  # only the unknown address's account
+    assert after["Organisation"] == before["Organisation"] + 1
+    assert get_user(app, owner.email).password_hash == owner.password_hash
+
+
+def test_registration_hashes_a_password_on_both_branches(client, app, make_user, monkeypatch):
+    # The same Argon2 work whether or not the address has an account (no timing oracle).
+    calls = []
+    real = security.hash_password
+    monkeypatch.setattr(security, "hash_password", lambda pw: calls.append(pw) or real(pw))
+    make_user(email="owner@brightoptics.example")
+    calls.clear()
+    register(client, email="owner@brightoptics.example", organisation="Known Co")
+    assert len(calls) == 1
+    register(app.test_client(), email="new@brightoptics.example", organisation="Unknown Co")
+    assert len(calls) == 2
+
+
+def test_reset_answers_alike_and_mails_only_after_the_response(smtp, client, app, make_user):
+    user = make_user()
+    answers = []
+    for address in (user.email, "nobody@nowhere.example"):
+        browser = app.test_client()
+        token = csrf_token(browser, "/account/reset")
+        # Not buffered: the response is complete before the body is closed, as a server
+        # hands it to the client; no SMTP work has happened by then.
+        sent = len(smtp.messages)
+        response = browser.post("/account/reset", data={"csrf_token": token, "email": address})
+        assert len(smtp.messages) == sent
+        response.close()
+        answers.append((response.status_code, response.headers["Location"],
+                        _same_page(browser.get("/login"), address)))
+    assert answers[0] == answers[1]
+    [message] = smtp.to(user.email)
+    assert message["Subject"] == "Reset your LabNet password"
+    [row] = outbox(app, "reset_password")
+    assert row.status == "sent"
+
+
+def test_resend_confirmation_mails_only_after_the_response(smtp, client, app):
+    register(client)
+    smtp.messages.clear()
+    token = csrf_token(client, "/account/confirm")
+    response = client.post("/account/confirm", data={"csrf_token": token,
+                                                     "email": GOOD["email"]})
+    assert response.status_code == 302
+    assert smtp.messages == []
+    response.close()
+    assert [m["To"] for m in smtp.messages] == [GOOD["email"]]

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from labnet import clock
@@ -15,7 +24,13 @@ from labnet.blueprints.auth.forms import (
     NewPasswordForm,
     RegisterForm,
 )
-from labnet.blueprints.helpers import apply_violation, choices, commit_or_show, country_choices
+from labnet.blueprints.helpers import (
+    apply_violation,
+    choices,
+    commit_or_show,
+    country_choices,
+    mail_after_response,
+)
 from labnet.errors import RuleViolation
 from labnet.extensions import (
     db,
@@ -132,7 +147,10 @@ def register():
             now=clock.utcnow(),
         ))
         if registered:
-            return render_template("auth/registered.html", email=registered.value.email)
+            # The same page whether the address was new or had an account (whose owner
+            # is told by e-mail): nothing here says which.
+            return mail_after_response(make_response(render_template(
+                "auth/registered.html", email=accounts.normalise_email(form.email.data))))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("auth/register.html", form=form), status
 
@@ -163,7 +181,7 @@ def resend_confirmation():
         accounts.resend_confirmation(form.email.data, now=clock.utcnow())
         db.session.commit()
         flash("If an unconfirmed account uses this address, a new link is on its way.", "info")
-        return redirect(url_for("auth.login"))
+        return mail_after_response(redirect(url_for("auth.login")))
     return render_template("auth/resend.html", form=form), 422 if form.errors else 200
 
 
@@ -175,7 +193,7 @@ def reset_request():
         db.session.commit()
         flash("If an account uses this address, we have sent a link to reset the password. "
               f"It works for {current_app.config['RESET_TOKEN_MAX_AGE'] // 60} minutes.", "info")
-        return redirect(url_for("auth.login"))
+        return mail_after_response(redirect(url_for("auth.login")))
     return render_template("auth/reset_request.html", form=form), 422 if form.errors else 200
 
 
