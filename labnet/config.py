@@ -63,6 +63,12 @@ DEFAULTS: dict[str, Any] = {
     "LOGIN_LIMIT_PER_IP": "20/minute;100/hour",
     "LOGIN_LIMIT_PER_ACCOUNT_CLIENT": "5/minute;20/hour",
     "LOGIN_LIMIT_PER_ACCOUNT": "50/hour",
+    # Pages that send e-mail to a typed address (issue 10): registrations per client (also
+    # against squatting organisation names), reset and confirmation requests per client,
+    # and mails to one address from any client. Only requests that did something count.
+    "REGISTER_LIMIT_PER_IP": "5/hour;20/day",
+    "ACCOUNT_MAIL_LIMIT_PER_IP": "10/hour;50/day",
+    "ACCOUNT_MAIL_LIMIT_PER_ADDRESS": "3/hour;10/day",
     # E-mail: without MAIL_SERVER, messages go to the console and stay in the outbox.
     "MAIL_SERVER": None,
     "MAIL_PORT": 25,

@@ -104,3 +104,11 @@ def mail_after_response(response: Response) -> Response:
 
         response.call_on_close(deliver)
     return response
+
+
+def search_client() -> str:
+    """Who is searching, for counting a repeated search once (services.search hashes it
+    with the secret key and stores only that): the client address and user agent."""
+    from flask import request
+
+    return f"{request.remote_addr or ''}|{request.user_agent.string[:200]}"

@@ -72,7 +72,6 @@ class DemandSignal(Base):
         Index("ix_demand_signal_at", "at"),
         Index("ix_demand_signal_ket_at", "ket_code", "at"),
         Index("ix_demand_signal_results_at", "result_count", "at"),
-        Index("ix_demand_signal_dedupe_at", "dedupe_key", "at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -85,6 +84,6 @@ class DemandSignal(Base):
     country_filter: Mapped[str | None] = mapped_column(String(2))
     result_count: Mapped[int] = mapped_column(default=0)
     searcher_country: Mapped[str | None] = mapped_column(String(2))
-    # HMAC of (client, filters): the same client repeating the same search within the
-    # window counts once. Keyed with the secret key, so it names nobody.
-    dedupe_key: Mapped[str | None] = mapped_column(String(64))
+    # HMAC of (client, search, ten-minute window): the same client repeating the same
+    # search within the window counts once. Keyed with the secret key, so it names nobody.
+    dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -55,12 +55,12 @@ def upgrade():
 
     with op.batch_alter_table('demand_signal', schema=None) as batch_op:
         batch_op.add_column(sa.Column('dedupe_key', sa.String(length=64), nullable=True))
-        batch_op.create_index('ix_demand_signal_dedupe_at', ['dedupe_key', 'at'], unique=False)
+        batch_op.create_unique_constraint(op.f('uq_demand_signal_dedupe_key'), ['dedupe_key'])
 
 
 def downgrade():
     with op.batch_alter_table('demand_signal', schema=None) as batch_op:
-        batch_op.drop_index('ix_demand_signal_dedupe_at')
+        batch_op.drop_constraint(op.f('uq_demand_signal_dedupe_key'), type_='unique')
         batch_op.drop_column('dedupe_key')
 
     # Pending join requests were never members: they go with the columns.

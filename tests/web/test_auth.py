@@ -1398,3 +1398,68 @@ def test_resend_confirmation_mails_only_after_the_response(smtp, client, app):
     assert smtp.messages == []
     response.close()
     assert [m["To"] for m in smtp.messages] == [GOOD["email"]]
+
+
+# -- throttling of registration, reset and confirmation (issue 10, item 11) ----------------------
+
+
+class TestAccountMailLimits:
+    @pytest.fixture
+    def app_config(self):
+        return {"RATELIMIT_ENABLED": True}
+
+    @staticmethod
+    def _from(app, ip: str):
+        browser = app.test_client()
+        browser.environ_base["REMOTE_ADDR"] = ip
+        return browser
+
+    def test_reset_mails_to_one_address_are_limited_from_any_client(self, smtp, app,
+                                                                    make_user):
+        user = make_user()
+        for n in range(3):
+            assert request_reset(self._from(app, f"192.0.2.{n + 1}"), user.email
+                                 ).status_code == 302
+        limited = request_reset(self._from(app, "198.51.100.9"), user.email.upper())
+        assert limited.status_code == 429
+        shown = page(limited)
+        assert any("Too many requests" in a for a in shown.alerts), shown.alerts
+        assert shown.inputs["email"] == user.email.upper()
+        assert len(smtp.to(user.email)) == 3
+
+    def test_reset_requests_from_one_client_are_limited(self, app):
+        browser = self._from(app, "203.0.113.20")
+        for n in range(10):
+            assert request_reset(browser, f"someone{n}@example.org").status_code == 302
+        assert request_reset(browser, "someone-else@example.org").status_code == 429
+
+    def test_confirmation_resends_are_limited_per_address(self, smtp, client, app):
+        register(client)
+        for n in range(3):
+            browser = self._from(app, f"192.0.2.{n + 1}")
+            assert post_form(browser, "/account/confirm", {"email": GOOD["email"]}
+                             ).status_code == 302
+        limited = post_form(self._from(app, "198.51.100.9"), "/account/confirm",
+                            {"email": GOOD["email"]})
+        assert limited.status_code == 429
+        assert "Too many requests" in limited.get_data(as_text=True)
+
+    def test_registrations_from_one_client_are_limited_and_keep_the_input(self, app):
+        browser = self._from(app, "203.0.113.30")
+        for n in range(5):
+            done = register(browser, email=f"person{n}@squat.example",
+                            organisation=f"Squatted Name {n}")
+            assert done.status_code == 200
+        limited = register(browser, email="person9@squat.example", organisation="Squat Nine")
+        assert limited.status_code == 429
+        shown = page(limited)
+        assert shown.inputs["organisation"] == "Squat Nine"
+        assert any("Too many requests" in a for a in shown.alerts)
+        assert get_user(app, "person9@squat.example") is None
+
+    def test_refused_registrations_do_not_use_up_the_limit(self, app):
+        browser = self._from(app, "203.0.113.31")
+        for _ in range(8):
+            assert register(browser, password="short1", password_confirm="short1"
+                            ).status_code == 422
+        assert register(browser).status_code == 200

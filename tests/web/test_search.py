@@ -150,7 +150,7 @@ def test_typed_text_is_escaped(client, make_lab):
 
 
 
-def test_query_count_is_the_same_with_5_and_40_labs(app, count_queries, make_lab,
+def test_query_count_is_the_same_with_5_and_40_labs(app, client, count_queries, make_lab,
                                                     make_equipment):
     app.config["LABS_PER_PAGE"] = 2  # so that page 2 has labs at both sizes
     urls = ("/labs", "/labs?q=laser", "/labs?q=laser&ket=AMT&near=Aachen&radius_km=100",
@@ -167,6 +167,8 @@ def test_query_count_is_the_same_with_5_and_40_labs(app, count_queries, make_lab
     add(5, 0)
     small = {u: count_queries(u) for u in urls}
     add(35, 5)
+    # Another client, so each search is recorded again (one client's repeat counts once).
+    client.environ_base["REMOTE_ADDR"] = "198.51.100.40"
     large = {u: count_queries(u) for u in urls}
     assert small == large
     assert max(large.values()) <= 10
@@ -208,3 +210,14 @@ def test_bare_catalogue_counts_are_reused_but_the_list_stays_live(client, make_l
     assert "Beta Lab" in html  # the list is read live
     # A filtered search is never cached.
     assert "Beta Lab" in client.get("/labs?country=FR").get_data(as_text=True)
+
+
+def test_reloading_a_search_counts_one_demand_signal(client, catalogue, app, frozen_clock):
+    # Issue 10, item 11: the same client and search within ten minutes counts once;
+    # another client's same search counts too.
+    for _ in range(3):
+        page(client, "/labs?q=laser&country=DE")
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "198.51.100.23"
+    page(other, "/labs?q=laser&country=DE")
+    assert [s.query_text for s in signals(app)] == ["laser", "laser"]

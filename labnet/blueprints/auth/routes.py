@@ -38,6 +38,7 @@ from labnet.extensions import (
     login_account_client_key,
     login_email_key,
     login_failed,
+    target_email_key,
 )
 from labnet.permissions import can_manage_members, require
 from labnet.security import safe_next
@@ -54,6 +55,21 @@ def _login_limit_account() -> str:
 
 def _login_limit_account_client() -> str:
     return current_app.config["LOGIN_LIMIT_PER_ACCOUNT_CLIENT"]
+
+
+def _limit(name: str):
+    return lambda: current_app.config[name]
+
+
+def _did_something(response) -> bool:
+    # A form sent back with errors (4xx) sends no mail and creates nothing: not counted.
+    return response.status_code < 400
+
+
+# Per client address, and per typed address whichever client asks (target_email_key
+# keys on the address typed, whether or not it has an account: the limit reveals nothing).
+_per_address = limiter.limit(_limit("ACCOUNT_MAIL_LIMIT_PER_ADDRESS"), key_func=target_email_key,
+                             methods=["POST"], deduct_when=_did_something)
 
 
 def _sign_in(user) -> None:
@@ -107,6 +123,31 @@ def render_login_limited():
     return render_template("auth/login.html", form=form), 429
 
 
+LIMITED = ("Too many requests from here or for this e-mail address. Nothing was sent; "
+           "please wait an hour and try again.")
+
+
+def render_limited():
+    """The form of a throttled account page again (429) with the message and what was
+    typed (never the passwords); None for pages without such a form."""
+    endpoint = request.endpoint
+    if endpoint == "auth.login":
+        return render_login_limited()
+    if endpoint == "auth.register":
+        form = RegisterForm(formdata=request.form)
+        form.country.choices = [*choices([("", "—")]), *country_choices()]
+        form.password.data = form.password_confirm.data = ""
+        template = "auth/register.html"
+    elif endpoint in ("auth.reset_request", "auth.resend_confirmation"):
+        form = EmailForm(formdata=None, email=request.form.get("email", "")[:254])
+        template = {"auth.reset_request": "auth/reset_request.html",
+                    "auth.resend_confirmation": "auth/resend.html"}[endpoint]
+    else:
+        return None
+    form.form_errors.append(LIMITED)
+    return render_template(template, form=form), 429
+
+
 @bp.get("/logout")
 def logout_page():
     if not current_user.is_authenticated:
@@ -129,6 +170,8 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_limit("REGISTER_LIMIT_PER_IP"), methods=["POST"], deduct_when=_did_something)
+@_per_address
 def register():
     form = RegisterForm()
     form.country.choices = [*choices([("", "—")]), *country_choices()]
@@ -175,6 +218,8 @@ def confirm(token: str):
 
 
 @bp.route("/account/confirm", methods=["GET", "POST"])
+@limiter.limit(_limit("ACCOUNT_MAIL_LIMIT_PER_IP"), methods=["POST"], deduct_when=_did_something)
+@_per_address
 def resend_confirmation():
     form = EmailForm()
     if form.validate_on_submit():
@@ -186,6 +231,8 @@ def resend_confirmation():
 
 
 @bp.route("/account/reset", methods=["GET", "POST"])
+@limiter.limit(_limit("ACCOUNT_MAIL_LIMIT_PER_IP"), methods=["POST"], deduct_when=_did_something)
+@_per_address
 def reset_request():
     form = EmailForm()
     if form.validate_on_submit():
