@@ -11,9 +11,8 @@ until an organisation admin approves). Existing organisations: the earliest acti
 becomes the organisation admin. Free-mail domains stop being recorded as an
 organisation's domain.
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'f1a6b7c8d906'
@@ -30,8 +29,10 @@ def upgrade():
                                       server_default='active'))
         batch_op.create_index(batch_op.f('ix_user_account_membership'), ['membership'],
                               unique=False)
-        batch_op.create_check_constraint(op.f('ck_user_account_org_role'), "org_role IN ('member', 'admin')")
-        batch_op.create_check_constraint(op.f('ck_user_account_membership'), "membership IN ('active', 'pending')")
+        batch_op.create_check_constraint(op.f('ck_user_account_org_role'),
+                                         "org_role IN ('member', 'admin')")
+        batch_op.create_check_constraint(op.f('ck_user_account_membership'),
+                                         "membership IN ('active', 'pending')")
 
     # The earliest active member of each organisation (by creation, then id) becomes its
     # organisation admin; a correlated subquery that SQLite and PostgreSQL both run.

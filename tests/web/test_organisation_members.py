@@ -36,7 +36,7 @@ def founded_from_gmail(make_org, make_user):
 def test_a_stranger_at_the_founders_free_mail_provider_gets_no_membership(
     smtp, client, app, make_org, make_user
 ):
-    org, founder = founded_from_gmail(make_org, make_user)
+    _org, founder = founded_from_gmail(make_org, make_user)
     response = ask_to_join(client)
     assert response.status_code == 200
     assert "Check your e-mail" in response.get_data(as_text=True)
