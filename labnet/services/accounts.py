@@ -195,8 +195,9 @@ def register_member(
 
     An address that has an account already is no refusal (that would tell anyone which
     addresses have accounts): every other rule is checked the same way, the same Argon2
-    work is done, its owner gets a "someone tried to register with your address" e-mail,
-    nothing else is written, and ``None`` is returned. The caller answers alike.
+    work is done, its owner gets a "someone tried to register with your address" e-mail
+    (a fresh confirmation link if the address is not confirmed yet), nothing else is
+    written, and ``None`` is returned. The caller answers alike.
 
     :raises RuleViolation: ``password`` (weak), ``organisation`` (unknown, taken, or
         nobody there to approve a request), ``size_class``, ``org_kind``.
@@ -301,6 +302,10 @@ def _ask_organisation_admins(user: User, *, now: datetime) -> None:
 
 def _tell_owner_of_registration_attempt(owner: User, *, now: datetime) -> None:
     audit.record(None, "user.registration_attempted", "user", owner.id, now=now)
+    if not owner.is_confirmed and owner.is_active:
+        # Most likely the same person again, who lost the first mail: a fresh link.
+        _send_confirmation(owner, now=now)
+        return
     enqueue_email(
         "register_attempt", owner.email, "Someone tried to register with your LabNet address",
         {"user": owner}, now=now, action_required=True,

@@ -714,3 +714,13 @@ def test_common_password_list_ships_ten_thousand_entries():
 
     assert len(common_passwords()) >= 9000
     assert {"qwerty1234", "password1", "1q2w3e4r5t"} <= common_passwords()
+
+
+def test_registering_again_before_confirming_sends_a_fresh_confirmation_link(ctx,
+                                                                             frozen_clock):
+    first = _register(frozen_clock.now)
+    db.session.commit()
+    assert _register(frozen_clock.now, new_org=_company("Another Name")) is None
+    db.session.commit()
+    assert [(m.kind, m.to_addr) for m in _outbox()] == [("confirm_email", first.email)] * 2
+    assert _counts()["User"] == 1
