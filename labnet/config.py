@@ -67,8 +67,18 @@ DEFAULTS: dict[str, Any] = {
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": False,
+    # Login limits count failed attempts only (a successful login is never refused for
+    # others' failures): per client address, per account from one client, and a higher
+    # ceiling per account over every client (a distributed guesser).
     "LOGIN_LIMIT_PER_IP": "20/minute;100/hour",
-    "LOGIN_LIMIT_PER_ACCOUNT": "5/minute;20/hour",
+    "LOGIN_LIMIT_PER_ACCOUNT_CLIENT": "5/minute;20/hour",
+    "LOGIN_LIMIT_PER_ACCOUNT": "50/hour",
+    # Pages that send e-mail to a typed address: registrations per client (also
+    # against squatting organisation names), reset and confirmation requests per client,
+    # and mails to one address from any client. Only requests that did something count.
+    "REGISTER_LIMIT_PER_IP": "5/hour;20/day",
+    "ACCOUNT_MAIL_LIMIT_PER_IP": "10/hour;50/day",
+    "ACCOUNT_MAIL_LIMIT_PER_ADDRESS": "3/hour;10/day",
     # E-mail: without MAIL_SERVER (development only: production refuses to start), the
     # recipient and subject go to the log and the message stays in the outbox.
     "MAIL_SERVER": None,

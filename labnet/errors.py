@@ -62,10 +62,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        if exc.code == 429 and request.endpoint == "auth.login" and not wants_json():
-            from labnet.blueprints.auth.routes import render_login_limited
+        if exc.code == 429 and (request.endpoint or "").startswith("auth.") and not wants_json():
+            # Throttled account pages answer with their form, the input and the reason.
+            from labnet.blueprints.auth.routes import render_limited
 
-            return render_login_limited()
+            limited = render_limited()
+            if limited is not None:
+                return limited
         messages = {
             404: "There is nothing at this address.",
             403: "You are not allowed to do this.",

@@ -21,6 +21,29 @@ bootstrap = Bootstrap5()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 
+def _submitted(name: str) -> str:
+    return (request.form.get(name) or "").strip().lower()[:254]
+
+
 def login_email_key() -> str:
-    """Rate-limit key for the per-account login limit: the submitted e-mail address."""
-    return "login:" + (request.form.get("email") or "").strip().lower()[:254]
+    """Rate-limit key for the per-account login ceiling: the submitted e-mail address."""
+    return "login:" + _submitted("email")
+
+
+def login_account_client_key() -> str:
+    """Rate-limit key for failed logins of one account from one client: an attacker's
+    failures throttle the attacker, not the owner logging in from elsewhere."""
+    return f"login:{_submitted('email')}|{get_remote_address()}"
+
+
+def target_email_key() -> str:
+    """Rate-limit key for mails sent to one address (reset, confirmation, registration),
+    whichever client asks: keyed on the address typed, whether or not it has an account,
+    so the limit itself reveals nothing."""
+    return f"{request.endpoint}:{_submitted('email')}"
+
+
+def login_failed(response) -> bool:
+    """Only failed logins count against the login limits: a successful login (a
+    redirect) is never a reason to refuse the next one."""
+    return response.status_code != 302

@@ -15,11 +15,13 @@ from sqlalchemy import Select, exists, select
 
 from labnet.errors import NotFound, PermissionDenied
 from labnet.extensions import db
-from labnet.models import Equipment, EquipmentStatus, Lab, LabManager, User
+from labnet.models import Equipment, EquipmentStatus, Lab, LabManager, Membership, User
 
 
 def _user(actor: Any) -> User | None:
-    return actor if isinstance(actor, User) and actor.is_active else None
+    # A pending join request is no member of anything: every predicate refuses it, even
+    # if it somehow held a session (login refuses it first).
+    return actor if isinstance(actor, User) and actor.is_active and actor.is_member else None
 
 
 def is_admin(actor: Any) -> bool:
@@ -111,6 +113,39 @@ def user_for_admin(actor: Any, user_id: int) -> User:
     if user is None:
         raise NotFound(user_id)
     return user
+
+
+# Organisation members -------------------------------------------------------------------
+
+
+def can_manage_members(actor: Any, organisation_id: int) -> bool:
+    """An organisation's admins (and only they) approve or decline join requests and grant
+    or revoke the organisation-admin role, for their own organisation only. Platform
+    admins do not act inside an organisation through these pages."""
+    user = _user(actor)
+    return bool(user and user.is_org_admin and user.organisation_id == organisation_id)
+
+
+def org_person_for(actor: Any, user_id: int, *, pending: bool) -> User:
+    """A person of the actor's organisation for the members page: a pending join request
+    (``pending``) or an active member.
+
+    :class:`PermissionDenied` unless the actor is an admin of their organisation;
+    :class:`NotFound` for anyone else's people (another organisation's members and
+    requests are not the actor's to know).
+    """
+    user = _user(actor)
+    if user is None:
+        raise PermissionDenied("can_manage_members")
+    require(can_manage_members, user, user.organisation_id)
+    wanted = Membership.PENDING if pending else Membership.ACTIVE
+    person = db.session.scalar(
+        select(User).where(User.id == user_id, User.organisation_id == user.organisation_id,
+                           User.membership == wanted, User.is_active.is_(True))
+    )
+    if person is None:
+        raise NotFound(user_id)
+    return person
 
 
 def managed_lab_for(actor: Any, slug: str) -> Lab:

@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from flask import Response, current_app
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
@@ -78,3 +79,36 @@ def commit_or_show(form: FlaskForm, call: Callable[[], T]) -> Outcome[T]:
         return Outcome(refusal=exc)
     db.session.commit()
     return Outcome(value)
+
+
+def mail_after_response(response: Response) -> Response:
+    """Deliver the e-mail this request committed only once the response has gone out
+    (WSGI ``close``), instead of before it (the app's ``after_request`` delivery).
+
+    For answers that must take the same time whether or not an address has an account
+    (reset, confirmation resend, registration: issue 10, no account enumeration): the
+    SMTP conversation happens on one branch only, so it must not delay the answer. The
+    outbox job retries whatever this misses.
+    """
+    from labnet import clock
+    from labnet.services import notifications
+
+    ids = db.session.info.pop(notifications.COMMITTED_KEY, None)
+    if ids:
+        app = current_app._get_current_object()
+
+        def deliver() -> None:
+            with app.app_context():
+                db.session.info[notifications.COMMITTED_KEY] = ids
+                notifications.deliver_committed(app.config, now=clock.utcnow())
+
+        response.call_on_close(deliver)
+    return response
+
+
+def search_client() -> str:
+    """Who is searching, for counting a repeated search once (services.search hashes it
+    with the secret key and stores only that): the client address and user agent."""
+    from flask import request
+
+    return f"{request.remote_addr or ''}|{request.user_agent.string[:200]}"

@@ -85,3 +85,23 @@ def kind_rows() -> list[dict[str, Any]]:
         {"code": k["code"], "name": k["name"], "description": k.get("description") or ""}
         for k in lab_kinds()
     ]
+
+
+def _lines(name: str) -> frozenset[str]:
+    # One entry a line, lower-cased; blank lines and "#" comments skipped.
+    with (DATA_DIR / name).open(encoding="utf-8") as fh:
+        return frozenset(
+            line.strip().lower() for line in fh if line.strip() and not line.startswith("#")
+        )
+
+
+@cache
+def free_mail_domains() -> frozenset[str]:
+    """Shared and free-mail domains (gmail.com, web.de, …): never an organisation's domain."""
+    return _lines("free_mail_domains.txt")
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The 10,000 most common breached passwords, lower-cased (from zxcvbn's own list)."""
+    return _lines("common_passwords.txt")

@@ -34,7 +34,15 @@ from labnet.models.request import (
     RequestStatus,
 )
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
-from labnet.models.user import CalendarFeed, LoginSession, Role, User, UserRole
+from labnet.models.user import (
+    CalendarFeed,
+    LoginSession,
+    Membership,
+    OrgRole,
+    Role,
+    User,
+    UserRole,
+)
 
 __all__ = [
     "ACTIVE_STATUSES",
@@ -71,6 +79,7 @@ __all__ = [
     "LabManager",
     "LabRequest",
     "LoginSession",
+    "Membership",
     "Network",
     "NetworkCoordinator",
     "NetworkMember",
@@ -79,6 +88,7 @@ __all__ = [
     "NetworkStageKet",
     "OpeningHours",
     "OrgKind",
+    "OrgRole",
     "Organisation",
     "OutboxEmail",
     "OutboxStatus",

@@ -90,3 +90,6 @@ class DemandSignal(Base):
     country_filter: Mapped[str | None] = mapped_column(String(2))
     result_count: Mapped[int] = mapped_column(default=0)
     searcher_country: Mapped[str | None] = mapped_column(String(2))
+    # HMAC of (client, search, ten-minute window): the same client repeating the same
+    # search within the window counts once. Keyed with the secret key, so it names nobody.
+    dedupe_key: Mapped[str | None] = mapped_column(String(64), unique=True)

@@ -23,8 +23,28 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class OrgRole(StrEnum):
+    """A person's role inside their own organisation."""
+
+    MEMBER = "member"
+    ADMIN = "admin"  # approves join requests, grants and revokes this role
+
+
+class Membership(StrEnum):
+    """Whether the organisation has accepted the person. A pending account is NOT a
+    member: it cannot log in (so sees nothing of the organisation) until an organisation
+    admin approves it; a declined request deletes the account."""
+
+    ACTIVE = "active"
+    PENDING = "pending"
+
+
 class User(TimestampMixin, Base):
     __tablename__ = "user_account"
+    __table_args__ = (
+        CheckConstraint("org_role IN ('member', 'admin')", name="org_role"),
+        CheckConstraint("membership IN ('active', 'pending')", name="membership"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-case
@@ -37,6 +57,10 @@ class User(TimestampMixin, Base):
     # How notifications arrive: "immediate", or "digest" (one e-mail a day). Mails that
     # need an action (approve, reject) always come at once.
     mail_mode: Mapped[str] = mapped_column(String(10), default="immediate")
+    org_role: Mapped[str] = mapped_column(String(8), default=OrgRole.MEMBER,
+                                          server_default="member")
+    membership: Mapped[str] = mapped_column(String(8), default=Membership.ACTIVE,
+                                            server_default="active", index=True)
 
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     roles: Mapped[list[UserRole]] = relationship(
@@ -64,6 +88,15 @@ class User(TimestampMixin, Base):
 
     def has_role(self, role: Role) -> bool:
         return any(r.role == role for r in self.roles)
+
+    @property
+    def is_member(self) -> bool:
+        """Accepted by the organisation (not a pending join request)."""
+        return self.membership == Membership.ACTIVE
+
+    @property
+    def is_org_admin(self) -> bool:
+        return self.is_member and self.org_role == OrgRole.ADMIN
 
     @property
     def is_admin(self) -> bool:

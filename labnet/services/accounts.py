@@ -3,9 +3,13 @@ sessions, password change and reset, log out everywhere, and roles.
 
 Rules owned here:
 - an e-mail address belongs to one account; passwords are at least 10 characters, not the
-  address and not a common password; hashes are Argon2id;
-- joining an existing organisation needs an address at the organisation's domain, so
-  nobody reads another organisation's bookings by claiming membership (DESIGN rule 6);
+  address, not one of the 10,000 most common breached passwords, and strong enough by
+  zxcvbn's estimate (score 3 of 4); hashes are Argon2id;
+- joining an existing organisation is a request that the organisation's admins approve or
+  decline; until approved the person is no member and cannot log in, so nobody reads
+  another organisation's bookings by claiming membership (DESIGN rule 6). An e-mail domain
+  never grants membership, and a free-mail domain is never recorded as an organisation's;
+- an organisation keeps at least one organisation admin (its founder first);
 - companies carry their EU size class (it decides SME rates);
 - a login session is a server-side row: logout, password change, password reset and "log
   out everywhere" revoke rows, and a copied cookie stops working;
@@ -23,22 +27,31 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from zxcvbn import zxcvbn
 
 from labnet import security
+from labnet.data import common_passwords, free_mail_domains
 from labnet.errors import RuleViolation
 from labnet.extensions import db
 from labnet.models import (
     Lab,
     LabManager,
     LoginSession,
+    Membership,
     Organisation,
     OrgKind,
+    OrgRole,
     Role,
     SizeClass,
     User,
     UserRole,
 )
-from labnet.permissions import can_administer_users, require
+from labnet.permissions import (
+    can_administer_users,
+    can_manage_members,
+    org_person_for,
+    require,
+)
 from labnet.services import audit
 from labnet.services.notifications import enqueue_email
 
@@ -47,12 +60,16 @@ RESET_SALT = "labnet.reset-password"
 MIN_PASSWORD = 10
 MAX_PASSWORD = 128
 
-# A short list catches the worst; length does the rest (NIST 800-63B: no composition rules).
+# Besides the 10,000 most common breached passwords (labnet/data/common_passwords.txt).
 COMMON_PASSWORDS = frozenset(
     """password password1 password12 password123 passw0rd 1234567890 12345678910 123456789a
     qwertyuiop qwerty12345 1q2w3e4r5t abcdefghij iloveyou12 letmein123 welcome123 admin12345
     administrator changeme123 labnet1234 0000000000 1111111111 football12 monkey1234""".split()
 )
+# zxcvbn's score: 0 too guessable … 4 very unguessable. 3 is "safely unguessable" against
+# an online attack with throttling (about 10^8 guesses), which is our case.
+MIN_ZXCVBN_SCORE = 3
+TOO_EASY = "This password is too easy to guess"
 
 
 def normalise_email(email: str) -> str:
@@ -65,18 +82,42 @@ def slugify(text: str, max_len: int = 80) -> str:
     return slug[:max_len].strip("-") or "org"
 
 
+def _plain(sentence: str) -> str:
+    return sentence[:1].lower() + sentence[1:].rstrip(".")
+
+
 def check_password_strength(password: str, email: str = "") -> None:
-    """:raises RuleViolation: on field ``password`` when the password is weak."""
+    """Length, not a common breached password, not the address, and zxcvbn's estimate of
+    how quickly it is guessed (NIST 800-63B: block lists and strength, no composition
+    rules). The message says why, in plain words.
+
+    :raises RuleViolation: on field ``password`` when the password is weak.
+    """
     if len(password) < MIN_PASSWORD:
         raise RuleViolation("password", f"Use at least {MIN_PASSWORD} characters.")
     if len(password) > MAX_PASSWORD:
         raise RuleViolation("password", f"Use at most {MAX_PASSWORD} characters.")
     lowered = password.lower()
-    if lowered in COMMON_PASSWORDS or len(set(password)) < 4:
-        raise RuleViolation("password", "This password is too easy to guess; choose another.")
-    local = normalise_email(email).split("@", 1)[0]
+    if lowered in COMMON_PASSWORDS or lowered in common_passwords():
+        raise RuleViolation(
+            "password", f"{TOO_EASY}: it is on the list of passwords leaked most often in "
+            "data breaches, which attackers try first; choose another.")
+    if len(set(password)) < 4:
+        raise RuleViolation("password", f"{TOO_EASY}: it repeats too few different "
+                            "characters; choose another.")
+    address = normalise_email(email)
+    local = address.split("@", 1)[0]
     if local and len(local) >= 4 and local in lowered:
         raise RuleViolation("password", "The password must not contain your e-mail address.")
+    # zxcvbn's matching is quadratic in the length; the first 72 characters decide.
+    hints = [address, local, *address.rsplit("@", 1)[-1].split("."), "labnet"]
+    result = zxcvbn(password[:72], user_inputs=[h for h in hints if h])
+    if result["score"] < MIN_ZXCVBN_SCORE:
+        feedback = result.get("feedback") or {}
+        why = _plain(feedback.get("warning") or "it follows a pattern of common words, names, "
+                     "dates or keyboard runs that is quick to try")
+        tips = " ".join(feedback.get("suggestions") or [])
+        raise RuleViolation("password", f"{TOO_EASY} ({why}); choose another. {tips}".strip())
 
 
 @dataclass(frozen=True)
@@ -95,12 +136,8 @@ def _unique_slug(base: str) -> str:
     return slug
 
 
-def create_organisation(data: NewOrganisation, *, email_domain: str | None) -> Organisation:
-    """Create an organisation.
-
-    :raises RuleViolation: ``organisation`` when the name is taken, ``size_class`` when a
-        company has none (or a non-company has one), ``org_kind`` for an unknown kind.
-    """
+def _checked_organisation(data: NewOrganisation) -> dict[str, str | None]:
+    """The new organisation's fields once its rules hold; writes nothing."""
     name = " ".join(data.name.split())
     if not name:
         raise RuleViolation("organisation", "Enter the organisation's name.")
@@ -119,14 +156,23 @@ def create_organisation(data: NewOrganisation, *, email_domain: str | None) -> O
             f"An organisation named “{name}” is already registered; choose “join an existing "
             "organisation”.",
         )
+    return {"name": name, "kind": data.kind, "size_class": size,
+            "country": data.country.upper()}
+
+
+def create_organisation(data: NewOrganisation, *, email_domain: str | None) -> Organisation:
+    """Create an organisation.
+
+    :raises RuleViolation: ``organisation`` when the name is taken, ``size_class`` when a
+        company has none (or a non-company has one), ``org_kind`` for an unknown kind.
+    """
+    fields = _checked_organisation(data)
+    name = str(fields["name"])
     org = Organisation(
-        name=name,
         name_key=name.lower(),
         slug=_unique_slug(slugify(name)),
-        kind=data.kind,
-        size_class=size,
-        country=data.country.upper(),
         email_domain=email_domain,
+        **fields,
     )
     db.session.add(org)
     return org
@@ -141,52 +187,50 @@ def register_member(
     organisation_name: str,
     new_org: NewOrganisation | None,
     now: datetime,
-) -> User:
-    """Create an unconfirmed account in a new or existing organisation and e-mail the
-    confirmation link.
+) -> User | None:
+    """Create an unconfirmed account and e-mail the confirmation link: the founder (and
+    first organisation admin) of a new organisation, or a pending request to join an
+    existing one, which is no membership until an organisation admin approves it
+    (DESIGN rule 6).
 
-    :raises RuleViolation: ``email`` (taken, or not at the organisation's domain),
-        ``password`` (weak), ``organisation`` (unknown or taken), ``size_class``.
+    An address that has an account already is no refusal (that would tell anyone which
+    addresses have accounts): every other rule is checked the same way, the same Argon2
+    work is done, its owner gets a "someone tried to register with your address" e-mail
+    (a fresh confirmation link if the address is not confirmed yet), nothing else is
+    written, and ``None`` is returned. The caller answers alike.
+
+    :raises RuleViolation: ``password`` (weak), ``organisation`` (unknown, taken, or
+        nobody there to approve a request), ``size_class``, ``org_kind``.
     """
     email = normalise_email(email)
-    if db.session.scalar(select(User.id).where(User.email == email)):
-        raise RuleViolation(
-            "email", "An account with this e-mail address exists already. Log in or reset "
-            "the password."
-        )
     check_password_strength(password, email)
-    domain = email.rsplit("@", 1)[-1]
+    owner = db.session.scalar(select(User).where(User.email == email))
+    if owner is not None:
+        if join_existing:
+            _organisation_to_join(organisation_name)
+        else:
+            assert new_org is not None
+            _checked_organisation(new_org)
+        security.hash_password(password)  # as long as a real registration takes
+        _tell_owner_of_registration_attempt(owner, now=now)
+        return None
     if join_existing:
-        org = db.session.scalar(
-            select(Organisation).where(
-                Organisation.name_key == " ".join(organisation_name.split()).lower()
-            )
-        )
-        if org is None:
-            raise RuleViolation(
-                "organisation",
-                f"No organisation named “{organisation_name.strip()}” is registered. Check the "
-                "spelling or register a new organisation.",
-            )
-        if not org.email_domain:
-            raise RuleViolation(
-                "organisation",
-                f"{org.name} does not accept members by self-registration; ask a LabNet "
-                "admin to add you.",
-            )
-        if org.email_domain != domain:
-            raise RuleViolation(
-                "email", f"To join {org.name}, use your address at @{org.email_domain}."
-            )
+        # Asking to join: a pending request the organisation's admins decide. The address's
+        # domain grants nothing and no message names one.
+        org = _organisation_to_join(organisation_name)
+        membership, org_role = Membership.PENDING, OrgRole.MEMBER
     else:
         assert new_org is not None
-        org = create_organisation(new_org, email_domain=domain)
+        org = create_organisation(new_org, email_domain=join_domain(email))
+        membership, org_role = Membership.ACTIVE, OrgRole.ADMIN  # the founder
     user = User(
         email=email,
         full_name=" ".join(full_name.split()),
         password_hash=security.hash_password(password),
         organisation=org,
         is_active=True,
+        membership=membership,
+        org_role=org_role,
     )
     db.session.add(user)
     try:
@@ -201,6 +245,71 @@ def register_member(
     audit.record(user, "user.registered", "user", user.id, now=now, organisation_id=org.id)
     _send_confirmation(user, now=now)
     return user
+
+
+def join_domain(email: str) -> str | None:
+    """The domain recorded for an organisation founded from ``email``: none for a shared
+    or free-mail provider (gmail.com, web.de, …), whose users work anywhere. The domain
+    only suggests the organisation to people registering later; it never admits them."""
+    domain = normalise_email(email).rsplit("@", 1)[-1]
+    return None if not domain or domain in free_mail_domains() else domain
+
+
+def _organisation_to_join(name: str) -> Organisation:
+    org = db.session.scalar(
+        select(Organisation).where(Organisation.name_key == " ".join(name.split()).lower())
+    )
+    if org is None:
+        raise RuleViolation(
+            "organisation",
+            f"No organisation named “{name.strip()}” is registered. Check the spelling or "
+            "register a new organisation.",
+        )
+    if not organisation_admins(org.id):
+        # Nobody could approve the request (DESIGN rule 8): say so before anything is sent.
+        raise RuleViolation(
+            "organisation",
+            f"{org.name} has no organisation admin on LabNet to approve new members yet; "
+            "ask a LabNet admin to add you.",
+        )
+    return org
+
+
+def organisation_admins(organisation_id: int) -> list[User]:
+    """The active admins of an organisation, who decide its join requests."""
+    return list(db.session.scalars(
+        select(User).where(User.organisation_id == organisation_id,
+                           User.org_role == OrgRole.ADMIN,
+                           User.membership == Membership.ACTIVE,
+                           User.is_active.is_(True))
+        .order_by(User.id)
+    ))
+
+
+def _ask_organisation_admins(user: User, *, now: datetime) -> None:
+    # Sent once the address is confirmed: a request from an address nobody controls is
+    # not worth an admin's time.
+    audit.record(user, "organisation.join_requested", "user", user.id, now=now,
+                 organisation_id=user.organisation_id)
+    for admin in organisation_admins(user.organisation_id):
+        enqueue_email(
+            "join_requested", admin.email,
+            f"{user.full_name} asks to join {user.organisation.name} on LabNet",
+            {"admin": admin, "person": user, "organisation": user.organisation},
+            now=now, action_required=True,
+        )
+
+
+def _tell_owner_of_registration_attempt(owner: User, *, now: datetime) -> None:
+    audit.record(None, "user.registration_attempted", "user", owner.id, now=now)
+    if not owner.is_confirmed and owner.is_active:
+        # Most likely the same person again, who lost the first mail: a fresh link.
+        _send_confirmation(owner, now=now)
+        return
+    enqueue_email(
+        "register_attempt", owner.email, "Someone tried to register with your LabNet address",
+        {"user": owner}, now=now, action_required=True,
+    )
 
 
 def _send_confirmation(user: User, *, now: datetime) -> None:
@@ -258,6 +367,8 @@ def confirm_email(token: str, *, now: datetime) -> User:
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now
         audit.record(user, "user.email_confirmed", "user", user.id, now=now)
+        if not user.is_member:
+            _ask_organisation_admins(user, now=now)
     db.session.flush()
     return user
 
@@ -280,6 +391,14 @@ def authenticate(email: str, password: str, *, now: datetime) -> User:
             "email",
             "Please confirm your e-mail address first: follow the link we sent you, or ask "
             "for a new one.",
+        )
+    if not user.is_member:
+        # Only the person who knows the password learns this. A pending request has no
+        # session at all, so it sees nothing of the organisation.
+        raise RuleViolation(
+            "email",
+            f"Your request to join {user.organisation.name} is waiting for approval by its "
+            "organisation admins. We will e-mail you when they decide.",
         )
     if security.needs_rehash(user.password_hash):
         user.password_hash = security.hash_password(password)
@@ -332,6 +451,7 @@ def load_session_user(token: str, *, now: datetime) -> User | None:
             LoginSession.revoked_at.is_(None),
             LoginSession.expires_at > now,
             User.is_active.is_(True),
+            User.membership == Membership.ACTIVE,
         )
     )
     if user is not None:
@@ -422,10 +542,113 @@ def reset_password(token: str, new: str, *, now: datetime) -> User:
     if user.email_confirmed_at is None:
         # Following an e-mailed link proves the address.
         user.email_confirmed_at = now
+        if not user.is_member:
+            _ask_organisation_admins(user, now=now)
     end_all_sessions(user, now=now)
     audit.record(user, "user.password_reset", "user", user.id, now=now)
     db.session.flush()
     return user
+
+
+# Organisation members ----------------------------------------------------------------------
+
+
+def list_join_requests(actor: User) -> Select[tuple[User]]:
+    """Pending requests to join the actor's organisation whose address is confirmed.
+
+    :raises PermissionDenied: unless the actor is an admin of their organisation.
+    """
+    require(can_manage_members, actor, actor.organisation_id)
+    return (select(User)
+            .where(User.organisation_id == actor.organisation_id,
+                   User.membership == Membership.PENDING, User.is_active.is_(True),
+                   User.email_confirmed_at.is_not(None))
+            .order_by(User.created_at, User.id))
+
+
+def list_members(actor: User) -> Select[tuple[User]]:
+    """The members of the actor's organisation, admins first.
+
+    :raises PermissionDenied: unless the actor is an admin of their organisation.
+    """
+    require(can_manage_members, actor, actor.organisation_id)
+    return (select(User)
+            .where(User.organisation_id == actor.organisation_id,
+                   User.membership == Membership.ACTIVE)
+            .order_by(User.org_role, User.full_name, User.id))
+
+
+def _decided(person: User, approved: bool, *, now: datetime) -> None:
+    enqueue_email(
+        "join_decided", person.email,
+        f"Your request to join {person.organisation.name} was "
+        f"{'approved' if approved else 'declined'}",
+        {"person": person, "organisation": person.organisation, "approved": approved},
+        now=now, action_required=True,
+    )
+
+
+def approve_member(actor: User, user_id: int, *, now: datetime) -> User:
+    """Accept a confirmed request to join the actor's organisation; the person can log in
+    and sees the organisation's bookings and requests from now on (DESIGN rule 6).
+
+    :raises PermissionDenied: unless the actor is an admin of their organisation.
+    :raises NotFound: for a person who is not a pending request to that organisation.
+    :raises RuleViolation: (field ``None``) when the address is not confirmed yet.
+    """
+    person = org_person_for(actor, user_id, pending=True)
+    if not person.is_confirmed:
+        raise RuleViolation(None, f"{person.full_name} has not confirmed their e-mail address "
+                            "yet; wait for them to do so.")
+    person.membership = Membership.ACTIVE
+    person.updated_at = now
+    audit.record(actor, "organisation.member_approved", "user", person.id, now=now,
+                 organisation_id=person.organisation_id)
+    _decided(person, True, now=now)
+    db.session.flush()
+    return person
+
+
+def decline_member(actor: User, user_id: int, *, now: datetime) -> str:
+    """Refuse a request to join the actor's organisation: the person is told and the
+    account is removed (it never was a member; the address may register again).
+    Returns the person's name.
+
+    :raises PermissionDenied: unless the actor is an admin of their organisation.
+    :raises NotFound: for a person who is not a pending request to that organisation.
+    """
+    person = org_person_for(actor, user_id, pending=True)
+    name = person.full_name
+    audit.record(actor, "organisation.member_declined", "user", person.id, now=now,
+                 organisation_id=person.organisation_id, email=person.email)
+    if person.is_confirmed:  # an unconfirmed address may not be the requester's own
+        _decided(person, False, now=now)
+    db.session.delete(person)
+    db.session.flush()
+    return name
+
+
+def set_org_admin(actor: User, user_id: int, make_admin: bool, *, now: datetime) -> bool:
+    """Grant or revoke the organisation-admin role within the actor's organisation;
+    False when nothing changed.
+
+    :raises PermissionDenied: unless the actor is an admin of their organisation.
+    :raises NotFound: for a person who is not a member of that organisation.
+    :raises RuleViolation: ``user`` when it would leave the organisation without an admin.
+    """
+    person = org_person_for(actor, user_id, pending=False)
+    wanted = OrgRole.ADMIN if make_admin else OrgRole.MEMBER
+    if person.org_role == wanted:
+        return False
+    if not make_admin and len(organisation_admins(person.organisation_id)) <= 1:
+        raise RuleViolation("user", "An organisation keeps at least one organisation admin; "
+                            "make someone else admin first.")
+    person.org_role = wanted
+    person.updated_at = now
+    audit.record(actor, f"organisation.admin_{'granted' if make_admin else 'revoked'}",
+                 "user", person.id, now=now, organisation_id=person.organisation_id)
+    db.session.flush()
+    return True
 
 
 # Roles -----------------------------------------------------------------------------------

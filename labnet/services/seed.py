@@ -212,8 +212,12 @@ def _demo_accounts(now: datetime) -> None:
         user = db.session.scalar(select(User).where(User.email == email))
         if user is not None:
             continue
+        # The demo company's buyer, the manager and the admin approve who joins their
+        # organisations (issue 10: joining is a request to the organisation's admins).
+        org_role = "member" if email.startswith("coordinator") else "admin"
         user = User(email=email, full_name=name, password_hash=password_hash,
-                    organisation_id=homes[email].id, email_confirmed_at=now, is_active=True)
+                    organisation_id=homes[email].id, email_confirmed_at=now, is_active=True,
+                    org_role=org_role)
         db.session.add(user)
         db.session.flush()
         if email.startswith("coordinator"):

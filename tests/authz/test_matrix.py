@@ -90,6 +90,11 @@ def _build_cast(app, request):
 
     seed_networks(app, people)
     # --- end networks ---
+    # --- organisation members: people.org_* (see cases/organisation) ---
+    from tests.authz.cases.organisation import seed as seed_organisation
+
+    seed_organisation(app, people)
+    # --- end organisation members ---
     return people
 
 

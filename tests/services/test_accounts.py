@@ -80,6 +80,7 @@ def test_register_company_records_its_size_class_domain_and_an_unconfirmed_membe
 ):
     user = _register(frozen_clock.now, email="  Zoe@BrightOptics.Example ")
     db.session.commit()
+    assert (user.membership, user.org_role) == ("active", "admin")  # the founder
     org = user.organisation
     assert (org.name, org.kind, org.size_class, org.country) == (
         "Bright Optics", "company", "small", "IT")
@@ -129,12 +130,24 @@ def test_register_writes_audit_event_and_queues_the_confirmation(ctx, frozen_clo
 
 @pytest.mark.parametrize("email", ["zoe@brightoptics.example", "ZOE@brightoptics.example",
                                    " zoe@BRIGHTOPTICS.example"])
-def test_register_with_an_address_in_use_is_refused_on_email(ctx, frozen_clock, make_user,
-                                                            make_org, email):
+def test_register_with_an_address_in_use_creates_nothing_and_tells_the_owner(
+    ctx, frozen_clock, make_user, email
+):
+    owner = make_user(email="zoe@brightoptics.example")
+    before = _counts()
+    assert _register(frozen_clock.now, email=email, new_org=_company("Another Name")) is None
+    db.session.commit()
+    after = _counts()
+    assert (after["User"], after["Organisation"]) == (before["User"], before["Organisation"])
+    [mail] = _outbox()
+    assert (mail.kind, mail.to_addr, mail.status) == ("register_attempt", owner.email, "queued")
+    assert [e.subject_id for e in _audit("user.registration_attempted")] == [owner.id]
+
+
+def test_register_with_an_address_in_use_still_refuses_a_weak_password(ctx, frozen_clock,
+                                                                      make_user):
     make_user(email="zoe@brightoptics.example")
-    refusal = _refused("email", _register, frozen_clock.now, email=email,
-                       new_org=_company("Another Name"))
-    assert "exists already" in refusal.message
+    _refused("password", _register, frozen_clock.now, password="qwerty1234")
 
 
 @pytest.mark.parametrize("password", ["short", "password123", "zzzzzzzzzzzz", "my-zoezoe-pass"])
@@ -158,41 +171,160 @@ def test_register_two_organisations_whose_names_share_a_slug(ctx, frozen_clock):
     assert (first.organisation.slug, second.organisation.slug) == ("acme-gmbh", "acme-gmbh-2")
 
 
-def test_join_existing_organisation_with_an_address_at_its_domain(ctx, frozen_clock, make_org):
-    org = make_org(name="Acme Instruments", email_domain="acme.example")
+def _founded(make_org, make_user, **kw):
+    """An organisation whose founder is its organisation admin."""
+    org = make_org(name="Acme Instruments", email_domain="acme.example", **kw)
+    founder = make_user(organisation=org, email="founder@acme.example", org_role="admin")
+    return org, founder
+
+
+def test_join_existing_organisation_is_a_pending_request_not_a_membership(
+    ctx, frozen_clock, make_org, make_user
+):
+    org, _founder = _founded(make_org, make_user)
     user = _register(frozen_clock.now, email="Ann@ACME.example", join_existing=True,
                      organisation_name="  acme   instruments ")
     db.session.commit()
+    # The address at the organisation's own domain grants nothing by itself.
     assert user.organisation_id == org.id
+    assert (user.membership, user.org_role) == ("pending", "member")
+    assert not user.is_member and not user.is_org_admin
     assert _counts()["Organisation"] == 1
     [mail] = _outbox("confirm_email")
     assert mail.to_addr == "ann@acme.example"
+    # The organisation admins hear of it once the address is confirmed (a real request).
+    assert _outbox("join_requested") == []
 
 
-@pytest.mark.parametrize("email", ["ann@gmail.example", "ann@mail.acme.example",
+@pytest.mark.parametrize("email", ["ann@gmail.com", "ann@mail.acme.example",
                                    "ann@acme.example.evil.example"])
-def test_join_existing_organisation_from_another_domain_is_refused_on_email(
-    ctx, frozen_clock, make_org, email
+def test_join_from_any_domain_asks_the_organisation_and_names_no_domain(
+    ctx, frozen_clock, make_org, make_user, email
 ):
-    make_org(name="Acme Instruments", email_domain="acme.example")
-    refusal = _refused("email", _register, frozen_clock.now, email=email, join_existing=True,
-                       organisation_name="Acme Instruments")
-    assert refusal.message == "To join Acme Instruments, use your address at @acme.example."
+    _founded(make_org, make_user)
+    user = _register(frozen_clock.now, email=email, join_existing=True,
+                     organisation_name="Acme Instruments")
+    db.session.commit()
+    assert user.membership == "pending"
 
 
-def test_join_unknown_organisation_is_refused_on_organisation(ctx, frozen_clock):
-    refusal = _refused("organisation", _register, frozen_clock.now, join_existing=True,
-                       organisation_name="Nowhere Labs")
-    assert "No organisation named “Nowhere Labs”" in refusal.message
-
-
-def test_join_organisation_without_a_domain_is_refused_on_organisation(
+def test_join_organisation_without_an_organisation_admin_is_refused_on_organisation(
     ctx, frozen_clock, make_org
 ):
     make_org(name="Demo Centre", email_domain=None)
     refusal = _refused("organisation", _register, frozen_clock.now, email="ann@demo.example",
                        join_existing=True, organisation_name="Demo Centre")
     assert "ask a LabNet admin" in refusal.message
+    assert "@" not in refusal.message
+
+
+@pytest.mark.parametrize("email", ["zoe@gmail.com", "zoe@GMX.de", "zoe@hotmail.co.uk",
+                                   "zoe@web.de", "zoe@proton.me", "zoe@yahoo.fr"])
+def test_founding_from_a_free_mail_address_records_no_join_domain(ctx, frozen_clock, email):
+    user = _register(frozen_clock.now, email=email)
+    db.session.commit()
+    assert user.organisation.email_domain is None
+    # The founder holds the organisation-admin role first.
+    assert (user.membership, user.org_role) == ("active", "admin")
+
+
+def test_confirming_a_join_request_mails_the_organisation_admins(
+    ctx, frozen_clock, make_org, make_user
+):
+    org, founder = _founded(make_org, make_user)
+    make_user(organisation=org)  # a plain member: not asked
+    user = _register(frozen_clock.now, email="ann@gmail.com", join_existing=True,
+                     organisation_name="Acme Instruments")
+    db.session.commit()
+    accounts.confirm_email(_confirm_token(user), now=frozen_clock.now)
+    db.session.commit()
+    [mail] = _outbox("join_requested")
+    assert mail.to_addr == founder.email
+    assert "ann@gmail.com" in mail.body_text
+    assert "http://labnet.test/organisation/members" in mail.body_text
+    assert _user(user.id).membership == "pending"
+
+
+def _pending(frozen_clock, email="ann@gmail.com"):
+    user = _register(frozen_clock.now, email=email, join_existing=True,
+                     organisation_name="Acme Instruments")
+    db.session.commit()
+    accounts.confirm_email(_confirm_token(user), now=frozen_clock.now)
+    db.session.commit()
+    return user
+
+
+def test_pending_request_cannot_log_in_until_approved(ctx, frozen_clock, make_org, make_user):
+    _org, founder = _founded(make_org, make_user)
+    user = _pending(frozen_clock)
+    refusal = _refused("email", accounts.authenticate, user.email, NEW_PASSWORD,
+                       now=frozen_clock.now)
+    assert "waiting for approval" in refusal.message
+    # A wrong password still gets the one message for everybody.
+    wrong = _refused("password", accounts.authenticate, user.email, "not the password",
+                     now=frozen_clock.now)
+    assert wrong.message == "Wrong e-mail address or password."
+    accounts.approve_member(_user(founder.id), user.id, now=frozen_clock.now)
+    db.session.commit()
+    assert accounts.authenticate(user.email, NEW_PASSWORD, now=frozen_clock.now).id == user.id
+    [mail] = _outbox("join_decided")
+    assert mail.to_addr == user.email and "approved" in mail.body_text
+    assert [e.actor_id for e in _audit("organisation.member_approved")] == [founder.id]
+
+
+def test_declined_request_is_removed_and_the_person_told(ctx, frozen_clock, make_org,
+                                                         make_user):
+    _org, founder = _founded(make_org, make_user)
+    user = _pending(frozen_clock)
+    accounts.decline_member(_user(founder.id), user.id, now=frozen_clock.now)
+    db.session.commit()
+    assert _user(user.id) is None
+    [mail] = _outbox("join_decided")
+    assert mail.to_addr == "ann@gmail.com" and "declined" in mail.body_text
+    # The address is free again: the person may register (e.g. their own organisation).
+    _register(frozen_clock.now, email="ann@gmail.com", new_org=_company("Ann's Own Co"))
+    db.session.commit()
+
+
+def test_only_the_organisations_own_admins_decide(ctx, frozen_clock, make_org, make_user):
+    from labnet.errors import NotFound, PermissionDenied
+
+    org, _founder = _founded(make_org, make_user)
+    member = make_user(organisation=org)
+    other_org = make_org()
+    other_admin = make_user(organisation=other_org, org_role="admin")
+    platform_admin = make_user(roles=("admin",))
+    user = _pending(frozen_clock)
+    with pytest.raises(PermissionDenied):
+        accounts.approve_member(_user(member.id), user.id, now=frozen_clock.now)
+    with pytest.raises(PermissionDenied):
+        accounts.approve_member(_user(platform_admin.id), user.id, now=frozen_clock.now)
+    with pytest.raises(NotFound):
+        accounts.approve_member(_user(other_admin.id), user.id, now=frozen_clock.now)
+    with pytest.raises(NotFound):
+        accounts.decline_member(_user(other_admin.id), user.id, now=frozen_clock.now)
+    db.session.rollback()
+    assert _user(user.id).membership == "pending"
+
+
+def test_org_admin_role_granted_and_revoked_keeping_one_admin(ctx, frozen_clock, make_org,
+                                                              make_user):
+    org, founder = _founded(make_org, make_user)
+    member = make_user(organisation=org)
+    refusal = _refused("user", accounts.set_org_admin, _user(founder.id), founder.id, False,
+                       now=frozen_clock.now)
+    assert "at least one organisation admin" in refusal.message
+    assert accounts.set_org_admin(_user(founder.id), member.id, True, now=frozen_clock.now)
+    db.session.commit()
+    assert _user(member.id).is_org_admin
+    # Now the founder may step down; the new admin is the last one and stays.
+    assert accounts.set_org_admin(_user(founder.id), founder.id, False, now=frozen_clock.now)
+    db.session.commit()
+    assert not _user(founder.id).is_org_admin
+    _refused("user", accounts.set_org_admin, _user(member.id), member.id, False,
+             now=frozen_clock.now)
+    assert [e.action for e in _audit("organisation.admin_granted")] == [
+        "organisation.admin_granted"]
 
 
 # -- confirmation --------------------------------------------------------------------------
@@ -404,7 +536,9 @@ def test_change_password_sets_the_new_hash_revokes_sessions_and_is_audited(
     ("wrong password here", NEW_PASSWORD, "current_password", "This is not your current password."),
     (PASSWORD, PASSWORD, "password", "Choose a password different from the current one."),
     (PASSWORD, "short", "password", "Use at least 10 characters."),
-    (PASSWORD, "password123", "password", "This password is too easy to guess; choose another."),
+    (PASSWORD, "password123", "password", "This password is too easy to guess: it is on the "
+     "list of passwords leaked most often in data breaches, which attackers try first; choose "
+     "another."),
 ])
 def test_change_password_refusals_name_the_field_and_keep_the_old_password(
     ctx, frozen_clock, make_user, current, new, field, message
@@ -529,3 +663,64 @@ def test_confirm_token_does_not_reset_a_password(ctx, frozen_clock, make_user):
     token = security.make_token(accounts.CONFIRM_SALT, {"u": user.id,
                                                         "h": user.password_hash[-16:]})
     assert accounts.user_for_reset_token(token, now=frozen_clock.now) is None
+
+
+def test_a_pending_request_is_refused_by_every_permission(ctx, frozen_clock, make_org,
+                                                          make_user):
+    from labnet import permissions
+
+    org, _founder = _founded(make_org, make_user)
+    user = _user(_pending(frozen_clock).id)
+    assert user.organisation_id == org.id
+    assert not permissions.can_book(user)
+    assert str(permissions.visible_bookings(user).whereclause) == "booking.id IS NULL"
+    assert not permissions.can_manage_members(user, org.id)
+
+
+# -- password strength (issue 10, item 13) -------------------------------------------------
+
+
+@pytest.mark.parametrize("password", ["qwerty1234", "Password1!", "q1w2e3r4t5", "1q2w3e4r5t",
+                                      "Qwertyuiop", "iloveyou2026", "Summer2024!",
+                                      "abcabcabcabc", "brightoptics1"])
+def test_weak_or_breached_passwords_are_refused_in_plain_words(ctx, frozen_clock, password):
+    refusal = _refused("password", _register, frozen_clock.now, password=password)
+    assert refusal.message.startswith("This password is too easy to guess")
+    assert "choose another" in refusal.message
+
+
+def test_a_password_on_the_breached_list_says_so(ctx, frozen_clock):
+    refusal = _refused("password", _register, frozen_clock.now, password="1q2w3e4r5t")
+    assert "list of passwords leaked" in refusal.message
+
+
+@pytest.mark.parametrize("password", [NEW_PASSWORD, "correct horse battery", "Tr0ub4dor&3x-9",
+                                      "ß" * 3 + " lantern violet 7" + "x" * 100])
+def test_strong_passwords_are_accepted(ctx, frozen_clock, password):
+    _register(frozen_clock.now, password=password)
+    db.session.commit()
+
+
+def test_change_and_reset_refuse_a_weak_password_too(ctx, frozen_clock, make_user):
+    user = make_user()
+    _refused("password", accounts.change_password, _user(user.id), PASSWORD, "Password1!",
+             now=frozen_clock.now)
+    token = _reset_token(user.email, frozen_clock.now)
+    _refused("password", accounts.reset_password, token, "qwerty1234", now=frozen_clock.now)
+
+
+def test_common_password_list_ships_ten_thousand_entries():
+    from labnet.data import common_passwords
+
+    assert len(common_passwords()) >= 9000
+    assert {"qwerty1234", "password1", "1q2w3e4r5t"} <= common_passwords()
+
+
+def test_registering_again_before_confirming_sends_a_fresh_confirmation_link(ctx,
+                                                                             frozen_clock):
+    first = _register(frozen_clock.now)
+    db.session.commit()
+    assert _register(frozen_clock.now, new_org=_company("Another Name")) is None
+    db.session.commit()
+    assert [(m.kind, m.to_addr) for m in _outbox()] == [("confirm_email", first.email)] * 2
+    assert _counts()["User"] == 1

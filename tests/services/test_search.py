@@ -3,7 +3,7 @@ set and demand signals (``labnet.services.search``)."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import select
@@ -363,3 +363,25 @@ def test_record_demand_signal_stores_the_search_anonymously(ctx, make_lab):
                              "near_country": "BE"}
     assert (second.source, second.filters, second.result_count, second.searcher_country,
             second.query_text) == ("map", {"kind": "dih"}, 4, None, "")
+
+
+def test_one_client_repeating_a_search_within_ten_minutes_counts_once(ctx):
+    # Issue 10, item 11: reloading a search (or a script hammering it) must not inflate
+    # demand. Keyed on an HMAC of client and filters, so the row names nobody.
+    query, _ = search.parse_query({"q": "cryo em", "ket": "LST"})
+    same_later, _ = search.parse_query({"ket": "LST", "q": "cryo em", "sort": "name"})
+    other, _ = search.parse_query({"q": "cryo em", "ket": "AMT"})
+
+    def record(q, client, at):
+        search.record_demand_signal(q, 3, source="labs", searcher_country=None, now=at,
+                                    client=client)
+
+    record(query, "203.0.113.5|Firefox", NOW)
+    record(same_later, "203.0.113.5|Firefox", NOW + timedelta(minutes=9))  # same, counted once
+    record(query, "198.51.100.7|Chrome", NOW + timedelta(minutes=1))  # another client
+    record(other, "203.0.113.5|Firefox", NOW + timedelta(minutes=2))  # other filters
+    record(query, "203.0.113.5|Firefox", NOW + timedelta(minutes=11))  # a new window
+    db.session.commit()
+    rows = list(db.session.scalars(select(DemandSignal).order_by(DemandSignal.id)))
+    assert len(rows) == 4
+    assert all(r.dedupe_key and "203.0.113.5" not in r.dedupe_key for r in rows)

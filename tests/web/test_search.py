@@ -150,7 +150,7 @@ def test_typed_text_is_escaped(client, make_lab):
 
 
 
-def test_query_count_is_the_same_with_5_and_40_labs(app, count_queries, make_lab,
+def test_query_count_is_the_same_with_5_and_40_labs(app, client, count_queries, make_lab,
                                                     make_equipment):
     app.config["LABS_PER_PAGE"] = 2  # so that page 2 has labs at both sizes
     urls = ("/labs", "/labs?q=laser", "/labs?q=laser&ket=AMT&near=Aachen&radius_km=100",
@@ -167,6 +167,8 @@ def test_query_count_is_the_same_with_5_and_40_labs(app, count_queries, make_lab
     add(5, 0)
     small = {u: count_queries(u) for u in urls}
     add(35, 5)
+    # Another client, so each search is recorded again (one client's repeat counts once).
+    client.environ_base["REMOTE_ADDR"] = "198.51.100.40"
     large = {u: count_queries(u) for u in urls}
     assert small == large
     assert max(large.values()) <= 10
@@ -232,3 +234,14 @@ def test_pages_are_private_to_who_asks(client, make_lab):
     response = client.get("/labs?network=some-chain")
     assert response.cache_control.private and not response.cache_control.public
     assert "Cookie" in response.headers["Vary"]
+
+
+def test_reloading_a_search_counts_one_demand_signal(client, catalogue, app, frozen_clock):
+    # Issue 10, item 11: the same client and search within ten minutes counts once;
+    # another client's same search counts too.
+    for _ in range(3):
+        page(client, "/labs?q=laser&country=DE")
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "198.51.100.23"
+    page(other, "/labs?q=laser&country=DE")
+    assert [s.query_text for s in signals(app)] == ["laser", "laser"]

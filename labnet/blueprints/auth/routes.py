@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 
 from labnet import clock
@@ -15,9 +24,23 @@ from labnet.blueprints.auth.forms import (
     NewPasswordForm,
     RegisterForm,
 )
-from labnet.blueprints.helpers import apply_violation, choices, commit_or_show, country_choices
+from labnet.blueprints.helpers import (
+    apply_violation,
+    choices,
+    commit_or_show,
+    country_choices,
+    mail_after_response,
+)
 from labnet.errors import RuleViolation
-from labnet.extensions import db, limiter, login_email_key
+from labnet.extensions import (
+    db,
+    limiter,
+    login_account_client_key,
+    login_email_key,
+    login_failed,
+    target_email_key,
+)
+from labnet.permissions import can_manage_members, require
 from labnet.security import safe_next
 from labnet.services import accounts
 
@@ -28,6 +51,25 @@ def _login_limit_ip() -> str:
 
 def _login_limit_account() -> str:
     return current_app.config["LOGIN_LIMIT_PER_ACCOUNT"]
+
+
+def _login_limit_account_client() -> str:
+    return current_app.config["LOGIN_LIMIT_PER_ACCOUNT_CLIENT"]
+
+
+def _limit(name: str):
+    return lambda: current_app.config[name]
+
+
+def _did_something(response) -> bool:
+    # A form sent back with errors (4xx) sends no mail and creates nothing: not counted.
+    return response.status_code < 400
+
+
+# Per client address, and per typed address whichever client asks (target_email_key
+# keys on the address typed, whether or not it has an account: the limit reveals nothing).
+_per_address = limiter.limit(_limit("ACCOUNT_MAIL_LIMIT_PER_ADDRESS"), key_func=target_email_key,
+                             methods=["POST"], deduct_when=_did_something)
 
 
 def _sign_in(user) -> None:
@@ -46,8 +88,11 @@ def _sign_in(user) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit_ip, methods=["POST"])
-@limiter.limit(_login_limit_account, key_func=login_email_key, methods=["POST"])
+@limiter.limit(_login_limit_ip, methods=["POST"], deduct_when=login_failed)
+@limiter.limit(_login_limit_account_client, key_func=login_account_client_key,
+               methods=["POST"], deduct_when=login_failed)
+@limiter.limit(_login_limit_account, key_func=login_email_key, methods=["POST"],
+               deduct_when=login_failed)
 def login():
     form = LoginForm()
     if request.method == "GET":
@@ -78,6 +123,31 @@ def render_login_limited():
     return render_template("auth/login.html", form=form), 429
 
 
+LIMITED = ("Too many requests from here or for this e-mail address. Nothing was sent; "
+           "please wait an hour and try again.")
+
+
+def render_limited():
+    """The form of a throttled account page again (429) with the message and what was
+    typed (never the passwords); None for pages without such a form."""
+    endpoint = request.endpoint
+    if endpoint == "auth.login":
+        return render_login_limited()
+    if endpoint == "auth.register":
+        form = RegisterForm(formdata=request.form)
+        form.country.choices = [*choices([("", "—")]), *country_choices()]
+        form.password.data = form.password_confirm.data = ""
+        template = "auth/register.html"
+    elif endpoint in ("auth.reset_request", "auth.resend_confirmation"):
+        form = EmailForm(formdata=None, email=request.form.get("email", "")[:254])
+        template = {"auth.reset_request": "auth/reset_request.html",
+                    "auth.resend_confirmation": "auth/resend.html"}[endpoint]
+    else:
+        return None
+    form.form_errors.append(LIMITED)
+    return render_template(template, form=form), 429
+
+
 @bp.get("/logout")
 def logout_page():
     if not current_user.is_authenticated:
@@ -100,6 +170,8 @@ def logout():
 
 
 @bp.route("/register", methods=["GET", "POST"])
+@limiter.limit(_limit("REGISTER_LIMIT_PER_IP"), methods=["POST"], deduct_when=_did_something)
+@_per_address
 def register():
     form = RegisterForm()
     form.country.choices = [*choices([("", "—")]), *country_choices()]
@@ -118,7 +190,10 @@ def register():
             now=clock.utcnow(),
         ))
         if registered:
-            return render_template("auth/registered.html", email=registered.value.email)
+            # The same page whether the address was new or had an account (whose owner
+            # is told by e-mail): nothing here says which.
+            return mail_after_response(make_response(render_template(
+                "auth/registered.html", email=accounts.normalise_email(form.email.data))))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("auth/register.html", form=form), status
 
@@ -126,29 +201,38 @@ def register():
 @bp.get("/account/confirm/<token>")
 def confirm(token: str):
     try:
-        accounts.confirm_email(token, now=clock.utcnow())
+        user = accounts.confirm_email(token, now=clock.utcnow())
     except RuleViolation as exc:
         db.session.rollback()
         form = EmailForm()
         form.form_errors.append(exc.message)
         return render_template("auth/resend.html", form=form), 400
     db.session.commit()
-    flash("Your e-mail address is confirmed. You can log in now.", "success")
+    if user.is_member:
+        flash("Your e-mail address is confirmed. You can log in now.", "success")
+    else:
+        flash(f"Your e-mail address is confirmed. We asked the admins of "
+              f"{user.organisation.name} to approve your request to join; we will e-mail you "
+              "when they decide.", "success")
     return redirect(url_for("auth.login"))
 
 
 @bp.route("/account/confirm", methods=["GET", "POST"])
+@limiter.limit(_limit("ACCOUNT_MAIL_LIMIT_PER_IP"), methods=["POST"], deduct_when=_did_something)
+@_per_address
 def resend_confirmation():
     form = EmailForm()
     if form.validate_on_submit():
         accounts.resend_confirmation(form.email.data, now=clock.utcnow())
         db.session.commit()
         flash("If an unconfirmed account uses this address, a new link is on its way.", "info")
-        return redirect(url_for("auth.login"))
+        return mail_after_response(redirect(url_for("auth.login")))
     return render_template("auth/resend.html", form=form), 422 if form.errors else 200
 
 
 @bp.route("/account/reset", methods=["GET", "POST"])
+@limiter.limit(_limit("ACCOUNT_MAIL_LIMIT_PER_IP"), methods=["POST"], deduct_when=_did_something)
+@_per_address
 def reset_request():
     form = EmailForm()
     if form.validate_on_submit():
@@ -156,7 +240,7 @@ def reset_request():
         db.session.commit()
         flash("If an account uses this address, we have sent a link to reset the password. "
               f"It works for {current_app.config['RESET_TOKEN_MAX_AGE'] // 60} minutes.", "info")
-        return redirect(url_for("auth.login"))
+        return mail_after_response(redirect(url_for("auth.login")))
     return render_template("auth/reset_request.html", form=form), 422 if form.errors else 200
 
 
@@ -225,3 +309,70 @@ def logout_everywhere():
     session.clear()
     flash(f"Logged out of {count} session{'s' if count != 1 else ''} on every device.", "info")
     return redirect(url_for("auth.login"))
+
+
+# Organisation members: join requests and organisation admins ------------------------------
+
+
+def _members_page(form: ConfirmForm | None = None, status: int = 200):
+    actor = current_user._get_current_object()
+    return render_template(
+        "auth/members.html",
+        requests=db.session.scalars(accounts.list_join_requests(actor)).all(),
+        members=db.session.scalars(accounts.list_members(actor)).all(),
+        form=form or ConfirmForm(),
+    ), status
+
+
+@bp.get("/organisation/members")
+@login_required
+def members():
+    return _members_page()
+
+
+def _members_action(call, done: str):
+    """One button of the members page: the service call as the one transaction, then
+    back to the page; a refusal shows on the page (422), nothing written."""
+    actor = current_user._get_current_object()
+    # 403 before anything else for people who are not organisation admins.
+    require(can_manage_members, actor, actor.organisation_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        return _members_page(form, 400)
+    outcome = commit_or_show(form, lambda: call(actor))
+    if not outcome:
+        return _members_page(form, 422)
+    flash(done.format(value=outcome.value), "success")
+    return redirect(url_for("auth.members"))
+
+
+@bp.post("/organisation/members/<int:user_id>/approve")
+@login_required
+def approve_member(user_id: int):
+    return _members_action(
+        lambda actor: accounts.approve_member(actor, user_id, now=clock.utcnow()).full_name,
+        "{value} is now a member of your organisation; we told them by e-mail.")
+
+
+@bp.post("/organisation/members/<int:user_id>/decline")
+@login_required
+def decline_member(user_id: int):
+    return _members_action(
+        lambda actor: accounts.decline_member(actor, user_id, now=clock.utcnow()),
+        "You declined the request of {value}; we told them by e-mail.")
+
+
+@bp.post("/organisation/members/<int:user_id>/grant-admin")
+@login_required
+def grant_org_admin(user_id: int):
+    return _members_action(
+        lambda actor: accounts.set_org_admin(actor, user_id, True, now=clock.utcnow()),
+        "Organisation admin role granted.")
+
+
+@bp.post("/organisation/members/<int:user_id>/revoke-admin")
+@login_required
+def revoke_org_admin(user_id: int):
+    return _members_action(
+        lambda actor: accounts.set_org_admin(actor, user_id, False, now=clock.utcnow()),
+        "Organisation admin role revoked.")

@@ -3,6 +3,7 @@ from flask_login import current_user
 
 from labnet import clock, permissions
 from labnet.blueprints.catalogue import bp
+from labnet.blueprints.helpers import search_client
 from labnet.extensions import db
 from labnet.services import catalogue, search
 from labnet.services.taxonomy import ket_names
@@ -24,7 +25,8 @@ def labs():
     if query.is_search and query.page == 1:
         org = current_user.organisation if current_user.is_authenticated else None
         search.record_demand_signal(query, result.total, source="labs", now=now,
-                                    searcher_country=org.country if org else None)
+                                    searcher_country=org.country if org else None,
+                                    client=search_client())
         db.session.commit()
     return render_template("catalogue/labs.html", result=result, query=query, errors=errors,
                            form=request.args)

@@ -21,7 +21,7 @@ from flask_login import current_user
 from werkzeug.security import safe_join
 
 from labnet import caches, clock, permissions
-from labnet.blueprints.helpers import EUROPEAN_COUNTRIES
+from labnet.blueprints.helpers import EUROPEAN_COUNTRIES, search_client
 from labnet.blueprints.maps import bp
 from labnet.extensions import db
 from labnet.links import external_url
@@ -72,7 +72,8 @@ def index():
     query, errors = search.parse_query(request.args)
     labs = search.map_labs(current_user, query, now=clock.utcnow())
     search.record_demand_signal(query, len(labs), source="map",
-                                searcher_country=_searcher_country(), now=clock.utcnow())
+                                searcher_country=_searcher_country(), now=clock.utcnow(),
+                                client=search_client())
     db.session.commit()
     args = _map_args(query)
     return render_template(
