@@ -1,7 +1,7 @@
 """organisation admins, join requests, free-mail domains, demand-signal de-duplication
 
 Revision ID: f1a6b7c8d906
-Revises: e9c4a5b6d705
+Revises: f1a2b3c4d5e6
 Create Date: 2026-12-03 13:30:00
 
 Joining an organisation used to need only an address at the founder's e-mail domain,
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'f1a6b7c8d906'
-down_revision = 'e9c4a5b6d705'
+down_revision = 'f1a2b3c4d5e6'
 branch_labels = None
 depends_on = None
 
