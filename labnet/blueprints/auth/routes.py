@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.exceptions import TooManyRequests
 
 from labnet import clock
 from labnet.blueprints.auth import bp
@@ -16,7 +17,7 @@ from labnet.blueprints.auth.forms import (
     RegisterForm,
 )
 from labnet.blueprints.helpers import apply_violation, choices, commit_or_show, country_choices
-from labnet.errors import RuleViolation
+from labnet.errors import RuleViolation, http_error_response, wants_json
 from labnet.extensions import db, limiter, login_email_key
 from labnet.security import safe_next
 from labnet.services import accounts
@@ -66,6 +67,14 @@ def login():
             flash(f"Welcome, {user.full_name}.", "success")
             return redirect(safe_next(form.next.data) or url_for("main.index"))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
+
+
+@bp.errorhandler(429)
+def _too_many_requests(exc: TooManyRequests):
+    """Throttled login: the form again with the message; elsewhere the app's 429 page."""
+    if request.endpoint == "auth.login" and not wants_json():
+        return render_login_limited()
+    return http_error_response(exc)
 
 
 def render_login_limited():
