@@ -16,8 +16,11 @@ from tests.authz.cases.base import ACTORS
 from tests.authz.test_matrix import cast, fingerprint  # noqa: F401 (fixture)
 from tests.fixtures.auth import csrf_from
 from tests.web.test_auth import page
-from tests.web.test_feeds import URL_RE, feed_urls
-from tests.web.test_feeds import world as world  # noqa: PLC0414 (fixture)
+from tests.web.test_feeds import (
+    URL_RE,
+    feed_urls,
+    world,  # noqa: F401 (fixture)
+)
 
 OK = (200, 201, 302, 303)
 
@@ -63,7 +66,7 @@ def test_every_post_route_without_a_token_changes_nothing_and_never_answers_500(
 
 
 def test_regenerate_calendar_feed_without_a_token_keeps_the_feed_address(app, client, login,
-                                                                        world):
+                                                                        world):  # noqa: F811
     login(world.member)
     [old] = feed_urls(client)
     listing = client.get("/account/calendar").text
