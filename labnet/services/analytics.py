@@ -124,6 +124,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from labnet import permissions
+from labnet.dates import parse_day
 from labnet.extensions import db
 from labnet.models import (
     ActivityDaily,
@@ -1372,9 +1373,9 @@ def parse_filters(args: Any, actor: Any, *, today: date
         if not values[name]:
             return fallback
         try:
-            return date.fromisoformat(values[name])
-        except ValueError:
-            errors[name] = "Give a date as YYYY-MM-DD."
+            return parse_day(values[name])  # bounded: year 9999 would overflow the period
+        except ValueError as exc:
+            errors[name] = str(exc)
             return fallback
 
     start, end = day("from", start), day("to", end)

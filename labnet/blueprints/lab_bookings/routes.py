@@ -27,6 +27,7 @@ from labnet.blueprints.lab_bookings.forms import (
     ReasonForm,
     ShortenForm,
 )
+from labnet.dates import FIRST_YEAR, LAST_YEAR, DateOutOfRange, parse_day
 from labnet.errors import RuleViolation
 from labnet.extensions import db, login_manager
 from labnet.models import Equipment, EquipmentStatus, Lab
@@ -190,9 +191,12 @@ def _week_start(value: str | None, zone: str) -> date:
     today = utc_to_local(clock.utcnow(), zone).date()
     if value:
         try:
-            today = date.fromisoformat(value)
-        except ValueError:
-            abort(400, "Give the week as YYYY-MM-DD.")
+            today = parse_day(value, message="Give the week as YYYY-MM-DD.")
+        except DateOutOfRange:
+            abort(400, f"Give the week as a date between the years {FIRST_YEAR} and "
+                       f"{LAST_YEAR}.")
+        except ValueError as exc:
+            abort(400, str(exc))
     return today - timedelta(days=today.weekday())
 
 
