@@ -55,13 +55,17 @@ def _same_origin(req: Request) -> bool:
 
     A cross-site POST without a token must not come back as a filled-in form one click away
     from being sent with a valid token (that would turn CSRF into a one-click attack).
-    Browsers send Origin on POST; Referer is the fallback; neither (test clients, privacy
-    settings) counts as ours, as before.
+    Modern browsers say it in Sec-Fetch-Site, which a proxy rewriting Host does not change;
+    otherwise Origin (sent on POST) or Referer must name this host or SERVER_NAME; neither
+    (test clients, privacy settings) counts as ours, as before.
     """
+    fetch_site = req.headers.get("Sec-Fetch-Site")
+    if fetch_site:
+        return fetch_site in ("same-origin", "none")
     source = req.headers.get("Origin") or req.headers.get("Referer")
     if not source:
         return True
-    return urlsplit(source).netloc == req.host
+    return urlsplit(source).netloc in {req.host, current_app.config.get("SERVER_NAME")}
 
 
 def resubmission(req: Request) -> dict[str, Any]:

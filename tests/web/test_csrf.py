@@ -108,9 +108,13 @@ def test_expired_form_page_keeps_typed_text_but_not_passwords_or_files(app, clie
     assert csrf_from(html)
 
 
-def test_cross_site_post_without_a_token_is_not_offered_for_resubmission(app, client):
-    response = client.post("/register", data={"full_name": "Mallory"},
-                           headers={"Origin": "https://evil.example"})
+@pytest.mark.parametrize("headers", [{"Origin": "https://evil.example"},
+                                     {"Referer": "https://evil.example/page"},
+                                     {"Sec-Fetch-Site": "cross-site",
+                                      "Origin": "http://labnet.test"}],
+                         ids=["origin", "referer", "sec-fetch-site"])
+def test_cross_site_post_without_a_token_is_not_offered_for_resubmission(app, client, headers):
+    response = client.post("/register", data={"full_name": "Mallory"}, headers=headers)
     assert response.status_code == 400
     html = response.get_data(as_text=True)
     assert "Mallory" not in html
@@ -122,3 +126,12 @@ def test_json_client_without_a_token_gets_a_json_400(client, url):
     response = client.post(url, headers={"Accept": "application/json"})
     assert response.status_code == 400
     assert response.is_json
+
+
+@pytest.mark.parametrize("headers", [{"Origin": "http://labnet.test"},
+                                     {"Sec-Fetch-Site": "same-origin"}],
+                         ids=["origin", "sec-fetch-site"])
+def test_same_site_post_with_an_expired_token_keeps_the_input(client, headers):
+    response = client.post("/register", data={"full_name": "Ann Smith"}, headers=headers)
+    assert response.status_code == 400
+    assert page(response).inputs["full_name"] == "Ann Smith"
