@@ -65,3 +65,44 @@ def test_regenerate_feed_with_an_out_of_range_id_is_404(app, client, login, make
     response = client.post("/account/calendar/regenerate",
                            data={"csrf_token": token, "feed": feed})
     assert response.status_code == 404
+
+
+BAD_IDS = ("²", "١٢", str(10**30), str(2**63))
+
+
+def test_posted_ids_out_of_range_or_not_ascii_never_answer_500(app, quick_login, cast):  # noqa: F811
+    """Every id a form posts (hidden fields, selects, lists like ``seen_ids``), replaced by
+    superscript or Arabic-Indic digits (``str.isdigit`` says yes, ``int`` may refuse) or by
+    numbers beyond 64 bits: a refusal, never a 500."""
+    from tests.authz.cases import CASES
+    from tests.web.test_csrf import _acting_actor
+
+    failures = []
+    clients = {}
+    for case in (c for c in CASES if c.method == "POST"):
+        data = case.data(cast)
+        numeric = [k for k, v in data.items() if isinstance(v, str)
+                   and v.replace(",", "").isdigit()]
+        actor = _acting_actor(case)
+        if actor not in clients:
+            clients[actor] = app.test_client()
+            quick_login(clients[actor], None if actor == "anonymous" else getattr(cast, actor))
+        client = clients[actor]
+        for name in numeric:
+            for bad in BAD_IDS:
+                token = META_CSRF.search(client.get("/labs").get_data(as_text=True)).group(1)
+                try:
+                    status = client.post(case.url(cast), data={
+                        **data, name: bad, "csrf_token": token}).status_code
+                except Exception as exc:  # the test app re-raises what would be a 500
+                    status = repr(exc)[:80]
+                if not isinstance(status, int) or status >= 500:
+                    failures.append(f"{case.id} {name}={bad!r}: {status}")
+    assert not failures, "\n".join(failures)
+
+
+@pytest.mark.parametrize("url", ["/requests/new?kind=access&equipment=%C2%B2",
+                                 "/requests/%C2%B2", f"/requests/{10**11}"])
+def test_id_like_query_and_path_text_never_answers_500(client, quick_login, make_user, url):
+    quick_login(client, make_user())
+    assert client.get(url).status_code in (200, 404)

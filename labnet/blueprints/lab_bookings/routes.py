@@ -27,6 +27,7 @@ from labnet.blueprints.lab_bookings.forms import (
     ReasonForm,
     ShortenForm,
 )
+from labnet.converters import parse_id
 from labnet.dates import FIRST_YEAR, LAST_YEAR, DateOutOfRange, parse_day
 from labnet.errors import RuleViolation
 from labnet.extensions import db, login_manager
@@ -258,14 +259,13 @@ def blackouts(slug: str):
     status = 200
     if form.validate_on_submit():
         raw = form.equipment_id.data or ""
-        try:
-            equipment_id = int(raw) if raw else None
-        except ValueError:
+        equipment_id = parse_id(raw) if raw else None
+        if raw and equipment_id is None:
             equipment_id = -1  # the service refuses it on its field
         try:
             start = local_to_utc(form.start_at.data, lab.timezone, field="start_at")
             end = local_to_utc(form.end_at.data, lab.timezone, field="end_at")
-            seen = [int(i) for i in (form.seen_ids.data or "").split(",") if i.isdigit()]
+            seen = [i for i in map(parse_id, (form.seen_ids.data or "").split(",")) if i]
             service.add_blackout(_actor(), lab.id, equipment_id, start, end,
                                  form.reason.data or "", now=clock.utcnow(),
                                  affected_action=form.affected_action.data or None,
