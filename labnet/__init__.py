@@ -33,6 +33,10 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
     """
     app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     app.request_class = LabNetRequest
+    from labnet.converters import BoundedIntConverter
+
+    # Before any blueprint adds a rule: every <int:…> in the app is the bounded one.
+    app.url_map.converters["int"] = BoundedIntConverter
     from labnet.config import load_config
 
     load_config(app, config)

@@ -7,8 +7,10 @@ that field. Handlers never leak a traceback and roll the session back on a 500.
 from __future__ import annotations
 
 import logging
+from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Request, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
@@ -44,13 +46,77 @@ def wants_json() -> bool:
     )
 
 
+# Posted fields never offered back: secrets stay with the user, the token is replaced.
+_NOT_RESUBMITTED = ("csrf_token",)
+
+
+def _same_origin(req: Request) -> bool:
+    """Whether the browser says the POST came from one of our own pages.
+
+    A cross-site POST without a token must not come back as a filled-in form one click away
+    from being sent with a valid token (that would turn CSRF into a one-click attack).
+    Modern browsers say it in Sec-Fetch-Site, which a proxy rewriting Host does not change;
+    otherwise Origin (sent on POST) or Referer must name this host or SERVER_NAME; neither
+    (test clients, privacy settings) counts as ours, as before.
+    """
+    fetch_site = req.headers.get("Sec-Fetch-Site")
+    if fetch_site:
+        return fetch_site in ("same-origin", "none")
+    source = req.headers.get("Origin") or req.headers.get("Referer")
+    if not source:
+        return True
+    return urlsplit(source).netloc in {req.host, current_app.config.get("SERVER_NAME")}
+
+
+def resubmission(req: Request) -> dict[str, Any]:
+    """What the "form expired" page shows: the posted fields (name, label, values) to post
+    again to the same address, without password fields, the old token and file uploads."""
+    action = req.script_root + req.path
+    if req.query_string:
+        action += "?" + req.query_string.decode("latin-1")
+    if not _same_origin(req):
+        return {"action": None, "fields": [], "dropped_secret": False, "dropped_files": False}
+    fields = []
+    dropped_secret = False
+    for name, values in req.form.lists():
+        if name in _NOT_RESUBMITTED or name in req.files:
+            continue
+        if "password" in name.lower():
+            dropped_secret = True
+            continue
+        label = name.replace("_", " ").replace("-", " ").strip().capitalize() or name
+        fields.append({"name": name, "label": label, "values": values,
+                       "long": any("\n" in v or len(v) > 120 for v in values)})
+    return {"action": action, "fields": fields, "dropped_secret": dropped_secret,
+            "dropped_files": bool(req.files)}
+
+
+def render_error(code: int, title: str, message: str):
+    """The error page, or its JSON form for the API and JSON clients."""
+    if wants_json():
+        return jsonify({"error": title, "message": message}), code
+    return render_template("errors/error.html", code=code, title=title, message=message), code
+
+
+def http_error_response(exc: HTTPException):
+    """The page for an HTTP error (404, 405, 413, 429 …), in words a user understands."""
+    messages = {
+        404: "There is nothing at this address.",
+        403: "You are not allowed to do this.",
+        405: "This address does not accept that kind of request.",
+        413: "What you sent is too large. The limit is "
+        f"{(current_app.config.get('MAX_CONTENT_LENGTH') or 0) // (1024 * 1024)} MB.",
+        429: "Too many attempts. Please wait a minute and try again.",
+    }
+    return render_error(exc.code or 500, exc.name, messages.get(exc.code or 0, exc.description))
+
+
 def register_error_handlers(app: Flask) -> None:
+    """App-wide handlers. A blueprint with its own page for an error (auth's 429 on the
+    login form) registers it on the blueprint, so this module imports no blueprint."""
     from labnet.extensions import db
 
-    def _render(code: int, title: str, message: str):
-        if wants_json():
-            return jsonify({"error": title, "message": message}), code
-        return render_template("errors/error.html", code=code, title=title, message=message), code
+    _render = render_error
 
     @app.errorhandler(NotFound)
     def _not_found(_exc):
@@ -62,34 +128,17 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
-        if exc.code == 429 and (request.endpoint or "").startswith("auth.") and not wants_json():
-            # Throttled account pages answer with their form, the input and the reason.
-            from labnet.blueprints.auth.routes import render_limited
-
-            limited = render_limited()
-            if limited is not None:
-                return limited
-        messages = {
-            404: "There is nothing at this address.",
-            403: "You are not allowed to do this.",
-            405: "This address does not accept that kind of request.",
-            413: "What you sent is too large. The limit is "
-            f"{(app.config.get('MAX_CONTENT_LENGTH') or 0) // (1024 * 1024)} MB.",
-            429: "Too many attempts. Please wait a minute and try again.",
-        }
-        return _render(exc.code or 500, exc.name, messages.get(exc.code or 0, exc.description))
+        return http_error_response(exc)
 
     @app.errorhandler(CSRFError)
     def _csrf(exc: CSRFError):
-        # Re-run the same view: its FlaskForm fails validation on the csrf_token field,
-        # so it re-renders with everything the user typed and a message, and does nothing.
-        view = app.view_functions.get(request.endpoint or "")
-        if view is not None and request.method == "POST" and not wants_json():
-            response = app.make_response(app.ensure_sync(view)(**(request.view_args or {})))
-            if not 300 <= response.status_code < 400:  # a redirect (e.g. to login) stays one
-                response.status_code = 400
-            return response
-        return _render(400, "Form expired", exc.description)
+        # Never run the view here: a view that acts without validating a form would act
+        # without a token, and the blueprint's before_request guards have not run (the
+        # check fails in the app's before_request). The input is kept by re-rendering the
+        # posted fields into a form that posts to the same address with a fresh token.
+        if request.method != "POST" or wants_json():
+            return _render(400, "Form expired", exc.description)
+        return render_template("errors/form_expired.html", **resubmission(request)), 400
 
     @app.errorhandler(DataError)
     def _unstorable(exc: DataError):

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, exists, select
 
+from labnet.converters import parse_id
 from labnet.errors import NotFound, PermissionDenied
 from labnet.extensions import db
 from labnet.models import Equipment, EquipmentStatus, Lab, LabManager, Membership, User
@@ -412,8 +413,9 @@ def request_for(actor: Any, key: str | int) -> Any:
     from labnet.models.request import LabRequest
 
     key = str(key).strip()
-    if key.isdigit() and len(key) < 12:
-        request = db.session.get(LabRequest, int(key))
+    if key.isdigit():  # Unicode digits too: parse_id refuses those and ids beyond 64 bits
+        request_id = parse_id(key)
+        request = db.session.get(LabRequest, request_id) if request_id else None
     elif len(key) <= 20:
         request = db.session.scalar(select(LabRequest).where(LabRequest.reference == key.upper()))
     else:

@@ -127,6 +127,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from labnet import caches, permissions
+from labnet.dates import parse_day
 from labnet.extensions import db
 from labnet.models import (
     ActivityDaily,
@@ -1380,9 +1381,9 @@ def parse_filters(args: Any, actor: Any, *, today: date
         if not values[name]:
             return fallback
         try:
-            return date.fromisoformat(values[name])
-        except ValueError:
-            errors[name] = "Give a date as YYYY-MM-DD."
+            return parse_day(values[name])  # bounded: year 9999 would overflow the period
+        except ValueError as exc:
+            errors[name] = str(exc)
             return fallback
 
     start, end = day("from", start), day("to", end)

@@ -27,6 +27,7 @@ from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from labnet.dates import RANGE_MESSAGE, in_range
 from labnet.errors import NotFound, PermissionDenied, RuleViolation, SlotTaken
 from labnet.extensions import db
 from labnet.models import Equipment, EquipmentMode, EquipmentStatus, Lab, LabManager, User
@@ -611,7 +612,8 @@ def add_blackout(actor: User, lab_id: int, equipment_id: int | None, start_at: d
     :raises PermissionDenied: unless the actor manages the lab.
     :raises BlackoutConflict: active bookings overlap and no action was chosen.
     :raises RuleViolation: ``reason`` missing or too long, ``end_at`` not after the start or
-        already past, ``equipment_id`` not of this lab, ``affected_action`` unknown.
+        already past, a time outside the years 2000..2100, ``equipment_id`` not of this lab,
+        ``affected_action`` unknown.
     """
     from labnet.permissions import can_manage_lab, can_view_lab, require
 
@@ -628,6 +630,9 @@ def add_blackout(actor: User, lab_id: int, equipment_id: int | None, start_at: d
         raise RuleViolation("reason", "Say why (e.g. maintenance, holidays): bookers see it.")
     if len(reason) > 300:
         raise RuleViolation("reason", "Keep the reason under 300 characters.")
+    for field, at in (("start_at", start_at), ("end_at", end_at)):
+        if not in_range(at):  # year 9999 would block "forever" and overflow later steps
+            raise RuleViolation(field, RANGE_MESSAGE)
     if end_at <= start_at:
         raise RuleViolation("end_at", "The end must be after the start.")
     if end_at <= now:

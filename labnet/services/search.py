@@ -66,6 +66,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, selectinload
 
 from labnet import caches, clock
+from labnet.dates import DateOutOfRange, parse_day
 from labnet.extensions import db
 from labnet.models import (
     Accreditation,
@@ -967,10 +968,14 @@ def _parse_availability(args: Mapping[str, str], errors: dict[str, str]
                             "dates; that filter was left out.")
             continue
         try:
-            days[name] = date.fromisoformat(raw[name])
-        except ValueError:
-            errors[name] = (f"“{raw[name]}” is not a date; use the form 2026-03-02. The "
-                            "availability filter was left out.")
+            days[name] = parse_day(raw[name], message=f"“{raw[name]}” is not a date; use the "
+                                                      "form 2026-03-02.")
+        except DateOutOfRange as exc:
+            # The search's own window (today to two years ahead) is narrower: its check
+            # below refuses the day in those words, before any arithmetic with it.
+            days[name] = exc.day
+        except ValueError as exc:
+            errors[name] = f"{exc} The availability filter was left out."
     hours = 1.0
     if raw["hours"]:
         try:

@@ -13,6 +13,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.exceptions import TooManyRequests
 
 from labnet import clock
 from labnet.blueprints.auth import bp
@@ -31,7 +32,7 @@ from labnet.blueprints.helpers import (
     country_choices,
     mail_after_response,
 )
-from labnet.errors import RuleViolation
+from labnet.errors import RuleViolation, http_error_response, wants_json
 from labnet.extensions import (
     db,
     limiter,
@@ -111,6 +112,17 @@ def login():
             flash(f"Welcome, {user.full_name}.", "success")
             return redirect(safe_next(form.next.data) or url_for("main.index"))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
+
+
+@bp.errorhandler(429)
+def _too_many_requests(exc: TooManyRequests):
+    """Throttled account pages answer with their form, the input and the reason; others
+    with the app's 429 page."""
+    if not wants_json():
+        limited = render_limited()
+        if limited is not None:
+            return limited
+    return http_error_response(exc)
 
 
 def render_login_limited():

@@ -4,8 +4,10 @@ booking service's to say, so the CLI and the API get the same refusals."""
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateTimeLocalField, HiddenField, TextAreaField
+from wtforms import HiddenField, TextAreaField
 from wtforms.validators import InputRequired, Length, ValidationError
+
+from labnet.blueprints.fields import BoundedDateTimeLocalField
 
 # The browser's datetime-local value first; the spaced form for people typing by hand
 # (browsers without the picker show a plain text box).
@@ -17,19 +19,14 @@ def no_nul(form, field) -> None:
         raise ValidationError("Remove the control characters from this text.")
 
 
-def sensible_year(form, field) -> None:
-    # Shape, not rule: far-off years would overflow the conversion to UTC (year 1, 9999).
-    if field.data and not 2000 <= field.data.year <= 2100:
-        raise ValidationError("Enter a date between the years 2000 and 2100.")
-
-
 class BookingForm(FlaskForm):
-    start_at = DateTimeLocalField(
+    # Bounded to the years 2000..2100: far-off years would overflow the conversion to UTC.
+    start_at = BoundedDateTimeLocalField(
         "Start (lab time)", format=LOCAL_FORMATS,
-        validators=[InputRequired("Enter the start, like 2026-03-04 09:00."), sensible_year])
-    end_at = DateTimeLocalField(
+        validators=[InputRequired("Enter the start, like 2026-03-04 09:00.")])
+    end_at = BoundedDateTimeLocalField(
         "End (lab time)", format=LOCAL_FORMATS,
-        validators=[InputRequired("Enter the end, like 2026-03-04 11:00."), sensible_year])
+        validators=[InputRequired("Enter the end, like 2026-03-04 11:00.")])
     purpose = TextAreaField("Purpose", validators=[Length(max=2000), no_nul])
     # "1" once the user has seen the price: the second submit books.
     confirm = HiddenField()

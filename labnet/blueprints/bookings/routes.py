@@ -8,7 +8,7 @@ organisation and the lab's managers); the rules are the booking service's.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -19,6 +19,7 @@ from labnet import clock, permissions, security
 from labnet.blueprints.bookings import bp
 from labnet.blueprints.bookings.forms import BookingForm, CancelForm
 from labnet.blueprints.helpers import apply_violation, commit_or_show
+from labnet.dates import parse_day, parse_local_datetime
 from labnet.errors import RuleViolation, SlotTaken
 from labnet.extensions import db
 from labnet.models import AuditEvent, Booking, BookingStatus, Equipment, Lab, User
@@ -85,13 +86,9 @@ def create(equipment_id: int):
     if request.method == "GET":
         # Prefill from the calendar's link (?start_at=2026-03-04T09:00&end_at=…).
         for name in ("start_at", "end_at"):
-            value = request.args.get(name, "")[:20]
-            for fmt in form[name].format:
-                try:
-                    form[name].data = datetime.strptime(value, fmt)
-                    break
-                except ValueError:
-                    continue
+            prefill = parse_local_datetime(request.args.get(name), form[name].format)
+            if prefill is not None:
+                form[name].data = prefill
         return _book_page(item, form)
     if not form.validate_on_submit():
         form.confirm.data = ""
@@ -135,9 +132,9 @@ def availability_json(equipment_id: int):
     raw = request.args.get("week", "")
     if raw:
         try:
-            week = date.fromisoformat(raw[:10])
-        except ValueError:
-            return jsonify({"errors": {"week": ["Give the week as a date, like 2026-03-02."]}}), 422
+            week = parse_day(raw[:10], message="Give the week as a date, like 2026-03-02.")
+        except ValueError as exc:
+            return jsonify({"errors": {"week": [str(exc)]}}), 422
     else:
         week = utc_to_local(now, item.lab.timezone).date()
     if abs((week - now.date()).days) > 5 * 366:

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from labnet import clock
 from labnet.blueprints.feeds import bp
+from labnet.converters import parse_id
 from labnet.errors import NotFound
 from labnet.extensions import db
 from labnet.services import calendars
@@ -45,7 +46,7 @@ def calendar():
 @bp.post("/account/calendar/regenerate")
 @login_required
 def regenerate():
-    feed_id = request.form.get("feed", type=int)
+    feed_id = parse_id(request.form.get("feed"))
     if feed_id is None:
         raise NotFound("feed")
     calendars.regenerate_feed(current_user, feed_id, secret=current_app.config["SECRET_KEY"],

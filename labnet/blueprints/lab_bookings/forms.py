@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateTimeLocalField,
     HiddenField,
     RadioField,
     SelectField,
@@ -14,6 +13,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from labnet.blueprints.fields import BoundedDateTimeLocalField
 from labnet.blueprints.helpers import choices
 from labnet.blueprints.manage.forms import no_nul, one_line, strip
 
@@ -31,18 +31,18 @@ class ReasonForm(FlaskForm):
 
 
 class ShortenForm(FlaskForm):
-    start_at = DateTimeLocalField("New start (lab time)", format=LOCAL_FORMAT,
-                                  validators=[InputRequired(WHEN)])
-    end_at = DateTimeLocalField("New end (lab time)", format=LOCAL_FORMAT,
-                                validators=[InputRequired(WHEN)])
+    start_at = BoundedDateTimeLocalField("New start (lab time)", format=LOCAL_FORMAT,
+                                         validators=[InputRequired(WHEN)])
+    end_at = BoundedDateTimeLocalField("New end (lab time)", format=LOCAL_FORMAT,
+                                       validators=[InputRequired(WHEN)])
 
 
 class BlackoutForm(FlaskForm):
     equipment_id = SelectField("What is unavailable", validate_choice=False)
-    start_at = DateTimeLocalField("From (lab time)", format=LOCAL_FORMAT,
-                                  validators=[InputRequired(WHEN)])
-    end_at = DateTimeLocalField("Until (lab time)", format=LOCAL_FORMAT,
-                                validators=[InputRequired(WHEN)])
+    start_at = BoundedDateTimeLocalField("From (lab time)", format=LOCAL_FORMAT,
+                                         validators=[InputRequired(WHEN)])
+    end_at = BoundedDateTimeLocalField("Until (lab time)", format=LOCAL_FORMAT,
+                                       validators=[InputRequired(WHEN)])
     reason = StringField("Reason (bookers see it)", validators=[Length(max=300), one_line],
                          filters=[strip])
     affected_action = RadioField(

@@ -27,6 +27,8 @@ from labnet.blueprints.lab_bookings.forms import (
     ReasonForm,
     ShortenForm,
 )
+from labnet.converters import parse_id
+from labnet.dates import FIRST_YEAR, LAST_YEAR, DateOutOfRange, parse_day
 from labnet.errors import RuleViolation
 from labnet.extensions import db, login_manager
 from labnet.models import Equipment, EquipmentStatus, Lab
@@ -190,9 +192,12 @@ def _week_start(value: str | None, zone: str) -> date:
     today = utc_to_local(clock.utcnow(), zone).date()
     if value:
         try:
-            today = date.fromisoformat(value)
-        except ValueError:
-            abort(400, "Give the week as YYYY-MM-DD.")
+            today = parse_day(value, message="Give the week as YYYY-MM-DD.")
+        except DateOutOfRange:
+            abort(400, f"Give the week as a date between the years {FIRST_YEAR} and "
+                       f"{LAST_YEAR}.")
+        except ValueError as exc:
+            abort(400, str(exc))
     return today - timedelta(days=today.weekday())
 
 
@@ -254,14 +259,13 @@ def blackouts(slug: str):
     status = 200
     if form.validate_on_submit():
         raw = form.equipment_id.data or ""
-        try:
-            equipment_id = int(raw) if raw else None
-        except ValueError:
+        equipment_id = parse_id(raw) if raw else None
+        if raw and equipment_id is None:
             equipment_id = -1  # the service refuses it on its field
         try:
             start = local_to_utc(form.start_at.data, lab.timezone, field="start_at")
             end = local_to_utc(form.end_at.data, lab.timezone, field="end_at")
-            seen = [int(i) for i in (form.seen_ids.data or "").split(",") if i.isdigit()]
+            seen = [i for i in map(parse_id, (form.seen_ids.data or "").split(",")) if i]
             service.add_blackout(_actor(), lab.id, equipment_id, start, end,
                                  form.reason.data or "", now=clock.utcnow(),
                                  affected_action=form.affected_action.data or None,

@@ -31,6 +31,7 @@ from labnet.blueprints.networks.forms import (
     NetworkForm,
     StageForm,
 )
+from labnet.converters import parse_id
 from labnet.errors import NotFound, RuleViolation
 from labnet.extensions import db, login_manager
 from labnet.models import EquipmentCategory
@@ -353,9 +354,10 @@ def invite(slug: str):
 
     def act():
         raw = form.stage_id.data or ""
-        if not raw.isdigit():
+        stage_id = parse_id(raw)
+        if stage_id is None:
             raise RuleViolation("stage_id", "Choose a stage of this network.")
-        service.invite(_actor(), network, int(raw), form.lab.data or "",
+        service.invite(_actor(), network, stage_id, form.lab.data or "",
                        form.message.data or "", now=clock.utcnow())
 
     if back:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     HiddenField,
     IntegerField,
     SelectField,
@@ -16,6 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
 
+from labnet.blueprints.fields import BoundedDateField
 from labnet.blueprints.helpers import choices
 from labnet.models.request import FUNDING_PROGRAMMES, RequestKind
 from labnet.services.requests import MAX_TEXT
@@ -61,7 +61,7 @@ class RequestForm(FlaskForm):
     title = StringField("Title", validators=[Length(max=200), no_nul])
     summary = TextAreaField("Summary", validators=[_long("the summary"), no_nul])
     quantity = StringField("Quantity", validators=[Length(max=120), no_nul])
-    deadline = DateField("Deadline", validators=[Optional()],
+    deadline = BoundedDateField("Deadline", validators=[Optional()],
                          render_kw={"type": "date"})
     ket_code = SelectField("Key Enabling Technology", default="")
     budget_min_eur = IntegerField("Budget from (EUR)", validators=[

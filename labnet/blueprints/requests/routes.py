@@ -16,6 +16,7 @@ from labnet import clock, permissions
 from labnet.blueprints.helpers import apply_violation
 from labnet.blueprints.requests import bp
 from labnet.blueprints.requests.forms import ActionForm, AnswerForm, MessageForm, RequestForm
+from labnet.converters import parse_id
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db
 from labnet.models import AuditEvent, Equipment, KetArea, Lab, User
@@ -72,10 +73,11 @@ def _shown_labs(slugs: list[str]) -> list[tuple[str, Lab | None]]:
 
 
 def _equipment(raw: str | None) -> Equipment | None:
-    if not raw or not raw.isdigit() or len(raw) > 12:
+    equipment_id = parse_id(raw)
+    if equipment_id is None:
         return None
     try:
-        item = permissions.equipment_for(current_user, int(raw))
+        item = permissions.equipment_for(current_user, equipment_id)
     except NotFound:
         return None
     return item
@@ -141,8 +143,7 @@ def create():
             current_user, kind=kind, lab_ids=[lab.id for lab in labs],
             title=form.title.data or "", summary=form.summary.data or "",
             ket_code=form.ket_code.data or None,
-            equipment_id=int(equipment) if equipment and equipment.isdigit()
-            and len(equipment) < 12 else None,
+            equipment_id=parse_id(equipment),
             quantity=form.quantity.data or "", deadline=form.deadline.data,
             budget_min_eur=form.budget_min_eur.data, budget_max_eur=form.budget_max_eur.data,
             duration_months=form.duration_months.data,
@@ -306,10 +307,10 @@ def post_message(key: str):
     form = MessageForm()
     if not form.validate_on_submit():
         return _detail_page(req, message_form=form, status=422)
-    lab = form.lab.data if form.lab.data and form.lab.data.isdigit() else None
+    lab = parse_id(form.lab.data)
     try:
         service.post_message(current_user, req.id, form.body.data or "",
-                             lab=int(lab) if lab and len(lab) < 12 else None,
+                             lab=lab,
                              now=clock.utcnow())
     except RuleViolation as exc:
         db.session.rollback()
@@ -333,8 +334,7 @@ def answer(key: str):
         return _detail_page(req, answer_form=form, status=422)
     raw = form.lab.data or ""
     managed = permissions.request_managed_lab_ids(current_user, req.id)
-    lab_id = int(raw) if raw.isdigit() and len(raw) < 12 else (
-        managed[0] if len(managed) == 1 else None)
+    lab_id = parse_id(raw) if raw.isdigit() else (managed[0] if len(managed) == 1 else None)
     if lab_id is None:
         form.decision.errors = [*form.decision.errors, "Say which of your labs answers."]
         return _detail_page(req, answer_form=form, status=422)
