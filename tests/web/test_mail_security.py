@@ -34,7 +34,8 @@ REDACTED = "[link removed after sending]"
 
 def _reset_from(client, email: str, *, base_url: str = "http://labnet.test"):
     form = client.get("/account/reset", base_url=base_url)
-    return client.post("/account/reset", base_url=base_url,
+    # Buffered, as a server sends it: the reset mail goes out once the response is closed.
+    return client.post("/account/reset", base_url=base_url, buffered=True,
                        data={"csrf_token": csrf_from(form.get_data(as_text=True)),
                              "email": email})
 
