@@ -32,11 +32,11 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select, union_all, update
+from sqlalchemy import Select, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import selectinload
 
 from labnet import permissions
-from labnet.errors import PermissionDenied, RuleViolation
+from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db
 from labnet.models import (
     Equipment,
@@ -257,6 +257,20 @@ def _stage_of(network: Network, stage_id: int | None, field_name: str = "stage_i
     stage = db.session.get(NetworkStage, stage_id) if stage_id else None
     if stage is None or stage.network_id != network.id:
         raise RuleViolation(field_name, "Choose a stage of this network.", code=404)
+    return stage
+
+
+def get_stage(network: Network, stage_id: int, *, with_needs: bool = False) -> NetworkStage:
+    """Stage ``stage_id`` of ``network`` (with its KET and category links loaded when
+    ``with_needs``); :class:`NotFound` for a stage of another network or none."""
+    stmt = select(NetworkStage).where(NetworkStage.id == stage_id,
+                                      NetworkStage.network_id == network.id)
+    if with_needs:
+        stmt = stmt.options(selectinload(NetworkStage.ket_links),
+                            selectinload(NetworkStage.category_links))
+    stage = db.session.scalar(stmt)
+    if stage is None:
+        raise NotFound(stage_id)
     return stage
 
 
@@ -641,6 +655,11 @@ def networks_list(actor: Any) -> list[tuple[Network, int, int, list[str]]]:
             for n in networks]
 
 
+def list_network_choices(actor: Any) -> list[tuple[str, str]]:
+    """(slug, name) of the networks the actor may see: the catalogue's network filter."""
+    return [(n.slug, n.name) for n in db.session.scalars(permissions.visible_networks(actor))]
+
+
 def networks_of_lab(actor: Any, lab_id: int) -> list[tuple[Network, str]]:
     """(network, stage name) for the lab's accepted memberships the actor may see."""
     return [(n, stage) for n, stage in db.session.execute(
@@ -681,16 +700,20 @@ def invitations_for(actor: Any) -> list[Invitation]:
     return [Invitation(*r) for r in rows]
 
 
+def count_pending_invitations(user_id: int) -> Select[tuple[int]]:
+    """The count of open invitations (active stages) for the labs user ``user_id`` manages."""
+    return (select(func.count(NetworkMember.id))
+            .join(LabManager, LabManager.lab_id == NetworkMember.lab_id)
+            .join(NetworkStage, NetworkStage.id == NetworkMember.stage_id)
+            .where(LabManager.user_id == user_id, NetworkMember.status == "invited",
+                   NetworkStage.retired_at.is_(None)))
+
+
 def pending_invitation_count(actor: Any) -> int:
     user = permissions._user(actor)
     if user is None:
         return 0
-    return db.session.scalar(
-        select(func.count(NetworkMember.id))
-        .join(LabManager, LabManager.lab_id == NetworkMember.lab_id)
-        .join(NetworkStage, NetworkStage.id == NetworkMember.stage_id)
-        .where(LabManager.user_id == user.id, NetworkMember.status == "invited",
-               NetworkStage.retired_at.is_(None))) or 0
+    return db.session.scalar(count_pending_invitations(user.id)) or 0
 
 
 def member_lab_ids(actor: Any, slug: str) -> Any:

@@ -54,7 +54,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
@@ -580,15 +580,18 @@ def thread(request_id: int) -> list[RequestMessage]:
     ))
 
 
+def count_open_inbox(user_id: int) -> Select[tuple[int]]:
+    """The count of requests waiting for an answer from a lab user ``user_id`` manages."""
+    return (select(func.count(RequestLab.id))
+            .join(LabManager, LabManager.lab_id == RequestLab.lab_id)
+            .join(LabRequest, LabRequest.id == RequestLab.request_id)
+            .where(LabManager.user_id == user_id, RequestLab.answer == LabAnswer.PENDING,
+                   LabRequest.status.in_(ANSWERABLE)))
+
+
 def open_inbox_count(user: User) -> int:
     """Requests waiting for an answer from a lab the user manages (the navigation badge)."""
-    return int(db.session.scalar(
-        select(func.count(RequestLab.id))
-        .join(LabManager, LabManager.lab_id == RequestLab.lab_id)
-        .join(LabRequest, LabRequest.id == RequestLab.request_id)
-        .where(LabManager.user_id == user.id, RequestLab.answer == LabAnswer.PENDING,
-               LabRequest.status.in_(ANSWERABLE))
-    ) or 0)
+    return int(db.session.scalar(count_open_inbox(user.id)) or 0)
 
 
 # --- demo data -------------------------------------------------------------------------------

@@ -46,3 +46,13 @@ def ket_tree() -> list[tuple[KetArea, list[KetArea]]]:
 
 def ket_names() -> dict[str, Any]:
     return dict(db.session.execute(select(KetArea.code, KetArea.name)).all())
+
+
+def category_names() -> dict[str, str]:
+    """Equipment category code -> name."""
+    return dict(db.session.execute(select(EquipmentCategory.code, EquipmentCategory.name)).all())
+
+
+def list_ket_areas() -> list[KetArea]:
+    """Every KET area (both levels), by code."""
+    return list(db.session.scalars(select(KetArea).order_by(KetArea.code)))

@@ -44,14 +44,6 @@ def _logged_in():
     return None
 
 
-@bp.app_template_global()
-def pending_booking_count() -> int:
-    """Requests waiting for the current user's decision (the home page badge; one query)."""
-    if not current_user.is_authenticated:
-        return 0
-    return service.count_pending_for_manager(current_user._get_current_object())
-
-
 def _actor():
     return current_user._get_current_object()
 

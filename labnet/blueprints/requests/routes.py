@@ -38,15 +38,6 @@ STATUS_BADGES = {
 ANSWER_BADGES = {"pending": "warning", "accepted": "success", "declined": "danger"}
 
 
-@bp.app_context_processor
-def _request_nav():
-    def request_inbox_count() -> int:
-        user = current_user if current_user and current_user.is_authenticated else None
-        return service.open_inbox_count(user) if user is not None else 0
-
-    return {"request_inbox_count": request_inbox_count}
-
-
 # --- the new-request form -------------------------------------------------------------------
 
 
