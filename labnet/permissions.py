@@ -75,9 +75,14 @@ def can_manage_lab(actor: Actor, lab: Lab) -> bool:
     return is_admin(actor) or manages_lab(actor, lab.id)
 
 
+def is_listed_lab(lab: Lab) -> bool:
+    """Whether anyone may find ``lab`` (the Python side of :func:`listed_lab_condition`)."""
+    return lab.is_published
+
+
 def can_view_lab(actor: Actor, lab: Lab) -> bool:
     """Published labs are public; drafts are seen by their managers and admins only."""
-    return lab.is_published or can_manage_lab(actor, lab)
+    return is_listed_lab(lab) or can_manage_lab(actor, lab)
 
 
 def can_view_equipment(actor: Actor, equipment: Equipment) -> bool:

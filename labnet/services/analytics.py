@@ -697,7 +697,7 @@ def _supply_labs(f: Filters) -> Any:
                    Lab.name.label("name"), Lab.slug.label("slug"),
                    Lab.equipment_count.label("equipment"),
                    (_weekly_hours() * _bookable_equipment() * f.weeks).label("open_hours"))
-            .where(Lab.is_published.is_(True), *_lab_conditions(f))
+            .where(permissions.listed_lab_condition(), *_lab_conditions(f))
             .subquery("supply_labs"))
 
 
@@ -806,7 +806,7 @@ def utilisation_by_category(f: Filters) -> Table:
     open_q = (select(Equipment.category_code.label("code"),
                      func.sum(_weekly_hours() * f.weeks).label("hours"))
               .join(Lab, Lab.id == Equipment.lab_id)
-              .where(Lab.is_published.is_(True), Equipment.status == "active",
+              .where(permissions.listed_lab_condition(), Equipment.status == "active",
                      Equipment.mode != "request_only")
               .group_by(Equipment.category_code))
     if ids is not None:

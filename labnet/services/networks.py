@@ -403,7 +403,7 @@ def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, m
         raise RuleViolation("lab", "Enter the lab to invite (its address on LabNet, for "
                                    "example fraunhofer-ise).")
     lab = db.session.scalar(select(Lab).where(Lab.slug == slug))
-    if lab is None or not lab.is_published:
+    if lab is None or not permissions.is_listed_lab(lab):
         raise RuleViolation("lab", f"There is no published lab “{slug[:80]}”.")
     _lock(network)
     existing = _active_row(network.id, lab.id)
@@ -930,7 +930,7 @@ def _scoring_statement(hits: Any, excluded: list[int]) -> Any:
     stmt = (select(scored.c.stage_id, scored.c.lab_id, scored.c.n, scored.c.codes, Lab.slug,
                    Lab.name, Lab.city, Lab.country, Lab.lat, Lab.lon)
             .join(Lab, Lab.id == scored.c.lab_id)
-            .where(Lab.is_published.is_(True)))
+            .where(permissions.listed_lab_condition()))
     if excluded:
         stmt = stmt.where(Lab.id.not_in(excluded))
     return stmt
