@@ -29,7 +29,6 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Select, func, literal, or_, select, union_all, update
@@ -60,7 +59,7 @@ from labnet.models.network import (
 )
 from labnet.services import audit
 from labnet.services.accounts import slugify
-from labnet.services.geo import distance_km
+from labnet.services.geo import APPROX_ERROR, nearest_approx_km, nearest_km
 from labnet.services.notifications import enqueue_email
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -807,7 +806,7 @@ def find_gaps(network: Network, *, top_n: int = GAP_TOP_N) -> list[Gap]:
         found = []
         for r in kept:
             if r.lab_id not in exact:
-                exact[r.lab_id] = _nearest(r.lat, r.lon, anchors)
+                exact[r.lab_id] = nearest_km(r.lat, r.lon, anchors)
             found.append(_candidate(r, gap.stage, exact[r.lab_id]))
         found.sort(key=lambda c: (-c.score, math.inf if c.distance_km is None
                                   else c.distance_km, c.name, c.lab_id))
@@ -831,10 +830,10 @@ def _best(rows: list[Any], top_n: int, anchors: list[tuple[float, float]],
     if len(level) > slots:
         for r in level:
             if r.lab_id not in approx:
-                approx[r.lab_id] = _nearest_approx(r.lat, r.lon, anchors)
+                approx[r.lab_id] = nearest_approx_km(r.lat, r.lon, anchors)
         level.sort(key=lambda r: approx[r.lab_id])
-        cutoff = approx[level[slots - 1].lab_id] * (1 + _HAVERSINE_ERROR)
-        level = [r for r in level if approx[r.lab_id] * (1 - _HAVERSINE_ERROR) <= cutoff]
+        cutoff = approx[level[slots - 1].lab_id] * (1 + APPROX_ERROR)
+        level = [r for r in level if approx[r.lab_id] * (1 - APPROX_ERROR) <= cutoff]
     return above + level
 
 
@@ -852,36 +851,6 @@ def _candidate(row: Any, stage: NetworkStage, distance: float | None) -> Candida
                      keyword_hits=sorted(keywords, key=str.lower), distance_km=distance)
 
 
-# Haversine on the mean sphere differs from the WGS 84 geodesic by less than 0.6 %.
-_MEAN_EARTH_KM = 6371.0088
-_HAVERSINE_ERROR = 0.01
-
-
-def _nearest_approx(lat: float | None, lon: float | None,
-                    anchors: list[tuple[float, float]]) -> float:
-    """Haversine km to the nearest anchor (``math.inf`` without coordinates)."""
-    if lat is None or lon is None or not anchors:
-        return math.inf
-    p1, l1 = math.radians(lat), math.radians(lon)
-    c1 = math.cos(p1)
-    best = 1.0  # the largest haversine term is 1 (antipodes)
-    for a_lat, a_lon in _radians(tuple(anchors)):
-        h = (math.sin((a_lat - p1) / 2) ** 2
-             + c1 * math.cos(a_lat) * math.sin((a_lon - l1) / 2) ** 2)
-        best = min(best, h)
-    return 2 * _MEAN_EARTH_KM * math.asin(math.sqrt(best))
-
-
-@lru_cache(maxsize=64)
-def _radians(anchors: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
-    return tuple({(math.radians(a), math.radians(b)) for a, b in anchors})
-
-
-def _nearest(lat: float | None, lon: float | None,
-             anchors: list[tuple[float, float]]) -> float | None:
-    if lat is None or lon is None or not anchors:
-        return None
-    return min(distance_km(lat, lon, a_lat, a_lon) for a_lat, a_lon in anchors)
 
 
 def _hit_rows(gaps: list[Gap]) -> Any:

@@ -435,19 +435,6 @@ def _conditions(query: SearchQuery, taxonomy: _Taxonomy, today: date,
     return conds
 
 
-# Haversine on the mean sphere differs from the WGS 84 geodesic by less than 0.6 % (the
-# ellipsoid's radii of curvature lie between 6,335 and 6,400 km); 1 % is a safe margin.
-_MEAN_EARTH_KM = 6371.0088
-_HAVERSINE_ERROR = 0.01
-
-
-def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    h = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * _MEAN_EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
-
-
 class _Circle:
     """The labs within ``radius`` km of ``place``, with their distances.
 
@@ -464,11 +451,11 @@ class _Circle:
         self._coords: dict[int, tuple[float, float]] = {}
         self._exact: dict[int, float] = {}
         for lab_id, lat, lon in rows:
-            h = _haversine_km(place.lat, place.lon, lat, lon)
-            if h * (1 - _HAVERSINE_ERROR) > radius:
+            h = geo.approx_distance_km(place.lat, place.lon, lat, lon)
+            if h * (1 - geo.APPROX_ERROR) > radius:
                 continue
             self._coords[lab_id] = (lat, lon)
-            if h * (1 + _HAVERSINE_ERROR) > radius and self.exact(lab_id) > radius:
+            if h * (1 + geo.APPROX_ERROR) > radius and self.exact(lab_id) > radius:
                 del self._coords[lab_id]
                 continue
             self.approx[lab_id] = h
@@ -484,10 +471,10 @@ class _Circle:
         return self._exact[lab_id]
 
     def lower(self, lab_id: int) -> float:
-        return self.approx[lab_id] * (1 - _HAVERSINE_ERROR)
+        return self.approx[lab_id] * (1 - geo.APPROX_ERROR)
 
     def upper(self, lab_id: int) -> float:
-        return self.approx[lab_id] * (1 + _HAVERSINE_ERROR)
+        return self.approx[lab_id] * (1 + geo.APPROX_ERROR)
 
 
 def _near(query: SearchQuery) -> _Circle | None:

@@ -151,7 +151,8 @@ def test_permissions_are_typed():
         if func.__module__ != permissions.__name__:
             continue
         signature = inspect.signature(func)
-        if name.endswith("_for") and signature.return_annotation in ("Any", inspect.Signature.empty):
+        untyped_return = signature.return_annotation in ("Any", inspect.Signature.empty)
+        if name.endswith("_for") and untyped_return:
             untyped.append(f"{name} -> {signature.return_annotation}")
         actor = signature.parameters.get("actor")
         if actor is not None and actor.annotation != "Actor":
