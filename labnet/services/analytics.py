@@ -145,6 +145,7 @@ from labnet.models import (
 )
 from labnet.models.analytics import RequestDaily, RequestHoursDaily
 from labnet.models.request import LabRequest, RequestLab
+from labnet.services.spreadsheet import safe_cell
 
 UNMET_MAX_RESULTS = 2  # a search that found this many labs or fewer is unmet demand
 UNANSWERED_AFTER = timedelta(days=7)
@@ -1058,19 +1059,13 @@ def build_cached(f: Filters, *, now: datetime, ttl: float, only: str | None = No
     return board
 
 
-# Spreadsheets run cells starting with these as formulas (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def csv_rows(table: Table) -> list[list[str]]:
     """The table as CSV rows: the header, then each row as the page shows it; a text cell
     (a lab's name) that a spreadsheet would run as a formula gets a leading apostrophe."""
 
     def cell(value: Any) -> str:
         text = display(value)
-        if isinstance(value, str) and text.startswith(_FORMULA_START):
-            return "'" + text
-        return text
+        return safe_cell(text) if isinstance(value, str) else text
 
     return [list(table.columns), *([cell(v) for v in row] for row in table.rows)]
 
