@@ -242,7 +242,7 @@ def managed_bookings(actor: Actor) -> Select[tuple[Booking]]:
     )
 
 
-# Networks (issue 6) -----------------------------------------------------------------------
+# Networks ---------------------------------------------------------------------------------
 # A public network is seen by everyone; a members-only one only by its coordinators, the
 # managers of its member labs (accepted, on a stage not retired) and admins: for everyone
 # else it does not exist (404, and absent from lists, the map, the catalogue filter and lab
@@ -449,7 +449,7 @@ def inbox_request_labs(actor: Actor) -> Select[tuple[RequestLab]]:
         LabManager.user_id == user.id)
 
 
-# Dashboard (issue 5, the coordinators' dashboard) -------------------------------------------
+# Dashboard (the coordinators' dashboard) --------------------------------------------------
 
 
 def can_view_dashboard(actor: Actor) -> bool:

@@ -411,7 +411,7 @@ def expire_holds(*, now: datetime) -> int:
 
 # --- the lab manager's side: queue, shorten, no-show, blackouts ----------------------------
 #
-# Added for issue 4 (manager side). Same pattern as above: lock the equipment first, check
+# The same pattern as the requester's side: lock the equipment first, check
 # the permission, compare-and-set or update, audit and e-mail in the caller's transaction.
 
 

@@ -1,4 +1,4 @@
-"""Value-chain networks (issue 6): coordinators create networks of ordered stages, invite
+"""Value-chain networks: coordinators create networks of ordered stages, invite
 labs onto stages, and find the gaps; lab managers answer invitations and leave.
 
 Rules (each refusal is a :class:`RuleViolation` naming its field):

@@ -10,7 +10,7 @@ Rules owned here, once:
   mode is not request-only. An accreditation counts only when verified and unexpired on
   ``now``'s date (DESIGN, Accreditation). *Near* keeps labs whose exact geodesic distance
   to the place is at most the radius (default 50 km, 1–1000 km).
-- **Drafts are invisible** (DESIGN rule 6 and the catalogue issue): every read starts from
+- **Drafts are invisible** (DESIGN rule 6): every read starts from
   :func:`labnet.permissions.visible_labs`, so results, facet counts, totals and the map
   never include a draft.
 - **Bad input never fails** (DESIGN rule 5): :func:`parse_query` drops a parameter it
@@ -93,20 +93,15 @@ MAX_WORDS = 8
 MAX_Q_LENGTH = 200
 MAX_NEAR_LENGTH = 120
 SORTS = ("relevance", "distance", "name")
-# URL parameters, in the order links carry them.
-PARAMS = ("q", "ket", "category", "kind", "country", "accreditation", "bookable", "near",
-          "radius_km", "sort", "page")
-FILTER_PARAMS = ("ket", "category", "kind", "country", "accreditation", "bookable", "near")
-# --- availability filter (free for D hours between two dates) ---
+# The availability filter: free for D hours between two dates.
 AVAILABILITY_PARAMS = ("available_from", "available_to", "hours")
-PARAMS = (*PARAMS[:-2], *AVAILABILITY_PARAMS, *PARAMS[-2:])  # before sort and page
-FILTER_PARAMS = (*FILTER_PARAMS, "available_from")
+# URL parameters, in the order links carry them; ``network``: labs that are accepted
+# members of a network the user may see.
+PARAMS = ("q", "ket", "category", "kind", "country", "accreditation", "bookable", "near",
+          "radius_km", *AVAILABILITY_PARAMS, "network", "sort", "page")
+FILTER_PARAMS = ("ket", "category", "kind", "country", "accreditation", "bookable", "near",
+                 "available_from", "network")
 MAX_AHEAD_DAYS = 2 * 365  # services.labs.MAX_ADVANCE_DAYS: no lab books further ahead
-# --- end availability filter ---
-# --- network filter (issue 6): labs that are accepted members of a visible network ---
-PARAMS = (*PARAMS[:-2], "network", *PARAMS[-2:])
-FILTER_PARAMS = (*FILTER_PARAMS, "network")
-# --- end network filter ---
 _TRUE = ("1", "true", "on", "yes")
 _FALSE = ("", "0", "false", "off", "no")
 _LIVE_EQUIPMENT = (EquipmentStatus.ACTIVE.value, EquipmentStatus.MAINTENANCE.value)
@@ -137,7 +132,7 @@ class SearchQuery:
     available_from: date | None = None
     available_to: date | None = None
     hours: float | None = None
-    network: str = ""  # a network's slug (issue 6)
+    network: str = ""  # a network's slug
 
     @property
     def words(self) -> list[str]:
@@ -322,13 +317,11 @@ def parse_query(args: Mapping[str, str]) -> tuple[SearchQuery, dict[str, str]]:
                               f"“{raw_page[:20]}” is not, so the first page is shown.")
             page = 1
 
-    # --- network filter ---
     network = text("network").lower()[:120]
     if network and not network.replace("-", "").isalnum():
         errors["network"] = (f"There is no network “{network[:60]}”; that filter was left "
                              "out.")
         network = ""
-    # --- end network filter ---
     available_from, available_to, hours = _parse_availability(args, errors)
     query = SearchQuery(network=network,
                         available_from=available_from, available_to=available_to, hours=hours,
@@ -403,7 +396,7 @@ def _conditions(query: SearchQuery, taxonomy: _Taxonomy, today: date,
                 near_ids: list[int] | None, actor: Any = None) -> list[ColumnElement[bool]]:
     """The WHERE terms over ``lab``, cheapest and most selective first."""
     conds: list[ColumnElement[bool]] = []
-    if query.network:  # network filter: only networks the actor may see (issue 6)
+    if query.network:  # only networks the actor may see
         from labnet.services.networks import member_lab_ids
 
         conds.append(Lab.id.in_(member_lab_ids(actor, query.network)))

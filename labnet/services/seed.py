@@ -185,13 +185,13 @@ def seed_demo(*, now: datetime, progress: Progress = _noop) -> dict[str, int]:
     db.session.flush()
     _demo_accounts(now)
     db.session.flush()
-    # --- demo requests --- (issue 5: the demo SME's requests to the demo manager's labs)
+    # The demo SME's requests to the demo manager's labs, then the value chains and a year
+    # of activity for the dashboard.
     from labnet.services.requests import seed_demo_requests
 
     seed_demo_requests(now=now)
-    # --- end demo requests ---
-    _demo_networks(now)  # --- demo networks --- (issue 6)
-    _demo_activity(now, progress)  # --- demo activity --- (dashboard, issue 5)
+    _demo_networks(now)
+    _demo_activity(now, progress)
     return {"labs": added_labs, "equipment": added_equipment}
 
 
@@ -333,8 +333,8 @@ def _bulk(model: Any, rows: list[dict[str, Any]], chunk: int, progress: Progress
         progress(stage, 0, 0)
 
 
-# --- demo activity ---
-# A year of plausible activity for the coordinators' dashboard (issue 5): companies across
+# --- demo activity ---------------------------------------------------------------------
+# A year of plausible activity for the coordinators' dashboard: companies across
 # Europe, catalogue searches (some finding nothing), bookings and access/service/joint-
 # project requests with answers after hours or days (some never), then the daily summary.
 # Idempotent (skipped when its bookings exist); a few thousand rows in bulk, well under a
@@ -491,7 +491,7 @@ def _demo_activity(now: datetime, progress: Progress) -> None:
     progress("dashboard summary", 1, 1)
 
 
-# --- demo networks ---
+# --- demo networks ---------------------------------------------------------------------
 # Four value chains of demo centres (DOMAIN.md §5), run by the demo coordinator. Each
 # stage: (name, KET areas, equipment categories, keywords, [(lab slug, status)]). Some
 # stages are left empty or in one country, so the gap finder has work; two invitations
@@ -595,4 +595,3 @@ def _demo_networks(now: datetime) -> None:
                     answered_at=now - timedelta(days=25) if answered else None,
                     answered_by_id=None, answer_message=""))
     db.session.flush()
-# --- end demo networks ---

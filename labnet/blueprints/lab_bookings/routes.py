@@ -1,4 +1,4 @@
-"""Lab-manager booking pages (issue 4, the manager's side).
+"""Lab-manager booking pages.
 
 Bookings are loaded through ``permissions.booking_for`` (404 for a booking the user may not
 see), then ``can_decide_booking`` (403 for the requesting organisation's own members, who
