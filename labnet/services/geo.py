@@ -38,6 +38,7 @@ from geopy.adapters import BaseSyncAdapter
 from geopy.distance import geodesic
 from geopy.exc import GeocoderServiceError, GeopyError
 from geopy.extra.rate_limiter import RateLimiter
+from geopy.geocoders import Nominatim
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 from geopy.point import Point
@@ -468,8 +469,6 @@ def provider() -> str:
 
 def make_online_geocoder(config: Any) -> Geocoder:
     """The online geocoder (Nominatim). Tests replace this function with a fake."""
-    from geopy.geocoders import Nominatim
-
     return Nominatim(user_agent=config["NOMINATIM_USER_AGENT"],
                      domain=config.get("NOMINATIM_DOMAIN") or NOMINATIM_PUBLIC_DOMAIN,
                      timeout=config.get("GEOCODE_TIMEOUT") or 5)

@@ -83,6 +83,7 @@ from labnet.services.availability import (
     FreeWindow,
     free_equipment,
 )
+from labnet.services.networks import member_lab_ids
 from labnet.templating import country_names
 
 DEFAULT_RADIUS_KM = 50.0
@@ -397,8 +398,6 @@ def _conditions(query: SearchQuery, taxonomy: _Taxonomy, today: date,
     """The WHERE terms over ``lab``, cheapest and most selective first."""
     conds: list[ColumnElement[bool]] = []
     if query.network:  # only networks the actor may see
-        from labnet.services.networks import member_lab_ids
-
         conds.append(Lab.id.in_(member_lab_ids(actor, query.network)))
     if near_ids is not None:
         conds.append(_id_in(near_ids, "near_ids"))

@@ -15,14 +15,17 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from labnet import data, security
 from labnet.extensions import db
 from labnet.models import (
+    Booking,
+    DemandSignal,
     Equipment,
     EquipmentKet,
     EquipmentSpec,
+    KetArea,
     Lab,
     LabKet,
     LabManager,
@@ -34,7 +37,18 @@ from labnet.models import (
     User,
     UserRole,
 )
+from labnet.models.network import (
+    Network,
+    NetworkCoordinator,
+    NetworkMember,
+    NetworkStage,
+    NetworkStageCategory,
+    NetworkStageKet,
+)
+from labnet.models.request import LabRequest, RequestLab
 from labnet.services.accounts import slugify
+from labnet.services.analytics import summarise_activity
+from labnet.services.requests import seed_demo_requests
 from labnet.services.taxonomy import sync_taxonomies
 
 DEMO_PASSWORD = "labnet-demo"  # noqa: S105 - documented demo password, demo accounts only
@@ -187,8 +201,6 @@ def seed_demo(*, now: datetime, progress: Progress = _noop) -> dict[str, int]:
     db.session.flush()
     # The demo SME's requests to the demo manager's labs, then the value chains and a year
     # of activity for the dashboard.
-    from labnet.services.requests import seed_demo_requests
-
     seed_demo_requests(now=now)
     _demo_networks(now)
     _demo_activity(now, progress)
@@ -314,8 +326,6 @@ def _advance_sequences(*tables: str) -> None:
     # Rows inserted with explicit ids leave PostgreSQL's sequences behind; move them on.
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    from sqlalchemy import text
-
     for table in tables:
         db.session.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
@@ -351,10 +361,6 @@ DEMO_COMPANIES = (
 
 
 def _demo_activity(now: datetime, progress: Progress) -> None:
-    from labnet.models import Booking, DemandSignal, KetArea
-    from labnet.models.request import LabRequest, RequestLab
-    from labnet.services.analytics import summarise_activity
-
     if db.session.scalar(select(Booking.id).where(Booking.reference.like("LN-DEMO-%"))
                          .limit(1)) is not None:
         return
@@ -549,15 +555,6 @@ DEMO_NETWORKS = (
 
 
 def _demo_networks(now: datetime) -> None:
-    from labnet.models.network import (
-        Network,
-        NetworkCoordinator,
-        NetworkMember,
-        NetworkStage,
-        NetworkStageCategory,
-        NetworkStageKet,
-    )
-
     coordinator = db.session.scalar(
         select(User).where(User.email == "coordinator@labnet.example"))
     if coordinator is None:
