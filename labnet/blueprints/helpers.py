@@ -3,26 +3,19 @@ the European country choices, and the one commit at the end of a request."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from flask import Response, current_app
+from flask import Response, current_app, flash
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
-from labnet.templating import country_name
+from labnet.services.geo import EUROPEAN_COUNTRIES, country_name
 
 T = TypeVar("T")
-
-# EU, EFTA, the UK and candidate countries: the platform's area (ISO 3166-1 alpha-2).
-EUROPEAN_COUNTRIES = (
-    "AL AT BA BE BG CH CY CZ DE DK EE ES FI FR GB GE GR HR HU IE IS IT LI LT LU LV MD ME MK "
-    "MT NL NO PL PT RO RS SE SI SK TR UA XK"
-).split()
-
 
 def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     """(value, label) pairs as WTForms 3.3 choices."""
@@ -66,17 +59,26 @@ class Outcome(Generic[T]):
     def __bool__(self) -> bool:
         return self.refusal is None
 
+    @property
+    def status(self) -> int:
+        """The status of the page that shows the refusal: its code (422, or 409 for a
+        conflict); 200 when nothing was refused."""
+        return self.refusal.code if self.refusal is not None else 200
 
-def commit_or_show(form: FlaskForm, call: Callable[[], T]) -> Outcome[T]:
-    """Run one service call as the request's one transaction: commit it; on a
-    :class:`RuleViolation` roll back (nothing half-written) and put the refusal on the
-    form's fields (what the user typed stays)."""
+
+def _commit(call: Callable[[], T], refused: Callable[[RuleViolation], None]) -> Outcome[T]:
+    """Run one service call as the request's one transaction: commit it, or roll it back
+    (nothing half-written) and hand a :class:`RuleViolation` to ``refused``. Any other error
+    is rolled back too before it goes on to its handler (404, 403, 500)."""
     try:
         value = call()
     except RuleViolation as exc:
         db.session.rollback()
-        apply_violation(form, exc)
+        refused(exc)
         return Outcome(refusal=exc)
+    except Exception:
+        db.session.rollback()
+        raise
     db.session.commit()
     return Outcome(value)
 
@@ -112,3 +114,37 @@ def search_client() -> str:
     from flask import request
 
     return f"{request.remote_addr or ''}|{request.user_agent.string[:200]}"
+
+
+def commit_or_show(form: FlaskForm, call: Callable[[], T], *,
+                   fields: Collection[str] | None = None,
+                   fallback: str | None = None) -> Outcome[T]:
+    """Run one service call as the request's one transaction: commit it; on a
+    :class:`RuleViolation` roll back (nothing half-written) and put the refusal on the
+    form's fields (what the user typed stays).
+
+    With ``fields``, a refusal naming any other field is shown on ``fallback`` (``None``:
+    on the form itself), for forms that show only some of their fields' errors."""
+
+    def show(exc: RuleViolation) -> None:
+        if fields is not None and exc.field not in fields:
+            exc = RuleViolation(fallback, exc.message, exc.code)
+        apply_violation(form, exc)
+
+    return _commit(call, show)
+
+
+FORM_EXPIRED = "The form had expired; nothing changed. Please try again."
+
+
+def commit_or_flash(form: FlaskForm, call: Callable[[], T], *, done: str) -> Outcome[T]:
+    """The boundary of a POST button (a form of its CSRF token and hidden values): an
+    expired form runs nothing; a refusal is rolled back and flashed as a warning; a success
+    is committed and ``done`` flashed. The view then redirects back to the button's page."""
+    if not form.validate_on_submit():
+        flash(FORM_EXPIRED, "warning")
+        return Outcome(refusal=RuleViolation(None, FORM_EXPIRED, 400))
+    outcome = _commit(call, lambda exc: flash(exc.message, "warning"))
+    if outcome:
+        flash(done, "success")
+    return outcome

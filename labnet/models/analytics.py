@@ -1,4 +1,4 @@
-"""The coordinators' dashboard's daily summary (issue 5).
+"""The coordinators' dashboard's daily summary.
 
 ``activity_daily`` holds one row per day and combination of dimensions for the two
 high-volume sources, catalogue searches (``demand_signal``) and bookings, so a year's

@@ -1,4 +1,4 @@
-"""Value-chain networks (issue 6): a network run by coordinators, its ordered stages and
+"""Value-chain networks: a network run by coordinators, its ordered stages and
 the labs placed on them through invitations a lab manager answers.
 
 A stage's needs are normalised (KET areas, equipment categories) so the gap finder can

@@ -68,6 +68,11 @@ OPEN_STATUSES = (
     RequestStatus.ACTIVE,
 )
 CLOSED_STATUSES = (RequestStatus.DECLINED, RequestStatus.COMPLETED, RequestStatus.WITHDRAWN)
+# From which statuses each move is allowed.
+ANSWERABLE = (RequestStatus.SUBMITTED, RequestStatus.IN_REVIEW, RequestStatus.ACCEPTED)
+WITHDRAWABLE = (RequestStatus.SUBMITTED, RequestStatus.IN_REVIEW, RequestStatus.ACCEPTED,
+                RequestStatus.ACTIVE)
+THREAD_OPEN = WITHDRAWABLE
 
 
 class LabAnswer(StrEnum):

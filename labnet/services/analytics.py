@@ -149,6 +149,7 @@ from labnet.models import (
 )
 from labnet.models.analytics import RequestDaily, RequestHoursDaily
 from labnet.models.request import LabRequest, RequestLab
+from labnet.services.spreadsheet import safe_cell
 
 UNMET_MAX_RESULTS = 2  # a search that found this many labs or fewer is unmet demand
 UNANSWERED_AFTER = timedelta(days=7)
@@ -701,7 +702,7 @@ def _supply_labs(f: Filters) -> Any:
                    Lab.name.label("name"), Lab.slug.label("slug"),
                    Lab.equipment_count.label("equipment"),
                    (_weekly_hours() * _bookable_equipment() * f.weeks).label("open_hours"))
-            .where(Lab.is_published.is_(True), *_lab_conditions(f))
+            .where(permissions.listed_lab_condition(), *_lab_conditions(f))
             .subquery("supply_labs"))
 
 
@@ -810,7 +811,7 @@ def utilisation_by_category(f: Filters) -> Table:
     open_q = (select(Equipment.category_code.label("code"),
                      func.sum(_weekly_hours() * f.weeks).label("hours"))
               .join(Lab, Lab.id == Equipment.lab_id)
-              .where(Lab.is_published.is_(True), Equipment.status == "active",
+              .where(permissions.listed_lab_condition(), Equipment.status == "active",
                      Equipment.mode != "request_only")
               .group_by(Equipment.category_code))
     if ids is not None:
@@ -1066,19 +1067,13 @@ def build_cached(f: Filters, *, now: datetime, ttl: float, only: str | None = No
     return board
 
 
-# Spreadsheets run cells starting with these as formulas (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
 def csv_rows(table: Table) -> list[list[str]]:
     """The table as CSV rows: the header, then each row as the page shows it; a text cell
     (a lab's name) that a spreadsheet would run as a formula gets a leading apostrophe."""
 
     def cell(value: Any) -> str:
         text = display(value)
-        if isinstance(value, str) and text.startswith(_FORMULA_START):
-            return "'" + text
-        return text
+        return safe_cell(text) if isinstance(value, str) else text
 
     return [list(table.columns), *([cell(v) for v in row] for row in table.rows)]
 

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select, update
+from sqlalchemy import Select, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -32,6 +32,18 @@ from labnet.errors import NotFound, PermissionDenied, RuleViolation, SlotTaken
 from labnet.extensions import db
 from labnet.models import Equipment, EquipmentMode, EquipmentStatus, Lab, LabManager, User
 from labnet.models.booking import ACTIVE_STATUSES, Blackout, Booking, BookingStatus
+from labnet.permissions import (
+    booking_cancel_deadline,
+    can_book,
+    can_decide_booking,
+    can_manage_lab,
+    can_view_booking,
+    can_view_equipment,
+    can_view_lab,
+    managed_bookings,
+    require,
+    visible_bookings,
+)
 from labnet.services import audit
 from labnet.services.availability import (
     count_units,
@@ -181,8 +193,6 @@ def _checked(actor: Any, equipment_id: int, start_at: datetime, end_at: datetime
              now: datetime) -> tuple[Equipment, int]:
     """Load the equipment the actor may see and apply every rule and the overlap check;
     shared by the preview and the booking itself, so both refuse alike."""
-    from labnet.permissions import can_view_equipment
-
     equipment = _load_equipment(equipment_id)
     if not can_view_equipment(actor, equipment):
         raise NotFound(equipment_id)
@@ -218,8 +228,6 @@ def request_booking(actor: User, equipment_id: int, start_at: datetime, end_at: 
     :raises RuleViolation: naming the rule broken.
     :raises SlotTaken: when an active booking overlaps (buffer included).
     """
-    from labnet.permissions import can_book, require
-
     require(can_book, actor)
     if control_problem(purpose, one_line=False):
         raise RuleViolation("purpose", control_problem(purpose, one_line=False))
@@ -309,8 +317,6 @@ def approve_booking(actor: User, booking_id: int, *, now: datetime) -> Booking:
     :raises PermissionDenied: unless the actor manages the booking's lab.
     :raises RuleViolation: when the booking is no longer pending.
     """
-    from labnet.permissions import can_decide_booking, require
-
     booking = get_booking_for_update(booking_id)
     require(can_decide_booking, actor, booking)
     if booking.hold_until is not None and booking.hold_until < now:
@@ -332,8 +338,6 @@ def reject_booking(actor: User, booking_id: int, reason: str, *, now: datetime) 
 
     :raises RuleViolation: ``reason`` missing; ``status`` when no longer pending.
     """
-    from labnet.permissions import can_decide_booking, require
-
     booking = get_booking_for_update(booking_id)
     require(can_decide_booking, actor, booking)
     reason = " ".join(reason.split())
@@ -359,8 +363,6 @@ def cancel_booking(actor: User, booking_id: int, reason: str, *, now: datetime) 
     :raises PermissionDenied: for anyone else. :raises RuleViolation: past the deadline,
         ``reason`` missing for managers, or the booking no longer active.
     """
-    from labnet.permissions import can_decide_booking, can_view_booking, require
-
     booking = get_booking_for_update(booking_id)
     require(can_view_booking, actor, booking)
     as_manager = can_decide_booking(actor, booking)
@@ -370,7 +372,7 @@ def cancel_booking(actor: User, booking_id: int, reason: str, *, now: datetime) 
     if not as_manager:
         if actor.organisation_id != booking.organisation_id:
             raise PermissionDenied("cancel")
-        deadline = booking.start_at - timedelta(hours=booking.lab.cancel_deadline_hours)
+        deadline = booking_cancel_deadline(booking)
         if now > deadline and booking.status == BookingStatus.CONFIRMED:
             raise RuleViolation("status", f"Too late to cancel online: the deadline was "
                                           f"{booking.lab.cancel_deadline_hours} hours before the "
@@ -413,7 +415,7 @@ def expire_holds(*, now: datetime) -> int:
 
 # --- the lab manager's side: queue, shorten, no-show, blackouts ----------------------------
 #
-# Added for issue 4 (manager side). Same pattern as above: lock the equipment first, check
+# The same pattern as the requester's side: lock the equipment first, check
 # the permission, compare-and-set or update, audit and e-mail in the caller's transaction.
 
 
@@ -432,8 +434,6 @@ class BlackoutConflict(RuleViolation):
 def list_pending_queue(actor: User, *, limit: int = 200) -> Any:
     """Pending requests of the labs the actor manages, oldest request first (a ``Select``;
     the oldest ``limit``, since they expire first)."""
-    from labnet.permissions import managed_bookings
-
     return (managed_bookings(actor)
             .where(Booking.status == BookingStatus.PENDING)
             .options(joinedload(Booking.equipment), joinedload(Booking.lab),
@@ -443,8 +443,6 @@ def list_pending_queue(actor: User, *, limit: int = 200) -> Any:
 
 def list_upcoming_confirmed(actor: User, *, now: datetime, limit: int = 100) -> Any:
     """Confirmed bookings of the actor's labs that have not ended yet, soonest first."""
-    from labnet.permissions import managed_bookings
-
     return (managed_bookings(actor)
             .where(Booking.status == BookingStatus.CONFIRMED, Booking.end_at > now)
             .options(joinedload(Booking.equipment), joinedload(Booking.lab),
@@ -455,8 +453,6 @@ def list_upcoming_confirmed(actor: User, *, now: datetime, limit: int = 100) -> 
 def list_recent_ended(actor: User, *, now: datetime, days: int = 14, limit: int = 100) -> Any:
     """Confirmed or completed bookings that ended in the last ``days``: the ones a manager
     may mark as no-show."""
-    from labnet.permissions import managed_bookings
-
     return (managed_bookings(actor)
             .where(Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.COMPLETED]),
                    Booking.end_at <= now, Booking.end_at > now - timedelta(days=days))
@@ -465,12 +461,34 @@ def list_recent_ended(actor: User, *, now: datetime, days: int = 14, limit: int 
             .order_by(Booking.end_at.desc(), Booking.id).limit(limit))
 
 
+def get_equipment_for_booking(equipment_id: int) -> Equipment:
+    """The equipment with its lab and opening hours, read afresh (the booking form)."""
+    return db.session.scalars(
+        select(Equipment).options(joinedload(Equipment.lab).selectinload(Lab.opening_hours))
+        .where(Equipment.id == equipment_id).execution_options(populate_existing=True)
+    ).one()
+
+
+def get_booking(booking_id: int) -> Booking:
+    """The booking with what its page shows (equipment, lab, requester, organisation), read
+    afresh; the caller has loaded it through ``permissions.booking_for``."""
+    return db.session.scalars(
+        select(Booking).options(joinedload(Booking.equipment), joinedload(Booking.lab),
+                                joinedload(Booking.requester), joinedload(Booking.organisation))
+        .where(Booking.id == booking_id).execution_options(populate_existing=True)
+    ).one()
+
+
+def list_my_bookings(actor: User, *, limit: int = 500) -> Select[tuple[Booking]]:
+    """The bookings of the actor's organisation ("My bookings"), latest start first."""
+    return (visible_bookings(actor)
+            .options(joinedload(Booking.equipment), joinedload(Booking.lab),
+                     joinedload(Booking.requester))
+            .order_by(Booking.start_at.desc(), Booking.id.desc()).limit(limit))
+
+
 def count_pending_for_manager(actor: User) -> int:
     """How many requests wait for the actor's decision (one query; the home page)."""
-    from sqlalchemy import func
-
-    from labnet.permissions import managed_bookings
-
     stmt = managed_bookings(actor).where(Booking.status == BookingStatus.PENDING)
     return int(db.session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
 
@@ -509,8 +527,6 @@ def shorten_booking(actor: User, booking_id: int, new_start: datetime, new_end: 
     :raises RuleViolation: ``status`` when not confirmed or already over; ``start_at`` /
         ``end_at`` when outside the old window, not shorter, misaligned or too short.
     """
-    from labnet.permissions import can_decide_booking, require
-
     if new_start.tzinfo is None or new_end.tzinfo is None:
         raise ValueError("shorten_booking needs aware datetimes")
     booking = get_booking_for_update(booking_id)
@@ -563,8 +579,6 @@ def mark_no_show(actor: User, booking_id: int, *, now: datetime) -> Booking:
     :raises PermissionDenied: unless the actor manages the booking's lab.
     :raises RuleViolation: ``status`` when the booking has not ended or is in another state.
     """
-    from labnet.permissions import can_decide_booking, require
-
     booking = get_booking_for_update(booking_id)
     require(can_decide_booking, actor, booking)
     if booking.status == BookingStatus.CONFIRMED and booking.end_at > now:
@@ -615,8 +629,6 @@ def add_blackout(actor: User, lab_id: int, equipment_id: int | None, start_at: d
         already past, a time outside the years 2000..2100, ``equipment_id`` not of this lab,
         ``affected_action`` unknown.
     """
-    from labnet.permissions import can_manage_lab, can_view_lab, require
-
     lab = db.session.get(Lab, lab_id)
     if lab is None or not can_view_lab(actor, lab):
         raise NotFound(lab_id)
@@ -689,8 +701,6 @@ def remove_blackout(actor: User, blackout_id: int, *, now: datetime) -> Lab:
     :raises NotFound: when the blackout does not exist or its lab is hidden from the actor.
     :raises PermissionDenied: unless the actor manages the lab.
     """
-    from labnet.permissions import can_manage_lab, can_view_lab, require
-
     blackout = db.session.get(Blackout, blackout_id)
     lab = db.session.get(Lab, blackout.lab_id) if blackout is not None else None
     if blackout is None or lab is None or not can_view_lab(actor, lab):

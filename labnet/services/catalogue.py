@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from labnet.extensions import db
 from labnet.models import Equipment, EquipmentStatus, KetArea, Lab, LabKet
-from labnet.permissions import can_manage_lab, visible_labs
+from labnet.permissions import can_manage_lab, listed_lab_condition, visible_labs
 from labnet.services import search
 
 
@@ -33,12 +33,12 @@ def home_figures() -> HomeFigures:
         select(
             func.count(Lab.id), func.count(distinct(Lab.country)),
             func.coalesce(func.sum(Lab.equipment_count), 0),
-        ).where(Lab.is_published.is_(True))
+        ).where(listed_lab_condition())
     ).one()
     # Level-1 areas represented by a published lab, directly or through a sub-area: asked
     # per area (63 probes of an index) rather than counted over every lab's links.
     used = exists().where(
-        LabKet.ket_code == KetArea.code, Lab.id == LabKet.lab_id, Lab.is_published.is_(True)
+        LabKet.ket_code == KetArea.code, Lab.id == LabKet.lab_id, listed_lab_condition()
     )
     kets = db.session.scalar(
         select(func.count(distinct(func.coalesce(KetArea.parent_code, KetArea.code)))).where(used)

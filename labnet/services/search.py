@@ -10,7 +10,7 @@ Rules owned here, once:
   mode is not request-only. An accreditation counts only when verified and unexpired on
   ``now``'s date (DESIGN, Accreditation). *Near* keeps labs whose exact geodesic distance
   to the place is at most the radius (default 50 km, 1–1000 km).
-- **Drafts are invisible** (DESIGN rule 6 and the catalogue issue): every read starts from
+- **Drafts are invisible** (DESIGN rule 6): every read starts from
   :func:`labnet.permissions.visible_labs`, so results, facet counts, totals and the map
   never include a draft.
 - **Bad input never fails** (DESIGN rule 5): :func:`parse_query` drops a parameter it
@@ -90,6 +90,7 @@ from labnet.services.availability import (
     FreeWindow,
     free_equipment,
 )
+from labnet.services.networks import member_lab_ids
 from labnet.templating import country_names
 
 DEFAULT_RADIUS_KM = 50.0
@@ -100,20 +101,15 @@ MAX_WORDS = 8
 MAX_Q_LENGTH = 200
 MAX_NEAR_LENGTH = 120
 SORTS = ("relevance", "distance", "name")
-# URL parameters, in the order links carry them.
-PARAMS = ("q", "ket", "category", "kind", "country", "accreditation", "bookable", "near",
-          "radius_km", "sort", "page")
-FILTER_PARAMS = ("ket", "category", "kind", "country", "accreditation", "bookable", "near")
-# --- availability filter (free for D hours between two dates) ---
+# The availability filter: free for D hours between two dates.
 AVAILABILITY_PARAMS = ("available_from", "available_to", "hours")
-PARAMS = (*PARAMS[:-2], *AVAILABILITY_PARAMS, *PARAMS[-2:])  # before sort and page
-FILTER_PARAMS = (*FILTER_PARAMS, "available_from")
+# URL parameters, in the order links carry them; ``network``: labs that are accepted
+# members of a network the user may see.
+PARAMS = ("q", "ket", "category", "kind", "country", "accreditation", "bookable", "near",
+          "radius_km", *AVAILABILITY_PARAMS, "network", "sort", "page")
+FILTER_PARAMS = ("ket", "category", "kind", "country", "accreditation", "bookable", "near",
+                 "available_from", "network")
 MAX_AHEAD_DAYS = 2 * 365  # services.labs.MAX_ADVANCE_DAYS: no lab books further ahead
-# --- end availability filter ---
-# --- network filter (issue 6): labs that are accepted members of a visible network ---
-PARAMS = (*PARAMS[:-2], "network", *PARAMS[-2:])
-FILTER_PARAMS = (*FILTER_PARAMS, "network")
-# --- end network filter ---
 _TRUE = ("1", "true", "on", "yes")
 _FALSE = ("", "0", "false", "off", "no")
 _LIVE_EQUIPMENT = (EquipmentStatus.ACTIVE.value, EquipmentStatus.MAINTENANCE.value)
@@ -144,7 +140,7 @@ class SearchQuery:
     available_from: date | None = None
     available_to: date | None = None
     hours: float | None = None
-    network: str = ""  # a network's slug (issue 6)
+    network: str = ""  # a network's slug
 
     @property
     def words(self) -> list[str]:
@@ -329,13 +325,11 @@ def parse_query(args: Mapping[str, str]) -> tuple[SearchQuery, dict[str, str]]:
                               f"“{raw_page[:20]}” is not, so the first page is shown.")
             page = 1
 
-    # --- network filter ---
     network = text("network").lower()[:120]
     if network and not network.replace("-", "").isalnum():
         errors["network"] = (f"There is no network “{network[:60]}”; that filter was left "
                              "out.")
         network = ""
-    # --- end network filter ---
     available_from, available_to, hours = _parse_availability(args, errors)
     query = SearchQuery(network=network,
                         available_from=available_from, available_to=available_to, hours=hours,
@@ -410,9 +404,7 @@ def _conditions(query: SearchQuery, taxonomy: _Taxonomy, today: date,
                 near_ids: list[int] | None, actor: Any = None) -> list[ColumnElement[bool]]:
     """The WHERE terms over ``lab``, cheapest and most selective first."""
     conds: list[ColumnElement[bool]] = []
-    if query.network:  # network filter: only networks the actor may see (issue 6)
-        from labnet.services.networks import member_lab_ids
-
+    if query.network:  # only networks the actor may see
         conds.append(Lab.id.in_(member_lab_ids(actor, query.network)))
     if near_ids is not None:
         conds.append(_id_in(near_ids, "near_ids"))
@@ -442,19 +434,6 @@ def _conditions(query: SearchQuery, taxonomy: _Taxonomy, today: date,
     return conds
 
 
-# Haversine on the mean sphere differs from the WGS 84 geodesic by less than 0.6 % (the
-# ellipsoid's radii of curvature lie between 6,335 and 6,400 km); 1 % is a safe margin.
-_MEAN_EARTH_KM = 6371.0088
-_HAVERSINE_ERROR = 0.01
-
-
-def _haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    h = (math.sin((p2 - p1) / 2) ** 2
-         + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2)
-    return 2 * _MEAN_EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
-
-
 class _Circle:
     """The labs within ``radius`` km of ``place``, with their distances.
 
@@ -471,11 +450,11 @@ class _Circle:
         self._coords: dict[int, tuple[float, float]] = {}
         self._exact: dict[int, float] = {}
         for lab_id, lat, lon in rows:
-            h = _haversine_km(place.lat, place.lon, lat, lon)
-            if h * (1 - _HAVERSINE_ERROR) > radius:
+            h = geo.approx_distance_km(place.lat, place.lon, lat, lon)
+            if h * (1 - geo.APPROX_ERROR) > radius:
                 continue
             self._coords[lab_id] = (lat, lon)
-            if h * (1 + _HAVERSINE_ERROR) > radius and self.exact(lab_id) > radius:
+            if h * (1 + geo.APPROX_ERROR) > radius and self.exact(lab_id) > radius:
                 del self._coords[lab_id]
                 continue
             self.approx[lab_id] = h
@@ -491,10 +470,10 @@ class _Circle:
         return self._exact[lab_id]
 
     def lower(self, lab_id: int) -> float:
-        return self.approx[lab_id] * (1 - _HAVERSINE_ERROR)
+        return self.approx[lab_id] * (1 - geo.APPROX_ERROR)
 
     def upper(self, lab_id: int) -> float:
-        return self.approx[lab_id] * (1 + _HAVERSINE_ERROR)
+        return self.approx[lab_id] * (1 + geo.APPROX_ERROR)
 
 
 def _near(query: SearchQuery) -> _Circle | None:

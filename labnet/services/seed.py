@@ -15,14 +15,17 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 
 from labnet import data, security
 from labnet.extensions import db
 from labnet.models import (
+    Booking,
+    DemandSignal,
     Equipment,
     EquipmentKet,
     EquipmentSpec,
+    KetArea,
     Lab,
     LabKet,
     LabManager,
@@ -34,7 +37,18 @@ from labnet.models import (
     User,
     UserRole,
 )
+from labnet.models.network import (
+    Network,
+    NetworkCoordinator,
+    NetworkMember,
+    NetworkStage,
+    NetworkStageCategory,
+    NetworkStageKet,
+)
+from labnet.models.request import LabRequest, RequestLab
 from labnet.services.accounts import slugify
+from labnet.services.analytics import summarise_activity
+from labnet.services.requests import seed_demo_requests
 from labnet.services.taxonomy import sync_taxonomies
 
 DEMO_PASSWORD = "labnet-demo"  # noqa: S105 - documented demo password, demo accounts only
@@ -185,13 +199,11 @@ def seed_demo(*, now: datetime, progress: Progress = _noop) -> dict[str, int]:
     db.session.flush()
     _demo_accounts(now)
     db.session.flush()
-    # --- demo requests --- (issue 5: the demo SME's requests to the demo manager's labs)
-    from labnet.services.requests import seed_demo_requests
-
+    # The demo SME's requests to the demo manager's labs, then the value chains and a year
+    # of activity for the dashboard.
     seed_demo_requests(now=now)
-    # --- end demo requests ---
-    _demo_networks(now)  # --- demo networks --- (issue 6)
-    _demo_activity(now, progress)  # --- demo activity --- (dashboard, issue 5)
+    _demo_networks(now)
+    _demo_activity(now, progress)
     return {"labs": added_labs, "equipment": added_equipment}
 
 
@@ -318,8 +330,6 @@ def _advance_sequences(*tables: str) -> None:
     # Rows inserted with explicit ids leave PostgreSQL's sequences behind; move them on.
     if db.session.get_bind().dialect.name != "postgresql":
         return
-    from sqlalchemy import text
-
     for table in tables:
         db.session.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "  # noqa: S608 - fixed names
@@ -337,8 +347,8 @@ def _bulk(model: Any, rows: list[dict[str, Any]], chunk: int, progress: Progress
         progress(stage, 0, 0)
 
 
-# --- demo activity ---
-# A year of plausible activity for the coordinators' dashboard (issue 5): companies across
+# --- demo activity ---------------------------------------------------------------------
+# A year of plausible activity for the coordinators' dashboard: companies across
 # Europe, catalogue searches (some finding nothing), bookings and access/service/joint-
 # project requests with answers after hours or days (some never), then the daily summary.
 # Idempotent (skipped when its bookings exist); a few thousand rows in bulk, well under a
@@ -355,10 +365,6 @@ DEMO_COMPANIES = (
 
 
 def _demo_activity(now: datetime, progress: Progress) -> None:
-    from labnet.models import Booking, DemandSignal, KetArea
-    from labnet.models.request import LabRequest, RequestLab
-    from labnet.services.analytics import summarise_activity
-
     if db.session.scalar(select(Booking.id).where(Booking.reference.like("LN-DEMO-%"))
                          .limit(1)) is not None:
         return
@@ -495,7 +501,7 @@ def _demo_activity(now: datetime, progress: Progress) -> None:
     progress("dashboard summary", 1, 1)
 
 
-# --- demo networks ---
+# --- demo networks ---------------------------------------------------------------------
 # Four value chains of demo centres (DOMAIN.md §5), run by the demo coordinator. Each
 # stage: (name, KET areas, equipment categories, keywords, [(lab slug, status)]). Some
 # stages are left empty or in one country, so the gap finder has work; two invitations
@@ -553,15 +559,6 @@ DEMO_NETWORKS = (
 
 
 def _demo_networks(now: datetime) -> None:
-    from labnet.models.network import (
-        Network,
-        NetworkCoordinator,
-        NetworkMember,
-        NetworkStage,
-        NetworkStageCategory,
-        NetworkStageKet,
-    )
-
     coordinator = db.session.scalar(
         select(User).where(User.email == "coordinator@labnet.example"))
     if coordinator is None:
@@ -599,4 +596,3 @@ def _demo_networks(now: datetime) -> None:
                     answered_at=now - timedelta(days=25) if answered else None,
                     answered_by_id=None, answer_message=""))
     db.session.flush()
-# --- end demo networks ---

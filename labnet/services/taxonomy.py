@@ -46,3 +46,26 @@ def ket_tree() -> list[tuple[KetArea, list[KetArea]]]:
 
 def ket_names() -> dict[str, Any]:
     return dict(db.session.execute(select(KetArea.code, KetArea.name)).all())
+
+
+def category_names() -> dict[str, str]:
+    """Equipment category code -> name."""
+    return dict(db.session.execute(select(EquipmentCategory.code, EquipmentCategory.name)).all())
+
+
+def lab_kind_names() -> list[tuple[str, str]]:
+    """(code, name) of the lab kinds, by name."""
+    return [(code, name) for code, name in db.session.execute(
+        select(LabKind.code, LabKind.name).order_by(LabKind.name))]
+
+
+def category_groups() -> list[tuple[str, str, str]]:
+    """(code, name, group name) of the equipment categories, in shipped order."""
+    return [(code, name, group) for code, name, group in db.session.execute(
+        select(EquipmentCategory.code, EquipmentCategory.name, EquipmentCategory.group_name)
+        .order_by(EquipmentCategory.number))]
+
+
+def list_ket_areas() -> list[KetArea]:
+    """Every KET area (both levels), by code."""
+    return list(db.session.scalars(select(KetArea).order_by(KetArea.code)))

@@ -6,11 +6,14 @@ import pytest
 from geopy.distance import geodesic
 
 from labnet.services.geo import (
+    APPROX_ERROR,
     _strip_postal,
+    approx_distance_km,
     bounding_box,
     country_code,
     distance_km,
     fold_name,
+    nearest_approx_km,
     parse_query,
 )
 
@@ -134,3 +137,17 @@ def test_parse_query_splits_town_and_country():
     assert parse_query("Aachen", "de") == (["aachen"], "DE")
     assert parse_query("Steinbachstraße 15, 52074 Aachen") == (
         ["aachen", "steinbachstrasse"], None)
+
+
+@pytest.mark.parametrize(("a", "b"), [
+    ((50.77664, 6.08342), (50.93333, 6.95)),       # Aachen – Cologne
+    ((38.72, -9.14), (60.17, 24.94)),              # Lisbon – Helsinki
+    ((64.15, -21.94), (35.17, 33.36)),             # Reykjavík – Nicosia
+    ((0.0, 0.0), (0.0, 179.0)),                    # along the equator
+])
+def test_the_approximate_distance_stays_within_its_margin(a, b):
+    exact = distance_km(*a, *b)
+    approx = approx_distance_km(*a, *b)
+    assert abs(approx - exact) <= exact * APPROX_ERROR
+    antipode = (-a[0], a[1] - 180 if a[1] > 0 else a[1] + 180)  # the farthest point
+    assert nearest_approx_km(*a, [antipode, b]) == pytest.approx(approx)

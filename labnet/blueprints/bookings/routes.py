@@ -8,12 +8,8 @@ organisation and the lab's managers); the rules are the booking service's.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from labnet import clock, permissions, security
 from labnet.blueprints.bookings import bp
@@ -22,8 +18,8 @@ from labnet.blueprints.helpers import apply_violation, commit_or_show
 from labnet.dates import parse_day, parse_local_datetime
 from labnet.errors import RuleViolation, SlotTaken
 from labnet.extensions import db
-from labnet.models import AuditEvent, Booking, BookingStatus, Equipment, Lab, User
-from labnet.services import availability
+from labnet.models import Booking, BookingStatus, Equipment, User
+from labnet.services import audit, availability
 from labnet.services import booking as engine
 from labnet.services.availability import local_to_utc, utc_to_local
 
@@ -44,24 +40,7 @@ def cancel_token(booking_id: int) -> str:
 
 def _equipment(equipment_id: int) -> Equipment:
     item = permissions.equipment_for(current_user, equipment_id)
-    return db.session.scalars(
-        select(Equipment).options(joinedload(Equipment.lab).selectinload(Lab.opening_hours))
-        .where(Equipment.id == item.id).execution_options(populate_existing=True)
-    ).one()
-
-
-def _cancel_deadline(booking: Booking) -> datetime:
-    return booking.start_at - timedelta(hours=booking.lab.cancel_deadline_hours)
-
-
-def _may_cancel(actor, booking: Booking, now: datetime) -> bool:
-    """Whether to offer the cancel button; the service decides again when it is pressed
-    (same deadline rule: pending requests may always be withdrawn)."""
-    if not booking.is_active:
-        return False
-    if permissions.can_decide_booking(actor, booking):
-        return True
-    return booking.status == BookingStatus.PENDING or now <= _cancel_deadline(booking)
+    return engine.get_equipment_for_booking(item.id)
 
 
 # --- booking form ------------------------------------------------------------------------
@@ -163,12 +142,7 @@ def availability_json(equipment_id: int):
 @login_required
 def index():
     now = clock.utcnow()
-    rows = list(db.session.scalars(
-        permissions.visible_bookings(current_user)
-        .options(joinedload(Booking.equipment), joinedload(Booking.lab),
-                 joinedload(Booking.requester))
-        .order_by(Booking.start_at.desc(), Booking.id.desc()).limit(500)
-    ))
+    rows = list(db.session.scalars(engine.list_my_bookings(current_user)))
     upcoming = sorted((b for b in rows if b.end_at >= now), key=lambda b: b.start_at)
     past = [b for b in rows if b.end_at < now]
     return render_template("bookings/index.html", upcoming=upcoming, past=past,
@@ -176,25 +150,15 @@ def index():
 
 
 def _load(booking_id: int) -> Booking:
-    booking = permissions.booking_for(current_user, booking_id)
-    return db.session.scalars(
-        select(Booking).options(joinedload(Booking.equipment), joinedload(Booking.lab),
-                                joinedload(Booking.requester), joinedload(Booking.organisation))
-        .where(Booking.id == booking.id).execution_options(populate_existing=True)
-    ).one()
+    return engine.get_booking(permissions.booking_for(current_user, booking_id).id)
 
 
 def _detail_page(booking: Booking, form: CancelForm, status: int = 200):
-    history = db.session.execute(
-        select(AuditEvent, User.full_name).outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.subject_type == "booking", AuditEvent.subject_id == booking.id)
-        .order_by(AuditEvent.at, AuditEvent.id)
-    ).all()
-    now = clock.utcnow()
     return render_template(
-        "bookings/detail.html", booking=booking, history=history, form=form,
-        badges=STATUS_BADGES, may_cancel=_may_cancel(current_user, booking, now),
-        deadline=_cancel_deadline(booking),
+        "bookings/detail.html", booking=booking, history=audit.list_history("booking", booking.id),
+        form=form, badges=STATUS_BADGES,
+        may_cancel=permissions.can_cancel_booking(current_user, booking, clock.utcnow()),
+        deadline=permissions.booking_cancel_deadline(booking),
     ), status
 
 
@@ -232,11 +196,7 @@ def cancel_link(token: str):
     requester = db.session.get(User, found.requester_id) if found else None
     if found is None or requester is None:
         return render_template("bookings/cancel_link.html", booking=None), 400
-    booking = permissions.booking_for(requester, booking_id)
-    booking = db.session.scalars(
-        select(Booking).options(joinedload(Booking.equipment), joinedload(Booking.lab))
-        .where(Booking.id == booking.id)
-    ).one()
+    booking = engine.get_booking(permissions.booking_for(requester, booking_id).id)
     form = CancelForm()
     done = False
     if request.method == "POST":

@@ -1,4 +1,4 @@
-"""The coordinators' dashboard (issue 5): ``/dashboard`` and one CSV per table.
+"""The coordinators' dashboard: ``/dashboard`` and one CSV per table.
 
 Coordinators and admins see everything, lab managers the same figures limited to their
 labs (``permissions.can_view_dashboard``, ``permissions.dashboard_lab_scope``); other

@@ -1,4 +1,4 @@
-"""The lab manager's side of bookings (issue 4): the queue of pending requests, decisions,
+"""The lab manager's side of bookings: the queue of pending requests, decisions,
 shortening, no-shows, blackouts and a week calendar per lab; plus each person's e-mail
 preference (``mail_settings``, an absolute URL under /account)."""
 

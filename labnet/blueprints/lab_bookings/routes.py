@@ -1,4 +1,4 @@
-"""Lab-manager booking pages (issue 4, the manager's side).
+"""Lab-manager booking pages.
 
 Bookings are loaded through ``permissions.booking_for`` (404 for a booking the user may not
 see), then ``can_decide_booking`` (403 for the requesting organisation's own members, who
@@ -44,14 +44,6 @@ def _logged_in():
     if not current_user.is_authenticated:
         return login_manager.unauthorized()
     return None
-
-
-@bp.app_template_global()
-def pending_booking_count() -> int:
-    """Requests waiting for the current user's decision (the home page badge; one query)."""
-    if not current_user.is_authenticated:
-        return 0
-    return service.count_pending_for_manager(current_user._get_current_object())
 
 
 def _actor():

@@ -14,7 +14,6 @@ from typing import Any
 
 from flask import Response, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 from wtforms.fields.choices import SelectChoice
 
 from labnet import clock, permissions
@@ -30,10 +29,10 @@ from labnet.blueprints.manage.forms import (
     hours_form_class,
 )
 from labnet.extensions import db, login_manager
-from labnet.models import Equipment, EquipmentCategory, Lab, LabKind
+from labnet.models import Equipment, Lab
 from labnet.models.lab import WEEKDAYS
 from labnet.services import catalogue, labs
-from labnet.services.taxonomy import ket_names, ket_tree
+from labnet.services.taxonomy import category_groups, ket_names, ket_tree, lab_kind_names
 from labnet.templating import country_name
 
 
@@ -61,8 +60,7 @@ def index():
 
 
 def _lab_choices(form: LabProfileForm, lab: Lab) -> None:
-    kinds = db.session.execute(select(LabKind.code, LabKind.name).order_by(LabKind.name)).all()
-    form.kind_code.choices = choices((code, name) for code, name in kinds)
+    form.kind_code.choices = choices(lab_kind_names())
     countries = country_choices()
     if lab.country and lab.country not in {c.value for c in countries}:
         countries.append(SelectChoice(lab.country, country_name(lab.country)))
@@ -159,12 +157,8 @@ def hours(slug: str):
 
 
 def _equipment_choices(form: EquipmentForm) -> None:
-    rows = db.session.execute(
-        select(EquipmentCategory.code, EquipmentCategory.name, EquipmentCategory.group_name)
-        .order_by(EquipmentCategory.number)
-    ).all()
     form.category_code.choices = [SelectChoice("", "Choose a category…")] + [
-        SelectChoice(code, name, optgroup=group) for code, name, group in rows
+        SelectChoice(code, name, optgroup=group) for code, name, group in category_groups()
     ]
     form.ket_codes.choices = choices(ket_names().items())
 

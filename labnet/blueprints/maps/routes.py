@@ -60,13 +60,6 @@ def _searcher_country() -> str | None:
     return None
 
 
-@bp.app_template_global("map_tiles")
-def map_tiles() -> dict[str, str]:
-    """Tile settings for the map macros and pages (config TILE_URL, TILE_ATTRIBUTION)."""
-    return {"url": current_app.config.get("TILE_URL") or "",
-            "attribution": current_app.config.get("TILE_ATTRIBUTION") or ""}
-
-
 @bp.get("/map")
 def index():
     query, errors = search.parse_query(request.args)

@@ -1,4 +1,4 @@
-"""Value-chain networks (issue 6): the public list and pages with the chain diagram and
+"""Value-chain networks: the public list and pages with the chain diagram and
 map, the coordinators' pages (network, stages, invitations, coordinators, gap finder) and
 the lab managers' invitations."""
 

@@ -1,13 +1,13 @@
-"""Network pages (issue 6).
+"""Network pages.
 
 Networks are loaded through ``permissions.network_for`` (404 for a members-only network
 the user may not see — as if it did not exist) and, for the coordinators' pages,
 ``permissions.run_network_for`` (403 on a network the user sees but does not run).
 Invitations are loaded through ``permissions.invitation_for`` (404 unless the user manages
 the invited lab). The coordinators' and managers' pages send visitors to log in first.
-Each POST calls one service of ``services.networks`` and commits once; a refusal
-re-renders the form with the message on its field and the input kept (422, or 409 for a
-conflict), and nothing is written.
+Each POST calls one service of ``services.networks`` through the shared boundary
+(``commit_or_show``, ``commit_or_flash``); a refusal re-renders the form with the message
+on its field and the input kept (422, or 409 for a conflict), and nothing is written.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ from urllib.parse import urlencode
 
 from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from labnet import clock, permissions
-from labnet.blueprints.helpers import apply_violation, choices
+from labnet.blueprints.helpers import Outcome, choices, commit_or_flash, commit_or_show
 from labnet.blueprints.networks import bp
 from labnet.blueprints.networks.forms import (
     ActionForm,
@@ -32,12 +31,11 @@ from labnet.blueprints.networks.forms import (
     StageForm,
 )
 from labnet.converters import parse_id
-from labnet.errors import NotFound, RuleViolation
-from labnet.extensions import db, login_manager
-from labnet.models import EquipmentCategory
+from labnet.errors import RuleViolation
+from labnet.extensions import login_manager
 from labnet.models.network import ECOSYSTEMS, Network
 from labnet.services import networks as service
-from labnet.services.taxonomy import ket_names
+from labnet.services.taxonomy import category_names, ket_names
 
 LOGIN_ONLY = {"networks.create", "networks.manage", "networks.edit", "networks.add_stage",
               "networks.edit_stage", "networks.move_stage", "networks.retire_stage",
@@ -52,27 +50,6 @@ def _logged_in():
     return None
 
 
-@bp.app_template_global()
-def network_invitation_count() -> int:
-    """Open invitations for the labs the current user manages (the nav badge)."""
-    if not current_user.is_authenticated:
-        return 0
-    return service.pending_invitation_count(current_user._get_current_object())
-
-
-@bp.app_template_global()
-def filter_networks() -> list[tuple[str, str]]:
-    """(slug, name) of the networks the current user may see: the catalogue filter."""
-    return [(n.slug, n.name) for n in db.session.scalars(
-        permissions.visible_networks(current_user._get_current_object()))]
-
-
-@bp.app_template_global()
-def lab_networks(lab_id: int) -> list[tuple[Any, str]]:
-    """The networks (and stage) a lab belongs to that the current user may see."""
-    return service.networks_of_lab(current_user._get_current_object(), lab_id)
-
-
 def _actor():
     return current_user._get_current_object()
 
@@ -81,8 +58,8 @@ def _status(form: Any) -> int:
     return 422 if form.errors or form.form_errors else 200
 
 
-def _refusal_status(exc: RuleViolation) -> int:
-    return 409 if exc.code == 409 else 422
+def _refusal_status(outcome: Outcome[Any]) -> int:
+    return 409 if outcome.status == 409 else 422
 
 
 # --- public: list, page, map data ----------------------------------------------------------
@@ -108,7 +85,7 @@ def show(slug: str):
     return render_template(
         "networks/show.html", page=page, network=network, colour=service.stage_colour,
         runs=permissions.can_run_network(current_user, network), ket_names=ket_names(),
-        categories=_category_names(), joint_project_url=_joint_project_url(page),
+        categories=category_names(), joint_project_url=_joint_project_url(page),
         map_url=url_for(".map_json", slug=network.slug))
 
 
@@ -121,10 +98,6 @@ def map_json(slug: str):
                                         lab_url_template=template))
     response.headers["Cache-Control"] = "private, no-cache"
     return response
-
-
-def _category_names() -> dict[str, str]:
-    return dict(db.session.execute(select(EquipmentCategory.code, EquipmentCategory.name)).all())
 
 
 # --- create and edit a network -------------------------------------------------------------
@@ -151,16 +124,11 @@ def create():
     _network_choices(form)
     if request.method == "GET":
         form.visibility.data = "public"
-    if form.validate_on_submit():
-        try:
-            network = service.create_network(_actor(), _fields(form), now=clock.utcnow())
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_violation(form, exc)
-        else:
-            db.session.commit()
-            flash(f"The network “{network.name}” was created. Add its stages next.", "success")
-            return redirect(url_for(".manage", slug=network.slug))
+    if form.validate_on_submit() and (created := commit_or_show(form, lambda: (
+            service.create_network(_actor(), _fields(form), now=clock.utcnow())))):
+        network = created.value
+        flash(f"The network “{network.name}” was created. Add its stages next.", "success")
+        return redirect(url_for(".manage", slug=network.slug))
     return render_template("networks/edit.html", form=form, network=None), _status(form)
 
 
@@ -175,17 +143,10 @@ def edit(slug: str):
             "ket_code": network.ket_code or "", "ecosystem": network.ecosystem,
             "visibility": network.visibility})
     _network_choices(form)
-    if form.validate_on_submit():
-        try:
-            service.update_network(_actor(), network, _fields(form), now=clock.utcnow())
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_violation(form, exc)
-        else:
-            new_slug = network.slug
-            db.session.commit()
-            flash("The network was saved.", "success")
-            return redirect(url_for(".manage", slug=new_slug))
+    if form.validate_on_submit() and commit_or_show(form, lambda: service.update_network(
+            _actor(), network, _fields(form), now=clock.utcnow())):
+        flash("The network was saved.", "success")
+        return redirect(url_for(".manage", slug=network.slug))
     return render_template("networks/edit.html", form=form, network=network), _status(form)
 
 
@@ -193,7 +154,7 @@ def edit(slug: str):
 
 def _stage_choices(form: StageForm) -> None:
     form.ket_codes.choices = choices(ket_names().items())
-    form.category_codes.choices = choices(sorted(_category_names().items(),
+    form.category_codes.choices = choices(sorted(category_names().items(),
                                                  key=lambda kv: kv[1]))
 
 
@@ -217,7 +178,7 @@ def _manage_page(network: Network, *, stage_form: StageForm | None = None,
         "networks/manage.html", page=page, network=network, stage_form=stage_form,
         invite_form=invite_form, coordinator_form=coordinator_form or CoordinatorForm(
             formdata=None), action_form=ActionForm(), colour=service.stage_colour,
-        ket_names=ket_names(), categories=_category_names(),
+        ket_names=ket_names(), categories=category_names(),
     ), status
 
 
@@ -232,16 +193,11 @@ def _form_action(network: Network, form: Any, action: Any, success: str, key: st
     coordinators' page with the form (its input kept and its errors shown)."""
     status = 422
     if form.validate_on_submit():
-        try:
-            action()
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_violation(form, exc)
-            status = _refusal_status(exc)
-        else:
-            db.session.commit()
+        outcome = commit_or_show(form, action)
+        if outcome:
             flash(success, "success")
             return redirect(after or url_for(".manage", slug=network.slug))
+        status = _refusal_status(outcome)
     elif form.csrf_token.errors:
         status = 400
     return _manage_page(network, **{key: form}, status=status)
@@ -265,28 +221,13 @@ def _stage_fields(form: StageForm) -> service.StageFields:
         category_codes=tuple(form.category_codes.data or ()), keywords=form.keywords.data or "")
 
 
-def _network_stage(network: Network, stage_id: int) -> Any:
-    from labnet.models.network import NetworkStage
-
-    stage = db.session.get(NetworkStage, stage_id)
-    if stage is None or stage.network_id != network.id:
-        raise NotFound(stage_id)
-    return stage
-
-
 @bp.route("/networks/<slug>/stages/<int:stage_id>/edit", methods=["GET", "POST"])
 def edit_stage(slug: str, stage_id: int):
     network = permissions.run_network_for(current_user, slug)
-    stage = _network_stage(network, stage_id)
+    stage = service.get_stage(network, stage_id, with_needs=request.method == "GET")
     if request.method == "POST":
         form = StageForm()
     else:
-        from sqlalchemy.orm import selectinload
-
-        from labnet.models.network import NetworkStage
-
-        stage = db.session.scalar(select(NetworkStage).where(NetworkStage.id == stage.id).options(
-            selectinload(NetworkStage.ket_links), selectinload(NetworkStage.category_links)))
         form = StageForm(data={"name": stage.name, "description": stage.description,
                                "ket_codes": stage.ket_codes,
                                "category_codes": stage.category_codes,
@@ -294,17 +235,12 @@ def edit_stage(slug: str, stage_id: int):
     _stage_choices(form)
     status = 200
     if form.validate_on_submit():
-        try:
-            service.update_stage(_actor(), network, stage.id, _stage_fields(form),
-                                 now=clock.utcnow())
-        except RuleViolation as exc:
-            db.session.rollback()
-            apply_violation(form, exc)
-            status = _refusal_status(exc)
-        else:
-            db.session.commit()
+        outcome = commit_or_show(form, lambda: service.update_stage(
+            _actor(), network, stage.id, _stage_fields(form), now=clock.utcnow()))
+        if outcome:
             flash("The stage was saved.", "success")
             return redirect(url_for(".manage", slug=network.slug))
+        status = _refusal_status(outcome)
     elif request.method == "POST":
         status = 400 if form.csrf_token.errors else 422
     return render_template("networks/stage.html", form=form, network=network,
@@ -313,24 +249,14 @@ def edit_stage(slug: str, stage_id: int):
 
 def _button(network: Network, action: Any, success: str, form: Any | None = None):
     form = form or ActionForm()
-    if not form.validate_on_submit():
-        flash("The form had expired; nothing changed. Please try again.", "warning")
-        return redirect(url_for(".manage", slug=network.slug))
-    try:
-        action(form)
-    except RuleViolation as exc:
-        db.session.rollback()
-        flash(exc.message, "warning")
-        return redirect(url_for(".manage", slug=network.slug))
-    db.session.commit()
-    flash(success, "success")
+    commit_or_flash(form, lambda: action(form), done=success)
     return redirect(url_for(".manage", slug=network.slug))
 
 
 @bp.post("/networks/<slug>/stages/<int:stage_id>/move")
 def move_stage(slug: str, stage_id: int):
     network = permissions.run_network_for(current_user, slug)
-    stage = _network_stage(network, stage_id)
+    stage = service.get_stage(network, stage_id)
     return _button(network, lambda f: service.move_stage(
         _actor(), network, stage.id, f.direction.data or "", now=clock.utcnow()),
         "The stages were reordered.", MoveForm())
@@ -339,7 +265,7 @@ def move_stage(slug: str, stage_id: int):
 @bp.post("/networks/<slug>/stages/<int:stage_id>/retire")
 def retire_stage(slug: str, stage_id: int):
     network = permissions.run_network_for(current_user, slug)
-    stage = _network_stage(network, stage_id)
+    stage = service.get_stage(network, stage_id)
     return _button(network, lambda f: service.retire_stage(
         _actor(), network, stage.id, now=clock.utcnow()),
         f"The stage “{stage.name}” was retired; it stays listed with its past members.")
@@ -360,24 +286,12 @@ def invite(slug: str):
         service.invite(_actor(), network, stage_id, form.lab.data or "",
                        form.message.data or "", now=clock.utcnow())
 
+    done = f"The lab “{form.lab.data}” was invited; its managers were told."
     if back:
         # The gap finder's one-click button: its refusals come back as a message there.
-        if not form.validate_on_submit():
-            flash("The form had expired; nothing changed. Please try again.", "warning")
-        else:
-            try:
-                act()
-            except RuleViolation as exc:
-                db.session.rollback()
-                flash(exc.message, "warning")
-            else:
-                db.session.commit()
-                flash(f"The lab “{form.lab.data}” was invited; its managers were told.",
-                      "success")
+        commit_or_flash(form, act, done=done)
         return redirect(url_for(".gaps", slug=network.slug))
-    return _form_action(network, form, act,
-                        f"The lab “{form.lab.data}” was invited; its managers were told.",
-                        "invite_form")
+    return _form_action(network, form, act, done, "invite_form")
 
 
 @bp.post("/networks/<slug>/members/<int:member_id>/remove")
@@ -406,7 +320,7 @@ def gaps(slug: str):
     network = permissions.run_network_for(current_user, slug)
     return render_template("networks/gaps.html", network=network,
                            gaps=service.find_gaps(network), action_form=ActionForm(),
-                           ket_names=ket_names(), categories=_category_names())
+                           ket_names=ket_names(), categories=category_names())
 
 
 # --- lab managers: invitations, answers, leaving -------------------------------------------
@@ -433,19 +347,15 @@ def answer(member_id: int):
                                           "Choose accept or decline."]
         else:
             accept = form.answer.data == "accept"
-            try:
-                service.answer_invitation(_actor(), member.id, accept,
-                                          form.answer_message.data or "", now=clock.utcnow())
-            except RuleViolation as exc:
-                db.session.rollback()
-                apply_violation(form, exc)
-                status = _refusal_status(exc)
-            else:
-                db.session.commit()
+            outcome = commit_or_show(form, lambda: service.answer_invitation(
+                _actor(), member.id, accept, form.answer_message.data or "",
+                now=clock.utcnow()))
+            if outcome:
                 flash("You accepted the invitation; the coordinators were told." if accept
                       else "You declined the invitation; the coordinators were told.",
                       "success")
                 return redirect(url_for(".invitations"))
+            status = _refusal_status(outcome)
     elif form.csrf_token.errors:
         status = 400
     return _invitations_page({member.id: form}, status)
@@ -454,15 +364,7 @@ def answer(member_id: int):
 @bp.post("/networks/memberships/<int:member_id>/leave")
 def leave(member_id: int):
     member = permissions.invitation_for(current_user, member_id)
-    if not ActionForm().validate_on_submit():
-        flash("The form had expired; nothing changed. Please try again.", "warning")
-        return redirect(url_for(".invitations"))
-    try:
-        service.leave_network(_actor(), member.id, now=clock.utcnow())
-    except RuleViolation as exc:
-        db.session.rollback()
-        flash(exc.message, "warning")
-        return redirect(url_for(".invitations"))
-    db.session.commit()
-    flash("The lab left the network; the coordinators were told.", "success")
+    commit_or_flash(ActionForm(), lambda: service.leave_network(
+        _actor(), member.id, now=clock.utcnow()),
+        done="The lab left the network; the coordinators were told.")
     return redirect(url_for(".invitations"))

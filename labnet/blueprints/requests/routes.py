@@ -9,43 +9,33 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import joinedload, selectinload
 
 from labnet import clock, permissions
-from labnet.blueprints.helpers import apply_violation
+from labnet.blueprints.helpers import choices, commit_or_show
 from labnet.blueprints.requests import bp
 from labnet.blueprints.requests.forms import ActionForm, AnswerForm, MessageForm, RequestForm
 from labnet.converters import parse_id
-from labnet.errors import NotFound, PermissionDenied, RuleViolation
+from labnet.errors import NotFound, PermissionDenied
 from labnet.extensions import db
-from labnet.models import AuditEvent, Equipment, KetArea, Lab, User
+from labnet.models import Equipment, KetArea, Lab
 from labnet.models.request import (
-    OPEN_STATUSES,
+    ANSWERABLE,
     REQUEST_KIND_LABELS,
     REQUEST_STATUS_LABELS,
+    THREAD_OPEN,
     LabAnswer,
     LabRequest,
     RequestKind,
-    RequestLab,
-    RequestStatus,
 )
+from labnet.services import audit
 from labnet.services import requests as service
+from labnet.services.taxonomy import list_ket_areas
 
 STATUS_BADGES = {
     "submitted": "warning", "in_review": "info", "accepted": "success", "declined": "danger",
     "active": "primary", "completed": "secondary", "withdrawn": "secondary",
 }
 ANSWER_BADGES = {"pending": "warning", "accepted": "success", "declined": "danger"}
-
-
-@bp.app_context_processor
-def _request_nav():
-    def request_inbox_count() -> int:
-        user = current_user if current_user and current_user.is_authenticated else None
-        return service.open_inbox_count(user) if user is not None else 0
-
-    return {"request_inbox_count": request_inbox_count}
 
 
 # --- the new-request form -------------------------------------------------------------------
@@ -59,16 +49,13 @@ def _kind(raw: str | None) -> RequestKind | None:
 
 
 def _ket_choices() -> list[tuple[str, str]]:
-    return [(k.code, f"{k.code} · {k.name}") for k in db.session.scalars(
-        select(KetArea).order_by(KetArea.code))]
+    return [(k.code, f"{k.code} · {k.name}") for k in list_ket_areas()]
 
 
 def _shown_labs(slugs: list[str]) -> list[tuple[str, Lab | None]]:
     """Each chosen slug with its published lab (None: no such published lab)."""
     slugs = [s for s in dict.fromkeys(s.strip() for s in slugs) if s][:20]
-    found = {lab.slug: lab for lab in db.session.scalars(
-        select(Lab).options(joinedload(Lab.organisation))
-        .where(Lab.slug.in_(slugs), Lab.is_published.is_(True)))} if slugs else {}
+    found = service.get_listed_labs(slugs)
     return [(s, found.get(s)) for s in slugs]
 
 
@@ -125,21 +112,22 @@ def create():
         form.lab.data = list(form.lab.data or [])
         new = (form.add_lab.data or "").strip()
         if new:
-            try:
-                labs = service.resolve_labs([new])
-            except RuleViolation as exc:
-                form.add_lab.errors = [*form.add_lab.errors, exc.message]
+            found = commit_or_show(form, lambda: service.resolve_labs([new]), fields=(),
+                                   fallback="add_lab")
+            if not found:
                 return _form_page(form, kind, status=422)
+            labs = found.value or []
             if labs[0].slug not in form.lab.data:
                 form.lab.data.append(labs[0].slug)
             form.add_lab.data = ""
         return _form_page(form, kind)
     if not form.validate_for(kind):
         return _form_page(form, kind, status=422)
-    try:
+
+    def send() -> LabRequest:
         labs = service.resolve_labs(form.lab.data or [])
         equipment = form.equipment.data
-        created = service.create_request(
+        return service.create_request(
             current_user, kind=kind, lab_ids=[lab.id for lab in labs],
             title=form.title.data or "", summary=form.summary.data or "",
             ket_code=form.ket_code.data or None,
@@ -151,22 +139,17 @@ def create():
             trl_now=form.int_or_none("trl_now"), trl_target=form.int_or_none("trl_target"),
             now=clock.utcnow(),
         )
-    except RuleViolation as exc:
-        db.session.rollback()
-        apply_violation(form, exc)
-        return _form_page(form, kind, status=exc.code)
-    db.session.commit()
+
+    sent = commit_or_show(form, send)
+    if not sent:
+        return _form_page(form, kind, status=sent.status)
+    created = sent.value
     flash(f"Request {created.reference} sent. The lab will answer on its page; you get an "
           "e-mail on every reply.", "success")
     return redirect(url_for("requests.detail", key=created.reference))
 
 
 # --- lists --------------------------------------------------------------------------------
-
-
-def _last_activity():
-    # Rows written in bulk (demo, benchmarks) may have no last activity: their creation.
-    return func.coalesce(LabRequest.last_activity_at, LabRequest.created_at)
 
 
 def _status_filter() -> str:
@@ -179,15 +162,7 @@ def _status_filter() -> str:
 def index():
     """My requests: all of the organisation's requests, latest activity first."""
     status = _status_filter()
-    stmt = permissions.visible_requests(current_user).options(
-        selectinload(LabRequest.labs).joinedload(RequestLab.lab),
-        joinedload(LabRequest.created_by))
-    if status == "open":
-        stmt = stmt.where(LabRequest.status.in_([s.value for s in OPEN_STATUSES]))
-    elif status:
-        stmt = stmt.where(LabRequest.status == status)
-    rows = list(db.session.scalars(
-        stmt.order_by(_last_activity().desc(), LabRequest.id.desc()).limit(200)))
+    rows = list(db.session.scalars(service.list_requests(current_user, status=status)))
     return render_template("requests/index.html", rows=rows, status=status,
                            statuses=REQUEST_STATUS_LABELS, badges=STATUS_BADGES,
                            answer_badges=ANSWER_BADGES,
@@ -201,41 +176,15 @@ def inbox():
     the open and waiting counts per lab."""
     if not permissions.can_use_request_inbox(current_user):
         raise PermissionDenied("inbox")
-    scope = permissions.inbox_request_labs(current_user).subquery()
-    open_values = [s.value for s in OPEN_STATUSES]
-    waiting_values = [s.value for s in service.ANSWERABLE]
-    counts = db.session.execute(
-        select(Lab.id, Lab.slug, Lab.name,
-               func.count().filter(LabRequest.status.in_(open_values)),
-               func.count().filter(and_(scope.c.answer == LabAnswer.PENDING,
-                                        LabRequest.status.in_(waiting_values))),
-               func.count())
-        .select_from(scope)
-        .join(Lab, Lab.id == scope.c.lab_id)
-        .join(LabRequest, LabRequest.id == scope.c.request_id)
-        .group_by(Lab.id, Lab.slug, Lab.name).order_by(Lab.name, Lab.id)
-    ).all()
-    by_lab = {row[0]: row for row in counts}
-    if not permissions.is_admin(current_user):
-        # The manager's labs without any request are listed too (with zeros).
-        for lab in db.session.scalars(permissions.managed_labs(current_user)):
-            by_lab.setdefault(lab.id, (lab.id, lab.slug, lab.name, 0, 0, 0))
-    labs = sorted(by_lab.values(), key=lambda r: (r[2], r[0]))
+    labs = service.list_inbox_labs(current_user)
     lab_slug = request.args.get("lab", "")[:120]
     status = _status_filter()
-    stmt = (permissions.inbox_request_labs(current_user)
-            .join(LabRequest, LabRequest.id == RequestLab.request_id)
-            .options(joinedload(RequestLab.lab),
-                     joinedload(RequestLab.request).joinedload(LabRequest.organisation)))
+    lab_id = None
     if lab_slug:
-        chosen = next((r for r in labs if r[1] == lab_slug), None)
-        stmt = stmt.where(RequestLab.lab_id == (chosen[0] if chosen else -1))
-    if status == "open":
-        stmt = stmt.where(LabRequest.status.in_(open_values))
-    elif status:
-        stmt = stmt.where(LabRequest.status == status)
-    rows = list(db.session.scalars(
-        stmt.order_by(_last_activity().desc(), RequestLab.id.desc()).limit(200)))
+        chosen = next((lab for lab in labs if lab.slug == lab_slug), None)
+        lab_id = chosen.id if chosen else -1
+    rows = list(db.session.scalars(service.list_inbox(current_user, lab_id=lab_id,
+                                                      status=status)))
     return render_template("requests/inbox.html", rows=rows, labs=labs, lab_slug=lab_slug,
                            status=status, statuses=REQUEST_STATUS_LABELS,
                            badges=STATUS_BADGES, answer_badges=ANSWER_BADGES)
@@ -258,31 +207,23 @@ def _detail_page(req: LabRequest, *, message_form: MessageForm | None = None,
     message_form = message_form or MessageForm()
     sides = ([("", f"{req.organisation.name} (the company)")] if company else []) + [
         (str(lab_id), names[lab_id]) for lab_id in managed]
-    from labnet.blueprints.helpers import choices
-
     message_form.lab.choices = choices(sides)
     answerable = [link for link in req.labs if link.lab_id in managed
-                  and link.answer == LabAnswer.PENDING
-                  and req.status in service.ANSWERABLE]
-    accepted = {link.lab_id for link in req.labs if link.answer == LabAnswer.ACCEPTED}
-    history = db.session.execute(
-        select(AuditEvent, User.full_name).outerjoin(User, User.id == AuditEvent.actor_id)
-        .where(AuditEvent.subject_type == "lab_request", AuditEvent.subject_id == req.id)
-        .order_by(AuditEvent.at, AuditEvent.id)
-    ).all()
+                  and link.answer == LabAnswer.PENDING and req.status in ANSWERABLE]
     equipment = db.session.get(Equipment, req.equipment_id) if req.equipment_id else None
     ket = db.session.get(KetArea, req.ket_code) if req.ket_code else None
     return render_template(
-        "requests/detail.html", req=req, messages=service.thread(req.id), history=history,
+        "requests/detail.html", req=req, messages=service.thread(req.id),
+        history=audit.list_history("lab_request", req.id),
         managed=managed, company=company, is_party=company or bool(managed),
         message_form=message_form, answer_form=answer_form or AnswerForm(),
         action_form=action_form or ActionForm(), answerable=answerable,
-        may_review=bool(managed) and req.status == RequestStatus.SUBMITTED,
-        may_confirm=company and req.status == RequestStatus.ACCEPTED,
-        may_withdraw=company and req.status in service.WITHDRAWABLE,
-        may_complete=req.status == RequestStatus.ACTIVE
-        and (company or bool(accepted.intersection(managed))),
-        thread_open=req.status in service.THREAD_OPEN, badges=STATUS_BADGES,
+        may_review=permissions.can_review_request(current_user, req, managed_lab_ids=managed),
+        may_confirm=permissions.can_confirm_request(current_user, req),
+        may_withdraw=permissions.can_withdraw_request(current_user, req),
+        may_complete=permissions.can_complete_request(current_user, req,
+                                                      managed_lab_ids=managed),
+        thread_open=req.status in THREAD_OPEN, badges=STATUS_BADGES,
         answer_badges=ANSWER_BADGES, equipment=equipment, ket=ket,
     ), status
 
@@ -308,15 +249,10 @@ def post_message(key: str):
     if not form.validate_on_submit():
         return _detail_page(req, message_form=form, status=422)
     lab = parse_id(form.lab.data)
-    try:
-        service.post_message(current_user, req.id, form.body.data or "",
-                             lab=lab,
-                             now=clock.utcnow())
-    except RuleViolation as exc:
-        db.session.rollback()
-        apply_violation(form, exc)
-        return _detail_page(_load(key), message_form=form, status=exc.code)
-    db.session.commit()
+    sent = commit_or_show(form, lambda: service.post_message(
+        current_user, req.id, form.body.data or "", lab=lab, now=clock.utcnow()))
+    if not sent:
+        return _detail_page(_load(key), message_form=form, status=sent.status)
     flash("Message sent.", "success")
     return redirect(url_for("requests.detail", key=req.reference) + "#thread")
 
@@ -338,19 +274,13 @@ def answer(key: str):
     if lab_id is None:
         form.decision.errors = [*form.decision.errors, "Say which of your labs answers."]
         return _detail_page(req, answer_form=form, status=422)
-    try:
-        service.answer(current_user, req.id, lab_id, form.decision.data == "accept",
-                       form.answer_message.data or "", now=clock.utcnow())
-    except RuleViolation as exc:
-        db.session.rollback()
-        if exc.field not in ("answer_message", "decision"):
-            exc = RuleViolation("decision", exc.message, exc.code)
-        apply_violation(form, exc)
-        return _detail_page(_load(key), answer_form=form, status=exc.code)
-    except PermissionDenied:
-        db.session.rollback()
-        raise
-    db.session.commit()
+    answered = commit_or_show(
+        form, lambda: service.answer(current_user, req.id, lab_id,
+                                     form.decision.data == "accept",
+                                     form.answer_message.data or "", now=clock.utcnow()),
+        fields=("answer_message", "decision"), fallback="decision")
+    if not answered:
+        return _detail_page(_load(key), answer_form=form, status=answered.status)
     flash("Your lab's answer is recorded and the company is told.", "success")
     return redirect(url_for("requests.detail", key=req.reference))
 
@@ -361,16 +291,11 @@ def _action(key: str, run, done: str):
     form = ActionForm()
     if not form.validate_on_submit():
         return _detail_page(req, action_form=form, status=400)
-    try:
-        run(current_user, req.id, now=clock.utcnow())
-    except RuleViolation as exc:
-        db.session.rollback()
-        form.form_errors.append(exc.message)
-        return _detail_page(_load(key), action_form=form, status=exc.code)
-    except PermissionDenied:
-        db.session.rollback()
-        raise
-    db.session.commit()
+    # The refusal is about the request's state: shown above the buttons, not on a field.
+    outcome = commit_or_show(form, lambda: run(current_user, req.id, now=clock.utcnow()),
+                             fields=())
+    if not outcome:
+        return _detail_page(_load(key), action_form=form, status=outcome.status)
     flash(done, "success")
     return redirect(url_for("requests.detail", key=req.reference))
 

@@ -1,0 +1,35 @@
+"""What the navigation bar shows a signed-in user: whether they manage a lab and the badges
+(open network invitations, requests waiting in the inbox), read in one query so a page
+that shows a badge several times still asks the database once (templating caches the
+answer for the request)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import exists, select
+
+from labnet.extensions import db
+from labnet.models import LabManager, User
+from labnet.services.networks import count_pending_invitations
+from labnet.services.requests import count_open_inbox
+
+
+@dataclass(frozen=True)
+class NavCounts:
+    manages: bool = False
+    invitations: int = 0
+    inbox: int = 0
+
+
+def nav_counts(user: User | None) -> NavCounts:
+    """The navigation's flags and badge counts for ``user`` (all zero for a visitor)."""
+    if user is None or not user.is_active:
+        return NavCounts()
+    manages, invitations, inbox = db.session.execute(select(
+        exists().where(LabManager.user_id == user.id),
+        count_pending_invitations(user.id).scalar_subquery(),
+        count_open_inbox(user.id).scalar_subquery(),
+    )).one()
+    return NavCounts(manages=bool(manages) or user.is_admin, invitations=int(invitations or 0),
+                     inbox=int(inbox or 0))
