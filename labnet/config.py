@@ -159,7 +159,7 @@ def _base_url(app: Flask) -> None:
                            "cookie is Secure); set LABNET_BASE_URL")
     app.config["BASE_URL"] = raw.rstrip("/")
     if production:
-        # Flask answers 400 to a request whose Host is not listed (issue 10: nothing
+        # Flask answers 400 to a request whose Host is not listed (nothing
         # host-dependent is then reachable with a forged Host).
         extra = app.config.get("TRUSTED_HOSTS") or []
         if isinstance(extra, str):

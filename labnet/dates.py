@@ -3,7 +3,7 @@
 Python's dates reach from year 1 to 9999, but every step past them (a week's Monday, a
 period's end, the conversion from lab time to UTC) overflows there and answered 500. LabNet
 plans and reports within the years 2000..2100, so anything outside is refused on its field
-before any arithmetic (issue 10, DESIGN rule 5). Forms use the fields of
+before any arithmetic (DESIGN rule 5). Forms use the fields of
 ``labnet.blueprints.fields``; services check with :func:`in_range`, so the CLI and the API
 are bound too.
 """

@@ -2,7 +2,7 @@
 
 They are built from the configured ``BASE_URL`` and never from the request: with
 ``url_for(..., _external=True)`` a forged ``Host`` header decides where a password-reset link
-points (issue 10). The same builder works in a request, in a job and in the CLI, so the
+points. The same builder works in a request, in a job and in the CLI, so the
 scheduler needs no ``SERVER_NAME`` and no fake request either.
 
 Links that carry a secret (a reset, confirmation or cancel token) are built with

@@ -88,7 +88,7 @@ def mail_after_response(response: Response) -> Response:
     (WSGI ``close``), instead of before it (the app's ``after_request`` delivery).
 
     For answers that must take the same time whether or not an address has an account
-    (reset, confirmation resend, registration: issue 10, no account enumeration): the
+    (reset, confirmation resend, registration: no account enumeration): the
     SMTP conversation happens on one branch only, so it must not delay the answer. The
     outbox job retries whatever this misses.
     """

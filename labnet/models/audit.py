@@ -57,7 +57,7 @@ class OutboxEmail(Base):
     # What is sent. While the message is unsent and carries secret links (reset, confirm,
     # cancel), the same bodies with those links replaced wait in redacted_*; once it is sent
     # (or given up), body_* are overwritten with them and redacted_* cleared, so no working
-    # token stays in the table or on the admin outbox page (issue 10).
+    # token stays in the table or on the admin outbox page.
     body_text: Mapped[str] = mapped_column(Text)
     body_html: Mapped[str] = mapped_column(Text)
     redacted_text: Mapped[str | None] = mapped_column(Text)

@@ -1355,7 +1355,7 @@ def network_choices(actor: Any) -> list[tuple[str, str]]:
 
 def network_id(actor: Any, slug: str) -> int | None:
     """The id of the network ``slug`` if ``actor`` may see it; ``None`` for a network that
-    does not exist and, alike, for a members-only one they do not see (issue 10)."""
+    does not exist and, alike, for a members-only one they do not see."""
     from labnet.models.network import Network
 
     return db.session.scalar(select(Network.id).where(

@@ -5,7 +5,7 @@ the text body as plain text. Delivery goes through SMTP when ``MAIL_SERVER`` is 
 (always in production); otherwise only the recipient and subject are logged and the message
 is kept with status ``logged``, so a developer can follow its links from the admin outbox.
 
-Secrets (issue 10): links that carry a token are marked where the mail is built
+Secrets: links that carry a token are marked where the mail is built
 (``secret_url`` in the templates, labnet.links), so each message is rendered a second time
 with them replaced by ``[link removed after sending]``. Once the message is sent, or given
 up, that copy replaces the body: no working token stays in the table, and the admin outbox
@@ -173,7 +173,7 @@ def deliver_outbox(
     if not config.get("MAIL_SERVER"):
         for row in rows:
             # Never the body: it may hold a reset or cancel link, and logs travel further
-            # than the database (issue 10). The admin outbox shows it in development.
+            # than the database. The admin outbox shows it in development.
             log.info("E-mail kept in the outbox (no SMTP server configured): to %s, "
                      "subject %r", row.to_addr, row.subject)
             row.status = OutboxStatus.LOGGED

@@ -225,7 +225,7 @@ def _demo_accounts(now: datetime) -> None:
         if user is not None:
             continue
         # The demo company's buyer, the manager and the admin approve who joins their
-        # organisations (issue 10: joining is a request to the organisation's admins).
+        # organisations (joining is a request to the organisation's admins).
         org_role = "member" if email.startswith("coordinator") else "admin"
         user = User(email=email, full_name=name, password_hash=password_hash,
                     organisation_id=homes[email].id, email_confirmed_at=now, is_active=True,

@@ -1,6 +1,6 @@
 """Text people type: the one rule for single-line and multi-line fields.
 
-Rules owned here (DESIGN rule 5, issue 10):
+Rules owned here (DESIGN rule 5):
 - single-line text (names, titles, references, addresses, phone numbers …) holds no
   control character at all: no CR or LF, no tab, no NUL, no DEL, no C1 control, no Unicode
   line or paragraph separator. Such text ends up in e-mail subjects, calendar entries,

@@ -103,6 +103,6 @@ def outbox_message(message_id: int):
     message = db.session.get(OutboxEmail, message_id)
     if message is None:
         raise NotFound(message_id)
-    # Secret links only where notifications.outbox_message allows (issue 10).
+    # Secret links only where notifications.outbox_message allows.
     shown = notifications.outbox_message(message, config=current_app.config)
     return render_template("admin/outbox_message.html", message=shown)
