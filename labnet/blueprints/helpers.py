@@ -109,7 +109,7 @@ def mail_after_response(response: Response) -> Response:
 
 
 def search_client() -> str:
-    """Who is searching, for counting a repeated search once (services.search hashes it
+    """Who is searching, for counting a repeated search once (services.demand hashes it
     with the secret key and stores only that): the client address and user agent."""
     from flask import request
 

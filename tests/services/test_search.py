@@ -11,7 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from labnet.extensions import db
 from labnet.models import Accreditation, DemandSignal
-from labnet.services import geo, search
+from labnet.services import demand, geo, search
 from labnet.services.search import SearchQuery
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -349,8 +349,8 @@ def test_record_demand_signal_stores_the_search_anonymously(ctx, make_lab):
     query, _ = search.parse_query({"q": "cryo em", "ket": "LST", "category": "cryo-em",
                                    "country": "BE", "bookable": "1", "near": "Gent",
                                    "radius_km": "80", "sort": "name", "page": "1"})
-    search.record_demand_signal(query, 0, source="labs", searcher_country="PT", now=NOW)
-    search.record_demand_signal(SearchQuery(kind="dih"), 4, source="map",
+    demand.record_demand_signal(query, 0, source="labs", searcher_country="PT", now=NOW)
+    demand.record_demand_signal(SearchQuery(kind="dih"), 4, source="map",
                                 searcher_country=None, now=NOW)
     db.session.commit()
     first, second = db.session.scalars(select(DemandSignal).order_by(DemandSignal.id))
@@ -373,7 +373,7 @@ def test_one_client_repeating_a_search_within_ten_minutes_counts_once(ctx):
     other, _ = search.parse_query({"q": "cryo em", "ket": "AMT"})
 
     def record(q, client, at):
-        search.record_demand_signal(q, 3, source="labs", searcher_country=None, now=at,
+        demand.record_demand_signal(q, 3, source="labs", searcher_country=None, now=at,
                                     client=client)
 
     record(query, "203.0.113.5|Firefox", NOW)

@@ -215,11 +215,11 @@ def test_bare_catalogue_counts_are_reused_but_the_list_stays_live(client, make_l
 @pytest.mark.parametrize("app_config", [{"FACET_CACHE_SECONDS": 60}])
 def test_bare_catalogue_counts_follow_a_write_at_once(client, make_lab, app_config,
                                                        monkeypatch):
-    from labnet.services import search
+    from labnet.services.search import facets
 
     counted = []
-    real = search._facet_counts
-    monkeypatch.setattr(search, "_facet_counts",
+    real = facets._facet_counts
+    monkeypatch.setattr(facets, "_facet_counts",
                         lambda *a, **kw: counted.append(1) or real(*a, **kw))
     make_lab(name="Alpha Lab", country="FR")
     assert "1 lab" in client.get("/labs").get_data(as_text=True)

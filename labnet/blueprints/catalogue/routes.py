@@ -5,7 +5,7 @@ from labnet import clock, permissions
 from labnet.blueprints.catalogue import bp
 from labnet.blueprints.helpers import search_client
 from labnet.extensions import db
-from labnet.services import catalogue, search
+from labnet.services import catalogue, demand, search
 from labnet.services.taxonomy import ket_names
 
 
@@ -24,7 +24,7 @@ def labs():
     )
     if query.is_search and query.page == 1:
         org = current_user.organisation if current_user.is_authenticated else None
-        search.record_demand_signal(query, result.total, source="labs", now=now,
+        demand.record_demand_signal(query, result.total, source="labs", now=now,
                                     searcher_country=org.country if org else None,
                                     client=search_client())
         db.session.commit()

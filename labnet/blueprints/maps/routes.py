@@ -25,7 +25,7 @@ from labnet.blueprints.helpers import EUROPEAN_COUNTRIES, search_client
 from labnet.blueprints.maps import bp
 from labnet.extensions import db
 from labnet.links import external_url
-from labnet.services import maps, search
+from labnet.services import demand, maps, search
 from labnet.services.taxonomy import ket_names
 from labnet.templating import country_name
 
@@ -64,7 +64,7 @@ def _searcher_country() -> str | None:
 def index():
     query, errors = search.parse_query(request.args)
     labs = search.map_labs(current_user, query, now=clock.utcnow())
-    search.record_demand_signal(query, len(labs), source="map",
+    demand.record_demand_signal(query, len(labs), source="map",
                                 searcher_country=_searcher_country(), now=clock.utcnow(),
                                 client=search_client())
     db.session.commit()

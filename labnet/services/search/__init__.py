@@ -1,0 +1,62 @@
+"""Catalogue search: the ``/labs`` query and its facet counts, and the map's set of labs.
+
+The rules live in the modules of this package, each once:
+
+- :mod:`.query`: the query contract (:class:`SearchQuery`, :func:`parse_query`, errors per
+  parameter, URLs); bad input never fails (DESIGN rule 5).
+- :mod:`.filters`: the SQL condition of each filter (what a search matches); drafts are
+  invisible (DESIGN rule 6).
+- :mod:`.results`: running a search, relevance and distance ordering, pagination, the
+  cards and the map.
+- :mod:`.facets`: the counts beside each filter value, and their per-process cache.
+
+The demand signal each search leaves is :mod:`labnet.services.demand`. Callers import the
+public names from here.
+"""
+
+from labnet.services.search.facets import FacetValue
+from labnet.services.search.filters import list_matching
+from labnet.services.search.query import (
+    AVAILABILITY_PARAMS,
+    DEFAULT_RADIUS_KM,
+    FILTER_PARAMS,
+    MAX_AHEAD_DAYS,
+    MAX_NEAR_LENGTH,
+    MAX_PAGE,
+    MAX_Q_LENGTH,
+    MAX_RADIUS_KM,
+    MAX_WORDS,
+    MIN_RADIUS_KM,
+    PARAMS,
+    SORTS,
+    SearchQuery,
+    depends_on_bookings,
+    depends_on_viewer,
+    parse_query,
+)
+from labnet.services.search.results import MapLab, SearchResult, map_labs, search_labs
+
+__all__ = [
+    "AVAILABILITY_PARAMS",
+    "DEFAULT_RADIUS_KM",
+    "FILTER_PARAMS",
+    "MAX_AHEAD_DAYS",
+    "MAX_NEAR_LENGTH",
+    "MAX_PAGE",
+    "MAX_Q_LENGTH",
+    "MAX_RADIUS_KM",
+    "MAX_WORDS",
+    "MIN_RADIUS_KM",
+    "PARAMS",
+    "SORTS",
+    "FacetValue",
+    "MapLab",
+    "SearchQuery",
+    "SearchResult",
+    "depends_on_bookings",
+    "depends_on_viewer",
+    "list_matching",
+    "map_labs",
+    "parse_query",
+    "search_labs",
+]

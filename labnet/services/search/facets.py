@@ -1,0 +1,137 @@
+"""The facet counts beside each filter value on ``/labs``, and their per-process cache.
+
+Rules owned here, once:
+
+- **Drill-down counts**: beside each value, how many of the current results have it (so how
+  many remain if it is added). A family with a chosen value shows only that value, except
+  KET areas, whose sub-areas narrow the chosen area further. Values with no lab are left
+  out, except a selected one.
+- **One statement** (RELIABILITY §6.4.5): a CTE of the matching labs and one ``GROUP BY``
+  per family joined by ``UNION ALL``, whatever the catalogue's size.
+- **The cache** keeps one entry (the bare catalogue's counts) per process, for a given
+  number of seconds, per day and per catalogue generation: a committed catalogue write in
+  this process starts a new entry (DESIGN rule 9).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, MutableMapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, distinct, func, literal_column, select, union_all
+
+from labnet.extensions import db
+from labnet.models import Accreditation, Equipment, KetArea, Lab, LabKet
+from labnet.services.search.filters import (
+    _LIVE_EQUIPMENT,
+    _bookable_equipment,
+    _valid_accreditation,
+)
+from labnet.services.search.query import SearchQuery, _Taxonomy
+from labnet.templating import country_names
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    """One value of a filter family as the page offers it, with its drill-down count and,
+    for a KET area, its sub-areas."""
+
+    code: str
+    label: str
+    count: int | None  # labs among the current results that have it; None: not counted
+    selected: bool = False
+    children: tuple[FacetValue, ...] = ()
+
+
+def _cached(cache: MutableMapping[Any, Any], key: Any, seconds: float,
+            build: Callable[[], Any]) -> Any:
+    stamp = time.monotonic()
+    hit = cache.get(key)
+    if hit is not None and stamp - hit[0] < seconds:
+        return hit[1]
+    value = build()
+    cache.clear()  # one entry per day at most: keep nothing stale
+    cache[key] = (stamp, value)
+    return value
+
+
+def _facet_counts(matching: Select[tuple[Lab]], today: date) -> dict[tuple[str, str], int]:
+    """{(family, code): labs} in one statement: the ``matching`` labs as a CTE (evaluated
+    once), then one GROUP BY per family (RELIABILITY §6.4.5). Each family goes from the hits
+    into an index by lab id (lab_ket's primary key, equipment.lab_id, accreditation.lab_id).
+    """
+    hits = matching.with_only_columns(Lab.id, Lab.kind_code, Lab.country).cte("hits")
+    hit_ids = select(hits.c.id)
+    top = func.coalesce(KetArea.parent_code, KetArea.code)
+
+    def family(name: str) -> Any:
+        return literal_column(f"'{name}'")
+
+    stmt = union_all(
+        select(family("total"), literal_column("''"), func.count()).select_from(hits),
+        select(family("kind"), hits.c.kind_code, func.count()).group_by(hits.c.kind_code),
+        select(family("country"), hits.c.country, func.count()).group_by(hits.c.country),
+        select(family("ket"), LabKet.ket_code, func.count())
+        .where(LabKet.lab_id.in_(hit_ids)).group_by(LabKet.ket_code),
+        select(family("ket1"), top, func.count(distinct(LabKet.lab_id)))
+        .join(KetArea, KetArea.code == LabKet.ket_code)
+        .where(LabKet.lab_id.in_(hit_ids)).group_by(top),
+        select(family("category"), Equipment.category_code, func.count(distinct(Equipment.lab_id)))
+        .where(Equipment.lab_id.in_(hit_ids), Equipment.status.in_(_LIVE_EQUIPMENT))
+        .group_by(Equipment.category_code),
+        select(family("accreditation"), Accreditation.scheme_code,
+               func.count(distinct(Accreditation.lab_id)))
+        .where(Accreditation.lab_id.in_(hit_ids), _valid_accreditation(today))
+        .group_by(Accreditation.scheme_code),
+        select(family("bookable"), literal_column("''"), func.count()).select_from(hits)
+        .where(_bookable_equipment(hits.c.id)),
+    )
+    return {(fam, code or ""): n for fam, code, n in db.session.execute(stmt)}
+
+
+def _facets(query: SearchQuery, taxonomy: _Taxonomy,
+            counts: dict[tuple[str, str], int]) -> dict[str, tuple[FacetValue, ...]]:
+    # Counts are over the current results, so they tell what adding a value leaves. A
+    # family with a chosen value shows only that value (choosing another would replace it,
+    # and its count over the current results would not say what the replacement finds),
+    # except KET areas, whose sub-areas narrow the chosen area further.
+    def values(fam: str, labels: Mapping[str, str], selected: str) -> tuple[FacetValue, ...]:
+        if selected:
+            return (FacetValue(selected, labels.get(selected, selected),
+                               counts.get((fam, selected), 0), True),)
+        found = [FacetValue(code, labels.get(code, code), n)
+                 for (f, code), n in counts.items() if f == fam and n]
+        found.sort(key=lambda v: (-(v.count or 0), v.label))
+        return tuple(found)
+
+    chosen = query.ket
+    chosen_area = taxonomy.kets[chosen][1] or chosen if chosen in taxonomy.kets else ""
+    kets: list[FacetValue] = []
+    for code, (name, parent, _) in taxonomy.kets.items():
+        if parent is not None or (chosen_area and code != chosen_area):
+            continue
+        children = tuple(
+            FacetValue(sub, sub_name, counts.get(("ket", sub), 0), sub == chosen)
+            for sub, (sub_name, sub_parent, _) in taxonomy.kets.items()
+            if sub_parent == code and (counts.get(("ket", sub)) or sub == chosen)
+        )
+        n = counts.get(("ket1", code), 0)
+        if chosen and chosen != code:
+            # A sub-area is chosen: its area is offered as the way back to the whole area,
+            # without a count (every current result has it).
+            kets.append(FacetValue(code, name, None, False, children))
+        elif n or code == chosen:
+            kets.append(FacetValue(code, name, n, code == chosen, children))
+    return {
+        "ket": tuple(kets),
+        "category": values("category", taxonomy.categories, query.category),
+        "kind": values("kind", taxonomy.kinds, query.kind),
+        "country": values("country", country_names(), query.country),
+        "accreditation": values("accreditation", taxonomy.schemes, query.accreditation),
+        "bookable": (FacetValue("1", "Has bookable equipment", counts.get(("bookable", ""), 0),
+                                query.bookable),),
+    }
+

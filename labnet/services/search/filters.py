@@ -1,0 +1,218 @@
+"""The SQL conditions of each search filter: words, KET area, category, kind, country,
+accreditation, bookable, near/radius, availability and network.
+
+Rules owned here, once:
+
+- **What a search matches.** Words (all must match, each anywhere): the lab's name,
+  description, capabilities and city, or the name, maker or model of one of its non-retired
+  pieces of equipment. A KET area includes its sub-areas. A category matches labs with
+  non-retired equipment of it. *Bookable* means at least one active piece of equipment whose
+  mode is not request-only. An accreditation counts only when verified and unexpired on
+  ``now``'s date (DESIGN, Accreditation). *Near* keeps labs whose exact geodesic distance
+  to the place is at most the radius (default 50 km, 1–1000 km). *Network* keeps the
+  accepted members of a network the actor may see.
+- **Drafts are invisible** (DESIGN rule 6): every read starts from
+  :func:`labnet.permissions.visible_labs`, so results, facet counts, totals and the map
+  never include a draft.
+
+Query shapes (RELIABILITY §6.4): the filters are one WHERE over ``lab`` (each filter on
+another table is ``lab.id IN (SELECT lab_id …)`` over an index, or a correlated ``EXISTS``
+by ``equipment.lab_id`` for words and bookable). The radius is a bounding box over
+``ix_lab_lat_lon`` and an exact distance in Python on its candidates only; the ids within
+the circle enter the SQL as a literal ``IN`` list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
+
+from labnet import clock
+from labnet.extensions import db
+from labnet.models import (
+    Accreditation,
+    AccreditationStatus,
+    Equipment,
+    EquipmentMode,
+    EquipmentStatus,
+    Lab,
+    LabKet,
+)
+from labnet.permissions import visible_labs
+from labnet.services import geo
+from labnet.services.availability import FreeEquipment, free_equipment
+from labnet.services.networks import member_lab_ids
+from labnet.services.search.query import SearchQuery, _Taxonomy, _taxonomy
+
+_LIVE_EQUIPMENT = (EquipmentStatus.ACTIVE.value, EquipmentStatus.MAINTENANCE.value)
+
+
+def _like(word: str) -> str:
+    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _matches(column: Any, word: str) -> ColumnElement[bool]:
+    return func.lower(column).like(_like(word), escape="\\")
+
+
+def _word_tiers(word: str) -> tuple[ColumnElement[bool], ColumnElement[bool],
+                                    ColumnElement[bool]]:
+    """(in the name, in capabilities/description/city, in the lab's equipment)."""
+    in_text = or_(_matches(Lab.capabilities, word), _matches(Lab.description, word),
+                  _matches(Lab.city, word))
+    # Correlated by equipment.lab_id: checks only the equipment of labs the other filters
+    # kept, instead of scanning all equipment (RELIABILITY §6.3).
+    in_equipment = exists().where(
+        Equipment.lab_id == Lab.id,
+        Equipment.status != EquipmentStatus.RETIRED,
+        or_(_matches(Equipment.name, word), _matches(Equipment.maker, word),
+            _matches(Equipment.model, word)),
+    )
+    return _matches(Lab.name, word), in_text, in_equipment
+
+
+def _bookable_equipment(lab_id: Any) -> ColumnElement[bool]:
+    return exists().where(
+        Equipment.lab_id == lab_id,
+        Equipment.status == EquipmentStatus.ACTIVE,
+        Equipment.mode != EquipmentMode.REQUEST_ONLY,
+    )
+
+
+def _valid_accreditation(today: date) -> ColumnElement[bool]:
+    return and_(
+        Accreditation.status == AccreditationStatus.VERIFIED,
+        or_(Accreditation.valid_until.is_(None), Accreditation.valid_until >= today),
+    )
+
+
+def _id_in(ids: list[int], name: str) -> ColumnElement[bool]:
+    # Literal integers: no bound-parameter limit whatever the radius (SQLite allows 32,766
+    # parameters), and the statement's compiled form stays cached.
+    return Lab.id.in_(bindparam(name, ids, expanding=True, literal_execute=True))
+
+
+def _conditions(query: SearchQuery, taxonomy: _Taxonomy, today: date,
+                near_ids: list[int] | None, actor: Any = None) -> list[ColumnElement[bool]]:
+    """The WHERE terms over ``lab``, cheapest and most selective first."""
+    conds: list[ColumnElement[bool]] = []
+    if query.network:  # only networks the actor may see
+        conds.append(Lab.id.in_(member_lab_ids(actor, query.network)))
+    if near_ids is not None:
+        conds.append(_id_in(near_ids, "near_ids"))
+    if query.country:
+        conds.append(Lab.country == query.country)
+    if query.kind:
+        conds.append(Lab.kind_code == query.kind)
+    if query.ket:
+        conds.append(Lab.id.in_(
+            select(LabKet.lab_id)
+            .where(LabKet.ket_code.in_(taxonomy.ket_with_subareas(query.ket)))
+        ))
+    if query.category:
+        conds.append(Lab.id.in_(
+            select(Equipment.lab_id).where(Equipment.category_code == query.category,
+                                           Equipment.status.in_(_LIVE_EQUIPMENT))
+        ))
+    if query.accreditation:
+        conds.append(Lab.id.in_(
+            select(Accreditation.lab_id).where(Accreditation.scheme_code == query.accreditation,
+                                               _valid_accreditation(today))
+        ))
+    if query.bookable:
+        conds.append(_bookable_equipment(Lab.id))
+    for word in query.words:
+        conds.append(or_(*_word_tiers(word)))
+    return conds
+
+
+class _Circle:
+    """The labs within ``radius`` km of ``place``, with their distances.
+
+    The exact geodesic distance (:func:`geo.distance_km`, ~50–75 µs each in pure Python)
+    is computed only where it decides something: for candidates whose haversine distance
+    lies within the error margin of the radius, and for the labs a sorted page needs.
+    Everywhere else the haversine bounds already give the answer, so a 1,000 km radius
+    over thousands of labs stays cheap."""
+
+    def __init__(self, place: Any, radius: float, rows: Sequence[Any]):
+        self.place = place
+        self.radius = radius
+        self.approx: dict[int, float] = {}
+        self._coords: dict[int, tuple[float, float]] = {}
+        self._exact: dict[int, float] = {}
+        for lab_id, lat, lon in rows:
+            h = geo.approx_distance_km(place.lat, place.lon, lat, lon)
+            if h * (1 - geo.APPROX_ERROR) > radius:
+                continue
+            self._coords[lab_id] = (lat, lon)
+            if h * (1 + geo.APPROX_ERROR) > radius and self.exact(lab_id) > radius:
+                del self._coords[lab_id]
+                continue
+            self.approx[lab_id] = h
+
+    @property
+    def ids(self) -> list[int]:
+        return sorted(self.approx)
+
+    def exact(self, lab_id: int) -> float:
+        if lab_id not in self._exact:
+            lat, lon = self._coords[lab_id]
+            self._exact[lab_id] = geo.distance_km(self.place.lat, self.place.lon, lat, lon)
+        return self._exact[lab_id]
+
+    def lower(self, lab_id: int) -> float:
+        return self.approx[lab_id] * (1 - geo.APPROX_ERROR)
+
+    def upper(self, lab_id: int) -> float:
+        return self.approx[lab_id] * (1 + geo.APPROX_ERROR)
+
+
+def _near(query: SearchQuery) -> _Circle | None:
+    """Labs within the radius of the query's place: a bounding box over ix_lab_lat_lon in
+    SQL, then distances in Python on those candidates only (RELIABILITY §6.4.6)."""
+    if not query.near:
+        return None
+    place = query.place if query.place is not None else geo.geocode(query.near)
+    if place is None:
+        return None
+    min_lat, max_lat, min_lon, max_lon = geo.bounding_box(place.lat, place.lon, query.radius)
+    rows = db.session.execute(
+        visible_labs(None).with_only_columns(Lab.id, Lab.lat, Lab.lon)
+        .where(Lab.lat.between(min_lat, max_lat), Lab.lon.between(min_lon, max_lon))
+    ).all()
+    return _Circle(place, query.radius, rows)
+
+
+def _base(actor: Any) -> Select[tuple[Lab]]:
+    return visible_labs(actor)
+
+
+def list_matching(actor: Any, query: SearchQuery, *,
+                  now: datetime | None = None) -> Select[tuple[Lab]]:
+    """The labs matching every filter of ``query`` as a ``Select`` (unordered, no page):
+    for callers that need the set itself (the benchmarks pick their search word with it)."""
+    today = (now or clock.utcnow()).date()
+    circle = _near(query)
+    conds = _conditions(query, _taxonomy(), today, circle.ids if circle else None,
+                        actor=actor)
+    free = _free(actor, query, conds, now)
+    if free is not None:
+        conds.append(_id_in(sorted(free.lab_ids), "free_ids"))
+    return _base(actor).where(*conds)
+
+
+# The availability filter, parsed by query._parse_availability: the booking engine answers
+# it over the labs the other conditions kept, so it runs after them.
+def _free(actor: Any, query: SearchQuery, conds: list[ColumnElement[bool]],
+          now: datetime | None) -> FreeEquipment | None:
+    """The labs matching ``conds`` with equipment free as ``query`` asks (``None`` without
+    the filter): five queries over the candidates the other filters left."""
+    if query.available_from is None or query.available_to is None or query.hours is None:
+        return None
+    return free_equipment(_base(actor).where(*conds), query.available_from,
+                          query.available_to, query.hours, now=now or clock.utcnow())

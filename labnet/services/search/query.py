@@ -1,0 +1,359 @@
+"""The search query contract: what a ``/labs`` (and map) search is, read from and written
+back to URL parameters.
+
+Rules owned here, once:
+
+- **The parameters.** :data:`PARAMS` in the order links carry them; :class:`SearchQuery`
+  holds one search, ``to_args`` writes it back (defaults left out; changing a filter goes
+  back to page 1); ``effective_sort`` says what "relevance" means without words.
+- **Bad input never fails** (DESIGN rule 5): :func:`parse_query` drops a parameter it
+  cannot use, as if it had not been given, and names it in its errors with the user's
+  input quoted; the search then runs without that filter. The availability filter is all
+  three fields or none, from today on, within two years.
+- **What an answer depends on** (DESIGN rule 9): only the network filter makes it depend on
+  the viewer, only the availability filter on the bookings and the clock.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import literal, literal_column, null, select, union_all
+
+from labnet import clock
+from labnet.dates import DateOutOfRange, parse_day
+from labnet.extensions import db
+from labnet.models import AccreditationScheme, EquipmentCategory, KetArea, LabKind
+from labnet.services import geo
+from labnet.services.availability import MAX_SPAN_DAYS
+from labnet.templating import country_names
+
+DEFAULT_RADIUS_KM = 50.0
+MIN_RADIUS_KM = 1.0
+MAX_RADIUS_KM = 1000.0
+MAX_PAGE = 10_000
+MAX_WORDS = 8
+MAX_Q_LENGTH = 200
+MAX_NEAR_LENGTH = 120
+SORTS = ("relevance", "distance", "name")
+# The availability filter: free for D hours between two dates.
+AVAILABILITY_PARAMS = ("available_from", "available_to", "hours")
+# URL parameters, in the order links carry them; ``network``: labs that are accepted
+# members of a network the user may see.
+PARAMS = ("q", "ket", "category", "kind", "country", "accreditation", "bookable", "near",
+          "radius_km", *AVAILABILITY_PARAMS, "network", "sort", "page")
+FILTER_PARAMS = ("ket", "category", "kind", "country", "accreditation", "bookable", "near",
+                 "available_from", "network")
+MAX_AHEAD_DAYS = 2 * 365  # services.labs.MAX_ADVANCE_DAYS: no lab books further ahead
+_TRUE = ("1", "true", "on", "yes")
+_FALSE = ("", "0", "false", "off", "no")
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """One search, as the URL holds it. Empty strings, ``False`` and ``None`` mean "not
+    given". ``place`` is what ``near`` resolved to (set by :func:`parse_query`; never in a
+    URL); when it is ``None`` and ``near`` is set, the reads geocode ``near`` themselves."""
+
+    q: str = ""
+    ket: str = ""
+    category: str = ""
+    kind: str = ""
+    country: str = ""
+    accreditation: str = ""
+    bookable: bool = False
+    near: str = ""
+    radius_km: float | None = None
+    sort: str = "relevance"
+    page: int = 1
+    place: Any = field(default=None, compare=False, repr=False)
+    # Free for ``hours`` hours between the local days ``available_from`` and
+    # ``available_to`` (all three or none; see :func:`_parse_availability`).
+    available_from: date | None = None
+    available_to: date | None = None
+    hours: float | None = None
+    network: str = ""  # a network's slug
+
+    @property
+    def words(self) -> list[str]:
+        """The words searched for, lower-cased: the first :data:`MAX_WORDS` of ``q``."""
+        return [w.lower() for w in self.q.split()[:MAX_WORDS]]
+
+    @property
+    def radius(self) -> float:
+        """The radius in km around ``near``: :data:`DEFAULT_RADIUS_KM` unless given."""
+        return self.radius_km if self.radius_km is not None else DEFAULT_RADIUS_KM
+
+    @property
+    def is_search(self) -> bool:
+        """Whether anything narrows the list (a bare ``/labs`` is browsing, not a search)."""
+        return bool(self.q or any(getattr(self, name) for name in FILTER_PARAMS))
+
+    @property
+    def effective_sort(self) -> str:
+        """The order actually used: distance needs ``near``, and relevance without words
+        means distance with ``near`` and name otherwise."""
+        if self.sort == "name" or (self.sort == "distance" and not self.near):
+            return "name"
+        if self.sort == "distance" or not self.words:
+            return "distance" if self.near else "name"
+        return "relevance"
+
+    def to_args(self, **changes: Any) -> dict[str, str]:
+        """Plain URL parameters with defaults left out, after ``changes`` (``None`` or ""
+        removes a parameter). Changing anything but ``page`` goes back to page 1, since
+        page numbers mean nothing once the filters change."""
+        unknown = set(changes) - set(PARAMS)
+        if unknown:
+            raise TypeError(f"unknown search parameters: {sorted(unknown)}")
+        values: dict[str, Any] = {name: getattr(self, name) for name in PARAMS}
+        if changes and "page" not in changes:
+            values["page"] = 1
+        values.update(changes)
+        args: dict[str, str] = {}
+        for name in PARAMS:
+            value = values[name]
+            if value is None or value == "" or value is False:
+                continue
+            if (name, value) in (("sort", "relevance"), ("page", 1)):
+                continue
+            if name == "hours":
+                args[name] = f"{float(value):g}"
+            elif name == "bookable":
+                args[name] = "1"
+            elif name == "radius_km":
+                args[name] = f"{float(value):g}"
+            else:
+                args[name] = str(value)
+        return args
+
+
+@dataclass(frozen=True)
+class _Taxonomy:
+    kets: dict[str, tuple[str, str | None, int]]  # code -> (name, parent code, position)
+    categories: dict[str, str]
+    kinds: dict[str, str]
+    schemes: dict[str, str]
+
+    def ket_with_subareas(self, code: str) -> list[str]:
+        return [code, *(c for c, (_, parent, _) in self.kets.items() if parent == code)]
+
+    @property
+    def ket_names(self) -> dict[str, str]:
+        return {code: name for code, (name, _, _) in self.kets.items()}
+
+
+_TAXONOMY_KEY = "labnet.search.taxonomy"
+
+
+def _taxonomy() -> _Taxonomy:
+    # One query for the four shipped taxonomies, kept for the life of the session (one
+    # request): parsing and the facet labels then share it.
+    cached = db.session.info.get(_TAXONOMY_KEY)
+    if cached is not None:
+        return cached
+    rows: Sequence[Any] = db.session.execute(union_all(
+        select(literal_column("'ket'"), KetArea.code, KetArea.name, KetArea.parent_code,
+               KetArea.position),
+        select(literal_column("'category'"), EquipmentCategory.code, EquipmentCategory.name,
+               null(), EquipmentCategory.number),
+        select(literal_column("'kind'"), LabKind.code, LabKind.name, null(), literal(0)),
+        select(literal_column("'scheme'"), AccreditationScheme.code, AccreditationScheme.name,
+               null(), literal(0)),
+    )).all()
+    parts: dict[str, dict[str, Any]] = {"ket": {}, "category": {}, "kind": {}, "scheme": {}}
+    for family, code, name, parent, position in sorted(rows, key=lambda r: (r[4], r[2])):
+        parts[family][code] = (name, parent, position) if family == "ket" else name
+    taxonomy = _Taxonomy(kets=parts["ket"], categories=parts["category"], kinds=parts["kind"],
+                         schemes=parts["scheme"])
+    db.session.info[_TAXONOMY_KEY] = taxonomy
+    return taxonomy
+
+
+def parse_query(args: Mapping[str, str]) -> tuple[SearchQuery, dict[str, str]]:
+    """Read a search from URL parameters (DESIGN rule 5: bad input never fails).
+
+    A parameter that cannot be used (an unknown code, a radius that is not a number from 1 to
+    1000, a place not found, a page that is not a whole number, …) is left out of the query,
+    as if not given, and ``errors[parameter]`` says why in words, quoting the input. Codes
+    are compared case-insensitively. ``near`` is geocoded here, once; the place travels in
+    ``query.place``. Issues one taxonomy query and whatever the geocoder needs.
+    """
+    taxonomy = _taxonomy()
+    errors: dict[str, str] = {}
+
+    def text(name: str) -> str:
+        return " ".join(str(args.get(name) or "").split())
+
+    q = text("q")
+    if len(q) > MAX_Q_LENGTH:
+        errors["q"] = (f"Search words are limited to {MAX_Q_LENGTH} characters; "
+                       "the rest was left out.")
+        q = q[:MAX_Q_LENGTH].rstrip()
+    if len(q.split()) > MAX_WORDS:
+        errors["q"] = f"Only the first {MAX_WORDS} words are searched for."
+
+    def code(name: str, known: Mapping[str, Any], what: str, *, upper: bool = False) -> str:
+        raw = text(name)
+        value = raw.upper() if upper else raw.lower()
+        if value and value not in known:
+            errors[name] = (f"There is no {what} with the code “{raw[:60]}”; "
+                            "that filter was left out.")
+            return ""
+        return value
+
+    ket = code("ket", taxonomy.kets, "KET area", upper=True)
+    category = code("category", taxonomy.categories, "equipment category")
+    kind = code("kind", taxonomy.kinds, "kind of lab")
+    accreditation = code("accreditation", taxonomy.schemes, "accreditation scheme")
+    country = code("country", country_names(), "country (two letters, ISO 3166)", upper=True)
+
+    raw_bookable = text("bookable").lower()
+    bookable = raw_bookable in _TRUE
+    if raw_bookable not in _TRUE + _FALSE:
+        errors["bookable"] = (f"“{raw_bookable[:20]}” is not yes or no; use bookable=1 to "
+                              "show only labs with bookable equipment.")
+
+    radius_km: float | None = None
+    raw_radius = text("radius_km")
+    if raw_radius:
+        try:
+            # A decimal comma is how much of Europe writes 7,5.
+            value = float(raw_radius.replace(",", "."))
+        except ValueError:
+            value = math.nan
+        if math.isfinite(value) and MIN_RADIUS_KM <= value <= MAX_RADIUS_KM:
+            radius_km = value
+        else:
+            errors["radius_km"] = (
+                f"The radius must be a number of kilometres from {MIN_RADIUS_KM:g} to "
+                f"{MAX_RADIUS_KM:g}; “{raw_radius[:20]}” is not, so "
+                f"{DEFAULT_RADIUS_KM:g} km was used.")
+
+    near = text("near")[:MAX_NEAR_LENGTH]
+    place = None
+    if near:
+        place = geo.geocode(near)
+        if place is None:
+            errors["near"] = (f"No place called “{near}” was found, so the distance filter "
+                              "was left out. Try a town or city name.")
+            near = ""
+
+    sort = text("sort").lower() or "relevance"
+    if sort not in SORTS:
+        errors["sort"] = (f"“{sort[:20]}” is not a way to sort; choose relevance, distance "
+                          "or name.")
+        sort = "relevance"
+    elif sort == "distance" and not near:
+        errors.setdefault("sort", "Sorting by distance needs a place in “near”; "
+                                  "the labs are sorted by name.")
+        sort = "relevance"
+
+    page = 1
+    raw_page = text("page")
+    if raw_page:
+        try:
+            page = int(raw_page)
+        except ValueError:
+            page = 0
+        if not 1 <= page <= MAX_PAGE:
+            errors["page"] = (f"The page must be a whole number from 1 to {MAX_PAGE:,}; "
+                              f"“{raw_page[:20]}” is not, so the first page is shown.")
+            page = 1
+
+    network = text("network").lower()[:120]
+    if network and not network.replace("-", "").isalnum():
+        errors["network"] = (f"There is no network “{network[:60]}”; that filter was left "
+                             "out.")
+        network = ""
+    available_from, available_to, hours = _parse_availability(args, errors)
+    query = SearchQuery(network=network,
+                        available_from=available_from, available_to=available_to, hours=hours,
+                        q=q, ket=ket, category=category, kind=kind, country=country,
+                        accreditation=accreditation, bookable=bookable, near=near,
+                        radius_km=radius_km, sort=sort, page=page, place=place)
+    return query, errors
+
+
+def depends_on_viewer(query: SearchQuery) -> bool:
+    """Whether the labs matching ``query`` depend on who asks: only the network filter does
+    (a members-only network's labs are found only by those who see it). Such an answer is
+    cached per :func:`labnet.permissions.visibility_scope` and sent as private (DESIGN rule
+    9); every other answer is the same for everybody (drafts are never listed)."""
+    return bool(query.network)
+
+
+def depends_on_bookings(query: SearchQuery) -> bool:
+    """Whether the answer to ``query`` follows the bookings and the clock (the availability
+    filter): not worth caching, since bookings change it at any moment."""
+    return query.available_from is not None or query.available_to is not None
+
+
+# --- availability filter -------------------------------------------------------------------
+# "Free for D hours between two dates": parsed here like every other filter; answered by
+# the booking engine's availability service (services.availability.free_windows), over the
+# labs the other filters kept (``filters._free``).
+
+def _parse_availability(args: Mapping[str, str], errors: dict[str, str]
+                        ) -> tuple[date | None, date | None, float | None]:
+    """``available_from``, ``available_to`` (local days, inclusive) and ``hours``.
+
+    All three or none: anything that cannot be used drops the whole filter and names the
+    field in ``errors`` (the rest of the search still runs). Without ``hours``, one hour.
+    The span is at most :data:`MAX_SPAN_DAYS` days, from today on, within two years."""
+    raw = {name: " ".join(str(args.get(name) or "").split())[:40]
+           for name in AVAILABILITY_PARAMS}
+    if not any(raw.values()):
+        return None, None, None
+    today = clock.utcnow().date()
+    days: dict[str, date] = {}
+    for name, what in (("available_from", "first"), ("available_to", "last")):
+        if not raw[name]:
+            errors[name] = (f"Give the {what} day too: “free for some hours” needs both "
+                            "dates; that filter was left out.")
+            continue
+        try:
+            days[name] = parse_day(raw[name], message=f"“{raw[name]}” is not a date; use the "
+                                                      "form 2026-03-02.")
+        except DateOutOfRange as exc:
+            # The search's own window (today to two years ahead) is narrower: its check
+            # below refuses the day in those words, before any arithmetic with it.
+            days[name] = exc.day
+        except ValueError as exc:
+            errors[name] = f"{exc} The availability filter was left out."
+    hours = 1.0
+    if raw["hours"]:
+        try:
+            hours = float(raw["hours"].replace(",", "."))
+        except ValueError:
+            hours = math.nan
+        if not (math.isfinite(hours) and hours > 0):
+            errors["hours"] = (f"The hours must be a number above 0; “{raw['hours'][:20]}” is "
+                               "not. The availability filter was left out.")
+    if len(days) < 2 or "hours" in errors:
+        return None, None, None
+    first, last = days["available_from"], days["available_to"]
+    if first < today:
+        errors["available_from"] = (f"{first:%Y-%m-%d} is in the past; choose today or a later "
+                                    "day. The availability filter was left out.")
+    elif last < first:
+        errors["available_to"] = (f"The last day ({last:%Y-%m-%d}) is before the first "
+                                  f"({first:%Y-%m-%d}). The availability filter was left out.")
+    elif (last - first).days + 1 > MAX_SPAN_DAYS:
+        errors["available_to"] = (f"Search at most {MAX_SPAN_DAYS} days at a time "
+                                  f"({(last - first).days + 1} asked). The availability filter "
+                                  "was left out.")
+    elif (last - today).days > MAX_AHEAD_DAYS:
+        errors["available_to"] = ("No lab takes bookings that far ahead (two years at most). "
+                                  "The availability filter was left out.")
+    elif hours > ((last - first).days + 1) * 24:
+        errors["hours"] = (f"{hours:g} hours do not fit between {first:%Y-%m-%d} and "
+                           f"{last:%Y-%m-%d}. The availability filter was left out.")
+    else:
+        return first, last, hours
+    return None, None, None
+

@@ -1,0 +1,303 @@
+"""Running a search: the page of ``/labs`` (its order, pagination and what each card
+shows) and the map's set of labs.
+
+Rules owned here, once:
+
+- **Relevance**: each word scores 3 when it occurs in the lab's name, 2 in its capabilities,
+  description or city, 1 when only in its equipment; labs sort by the sum, then by distance
+  (with ``near``), then by name. Without words, "relevance" means distance with ``near`` and
+  name otherwise.
+- **Pages**: a page past the end is empty, not an error; distances are exact for the labs a
+  page shows. The map takes every filter but no sorting or page.
+- **A fixed number of queries** per read (RELIABILITY §6.4), whatever the catalogue's size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, func, literal, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from labnet import caches, clock
+from labnet.extensions import db
+from labnet.models import Lab, LabKet, LabKind
+from labnet.services.availability import FreeWindow
+from labnet.services.search import facets
+from labnet.services.search.facets import FacetValue
+from labnet.services.search.filters import (
+    _base,
+    _Circle,
+    _conditions,
+    _free,
+    _id_in,
+    _near,
+    _word_tiers,
+)
+from labnet.services.search.query import SearchQuery, _taxonomy
+
+
+def _relevance(words: list[str]) -> ColumnElement[Any]:
+    if not words:
+        return literal(0)
+    total: ColumnElement[Any] | None = None
+    for word in words:
+        in_name, in_text, _ = _word_tiers(word)
+        # Rows reaching this expression match every word somewhere, so "else" is equipment.
+        score = case((in_name, 3), (in_text, 2), else_=1)
+        total = score if total is None else total + score
+    assert total is not None
+    return total
+
+
+def _page_ids(rows: Sequence[Any], circle: _Circle | None, sort: str, offset: int,
+              per_page: int) -> list[int]:
+    """Ids of one page of ``rows`` (id, name, score), in order. With distances, rows are
+    ordered by their haversine distance first; exact distances are then computed only for
+    the rows up to the end of the page and those whose bounds overlap the last of them: any
+    other row certainly comes later (its lower bound exceeds that row's upper bound)."""
+    end = offset + per_page
+    if circle is None or sort == "name":
+        def plain(r: Any) -> tuple[Any, ...]:
+            return (-r[2] if sort == "relevance" else 0, r[1], r[0])
+
+        return [r[0] for r in sorted(rows, key=plain)[offset:end]]
+
+    def group(r: Any) -> int:
+        return -r[2] if sort == "relevance" else 0
+
+    approx = sorted(rows, key=lambda r: (group(r), circle.approx[r[0]], r[1], r[0]))
+    head = approx[:end]
+    if head and len(approx) > end:
+        last = head[-1]
+        limit = circle.upper(last[0])
+        head += [r for r in approx[end:]
+                 if group(r) == group(last) and circle.lower(r[0]) <= limit]
+    head.sort(key=lambda r: (group(r), circle.exact(r[0]), r[1], r[0]))
+    return [r[0] for r in head[offset:end]]
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A page of labs with everything ``/labs`` shows. Also a pagination object for the
+    ``ui.pagination`` macro (``page``, ``pages``, ``has_prev``, ``iter_pages`` …)."""
+
+    query: SearchQuery
+    items: list[Lab]
+    total: int
+    per_page: int
+    facets: dict[str, tuple[FacetValue, ...]]
+    distances: dict[int, float]  # lab id -> km for the labs on this page (with ``near``)
+    place: Any
+    ket_names: dict[str, str]
+    # lab id -> its equipment free for the wanted time, first free first (availability filter)
+    free: dict[int, list[FreeWindow]] = field(default_factory=dict)
+
+    @property
+    def labs(self) -> list[Lab]:
+        """The labs on this page (``items``, as the pagination macro names them)."""
+        return self.items
+
+    def label(self, param: str) -> str:
+        """The name of the value selected for ``param`` (its code if unknown)."""
+        code = getattr(self.query, param)
+        for value in self.facets.get(param, ()):
+            for candidate in (value, *value.children):
+                if candidate.code == code:
+                    return candidate.label
+        return str(code)
+
+    @property
+    def page(self) -> int:
+        """This page's number, from 1."""
+        return self.query.page
+
+    @property
+    def pages(self) -> int:
+        """How many pages the results fill (0 without results)."""
+        return max(1, math.ceil(self.total / self.per_page)) if self.total else 0
+
+    @property
+    def has_prev(self) -> bool:
+        """Whether a page comes before this one."""
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int | None:
+        """The page before (the last page when this one is past the end), or ``None``."""
+        return min(self.page - 1, max(self.pages, 1)) if self.has_prev else None
+
+    @property
+    def has_next(self) -> bool:
+        """Whether a page comes after this one."""
+        return self.page < self.pages
+
+    @property
+    def next_num(self) -> int | None:
+        """The page after, or ``None``."""
+        return self.page + 1 if self.has_next else None
+
+    @property
+    def first(self) -> int:
+        """The position of this page's first lab among the results, from 1 (0 if empty)."""
+        return (self.page - 1) * self.per_page + 1 if self.items else 0
+
+    @property
+    def last(self) -> int:
+        """The position of this page's last lab among the results (0 if empty)."""
+        return self.first + len(self.items) - 1 if self.items else 0
+
+    def iter_pages(self, *, left_edge: int = 2, left_current: int = 2, right_current: int = 4,
+                   right_edge: int = 2) -> Iterator[int | None]:
+        """Page numbers to link, ``None`` for a gap (as Flask-SQLAlchemy's Pagination)."""
+        pages_end = self.pages + 1
+        if pages_end == 1:
+            return
+        left_end = min(1 + left_edge, pages_end)
+        yield from range(1, left_end)
+        if left_end == pages_end:
+            return
+        mid_start = max(left_end, self.page - left_current)
+        mid_end = min(self.page + right_current + 1, pages_end)
+        if mid_start - left_end > 0:
+            yield None
+        yield from range(mid_start, mid_end)
+        if mid_end == pages_end:
+            return
+        right_start = max(mid_end, pages_end - right_edge)
+        if right_start - mid_end > 0:
+            yield None
+        yield from range(right_start, pages_end)
+
+
+def _list_options(stmt: Select[tuple[Lab]]) -> Select[tuple[Lab]]:
+    return stmt.options(
+        joinedload(Lab.kind), joinedload(Lab.organisation), selectinload(Lab.ket_links)
+    )
+
+
+def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
+                now: datetime | None = None, facet_cache: MutableMapping[Any, Any] | None = None,
+                facet_cache_seconds: float = 0) -> SearchResult:
+    """One page of the labs matching ``query``, the total, the facet counts and distances.
+
+    Facet counts are drill-down counts over the matching labs: beside each value, how many
+    of the current results have it (so how many remain if it is added). Families: ``ket``
+    (level-1 areas with their sub-areas as children), ``category``, ``kind``, ``country``,
+    ``accreditation``, ``bookable``. Values with no lab are left out, except a selected one.
+    ``now`` decides which accreditations are still valid (the boundary passes its clock;
+    ``None`` reads :func:`labnet.clock.utcnow`).
+
+    Queries: one for the facets and the total, one for the page, one for its KET links,
+    plus the taxonomy (once per request) and, with ``near``, the bounding box — whatever the
+    catalogue's size. A page past the end is empty, not an error.
+
+    ``facet_cache``: when given, the counts of the bare catalogue (no criterion at all, the
+    most visited page and the costliest count: every published lab) are reused for
+    ``facet_cache_seconds``; the page of labs itself is always read live.
+    """
+    today = (now or clock.utcnow()).date()
+    taxonomy = _taxonomy()
+    circle = _near(query)
+    conds = _conditions(query, taxonomy, today, circle.ids if circle else None,
+                        actor=actor)
+    free = _free(actor, query, conds, now)
+    if free is not None:
+        conds.append(_id_in(sorted(free.lab_ids), "free_ids"))
+    base = _base(actor)
+    offset = (query.page - 1) * per_page
+    sort = query.effective_sort
+    items: list[Lab]
+    if circle is None and not query.words:
+        # Browsing by filters only: the database orders by name (index) and pages.
+        if not conds and facet_cache is not None and facet_cache_seconds > 0:
+            # No criterion at all, so no network filter: the counts are over the published
+            # labs, the same for every viewer (visible_labs ignores who asks). A committed
+            # catalogue write in this process starts a new entry (DESIGN rule 9).
+            counts = facets._cached(facet_cache, ("bare", today, caches.generation()),
+                                    facet_cache_seconds,
+                                    lambda: facets._facet_counts(base, today))
+        else:
+            counts = facets._facet_counts(base.where(*conds), today)
+        items = list(db.session.scalars(_list_options(
+            base.where(*conds).order_by(Lab.name, Lab.id).limit(per_page).offset(offset)
+        )).unique())
+    else:
+        # Words or a place: the filters (the word matches over equipment are the costly
+        # part) run once, returning each match's id, name and relevance; the facets count
+        # over those ids, the page is ordered in Python (by the exact distances where they
+        # decide), and its labs are loaded by id.
+        rows = db.session.execute(
+            base.with_only_columns(Lab.id, Lab.name, _relevance(query.words)).where(*conds)
+        ).all()
+        counts = facets._facet_counts(base.where(_id_in([r[0] for r in rows], "hit_ids")),
+                                      today)
+        page_ids = _page_ids(rows, circle, sort, offset, per_page)
+        loaded = {lab.id: lab for lab in db.session.scalars(_list_options(
+            select(Lab).where(Lab.id.in_(page_ids))
+        )).unique()}
+        items = [loaded[i] for i in page_ids if i in loaded]
+    total = counts.get(("total", ""), 0)
+    return SearchResult(
+        query=query, items=items, total=total, per_page=per_page,
+        facets=facets._facets(query, taxonomy, counts),
+        distances={lab.id: circle.exact(lab.id) for lab in items} if circle else {},
+        place=circle.place if circle else None,
+        ket_names=taxonomy.ket_names,
+        free=free.windows([lab.id for lab in items]) if free is not None else {},
+    )
+
+
+# --- the map -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class MapLab:
+    """One lab as a map marker: where it is and what its popup shows."""
+
+    id: int
+    slug: str
+    name: str
+    kind_name: str
+    city: str
+    country: str
+    lat: float
+    lon: float
+    equipment_count: int
+    ket_codes: tuple[str, ...]
+
+
+def map_labs(actor: Any, query: SearchQuery, *, now: datetime | None = None) -> list[MapLab]:
+    """Every published lab matching ``query`` that has coordinates, by name: all filters
+    apply, pagination and sorting do not. One query (KET codes aggregated in SQL), plus the
+    taxonomy and, with ``near``, the bounding box. ``now`` as in :func:`search_labs`."""
+    today = (now or clock.utcnow()).date()
+    circle = _near(query)
+    conds = _conditions(query, _taxonomy(), today, circle.ids if circle else None,
+                        actor=actor)
+    free = _free(actor, query, conds, now)
+    if free is not None:
+        conds.append(_id_in(sorted(free.lab_ids), "free_ids"))
+    kets = (
+        select(func.aggregate_strings(LabKet.ket_code, " "))
+        .where(LabKet.lab_id == Lab.id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        _base(actor)
+        .with_only_columns(Lab.id, Lab.slug, Lab.name, LabKind.name, Lab.city, Lab.country,
+                           Lab.lat, Lab.lon, Lab.equipment_count, kets)
+        .join(LabKind, LabKind.code == Lab.kind_code)
+        .where(Lab.lat.is_not(None), Lab.lon.is_not(None), *conds)
+        .order_by(Lab.name, Lab.id)
+    ).all()
+    return [
+        MapLab(id=r[0], slug=r[1], name=r[2], kind_name=r[3], city=r[4], country=r[5],
+               lat=r[6], lon=r[7], equipment_count=r[8],
+               ket_codes=tuple(sorted((r[9] or "").split())))
+        for r in rows
+    ]
+
