@@ -34,7 +34,6 @@ class RuleViolations(RuleViolation):
         self.violations = list(violations)
 
 
-
 def raise_all(violations: list[RuleViolation]) -> None:
     """Raise ``RuleViolations`` listing ``violations``, if there are any."""
     if violations:

@@ -58,6 +58,10 @@ CSV_MAX_BYTES = 1024 * 1024
 
 _NUMBER_RE = re.compile(r"^-?\d+(\.\d+)?$")
 
+
+# ---------------------------------------------------------------------------------------
+# The format, and export
+
 CSV_COLUMNS = (
     "id", "name", "category", "maker", "model", "description", "booking_unit", "min_units",
     "max_units", "buffer_minutes", "rate_industry", "rate_sme", "currency", "mode",
@@ -90,7 +94,6 @@ TEMPLATE_ROW = {
     "ket_codes": "AMN.CHR AMT.QC",
     "specs": "Resolution: 1.2 nm at 15 kV\nDetectors: SE, BSE, EDS",
 }
-
 
 
 def _write_csv(rows: Iterable[Mapping[str, str]]) -> str:
@@ -131,7 +134,6 @@ def export_equipment_csv(actor: Any, lab: Lab) -> str:
         "status": item.status, "ket_codes": " ".join(k.ket_code for k in item.ket_links),
         "specs": "\n".join(f"{s.key}: {s.value}" for s in item.specs),
     } for item in items)
-
 
 
 # ---------------------------------------------------------------------------------------

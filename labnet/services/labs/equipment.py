@@ -59,7 +59,6 @@ CURRENCIES = (
 ).split()
 
 
-
 @dataclass(frozen=True)
 class EquipmentData:
     """One piece of equipment as a manager describes it. ``specs`` are (key, value) rows in
