@@ -1,0 +1,69 @@
+"""Field checks shared by the lab profile and equipment rules: several refusals raised at
+once, text length and one-line checks (``services.text``), whole numbers within bounds, and
+codes known to the taxonomy tables.
+
+Rules owned here: a form is refused with every wrong field at once (``RuleViolations``),
+never only the first; a text field is one line unless it is free text (description,
+capabilities).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select
+
+from labnet.errors import RuleViolation
+from labnet.extensions import db
+from labnet.services.text import text_problem
+
+# Free text that may span lines; every other text field of a lab or equipment is one line.
+MULTI_LINE_FIELDS = frozenset({"description", "capabilities"})
+
+
+class RuleViolations(RuleViolation):
+    """Several refusals at once (one per field), so a form shows every error in one go.
+
+    ``field`` and ``message`` are those of the first; ``violations`` holds them all.
+    """
+
+    def __init__(self, violations: Sequence[RuleViolation]):
+        first = violations[0]
+        super().__init__(first.field, first.message)
+        self.violations = list(violations)
+
+
+def raise_all(violations: list[RuleViolation]) -> None:
+    """Raise ``RuleViolations`` listing ``violations``, if there are any."""
+    if violations:
+        raise RuleViolations(violations)
+
+
+def known_codes(model: Any) -> set[str]:
+    """The codes of a taxonomy table (``EquipmentCategory``, ``KetArea``, ``LabKind``)."""
+    return set(db.session.scalars(select(model.code)))
+
+
+def check_length(problems: list[RuleViolation], name: str, value: str, limit: int,
+                 label: str) -> None:
+    """Add a refusal on ``name`` when ``value`` is too long, or spans lines where it may not."""
+    # One line unless the field is free text (services.text: names reach mail subjects).
+    message = text_problem(value, label=label, limit=limit,
+                           one_line=name not in MULTI_LINE_FIELDS)
+    if message:
+        problems.append(RuleViolation(name, message))
+
+
+def check_int(problems: list[RuleViolation], name: str, value: int | None, low: int, high: int,
+              message: str) -> None:
+    """Add a refusal on ``name`` when ``value`` is missing or not within ``low``..``high``."""
+    if value is None:
+        problems.append(RuleViolation(name, "Enter a whole number."))
+    elif not low <= value <= high:
+        problems.append(RuleViolation(name, message))
+
+
+def unknown_codes(codes: Iterable[str], known: set[str]) -> list[str]:
+    """The ``codes`` not in ``known``, in their order."""
+    return [c for c in codes if c not in known]
