@@ -530,3 +530,15 @@ def test_template_has_every_column_and_imports_cleanly(ctx, people, frozen_clock
     template = labs.equipment_csv_template()
     assert template.splitlines()[0] == ",".join(labs.CSV_COLUMNS)
     assert _import(people, template.encode(), frozen_clock.now).created == 1
+
+
+def test_import_reports_every_problem_of_a_row_not_only_the_first(ctx, people, frozen_clock):
+    # An unreadable number, an unknown category and a reversed length in one row: the
+    # manager sees all three at once instead of fixing them one upload at a time.
+    content = _csv(
+        ",Broken,warp-drive,,,,hour,9,2,0,abc,80,EUR,operator_assisted,no,active,,",
+    )
+    exc = _refused("file", _import, people, content, frozen_clock.now)
+    columns = sorted(p.column_name for p in exc.problems)
+    assert "rate_industry" in columns and "category" in columns and "min_units" in columns
+    assert all(p.line == 2 for p in exc.problems)
