@@ -41,6 +41,8 @@ _LIVE_EQUIPMENT = (EquipmentStatus.ACTIVE.value, EquipmentStatus.MAINTENANCE.val
 
 @dataclass
 class Candidate:
+    """A lab that could fill a gap, with the needs of the stage it meets."""
+
     lab_id: int
     slug: str
     name: str
@@ -53,11 +55,14 @@ class Candidate:
 
     @property
     def score(self) -> int:
+        """The lab's fit: one point per need met."""
         return len(self.ket_hits) + len(self.category_hits) + len(self.keyword_hits)
 
 
 @dataclass
 class Gap:
+    """A stage that needs labs, why, and its best candidates."""
+
     stage: NetworkStage
     reason: str  # "empty" or "one-country"
     countries: list[str]

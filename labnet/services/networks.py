@@ -64,6 +64,8 @@ MAX_MESSAGE = 2000
 
 @dataclass(frozen=True)
 class NetworkFields:
+    """A network's editable fields as the form gives them (checked by the services)."""
+
     name: str
     description: str = ""
     ket_code: str = ""
@@ -74,6 +76,9 @@ class NetworkFields:
 
 @dataclass(frozen=True)
 class StageFields:
+    """A stage's name, description and needs (KET areas, equipment categories, keywords,
+    one keyword a line) as the form gives them."""
+
     name: str
     description: str = ""
     ket_codes: tuple[str, ...] = ()
@@ -180,6 +185,13 @@ def _lock(network: Network) -> None:
 # --- networks and coordinators -------------------------------------------------------------
 
 def create_network(actor: User, fields: NetworkFields, *, now: datetime) -> Network:
+    """A new network, with the actor as its first coordinator.
+
+    :raises PermissionDenied: unless the actor is a coordinator or an admin.
+    :raises RuleViolation: naming the field: a missing or over-long name, a name or slug
+        another network has, a reserved or malformed slug, an unknown KET area, ecosystem or
+        visibility.
+    """
     if not permissions.can_create_network(actor):
         raise PermissionDenied("can_create_network")
     values = _check_network(fields, network_id=None)
@@ -197,6 +209,11 @@ def create_network(actor: User, fields: NetworkFields, *, now: datetime) -> Netw
 
 def update_network(actor: User, network: Network, fields: NetworkFields, *,
                    now: datetime) -> Network:
+    """Change a network's fields (the audit event names the fields that changed).
+
+    :raises PermissionDenied: unless the actor runs the network.
+    :raises RuleViolation: as :func:`create_network`.
+    """
     _require_run(actor, network)
     values = _check_network(fields, network_id=network.id)
     changed = {k: v for k, v in values.items() if getattr(network, k) != v}
@@ -210,12 +227,19 @@ def update_network(actor: User, network: Network, fields: NetworkFields, *,
 
 
 def coordinators_of(network_id: int) -> list[User]:
+    """The network's coordinators, by name."""
     return list(db.session.scalars(
         select(User).join(NetworkCoordinator, NetworkCoordinator.user_id == User.id)
         .where(NetworkCoordinator.network_id == network_id).order_by(User.full_name, User.id)))
 
 
 def add_coordinator(actor: User, network: Network, email: str, *, now: datetime) -> User:
+    """Make the active user with this e-mail address a coordinator of the network.
+
+    :raises PermissionDenied: unless the actor runs the network.
+    :raises RuleViolation: (field ``email``) for no such active account, a user without
+        the coordinator (or admin) role, or one who already coordinates the network.
+    """
     _require_run(actor, network)
     address = (email or "").strip().lower()
     if not address:
@@ -275,6 +299,13 @@ def _set_needs(stage: NetworkStage, values: dict[str, Any]) -> None:
 
 def add_stage(actor: User, network: Network, fields: StageFields, *,
               now: datetime) -> NetworkStage:
+    """A new stage at the end of the chain, with its needs.
+
+    :raises PermissionDenied: unless the actor runs the network.
+    :raises RuleViolation: naming the field: a missing name, an unknown KET area or
+        category, too many or over-long keywords, or :data:`MAX_STAGES` active stages
+        already.
+    """
     _require_run(actor, network)
     values = _check_stage(fields)
     active = db.session.scalar(select(func.count(NetworkStage.id)).where(
@@ -297,6 +328,12 @@ def add_stage(actor: User, network: Network, fields: StageFields, *,
 
 def update_stage(actor: User, network: Network, stage_id: int, fields: StageFields, *,
                  now: datetime) -> NetworkStage:
+    """Change an active stage's name, description and needs.
+
+    :raises PermissionDenied: unless the actor runs the network.
+    :raises RuleViolation: for a stage of another network (404), a retired stage, or the
+        refusals of :func:`add_stage`.
+    """
     _require_run(actor, network)
     stage = _stage_of(network, stage_id)
     if stage.is_retired:
@@ -379,6 +416,14 @@ def _active_row(network_id: int, lab_id: int) -> NetworkMember | None:
 
 def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, message: str,
            *, now: datetime) -> NetworkMember:
+    """Invite a published lab onto an active stage; its managers get an e-mail. Takes the
+    network's lock first, so one lab is invited or a member at most once at a time.
+
+    :raises PermissionDenied: unless the actor runs the network.
+    :raises RuleViolation: naming the field: a stage of another network (404) or a
+        retired one, no published lab with this slug, a lab already invited or a member
+        (409), an over-long message.
+    """
     _require_run(actor, network)
     message = _text(message, "message", max_len=MAX_MESSAGE, one_line=False)
     stage = _stage_of(network, stage_id)
@@ -498,6 +543,8 @@ def leave_network(actor: User, member_id: int, *, now: datetime) -> NetworkMembe
 
 @dataclass
 class MemberView:
+    """One membership row with its lab's name, place and coordinates."""
+
     id: int
     stage_id: int
     lab_id: int
@@ -517,16 +564,21 @@ class MemberView:
 
 @dataclass
 class StageView:
+    """A stage with its accepted members (past members, for a retired stage)."""
+
     stage: NetworkStage
     members: list[MemberView] = field(default_factory=list)  # accepted
 
     @property
     def countries(self) -> list[str]:
+        """The members' countries, sorted, each once."""
         return sorted({m.country for m in self.members})
 
 
 @dataclass
 class NetworkPage:
+    """Everything a network's pages show: :func:`network_page` builds it."""
+
     network: Network
     stages: list[StageView]  # active, in order
     retired: list[StageView]  # retired stages with their past members (any status)
@@ -535,22 +587,27 @@ class NetworkPage:
 
     @property
     def member_count(self) -> int:
+        """Accepted members on active stages."""
         return sum(len(s.members) for s in self.stages)
 
     @property
     def countries(self) -> list[str]:
+        """The countries of the accepted members on active stages, sorted, each once."""
         return sorted({m.country for s in self.stages for m in s.members})
 
     def by_status(self, status: str) -> list[MemberView]:
+        """The membership rows with this status, newest first."""
         return [r for r in self.rows if r.status == status]
 
     def stage_name(self, stage_id: int) -> str:
+        """The name of the network's stage ``stage_id`` (active or retired); "" if none."""
         for view in (*self.stages, *self.retired):
             if view.stage.id == stage_id:
                 return view.stage.name
         return ""
 
     def is_retired_stage(self, stage_id: int) -> bool:
+        """Whether ``stage_id`` is one of the network's retired stages."""
         return any(v.stage.id == stage_id for v in self.retired)
 
     def joint_project_slugs(self, per_stage: int = 2) -> list[str]:
@@ -601,6 +658,7 @@ STAGE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00
 
 
 def stage_colour(index: int) -> str:
+    """The colour of the ``index``-th active stage (0-based), repeating after eight."""
     return STAGE_COLOURS[index % len(STAGE_COLOURS)]
 
 
@@ -659,6 +717,8 @@ def networks_of_lab(actor: Any, lab_id: int) -> list[tuple[Network, str]]:
 
 @dataclass
 class Invitation:
+    """A membership row of a lab the actor manages, with its network, stage and lab."""
+
     member: NetworkMember
     network: Network
     stage: NetworkStage
@@ -666,6 +726,7 @@ class Invitation:
 
     @property
     def answerable(self) -> bool:
+        """Still open: invited, on a stage that is not retired."""
         return self.member.status == "invited" and not self.stage.is_retired
 
 
@@ -696,6 +757,7 @@ def count_pending_invitations(user_id: int) -> Select[tuple[int]]:
 
 
 def pending_invitation_count(actor: Any) -> int:
+    """Open invitations for the labs the actor manages; 0 for an anonymous actor."""
     user = permissions._user(actor)
     if user is None:
         return 0
