@@ -28,9 +28,10 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, Table, func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import selectinload
 
 from labnet import permissions
@@ -288,9 +289,9 @@ def _set_needs(stage: NetworkStage, values: dict[str, Any]) -> None:
     stage.name = values["name"]
     stage.description = values["description"]
     stage.keywords = values["keywords"]
-    db.session.execute(NetworkStageKet.__table__.delete()
+    db.session.execute(cast(Table, NetworkStageKet.__table__).delete()
                        .where(NetworkStageKet.stage_id == stage.id))
-    db.session.execute(NetworkStageCategory.__table__.delete()
+    db.session.execute(cast(Table, NetworkStageCategory.__table__).delete()
                        .where(NetworkStageCategory.stage_id == stage.id))
     db.session.add_all([NetworkStageKet(stage_id=stage.id, ket_code=c) for c in values["kets"]])
     db.session.add_all([NetworkStageCategory(stage_id=stage.id, category_code=c)
@@ -467,19 +468,19 @@ def answer_invitation(actor: User, member_id: int, accept: bool, message: str, *
         raise RuleViolation("answer_message", "This stage was retired; the invitation can "
                                               "no longer be answered.", code=409)
     status = "accepted" if accept else "declined"
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(
         update(NetworkMember)
         .where(NetworkMember.id == member.id, NetworkMember.status == "invited")
         .values(status=status, answered_at=now, answered_by_id=actor.id,
                 answer_message=message)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)))
     if result.rowcount != 1:
         db.session.refresh(member)
         raise RuleViolation("answer_message", "This invitation was already answered ("
                             f"{member.status}); an invitation is answered once.", code=409)
     db.session.refresh(member)
-    network = db.session.get(Network, member.network_id)
-    lab = db.session.get(Lab, member.lab_id)
+    network = db.session.get_one(Network, member.network_id)
+    lab = db.session.get_one(Lab, member.lab_id)
     audit.record(actor, f"network.invitation_{status}", "network_member", member.id, now=now,
                  network_id=member.network_id, lab_id=member.lab_id)
     for address in _coordinator_addresses(member.network_id):
@@ -492,11 +493,11 @@ def answer_invitation(actor: User, member_id: int, accept: bool, message: str, *
 
 def _end(actor: User, member: NetworkMember, status: str, *, now: datetime,
          allowed: tuple[str, ...], refusal: str) -> None:
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(
         update(NetworkMember)
         .where(NetworkMember.id == member.id, NetworkMember.status.in_(allowed))
         .values(status=status, ended_at=now, ended_by_id=actor.id)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)))
     if result.rowcount != 1:
         raise RuleViolation("member_id", refusal, code=409)
     db.session.refresh(member)
@@ -512,7 +513,7 @@ def remove_member(actor: User, network: Network, member_id: int, *,
     _lock(network)
     _end(actor, member, "removed", now=now, allowed=("invited", "accepted"),
          refusal="This lab is no longer invited or a member.")
-    lab = db.session.get(Lab, member.lab_id)
+    lab = db.session.get_one(Lab, member.lab_id)
     audit.record(actor, "network.member_removed", "network_member", member.id, now=now,
                  network_id=network.id, lab_id=member.lab_id)
     for address in _manager_addresses(member.lab_id):
@@ -525,11 +526,11 @@ def remove_member(actor: User, network: Network, member_id: int, *,
 def leave_network(actor: User, member_id: int, *, now: datetime) -> NetworkMember:
     """A lab's manager ends the lab's accepted membership (kept as ``left``)."""
     member = permissions.invitation_for(actor, member_id)
-    network = db.session.get(Network, member.network_id)
+    network = db.session.get_one(Network, member.network_id)
     _lock(network)
     _end(actor, member, "left", now=now, allowed=("accepted",),
          refusal="The lab is not a member of this network.")
-    lab = db.session.get(Lab, member.lab_id)
+    lab = db.session.get_one(Lab, member.lab_id)
     audit.record(actor, "network.member_left", "network_member", member.id, now=now,
                  network_id=network.id, lab_id=member.lab_id)
     for address in _coordinator_addresses(network.id):
@@ -683,10 +684,10 @@ def networks_list(actor: Any) -> list[tuple[Network, int, int, list[str]]]:
     if not networks:
         return []
     ids = [n.id for n in networks]
-    stage_counts = dict(db.session.execute(
+    stage_counts: dict[int, int] = dict(db.session.execute(
         select(NetworkStage.network_id, func.count(NetworkStage.id))
         .where(NetworkStage.network_id.in_(ids), NetworkStage.retired_at.is_(None))
-        .group_by(NetworkStage.network_id)).all())
+        .group_by(NetworkStage.network_id)).tuples().all())
     members: dict[int, list[str]] = defaultdict(list)
     for network_id, country in db.session.execute(
             select(NetworkMember.network_id, Lab.country)
