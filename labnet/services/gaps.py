@@ -39,6 +39,7 @@ from labnet.services.networks import network_page
 GAP_TOP_N = 5
 _LIVE_EQUIPMENT = (EquipmentStatus.ACTIVE.value, EquipmentStatus.MAINTENANCE.value)
 
+
 @dataclass
 class Candidate:
     """A lab that could fill a gap, with the needs of the stage it meets."""
