@@ -18,35 +18,26 @@ Rules (each refusal is a :class:`RuleViolation` naming its field):
 - audit events and e-mail (invitations to the lab's managers, answers and departures to
   the coordinators) are written in the caller's transaction.
 
-The gap finder (:func:`find_gaps`) scores catalogue labs for each stage that has no
-accepted member, or accepted members in one country only, in a constant number of queries.
+The gap finder, which reads a network's page (:func:`network_page`) to find the stages
+that need labs, is :mod:`labnet.services.gaps`.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, func, literal, or_, select, union_all, update
+from sqlalchemy import Select, Table, func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import selectinload
 
 from labnet import permissions
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db
-from labnet.models import (
-    Equipment,
-    EquipmentCategory,
-    EquipmentStatus,
-    KetArea,
-    Lab,
-    LabKet,
-    LabManager,
-    User,
-)
+from labnet.models import EquipmentCategory, KetArea, Lab, LabManager, User
 from labnet.models.network import (
     ECOSYSTEMS,
     VISIBILITIES,
@@ -59,7 +50,6 @@ from labnet.models.network import (
 )
 from labnet.services import audit
 from labnet.services.accounts import slugify
-from labnet.services.geo import APPROX_ERROR, nearest_approx_km, nearest_km
 from labnet.services.notifications import enqueue_email
 from labnet.services.text import control_problem
 
@@ -69,14 +59,14 @@ RESERVED_SLUGS = frozenset({"new", "invitations", "memberships"})
 MAX_STAGES = 20
 MAX_KEYWORDS = 20
 MAX_MESSAGE = 2000
-GAP_TOP_N = 5
-_LIVE_EQUIPMENT = (EquipmentStatus.ACTIVE.value, EquipmentStatus.MAINTENANCE.value)
 
 
 # --- input --------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class NetworkFields:
+    """A network's editable fields as the form gives them (checked by the services)."""
+
     name: str
     description: str = ""
     ket_code: str = ""
@@ -87,6 +77,9 @@ class NetworkFields:
 
 @dataclass(frozen=True)
 class StageFields:
+    """A stage's name, description and needs (KET areas, equipment categories, keywords,
+    one keyword a line) as the form gives them."""
+
     name: str
     description: str = ""
     ket_codes: tuple[str, ...] = ()
@@ -193,6 +186,13 @@ def _lock(network: Network) -> None:
 # --- networks and coordinators -------------------------------------------------------------
 
 def create_network(actor: User, fields: NetworkFields, *, now: datetime) -> Network:
+    """A new network, with the actor as its first coordinator.
+
+    :raises PermissionDenied: unless the actor is a coordinator or an admin.
+    :raises RuleViolation: naming the field: a missing or over-long name, a name or slug
+        another network has, a reserved or malformed slug, an unknown KET area, ecosystem or
+        visibility.
+    """
     if not permissions.can_create_network(actor):
         raise PermissionDenied("can_create_network")
     values = _check_network(fields, network_id=None)
@@ -210,6 +210,11 @@ def create_network(actor: User, fields: NetworkFields, *, now: datetime) -> Netw
 
 def update_network(actor: User, network: Network, fields: NetworkFields, *,
                    now: datetime) -> Network:
+    """Change a network's fields (the audit event names the fields that changed).
+
+    :raises PermissionDenied: unless the actor runs the network.
+    :raises RuleViolation: as :func:`create_network`.
+    """
     _require_run(actor, network)
     values = _check_network(fields, network_id=network.id)
     changed = {k: v for k, v in values.items() if getattr(network, k) != v}
@@ -223,12 +228,19 @@ def update_network(actor: User, network: Network, fields: NetworkFields, *,
 
 
 def coordinators_of(network_id: int) -> list[User]:
+    """The network's coordinators, by name."""
     return list(db.session.scalars(
         select(User).join(NetworkCoordinator, NetworkCoordinator.user_id == User.id)
         .where(NetworkCoordinator.network_id == network_id).order_by(User.full_name, User.id)))
 
 
 def add_coordinator(actor: User, network: Network, email: str, *, now: datetime) -> User:
+    """Make the active user with this e-mail address a coordinator of the network.
+
+    :raises PermissionDenied: unless the actor runs the network.
+    :raises RuleViolation: (field ``email``) for no such active account, a user without
+        the coordinator (or admin) role, or one who already coordinates the network.
+    """
     _require_run(actor, network)
     address = (email or "").strip().lower()
     if not address:
@@ -277,9 +289,9 @@ def _set_needs(stage: NetworkStage, values: dict[str, Any]) -> None:
     stage.name = values["name"]
     stage.description = values["description"]
     stage.keywords = values["keywords"]
-    db.session.execute(NetworkStageKet.__table__.delete()
+    db.session.execute(cast(Table, NetworkStageKet.__table__).delete()
                        .where(NetworkStageKet.stage_id == stage.id))
-    db.session.execute(NetworkStageCategory.__table__.delete()
+    db.session.execute(cast(Table, NetworkStageCategory.__table__).delete()
                        .where(NetworkStageCategory.stage_id == stage.id))
     db.session.add_all([NetworkStageKet(stage_id=stage.id, ket_code=c) for c in values["kets"]])
     db.session.add_all([NetworkStageCategory(stage_id=stage.id, category_code=c)
@@ -288,6 +300,13 @@ def _set_needs(stage: NetworkStage, values: dict[str, Any]) -> None:
 
 def add_stage(actor: User, network: Network, fields: StageFields, *,
               now: datetime) -> NetworkStage:
+    """A new stage at the end of the chain, with its needs.
+
+    :raises PermissionDenied: unless the actor runs the network.
+    :raises RuleViolation: naming the field: a missing name, an unknown KET area or
+        category, too many or over-long keywords, or :data:`MAX_STAGES` active stages
+        already.
+    """
     _require_run(actor, network)
     values = _check_stage(fields)
     active = db.session.scalar(select(func.count(NetworkStage.id)).where(
@@ -310,6 +329,12 @@ def add_stage(actor: User, network: Network, fields: StageFields, *,
 
 def update_stage(actor: User, network: Network, stage_id: int, fields: StageFields, *,
                  now: datetime) -> NetworkStage:
+    """Change an active stage's name, description and needs.
+
+    :raises PermissionDenied: unless the actor runs the network.
+    :raises RuleViolation: for a stage of another network (404), a retired stage, or the
+        refusals of :func:`add_stage`.
+    """
     _require_run(actor, network)
     stage = _stage_of(network, stage_id)
     if stage.is_retired:
@@ -392,6 +417,14 @@ def _active_row(network_id: int, lab_id: int) -> NetworkMember | None:
 
 def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, message: str,
            *, now: datetime) -> NetworkMember:
+    """Invite a published lab onto an active stage; its managers get an e-mail. Takes the
+    network's lock first, so one lab is invited or a member at most once at a time.
+
+    :raises PermissionDenied: unless the actor runs the network.
+    :raises RuleViolation: naming the field: a stage of another network (404) or a
+        retired one, no published lab with this slug, a lab already invited or a member
+        (409), an over-long message.
+    """
     _require_run(actor, network)
     message = _text(message, "message", max_len=MAX_MESSAGE, one_line=False)
     stage = _stage_of(network, stage_id)
@@ -435,19 +468,19 @@ def answer_invitation(actor: User, member_id: int, accept: bool, message: str, *
         raise RuleViolation("answer_message", "This stage was retired; the invitation can "
                                               "no longer be answered.", code=409)
     status = "accepted" if accept else "declined"
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(
         update(NetworkMember)
         .where(NetworkMember.id == member.id, NetworkMember.status == "invited")
         .values(status=status, answered_at=now, answered_by_id=actor.id,
                 answer_message=message)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)))
     if result.rowcount != 1:
         db.session.refresh(member)
         raise RuleViolation("answer_message", "This invitation was already answered ("
                             f"{member.status}); an invitation is answered once.", code=409)
     db.session.refresh(member)
-    network = db.session.get(Network, member.network_id)
-    lab = db.session.get(Lab, member.lab_id)
+    network = db.session.get_one(Network, member.network_id)
+    lab = db.session.get_one(Lab, member.lab_id)
     audit.record(actor, f"network.invitation_{status}", "network_member", member.id, now=now,
                  network_id=member.network_id, lab_id=member.lab_id)
     for address in _coordinator_addresses(member.network_id):
@@ -460,11 +493,11 @@ def answer_invitation(actor: User, member_id: int, accept: bool, message: str, *
 
 def _end(actor: User, member: NetworkMember, status: str, *, now: datetime,
          allowed: tuple[str, ...], refusal: str) -> None:
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(
         update(NetworkMember)
         .where(NetworkMember.id == member.id, NetworkMember.status.in_(allowed))
         .values(status=status, ended_at=now, ended_by_id=actor.id)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)))
     if result.rowcount != 1:
         raise RuleViolation("member_id", refusal, code=409)
     db.session.refresh(member)
@@ -480,7 +513,7 @@ def remove_member(actor: User, network: Network, member_id: int, *,
     _lock(network)
     _end(actor, member, "removed", now=now, allowed=("invited", "accepted"),
          refusal="This lab is no longer invited or a member.")
-    lab = db.session.get(Lab, member.lab_id)
+    lab = db.session.get_one(Lab, member.lab_id)
     audit.record(actor, "network.member_removed", "network_member", member.id, now=now,
                  network_id=network.id, lab_id=member.lab_id)
     for address in _manager_addresses(member.lab_id):
@@ -493,11 +526,11 @@ def remove_member(actor: User, network: Network, member_id: int, *,
 def leave_network(actor: User, member_id: int, *, now: datetime) -> NetworkMember:
     """A lab's manager ends the lab's accepted membership (kept as ``left``)."""
     member = permissions.invitation_for(actor, member_id)
-    network = db.session.get(Network, member.network_id)
+    network = db.session.get_one(Network, member.network_id)
     _lock(network)
     _end(actor, member, "left", now=now, allowed=("accepted",),
          refusal="The lab is not a member of this network.")
-    lab = db.session.get(Lab, member.lab_id)
+    lab = db.session.get_one(Lab, member.lab_id)
     audit.record(actor, "network.member_left", "network_member", member.id, now=now,
                  network_id=network.id, lab_id=member.lab_id)
     for address in _coordinator_addresses(network.id):
@@ -511,6 +544,8 @@ def leave_network(actor: User, member_id: int, *, now: datetime) -> NetworkMembe
 
 @dataclass
 class MemberView:
+    """One membership row with its lab's name, place and coordinates."""
+
     id: int
     stage_id: int
     lab_id: int
@@ -530,16 +565,21 @@ class MemberView:
 
 @dataclass
 class StageView:
+    """A stage with its accepted members (past members, for a retired stage)."""
+
     stage: NetworkStage
     members: list[MemberView] = field(default_factory=list)  # accepted
 
     @property
     def countries(self) -> list[str]:
+        """The members' countries, sorted, each once."""
         return sorted({m.country for m in self.members})
 
 
 @dataclass
 class NetworkPage:
+    """Everything a network's pages show: :func:`network_page` builds it."""
+
     network: Network
     stages: list[StageView]  # active, in order
     retired: list[StageView]  # retired stages with their past members (any status)
@@ -548,22 +588,27 @@ class NetworkPage:
 
     @property
     def member_count(self) -> int:
+        """Accepted members on active stages."""
         return sum(len(s.members) for s in self.stages)
 
     @property
     def countries(self) -> list[str]:
+        """The countries of the accepted members on active stages, sorted, each once."""
         return sorted({m.country for s in self.stages for m in s.members})
 
     def by_status(self, status: str) -> list[MemberView]:
+        """The membership rows with this status, newest first."""
         return [r for r in self.rows if r.status == status]
 
     def stage_name(self, stage_id: int) -> str:
+        """The name of the network's stage ``stage_id`` (active or retired); "" if none."""
         for view in (*self.stages, *self.retired):
             if view.stage.id == stage_id:
                 return view.stage.name
         return ""
 
     def is_retired_stage(self, stage_id: int) -> bool:
+        """Whether ``stage_id`` is one of the network's retired stages."""
         return any(v.stage.id == stage_id for v in self.retired)
 
     def joint_project_slugs(self, per_stage: int = 2) -> list[str]:
@@ -614,6 +659,7 @@ STAGE_COLOURS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00
 
 
 def stage_colour(index: int) -> str:
+    """The colour of the ``index``-th active stage (0-based), repeating after eight."""
     return STAGE_COLOURS[index % len(STAGE_COLOURS)]
 
 
@@ -638,10 +684,10 @@ def networks_list(actor: Any) -> list[tuple[Network, int, int, list[str]]]:
     if not networks:
         return []
     ids = [n.id for n in networks]
-    stage_counts = dict(db.session.execute(
+    stage_counts: dict[int, int] = dict(db.session.execute(
         select(NetworkStage.network_id, func.count(NetworkStage.id))
         .where(NetworkStage.network_id.in_(ids), NetworkStage.retired_at.is_(None))
-        .group_by(NetworkStage.network_id)).all())
+        .group_by(NetworkStage.network_id)).tuples().all())
     members: dict[int, list[str]] = defaultdict(list)
     for network_id, country in db.session.execute(
             select(NetworkMember.network_id, Lab.country)
@@ -672,6 +718,8 @@ def networks_of_lab(actor: Any, lab_id: int) -> list[tuple[Network, str]]:
 
 @dataclass
 class Invitation:
+    """A membership row of a lab the actor manages, with its network, stage and lab."""
+
     member: NetworkMember
     network: Network
     stage: NetworkStage
@@ -679,6 +727,7 @@ class Invitation:
 
     @property
     def answerable(self) -> bool:
+        """Still open: invited, on a stage that is not retired."""
         return self.member.status == "invited" and not self.stage.is_retired
 
 
@@ -709,6 +758,7 @@ def count_pending_invitations(user_id: int) -> Select[tuple[int]]:
 
 
 def pending_invitation_count(actor: Any) -> int:
+    """Open invitations for the labs the actor manages; 0 for an anonymous actor."""
     user = permissions._user(actor)
     if user is None:
         return 0
@@ -724,194 +774,3 @@ def member_lab_ids(actor: Any, slug: str) -> Any:
             .where(Network.slug == slug, NetworkMember.status == "accepted",
                    NetworkStage.retired_at.is_(None),
                    permissions.network_visible_condition(actor)))
-
-
-# --- the gap finder ------------------------------------------------------------------------
-
-@dataclass
-class Candidate:
-    lab_id: int
-    slug: str
-    name: str
-    city: str
-    country: str
-    ket_hits: list[str]
-    category_hits: list[str]
-    keyword_hits: list[str]
-    distance_km: float | None  # to the nearest accepted member of the network
-
-    @property
-    def score(self) -> int:
-        return len(self.ket_hits) + len(self.category_hits) + len(self.keyword_hits)
-
-
-@dataclass
-class Gap:
-    stage: NetworkStage
-    reason: str  # "empty" or "one-country"
-    countries: list[str]
-    needs: int  # how many KET areas, categories and keywords the stage names
-    candidates: list[Candidate]
-
-
-def _like_pattern(word: str) -> str:
-    escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def find_gaps(network: Network, *, top_n: int = GAP_TOP_N) -> list[Gap]:
-    """Each active stage with no accepted member, or accepted members in a single country,
-    with the published labs that could fill it.
-
-    Fit = one point per KET area of the stage the lab works in (an area includes its
-    sub-areas), per equipment category of the stage the lab has live equipment in, and
-    per capability keyword found in the lab's capabilities or description. Candidates
-    score at least one point; labs invited to or members of the network are left out, and
-    for a one-country stage so are labs of that country (they would not close the gap).
-    Ties are broken by the geodesic distance to the network's nearest accepted member, then
-    by name. Queries: the network page's (stages with their needs, members, coordinators)
-    and one statement that scores every lab for every gap stage and keeps, per stage, the
-    rows whose score ranks within ``top_n`` (ties included) — whatever the catalogue's
-    size. Distances are computed in Python for those rows only: haversine first, the
-    geodesic only for the rows that can still make the top (see :func:`_best`).
-    """
-    page = network_page(network)  # 3 queries (stages + links, members, coordinators)
-    gaps: list[Gap] = []
-    for view in page.stages:
-        countries = view.countries
-        needs = (len(view.stage.ket_codes) + len(view.stage.category_codes)
-                 + len(view.stage.keyword_list))
-        if not view.members:
-            gaps.append(Gap(view.stage, "empty", [], needs, []))
-        elif len(countries) == 1:
-            gaps.append(Gap(view.stage, "one-country", countries, needs, []))
-    scorable = [g for g in gaps if g.needs]
-    if not scorable:
-        return gaps
-    excluded = [r.lab_id for r in page.rows if r.status in ("invited", "accepted")
-                and not page.is_retired_stage(r.stage_id)]
-    anchors = [(m.lat, m.lon) for v in page.stages for m in v.members
-               if m.lat is not None and m.lon is not None]
-    rows_by_stage: dict[int, list[Any]] = defaultdict(list)
-    one_country = {g.stage.id: g.countries for g in scorable if g.reason == "one-country"}
-    for row in db.session.execute(_ranked(_scoring_statement(_hit_rows(scorable), excluded),
-                                          top_n, one_country)):
-        rows_by_stage[row.stage_id].append(row)
-    approx: dict[int, float] = {}  # lab id -> haversine km to the nearest member
-    exact: dict[int, float | None] = {}  # lab id -> geodesic km to the nearest member
-    for gap in scorable:
-        rows = [r for r in rows_by_stage.get(gap.stage.id, ())
-                if not (gap.reason == "one-country" and r.country in gap.countries)]
-        kept = _best(rows, top_n, anchors, approx)
-        found = []
-        for r in kept:
-            if r.lab_id not in exact:
-                exact[r.lab_id] = nearest_km(r.lat, r.lon, anchors)
-            found.append(_candidate(r, gap.stage, exact[r.lab_id]))
-        found.sort(key=lambda c: (-c.score, math.inf if c.distance_km is None
-                                  else c.distance_km, c.name, c.lab_id))
-        gap.candidates = found[:top_n]
-    return gaps
-
-
-def _best(rows: list[Any], top_n: int, anchors: list[tuple[float, float]],
-          approx: dict[int, float]) -> list[Any]:
-    """The rows that can be among the ``top_n`` by (score, distance): every row scoring
-    above the ``top_n``-th score, and of those scoring just that, the ones whose haversine
-    distance (within its 1 % of the geodesic one) can still place them. Distances are
-    computed for these only; geodesic ones (slow) only for what this returns."""
-    if len(rows) <= top_n:
-        return rows
-    rows = sorted(rows, key=lambda r: -r.n)
-    threshold = rows[top_n - 1].n
-    above = [r for r in rows if r.n > threshold]
-    level = [r for r in rows if r.n == threshold]
-    slots = top_n - len(above)
-    if len(level) > slots:
-        for r in level:
-            if r.lab_id not in approx:
-                approx[r.lab_id] = nearest_approx_km(r.lat, r.lon, anchors)
-        level.sort(key=lambda r: approx[r.lab_id])
-        cutoff = approx[level[slots - 1].lab_id] * (1 + APPROX_ERROR)
-        level = [r for r in level if approx[r.lab_id] * (1 - APPROX_ERROR) <= cutoff]
-    return above + level
-
-
-def _candidate(row: Any, stage: NetworkStage, distance: float | None) -> Candidate:
-    kinds: dict[str, set[str]] = {"k": set(), "c": set(), "w": set()}
-    for item in (row.codes or "").split("|"):
-        kind, _, code = item.partition(":")
-        if kind in kinds and code:
-            kinds[kind].add(code)
-    words = stage.keyword_list
-    keywords = [words[int(i)] for i in kinds["w"] if i.isdigit() and int(i) < len(words)]
-    return Candidate(lab_id=row.lab_id, slug=row.slug, name=row.name, city=row.city,
-                     country=row.country, ket_hits=sorted(kinds["k"]),
-                     category_hits=sorted(kinds["c"]),
-                     keyword_hits=sorted(keywords, key=str.lower), distance_km=distance)
-
-
-
-
-def _hit_rows(gaps: list[Gap]) -> Any:
-    """One UNION ALL of (stage_id, lab_id, kind, code): every need of every gap stage a
-    published lab meets. Stage needs are literals here (a handful per stage)."""
-    parts = []
-    for gap in gaps:
-        sid = gap.stage.id
-        kets = gap.stage.ket_codes
-        if kets:
-            # lab_ket rows in the area itself or in one of its sub-areas; the code
-            # reported is the stage's area the lab meets.
-            lk = LabKet.__table__
-            parts.append(
-                select(literal(sid).label("stage_id"), lk.c.lab_id.label("lab_id"),
-                       literal("k").label("kind"), lk.c.ket_code.label("code"))
-                .where(lk.c.ket_code.in_(kets)))
-            parts.append(
-                select(literal(sid), lk.c.lab_id, literal("k"), KetArea.parent_code)
-                .join(KetArea, KetArea.code == lk.c.ket_code)
-                .where(KetArea.parent_code.in_(kets)))
-        cats = gap.stage.category_codes
-        if cats:
-            parts.append(
-                select(literal(sid), Equipment.lab_id, literal("c"), Equipment.category_code)
-                .where(Equipment.category_code.in_(cats),
-                       Equipment.status.in_(_LIVE_EQUIPMENT)))
-        for index, word in enumerate(gap.stage.keyword_list):
-            pattern = _like_pattern(word)
-            parts.append(
-                select(literal(sid), Lab.id, literal("w"), literal(str(index)))
-                .where(or_(func.lower(Lab.capabilities).like(pattern, escape="\\"),
-                           func.lower(Lab.description).like(pattern, escape="\\"))))
-    return union_all(*parts).subquery("hits")
-
-
-def _scoring_statement(hits: Any, excluded: list[int]) -> Any:
-    """One row per (gap stage, published lab not in the network) with its score (needs
-    met), the needs as "kind:code|…" and the lab's name, place and coordinates."""
-    met = select(hits.c.stage_id, hits.c.lab_id, hits.c.kind, hits.c.code).distinct() \
-        .subquery("met")
-    scored = (select(met.c.stage_id, met.c.lab_id, func.count().label("n"),
-                     func.aggregate_strings(met.c.kind + ":" + met.c.code, "|")
-                     .label("codes"))
-              .group_by(met.c.stage_id, met.c.lab_id).subquery("scored"))
-    stmt = (select(scored.c.stage_id, scored.c.lab_id, scored.c.n, scored.c.codes, Lab.slug,
-                   Lab.name, Lab.city, Lab.country, Lab.lat, Lab.lon)
-            .join(Lab, Lab.id == scored.c.lab_id)
-            .where(permissions.listed_lab_condition()))
-    if excluded:
-        stmt = stmt.where(Lab.id.not_in(excluded))
-    return stmt
-
-
-def _ranked(stmt: Any, top_n: int, countries: dict[int, list[str]]) -> Any:
-    """Only the rows that can make a stage's top ``top_n``: those whose score ranks within
-    it (ties included: ``rank()`` gives tied rows one rank), after leaving out the labs of
-    a one-country stage's country."""
-    rows = stmt.subquery("candidates")
-    conds = [~((rows.c.stage_id == sid) & rows.c.country.in_(codes))
-             for sid, codes in countries.items() if codes]
-    rank = func.rank().over(partition_by=rows.c.stage_id, order_by=rows.c.n.desc())
-    inner = select(rows, rank.label("rnk")).where(*conds).subquery("ranked")
-    return select(*(c for c in inner.c if c.name != "rnk")).where(inner.c.rnk <= top_n)

@@ -2,10 +2,8 @@
 
 Every write to a request, a lab's answer or a message goes through here. The API::
 
-    create_request(user, *, kind, lab_ids, title, summary, ket_code=None, equipment_id=None,
-                   quantity="", deadline=None, budget_min_eur=None, budget_max_eur=None,
-                   duration_months=None, funding_programme="", trl_now=None,
-                   trl_target=None, now) -> LabRequest
+    create_request(user, NewRequest(kind=…, lab_ids=…, title=…, summary=…, …), *, now)
+        -> LabRequest                     # NewRequest: the form's fields, per kind
     resolve_labs(slugs) -> list[Lab]                 # the form's ?lab=… values, published only
     start_review(user, request, *, now) -> LabRequest          # lab side: submitted → in_review
     answer(user, request, lab, accept, message, *, now) -> LabRequest   # one lab's answer
@@ -51,10 +49,12 @@ e-mails to the other parties in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import ColumnElement, Select, and_, func, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import joinedload, selectinload
 
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
@@ -136,11 +136,11 @@ def load_request(request_id: int) -> LabRequest:
 def _lock(request_id: int, now: datetime) -> LabRequest:
     # The first write of the transaction: every writer of this request queues here (the
     # row lock on PostgreSQL, the write lock on SQLite), so what we read next is current.
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(
         update(LabRequest).where(LabRequest.id == request_id)
         .values(last_activity_at=now, updated_at=now)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         raise NotFound(request_id)
     return load_request(request_id)
@@ -148,12 +148,12 @@ def _lock(request_id: int, now: datetime) -> LabRequest:
 
 def _move(req: LabRequest, new: RequestStatus, *, now: datetime, **values: Any) -> bool:
     """Compare-and-set: ``req`` goes to ``new`` only if its status is still the one read."""
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(
         update(LabRequest)
         .where(LabRequest.id == req.id, LabRequest.status == req.status)
         .values(status=new, updated_at=now, last_activity_at=now, **values)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         return False
     db.session.refresh(req)
@@ -266,14 +266,84 @@ def resolve_labs(slugs: Sequence[str]) -> list[Lab]:
     return [found[s] for s in wanted]
 
 
-def create_request(
-    user: User, *, kind: str, lab_ids: Sequence[int], title: str, summary: str,
-    ket_code: str | None = None, equipment_id: int | None = None, quantity: str = "",
-    deadline: date | None = None, budget_min_eur: int | None = None,
-    budget_max_eur: int | None = None, duration_months: int | None = None,
-    funding_programme: str = "", trl_now: int | None = None, trl_target: int | None = None,
-    now: datetime,
-) -> LabRequest:
+@dataclass(frozen=True)
+class NewRequest:
+    """What a company asks for, as the form gives it; :func:`create_request` checks it.
+
+    Every kind has ``kind`` (``access``, ``service`` or ``joint_project``), ``lab_ids``
+    (one lab, or up to :data:`MAX_LABS` for a joint project), ``title``, ``summary`` and
+    optionally ``equipment_id`` (one of the chosen labs' equipment). A service request
+    also names ``quantity`` and ``deadline``; a joint project its KET area, budget range,
+    duration, funding programme and current and targeted TRL. The joint-project fields
+    of another kind are dropped, not stored.
+    """
+
+    kind: str
+    lab_ids: Sequence[int]
+    title: str
+    summary: str
+    equipment_id: int | None = None
+    # service (``quantity`` may be given for access too)
+    quantity: str = ""
+    deadline: date | None = None
+    # joint project
+    ket_code: str | None = None
+    budget_min_eur: int | None = None
+    budget_max_eur: int | None = None
+    duration_months: int | None = None
+    funding_programme: str = ""
+    trl_now: int | None = None
+    trl_target: int | None = None
+
+
+def _project_terms(new: NewRequest) -> dict[str, Any]:
+    """The joint-project columns of ``new``, checked in the order of the form.
+
+    :raises RuleViolation: naming the field: no or an unknown KET area, an amount out of
+        range or a reversed budget range, a duration out of range, an unknown funding
+        programme, a TRL out of 1–9 or a target below the current TRL.
+    """
+    if not new.ket_code:
+        raise RuleViolation("ket_code", "Choose the project's Key Enabling Technology.")
+    if db.session.get(KetArea, new.ket_code) is None:
+        raise RuleViolation("ket_code", "Choose a Key Enabling Technology from the list.")
+    budget_min_eur, budget_max_eur = new.budget_min_eur, new.budget_max_eur
+    for field, value in (("budget_min_eur", budget_min_eur),
+                         ("budget_max_eur", budget_max_eur)):
+        if value is not None and not 0 <= value <= MAX_BUDGET:
+            raise RuleViolation(field, "Give an amount in euros between 0 and "
+                                       f"{MAX_BUDGET:,}.")
+    if (budget_min_eur is not None and budget_max_eur is not None
+            and budget_min_eur > budget_max_eur):
+        raise RuleViolation("budget_max_eur", "The maximum budget is below the minimum.")
+    duration_months = new.duration_months
+    if duration_months is None:
+        raise RuleViolation("duration_months", "Give the project's duration in months.")
+    if not 1 <= duration_months <= MAX_DURATION_MONTHS:
+        raise RuleViolation("duration_months", "Give a duration between 1 and "
+                                               f"{MAX_DURATION_MONTHS} months.")
+    if new.funding_programme not in FUNDING_PROGRAMMES:
+        raise RuleViolation("funding_programme", "Choose a funding programme from the list.")
+    trl_now, trl_target = new.trl_now, new.trl_target
+    if trl_now is None or not 1 <= trl_now <= 9:
+        raise RuleViolation("trl_now", "Choose the current TRL, 1 to 9.")
+    if trl_target is None or not 1 <= trl_target <= 9:
+        raise RuleViolation("trl_target", "Choose the targeted TRL, 1 to 9.")
+    if trl_target < trl_now:
+        raise RuleViolation("trl_target", "The targeted TRL is below the current one.")
+    return {"ket_code": new.ket_code, "budget_min_eur": budget_min_eur,
+            "budget_max_eur": budget_max_eur, "duration_months": duration_months,
+            "funding_programme": new.funding_programme, "trl_now": trl_now,
+            "trl_target": trl_target}
+
+
+# Fields of a joint project only; a forged form cannot store them on other kinds.
+_NO_PROJECT_TERMS: dict[str, Any] = {
+    "ket_code": None, "budget_min_eur": None, "budget_max_eur": None,
+    "duration_months": None, "funding_programme": "", "trl_now": None, "trl_target": None}
+
+
+def create_request(user: User, new: NewRequest, *, now: datetime) -> LabRequest:
     """Send a request from the user's organisation to one lab (access, service) or one or
     more labs (joint project); every lab's managers get an e-mail, the sender a receipt.
 
@@ -285,11 +355,11 @@ def create_request(
     """
     require(can_send_request, user)
     try:
-        kind = RequestKind(kind)
+        kind = RequestKind(new.kind)
     except ValueError:
         raise RuleViolation("kind", "Choose access, service or joint project.") from None
     ids: list[int] = []
-    for lab_id in lab_ids:
+    for lab_id in new.lab_ids:
         if lab_id not in ids:
             ids.append(lab_id)
     if not ids:
@@ -311,64 +381,32 @@ def create_request(
         title_msg = "Say what the lab should test, analyse or make."
     else:
         title_msg = "Give the project a title."
-    title = " ".join(_text(title, "title", required=title_msg, limit=MAX_TITLE,
+    title = " ".join(_text(new.title, "title", required=title_msg, limit=MAX_TITLE,
                            what="the title", one_line=True).split())
-    summary = _text(summary, "summary", required="Describe what you need.", limit=MAX_TEXT,
-                    what="the description")
-    quantity = " ".join(_text(quantity, "quantity", required=(
+    summary = _text(new.summary, "summary", required="Describe what you need.",
+                    limit=MAX_TEXT, what="the description")
+    quantity = " ".join(_text(new.quantity, "quantity", required=(
         "Say how many (samples, parts, hours…)." if kind == RequestKind.SERVICE else None),
         limit=MAX_QUANTITY, what="the quantity", one_line=True).split())
+    deadline = new.deadline
     if kind == RequestKind.SERVICE and deadline is None:
         raise RuleViolation("deadline", "Give the date you need the results by.")
     if deadline is not None and deadline < now.date():
         raise RuleViolation("deadline", "The deadline is in the past.")
     equipment = None
-    if equipment_id is not None:
+    if new.equipment_id is not None:
         equipment = db.session.scalar(
             select(Equipment).options(joinedload(Equipment.lab))
-            .where(Equipment.id == equipment_id))
+            .where(Equipment.id == new.equipment_id))
         if (equipment is None or equipment.lab_id not in labs
                 or not can_view_equipment(user, equipment)):
             raise RuleViolation("equipment", "This equipment is not one of the chosen lab's.")
-    if kind == RequestKind.JOINT_PROJECT:
-        if not ket_code:
-            raise RuleViolation("ket_code", "Choose the project's Key Enabling Technology.")
-        if db.session.get(KetArea, ket_code) is None:
-            raise RuleViolation("ket_code", "Choose a Key Enabling Technology from the list.")
-        for field, value in (("budget_min_eur", budget_min_eur),
-                             ("budget_max_eur", budget_max_eur)):
-            if value is not None and not 0 <= value <= MAX_BUDGET:
-                raise RuleViolation(field, "Give an amount in euros between 0 and "
-                                           f"{MAX_BUDGET:,}.")
-        if (budget_min_eur is not None and budget_max_eur is not None
-                and budget_min_eur > budget_max_eur):
-            raise RuleViolation("budget_max_eur", "The maximum budget is below the minimum.")
-        if duration_months is None:
-            raise RuleViolation("duration_months", "Give the project's duration in months.")
-        if not 1 <= duration_months <= MAX_DURATION_MONTHS:
-            raise RuleViolation("duration_months", "Give a duration between 1 and "
-                                                   f"{MAX_DURATION_MONTHS} months.")
-        if funding_programme not in FUNDING_PROGRAMMES:
-            raise RuleViolation("funding_programme", "Choose a funding programme from the list.")
-        if trl_now is None or not 1 <= trl_now <= 9:
-            raise RuleViolation("trl_now", "Choose the current TRL, 1 to 9.")
-        if trl_target is None or not 1 <= trl_target <= 9:
-            raise RuleViolation("trl_target", "Choose the targeted TRL, 1 to 9.")
-        if trl_target < trl_now:
-            raise RuleViolation("trl_target", "The targeted TRL is below the current one.")
-    else:
-        # Fields of a joint project only; a forged form cannot store them on other kinds.
-        ket_code = budget_min_eur = budget_max_eur = duration_months = None
-        trl_now = trl_target = None
-        funding_programme = ""
+    terms = _project_terms(new) if kind == RequestKind.JOINT_PROJECT else _NO_PROJECT_TERMS
     req = LabRequest(
         kind=kind, status=RequestStatus.SUBMITTED, organisation_id=user.organisation_id,
-        created_by_id=user.id, title=title, summary=summary, ket_code=ket_code,
+        created_by_id=user.id, title=title, summary=summary,
         equipment_id=equipment.id if equipment else None, quantity=quantity,
-        deadline=deadline, budget_min_eur=budget_min_eur, budget_max_eur=budget_max_eur,
-        duration_months=duration_months, funding_programme=funding_programme,
-        trl_now=trl_now, trl_target=trl_target, created_at=now, updated_at=now,
-        last_activity_at=now,
+        deadline=deadline, **terms, created_at=now, updated_at=now, last_activity_at=now,
     )
     db.session.add(req)
     db.session.flush()
@@ -436,13 +474,13 @@ def answer(user: User, request: LabRequest | int, lab: Lab | int, accept: bool, 
         raise _status_refusal(req, "it no longer takes answers from labs.")
     link = next(link for link in req.labs if link.lab_id == lab_id)
     new_answer = LabAnswer.ACCEPTED if accept else LabAnswer.DECLINED
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(
         update(RequestLab)
         .where(RequestLab.id == link.id, RequestLab.answer == LabAnswer.PENDING)
         .values(answer=new_answer, answered_at=now, answered_by_id=user.id,
                 answer_message=message)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         raise RuleViolation("answer", f"{link.lab.name} has already answered "
                                       f"({link.answer}).")

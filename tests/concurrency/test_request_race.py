@@ -70,13 +70,13 @@ def _race(app, tmp_path, jobs) -> list[str]:
 
 
 def _request(app, member, labs) -> int:
-    from labnet.services.requests import create_request
+    from labnet.services.requests import NewRequest, create_request
 
     with app.test_request_context():
-        req = create_request(db.session.get(User, member.id), kind="joint_project",
-                             lab_ids=[lab.id for lab in labs], title="Race", summary="Race",
-                             ket_code="AMT", duration_months=6, funding_programme="Interreg",
-                             trl_now=2, trl_target=4, now=NOW)
+        req = create_request(db.session.get(User, member.id), NewRequest(
+            kind="joint_project", lab_ids=[lab.id for lab in labs], title="Race",
+            summary="Race", ket_code="AMT", duration_months=6, funding_programme="Interreg",
+            trl_now=2, trl_target=4), now=NOW)
         db.session.commit()
         return req.id
 

@@ -12,6 +12,7 @@ from labnet.extensions import db
 from labnet.models import AuditEvent, Lab, OutboxEmail, Role, User
 from labnet.models.network import Network, NetworkMember
 from labnet.services import networks as nw
+from labnet.services.gaps import GAP_TOP_N, find_gaps
 
 
 @pytest.fixture
@@ -336,7 +337,7 @@ def catalogue(rctx, make_user, make_lab, make_equipment):
 
 def test_gap_finder_ranks_by_fit_then_distance(catalogue):
     network, _stages = catalogue
-    gaps = nw.find_gaps(network)
+    gaps = find_gaps(network)
     assert [(g.stage.name, g.reason) for g in gaps] == [
         ("Characterisation", "empty"), ("Pilot", "one-country")]
     chars, pilot = gaps
@@ -365,7 +366,7 @@ def test_gap_finder_issues_a_constant_number_of_queries(catalogue, make_lab):
         statements.clear()
         event.listen(db.engine, "before_cursor_execute", record)
         try:
-            nw.find_gaps(network)
+            find_gaps(network)
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
         return len(statements)
@@ -375,7 +376,7 @@ def test_gap_finder_issues_a_constant_number_of_queries(catalogue, make_lab):
         make_lab(slug=f"more-{i}", kets=("AMN.CHR", "AMT"), country="SE", lat=59.3, lon=18.0,
                  capabilities="pilot line")
     assert run() == small
-    assert len(nw.find_gaps(network)[0].candidates) == nw.GAP_TOP_N
+    assert len(find_gaps(network)[0].candidates) == GAP_TOP_N
 
 
 def test_demo_seed_builds_four_networks_with_gaps_idempotently(rctx):
@@ -395,5 +396,5 @@ def test_demo_seed_builds_four_networks_with_gaps_idempotently(rctx):
         "biotech-scale-up", "european-battery-chain", "photonics-pic-chain"}
     assert nw.pending_invitation_count(manager) == 2
     for network in networks:
-        gaps = nw.find_gaps(network)
+        gaps = find_gaps(network)
         assert any(g.reason == "empty" and g.candidates for g in gaps), network.slug

@@ -47,9 +47,9 @@ def _joint(s, labs=None, **kw):
                 title="Recyclable battery housings", summary="Design and test.",
                 ket_code="AMT", budget_min_eur=50_000, budget_max_eur=200_000,
                 duration_months=18, funding_programme="Horizon Europe", trl_now=3,
-                trl_target=6, now=NOW)
+                trl_target=6)
     args.update(kw)
-    return service.create_request(_u(s.member), **args)
+    return service.create_request(_u(s.member), service.NewRequest(**args), now=NOW)
 
 
 def _make(app, s, **kw) -> int:
@@ -93,20 +93,22 @@ def test_joint_project_is_submitted_to_each_lab_with_reference_audit_and_mails(a
 def test_service_request_needs_quantity_and_a_future_deadline(app, s):
     with app.test_request_context():
         base = dict(kind="service", lab_ids=[s.lab_a.id], title="Tensile tests",
-                    summary="ISO 527 on 12 samples", now=NOW)
+                    summary="ISO 527 on 12 samples")
         with pytest.raises(RuleViolation) as exc:
-            service.create_request(_u(s.member), **base, deadline=date(2026, 4, 1))
+            service.create_request(_u(s.member), service.NewRequest(
+                **base, deadline=date(2026, 4, 1)), now=NOW)
         assert exc.value.field == "quantity"
         with pytest.raises(RuleViolation) as exc:
-            service.create_request(_u(s.member), **base, quantity="12")
+            service.create_request(_u(s.member), service.NewRequest(**base, quantity="12"),
+                                   now=NOW)
         assert exc.value.field == "deadline"
         with pytest.raises(RuleViolation) as exc:
-            service.create_request(_u(s.member), **base, quantity="12",
-                                   deadline=date(2026, 3, 1))
+            service.create_request(_u(s.member), service.NewRequest(
+                **base, quantity="12", deadline=date(2026, 3, 1)), now=NOW)
         assert (exc.value.field, exc.value.message) == ("deadline",
                                                         "The deadline is in the past.")
-        req = service.create_request(_u(s.member), **base, quantity="12",
-                                     deadline=date(2026, 3, 2))
+        req = service.create_request(_u(s.member), service.NewRequest(
+            **base, quantity="12", deadline=date(2026, 3, 2)), now=NOW)
         assert req.kind == "service" and req.ket_code is None
 
 
@@ -143,8 +145,9 @@ def test_draft_or_missing_labs_are_refused_and_access_goes_to_one_lab(app, s):
                 _joint(s, labs=None, lab_ids=labs)
             assert exc.value.field == "lab"
         with pytest.raises(RuleViolation) as exc:
-            service.create_request(_u(s.member), kind="access", lab_ids=[s.lab_a.id, s.lab_b.id],
-                                   title="Clean room", summary="Two days", now=NOW)
+            service.create_request(_u(s.member), service.NewRequest(
+                kind="access", lab_ids=[s.lab_a.id, s.lab_b.id], title="Clean room",
+                summary="Two days"), now=NOW)
         assert exc.value.field == "lab"
         with pytest.raises(RuleViolation) as exc:
             service.resolve_labs([s.lab_a.slug, s.draft.slug])
@@ -158,13 +161,15 @@ def test_only_company_members_send(app, s):
     with app.test_request_context():
         # A research organisation's member is on the lab side: they answer, not send.
         with pytest.raises(PermissionDenied):
-            service.create_request(_u(s.rto_member), kind="access", lab_ids=[s.lab_a.id],
-                                   title="Clean room", summary="Two days", now=NOW)
+            service.create_request(_u(s.rto_member), service.NewRequest(
+                kind="access", lab_ids=[s.lab_a.id], title="Clean room",
+                summary="Two days"), now=NOW)
         unconfirmed = _u(s.colleague)
         unconfirmed.email_confirmed_at = None
         with pytest.raises(PermissionDenied):
-            service.create_request(unconfirmed, kind="access", lab_ids=[s.lab_a.id],
-                                   title="Clean room", summary="Two days", now=NOW)
+            service.create_request(unconfirmed, service.NewRequest(
+                kind="access", lab_ids=[s.lab_a.id], title="Clean room",
+                summary="Two days"), now=NOW)
 
 
 # --- the joint-project workflow ------------------------------------------------------------

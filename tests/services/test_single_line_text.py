@@ -97,9 +97,9 @@ def test_the_lab_profile_refuses_a_line_break_in_its_name_but_not_in_its_descrip
 
 def test_a_request_title_with_a_line_break_is_refused(ctx, people, frozen_clock):
     with pytest.raises(RuleViolation) as info:
-        requests.create_request(db.session.get(User, people.member.id), kind="access",
-                                lab_ids=[people.lab.id], title=EVIL, summary="Access please",
-                                now=frozen_clock.now)
+        requests.create_request(db.session.get(User, people.member.id), requests.NewRequest(
+            kind="access", lab_ids=[people.lab.id], title=EVIL, summary="Access please"),
+            now=frozen_clock.now)
     db.session.rollback()
     assert (info.value.field, info.value.message) == ("title", LINE_MESSAGE)
 

@@ -31,10 +31,10 @@ def manager_with_work(app, make_user, make_lab, make_org):
                              nw.StageFields(name="Cells"), now=now)
         nw.invite(db.session.get(User, coordinator.id), network, stage.id, "cell-lab", "",
                   now=now)
-        rq.create_request(db.session.get(User, member.id), kind="service",
-                          lab_ids=[db.session.get(Lab, lab.id).id], title="Coating tests",
-                          summary="Ten samples.", quantity="10 samples",
-                          deadline=(now.date().replace(year=now.year + 1)), now=now)
+        rq.create_request(db.session.get(User, member.id), rq.NewRequest(
+            kind="service", lab_ids=[db.session.get(Lab, lab.id).id], title="Coating tests",
+            summary="Ten samples.", quantity="10 samples",
+            deadline=(now.date().replace(year=now.year + 1))), now=now)
         db.session.commit()
     return manager
 

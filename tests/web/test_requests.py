@@ -391,15 +391,15 @@ def test_new_message_and_status_change_arrive_by_smtp_with_text_escaped(smtp, ap
 
 def _many(app, s, n: int) -> None:
     from labnet.models import User
-    from labnet.services.requests import create_request, post_message
+    from labnet.services.requests import NewRequest, create_request, post_message
 
     with app.test_request_context():
         member = db.session.get(User, s.member.id)
         for i in range(n):
-            req = create_request(member, kind="joint_project", lab_ids=[s.lab_a.id, s.lab_b.id],
-                                 title=f"Project {i}", summary="Summary", ket_code="AMT",
-                                 duration_months=6, funding_programme="Interreg", trl_now=2,
-                                 trl_target=4, now=s.now)
+            req = create_request(member, NewRequest(
+                kind="joint_project", lab_ids=[s.lab_a.id, s.lab_b.id], title=f"Project {i}",
+                summary="Summary", ket_code="AMT", duration_months=6,
+                funding_programme="Interreg", trl_now=2, trl_target=4), now=s.now)
             post_message(member, req.id, f"Message {i}", now=s.now)
             post_message(db.session.get(User, s.manager_a.id), req.id, "Reply", now=s.now)
         db.session.commit()

@@ -35,6 +35,7 @@ from labnet.errors import RuleViolation
 from labnet.extensions import login_manager
 from labnet.models.network import ECOSYSTEMS, Network
 from labnet.services import networks as service
+from labnet.services.gaps import find_gaps
 from labnet.services.taxonomy import category_names, ket_names
 
 LOGIN_ONLY = {"networks.create", "networks.manage", "networks.edit", "networks.add_stage",
@@ -319,7 +320,7 @@ def add_coordinator(slug: str):
 def gaps(slug: str):
     network = permissions.run_network_for(current_user, slug)
     return render_template("networks/gaps.html", network=network,
-                           gaps=service.find_gaps(network), action_form=ActionForm(),
+                           gaps=find_gaps(network), action_form=ActionForm(),
                            ket_names=ket_names(), categories=category_names())
 
 

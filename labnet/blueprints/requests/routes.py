@@ -127,8 +127,8 @@ def create():
     def send() -> LabRequest:
         labs = service.resolve_labs(form.lab.data or [])
         equipment = form.equipment.data
-        return service.create_request(
-            current_user, kind=kind, lab_ids=[lab.id for lab in labs],
+        return service.create_request(current_user, service.NewRequest(
+            kind=kind, lab_ids=[lab.id for lab in labs],
             title=form.title.data or "", summary=form.summary.data or "",
             ket_code=form.ket_code.data or None,
             equipment_id=parse_id(equipment),
@@ -137,8 +137,7 @@ def create():
             duration_months=form.duration_months.data,
             funding_programme=form.funding_programme.data or "",
             trl_now=form.int_or_none("trl_now"), trl_target=form.int_or_none("trl_target"),
-            now=clock.utcnow(),
-        )
+        ), now=clock.utcnow())
 
     sent = commit_or_show(form, send)
     if not sent:

@@ -20,14 +20,15 @@ from tests.authz.cases.base import ACTORS, Case
 
 
 def seed(app, people) -> None:
-    from labnet.services.requests import create_request
+    from labnet.services.requests import NewRequest, create_request
 
     with app.test_request_context():
         req = create_request(
-            db.session.get(User, people.member.id), kind="joint_project",
-            lab_ids=[people.lab.id], title="Matrix project", summary="Matrix summary",
-            ket_code="AMT", duration_months=12, funding_programme="Interreg", trl_now=3,
-            trl_target=5, now=clock.utcnow())
+            db.session.get(User, people.member.id), NewRequest(
+                kind="joint_project", lab_ids=[people.lab.id], title="Matrix project",
+                summary="Matrix summary", ket_code="AMT", duration_months=12,
+                funding_programme="Interreg", trl_now=3, trl_target=5),
+            now=clock.utcnow())
         db.session.commit()
         people.request_ref = req.reference
         people.request_id = req.id
