@@ -609,14 +609,15 @@ class FreeEquipment:
             .where(Equipment.lab_id.in_(wanted), *_bookable_equipment())
         ).tuples().all()
         out: dict[int, list[FreeWindow]] = {}
-        for lab_id, *item, name in rows:
-            answer = self._answer(lab_id, tuple(item))
+        for lab_id, equipment_id, unit, min_units, max_units, buffer_minutes, name in rows:
+            answer = self._answer(
+                lab_id, (equipment_id, unit, min_units, max_units, buffer_minutes))
             if answer is None:
                 continue
             units, (start, booking_end, end) = answer
             out.setdefault(lab_id, []).append(FreeWindow(
-                equipment_id=item[0], lab_id=lab_id, name=name, zone=self._labs[lab_id][1],
-                unit=item[1], units=units, start=start, booking_end=booking_end, end=end))
+                equipment_id=equipment_id, lab_id=lab_id, name=name, zone=self._labs[lab_id][1],
+                unit=unit, units=units, start=start, booking_end=booking_end, end=end))
         for windows in out.values():
             windows.sort(key=lambda w: (w.start, w.name, w.equipment_id))
         return out

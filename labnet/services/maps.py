@@ -257,7 +257,7 @@ def build_export(labs: Sequence[Any], *, tile_url: str, tile_attribution: str,
     search for the legend and is escaped here.
     """
     import folium
-    from branca.element import Element
+    from branca.element import Element, Figure
     from folium.plugins import FastMarkerCluster
 
     rows = []
@@ -288,7 +288,10 @@ def build_export(labs: Sequence[Any], *, tile_url: str, tile_attribution: str,
     if rows:
         fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=12)
 
+    # branca types get_root() as any Element; a folium.Map's root is always its Figure
+    # (branca asserts the same when it renders).
     root = fmap.get_root()
+    assert isinstance(root, Figure)
     css, js = _inline_assets()
     root.header.add_child(Element(f"<title>LabNet map — {len(rows)} labs</title>"),
                           name="title")
