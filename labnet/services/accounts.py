@@ -74,10 +74,14 @@ TOO_EASY = "This password is too easy to guess"
 
 
 def normalise_email(email: str) -> str:
+    """The address as stored and compared: blanks stripped, lower-case (one account per
+    address, whatever the case typed)."""
     return email.strip().lower()
 
 
 def slugify(text: str, max_len: int = 80) -> str:
+    """An ASCII URL slug of ``text`` (accents dropped, runs of other characters as one
+    ``-``), at most ``max_len`` characters; ``"org"`` when nothing is left."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:max_len].strip("-") or "org"
@@ -123,6 +127,9 @@ def check_password_strength(password: str, email: str = "") -> None:
 
 @dataclass(frozen=True)
 class NewOrganisation:
+    """The organisation a registration founds as typed in the form; ``size_class`` (a
+    company's EU size class) is ignored for other kinds."""
+
     name: str
     kind: str
     size_class: str | None

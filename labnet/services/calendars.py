@@ -49,6 +49,8 @@ ICAL_STATUS: dict[str, str] = {
 
 @dataclass(frozen=True)
 class FeedLink:
+    """A feed with its secret URL token and the label the page shows for it."""
+
     feed: CalendarFeed
     token: str
     label: str

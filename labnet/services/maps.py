@@ -55,6 +55,10 @@ def vendor_dir(package: str) -> Path | None:
 
 
 def vendor_version(package: str) -> str:
+    """The version of a vendored xstatic package.
+
+    :raises KeyError: for a package not in ``VENDOR_PACKAGES``.
+    """
     import importlib
 
     return str(importlib.import_module(VENDOR_PACKAGES[package]).VERSION)
@@ -100,6 +104,8 @@ def filter_choices() -> FilterChoices:
 
 @dataclass(frozen=True)
 class MapData:
+    """The map's GeoJSON body, its ETag and how many labs it holds."""
+
     body: bytes
     etag: str  # strong validator: a hash of the body, without quotes
     count: int
