@@ -18,7 +18,7 @@ class LabNetRequest(Request):
     refuses to compare against one (a 500 in any list filter otherwise)."""
 
     @cached_property
-    def args(self):  # type: ignore[override]
+    def args(self):
         raw = super().args
         return self.parameter_storage_class(
             (key, value.replace("\x00", "")) for key, value in raw.items(multi=True)

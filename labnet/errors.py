@@ -91,7 +91,7 @@ def resubmission(req: Request) -> dict[str, Any]:
             "dropped_files": bool(req.files)}
 
 
-def render_error(code: int, title: str, message: str):
+def render_error(code: int, title: str, message: str | None):
     """The error page, or its JSON form for the API and JSON clients."""
     if wants_json():
         return jsonify({"error": title, "message": message}), code

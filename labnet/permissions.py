@@ -302,6 +302,7 @@ def can_create_network(actor: Actor) -> bool:
 
 
 def coordinates_network(actor: Actor, network_id: int) -> bool:
+    """Whether ``actor`` is one of the network's coordinators (False for visitors)."""
     user = _user(actor)
     if user is None:
         return False
@@ -351,6 +352,8 @@ def visibility_scope(actor: Actor) -> frozenset[int] | None:
 
 
 def can_view_network(actor: Actor, network: Network) -> bool:
+    """Public networks to everyone, every network to admins; a members-only one to whom
+    :func:`network_visible_condition` lets know it exists."""
     if network.visibility == "public" or is_admin(actor):
         return True
     return bool(db.session.scalar(select(exists().where(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -69,6 +70,9 @@ class User(TimestampMixin, Base):
     )
 
     # Flask-Login protocol. ``session_token`` is set by the loader for the current request.
+    # No column: declarative maps every annotated attribute, so the type is for mypy only.
+    if TYPE_CHECKING:
+        session_token: str | None
     session_token = None
 
     @property

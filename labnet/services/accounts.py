@@ -23,9 +23,10 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import CursorResult, Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from zxcvbn import zxcvbn
 
@@ -73,10 +74,14 @@ TOO_EASY = "This password is too easy to guess"
 
 
 def normalise_email(email: str) -> str:
+    """The address as stored and compared: blanks stripped, lower-case (one account per
+    address, whatever the case typed)."""
     return email.strip().lower()
 
 
 def slugify(text: str, max_len: int = 80) -> str:
+    """An ASCII URL slug of ``text`` (accents dropped, runs of other characters as one
+    ``-``), at most ``max_len`` characters; ``"org"`` when nothing is left."""
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
     return slug[:max_len].strip("-") or "org"
@@ -122,6 +127,9 @@ def check_password_strength(password: str, email: str = "") -> None:
 
 @dataclass(frozen=True)
 class NewOrganisation:
+    """The organisation a registration founds as typed in the form; ``size_class`` (a
+    company's EU size class) is ignored for other kinds."""
+
     name: str
     kind: str
     size_class: str | None
@@ -360,7 +368,7 @@ def confirm_email(token: str, *, now: datetime) -> User:
         CONFIRM_SALT, token, current_app.config["CONFIRM_TOKEN_MAX_AGE"], now=now
     )
     user = _token_user(data)
-    if user is None or user.email != data.get("e"):
+    if data is None or user is None or user.email != data.get("e"):
         raise RuleViolation(
             None, "This confirmation link is invalid or has expired. Ask for a new one below."
         )
@@ -473,11 +481,12 @@ def end_session(token: str | None, *, now: datetime) -> None:
 
 def end_all_sessions(user: User, *, now: datetime) -> int:
     """Revoke every live session of ``user`` ("log out everywhere"); returns how many."""
-    result = db.session.execute(
+    # An UPDATE's result is a CursorResult (its rowcount); Session.execute is typed as any Result.
+    result = cast(CursorResult[Any], db.session.execute(
         update(LoginSession)
         .where(LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None))
         .values(revoked_at=now)
-    )
+    ))
     audit.record(user, "user.logout_everywhere", "user", user.id, now=now)
     return result.rowcount or 0
 
@@ -523,7 +532,8 @@ def user_for_reset_token(token: str, *, now: datetime) -> User | None:
     )
     user = _token_user(data)
     # Bound to the hash: once the password changes, the link is spent.
-    if user is None or not user.is_active or user.password_hash[-16:] != data.get("h"):
+    if (data is None or user is None or not user.is_active
+            or user.password_hash[-16:] != data.get("h")):
         return None
     return user
 
@@ -705,9 +715,9 @@ def revoke_role(actor: User | None, user: User, role: str, *, lab: Lab | None = 
         if held_role is None:
             return False
         if role == Role.ADMIN:
-            admins = db.session.scalar(
+            admins = db.session.execute(
                 select(func.count()).select_from(UserRole).where(UserRole.role == Role.ADMIN)
-            )
+            ).scalar_one()
             if admins <= 1:
                 raise RuleViolation("role", "This is the last admin; grant another admin first.")
         user.roles.remove(held_role)

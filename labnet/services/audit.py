@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import select
 
 from labnet.extensions import db
 from labnet.models import AuditEvent, User
@@ -35,10 +35,11 @@ def record(
     return event
 
 
-def list_history(subject_type: str, subject_id: int) -> list[Row[tuple[AuditEvent, str | None]]]:
-    """The audit trail of one subject, oldest first: (event, the actor's full name)."""
+def list_history(subject_type: str, subject_id: int) -> list[tuple[AuditEvent, str | None]]:
+    """The audit trail of one subject, oldest first: (event, the actor's full name; None
+    for the system or a deleted account: the join is an outer one)."""
     return list(db.session.execute(
         select(AuditEvent, User.full_name).outerjoin(User, User.id == AuditEvent.actor_id)
         .where(AuditEvent.subject_type == subject_type, AuditEvent.subject_id == subject_id)
         .order_by(AuditEvent.at, AuditEvent.id)
-    ).all())
+    ).tuples().all())

@@ -28,14 +28,17 @@ HALF_DAY_STARTS = (time(0), time(12))
 
 @dataclass(frozen=True)
 class Interval:
+    """A half-open span of time [start, end)."""
+
     start: datetime  # UTC, aware
     end: datetime
 
     def overlaps(self, other: Interval) -> bool:
-        # Half-open intervals: touching ends do not overlap.
+        """Whether the two share an instant; touching ends do not overlap."""
         return self.start < other.end and other.start < self.end
 
     def contains(self, other: Interval) -> bool:
+        """Whether ``other`` lies wholly inside this interval."""
         return self.start <= other.start and other.end <= self.end
 
 
@@ -58,6 +61,7 @@ def local_to_utc(local: datetime, zone: str, *, field: str = "start_at") -> date
 
 
 def utc_to_local(at: datetime, zone: str) -> datetime:
+    """The instant ``at`` as an aware wall-clock time in ``zone``."""
     return at.astimezone(ZoneInfo(zone))
 
 
@@ -91,6 +95,8 @@ def open_intervals(
 
 
 def is_open_day(hours: Iterable[tuple[int, time, time]], day: date) -> bool:
+    """Whether opening hours ``(weekday, opens, closes)`` have any interval on ``day``'s
+    weekday."""
     return any(weekday == day.weekday() for weekday, _o, _c in hours)
 
 
@@ -186,6 +192,8 @@ class Slot:
 
 @dataclass(frozen=True)
 class DayView:
+    """One local day of the booking calendar and its slots."""
+
     day: date
     is_open: bool
     slots: list[Slot]
@@ -193,6 +201,9 @@ class DayView:
 
 @dataclass(frozen=True)
 class WeekView:
+    """The booking calendar of one piece of equipment for a Monday-to-Sunday week in the
+    lab's zone."""
+
     equipment_id: int
     zone: str
     unit: str
@@ -201,10 +212,12 @@ class WeekView:
 
     @property
     def prev_week(self) -> date:
+        """The Monday before (the calendar's "previous" link)."""
         return self.week_start - timedelta(days=7)
 
     @property
     def next_week(self) -> date:
+        """The Monday after (the calendar's "next" link)."""
         return self.week_start + timedelta(days=7)
 
 
@@ -378,10 +391,12 @@ class FreeWindow:
 
     @property
     def local_start(self) -> datetime:
+        """``start`` on the lab's wall clock, naive."""
         return utc_to_local(self.start, self.zone).replace(tzinfo=None)
 
     @property
     def hours(self) -> float:
+        """How long the equipment stays free from ``start``, in hours."""
         return (self.end - self.start).total_seconds() / 3600
 
     @property
@@ -609,14 +624,15 @@ class FreeEquipment:
             .where(Equipment.lab_id.in_(wanted), *_bookable_equipment())
         ).tuples().all()
         out: dict[int, list[FreeWindow]] = {}
-        for lab_id, *item, name in rows:
-            answer = self._answer(lab_id, tuple(item))
+        for lab_id, equipment_id, unit, min_units, max_units, buffer_minutes, name in rows:
+            answer = self._answer(
+                lab_id, (equipment_id, unit, min_units, max_units, buffer_minutes))
             if answer is None:
                 continue
             units, (start, booking_end, end) = answer
             out.setdefault(lab_id, []).append(FreeWindow(
-                equipment_id=item[0], lab_id=lab_id, name=name, zone=self._labs[lab_id][1],
-                unit=item[1], units=units, start=start, booking_end=booking_end, end=end))
+                equipment_id=equipment_id, lab_id=lab_id, name=name, zone=self._labs[lab_id][1],
+                unit=unit, units=units, start=start, booking_end=booking_end, end=end))
         for windows in out.values():
             windows.sort(key=lambda w: (w.start, w.name, w.equipment_id))
         return out

@@ -21,9 +21,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, and_, exists, func, or_, select, update
+from sqlalchemy import CursorResult, Select, and_, exists, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -71,12 +71,13 @@ def _lock_equipment(equipment_id: int) -> None:
     # The first write of the transaction: every booking writer of this equipment queues
     # here, so the checks below see every committed booking (RELIABILITY §1.2: checks
     # without this lock let 70 of 200 concurrent overlapping requests through).
-    result = db.session.execute(
+    # An UPDATE answers a CursorResult (its rowcount); Session.execute is typed as any Result.
+    result = cast(CursorResult[Any], db.session.execute(
         update(Equipment)
         .where(Equipment.id == equipment_id)
         .values(booking_seq=Equipment.booking_seq + 1)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         raise NotFound(equipment_id)
 
@@ -229,8 +230,8 @@ def request_booking(actor: User, equipment_id: int, start_at: datetime, end_at: 
     :raises SlotTaken: when an active booking overlaps (buffer included).
     """
     require(can_book, actor)
-    if control_problem(purpose, one_line=False):
-        raise RuleViolation("purpose", control_problem(purpose, one_line=False))
+    if problem := control_problem(purpose, one_line=False):
+        raise RuleViolation("purpose", problem)
     purpose = " ".join(purpose.split())
     if not purpose:
         raise RuleViolation("purpose", "Say briefly what the booking is for.")
@@ -297,14 +298,14 @@ def get_booking_for_update(booking_id: int) -> Booking:
 def _transition(booking: Booking, allowed: tuple[str, ...], new: str, *, now: datetime,
                 actor: User | None, reason: str = "") -> bool:
     """Compare-and-set: move to ``new`` only if still in ``allowed``; True if we did."""
-    result = db.session.execute(
+    result = cast(CursorResult[Any], db.session.execute(
         update(Booking)
         .where(Booking.id == booking.id, Booking.status.in_(allowed))
         .values(status=new, decided_at=now, decided_by_id=actor.id if actor else None,
                 decision_reason=reason, updated_at=now, sequence=Booking.sequence + 1,
                 hold_until=None)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if result.rowcount != 1:
         return False
     db.session.refresh(booking)
@@ -635,8 +636,8 @@ def add_blackout(actor: User, lab_id: int, equipment_id: int | None, start_at: d
     require(can_manage_lab, actor, lab)
     if start_at.tzinfo is None or end_at.tzinfo is None:
         raise ValueError("add_blackout needs aware datetimes")
-    if control_problem(reason, one_line=False):
-        raise RuleViolation("reason", control_problem(reason, one_line=False))
+    if problem := control_problem(reason, one_line=False):
+        raise RuleViolation("reason", problem)
     reason = " ".join(reason.split())
     if not reason:
         raise RuleViolation("reason", "Say why (e.g. maintenance, holidays): bookers see it.")

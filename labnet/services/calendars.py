@@ -23,10 +23,11 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import icalendar
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import joinedload
 
 from labnet import security
@@ -38,7 +39,7 @@ from labnet.models.user import CalendarFeed
 
 PAST_DAYS = 30
 MAX_ENTRIES = 5000
-ICAL_STATUS = {
+ICAL_STATUS: dict[str, str] = {
     BookingStatus.PENDING: "TENTATIVE",
     BookingStatus.CONFIRMED: "CONFIRMED",
     BookingStatus.COMPLETED: "CONFIRMED",
@@ -48,6 +49,8 @@ ICAL_STATUS = {
 
 @dataclass(frozen=True)
 class FeedLink:
+    """A feed with its secret URL token and the label the page shows for it."""
+
     feed: CalendarFeed
     token: str
     label: str
@@ -73,9 +76,10 @@ def _create(user: User, kind: str, equipment_id: int | None, *, secret: str,
 
 
 def _revoke(feed: CalendarFeed, now: datetime) -> bool:
-    done = db.session.execute(
+    # An UPDATE answers a CursorResult (its rowcount); Session.execute is typed as any Result.
+    done = cast(CursorResult[Any], db.session.execute(
         update(CalendarFeed).where(CalendarFeed.id == feed.id, CalendarFeed.revoked_at.is_(None))
-        .values(revoked_at=now).execution_options(synchronize_session=False))
+        .values(revoked_at=now).execution_options(synchronize_session=False)))
     return done.rowcount == 1
 
 
@@ -149,7 +153,8 @@ def feed_for_token(token: str) -> CalendarFeed | None:
     from labnet.permissions import can_manage_lab
 
     equipment = db.session.get(Equipment, feed.equipment_id)
-    if equipment is None or not can_manage_lab(owner, db.session.get(Lab, equipment.lab_id)):
+    # get_one: the foreign key guarantees the lab.
+    if equipment is None or not can_manage_lab(owner, db.session.get_one(Lab, equipment.lab_id)):
         return None
     return feed
 

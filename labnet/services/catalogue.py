@@ -21,6 +21,8 @@ from labnet.services import search
 
 @dataclass(frozen=True)
 class HomeFigures:
+    """The home page's counts over published labs."""
+
     labs: int
     equipment: int
     countries: int
@@ -54,6 +56,7 @@ def _list_options(stmt: Select[tuple[Lab]]) -> Select[tuple[Lab]]:
 
 
 def newest_labs(limit: int = 6) -> list[Lab]:
+    """The ``limit`` most recently created labs a visitor may see, newest first."""
     stmt = visible_labs(None).order_by(Lab.created_at.desc(), Lab.id.desc()).limit(limit)
     return list(db.session.scalars(_list_options(stmt)))
 
@@ -68,6 +71,8 @@ def list_labs(actor: Any, q: str = "") -> Select[tuple[Lab]]:
 
 @dataclass(frozen=True)
 class LabPage:
+    """What a lab's page shows, and whether the actor may manage the lab."""
+
     lab: Lab
     equipment: list[Equipment]
     can_manage: bool

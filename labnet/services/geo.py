@@ -80,6 +80,8 @@ class GeocoderConfigError(RuntimeError):
 
 @dataclass(frozen=True)
 class Place:
+    """A geocoder's answer: a named point, with where the answer came from."""
+
     name: str
     country: str  # ISO 3166-1 alpha-2, "" when unknown
     lat: float
@@ -89,11 +91,14 @@ class Place:
 
     @property
     def label(self) -> str:
+        """``"Name, CC"``, or the name alone when the country is unknown."""
         return f"{self.name}, {self.country}" if self.country else self.name
 
 
 @dataclass(frozen=True)
 class LocateResult:
+    """What :func:`locate_lab` did, and the place when it has one."""
+
     status: str  # "placed" | "kept_manual" | "not_found" | "queued"
     place: Place | None
 
@@ -241,6 +246,9 @@ class GazetteerGeocoder(Geocoder):
 
     def geocode(self, query: str, *, exactly_one: bool = True,
                 country_codes: str | list[str] | None = None, limit: int = 5):
+        """geopy's ``geocode`` answered from the gazetteer: the best match as a
+        ``Location`` (or up to ``limit`` of them), ``None`` when nothing matches; only the
+        first of several ``country_codes`` restricts the search."""
         if isinstance(country_codes, list | tuple):
             country_codes = country_codes[0] if country_codes else None
         keys, country = parse_query(query, country_codes)
@@ -455,6 +463,11 @@ def bbox_condition(lat_col: Any, lon_col: Any, lat: float, lon: float, radius_km
 # --- the configured provider -----------------------------------------------------------
 
 def provider() -> str:
+    """The configured geocoder's name (``GEOCODER``, by default the gazetteer).
+
+    :raises GeocoderConfigError: for an unknown provider, or Nominatim without
+        ``NOMINATIM_USER_AGENT`` (its usage policy requires one).
+    """
     name = current_app.config.get("GEOCODER") or "gazetteer"
     if name not in PROVIDERS:
         raise GeocoderConfigError(f"GEOCODER must be one of {', '.join(PROVIDERS)}, "
@@ -537,6 +550,7 @@ def online_geocoding(max_calls: int = ONLINE_CALLS_PER_RUN) -> Iterator[_OnlineS
 
 
 def cache_key(query: str, country: str | None) -> str:
+    """The geocode cache's key of a query: its folded name and the country code."""
     return f"{fold_name(query)}|{(country or '').upper()}"[:300]
 
 

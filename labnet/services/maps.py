@@ -55,6 +55,10 @@ def vendor_dir(package: str) -> Path | None:
 
 
 def vendor_version(package: str) -> str:
+    """The version of a vendored xstatic package.
+
+    :raises KeyError: for a package not in ``VENDOR_PACKAGES``.
+    """
     import importlib
 
     return str(importlib.import_module(VENDOR_PACKAGES[package]).VERSION)
@@ -100,6 +104,8 @@ def filter_choices() -> FilterChoices:
 
 @dataclass(frozen=True)
 class MapData:
+    """The map's GeoJSON body, its ETag and how many labs it holds."""
+
     body: bytes
     etag: str  # strong validator: a hash of the body, without quotes
     count: int
@@ -257,7 +263,7 @@ def build_export(labs: Sequence[Any], *, tile_url: str, tile_attribution: str,
     search for the legend and is escaped here.
     """
     import folium
-    from branca.element import Element
+    from branca.element import Element, Figure
     from folium.plugins import FastMarkerCluster
 
     rows = []
@@ -288,7 +294,10 @@ def build_export(labs: Sequence[Any], *, tile_url: str, tile_attribution: str,
     if rows:
         fmap.fit_bounds([[min(lats), min(lons)], [max(lats), max(lons)]], max_zoom=12)
 
+    # branca types get_root() as any Element; a folium.Map's root is always its Figure
+    # (branca asserts the same when it renders).
     root = fmap.get_root()
+    assert isinstance(root, Figure)
     css, js = _inline_assets()
     root.header.add_child(Element(f"<title>LabNet map — {len(rows)} labs</title>"),
                           name="title")

@@ -17,6 +17,9 @@ from labnet.services.requests import count_open_inbox
 
 @dataclass(frozen=True)
 class NavCounts:
+    """Whether the user manages a lab (or is an admin), and the navigation's badges:
+    pending network invitations and open requests in the inbox."""
+
     manages: bool = False
     invitations: int = 0
     inbox: int = 0

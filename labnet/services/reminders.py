@@ -24,9 +24,9 @@ Rules owned here (RELIABILITY §2.2.3, "effects exactly once, whatever runs"):
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import CursorResult, exists, select, update
 
 from labnet import security
 from labnet.extensions import db
@@ -89,14 +89,15 @@ def _remind(booking_id: int, now: datetime) -> int:
     # Equipment lock first, as every booking writer does (no lock-order deadlock with a
     # manager cancelling the same booking on PostgreSQL).
     booking = get_booking_for_update(booking_id)
-    claimed = db.session.execute(
+    # An UPDATE answers a CursorResult (its rowcount); Session.execute is typed as any Result.
+    claimed = cast(CursorResult[Any], db.session.execute(
         update(Booking)
         .where(Booking.id == booking_id, Booking.reminder_sent_at.is_(None),
                Booking.status == BookingStatus.CONFIRMED, Booking.start_at > now,
                Booking.start_at <= now + REMINDER_LEAD)
         .values(reminder_sent_at=now)
         .execution_options(synchronize_session=False)
-    )
+    ))
     if claimed.rowcount != 1:
         return 0  # another runner sent it, or the booking changed meanwhile
     enqueue_email("booking_reminder", booking.requester.email,
@@ -154,13 +155,13 @@ def complete_bookings(*, now: datetime) -> dict[str, int]:
         if not ids:
             break
         for booking_id in ids:
-            changed = db.session.execute(
+            changed = cast(CursorResult[Any], db.session.execute(
                 update(Booking)
                 .where(Booking.id == booking_id, Booking.status == BookingStatus.CONFIRMED,
                        Booking.end_at <= now)
                 .values(status=BookingStatus.COMPLETED, updated_at=now)
                 .execution_options(synchronize_session=False)
-            )
+            ))
             if changed.rowcount == 1:
                 audit.record(None, "booking.completed", "booking", booking_id, now=now)
                 done += 1

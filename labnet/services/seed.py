@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import random
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -267,6 +267,7 @@ def seed_synthetic(*, labs: int, equipment: int, seed: int, now: datetime,
     first_org = db.session.scalar(
         select(func.min(Organisation.id)).where(Organisation.slug.like(f"syn-{seed}-org-%"))
     )
+    assert first_org is not None  # n_orgs >= 1 rows were inserted just above
 
     lab_rows, lab_ket_rows, hours_rows = [], [], []
     first_lab = (db.session.scalar(select(func.max(Lab.id))) or 0) + 1
@@ -398,7 +399,7 @@ def _demo_activity(now: datetime, progress: Progress) -> None:
         return
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
 
-    def home_first(country: str, rows: list[Any]) -> Any:
+    def home_first(country: str, rows: Sequence[Any]) -> Any:
         # Most demand stays at home or goes next door; a third crosses further.
         same = [r for r in rows if r[-1] == country]
         return rng.choice(same if same and rng.random() < 0.55 else rows)
@@ -564,7 +565,7 @@ def _demo_networks(now: datetime) -> None:
     if coordinator is None:
         return
     existing = set(db.session.scalars(select(Network.slug)))
-    labs = dict(db.session.execute(select(Lab.slug, Lab.id)).all())
+    labs = dict(db.session.execute(select(Lab.slug, Lab.id)).tuples().all())
     for slug, name, ecosystem, ket, visibility, description, stages in DEMO_NETWORKS:
         if slug in existing:
             continue

@@ -3,7 +3,7 @@ kinds): an idempotent sync from ``labnet/data`` into their tables, and cached re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
@@ -11,30 +11,37 @@ from labnet import data
 from labnet.extensions import db
 from labnet.models import AccreditationScheme, EquipmentCategory, KetArea, LabKind
 
+# The shipped tables, each keyed by its ``code``.
+Taxonomy = TypeVar("Taxonomy", KetArea, EquipmentCategory, AccreditationScheme, LabKind)
+
+
+def _sync_table(model: type[Taxonomy], rows: list[dict[str, Any]]) -> None:
+    existing = {obj.code: obj for obj in db.session.scalars(select(model))}
+    for row in rows:
+        obj = existing.get(row["code"])
+        if obj is None:
+            db.session.add(model(**row))
+        else:
+            for key, value in row.items():
+                setattr(obj, key, value)
+    db.session.flush()
+
 
 def sync_taxonomies() -> dict[str, int]:
     """Insert new and update changed taxonomy rows; never deletes (rows may be referenced).
 
     Returns the number of rows per table after the sync.
     """
-    counts: dict[str, int] = {}
-    for model, rows in (
-        (KetArea, data.ket_areas()),
-        (EquipmentCategory, data.category_rows()),
-        (AccreditationScheme, data.scheme_rows()),
-        (LabKind, data.kind_rows()),
-    ):
-        existing = {obj.code: obj for obj in db.session.scalars(select(model))}
-        for row in rows:
-            obj = existing.get(row["code"])
-            if obj is None:
-                db.session.add(model(**row))
-            else:
-                for key, value in row.items():
-                    setattr(obj, key, value)
-        db.session.flush()
-        counts[model.__tablename__] = len(rows)
-    return counts
+    kets, categories = data.ket_areas(), data.category_rows()
+    schemes, kinds = data.scheme_rows(), data.kind_rows()
+    _sync_table(KetArea, kets)
+    _sync_table(EquipmentCategory, categories)
+    _sync_table(AccreditationScheme, schemes)
+    _sync_table(LabKind, kinds)
+    return {KetArea.__tablename__: len(kets),
+            EquipmentCategory.__tablename__: len(categories),
+            AccreditationScheme.__tablename__: len(schemes),
+            LabKind.__tablename__: len(kinds)}
 
 
 def ket_tree() -> list[tuple[KetArea, list[KetArea]]]:
@@ -44,13 +51,15 @@ def ket_tree() -> list[tuple[KetArea, list[KetArea]]]:
     return [(a, [c for c in areas if c.parent_code == a.code]) for a in top]
 
 
-def ket_names() -> dict[str, Any]:
-    return dict(db.session.execute(select(KetArea.code, KetArea.name)).all())
+def ket_names() -> dict[str, str]:
+    """KET area code -> name, both levels."""
+    return dict(db.session.execute(select(KetArea.code, KetArea.name)).tuples().all())
 
 
 def category_names() -> dict[str, str]:
     """Equipment category code -> name."""
-    return dict(db.session.execute(select(EquipmentCategory.code, EquipmentCategory.name)).all())
+    return dict(db.session.execute(
+        select(EquipmentCategory.code, EquipmentCategory.name)).tuples().all())
 
 
 def lab_kind_names() -> list[tuple[str, str]]:
