@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import selectinload
 
@@ -289,9 +289,9 @@ def _set_needs(stage: NetworkStage, values: dict[str, Any]) -> None:
     stage.name = values["name"]
     stage.description = values["description"]
     stage.keywords = values["keywords"]
-    db.session.execute(cast(Table, NetworkStageKet.__table__).delete()
+    db.session.execute(NetworkStageKet.__table__.delete()
                        .where(NetworkStageKet.stage_id == stage.id))
-    db.session.execute(cast(Table, NetworkStageCategory.__table__).delete()
+    db.session.execute(NetworkStageCategory.__table__.delete()
                        .where(NetworkStageCategory.stage_id == stage.id))
     db.session.add_all([NetworkStageKet(stage_id=stage.id, ket_code=c) for c in values["kets"]])
     db.session.add_all([NetworkStageCategory(stage_id=stage.id, category_code=c)
