@@ -26,14 +26,16 @@ from labnet.models.analytics import RequestDaily, RequestHoursDaily
 from labnet.models.request import LabRequest
 
 from .filters import Filters, _request_conditions
-from .sql import _at, _bucket, _month_after, _months_and_days, hours_between, utc_day
+from .sql import _at, _bucket, _month_after, _months_and_days, utc_day
 from .summary import (
-    ACCEPTED_REQUEST,
     HOUR_BUCKETS,
+    REQUEST_COUNTS,
     SUMMARY_JOB,
     UNANSWERED_AFTER,
-    _hour_bucket,
     _late,
+    _request_counts,
+    _response_bucket,
+    _response_measures,
 )
 
 
@@ -72,49 +74,62 @@ def request_stats(f: Filters, *, now: datetime) -> RequestFigures:
     demand table, the matching figures and the requests per KET area (a few hundred
     groups, summed in Python)."""
     cut = summary_cut(f, now)
-    stats: list[Any] = []
-    hours: dict[str, dict[int, int]] = {"first": {}, "decision": {}}
+    figures = RequestFigures([], {"first": {}, "decision": {}})
     if cut > f.start:
-        b = _bucket(RequestDaily.day, f.bucket)
-        in_summary = [_request_period(f, cut)]
-        stats += db.session.execute(
-            select(b, RequestDaily.kind, func.sum(RequestDaily.n),
-                   func.sum(RequestDaily.answered), func.sum(RequestDaily.decided),
-                   func.sum(RequestDaily.accepted), func.sum(RequestDaily.declined),
-                   func.sum(RequestDaily.n), func.sum(RequestDaily.late), RequestDaily.ket_code)
-            .where(*in_summary)
-            .group_by(b, RequestDaily.kind, RequestDaily.ket_code)).all()
-        for measure, bucket, n in db.session.execute(
-                select(RequestHoursDaily.measure, RequestHoursDaily.bucket,
-                       func.sum(RequestHoursDaily.n))
-                .where(RequestHoursDaily.day >= f.start, RequestHoursDaily.day < cut)
-                .group_by(RequestHoursDaily.measure, RequestHoursDaily.bucket)):
-            hours[measure][int(bucket)] = hours[measure].get(int(bucket), 0) + int(n or 0)
+        _add_summarised(figures, f, cut)
+    _add_live(figures, f, cut, now)
+    return figures
+
+
+def _add_hours(figures: RequestFigures, measure: str, bucket: int, n: int) -> None:
+    """Count ``n`` requests into bucket ``bucket`` of the histogram ``measure``."""
+    histogram = figures.hours[measure]
+    histogram[bucket] = histogram.get(bucket, 0) + n
+
+
+def _add_summarised(figures: RequestFigures, f: Filters, cut: date) -> None:
+    """Add the ``request_daily`` and ``request_hours_daily`` rows of the days before
+    ``cut``: the same counts as :func:`_add_live`, summed from the job's rows."""
+    b = _bucket(RequestDaily.day, f.bucket)
+    counts = [func.sum(getattr(RequestDaily, c)) for c in REQUEST_COUNTS]
+    # Days before the cut are at least a week old: every request counts as a week old.
+    figures.stats += db.session.execute(
+        select(b, RequestDaily.kind, *counts, func.sum(RequestDaily.n),
+               func.sum(RequestDaily.late), RequestDaily.ket_code)
+        .where(_request_period(f, cut))
+        .group_by(b, RequestDaily.kind, RequestDaily.ket_code)).all()
+    for measure, bucket, n in db.session.execute(
+            select(RequestHoursDaily.measure, RequestHoursDaily.bucket,
+                   func.sum(RequestHoursDaily.n))
+            .where(RequestHoursDaily.day >= f.start, RequestHoursDaily.day < cut)
+            .group_by(RequestHoursDaily.measure, RequestHoursDaily.bucket)):
+        _add_hours(figures, measure, int(bucket), int(n or 0))
+
+
+def _add_live(figures: RequestFigures, f: Filters, cut: date, now: datetime) -> None:
+    """Add the requests made from ``cut`` on, read from ``lab_request`` (the covering index
+    ``ix_lab_request_dashboard``): the counts the job writes to ``request_daily``, and both
+    hour histograms in one more scan."""
     conds = [*_request_conditions(f), LabRequest.created_at >= _at(cut)]
     req = _bucket(utc_day(LabRequest.created_at), f.bucket)
     week_ago = now - UNANSWERED_AFTER
-    stats += db.session.execute(
-        select(req, LabRequest.kind, func.count(),
-               func.count(LabRequest.first_response_at),
-               func.count(LabRequest.decided_at),
-               func.sum(case((LabRequest.status.in_(ACCEPTED_REQUEST), 1), else_=0)),
-               func.sum(case((LabRequest.status == "declined", 1), else_=0)),
+    figures.stats += db.session.execute(
+        select(req, LabRequest.kind, *_request_counts(),
                func.sum(case((LabRequest.created_at <= week_ago, 1), else_=0)),
                func.sum(case((and_(LabRequest.created_at <= week_ago, _late()), 1),
                              else_=0)),
                LabRequest.ket_code)
         .where(*conds)
         .group_by(req, LabRequest.kind, LabRequest.ket_code)).all()
-    first = case((LabRequest.first_response_at.is_(None), -1), else_=_hour_bucket(
-        hours_between(LabRequest.created_at, LabRequest.first_response_at)))
-    decision = case((LabRequest.decided_at.is_(None), -1), else_=_hour_bucket(
-        hours_between(LabRequest.created_at, LabRequest.decided_at)))
-    for fb, dbk, n in db.session.execute(
-            select(first, decision, func.count()).where(*conds).group_by(first, decision)):
-        for measure, bucket in (("first", int(fb)), ("decision", int(dbk))):
-            if bucket >= 0:
-                hours[measure][bucket] = hours[measure].get(bucket, 0) + int(n)
-    return RequestFigures(stats, hours)
+    measures = _response_measures()
+    # -1: not answered (or not decided) yet, in no histogram.
+    buckets = [case((until.is_(None), -1), else_=_response_bucket(until))
+               for _measure, until in measures]
+    for *row_buckets, n in db.session.execute(
+            select(*buckets, func.count()).where(*conds).group_by(*buckets)):
+        for (measure, _until), bucket in zip(measures, row_buckets, strict=True):
+            if int(bucket) >= 0:
+                _add_hours(figures, measure, int(bucket), int(n))
 
 
 def _request_period(f: Filters, cut: date) -> ColumnElement[bool]:

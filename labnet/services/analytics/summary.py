@@ -45,22 +45,19 @@ from .sql import _as_date, _at, _month_after, hours_between, month_start, utc_da
 
 UNMET_MAX_RESULTS = 2  # a search that found this many labs or fewer is unmet demand
 UNANSWERED_AFTER = timedelta(days=7)
-
-
 SUMMARY_JOB = "summarise-activity"
-
-
 # Changes committed a little after the previous run started (a request that began before
 # it) are caught by looking back this far.
 WATERMARK_MARGIN = timedelta(minutes=10)
 ACCEPTED_REQUEST = ("accepted", "active", "completed")
 CONFIRMED_BOOKING = ("confirmed", "completed")
-
-
 # Hour buckets of the medians' histograms: bucket i holds [HOUR_BUCKETS[i],
 # HOUR_BUCKETS[i + 1]) hours, the last one everything from 4,320 h (180 days) on.
 HOUR_BUCKETS = (0, 1, 2, 4, 8, 12, 16, 24, 36, 48, 72, 96, 120, 144, 168, 216, 336, 504,
                 720, 1080, 1440, 2160, 4320)
+# The request counts ``request_daily`` keeps per day, kind and KET area besides ``late``, in
+# the order of :func:`_request_counts`.
+REQUEST_COUNTS = ("n", "answered", "decided", "accepted", "declined")
 
 
 def _hour_bucket(hours: Any) -> ColumnElement[int]:
@@ -74,6 +71,29 @@ def _late() -> ColumnElement[bool]:
     return or_(LabRequest.first_response_at.is_(None),
                hours_between(LabRequest.created_at, LabRequest.first_response_at)
                > UNANSWERED_AFTER.total_seconds() / 3600)
+
+
+# --- what a request counts as, alike in the summary and live -----------------------------------
+
+def _request_counts() -> list[ColumnElement[Any]]:
+    """Aggregates over a group of ``lab_request`` rows, in the order of
+    :data:`REQUEST_COUNTS`: requests, answered, decided, accepted, declined. The summary's
+    ``request_daily`` rows and the live request figures both use these, so the two paths
+    count alike."""
+    return [func.count(), func.count(LabRequest.first_response_at),
+            func.count(LabRequest.decided_at),
+            func.sum(case((LabRequest.status.in_(ACCEPTED_REQUEST), 1), else_=0)),
+            func.sum(case((LabRequest.status == "declined", 1), else_=0))]
+
+
+def _response_measures() -> tuple[tuple[str, Any], ...]:
+    """The medians' measures and the instant each ends at: first response, decision."""
+    return (("first", LabRequest.first_response_at), ("decision", LabRequest.decided_at))
+
+
+def _response_bucket(until: Any) -> ColumnElement[int]:
+    """The hour bucket of the time from a request's creation to ``until`` (SQL)."""
+    return _hour_bucket(hours_between(LabRequest.created_at, until))
 
 
 # --- the daily summary (job summarise-activity) -----------------------------------------------
@@ -133,19 +153,14 @@ def _summary_selects(day_ranges: Sequence[tuple[datetime, datetime]] | None) -> 
                for s in (searches, booking_requests, confirmed, request_flows)]
     # Requests per day, kind and KET area, and the hour histograms of their medians.
     requests = (
-        select(r_day, literal("day"), LabRequest.kind, LabRequest.ket_code, func.count(),
-               func.count(LabRequest.first_response_at), func.count(LabRequest.decided_at),
-               func.sum(case((LabRequest.status.in_(ACCEPTED_REQUEST), 1), else_=0)),
-               func.sum(case((LabRequest.status == "declined", 1), else_=0)),
-               func.sum(case((_late(), 1), else_=0)))
+        select(r_day, literal("day"), LabRequest.kind, LabRequest.ket_code,
+               *_request_counts(), func.sum(case((_late(), 1), else_=0)))
         .where(*within(LabRequest.created_at))
         .group_by(r_day, LabRequest.kind, LabRequest.ket_code))
     inserts.append(insert(RequestDaily.__table__).from_select(
-        ["day", "grain", "kind", "ket_code", "n", "answered", "decided", "accepted",
-         "declined", "late"], requests))
-    for measure, col in (("first", LabRequest.first_response_at),
-                         ("decision", LabRequest.decided_at)):
-        bucket = _hour_bucket(hours_between(LabRequest.created_at, col))
+        ["day", "grain", "kind", "ket_code", *REQUEST_COUNTS, "late"], requests))
+    for measure, col in _response_measures():
+        bucket = _response_bucket(col)
         inserts.append(insert(RequestHoursDaily.__table__).from_select(
             ["day", "measure", "bucket", "n"],
             select(r_day, literal(measure), bucket, func.count())
@@ -283,7 +298,7 @@ def _request_month_rollup(months: Sequence[date] | None) -> Any:
     if months is not None:
         where.append(or_(*(and_(RequestDaily.day >= m, RequestDaily.day < _month_after(m))
                            for m in months)))
-    cols = ("n", "answered", "decided", "accepted", "declined", "late")
+    cols = (*REQUEST_COUNTS, "late")
     return insert(RequestDaily.__table__).from_select(
         ["day", "grain", "kind", "ket_code", *cols],
         select(month, literal("month"), RequestDaily.kind, RequestDaily.ket_code,
