@@ -50,6 +50,8 @@ SECTIONS = ("demand", "supply-ket", "supply-country", "matching", "utilisation-l
 
 @dataclass
 class Dashboard:
+    """One view of the dashboard: its tables, headline figures and summary time."""
+
     filters: Filters
     tables: dict[str, Table]
     matching: dict[str, Any]

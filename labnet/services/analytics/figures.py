@@ -20,6 +20,8 @@ from sqlalchemy import (
     or_,
     select,
 )
+from sqlalchemy.orm import InstrumentedAttribute
+from sqlalchemy.sql.elements import ColumnElement
 
 from labnet import permissions
 from labnet.extensions import db
@@ -155,6 +157,7 @@ def supply_by_ket(f: Filters, names: dict[str, str]) -> Table:
     """Labs, equipment and bookable hours per KET area (the top level, or the chosen
     area's sub-areas)."""
     labs = _supply_labs(f)
+    area: InstrumentedAttribute[str] | ColumnElement[str]
     if f.ket and f.ket in names and "." not in f.ket:
         area = LabKet.ket_code  # the chosen area's sub-areas
         pairs_where = [KetArea.parent_code == f.ket]
@@ -176,6 +179,7 @@ def supply_by_ket(f: Filters, names: dict[str, str]) -> Table:
 
 
 def supply_by_country(f: Filters) -> Table:
+    """Labs, equipment and bookable hours per country of the lab."""
     labs = _supply_labs(f)
     rows = db.session.execute(
         select(labs.c.country, func.count(), func.sum(labs.c.equipment),
@@ -190,6 +194,7 @@ def supply_by_country(f: Filters) -> Table:
 
 
 def matching_figures(f: Filters, figures: RequestFigures) -> dict[str, Any]:
+    """Sum the request figures into the matching figures: counts, rates and medians."""
     stats = figures.stats
     sums = [sum(int(row[i] or 0) for row in stats) for i in range(2, 9)]
     total, answered, decided, accepted, declined, old, unanswered = sums
@@ -207,6 +212,7 @@ def _approx_hours(value: float | None) -> str | None:
 
 
 def matching(f: Filters, figures: RequestFigures) -> tuple[Table, dict[str, Any]]:
+    """The matching table (answers, decisions, medians) and its figures."""
     m = matching_figures(f, figures)
     rows = [
         ["Requests made", m["requests"]],
@@ -228,6 +234,7 @@ def matching(f: Filters, figures: RequestFigures) -> tuple[Table, dict[str, Any]
 
 
 def utilisation_by_lab(f: Filters) -> Table:
+    """Confirmed hours against open hours for the labs with the most confirmed hours."""
     labs = _supply_labs(f)
     booked = (select(ActivityDaily.lab_id.label("lab_id"),
                      func.sum(ActivityDaily.hours).label("hours"))
@@ -247,6 +254,7 @@ def utilisation_by_lab(f: Filters) -> Table:
 
 
 def utilisation_by_category(f: Filters) -> Table:
+    """Confirmed hours against open hours per equipment category."""
     ids = _lab_ids(f)
     metric = "cat_hours" if _labless(f) else "booked"
     booked = (select(ActivityDaily.category_code.label("code"),
@@ -280,6 +288,8 @@ def flows(f: Filters) -> tuple[Table, dict[str, Any]]:
     request–lab pairs. Without lab filters (but the country) both come from the summary's
     lab-less rows; otherwise from its per-lab rows and a query over the period's
     requests."""
+    booking_rows: Sequence[Any]
+    request_rows: Sequence[Any]
     if _labless(f):
         pairs = db.session.execute(
             select(ActivityDaily.metric, ActivityDaily.demand_country,
@@ -346,6 +356,7 @@ def _flow_table(booking_rows: Sequence[Any], request_rows: Sequence[Any]
 
 
 def unmet(f: Filters, names: dict[str, str], categories: dict[str, str]) -> Table:
+    """The most frequent searches that found few labs, by KET area, category and country."""
     from labnet.templating import country_name
 
     total = func.sum(ActivityDaily.n)

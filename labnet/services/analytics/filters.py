@@ -56,14 +56,17 @@ class Filters:
 
     @property
     def days(self) -> int:
+        """Days in the period."""
         return (self.end - self.start).days + 1
 
     @property
     def weeks(self) -> float:
+        """Weeks in the period (a fraction)."""
         return self.days / 7.0
 
     @property
     def start_at(self) -> datetime:
+        """The period's first instant (UTC midnight of its first day)."""
         return _at(self.start)
 
     @property
@@ -73,10 +76,12 @@ class Filters:
 
     @property
     def bucket(self) -> str:
+        """How the figures over time are grouped: by ``month`` past 92 days, else ``week``."""
         return "month" if self.days > 92 else "week"
 
     @property
     def has_lab_filter(self) -> bool:
+        """Whether any filter narrows the labs (a manager's lab scope included)."""
         return bool(self.country or self.kind or self.ket or self.network_id is not None
                     or self.lab_scope is not None)
 
@@ -185,11 +190,13 @@ def _request_conditions(f: Filters) -> list[ColumnElement[bool]]:
 
 
 def lab_kinds() -> list[tuple[str, str]]:
+    """The kinds of lab the filter offers (code, name), by name."""
     return list(db.session.execute(select(LabKind.code, LabKind.name).order_by(LabKind.name))
                 .tuples())
 
 
 def ket_choices() -> list[tuple[str, str]]:
+    """The KET areas the filter offers (code, name), each followed by its sub-areas."""
     rows = db.session.execute(
         select(KetArea.code, KetArea.name, KetArea.parent_code)
         .order_by(func.coalesce(KetArea.parent_code, KetArea.code),

@@ -81,6 +81,8 @@ def _time_hours_pg(element, compiler, **kw):
 
 
 class month_start(FunctionElement):  # noqa: N801
+    """The first day of the day's month."""
+
     type = Date()
     inherit_cache = True
     name = "month_start"
@@ -122,9 +124,9 @@ class unindexed(FunctionElement):  # noqa: N801
     inherit_cache = True
     name = "unindexed"
 
-    @property
-    def type(self):
-        return self.clauses.clauses[0].type
+    def __init__(self, *clauses: Any) -> None:
+        super().__init__(*clauses)
+        self.type = self.clauses.clauses[0].type  # the column's own type
 
 
 @compiles(unindexed)

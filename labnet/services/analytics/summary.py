@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
+    Table,
     and_,
     case,
     delete,
@@ -58,6 +59,12 @@ HOUR_BUCKETS = (0, 1, 2, 4, 8, 12, 16, 24, 36, 48, 72, 96, 120, 144, 168, 216, 3
 # The request counts ``request_daily`` keeps per day, kind and KET area besides ``late``, in
 # the order of :func:`_request_counts`.
 REQUEST_COUNTS = ("n", "answered", "decided", "accepted", "declined")
+
+
+def _table(model: Any) -> Table:
+    """The Core table of a summary model, for INSERT … SELECT (``__table__`` is typed as any
+    ``FromClause``)."""
+    return cast(Table, model.__table__)
 
 
 def _hour_bucket(hours: Any) -> ColumnElement[int]:
@@ -109,7 +116,7 @@ def _summary_selects(day_ranges: Sequence[tuple[datetime, datetime]] | None) -> 
 
     cols = ["day", "metric", "grain", "lab_id", "category_code", "ket_code",
             "demand_country", "supply_country", "unmet", "n", "hours"]
-    table = ActivityDaily.__table__
+    table = _table(ActivityDaily)
     s_day = utc_day(DemandSignal.at)
     unmet_flag = DemandSignal.result_count <= UNMET_MAX_RESULTS
     searches = (
@@ -157,11 +164,11 @@ def _summary_selects(day_ranges: Sequence[tuple[datetime, datetime]] | None) -> 
                *_request_counts(), func.sum(case((_late(), 1), else_=0)))
         .where(*within(LabRequest.created_at))
         .group_by(r_day, LabRequest.kind, LabRequest.ket_code))
-    inserts.append(insert(RequestDaily.__table__).from_select(
+    inserts.append(insert(_table(RequestDaily)).from_select(
         ["day", "grain", "kind", "ket_code", *REQUEST_COUNTS, "late"], requests))
     for measure, col in _response_measures():
         bucket = _response_bucket(col)
-        inserts.append(insert(RequestHoursDaily.__table__).from_select(
+        inserts.append(insert(_table(RequestHoursDaily)).from_select(
             ["day", "measure", "bucket", "n"],
             select(r_day, literal(measure), bucket, func.count())
             .where(col.is_not(None), *within(LabRequest.created_at))
@@ -177,7 +184,7 @@ def _lab_rollups(days: Sequence[date] | None) -> list[Any]:
     if days is not None:
         where.append(ActivityDaily.day.in_(days))
     cols = ["day", "grain", "metric", "lab_id", "unmet", "n", "hours"]
-    per_lab = [insert(ActivityDaily.__table__).from_select(cols, select(
+    per_lab = [insert(_table(ActivityDaily)).from_select(cols, select(
         ActivityDaily.day, literal("day"), literal(target), ActivityDaily.lab_id, false(),
         func.sum(ActivityDaily.n), func.sum(ActivityDaily.hours))
         .where(ActivityDaily.metric == source, *where)
@@ -193,7 +200,7 @@ def _lab_rollups(days: Sequence[date] | None) -> list[Any]:
                                 ("booked", "cat_hours", ActivityDaily.category_code)):
         category = dim if target == "cat_hours" else null()
         demand = dim if target == "flow" else null()
-        labless.append(insert(ActivityDaily.__table__).from_select(cols, select(
+        labless.append(insert(_table(ActivityDaily)).from_select(cols, select(
             ActivityDaily.day, literal("day"), literal(target), category, demand, Lab.country,
             false(), func.sum(ActivityDaily.n), func.sum(ActivityDaily.hours))
             .join(Lab, Lab.id == ActivityDaily.lab_id)
@@ -215,7 +222,7 @@ def _month_rollup(months: Sequence[date] | None) -> Any:
                            for m in months)))
     cols = ["day", "grain", "metric", "lab_id", "category_code", "ket_code",
             "demand_country", "supply_country", "unmet", "n", "hours"]
-    return insert(ActivityDaily.__table__).from_select(
+    return insert(_table(ActivityDaily)).from_select(
         cols, select(day, literal("month"), *dims, func.sum(ActivityDaily.n),
                      func.sum(ActivityDaily.hours)).where(*where).group_by(day, *dims))
 
@@ -299,7 +306,7 @@ def _request_month_rollup(months: Sequence[date] | None) -> Any:
         where.append(or_(*(and_(RequestDaily.day >= m, RequestDaily.day < _month_after(m))
                            for m in months)))
     cols = (*REQUEST_COUNTS, "late")
-    return insert(RequestDaily.__table__).from_select(
+    return insert(_table(RequestDaily)).from_select(
         ["day", "grain", "kind", "ket_code", *cols],
         select(month, literal("month"), RequestDaily.kind, RequestDaily.ket_code,
                *(func.sum(getattr(RequestDaily, c)) for c in cols))
