@@ -23,9 +23,7 @@ from labnet.models import (
     EquipmentCategory,
     KetArea,
 )
-from labnet.services.spreadsheet import safe_cell
-
-from .figures import (
+from labnet.services.analytics.figures import (
     Table,
     demand,
     demand_against_supply,
@@ -38,11 +36,10 @@ from .figures import (
     utilisation_by_category,
     utilisation_by_lab,
 )
-from .filters import Filters
-from .request_figures import RequestFigures, request_stats
-from .summary import SUMMARY_JOB
-
-# --- the whole dashboard ----------------------------------------------------------------------
+from labnet.services.analytics.filters import Filters
+from labnet.services.analytics.request_figures import RequestFigures, request_stats
+from labnet.services.analytics.summary import SUMMARY_JOB
+from labnet.services.spreadsheet import safe_cell
 
 SECTIONS = ("demand", "supply-ket", "supply-country", "matching", "utilisation-labs",
             "utilisation-categories", "flows", "unmet", "demand-supply")

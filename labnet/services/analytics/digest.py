@@ -19,17 +19,12 @@ from labnet.models import (
     User,
     UserRole,
 )
-
-from .dashboard import build
-from .figures import display
-from .filters import Filters
-from .summary import _serialise_summary_writers
+from labnet.services.analytics.dashboard import build
+from labnet.services.analytics.figures import display
+from labnet.services.analytics.filters import Filters
+from labnet.services.analytics.summary import _serialise_summary_writers
 
 DIGEST_JOB = "coordinator-digest"
-
-
-# --- the weekly digest (job send-coordinator-digest) ------------------------------------------
-
 DIGEST_WEEKDAY = 0  # Monday
 DIGEST_HOUR_UTC = 7
 

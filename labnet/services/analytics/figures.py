@@ -36,21 +36,23 @@ from labnet.models import (
     Organisation,
 )
 from labnet.models.request import LabRequest, RequestLab
-
-from .filters import Filters, _ket_codes, _lab_conditions, _lab_ids, _labless, _summary
-from .request_figures import RequestFigures, interpolated_median
-from .sql import _as_date, _bucket, time_hours, unindexed
-from .summary import UNMET_MAX_RESULTS
+from labnet.services.analytics.filters import (
+    Filters,
+    _ket_codes,
+    _lab_conditions,
+    _lab_ids,
+    _labless,
+    _summary,
+)
+from labnet.services.analytics.request_figures import RequestFigures, interpolated_median
+from labnet.services.analytics.sql import _as_date, _bucket, time_hours, unindexed
+from labnet.services.analytics.summary import UNMET_MAX_RESULTS
 
 TOP_ROWS = 50  # long tables (labs, flows, unmet searches) show the first 50 rows
-
-
 REQUEST_KINDS = ("access", "service", "joint_project")
 REQUEST_KIND_LABELS = {"access": "Access", "service": "Service",
                        "joint_project": "Joint project"}
 
-
-# --- tables -----------------------------------------------------------------------------------
 
 @dataclass
 class Table:

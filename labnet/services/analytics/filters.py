@@ -31,13 +31,10 @@ from labnet.models import (
     LabKind,
 )
 from labnet.models.request import LabRequest, RequestLab
-
-from .sql import _at, _month_after, _months_and_days
+from labnet.services.analytics.sql import _at, _month_after, _months_and_days
 
 MAX_PERIOD_DAYS = 3 * 366
 
-
-# --- filters ----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Filters:

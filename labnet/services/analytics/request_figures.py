@@ -24,10 +24,9 @@ from labnet.models import (
 )
 from labnet.models.analytics import RequestDaily, RequestHoursDaily
 from labnet.models.request import LabRequest
-
-from .filters import Filters, _request_conditions
-from .sql import _at, _bucket, _month_after, _months_and_days, utc_day
-from .summary import (
+from labnet.services.analytics.filters import Filters, _request_conditions
+from labnet.services.analytics.sql import _at, _bucket, _month_after, _months_and_days, utc_day
+from labnet.services.analytics.summary import (
     HOUR_BUCKETS,
     REQUEST_COUNTS,
     SUMMARY_JOB,

@@ -20,7 +20,6 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
-# --- dialect-neutral SQL pieces ---------------------------------------------------------------
 
 class utc_day(FunctionElement):  # noqa: N801 - reads as SQL
     """The UTC calendar day of a UTC instant."""
@@ -154,7 +153,6 @@ def _at(day: date) -> datetime:
 
 def _month_after(day: date) -> date:
     return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
-
 
 
 def _months_and_days(model: Any, start: date, first: date, after: date, stop: date) -> Any:

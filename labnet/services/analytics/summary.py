@@ -41,8 +41,14 @@ from labnet.models import (
 )
 from labnet.models.analytics import RequestDaily, RequestHoursDaily
 from labnet.models.request import LabRequest, RequestLab
-
-from .sql import _as_date, _at, _month_after, hours_between, month_start, utc_day
+from labnet.services.analytics.sql import (
+    _as_date,
+    _at,
+    _month_after,
+    hours_between,
+    month_start,
+    utc_day,
+)
 
 UNMET_MAX_RESULTS = 2  # a search that found this many labs or fewer is unmet demand
 UNANSWERED_AFTER = timedelta(days=7)
@@ -67,6 +73,8 @@ def _table(model: Any) -> Table:
     return cast(Table, model.__table__)
 
 
+# --- what a request counts as, alike in the summary and live -----------------------------------
+
 def _hour_bucket(hours: Any) -> ColumnElement[int]:
     """The index of the :data:`HOUR_BUCKETS` bucket holding ``hours`` (SQL)."""
     return case(*((hours < HOUR_BUCKETS[i + 1], i) for i in range(len(HOUR_BUCKETS) - 1)),
@@ -79,8 +87,6 @@ def _late() -> ColumnElement[bool]:
                hours_between(LabRequest.created_at, LabRequest.first_response_at)
                > UNANSWERED_AFTER.total_seconds() / 3600)
 
-
-# --- what a request counts as, alike in the summary and live -----------------------------------
 
 def _request_counts() -> list[ColumnElement[Any]]:
     """Aggregates over a group of ``lab_request`` rows, in the order of
