@@ -270,7 +270,7 @@ def run_scale(args: argparse.Namespace, bookings: int, requests: int, equipment:
     from labnet import clock
     from labnet.extensions import db
     from labnet.models import Lab
-    from labnet.services.analytics import summarise_activity
+    from labnet.services.analytics.summary import summarise_activity
 
     labs = max(1, equipment // 10)
     progress.prefix = f"[{bookings:,} bookings / {requests:,} requests] "

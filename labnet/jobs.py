@@ -81,13 +81,13 @@ def _send_digests(*, now: datetime) -> dict[str, Any]:
 
 
 def _summarise_activity(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.analytics import summarise_activity
+    from labnet.services.analytics.summary import summarise_activity
 
     return summarise_activity(now=now)
 
 
 def _send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.analytics import send_coordinator_digest
+    from labnet.services.analytics.digest import send_coordinator_digest
 
     return send_coordinator_digest(now=now)
 

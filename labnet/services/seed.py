@@ -47,7 +47,7 @@ from labnet.models.network import (
 )
 from labnet.models.request import LabRequest, RequestLab
 from labnet.services.accounts import slugify
-from labnet.services.analytics import summarise_activity
+from labnet.services.analytics.summary import summarise_activity
 from labnet.services.requests import seed_demo_requests
 from labnet.services.taxonomy import sync_taxonomies
 

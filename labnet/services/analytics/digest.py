@@ -1,0 +1,71 @@
+"""The coordinators' weekly digest (job ``coordinator-digest``): once a week, after Monday
+07:00 UTC, every active coordinator gets the previous week's dashboard by e-mail, linking to
+the page (DESIGN rule 8); the state row makes a second run that week send nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    select,
+)
+
+from labnet.extensions import db
+from labnet.models import (
+    ActivitySummaryState,
+    Role,
+    User,
+    UserRole,
+)
+from labnet.services.analytics.dashboard import build
+from labnet.services.analytics.figures import display
+from labnet.services.analytics.filters import Filters
+from labnet.services.analytics.summary import _serialise_summary_writers
+
+DIGEST_JOB = "coordinator-digest"
+DIGEST_WEEKDAY = 0  # Monday
+DIGEST_HOUR_UTC = 7
+
+
+def digest_cutoff(now: datetime) -> datetime:
+    """The latest Monday 07:00 UTC at or before ``now``."""
+    now = now.astimezone(UTC)
+    monday = now.date() - timedelta(days=(now.weekday() - DIGEST_WEEKDAY) % 7)
+    cutoff = datetime.combine(monday, time(DIGEST_HOUR_UTC), tzinfo=UTC)
+    return cutoff if cutoff <= now else cutoff - timedelta(days=7)
+
+
+def send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
+    """Once a week (first run after Monday 07:00 UTC): every active coordinator gets the
+    previous week's figures (Monday to Sunday), plain text and HTML. Flushes only."""
+    from labnet.links import external_url
+    from labnet.services.notifications import enqueue_email
+
+    cutoff = digest_cutoff(now)
+    _serialise_summary_writers()
+    state = db.session.get(ActivitySummaryState, DIGEST_JOB, with_for_update=True)
+    if state is not None and state.until is not None and state.until >= cutoff:
+        return {"sent": 0, "week": None}
+    end = cutoff.date() - timedelta(days=1)
+    f = Filters(start=end - timedelta(days=6), end=end)
+    board = build(f, now=now)
+    recipients = db.session.execute(
+        select(User.email, User.full_name).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.COORDINATOR, User.is_active.is_(True))
+        .order_by(User.email)).all()
+    link = external_url("dashboard.index",
+                        **{"from": f.start.isoformat(), "to": f.end.isoformat()})
+    subject = f"LabNet weekly: demand and supply, {f.start:%d %b} – {f.end:%d %b %Y}"
+    for email, name in recipients:
+        enqueue_email("coordinator_digest", email, subject,
+                      {"name": name, "board": board, "link": link, "display": display},
+                      now=now)
+    if state is None:
+        state = ActivitySummaryState(name=DIGEST_JOB)
+        db.session.add(state)
+    state.until = cutoff
+    state.updated_at = now
+    db.session.flush()
+    return {"sent": len(recipients), "week": f.start.isoformat()}
