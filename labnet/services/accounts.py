@@ -664,6 +664,19 @@ def set_org_admin(actor: User, user_id: int, make_admin: bool, *, now: datetime)
 # Roles -----------------------------------------------------------------------------------
 
 
+def lab_by_slug(slug: str | None) -> Lab | None:
+    """The lab named by its address name in a role form, None for an empty field.
+
+    :raises RuleViolation: on ``lab`` when no lab has that address name.
+    """
+    if not slug or not slug.strip():
+        return None
+    lab = db.session.scalar(select(Lab).where(Lab.slug == slug.strip()))
+    if lab is None:
+        raise RuleViolation("lab", f"No lab has the address name “{slug.strip()}”.")
+    return lab
+
+
 def grant_role(actor: User | None, user: User, role: str, *, lab: Lab | None = None,
                now: datetime) -> bool:
     """Grant a platform role, or make ``user`` a manager of ``lab``; False if already held.

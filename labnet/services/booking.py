@@ -480,6 +480,29 @@ def get_booking(booking_id: int) -> Booking:
     ).one()
 
 
+def list_calendar_equipment(lab: Lab, booked_ids: set[int]) -> list[Equipment]:
+    """The rows of a lab's week calendar: its equipment in service by name, then retired
+    equipment that still has bookings that week (``booked_ids``), so none goes unseen."""
+    equipment = list(db.session.scalars(
+        select(Equipment).where(Equipment.lab_id == lab.id,
+                                Equipment.status != EquipmentStatus.RETIRED)
+        .order_by(Equipment.name, Equipment.id)))
+    missing = booked_ids - {e.id for e in equipment}
+    if missing:
+        equipment += db.session.scalars(
+            select(Equipment).where(Equipment.id.in_(missing)).order_by(Equipment.name))
+    return equipment
+
+
+def equipment_names(lab: Lab, *, in_service_only: bool) -> list[tuple[int, str]]:
+    """(id, name) of a lab's equipment by name, for pickers (``in_service_only``: not
+    retired) and for naming the equipment of blackouts."""
+    stmt = select(Equipment.id, Equipment.name).where(Equipment.lab_id == lab.id)
+    if in_service_only:
+        stmt = stmt.where(Equipment.status != EquipmentStatus.RETIRED)
+    return list(db.session.execute(stmt.order_by(Equipment.name, Equipment.id)).tuples())
+
+
 def list_my_bookings(actor: User, *, limit: int = 500) -> Select[tuple[Booking]]:
     """The bookings of the actor's organisation ("My bookings"), latest start first."""
     return (visible_bookings(actor)

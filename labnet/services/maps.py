@@ -29,7 +29,7 @@ from sqlalchemy import select
 
 from labnet.extensions import db
 from labnet.models import AccreditationScheme, EquipmentCategory, LabKind
-from labnet.templating import country_name
+from labnet.services.geo import country_name
 
 # The xstatic packages the app serves under /vendor/<name>/… and inlines into the export.
 VENDOR_PACKAGES = {

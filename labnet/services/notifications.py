@@ -32,7 +32,7 @@ from email.utils import formatdate, make_msgid
 from typing import Any
 
 from flask import render_template
-from sqlalchemy import event, func, select, update
+from sqlalchemy import Select, event, func, select, update
 from sqlalchemy.orm import Session
 
 from labnet.extensions import db
@@ -127,6 +127,12 @@ class OutboxMessage:
 
 
 _UNSENT = (OutboxStatus.QUEUED, OutboxStatus.HELD, OutboxStatus.LOGGED)
+
+
+def list_outbox(to: str = "") -> Select[tuple[OutboxEmail]]:
+    """The outbox for admins, newest first; ``to`` keeps one recipient's messages."""
+    stmt = select(OutboxEmail).order_by(OutboxEmail.id.desc())
+    return stmt.where(OutboxEmail.to_addr == to) if to else stmt
 
 
 def outbox_message(row: OutboxEmail, *, config: Mapping[str, Any]) -> OutboxMessage:

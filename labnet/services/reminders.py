@@ -41,12 +41,21 @@ HOLD_WARNING = timedelta(hours=12)
 BATCH = 500  # per query; each run loops until nothing is due (bounded by MAX_PER_RUN)
 MAX_PER_RUN = 5000
 CANCEL_SALT = "labnet.cancel-booking"
+CANCEL_MAX_AGE = 30 * 24 * 3600  # the one-click cancel link works for 30 days
 
 
 def cancel_token(booking: Booking) -> str:
     """The signed token of the one-click cancel link (the e-mail template builds the link
     from it with ``secret_url``, so the outbox can redact it once sent)."""
     return security.make_token(CANCEL_SALT, {"b": booking.id})
+
+
+def cancel_token_booking_id(token: str, *, now: datetime) -> int | None:
+    """The booking a one-click cancel token stands for, or None when the token is forged,
+    expired or malformed."""
+    data = security.read_token(CANCEL_SALT, token, CANCEL_MAX_AGE, now=now)
+    booking_id = data.get("b") if data else None
+    return booking_id if isinstance(booking_id, int) else None
 
 
 def _due_reminders(now: datetime, after_id: int) -> list[int]:

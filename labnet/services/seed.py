@@ -1,9 +1,10 @@
 """Demo and synthetic data.
 
-``seed_demo`` loads the 58 real centres of the demo set (DOMAIN.md §5) with plausible
-equipment and the four demo accounts; it is idempotent. ``seed_synthetic`` bulk-inserts a
-deterministic catalogue at benchmark scale (10,000 labs and 100,000 pieces of equipment in
-seconds on SQLite) with Core ``executemany`` inserts, reporting progress through a callback.
+``seed_demo`` loads the 58 real centres of the demo set (`labnet/data/demo/centres.yaml`)
+with plausible equipment and the four demo accounts; it is idempotent. ``seed_synthetic``
+bulk-inserts a deterministic catalogue at benchmark scale (10,000 labs and 100,000 pieces
+of equipment in seconds on SQLite) with Core ``executemany`` inserts, reporting progress
+through a callback.
 """
 
 from __future__ import annotations
@@ -503,7 +504,8 @@ def _demo_activity(now: datetime, progress: Progress) -> None:
 
 
 # --- demo networks ---------------------------------------------------------------------
-# Four value chains of demo centres (DOMAIN.md §5), run by the demo coordinator. Each
+# Four value chains of demo centres (labnet/data/demo/centres.yaml), run by the demo
+# coordinator. Each
 # stage: (name, KET areas, equipment categories, keywords, [(lab slug, status)]). Some
 # stages are left empty or in one country, so the gap finder has work; two invitations
 # wait for the demo manager (Fraunhofer ILT, ISE). Rows are written directly (no e-mail).

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
 
 from labnet import clock, permissions
 from labnet.blueprints.admin import bp
@@ -12,7 +11,7 @@ from labnet.blueprints.admin.forms import GrantRoleForm, RevokeRoleForm
 from labnet.blueprints.helpers import commit_or_show
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db, login_manager
-from labnet.models import Lab, OutboxEmail
+from labnet.models import OutboxEmail
 from labnet.services import accounts, notifications
 
 
@@ -45,15 +44,6 @@ def user(user_id: int):
     return _user_page(permissions.user_for_admin(current_user, user_id))
 
 
-def _lab_by_slug(slug: str | None) -> Lab | None:
-    if not slug:
-        return None
-    lab = db.session.scalar(select(Lab).where(Lab.slug == slug.strip()))
-    if lab is None:
-        raise RuleViolation("lab", f"No lab has the address name “{slug.strip()}”.")
-    return lab
-
-
 @bp.post("/users/<int:user_id>/roles")
 def grant(user_id: int):
     target = permissions.user_for_admin(current_user, user_id)
@@ -61,7 +51,7 @@ def grant(user_id: int):
     if not form.validate_on_submit():
         return _user_page(target, form, 422)
     granted = commit_or_show(form, lambda: accounts.grant_role(
-        current_user, target, form.role.data, lab=_lab_by_slug(form.lab.data),
+        current_user, target, form.role.data, lab=accounts.lab_by_slug(form.lab.data),
         now=clock.utcnow()))
     if not granted:
         return _user_page(target, form, 422)
@@ -78,7 +68,7 @@ def revoke(user_id: int):
         return redirect(url_for("admin.user", user_id=target.id))
     try:
         changed = accounts.revoke_role(current_user, target, form.role.data,
-                                       lab=_lab_by_slug(form.lab.data), now=clock.utcnow())
+                                       lab=accounts.lab_by_slug(form.lab.data), now=clock.utcnow())
     except RuleViolation as exc:
         db.session.rollback()
         flash(exc.message, "error")
@@ -90,10 +80,8 @@ def revoke(user_id: int):
 
 @bp.get("/outbox")
 def outbox():
-    stmt = select(OutboxEmail).order_by(OutboxEmail.id.desc())
     to = request.args.get("to", "")[:254].strip().lower()
-    if to:
-        stmt = stmt.where(OutboxEmail.to_addr == to)
+    stmt = notifications.list_outbox(to)
     page = db.paginate(stmt, per_page=50, error_out=False)
     return render_template("admin/outbox.html", page=page, to=to)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from labnet import clock, permissions, security
+from labnet import clock, permissions
 from labnet.blueprints.bookings import bp
 from labnet.blueprints.bookings.forms import BookingForm, CancelForm
 from labnet.blueprints.helpers import apply_violation, commit_or_show
@@ -19,23 +19,15 @@ from labnet.dates import parse_day, parse_local_datetime
 from labnet.errors import RuleViolation, SlotTaken
 from labnet.extensions import db
 from labnet.models import Booking, BookingStatus, Equipment, User
-from labnet.services import audit, availability
+from labnet.services import audit, availability, reminders
 from labnet.services import booking as engine
 from labnet.services.availability import local_to_utc, utc_to_local
-
-CANCEL_SALT = "labnet.cancel-booking"
-CANCEL_MAX_AGE = 30 * 24 * 3600
 
 STATUS_BADGES = {
     "pending": "warning", "confirmed": "success", "rejected": "danger",
     "cancelled": "secondary", "expired": "secondary", "completed": "primary",
     "no_show": "dark",
 }
-
-
-def cancel_token(booking_id: int) -> str:
-    """The signed one-click cancel link's token (the reminder e-mail links to it)."""
-    return security.make_token(CANCEL_SALT, {"b": booking_id})
 
 
 def _equipment(equipment_id: int) -> Equipment:
@@ -188,9 +180,8 @@ def cancel_link(token: str):
     """The reminder e-mail's one-click cancel: the signed token stands for the requester,
     so it works without logging in. GET only asks (mail scanners follow links); POST
     cancels."""
-    data = security.read_token(CANCEL_SALT, token, CANCEL_MAX_AGE, now=clock.utcnow())
-    booking_id = data.get("b") if data else None
-    if not isinstance(booking_id, int):
+    booking_id = reminders.cancel_token_booking_id(token, now=clock.utcnow())
+    if booking_id is None:
         return render_template("bookings/cancel_link.html", booking=None), 400
     found = db.session.get(Booking, booking_id)
     requester = db.session.get(User, found.requester_id) if found else None

@@ -14,8 +14,6 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from labnet import clock, permissions
 from labnet.blueprints.helpers import apply_violation, choices, commit_or_show
@@ -31,7 +29,7 @@ from labnet.converters import parse_id
 from labnet.dates import FIRST_YEAR, LAST_YEAR, DateOutOfRange, parse_day
 from labnet.errors import RuleViolation
 from labnet.extensions import db, login_manager
-from labnet.models import Equipment, EquipmentStatus, Lab
+from labnet.models import Lab
 from labnet.models.booking import Booking
 from labnet.services import accounts
 from labnet.services import booking as service
@@ -152,11 +150,7 @@ def no_show(booking_id: int):
 @bp.route("/<int:booking_id>/shorten", methods=["GET", "POST"])
 def shorten(booking_id: int):
     booking = _decidable(booking_id)
-    booking = db.session.scalars(
-        select(Booking).where(Booking.id == booking.id)
-        .options(joinedload(Booking.equipment), joinedload(Booking.lab),
-                 joinedload(Booking.requester), joinedload(Booking.organisation))
-    ).one()
+    booking = service.get_booking(booking.id)
     zone = booking.lab.timezone
     if request.method == "POST":
         form = ShortenForm()
@@ -206,15 +200,7 @@ def calendar(slug: str):
     blackouts = db.session.scalars(
         service.list_blackouts(lab).where(service.Blackout.start_at < bounds[-1],
                                           service.Blackout.end_at > bounds[0])).all()
-    equipment = db.session.scalars(
-        select(Equipment).where(Equipment.lab_id == lab.id,
-                                Equipment.status != EquipmentStatus.RETIRED)
-        .order_by(Equipment.name, Equipment.id)).all()
-    shown_ids = {e.id for e in equipment}
-    missing = {b.equipment_id for b in bookings} - shown_ids
-    if missing:  # retired equipment with bookings this week still gets its row
-        equipment = [*equipment, *db.session.scalars(
-            select(Equipment).where(Equipment.id.in_(missing)).order_by(Equipment.name))]
+    equipment = service.list_calendar_equipment(lab, {b.equipment_id for b in bookings})
     grid: dict[tuple[int, int], list[Any]] = {}
     for b in bookings:
         for n in range(7):
@@ -235,10 +221,7 @@ def calendar(slug: str):
 
 
 def _equipment_choices(lab: Lab):
-    rows = db.session.execute(
-        select(Equipment.id, Equipment.name)
-        .where(Equipment.lab_id == lab.id, Equipment.status != EquipmentStatus.RETIRED)
-        .order_by(Equipment.name, Equipment.id)).all()
+    rows = service.equipment_names(lab, in_service_only=True)
     return choices([("", "The whole lab"), *((str(i), name) for i, name in rows)])
 
 
@@ -277,8 +260,7 @@ def blackouts(slug: str):
     if form.errors:
         status = 422
     rows = db.session.scalars(service.list_blackouts(lab, since=clock.utcnow())).all()
-    names = dict(db.session.execute(
-        select(Equipment.id, Equipment.name).where(Equipment.lab_id == lab.id)).tuples().all())
+    names = dict(service.equipment_names(lab, in_service_only=False))
     return render_template("lab_bookings/blackouts.html", lab=lab, form=form, rows=rows,
                            names=names, conflict=conflict, action_form=ActionForm()), status
 

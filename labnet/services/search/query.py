@@ -30,7 +30,7 @@ from labnet.extensions import db
 from labnet.models import AccreditationScheme, EquipmentCategory, KetArea, LabKind
 from labnet.services import geo
 from labnet.services.availability import MAX_SPAN_DAYS
-from labnet.templating import country_names
+from labnet.services.geo import country_names
 
 DEFAULT_RADIUS_KM = 50.0
 MIN_RADIUS_KM = 1.0

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
-from labnet import clock, security
+from labnet import clock
 from labnet.extensions import db
 from labnet.models import Equipment, OpeningHours, User
+from labnet.services import reminders
 from tests.authz.cases.base import ACTORS, ALL_OK, LOGGED_IN, MANAGERS_ONLY_404, Case
 
 
@@ -47,7 +48,7 @@ def add_member_booking(app, people) -> None:
                                   slot.end, "Matrix booking", now=now)
         db.session.commit()
         people.booking_id = booking.id
-        people.cancel_token = security.make_token("labnet.cancel-booking", {"b": booking.id})
+        people.cancel_token = reminders.cancel_token(booking)
 
 
 def _seen_by(ok: int) -> dict[str, int]:
