@@ -396,7 +396,7 @@ class _Setup:
         from labnet import clock
         from labnet.extensions import db
         from labnet.models import User
-        from labnet.services import accounts
+        from labnet.services.accounts import rules as accounts
 
         client = app.test_client()
         with app.app_context():

@@ -250,7 +250,7 @@ def _login(app: Flask, user_id: int) -> Any:
     from labnet import clock
     from labnet.extensions import db
     from labnet.models import User
-    from labnet.services import accounts
+    from labnet.services.accounts import rules as accounts
 
     client = app.test_client()
     with app.app_context():

@@ -209,7 +209,7 @@ def run_scale(args: argparse.Namespace, labs: int, equipment: int, workdir: Path
             measure.get_ok(clients[name], path)
         with app.app_context():
             from labnet.models.network import Network
-            from labnet.services.gaps import find_gaps
+            from labnet.services.networks.gaps import find_gaps
 
             gaps = find_gaps(db.session.scalar(select(Network).where(Network.slug == SLUG)))
             gap_summary = [{"stage": g.stage.name, "reason": g.reason,

@@ -127,10 +127,10 @@ def pick_routes(app: Flask, labs: int, equipment: int
     scales happen to show the same number of rows (a full list page is 20 labs at both)."""
     from labnet.extensions import db
     from labnet.models import Equipment, EquipmentStatus, Lab
-    from labnet.services.catalogue import list_labs
+    from labnet.services.catalogue.pages import list_labs
 
     try:
-        from labnet.services import search
+        from labnet.services.catalogue import search
     except ImportError:  # before the catalogue search existed
         search = None
 

@@ -83,7 +83,7 @@ def _init_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def _load_user(token: str):
-        from labnet.services.accounts import load_session_user
+        from labnet.services.accounts.rules import load_session_user
 
         return load_session_user(token, now=clock.utcnow())
 
@@ -134,7 +134,7 @@ def _register_cli(app: Flask) -> None:
 def _register_hooks(app: Flask) -> None:
     import labnet.caches  # noqa: F401  (its write listeners give the caches' generations)
     from labnet import clock
-    from labnet.services.notifications import deliver_committed
+    from labnet.services.notifications.outbox import deliver_committed
     from labnet.templating import register_template_helpers
 
     register_template_helpers(app)

@@ -1,7 +1,7 @@
 """What clears the per-process caches: a generation number bumped by writes (DESIGN rule 9).
 
 The caches (map GeoJSON in ``blueprints/maps``, the bare catalogue's facet counts in
-``services.search``, the dashboard in ``services.analytics``) put :func:`generation` in
+``services.catalogue.search``, the dashboard in ``services.analytics``) put :func:`generation` in
 their keys. A transaction committed in this process that wrote one of
 :data:`CATALOGUE_TABLES` (a lab published or edited, its equipment, KET areas,
 accreditations, opening hours; a network, its stages, coordinators and members — a

@@ -49,7 +49,7 @@ def _progress_printer(label_width: int = 22):
 @with_appcontext
 def sync_taxonomy_cmd() -> None:
     """Load the shipped KET areas, categories, schemes and lab kinds (idempotent)."""
-    from labnet.services.taxonomy import sync_taxonomies
+    from labnet.services.catalogue.taxonomy import sync_taxonomies
 
     counts = sync_taxonomies()
     db.session.commit()
@@ -138,7 +138,7 @@ def _lab(slug: str | None) -> Lab | None:
 @click.option("--q", default="", help="Filter by name, e-mail or organisation.")
 @with_appcontext
 def users_list(q: str) -> None:
-    from labnet.services.accounts import list_users, managed_labs
+    from labnet.services.accounts.rules import list_users, managed_labs
 
     for user in db.session.scalars(list_users(q)):
         roles = [r.role for r in user.roles]
@@ -156,7 +156,7 @@ ROLE_CHOICE = click.Choice([r.value for r in Role])
 @with_appcontext
 def users_grant(email: str, role: str, lab_slug: str | None) -> None:
     """Grant ROLE to the user with EMAIL."""
-    from labnet.services.accounts import grant_role
+    from labnet.services.accounts.rules import grant_role
 
     try:
         changed = grant_role(None, _user(email), role, lab=_lab(lab_slug), now=clock.utcnow())
@@ -173,7 +173,7 @@ def users_grant(email: str, role: str, lab_slug: str | None) -> None:
 @with_appcontext
 def users_revoke(email: str, role: str, lab_slug: str | None) -> None:
     """Remove ROLE from the user with EMAIL."""
-    from labnet.services.accounts import revoke_role
+    from labnet.services.accounts.rules import revoke_role
 
     try:
         changed = revoke_role(None, _user(email), role, lab=_lab(lab_slug), now=clock.utcnow())
@@ -192,7 +192,7 @@ def outbox_cli() -> None:
 @with_appcontext
 def outbox_send() -> None:
     """Deliver queued e-mail (SMTP if configured, else the console)."""
-    from labnet.services.notifications import send_outbox
+    from labnet.services.notifications.outbox import send_outbox
 
     # Every queued message, each tried once (delivery commits message by message).
     result = send_outbox(current_app.config, now=clock.utcnow(), grace=None,
@@ -265,7 +265,7 @@ def geo_cli() -> None:
 @with_appcontext
 def geo_lookup(query: str, country: str | None) -> None:
     """Print the place QUERY names ("Aachen, Germany", "52062 Aachen"), or "not found"."""
-    from labnet.services.geo import geocode, is_queued
+    from labnet.services.geo.geocoding import geocode, is_queued
 
     started = time.perf_counter()
     place = geocode(query, country=country, now=clock.utcnow())

@@ -95,8 +95,9 @@ DEFAULTS: dict[str, Any] = {
     "BOOTSTRAP_SERVE_LOCAL": True,
     "TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     "TILE_ATTRIBUTION": "&copy; OpenStreetMap contributors",
-    # Geocoding (services/geo.py): the offline gazetteer, or Nominatim called only from the
-    # geocode-pending job. Nominatim needs a user agent naming the deployment and a contact.
+    # Geocoding (services/geo/geocoding.py): the offline gazetteer, or Nominatim called only
+    # from the geocode-pending job. Nominatim needs a user agent naming the deployment and a
+    # contact.
     "GEOCODER": "gazetteer",  # gazetteer | nominatim
     "NOMINATIM_USER_AGENT": None,  # e.g. "LabNet/1.0 (ops@example.org)"; required for nominatim
     "NOMINATIM_DOMAIN": None,  # None: nominatim.openstreetmap.org

@@ -44,38 +44,38 @@ class Job(NamedTuple):
 
 
 def _geocode_pending(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.geo import geocode_pending
+    from labnet.services.geo.geocoding import geocode_pending
 
     return geocode_pending(now=now)
 
 
 def _expire_holds(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.booking import expire_holds
+    from labnet.services.booking.engine import expire_holds
 
     return {"expired": expire_holds(now=now)}
 
 
 def _send_reminders(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.reminders import send_reminders
+    from labnet.services.booking.reminders import send_reminders
 
     # Its links (like every e-mailed link) come from BASE_URL: no request needed.
     return send_reminders(now=now)
 
 
 def _complete_bookings(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.reminders import complete_bookings
+    from labnet.services.booking.reminders import complete_bookings
 
     return complete_bookings(now=now)
 
 
 def _send_outbox(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.notifications import send_outbox
+    from labnet.services.notifications.outbox import send_outbox
 
     return send_outbox(current_app.config, now=now)
 
 
 def _send_digests(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.notifications import send_digests
+    from labnet.services.notifications.outbox import send_digests
 
     return send_digests(now=now)
 
@@ -184,7 +184,7 @@ def run_job(name: str, *, now: datetime) -> JobOutcome:
         status = "ok"
         # The job's e-mail goes now, like a request's after its commit; what fails stays
         # queued for send-outbox.
-        from labnet.services.notifications import deliver_committed
+        from labnet.services.notifications.outbox import deliver_committed
 
         deliver_committed(current_app.config, now=clock.utcnow())
     except BaseException:

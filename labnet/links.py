@@ -8,7 +8,7 @@ scheduler needs no ``SERVER_NAME`` and no fake request either.
 Links that carry a secret (a reset, confirmation or cancel token) are built with
 :func:`secret_url` inside e-mail templates: the outbox renders each message once with the
 working link (what is sent) and once with :data:`REDACTED` in its place (what is kept and
-shown after sending, services.notifications).
+shown after sending, services.notifications.outbox).
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from jinja2.runtime import Context
 
 REDACTED = "[link removed after sending]"
 
-# Template context keys set by services.notifications.enqueue_email while rendering.
+# Template context keys set by services.notifications.outbox.enqueue_email while rendering.
 REDACT_KEY = "_redact_secrets"
 SEEN_KEY = "_secrets_seen"
 

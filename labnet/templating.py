@@ -15,10 +15,10 @@ from flask_login import current_user
 
 from labnet import permissions
 from labnet.links import external_url, secret_text, secret_url
-from labnet.services.booking import count_pending_for_manager
-from labnet.services.geo import country_name, country_names
-from labnet.services.navigation import nav_counts
-from labnet.services.networks import list_network_choices, networks_of_lab
+from labnet.services.accounts.navigation import nav_counts
+from labnet.services.booking.engine import count_pending_for_manager
+from labnet.services.geo.geocoding import country_name, country_names
+from labnet.services.networks.rules import list_network_choices, networks_of_lab
 
 
 def money(amount: Decimal | float | None, currency: str = "EUR") -> str:

@@ -13,7 +13,7 @@ from wtforms.fields.choices import SelectChoice
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
-from labnet.services.geo import EUROPEAN_COUNTRIES, country_name
+from labnet.services.geo.geocoding import EUROPEAN_COUNTRIES, country_name
 
 T = TypeVar("T")
 
@@ -93,7 +93,7 @@ def mail_after_response(response: Response) -> Response:
     outbox job retries whatever this misses.
     """
     from labnet import clock
-    from labnet.services import notifications
+    from labnet.services.notifications import outbox as notifications
 
     ids = db.session.info.pop(notifications.COMMITTED_KEY, None)
     if ids:
@@ -109,7 +109,7 @@ def mail_after_response(response: Response) -> Response:
 
 
 def search_client() -> str:
-    """Who is searching, for counting a repeated search once (services.demand hashes it
+    """Who is searching, for counting a repeated search once (services.catalogue.demand hashes it
     with the secret key and stores only that): the client address and user agent."""
     from flask import request
 

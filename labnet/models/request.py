@@ -1,7 +1,7 @@
 """Requests: access, service and joint-project requests from a company to one or more labs,
 each lab's answer, and the message thread between the parties.
 
-The workflow lives in ``labnet.services.requests``; the dashboard reads these tables with
+The workflow lives in ``labnet.services.requests.workflow``; the dashboard reads these tables with
 SQL aggregates (``status``, ``kind``, ``created_at``, ``first_response_at``, ``decided_at``).
 """
 

@@ -47,10 +47,10 @@ from labnet.models.network import (
     NetworkStageKet,
 )
 from labnet.models.request import LabRequest, RequestLab
-from labnet.services.accounts import slugify
+from labnet.services.accounts.rules import slugify
 from labnet.services.analytics.summary import summarise_activity
-from labnet.services.requests import seed_demo_requests
-from labnet.services.taxonomy import sync_taxonomies
+from labnet.services.catalogue.taxonomy import sync_taxonomies
+from labnet.services.requests.workflow import seed_demo_requests
 
 DEMO_PASSWORD = "labnet-demo"  # noqa: S105 - documented demo password, demo accounts only
 DEMO_ACCOUNTS = (

@@ -56,7 +56,7 @@ def upgrade():
 
 
 # Data, not schema, frozen as it was written: a migration must not change with the live
-# code. The keys are made by the same folding as labnet.services.geo.fold_name (lookups use
+# code. The keys are made by the same folding as labnet.services.geo.geocoding.fold_name (lookups use
 # it); tests/unit/test_geo.py checks that both still agree. A change to fold_name needs a
 # new migration that rebuilds the keys.
 _FOLD_EXTRA = str.maketrans({

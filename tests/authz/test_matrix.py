@@ -23,7 +23,7 @@ from labnet.extensions import db
 from labnet.models import (
     User,
 )
-from labnet.services.notifications import enqueue_email
+from labnet.services.notifications.outbox import enqueue_email
 from tests.authz.cases import CASES
 from tests.authz.cases.base import ACTORS, Case
 from tests.authz.cases.bookings import add_member_booking

@@ -12,7 +12,7 @@ import pytest
 from labnet import clock
 from labnet.extensions import db
 from labnet.models import OpeningHours
-from labnet.services.availability import utc_to_local
+from labnet.services.booking.availability import utc_to_local
 from tests.fixtures.factories import PASSWORD
 
 pytestmark = pytest.mark.browser

@@ -11,7 +11,7 @@ import pytest
 from labnet import clock
 from labnet.extensions import db
 from labnet.models import Lab, User
-from labnet.services import networks as nw
+from labnet.services.networks import rules as nw
 from labnet.services.seed import DEMO_PASSWORD
 
 pytestmark = pytest.mark.browser

@@ -141,7 +141,7 @@ def test_sync_taxonomy_is_idempotent(app, runner):
 def test_outbox_send_delivers_queued_mail_to_the_console(app, runner, caplog):
     from labnet import clock
     from labnet.models import OutboxEmail
-    from labnet.services.notifications import enqueue_email
+    from labnet.services.notifications.outbox import enqueue_email
 
     with app.test_request_context():
         enqueue_email("confirm_email", "x@example.org", "Hello",

@@ -161,7 +161,7 @@ def test_job_lock_rows_appear_on_first_use(app, runner):
 
 def test_geo_lookup_with_nominatim_queues_then_answers_from_the_cache(app, runner,
                                                                      monkeypatch):
-    from labnet.services import geo
+    from labnet.services.geo import geocoding as geo
     from tests.services.test_geo import FakeOnlineGeocoder
 
     app.config.update(GEOCODER="nominatim", NOMINATIM_USER_AGENT="LabNet-tests/1.0 (t@x.test)",

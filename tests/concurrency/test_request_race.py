@@ -25,7 +25,7 @@ def act(database_url: str, instance_path: str, action: str, user_id: int, reques
     """One click in its own process (imported by multiprocessing's spawn)."""
     from labnet import create_app
     from labnet.errors import RuleViolation
-    from labnet.services import requests as service
+    from labnet.services.requests import workflow as service
     from tests.concurrency.conftest import WORKER_CONFIG
 
     app = create_app({**WORKER_CONFIG, "DATABASE_URL": database_url},
@@ -70,7 +70,7 @@ def _race(app, tmp_path, jobs) -> list[str]:
 
 
 def _request(app, member, labs) -> int:
-    from labnet.services.requests import NewRequest, create_request
+    from labnet.services.requests.workflow import NewRequest, create_request
 
     with app.test_request_context():
         req = create_request(db.session.get(User, member.id), NewRequest(
@@ -100,7 +100,7 @@ def test_every_lab_declining_at_once_declines_the_request(app, make_lab, make_us
 
 def test_confirming_one_request_from_many_clicks_confirms_it_once(app, make_lab, make_user,
                                                                   make_org, tmp_path):
-    from labnet.services.requests import answer
+    from labnet.services.requests.workflow import answer
 
     lab = make_lab()
     manager = make_user(manages=(lab,))

@@ -11,7 +11,7 @@ def attempt(database_url: str, instance_path: str, user_id: int, equipment_id: i
     from labnet.errors import SlotTaken
     from labnet.extensions import db
     from labnet.models import User
-    from labnet.services.booking import request_booking
+    from labnet.services.booking.engine import request_booking
     from tests.concurrency.conftest import WORKER_CONFIG
 
     app = create_app({**WORKER_CONFIG, "DATABASE_URL": database_url},

@@ -1,4 +1,4 @@
-"""services.accounts called directly: registration, confirmation, login sessions, password
+"""services.accounts.rules called directly: registration, confirmation, login sessions, password
 change and reset. Each refusal names its field and writes nothing."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from labnet.models import (
     OutboxEmail,
     User,
 )
-from labnet.services import accounts
+from labnet.services.accounts import rules as accounts
 from tests.fixtures.factories import PASSWORD
 
 NEW_PASSWORD = "violet lantern 42"

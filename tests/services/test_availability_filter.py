@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from labnet.extensions import db
 from labnet.models import Blackout, Booking, Lab, OpeningHours, User
-from labnet.services import booking as service
-from labnet.services.availability import (
+from labnet.services.booking import engine as service
+from labnet.services.booking.availability import (
     Interval,
     first_free,
     free_equipment,

@@ -10,8 +10,8 @@ from sqlalchemy.orm import joinedload
 
 from labnet.extensions import db
 from labnet.models import Blackout, Equipment, OpeningHours, User
-from labnet.services import booking as service
-from labnet.services.availability import week_view
+from labnet.services.booking import engine as service
+from labnet.services.booking.availability import week_view
 from tests.fixtures.berlin import APPROVING, BERLIN, NOW, SPLIT_DAY, berlin
 
 

@@ -12,8 +12,8 @@ from labnet.errors import NotFound, PermissionDenied, RuleViolation, SlotTaken
 from labnet.extensions import db
 from labnet.models import AuditEvent, Lab, OutboxEmail, User
 from labnet.models.booking import Blackout, Booking
-from labnet.services import booking as service
-from labnet.services.availability import local_to_utc
+from labnet.services.booking import engine as service
+from labnet.services.booking.availability import local_to_utc
 from tests.fixtures.berlin import APPROVING, BERLIN, NOW, SPLIT_DAY, berlin
 
 

@@ -11,8 +11,8 @@ from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db
 from labnet.models import AuditEvent, OutboxEmail, User
 from labnet.models.booking import Blackout, Booking
-from labnet.services import accounts
-from labnet.services import booking as service
+from labnet.services.accounts import rules as accounts
+from labnet.services.booking import engine as service
 from tests.fixtures.berlin import APPROVING, BERLIN, NOW, berlin
 
 

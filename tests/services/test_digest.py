@@ -14,8 +14,8 @@ from sqlalchemy import select
 
 from labnet.extensions import db
 from labnet.models import OutboxEmail, User
-from labnet.services import notifications
-from labnet.services.notifications import deliver_committed, digest_cutoff, enqueue_email
+from labnet.services.notifications import outbox as notifications
+from labnet.services.notifications.outbox import deliver_committed, digest_cutoff, enqueue_email
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC)
 
@@ -141,8 +141,8 @@ def test_a_booking_request_reaches_a_digest_manager_at_once_and_the_requester_la
     from datetime import time
 
     from labnet.models import OpeningHours
-    from labnet.services import booking as booking_service
-    from labnet.services.availability import local_to_utc
+    from labnet.services.booking import engine as booking_service
+    from labnet.services.booking.availability import local_to_utc
 
     lab = make_lab(timezone="Europe/Berlin", requires_approval=True)
     with app.app_context():

@@ -1,4 +1,4 @@
-"""services.geo: the real gazetteer (built by the migration), locating labs, hand-entered
+"""services.geo.geocoding: the real gazetteer (built by the migration), locating labs, hand-entered
 coordinates, and the online path with a fake geopy geocoder (never the network)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from labnet.errors import RuleViolation
 from labnet.extensions import db
 from labnet.jobs import run_job
 from labnet.models import GazetteerPlace, GeocodeCache, GeocodeRequest, Lab
-from labnet.services import geo
+from labnet.services.geo import geocoding as geo
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -21,8 +21,8 @@ from labnet import clock
 from labnet.extensions import db
 from labnet.models import AuditEvent, OutboxEmail
 from labnet.models.booking import Booking
-from labnet.services import booking as booking_service
-from labnet.services import reminders
+from labnet.services.booking import engine as booking_service
+from labnet.services.booking import reminders
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # Monday
 H = timedelta(hours=1)
@@ -269,7 +269,7 @@ def test_send_outbox_leaves_messages_just_committed_to_the_web_process(app, worl
     with app.app_context():
         reminders.send_reminders(now=NOW)
         db.session.commit()
-        from labnet.services.notifications import send_outbox
+        from labnet.services.notifications.outbox import send_outbox
 
         assert send_outbox(app.config, now=NOW + timedelta(seconds=30)) == {"delivered": 0}
         assert send_outbox(app.config, now=NOW + timedelta(minutes=3)) == {"delivered": 1}

@@ -1,4 +1,4 @@
-"""services.labs called directly: lab profile and placing, opening hours, equipment, CSV
+"""services.catalogue.labs called directly: lab profile and placing, opening hours, equipment, CSV
 import and export. Each refusal names its field and writes nothing; the lab's equipment
 count stays right after every write."""
 
@@ -24,7 +24,7 @@ from labnet.models import (
     OpeningHours,
     User,
 )
-from labnet.services import labs
+from labnet.services.catalogue import labs
 
 COUNTED = (Equipment, EquipmentSpec, EquipmentKet, OpeningHours, LabKet, AuditEvent)
 
@@ -468,7 +468,7 @@ def test_import_with_three_bad_rows_lists_each_with_line_and_column_and_writes_n
     problems = [(p.line, p.column, p.column_name) for p in exc.problems]
     assert problems == [
         (3, 11, "rate_industry"),
-        (4, 2, "name"),  # a name is one line (services.text)
+        (4, 2, "name"),  # a name is one line (services.common.text)
         (4, 8, "min_units"),  # the record starts on line 4 and spans two lines
         (6, 3, "category"),
         (6, 17, "ket_codes"),

@@ -11,8 +11,8 @@ from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db
 from labnet.models import AuditEvent, Lab, OutboxEmail, Role, User
 from labnet.models.network import Network, NetworkMember
-from labnet.services import networks as nw
-from labnet.services.gaps import GAP_TOP_N, find_gaps
+from labnet.services.networks import rules as nw
+from labnet.services.networks.gaps import GAP_TOP_N, find_gaps
 
 
 @pytest.fixture

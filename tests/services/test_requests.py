@@ -11,7 +11,7 @@ from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db
 from labnet.models import AuditEvent, OutboxEmail, Role, User
 from labnet.models.request import LabRequest, RequestLab, RequestMessage
-from labnet.services import requests as service
+from labnet.services.requests import workflow as service
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 LATER = NOW + timedelta(hours=5)

@@ -1,5 +1,5 @@
 """The catalogue search service: filters, facet counts, distances, sorting, the map's lab
-set and demand signals (``labnet.services.search``)."""
+set and demand signals (``labnet.services.catalogue.search``)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from werkzeug.datastructures import MultiDict
 
 from labnet.extensions import db
 from labnet.models import Accreditation, DemandSignal
-from labnet.services import demand, geo, search
-from labnet.services.search import SearchQuery
+from labnet.services.catalogue import demand, search
+from labnet.services.catalogue.search import SearchQuery
+from labnet.services.geo import geocoding as geo
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 

@@ -14,9 +14,10 @@ from labnet import clock
 from labnet.errors import RuleViolation
 from labnet.extensions import db
 from labnet.models import Equipment, Lab, User
-from labnet.services import labs, requests
-from labnet.services import networks as nw
-from labnet.services.text import LINE_MESSAGE, clean_text, control_problem, text_problem
+from labnet.services.catalogue import labs
+from labnet.services.common.text import LINE_MESSAGE, clean_text, control_problem, text_problem
+from labnet.services.networks import rules as nw
+from labnet.services.requests import workflow as requests
 
 EVIL = "Microscope\r\nBcc: attacker@evil.example"
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from labnet.errors import RuleViolation
-from labnet.services.availability import (
+from labnet.services.booking.availability import (
     Interval,
     count_units,
     describe_hours,

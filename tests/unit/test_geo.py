@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from geopy.distance import geodesic
 
-from labnet.services.geo import (
+from labnet.services.geo.geocoding import (
     APPROX_ERROR,
     _strip_postal,
     approx_distance_km,

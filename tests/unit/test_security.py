@@ -15,7 +15,7 @@ from flask import Flask
 from labnet import create_app, security
 from labnet.config import DEFAULTS
 from labnet.errors import RuleViolation
-from labnet.services.accounts import COMMON_PASSWORDS, check_password_strength
+from labnet.services.accounts.rules import COMMON_PASSWORDS, check_password_strength
 
 # -- safe_next ------------------------------------------------------------------------------
 

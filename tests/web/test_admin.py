@@ -109,7 +109,7 @@ def test_role_change_takes_effect_on_the_next_request(app, client, people, login
     with app.app_context():
         from labnet import clock
         from labnet.models import User
-        from labnet.services import accounts
+        from labnet.services.accounts import rules as accounts
 
         accounts.grant_role(None, db.session.get(User, people.coordinator.id), "admin",
                             now=clock.utcnow())

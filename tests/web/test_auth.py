@@ -1275,7 +1275,7 @@ def test_register_racing_another_registration_of_the_same_address_names_the_emai
     """Both registrations pass the "address free" check; the other one commits first. The
     unique index refuses this one: the form answers on ``email``, keeps what was typed,
     and nothing of this attempt (organisation, user, mail) stays."""
-    from labnet.services import accounts
+    from labnet.services.accounts import rules as accounts
 
     other_org = make_org(name="Other Optics")
     checked = accounts.join_domain

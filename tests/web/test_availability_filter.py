@@ -11,7 +11,7 @@ import pytest
 
 from labnet.extensions import db
 from labnet.models import User
-from labnet.services import booking as service
+from labnet.services.booking import engine as service
 from tests.fixtures.berlin import APPROVING, NOW, berlin
 
 FILTER = "available_from=2026-03-04&available_to=2026-03-04"

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from labnet import security
 from labnet.extensions import db
 from labnet.models import Booking, Lab, User
-from labnet.services import booking as service
+from labnet.services.booking import engine as service
 from tests.fixtures.auth import csrf_from
 from tests.fixtures.berlin import APPROVING, BERLIN, NOW, SPLIT_DAY, berlin
 from tests.fixtures.factories import PASSWORD

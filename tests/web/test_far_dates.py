@@ -94,7 +94,7 @@ def test_blackout_in_a_far_year_is_refused_on_its_field(app, client, login, desk
 def test_blackout_service_refuses_a_far_year(app, desk):  # noqa: F811
     from labnet.errors import RuleViolation
     from labnet.models import User
-    from labnet.services import booking as service
+    from labnet.services.booking import engine as service
 
     with app.test_request_context():
         manager = db.session.get(User, desk.manager.id)

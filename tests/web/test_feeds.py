@@ -17,7 +17,7 @@ from sqlalchemy import delete
 from labnet.extensions import db
 from labnet.models import LabManager, User
 from labnet.models.booking import Booking
-from labnet.services import booking as booking_service
+from labnet.services.booking import engine as booking_service
 from tests.fixtures.auth import csrf_from
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)

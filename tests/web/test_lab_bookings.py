@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from labnet.extensions import db
 from labnet.models import AuditEvent, User
 from labnet.models.booking import Blackout, Booking
-from labnet.services import booking as service
+from labnet.services.booking import engine as service
 from tests.fixtures.auth import post_form
 from tests.fixtures.berlin import APPROVING, BERLIN, berlin
 

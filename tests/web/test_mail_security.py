@@ -182,7 +182,7 @@ def test_unsent_mail_in_development_stays_readable_for_the_admin(client, app, ma
     "ENV_NAME": "production", "TESTING": False, "BASE_URL": BASE,
     "MAIL_SERVER": "smtp.example.org"}])
 def test_production_outbox_hides_the_secrets_of_unsent_mail(app, make_user):
-    from labnet.services import notifications
+    from labnet.services.notifications import outbox as notifications
 
     victim = make_user()
     admin = make_user(roles=(Role.ADMIN,))

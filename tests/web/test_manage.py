@@ -14,7 +14,7 @@ from werkzeug.test import encode_multipart
 
 from labnet.extensions import db
 from labnet.models import Equipment, EquipmentSpec, Lab, OpeningHours
-from labnet.services import labs
+from labnet.services.catalogue import labs
 from tests.fixtures.auth import csrf_token, post_form
 
 WATCHED = ("lab", "lab_ket", "opening_hours", "equipment", "equipment_spec", "equipment_ket",

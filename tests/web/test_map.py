@@ -286,7 +286,7 @@ def test_vendor_serves_leaflet_from_the_package_and_nothing_else(client):
 @pytest.mark.parametrize("app_config", [{"GEOJSON_CACHE_SECONDS": 60}])
 def test_map_data_is_built_once_per_cache_period_and_a_write_clears_it(
         app, client, make_lab, app_config, monkeypatch):
-    from labnet.services import maps
+    from labnet.services.catalogue import maps
 
     built = []
     real = maps.build_geojson

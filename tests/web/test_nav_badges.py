@@ -11,8 +11,8 @@ from sqlalchemy import event
 from labnet import clock
 from labnet.extensions import db
 from labnet.models import Lab, Role, User
-from labnet.services import networks as nw
-from labnet.services import requests as rq
+from labnet.services.networks import rules as nw
+from labnet.services.requests import workflow as rq
 
 
 @pytest.fixture

@@ -135,7 +135,7 @@ def test_networks_link_preselects_several_labs_and_sends_a_joint_project(app, cl
     response = send_joint(client)
     assert response.status_code == 302
     with app.app_context():
-        from labnet.services.requests import load_request
+        from labnet.services.requests.workflow import load_request
 
         req = load_request(the_request(app).id)
         assert [link.lab.slug for link in req.labs] == ["alpha-lab", "beta-lab"]
@@ -391,7 +391,7 @@ def test_new_message_and_status_change_arrive_by_smtp_with_text_escaped(smtp, ap
 
 def _many(app, s, n: int) -> None:
     from labnet.models import User
-    from labnet.services.requests import NewRequest, create_request, post_message
+    from labnet.services.requests.workflow import NewRequest, create_request, post_message
 
     with app.test_request_context():
         member = db.session.get(User, s.member.id)

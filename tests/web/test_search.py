@@ -215,7 +215,7 @@ def test_bare_catalogue_counts_are_reused_but_the_list_stays_live(client, make_l
 @pytest.mark.parametrize("app_config", [{"FACET_CACHE_SECONDS": 60}])
 def test_bare_catalogue_counts_follow_a_write_at_once(client, make_lab, app_config,
                                                        monkeypatch):
-    from labnet.services.search import facets
+    from labnet.services.catalogue.search import facets
 
     counted = []
     real = facets._facet_counts

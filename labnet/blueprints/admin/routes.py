@@ -12,7 +12,8 @@ from labnet.blueprints.helpers import commit_or_show
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db, login_manager
 from labnet.models import OutboxEmail
-from labnet.services import accounts, notifications
+from labnet.services.accounts import rules as accounts
+from labnet.services.notifications import outbox as notifications
 
 
 @bp.before_request

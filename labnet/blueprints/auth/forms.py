@@ -1,4 +1,4 @@
-"""Account forms: shape only (types, lengths, formats). Rules live in services.accounts."""
+"""Account forms: shape only (types, lengths, formats). Rules live in services.accounts.rules."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ from labnet.extensions import (
 )
 from labnet.permissions import can_manage_members, require
 from labnet.security import safe_next
-from labnet.services import accounts
+from labnet.services.accounts import rules as accounts
 
 
 def _login_limit_ip() -> str:

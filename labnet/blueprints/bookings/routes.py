@@ -19,9 +19,9 @@ from labnet.dates import parse_day, parse_local_datetime
 from labnet.errors import RuleViolation, SlotTaken
 from labnet.extensions import db
 from labnet.models import Booking, BookingStatus, Equipment, User
-from labnet.services import audit, availability, reminders
-from labnet.services import booking as engine
-from labnet.services.availability import local_to_utc, utc_to_local
+from labnet.services.booking import availability, engine, reminders
+from labnet.services.booking.availability import local_to_utc, utc_to_local
+from labnet.services.common import audit
 
 STATUS_BADGES = {
     "pending": "warning", "confirmed": "success", "rejected": "danger",

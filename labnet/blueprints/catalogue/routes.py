@@ -5,8 +5,9 @@ from labnet import clock, permissions
 from labnet.blueprints.catalogue import bp
 from labnet.blueprints.helpers import search_client
 from labnet.extensions import db
-from labnet.services import catalogue, demand, search
-from labnet.services.taxonomy import ket_names
+from labnet.services.catalogue import demand, search
+from labnet.services.catalogue import pages as catalogue
+from labnet.services.catalogue.taxonomy import ket_names
 
 
 @bp.get("/labs")

@@ -3,7 +3,7 @@
 ``/feeds/<token>.ics`` needs no login (calendar clients cannot log in): the token is the
 credential, and an unknown, revoked or no-longer-entitled token answers 404. The account
 pages (``/account/calendar``) are for logged-in users; every rule is in
-``services.calendars``.
+``services.booking.calendars``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from labnet.blueprints.feeds import bp
 from labnet.converters import parse_id
 from labnet.errors import NotFound
 from labnet.extensions import db
-from labnet.services import calendars
+from labnet.services.booking import calendars
 
 
 @bp.get("/feeds/<token>.ics")

@@ -1,5 +1,5 @@
 """Forms of the manager's booking pages: shape only. Whether a reason is given, a period is
-valid or a booking may be shortened is decided by ``services.booking``."""
+valid or a booking may be shortened is decided by ``services.booking.engine``."""
 
 from __future__ import annotations
 

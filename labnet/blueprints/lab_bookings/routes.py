@@ -4,7 +4,7 @@ Bookings are loaded through ``permissions.booking_for`` (404 for a booking the u
 see), then ``can_decide_booking`` (403 for the requesting organisation's own members, who
 see it but may not decide); labs through ``permissions.managed_lab_for`` (404 for hidden
 drafts, 403 for a public lab one does not manage). Each POST calls one service of
-``services.booking`` and commits once. Times are typed and shown in the lab's time zone.
+``services.booking.engine`` and commits once. Times are typed and shown in the lab's time zone.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from labnet.errors import RuleViolation
 from labnet.extensions import db, login_manager
 from labnet.models import Lab
 from labnet.models.booking import Booking
-from labnet.services import accounts
-from labnet.services import booking as service
-from labnet.services.availability import local_to_utc, utc_to_local
+from labnet.services.accounts import rules as accounts
+from labnet.services.booking import engine as service
+from labnet.services.booking.availability import local_to_utc, utc_to_local
 
 
 @bp.before_request

@@ -3,8 +3,8 @@ from sqlalchemy import text
 
 from labnet.blueprints.main import bp
 from labnet.extensions import db
-from labnet.services import catalogue
-from labnet.services.taxonomy import ket_names
+from labnet.services.catalogue import pages as catalogue
+from labnet.services.catalogue.taxonomy import ket_names
 
 
 @bp.get("/")

@@ -1,5 +1,5 @@
 """Lab-manager forms: shape only (types, lengths, formats). The rules (known codes, rate
-and length bounds, time zones, opening hours) live in ``services.labs``, so the form
+and length bounds, time zones, opening hours) live in ``services.catalogue.labs``, so the form
 leaves choice checking to the service (``validate_choice=False``) and the refusals read
 the same from the web, the CLI and the API."""
 
@@ -34,8 +34,8 @@ from wtforms.validators import (
 
 from labnet.blueprints.helpers import choices
 from labnet.models.equipment import MODE_LABELS
-from labnet.services.labs import DAY_KEYS
-from labnet.services.text import control_problem
+from labnet.services.catalogue.labs import DAY_KEYS
+from labnet.services.common.text import control_problem
 
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
@@ -45,7 +45,7 @@ def strip(value):
 
 
 def one_line(form, field) -> None:
-    """No control characters in a one-line text: the services' rule (services.text), shown
+    """No control characters in a one-line text: the services' rule (services.common.text), shown
     before the service is called."""
     problem = control_problem(field.data, one_line=True) if isinstance(field.data, str) else None
     if problem:

@@ -3,7 +3,7 @@ equipment (add, edit, retire), and equipment import and export as CSV.
 
 Every route loads its lab or equipment through ``permissions.managed_*_for`` (404 for what
 the user may not know exists, 403 for a public lab they do not manage), calls one service
-in ``services.labs`` and commits once.
+in ``services.catalogue.labs`` and commits once.
 """
 
 from __future__ import annotations
@@ -31,8 +31,9 @@ from labnet.blueprints.manage.forms import (
 from labnet.extensions import db, login_manager
 from labnet.models import Equipment, Lab
 from labnet.models.lab import WEEKDAYS
-from labnet.services import catalogue, labs
-from labnet.services.taxonomy import category_groups, ket_names, ket_tree, lab_kind_names
+from labnet.services.catalogue import labs
+from labnet.services.catalogue import pages as catalogue
+from labnet.services.catalogue.taxonomy import category_groups, ket_names, ket_tree, lab_kind_names
 from labnet.templating import country_name
 
 

@@ -25,8 +25,8 @@ from labnet.blueprints.helpers import EUROPEAN_COUNTRIES, search_client
 from labnet.blueprints.maps import bp
 from labnet.extensions import db
 from labnet.links import external_url
-from labnet.services import demand, maps, search
-from labnet.services.taxonomy import ket_names
+from labnet.services.catalogue import demand, maps, search
+from labnet.services.catalogue.taxonomy import ket_names
 from labnet.templating import country_name
 
 # Browsers and proxies may reuse the data for a minute; after that the ETag makes the

@@ -1,5 +1,5 @@
 """Network forms: shape only; the rules (known codes, unique names, who may do what) live
-in ``services.networks`` so they read the same from every entry point."""
+in ``services.networks.rules`` so they read the same from every entry point."""
 
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ the user may not see — as if it did not exist) and, for the coordinators' page
 ``permissions.run_network_for`` (403 on a network the user sees but does not run).
 Invitations are loaded through ``permissions.invitation_for`` (404 unless the user manages
 the invited lab). The coordinators' and managers' pages send visitors to log in first.
-Each POST calls one service of ``services.networks`` through the shared boundary
+Each POST calls one service of ``services.networks.rules`` through the shared boundary
 (``commit_or_show``, ``commit_or_flash``); a refusal re-renders the form with the message
 on its field and the input kept (422, or 409 for a conflict), and nothing is written.
 """
@@ -34,9 +34,9 @@ from labnet.converters import parse_id
 from labnet.errors import RuleViolation
 from labnet.extensions import login_manager
 from labnet.models.network import ECOSYSTEMS, Network
-from labnet.services import networks as service
-from labnet.services.gaps import find_gaps
-from labnet.services.taxonomy import category_names, ket_names
+from labnet.services.catalogue.taxonomy import category_names, ket_names
+from labnet.services.networks import rules as service
+from labnet.services.networks.gaps import find_gaps
 
 LOGIN_ONLY = {"networks.create", "networks.manage", "networks.edit", "networks.add_stage",
               "networks.edit_stage", "networks.move_stage", "networks.retire_stage",

@@ -18,7 +18,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 from labnet.blueprints.fields import BoundedDateField
 from labnet.blueprints.helpers import choices
 from labnet.models.request import FUNDING_PROGRAMMES, RequestKind
-from labnet.services.requests import MAX_TEXT
+from labnet.services.requests.workflow import MAX_TEXT
 
 TRL_CHOICES = [("", "—")] + [(str(n), f"TRL {n}") for n in range(1, 10)]
 

@@ -2,7 +2,7 @@
 managers' inbox, and a request's page with its thread and actions.
 
 Requests are loaded through ``permissions.request_for`` (404 for anyone but the parties
-and admins); the rules and the workflow are ``services.requests``'.
+and admins); the rules and the workflow are ``services.requests.workflow``'.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ from labnet.models.request import (
     LabRequest,
     RequestKind,
 )
-from labnet.services import audit
-from labnet.services import requests as service
-from labnet.services.taxonomy import list_ket_areas
+from labnet.services.catalogue.taxonomy import list_ket_areas
+from labnet.services.common import audit
+from labnet.services.requests import workflow as service
 
 STATUS_BADGES = {
     "submitted": "warning", "in_review": "info", "accepted": "success", "declined": "danger",

@@ -39,7 +39,7 @@ from labnet.services.analytics.figures import (
 from labnet.services.analytics.filters import Filters
 from labnet.services.analytics.request_figures import RequestFigures, request_stats
 from labnet.services.analytics.summary import SUMMARY_JOB
-from labnet.services.spreadsheet import safe_cell
+from labnet.services.common.spreadsheet import safe_cell
 
 SECTIONS = ("demand", "supply-ket", "supply-country", "matching", "utilisation-labs",
             "utilisation-categories", "flows", "unmet", "demand-supply")

@@ -41,7 +41,7 @@ def send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
     """Once a week (first run after Monday 07:00 UTC): every active coordinator gets the
     previous week's figures (Monday to Sunday), plain text and HTML. Flushes only."""
     from labnet.links import external_url
-    from labnet.services.notifications import enqueue_email
+    from labnet.services.notifications.outbox import enqueue_email
 
     cutoff = digest_cutoff(now)
     _serialise_summary_writers()

@@ -14,7 +14,7 @@ from datetime import time, timedelta
 from labnet import clock
 from labnet.extensions import db
 from labnet.models import Equipment, OpeningHours, User
-from labnet.services import reminders
+from labnet.services.booking import reminders
 from tests.authz.cases.base import ACTORS, ALL_OK, LOGGED_IN, MANAGERS_ONLY_404, Case
 
 
@@ -28,8 +28,8 @@ def add_member_booking(app, people) -> None:
     from sqlalchemy import exists, select
     from sqlalchemy.orm import joinedload
 
-    from labnet.services.availability import week_view
-    from labnet.services.booking import request_booking
+    from labnet.services.booking.availability import week_view
+    from labnet.services.booking.engine import request_booking
 
     with app.test_request_context():
         now = clock.utcnow()

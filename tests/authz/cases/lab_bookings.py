@@ -16,7 +16,7 @@ from decimal import Decimal
 from labnet import clock
 from labnet.extensions import db
 from labnet.models.booking import Blackout, Booking
-from labnet.services.availability import utc_to_local
+from labnet.services.booking.availability import utc_to_local
 from tests.authz.cases.base import ACTORS, LOGGED_IN, Case
 from tests.authz.cases.manage import managed, other_lab
 

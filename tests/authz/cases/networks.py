@@ -14,7 +14,7 @@ from __future__ import annotations
 from labnet import clock
 from labnet.extensions import db
 from labnet.models import Lab, User
-from labnet.services import networks as nw
+from labnet.services.networks import rules as nw
 from tests.authz.cases.base import ACTORS, ALL_OK, HIDDEN_SEERS, LOGGED_IN, Case
 
 RUNNERS = ("coordinator", "admin")

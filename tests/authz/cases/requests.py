@@ -20,7 +20,7 @@ from tests.authz.cases.base import ACTORS, Case
 
 
 def seed(app, people) -> None:
-    from labnet.services.requests import NewRequest, create_request
+    from labnet.services.requests.workflow import NewRequest, create_request
 
     with app.test_request_context():
         req = create_request(

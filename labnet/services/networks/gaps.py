@@ -33,8 +33,8 @@ from labnet import permissions
 from labnet.extensions import db
 from labnet.models import Equipment, EquipmentStatus, KetArea, Lab, LabKet
 from labnet.models.network import Network, NetworkStage
-from labnet.services.geo import APPROX_ERROR, nearest_approx_km, nearest_km
-from labnet.services.networks import network_page
+from labnet.services.geo.geocoding import APPROX_ERROR, nearest_approx_km, nearest_km
+from labnet.services.networks.rules import network_page
 
 GAP_TOP_N = 5
 _LIVE_EQUIPMENT = (EquipmentStatus.ACTIVE.value, EquipmentStatus.MAINTENANCE.value)

@@ -32,9 +32,9 @@ from labnet import security
 from labnet.extensions import db
 from labnet.models import OutboxEmail
 from labnet.models.booking import Booking, BookingStatus
-from labnet.services import audit
-from labnet.services.booking import _manager_emails, get_booking_for_update
-from labnet.services.notifications import enqueue_email
+from labnet.services.booking.engine import _manager_emails, get_booking_for_update
+from labnet.services.common import audit
+from labnet.services.notifications.outbox import enqueue_email
 
 REMINDER_LEAD = timedelta(hours=48)
 HOLD_WARNING = timedelta(hours=12)

@@ -24,7 +24,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labnet.extensions import db
 from labnet.models import DemandSignal
-from labnet.services.search.query import MAX_Q_LENGTH, SearchQuery
+from labnet.services.catalogue.search.query import MAX_Q_LENGTH, SearchQuery
 
 # The same client repeating the same search within one such window is one demand, not many.
 DEMAND_DEDUPE_WINDOW = timedelta(minutes=10)

@@ -42,10 +42,10 @@ from labnet.models import (
     LabKet,
 )
 from labnet.permissions import visible_labs
-from labnet.services import geo
-from labnet.services.availability import FreeEquipment, free_equipment
-from labnet.services.networks import member_lab_ids
-from labnet.services.search.query import SearchQuery, _Taxonomy, _taxonomy
+from labnet.services.booking.availability import FreeEquipment, free_equipment
+from labnet.services.catalogue.search.query import SearchQuery, _Taxonomy, _taxonomy
+from labnet.services.geo import geocoding as geo
+from labnet.services.networks.rules import member_lab_ids
 
 _LIVE_EQUIPMENT = (EquipmentStatus.ACTIVE.value, EquipmentStatus.MAINTENANCE.value)
 

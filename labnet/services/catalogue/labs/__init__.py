@@ -10,11 +10,11 @@ The rules live in the modules of this package, each naming those it owns:
 - ``csv_import``: CSV import and export of equipment (all rows or none, every problem with
   its line and column).
 
-Callers import from here (``from labnet.services import labs``).
+Callers import from here (``from labnet.services.catalogue import labs``).
 """
 
-from labnet.services.labs._checks import RuleViolations
-from labnet.services.labs.csv_import import (
+from labnet.services.catalogue.labs._checks import RuleViolations
+from labnet.services.catalogue.labs.csv_import import (
     CSV_COLUMNS,
     CSV_MAX_BYTES,
     MAX_IMPORT_ROWS,
@@ -27,7 +27,7 @@ from labnet.services.labs.csv_import import (
     export_equipment_csv,
     import_equipment_csv,
 )
-from labnet.services.labs.equipment import (
+from labnet.services.catalogue.labs.equipment import (
     CURRENCIES,
     MAX_BUFFER_MINUTES,
     MAX_RATE,
@@ -41,7 +41,7 @@ from labnet.services.labs.equipment import (
     spec_field,
     update_equipment,
 )
-from labnet.services.labs.profile import (
+from labnet.services.catalogue.labs.profile import (
     DAY_KEYS,
     MAX_ADVANCE_DAYS,
     MAX_CANCEL_HOURS,

@@ -11,8 +11,8 @@ from sqlalchemy import exists, select
 
 from labnet.extensions import db
 from labnet.models import LabManager, User
-from labnet.services.networks import count_pending_invitations
-from labnet.services.requests import count_open_inbox
+from labnet.services.networks.rules import count_pending_invitations
+from labnet.services.requests.workflow import count_open_inbox
 
 
 @dataclass(frozen=True)

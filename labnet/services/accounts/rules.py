@@ -53,8 +53,8 @@ from labnet.permissions import (
     org_person_for,
     require,
 )
-from labnet.services import audit
-from labnet.services.notifications import enqueue_email
+from labnet.services.common import audit
+from labnet.services.notifications.outbox import enqueue_email
 
 CONFIRM_SALT = "labnet.confirm-email"
 RESET_SALT = "labnet.reset-password"

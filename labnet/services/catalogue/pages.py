@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from labnet.extensions import db
 from labnet.models import Equipment, EquipmentStatus, KetArea, Lab, LabKet
 from labnet.permissions import can_manage_lab, listed_lab_condition, visible_labs
-from labnet.services import search
+from labnet.services.catalogue import search
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ def newest_labs(limit: int = 6) -> list[Lab]:
 
 def list_labs(actor: Any, q: str = "") -> Select[tuple[Lab]]:
     """Published labs matching the words of ``q`` exactly as ``/labs`` finds them (the rules
-    live in :mod:`labnet.services.search`), by name. The page itself uses
+    live in :mod:`labnet.services.catalogue.search`), by name. The page itself uses
     :func:`search.search_labs`; this stays for callers that want a plain ``Select``."""
     return _list_options(
         search.list_matching(actor, search.SearchQuery(q=q)).order_by(Lab.name, Lab.id))

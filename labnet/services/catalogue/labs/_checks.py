@@ -1,5 +1,5 @@
 """Field checks shared by the lab profile and equipment rules: several refusals raised at
-once, text length and one-line checks (``services.text``), whole numbers within bounds, and
+once, text length and one-line checks (``services.common.text``), whole numbers within bounds, and
 codes known to the taxonomy tables.
 
 Rules owned here: a form is refused with every wrong field at once (``RuleViolations``),
@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
-from labnet.services.text import text_problem
+from labnet.services.common.text import text_problem
 
 # Free text that may span lines; every other text field of a lab or equipment is one line.
 MULTI_LINE_FIELDS = frozenset({"description", "capabilities"})
@@ -48,7 +48,7 @@ def known_codes(model: Any) -> set[str]:
 def check_length(problems: list[RuleViolation], name: str, value: str, limit: int,
                  label: str) -> None:
     """Add a refusal on ``name`` when ``value`` is too long, or spans lines where it may not."""
-    # One line unless the field is free text (services.text: names reach mail subjects).
+    # One line unless the field is free text (services.common.text: names reach mail subjects).
     message = text_problem(value, label=label, limit=limit,
                            one_line=name not in MULTI_LINE_FIELDS)
     if message:

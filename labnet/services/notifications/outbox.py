@@ -100,7 +100,7 @@ _HEADER_BREAK = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 def header_safe(value: str) -> str:
     """``value`` on one line: control characters (CR, LF, …) become one space. The last
     line of defence for mail headers: services refuse such text on input already
-    (services.text), but rows written before, or text from elsewhere, may still carry it."""
+    (services.common.text), but rows written before, or text from elsewhere, may still carry it."""
     return _HEADER_BREAK.sub(" ", value or "").strip()
 
 

@@ -25,13 +25,13 @@ from sqlalchemy import Select, distinct, func, literal_column, select, union_all
 
 from labnet.extensions import db
 from labnet.models import Accreditation, Equipment, KetArea, Lab, LabKet
-from labnet.services.geo import country_names
-from labnet.services.search.filters import (
+from labnet.services.catalogue.search.filters import (
     _LIVE_EQUIPMENT,
     _bookable_equipment,
     _valid_accreditation,
 )
-from labnet.services.search.query import SearchQuery, _Taxonomy
+from labnet.services.catalogue.search.query import SearchQuery, _Taxonomy
+from labnet.services.geo.geocoding import country_names
 
 
 @dataclass(frozen=True)

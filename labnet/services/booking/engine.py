@@ -10,7 +10,7 @@ Rules owned here, and only here:
   length, alignment to the booking unit, active equipment, not request-only. Each refusal
   is a :class:`RuleViolation` naming its field and rule in words.
 - DESIGN rule 3: instants are UTC; the rules are evaluated in the lab's zone
-  (``services.availability``).
+  (``services.booking.availability``).
 - State changes are compare-and-set on the status, so two job runners or two managers act
   once; each writes an audit event and its e-mail in the same transaction.
 """
@@ -44,15 +44,15 @@ from labnet.permissions import (
     require,
     visible_bookings,
 )
-from labnet.services import audit
-from labnet.services.availability import (
+from labnet.services.booking.availability import (
     count_units,
     describe_hours,
     utc_to_local,
     within_opening_hours,
 )
-from labnet.services.notifications import enqueue_email
-from labnet.services.text import control_problem
+from labnet.services.common import audit
+from labnet.services.common.text import control_problem
+from labnet.services.notifications.outbox import enqueue_email
 
 
 @dataclass(frozen=True)

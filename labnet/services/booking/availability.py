@@ -361,7 +361,7 @@ def _aware(at: datetime) -> datetime:
 
 MAX_SPAN_DAYS = 31
 # Bounds of the rows worth loading: spans are local days, and zones lie within UTC−12 to
-# UTC+14; a set-up buffer is at most a day (services.labs.MAX_BUFFER_MINUTES).
+# UTC+14; a set-up buffer is at most a day (services.catalogue.labs.MAX_BUFFER_MINUTES).
 _EARLIEST_OFFSET = timedelta(hours=14)  # a local midnight is at most 14 h before UTC's
 _LATEST_OFFSET = timedelta(hours=12)  # … and at most 12 h after it
 _MAX_BUFFER = timedelta(days=1)

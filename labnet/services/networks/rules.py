@@ -19,7 +19,7 @@ Rules (each refusal is a :class:`RuleViolation` naming its field):
   the coordinators) are written in the caller's transaction.
 
 The gap finder, which reads a network's page (:func:`network_page`) to find the stages
-that need labs, is :mod:`labnet.services.gaps`.
+that need labs, is :mod:`labnet.services.networks.gaps`.
 """
 
 from __future__ import annotations
@@ -48,10 +48,10 @@ from labnet.models.network import (
     NetworkStageCategory,
     NetworkStageKet,
 )
-from labnet.services import audit
-from labnet.services.accounts import slugify
-from labnet.services.notifications import enqueue_email
-from labnet.services.text import control_problem
+from labnet.services.accounts.rules import slugify
+from labnet.services.common import audit
+from labnet.services.common.text import control_problem
+from labnet.services.notifications.outbox import enqueue_email
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Addresses under /networks/ that are pages, not networks.
@@ -90,7 +90,7 @@ class StageFields:
 def _text(value: str, field_name: str, *, max_len: int, required: str | None = None,
           one_line: bool = True) -> str:
     value = (value or "").strip()
-    control = control_problem(value, one_line=one_line)  # the one rule (services.text)
+    control = control_problem(value, one_line=one_line)  # the one rule (services.common.text)
     if control:
         raise RuleViolation(field_name, control)
     if required and not value:

@@ -11,7 +11,7 @@ Rules owned here:
 - an import writes every row or none (DESIGN rule 5); a row with an ``id`` updates that
   piece of this lab's equipment, at most once per file;
 - text cells are guarded against spreadsheet formulas on export and unguarded on import
-  (``services.spreadsheet``).
+  (``services.common.spreadsheet``).
 
 The importer runs in stages: read the text, parse it into rows with their line numbers,
 turn each row into a typed record (cells that cannot be read are problems), check each
@@ -37,9 +37,8 @@ from labnet.errors import RuleViolation
 from labnet.extensions import db
 from labnet.models import Equipment, EquipmentCategory, KetArea, Lab
 from labnet.permissions import can_manage_lab, require
-from labnet.services import audit
-from labnet.services.labs._checks import known_codes
-from labnet.services.labs.equipment import (
+from labnet.services.catalogue.labs._checks import known_codes
+from labnet.services.catalogue.labs.equipment import (
     EquipmentData,
     _adjust_equipment_count,
     _apply,
@@ -48,7 +47,8 @@ from labnet.services.labs.equipment import (
     _new_equipment,
     equipment_problems,
 )
-from labnet.services.spreadsheet import safe_cell, unsafe_cell
+from labnet.services.common import audit
+from labnet.services.common.spreadsheet import safe_cell, unsafe_cell
 
 if TYPE_CHECKING:
     from _csv import Reader

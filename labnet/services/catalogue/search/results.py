@@ -26,10 +26,10 @@ from sqlalchemy.orm import joinedload, selectinload
 from labnet import caches, clock
 from labnet.extensions import db
 from labnet.models import Lab, LabKet, LabKind
-from labnet.services.availability import FreeWindow
-from labnet.services.search import facets
-from labnet.services.search.facets import FacetValue
-from labnet.services.search.filters import (
+from labnet.services.booking.availability import FreeWindow
+from labnet.services.catalogue.search import facets
+from labnet.services.catalogue.search.facets import FacetValue
+from labnet.services.catalogue.search.filters import (
     _base,
     _Circle,
     _conditions,
@@ -38,7 +38,7 @@ from labnet.services.search.filters import (
     _near,
     _word_tiers,
 )
-from labnet.services.search.query import SearchQuery, _taxonomy
+from labnet.services.catalogue.search.query import SearchQuery, _taxonomy
 
 
 def _relevance(words: list[str]) -> ColumnElement[Any]:

@@ -36,15 +36,15 @@ from labnet.models import (
     Lab,
 )
 from labnet.permissions import can_manage_lab, require
-from labnet.services import audit
-from labnet.services.labs._checks import (
+from labnet.services.catalogue.labs._checks import (
     check_int,
     check_length,
     known_codes,
     raise_all,
     unknown_codes,
 )
-from labnet.services.text import control_problem
+from labnet.services.common import audit
+from labnet.services.common.text import control_problem
 
 # Plausibility bounds. A rate above this per booking unit is a typo (a misplaced comma),
 # not a price; the highest published tariffs are a few thousand euros per day.

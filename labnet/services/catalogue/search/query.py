@@ -28,9 +28,9 @@ from labnet import clock
 from labnet.dates import DateOutOfRange, parse_day
 from labnet.extensions import db
 from labnet.models import AccreditationScheme, EquipmentCategory, KetArea, LabKind
-from labnet.services import geo
-from labnet.services.availability import MAX_SPAN_DAYS
-from labnet.services.geo import country_names
+from labnet.services.booking.availability import MAX_SPAN_DAYS
+from labnet.services.geo import geocoding as geo
+from labnet.services.geo.geocoding import country_names
 
 DEFAULT_RADIUS_KM = 50.0
 MIN_RADIUS_KM = 1.0
@@ -48,7 +48,7 @@ PARAMS = ("q", "ket", "category", "kind", "country", "accreditation", "bookable"
           "radius_km", *AVAILABILITY_PARAMS, "network", "sort", "page")
 FILTER_PARAMS = ("ket", "category", "kind", "country", "accreditation", "bookable", "near",
                  "available_from", "network")
-MAX_AHEAD_DAYS = 2 * 365  # services.labs.MAX_ADVANCE_DAYS: no lab books further ahead
+MAX_AHEAD_DAYS = 2 * 365  # services.catalogue.labs.MAX_ADVANCE_DAYS: no lab books further ahead
 _TRUE = ("1", "true", "on", "yes")
 _FALSE = ("", "0", "false", "off", "no")
 
@@ -295,7 +295,7 @@ def depends_on_bookings(query: SearchQuery) -> bool:
 
 # --- availability filter -------------------------------------------------------------------
 # "Free for D hours between two dates": parsed here like every other filter; answered by
-# the booking engine's availability service (services.availability.free_windows), over the
+# the booking engine's availability service (services.booking.availability.free_windows), over the
 # labs the other filters kept (``filters._free``).
 
 def _parse_availability(args: Mapping[str, str], errors: dict[str, str]

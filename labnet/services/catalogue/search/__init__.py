@@ -10,13 +10,13 @@ The rules live in the modules of this package, each once:
   cards and the map.
 - :mod:`.facets`: the counts beside each filter value, and their per-process cache.
 
-The demand signal each search leaves is :mod:`labnet.services.demand`. Callers import the
+The demand signal each search leaves is :mod:`labnet.services.catalogue.demand`. Callers import the
 public names from here.
 """
 
-from labnet.services.search.facets import FacetValue
-from labnet.services.search.filters import list_matching
-from labnet.services.search.query import (
+from labnet.services.catalogue.search.facets import FacetValue
+from labnet.services.catalogue.search.filters import list_matching
+from labnet.services.catalogue.search.query import (
     AVAILABILITY_PARAMS,
     DEFAULT_RADIUS_KM,
     FILTER_PARAMS,
@@ -34,7 +34,7 @@ from labnet.services.search.query import (
     depends_on_viewer,
     parse_query,
 )
-from labnet.services.search.results import MapLab, SearchResult, map_labs, search_labs
+from labnet.services.catalogue.search.results import MapLab, SearchResult, map_labs, search_labs
 
 __all__ = [
     "AVAILABILITY_PARAMS",

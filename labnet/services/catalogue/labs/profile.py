@@ -7,7 +7,7 @@ Rules owned here:
   rule 5): kind and KET codes are known, time zones are IANA names, booking-policy numbers
   are within their bounds, both coordinates or neither are entered;
 - an address is placed through the geocoding service on save; coordinates entered by hand
-  win and are never overwritten by a later geocode (``services.geo``);
+  win and are never overwritten by a later geocode (``services.geo.geocoding``);
 - opening intervals close after they open and do not overlap on one day (the booking engine
   relies on both, DESIGN rule 2).
 """
@@ -30,14 +30,15 @@ from labnet.extensions import db
 from labnet.models import KetArea, Lab, LabKet, LabKind, OpeningHours
 from labnet.models.lab import WEEKDAYS
 from labnet.permissions import can_manage_lab, require
-from labnet.services import audit, geo
-from labnet.services.labs._checks import (
+from labnet.services.catalogue.labs._checks import (
     check_int,
     check_length,
     known_codes,
     raise_all,
     unknown_codes,
 )
+from labnet.services.common import audit
+from labnet.services.geo import geocoding as geo
 
 MAX_LEAD_HOURS = 24 * 365
 MAX_ADVANCE_DAYS = 2 * 365

@@ -86,9 +86,9 @@ from labnet.permissions import (
     require,
     visible_requests,
 )
-from labnet.services import audit
-from labnet.services.notifications import enqueue_email
-from labnet.services.text import control_problem
+from labnet.services.common import audit
+from labnet.services.common.text import control_problem
+from labnet.services.notifications.outbox import enqueue_email
 
 MAX_TEXT = 5000  # summary, message, answer: characters
 MAX_TITLE = 200
@@ -105,7 +105,7 @@ def _id(obj: Any) -> int:
 def _text(value: str | None, field: str, *, required: str | None, limit: int,
           what: str = "this text", one_line: bool = False) -> str:
     value = (value or "").strip()
-    control = control_problem(value, one_line=one_line)  # the one rule (services.text)
+    control = control_problem(value, one_line=one_line)  # the one rule (services.common.text)
     if control:
         raise RuleViolation(field, control)
     if required and not value:
