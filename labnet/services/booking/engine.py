@@ -51,7 +51,7 @@ from labnet.services.booking.availability import (
     within_opening_hours,
 )
 from labnet.services.common import audit
-from labnet.services.common.text import control_problem
+from labnet.services.common.text import squashed_text
 from labnet.services.notifications.outbox import enqueue_email
 
 
@@ -230,13 +230,9 @@ def request_booking(actor: User, equipment_id: int, start_at: datetime, end_at: 
     :raises SlotTaken: when an active booking overlaps (buffer included).
     """
     require(can_book, actor)
-    if problem := control_problem(purpose, one_line=False):
-        raise RuleViolation("purpose", problem)
-    purpose = " ".join(purpose.split())
-    if not purpose:
-        raise RuleViolation("purpose", "Say briefly what the booking is for.")
-    if len(purpose) > 2000:
-        raise RuleViolation("purpose", "Keep the purpose under 2,000 characters.")
+    purpose = squashed_text(purpose, "purpose", limit=2000,
+                            empty="Say briefly what the booking is for.",
+                            too_long="Keep the purpose under 2,000 characters.")
     if start_at.tzinfo is None or end_at.tzinfo is None:
         raise ValueError("request_booking needs aware datetimes")
     _lock_equipment(equipment_id)
@@ -659,13 +655,9 @@ def add_blackout(actor: User, lab_id: int, equipment_id: int | None, start_at: d
     require(can_manage_lab, actor, lab)
     if start_at.tzinfo is None or end_at.tzinfo is None:
         raise ValueError("add_blackout needs aware datetimes")
-    if problem := control_problem(reason, one_line=False):
-        raise RuleViolation("reason", problem)
-    reason = " ".join(reason.split())
-    if not reason:
-        raise RuleViolation("reason", "Say why (e.g. maintenance, holidays): bookers see it.")
-    if len(reason) > 300:
-        raise RuleViolation("reason", "Keep the reason under 300 characters.")
+    reason = squashed_text(reason, "reason", limit=300,
+                           empty="Say why (e.g. maintenance, holidays): bookers see it.",
+                           too_long="Keep the reason under 300 characters.")
     for field, at in (("start_at", start_at), ("end_at", end_at)):
         if not in_range(at):  # year 9999 would block "forever" and overflow later steps
             raise RuleViolation(field, RANGE_MESSAGE)

@@ -59,3 +59,21 @@ def clean_text(value: str | None, field: str, *, label: str, limit: int,
     if required and not value:
         raise RuleViolation(field, required)
     return value
+
+
+def squashed_text(value: str | None, field: str, *, limit: int, empty: str,
+                  too_long: str) -> str:
+    """A short note (a booking's purpose, a blackout's reason) with its runs of blanks and
+    line breaks made one space, or a refusal on ``field``.
+
+    :raises RuleViolation: on ``field`` for control characters, an empty note (``empty``)
+        or one longer than ``limit`` once squashed (``too_long``).
+    """
+    if problem := control_problem(value, one_line=False):
+        raise RuleViolation(field, problem)
+    squashed = " ".join((value or "").split())
+    if not squashed:
+        raise RuleViolation(field, empty)
+    if len(squashed) > limit:
+        raise RuleViolation(field, too_long)
+    return squashed
