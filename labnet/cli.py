@@ -17,7 +17,13 @@ from sqlalchemy import func, select
 from labnet import clock
 from labnet.errors import LabNetError, RuleViolation
 from labnet.extensions import db
-from labnet.models import Lab, Role, User
+from labnet.jobs import JOBS, build_scheduler, run_job
+from labnet.models import JobLock, Lab, Role, User
+from labnet.services.accounts.rules import grant_role, list_users, managed_labs, revoke_role
+from labnet.services.catalogue.taxonomy import sync_taxonomies
+from labnet.services.geo.geocoding import geocode, is_queued
+from labnet.services.notifications.outbox import send_outbox
+from labnet.services.seed import DEMO_ACCOUNTS, DEMO_PASSWORD, seed_demo, seed_synthetic
 
 
 @click.group("labnet")
@@ -49,7 +55,6 @@ def _progress_printer(label_width: int = 22):
 @with_appcontext
 def sync_taxonomy_cmd() -> None:
     """Load the shipped KET areas, categories, schemes and lab kinds (idempotent)."""
-    from labnet.services.catalogue.taxonomy import sync_taxonomies
 
     counts = sync_taxonomies()
     db.session.commit()
@@ -62,7 +67,6 @@ def sync_taxonomy_cmd() -> None:
 @with_appcontext
 def seed_demo_cmd(if_empty: bool) -> None:
     """Load the 58 demo centres, their equipment and the demo accounts."""
-    from labnet.services.seed import seed_demo
 
     if if_empty and db.session.scalar(select(func.count(Lab.id))):
         click.echo("Demo data already present; nothing to do.")
@@ -81,8 +85,6 @@ def demo_accounts_cmd() -> None:
 
 
 def _print_demo_accounts() -> None:
-    from labnet.services.seed import DEMO_ACCOUNTS, DEMO_PASSWORD
-
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for email, _name, what in DEMO_ACCOUNTS:
         click.echo(f"  {email:<28} {what}")
@@ -97,7 +99,6 @@ def _print_demo_accounts() -> None:
 @with_appcontext
 def seed_synthetic_cmd(n_labs: int, n_equipment: int, seed: int) -> None:
     """Bulk-insert a deterministic synthetic catalogue for benchmarks."""
-    from labnet.services.seed import seed_synthetic
 
     if db.session.scalar(select(func.count(Lab.id)).where(Lab.slug.like(f"syn-{seed}-%"))):
         raise click.ClickException(f"Synthetic data with seed {seed} exists already; "
@@ -138,8 +139,6 @@ def _lab(slug: str | None) -> Lab | None:
 @click.option("--q", default="", help="Filter by name, e-mail or organisation.")
 @with_appcontext
 def users_list(q: str) -> None:
-    from labnet.services.accounts.rules import list_users, managed_labs
-
     for user in db.session.scalars(list_users(q)):
         roles = [r.role for r in user.roles]
         roles += [f"lab_manager:{lab.slug}" for lab in db.session.scalars(managed_labs(user))]
@@ -156,7 +155,6 @@ ROLE_CHOICE = click.Choice([r.value for r in Role])
 @with_appcontext
 def users_grant(email: str, role: str, lab_slug: str | None) -> None:
     """Grant ROLE to the user with EMAIL."""
-    from labnet.services.accounts.rules import grant_role
 
     try:
         changed = grant_role(None, _user(email), role, lab=_lab(lab_slug), now=clock.utcnow())
@@ -173,7 +171,6 @@ def users_grant(email: str, role: str, lab_slug: str | None) -> None:
 @with_appcontext
 def users_revoke(email: str, role: str, lab_slug: str | None) -> None:
     """Remove ROLE from the user with EMAIL."""
-    from labnet.services.accounts.rules import revoke_role
 
     try:
         changed = revoke_role(None, _user(email), role, lab=_lab(lab_slug), now=clock.utcnow())
@@ -192,7 +189,6 @@ def outbox_cli() -> None:
 @with_appcontext
 def outbox_send() -> None:
     """Deliver queued e-mail (SMTP if configured, else the console)."""
-    from labnet.services.notifications.outbox import send_outbox
 
     # Every queued message, each tried once (delivery commits message by message).
     result = send_outbox(current_app.config, now=clock.utcnow(), grace=None,
@@ -210,8 +206,6 @@ def jobs_cli() -> None:
 @with_appcontext
 def jobs_list() -> None:
     """List the jobs, their intervals and their last runs."""
-    from labnet.jobs import JOBS
-    from labnet.models import JobLock
 
     locks = {row.name: row for row in db.session.scalars(select(JobLock))}
     for name, job in JOBS.items():
@@ -227,7 +221,6 @@ def jobs_list() -> None:
 @with_appcontext
 def jobs_run(name: str) -> None:
     """Run job NAME once (skipped if another runner holds it)."""
-    from labnet.jobs import JOBS, run_job
 
     if name not in JOBS:
         raise click.ClickException(f"No job named {name}; known: {', '.join(JOBS)}.")
@@ -244,7 +237,6 @@ def jobs_run(name: str) -> None:
 @with_appcontext
 def scheduler_cmd() -> None:
     """Run every job on its interval until stopped (one such process per deployment)."""
-    from labnet.jobs import build_scheduler
 
     scheduler = build_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
     click.echo("Scheduler running; Ctrl+C stops it.")
@@ -265,7 +257,6 @@ def geo_cli() -> None:
 @with_appcontext
 def geo_lookup(query: str, country: str | None) -> None:
     """Print the place QUERY names ("Aachen, Germany", "52062 Aachen"), or "not found"."""
-    from labnet.services.geo.geocoding import geocode, is_queued
 
     started = time.perf_counter()
     place = geocode(query, country=country, now=clock.utcnow())

@@ -15,6 +15,8 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError
 from werkzeug.exceptions import HTTPException
 
+from labnet.extensions import db
+
 log = logging.getLogger(__name__)
 
 
@@ -114,7 +116,6 @@ def http_error_response(exc: HTTPException):
 def register_error_handlers(app: Flask) -> None:
     """App-wide handlers. A blueprint with its own page for an error (auth's 429 on the
     login form) registers it on the blueprint, so this module imports no blueprint."""
-    from labnet.extensions import db
 
     _render = render_error
 

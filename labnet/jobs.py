@@ -32,6 +32,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from labnet import clock
 from labnet.extensions import db
 from labnet.models import JobLock
+from labnet.services.analytics.digest import send_coordinator_digest
+from labnet.services.analytics.summary import summarise_activity
+from labnet.services.booking.engine import expire_holds
+from labnet.services.booking.reminders import complete_bookings, send_reminders
+from labnet.services.geo.geocoding import geocode_pending
+from labnet.services.notifications.outbox import deliver_committed, send_digests, send_outbox
 
 log = logging.getLogger(__name__)
 
@@ -44,51 +50,35 @@ class Job(NamedTuple):
 
 
 def _geocode_pending(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.geo.geocoding import geocode_pending
-
     return geocode_pending(now=now)
 
 
 def _expire_holds(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.booking.engine import expire_holds
-
     return {"expired": expire_holds(now=now)}
 
 
 def _send_reminders(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.booking.reminders import send_reminders
-
     # Its links (like every e-mailed link) come from BASE_URL: no request needed.
     return send_reminders(now=now)
 
 
 def _complete_bookings(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.booking.reminders import complete_bookings
-
     return complete_bookings(now=now)
 
 
 def _send_outbox(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.notifications.outbox import send_outbox
-
     return send_outbox(current_app.config, now=now)
 
 
 def _send_digests(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.notifications.outbox import send_digests
-
     return send_digests(now=now)
 
 
 def _summarise_activity(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.analytics.summary import summarise_activity
-
     return summarise_activity(now=now)
 
 
 def _send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
-    from labnet.services.analytics.digest import send_coordinator_digest
-
     return send_coordinator_digest(now=now)
 
 # name -> (service function, interval, lease, description). Every sweeper finds its due
@@ -184,7 +174,6 @@ def run_job(name: str, *, now: datetime) -> JobOutcome:
         status = "ok"
         # The job's e-mail goes now, like a request's after its commit; what fails stays
         # queued for send-outbox.
-        from labnet.services.notifications.outbox import deliver_committed
 
         deliver_committed(current_app.config, now=clock.utcnow())
     except BaseException:

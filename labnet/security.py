@@ -13,6 +13,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from itsdangerous import BadSignature, TimestampSigner, URLSafeTimedSerializer
 
+from labnet import clock
+
 
 @cache
 def _hasher(time_cost: int, memory_cost: int, parallelism: int) -> PasswordHasher:
@@ -51,8 +53,6 @@ class _ClockSigner(TimestampSigner):
     """Stamps tokens with LabNet's clock, so a frozen clock in tests stamps frozen times."""
 
     def get_timestamp(self) -> int:
-        from labnet import clock
-
         return int(clock.utcnow().timestamp())
 
 

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from flask import Flask
 
+from labnet.blueprints.admin import bp as admin
+from labnet.blueprints.auth import bp as auth
+from labnet.blueprints.bookings import bp as bookings
+from labnet.blueprints.catalogue import bp as catalogue
+from labnet.blueprints.dashboard import bp as dashboard
+from labnet.blueprints.feeds import bp as feeds
+from labnet.blueprints.lab_bookings import bp as lab_bookings
+from labnet.blueprints.lab_bookings import mail_bp as mail_settings
+from labnet.blueprints.main import bp as main
+from labnet.blueprints.manage import bp as manage
+from labnet.blueprints.maps import bp as maps
+from labnet.blueprints.networks import bp as networks
+from labnet.blueprints.requests import bp as requests
+
 
 def register_blueprints(app: Flask) -> None:
-    from labnet.blueprints.admin import bp as admin
-    from labnet.blueprints.auth import bp as auth
-    from labnet.blueprints.bookings import bp as bookings
-    from labnet.blueprints.catalogue import bp as catalogue
-    from labnet.blueprints.dashboard import bp as dashboard
-    from labnet.blueprints.feeds import bp as feeds
-    from labnet.blueprints.lab_bookings import bp as lab_bookings
-    from labnet.blueprints.lab_bookings import mail_bp as mail_settings
-    from labnet.blueprints.main import bp as main
-    from labnet.blueprints.manage import bp as manage
-    from labnet.blueprints.maps import bp as maps
-    from labnet.blueprints.networks import bp as networks
-    from labnet.blueprints.requests import bp as requests
-
     app.register_blueprint(main)  # /, /health
     app.register_blueprint(auth)  # /login, /logout, /register, /account/…
     app.register_blueprint(catalogue)  # /labs, /labs/<slug>, /equipment/<id>

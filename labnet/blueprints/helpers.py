@@ -11,9 +11,11 @@ from flask import Response, current_app, flash
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
+from labnet import clock
 from labnet.errors import RuleViolation
 from labnet.extensions import db
 from labnet.services.geo.geocoding import EUROPEAN_COUNTRIES, country_name
+from labnet.services.notifications import outbox as notifications
 
 T = TypeVar("T")
 
@@ -92,8 +94,6 @@ def mail_after_response(response: Response) -> Response:
     SMTP conversation happens on one branch only, so it must not delay the answer. The
     outbox job retries whatever this misses.
     """
-    from labnet import clock
-    from labnet.services.notifications import outbox as notifications
 
     ids = db.session.info.pop(notifications.COMMITTED_KEY, None)
     if ids:

@@ -32,7 +32,7 @@ from zxcvbn import zxcvbn
 
 from labnet import security
 from labnet.data import common_passwords, free_mail_domains
-from labnet.errors import RuleViolation
+from labnet.errors import PermissionDenied, RuleViolation
 from labnet.extensions import db
 from labnet.models import (
     Lab,
@@ -779,7 +779,6 @@ def set_mail_mode(actor: User, mode: str, *, now: datetime) -> User:
     :raises PermissionDenied: for anonymous or inactive actors.
     :raises RuleViolation: ``mail_mode`` when not one of :data:`MAIL_MODES`.
     """
-    from labnet.errors import PermissionDenied
 
     if not isinstance(actor, User) or not actor.is_active:
         raise PermissionDenied("set_mail_mode")

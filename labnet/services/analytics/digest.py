@@ -13,6 +13,7 @@ from sqlalchemy import (
 )
 
 from labnet.extensions import db
+from labnet.links import external_url
 from labnet.models import (
     ActivitySummaryState,
     Role,
@@ -23,6 +24,7 @@ from labnet.services.analytics.dashboard import build
 from labnet.services.analytics.figures import display
 from labnet.services.analytics.filters import Filters
 from labnet.services.analytics.summary import _serialise_summary_writers
+from labnet.services.notifications.outbox import enqueue_email
 
 DIGEST_JOB = "coordinator-digest"
 DIGEST_WEEKDAY = 0  # Monday
@@ -40,8 +42,6 @@ def digest_cutoff(now: datetime) -> datetime:
 def send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
     """Once a week (first run after Monday 07:00 UTC): every active coordinator gets the
     previous week's figures (Monday to Sunday), plain text and HTML. Flushes only."""
-    from labnet.links import external_url
-    from labnet.services.notifications.outbox import enqueue_email
 
     cutoff = digest_cutoff(now)
     _serialise_summary_writers()

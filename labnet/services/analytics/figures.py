@@ -47,6 +47,7 @@ from labnet.services.analytics.filters import (
 from labnet.services.analytics.request_figures import RequestFigures, interpolated_median
 from labnet.services.analytics.sql import _as_date, _bucket, time_hours, unindexed
 from labnet.services.analytics.summary import UNMET_MAX_RESULTS
+from labnet.services.geo.geocoding import country_name
 
 TOP_ROWS = 50  # long tables (labs, flows, unmet searches) show the first 50 rows
 REQUEST_KINDS = ("access", "service", "joint_project")
@@ -187,7 +188,6 @@ def supply_by_country(f: Filters) -> Table:
         select(labs.c.country, func.count(), func.sum(labs.c.equipment),
                func.sum(labs.c.open_hours))
         .group_by(labs.c.country).order_by(func.count().desc(), labs.c.country)).all()
-    from labnet.services.geo.geocoding import country_name
 
     return Table("supply-country", "Supply by country",
                  ["Country", "Code", "Labs", "Equipment", "Bookable hours"],
@@ -342,7 +342,6 @@ def _flow_table(booking_rows: Sequence[Any], request_rows: Sequence[Any]
         merged.setdefault((dc or "", sc), [0, 0])[0] += int(n or 0)
     for dc, sc, n in request_rows:
         merged.setdefault((dc or "", sc), [0, 0])[1] += int(n or 0)
-    from labnet.services.geo.geocoding import country_name
 
     ordered = sorted(merged.items(), key=lambda kv: (-(kv[1][0] + kv[1][1]), kv[0]))
     total = sum(b + r for b, r in merged.values())
@@ -359,7 +358,6 @@ def _flow_table(booking_rows: Sequence[Any], request_rows: Sequence[Any]
 
 def unmet(f: Filters, names: dict[str, str], categories: dict[str, str]) -> Table:
     """The most frequent searches that found few labs, by KET area, category and country."""
-    from labnet.services.geo.geocoding import country_name
 
     total = func.sum(ActivityDaily.n)
     rows = db.session.execute(

@@ -30,6 +30,7 @@ from labnet.models import (
     LabKet,
     LabKind,
 )
+from labnet.models.network import Network, NetworkMember
 from labnet.models.request import LabRequest, RequestLab
 from labnet.services.analytics.sql import _at, _month_after, _months_and_days
 
@@ -108,7 +109,6 @@ def _lab_conditions(f: Filters, *, ket: bool = True) -> list[ColumnElement[bool]
         conds.append(exists().where(LabKet.lab_id == Lab.id,
                                     LabKet.ket_code.in_(_ket_codes(f.ket))))
     if f.network_id is not None:
-        from labnet.models.network import NetworkMember
 
         conds.append(exists().where(NetworkMember.lab_id == Lab.id,
                                     NetworkMember.network_id == f.network_id,
@@ -210,7 +210,6 @@ def network_choices(actor: Any) -> list[tuple[str, str]]:
 def network_id(actor: Any, slug: str) -> int | None:
     """The id of the network ``slug`` if ``actor`` may see it; ``None`` for a network that
     does not exist and, alike, for a members-only one they do not see."""
-    from labnet.models.network import Network
 
     return db.session.scalar(select(Network.id).where(
         Network.slug == slug, permissions.network_visible_condition(actor)))

@@ -20,6 +20,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from labnet.errors import RuleViolation
+from labnet.extensions import db
+from labnet.models import (
+    ACTIVE_STATUSES,
+    Blackout,
+    Booking,
+    Equipment,
+    EquipmentMode,
+    EquipmentStatus,
+    Lab,
+    OpeningHours,
+)
 
 UNIT_HOURS = {"hour": 1, "half_day": 4, "day": 24}
 # Half days start at these local hours.
@@ -267,8 +278,6 @@ def week_view(equipment, week_start: date, *, now: datetime) -> WeekView:
     """
     from sqlalchemy import or_, select
 
-    from labnet.extensions import db
-    from labnet.models import ACTIVE_STATUSES, Blackout, Booking, OpeningHours
 
     lab = equipment.lab
     zone = lab.timezone
@@ -612,8 +621,6 @@ class FreeEquipment:
         have free equipment: every free piece of equipment of each. One query."""
         from sqlalchemy import select
 
-        from labnet.extensions import db
-        from labnet.models import Equipment
 
         wanted = sorted(set(lab_ids) & self.lab_ids)
         if not wanted:
@@ -639,8 +646,6 @@ class FreeEquipment:
 
 
 def _bookable_equipment() -> tuple[Any, ...]:
-    from labnet.models import Equipment, EquipmentMode, EquipmentStatus
-
     return (Equipment.status == EquipmentStatus.ACTIVE,
             Equipment.mode != EquipmentMode.REQUEST_ONLY)
 
@@ -661,8 +666,6 @@ def free_equipment(labs: Any, first: date, last: date, hours: float, *,
     """
     from sqlalchemy import String, bindparam, cast, func, select, type_coerce
 
-    from labnet.extensions import db
-    from labnet.models import ACTIVE_STATUSES, Blackout, Booking, Equipment, Lab, OpeningHours
 
     def ids_in(column: Any, ids: list[int], name: str) -> Any:
         # Literal integers, as the catalogue's "near" filter: no bound-parameter limit.

@@ -36,6 +36,7 @@ from labnet.extensions import db
 from labnet.models import Equipment, EquipmentStatus, Lab, LabManager, User
 from labnet.models.booking import Booking, BookingStatus
 from labnet.models.user import CalendarFeed
+from labnet.permissions import can_manage_lab
 
 PAST_DAYS = 30
 MAX_ENTRIES = 5000
@@ -150,7 +151,6 @@ def feed_for_token(token: str) -> CalendarFeed | None:
         return None
     if feed.kind == "organisation":
         return feed if owner.organisation_id == feed.organisation_id else None
-    from labnet.permissions import can_manage_lab
 
     equipment = db.session.get(Equipment, feed.equipment_id)
     # get_one: the foreign key guarantees the lab.

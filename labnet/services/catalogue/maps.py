@@ -29,6 +29,7 @@ from sqlalchemy import select
 
 from labnet.extensions import db
 from labnet.models import AccreditationScheme, EquipmentCategory, LabKind
+from labnet.services.catalogue.taxonomy import ket_tree
 from labnet.services.geo.geocoding import country_name
 
 # The xstatic packages the app serves under /vendor/<name>/… and inlines into the export.
@@ -76,7 +77,6 @@ class FilterChoices:
 
 def filter_choices() -> FilterChoices:
     """The taxonomies the filter form offers (four small queries over shipped data)."""
-    from labnet.services.catalogue.taxonomy import ket_tree
 
     kets: list[tuple[str, str]] = []
     for area, subs in ket_tree():
