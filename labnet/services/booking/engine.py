@@ -30,7 +30,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from labnet.dates import RANGE_MESSAGE, in_range
 from labnet.errors import NotFound, PermissionDenied, RuleViolation, SlotTaken
 from labnet.extensions import db
-from labnet.models import Equipment, EquipmentMode, EquipmentStatus, Lab, LabManager, User
+from labnet.models import Equipment, EquipmentMode, EquipmentStatus, Lab, User
 from labnet.models.booking import ACTIVE_STATUSES, Blackout, Booking, BookingStatus
 from labnet.permissions import (
     booking_cancel_deadline,
@@ -50,6 +50,7 @@ from labnet.services.booking.availability import (
     utc_to_local,
     within_opening_hours,
 )
+from labnet.services.catalogue.labs.team import manager_addresses
 from labnet.services.common import audit
 from labnet.services.common.text import squashed_text
 from labnet.services.notifications.outbox import enqueue_email
@@ -176,13 +177,6 @@ def _overlap_exists(equipment: Equipment, start_at: datetime, end_at: datetime,
     return bool(db.session.scalar(select(exists().where(cond))))
 
 
-def _manager_emails(lab_id: int) -> list[str]:
-    return list(db.session.scalars(
-        select(User.email).join(LabManager, LabManager.user_id == User.id)
-        .where(LabManager.lab_id == lab_id, User.is_active.is_(True)).order_by(User.email)
-    ))
-
-
 def _mail(kind: str, to: list[str], subject: str, booking: Booking, *, now: datetime,
           action_required: bool = False, **extra: Any) -> None:
     for address in to:
@@ -264,7 +258,7 @@ def request_booking(actor: User, equipment_id: int, start_at: datetime, end_at: 
     booking.equipment = equipment
     booking.lab = lab
     if approval:
-        _mail("booking_requested", _manager_emails(lab.id),
+        _mail("booking_requested", manager_addresses(lab.id),
               f"Booking request {booking.reference}: {equipment.name}", booking, now=now,
               action_required=True)
         _mail("booking_received", [actor.email],
@@ -378,7 +372,7 @@ def cancel_booking(actor: User, booking_id: int, reason: str, *, now: datetime) 
                        actor=actor, reason=reason[:2000]):
         raise RuleViolation("status", f"This booking is already {booking.status}.")
     audit.record(actor, "booking.cancelled", "booking", booking.id, now=now, reason=reason)
-    to = [booking.requester.email, *_manager_emails(booking.lab_id)]
+    to = [booking.requester.email, *manager_addresses(booking.lab_id)]
     _mail("booking_cancelled", sorted(set(to)), f"Booking {booking.reference} cancelled",
           booking, now=now)
     db.session.flush()

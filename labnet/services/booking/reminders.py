@@ -32,7 +32,8 @@ from labnet import security
 from labnet.extensions import db
 from labnet.models import OutboxEmail
 from labnet.models.booking import Booking, BookingStatus
-from labnet.services.booking.engine import _manager_emails, get_booking_for_update
+from labnet.services.booking.engine import get_booking_for_update
+from labnet.services.catalogue.labs.team import manager_addresses
 from labnet.services.common import audit
 from labnet.services.notifications.outbox import enqueue_email
 
@@ -132,7 +133,7 @@ def _warn_hold(booking_id: int, now: datetime) -> int:
         OutboxEmail.kind == "hold_expiring", OutboxEmail.subject.contains(tag))))
     if already:
         return 0
-    for address in _manager_emails(booking.lab_id):
+    for address in manager_addresses(booking.lab_id):
         enqueue_email("hold_expiring", address,
                       f"Decide soon: request {tag} for {booking.equipment.name}",
                       {"booking": booking}, now=now, action_required=True)

@@ -49,6 +49,7 @@ from labnet.models.network import (
     NetworkStageKet,
 )
 from labnet.services.accounts.rules import slugify
+from labnet.services.catalogue.labs.team import manager_addresses
 from labnet.services.common import audit
 from labnet.services.common.text import control_problem
 from labnet.services.notifications.outbox import enqueue_email
@@ -394,12 +395,6 @@ def retire_stage(actor: User, network: Network, stage_id: int, *, now: datetime)
 
 # --- invitations and membership --------------------------------------------------------------
 
-def _manager_addresses(lab_id: int) -> list[str]:
-    return list(db.session.scalars(
-        select(User.email).join(LabManager, LabManager.user_id == User.id)
-        .where(LabManager.lab_id == lab_id, User.is_active.is_(True)).order_by(User.email)))
-
-
 def _coordinator_addresses(network_id: int) -> list[str]:
     return list(db.session.scalars(
         select(User.email).join(NetworkCoordinator, NetworkCoordinator.user_id == User.id)
@@ -449,7 +444,7 @@ def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, m
     db.session.flush()
     audit.record(actor, "network.invited", "network_member", member.id, now=now,
                  network_id=network.id, stage_id=stage.id, lab_id=lab.id)
-    for address in _manager_addresses(lab.id):
+    for address in manager_addresses(lab.id):
         enqueue_email("network_invitation", address,
                       f"Invitation: {lab.name} in the network {network.name}",
                       {"network": network, "stage": stage, "lab": lab, "member": member,
@@ -516,7 +511,7 @@ def remove_member(actor: User, network: Network, member_id: int, *,
     lab = db.session.get_one(Lab, member.lab_id)
     audit.record(actor, "network.member_removed", "network_member", member.id, now=now,
                  network_id=network.id, lab_id=member.lab_id)
-    for address in _manager_addresses(member.lab_id):
+    for address in manager_addresses(member.lab_id):
         enqueue_email("network_ended", address, f"{lab.name} was removed from {network.name}",
                       {"network": network, "lab": lab, "member": member, "left": False},
                       now=now)

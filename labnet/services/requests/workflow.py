@@ -86,6 +86,7 @@ from labnet.permissions import (
     require,
     visible_requests,
 )
+from labnet.services.catalogue.labs.team import manager_addresses
 from labnet.services.common import audit
 from labnet.services.common.text import control_problem
 from labnet.services.notifications.outbox import enqueue_email
@@ -214,11 +215,7 @@ def _require_lab_manager(user: User, req: LabRequest, lab_id: int | None) -> int
 def _party_addresses(req: LabRequest, *, lab_ids: Iterable[int] | None = None) -> list[str]:
     """The requester and the active managers of the request's labs (or of ``lab_ids``)."""
     ids = list(lab_ids) if lab_ids is not None else [link.lab_id for link in req.labs]
-    managers = list(db.session.scalars(
-        select(User.email).join(LabManager, LabManager.user_id == User.id)
-        .where(LabManager.lab_id.in_(ids), User.is_active.is_(True)).distinct()
-    )) if ids else []
-    to = set(managers)
+    to = set(manager_addresses(ids))
     if req.created_by.is_active:
         to.add(req.created_by.email)
     return sorted(to)
