@@ -101,6 +101,21 @@ DEFAULTS: dict[str, Any] = {
     "GEOCODER": "gazetteer",  # gazetteer | nominatim
     "NOMINATIM_USER_AGENT": None,  # e.g. "LabNet/1.0 (ops@example.org)"; required for nominatim
     "NOMINATIM_DOMAIN": None,  # None: nominatim.openstreetmap.org
+    # The operator named on the imprint, privacy and terms pages (labnet/legal.py). Production
+    # refuses to start without OPERATOR_NAME, OPERATOR_ADDRESS and OPERATOR_EMAIL; development
+    # shows these placeholders, marked as such on the pages.
+    "OPERATOR_NAME": None,
+    "OPERATOR_ADDRESS": None,  # postal address; lines separated by "\n" or ";"
+    "OPERATOR_EMAIL": None,
+    "OPERATOR_PHONE": "",
+    "OPERATOR_REPRESENTATIVE": "",  # the person legally responsible
+    "OPERATOR_REGISTER": "",  # e.g. "Amtsgericht Berlin HRB 12345"
+    "OPERATOR_VAT_ID": "",
+    "PRIVACY_CONTACT_EMAIL": None,  # the data-protection contact; default OPERATOR_EMAIL
+    "PRIVACY_AUTHORITY": "",  # the supervisory authority people may complain to
+    # The version of the terms and privacy notice people accept at registration; change it
+    # when their text changes (the account page then shows which version a person accepted).
+    "TERMS_VERSION": "2026-12-03",
     "GEOCODE_TIMEOUT": 5,  # seconds per online request (geopy's default of 1 s is too short)
     "GEOCODE_MIN_DELAY": 1.0,  # seconds between online requests; never below 1 on the public server
     "GEOCODE_NEGATIVE_TTL_DAYS": 30,  # "not found" answers are asked again after this
@@ -134,11 +149,31 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
         raise RuntimeError(
             "MAIL_SERVER is not set: production needs an SMTP server; set LABNET_MAIL_SERVER "
             "(and LABNET_MAIL_PORT, LABNET_MAIL_USE_TLS, … as needed)")
+    _operator(app)
     if app.config["ENV_NAME"] == "production" and app.debug:
         raise RuntimeError("DEBUG must never be on under the production configuration")
 
 
 DEV_BASE_URL = "http://127.0.0.1:5000"
+# Shown in development, marked as placeholders, until the operator's details are set.
+DEV_OPERATOR = {
+    "OPERATOR_NAME": "LabNet development installation",
+    "OPERATOR_ADDRESS": "Not a real operator: set LABNET_OPERATOR_ADDRESS",
+    "OPERATOR_EMAIL": "operator@labnet.example",
+}
+
+
+def _operator(app: Flask) -> None:
+    missing = [name for name in DEV_OPERATOR if not (app.config.get(name) or "").strip()]
+    app.config["OPERATOR_PLACEHOLDERS"] = bool(missing)
+    if missing and app.config["ENV_NAME"] == "production":
+        raise RuntimeError(
+            f"{', '.join(missing)} not set: production names its operator on the imprint, "
+            "privacy and terms pages; set " + ", ".join(f"LABNET_{m}" for m in missing))
+    for name in missing:
+        app.config[name] = DEV_OPERATOR[name]
+    if not app.config.get("PRIVACY_CONTACT_EMAIL"):
+        app.config["PRIVACY_CONTACT_EMAIL"] = app.config["OPERATOR_EMAIL"]
 
 
 def _base_url(app: Flask) -> None:

@@ -62,6 +62,13 @@ class User(TimestampMixin, Base):
                                           server_default="member")
     membership: Mapped[str] = mapped_column(String(8), default=Membership.ACTIVE,
                                             server_default="active", index=True)
+    # Consent at registration: when, and to which version of the terms and privacy notice
+    # (config TERMS_VERSION). None for accounts made before consent was asked.
+    terms_accepted_at: Mapped[datetime | None]
+    terms_version: Mapped[str] = mapped_column(String(20), default="", server_default="")
+    # Set when the person deleted their account: the row stays (bookings and requests
+    # belong to the organisation) but holds nothing that names them (services.accounts.privacy).
+    deleted_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     roles: Mapped[list[UserRole]] = relationship(

@@ -50,6 +50,7 @@ def test_new_company_registers_confirms_by_email_logs_in_and_opens_a_lab_on_loop
     page.get_by_label("Kind of organisation").select_option("company")
     page.get_by_label("Company size (EU definition)").select_option("small")
     page.get_by_label("Country").select_option("DE")
+    page.get_by_label("I accept the terms of use").check()
     page.get_by_role("button", name="Create my account").click()
 
     page.get_by_role("heading", name="Check your e-mail").wait_for()

@@ -54,6 +54,7 @@ def _register(now, **kw):
     kw.setdefault("organisation_name", "Bright Optics")
     if "new_org" not in kw:
         kw["new_org"] = None if kw["join_existing"] else _company(kw["organisation_name"])
+    kw.setdefault("terms_version", "2026-12-03")
     return accounts.register_member(now=now, **kw)
 
 

@@ -175,6 +175,7 @@ GOOD = {
     "org_kind": "company",
     "size_class": "small",
     "country": "IT",
+    "accept_terms": "y",
 }
 
 

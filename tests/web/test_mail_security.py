@@ -109,6 +109,9 @@ def _production(tmp_path, **settings):
     ("BASE_URL", "LABNET_BASE_URL"),
     ("MAIL_SERVER", "LABNET_MAIL_SERVER"),
     ("SECRET_KEY", "LABNET_SECRET_KEY"),
+    ("OPERATOR_NAME", "LABNET_OPERATOR_NAME"),
+    ("OPERATOR_ADDRESS", "LABNET_OPERATOR_ADDRESS"),
+    ("OPERATOR_EMAIL", "LABNET_OPERATOR_EMAIL"),
 ])
 def test_production_refuses_to_start_without_a_required_setting(tmp_path, missing, setting):
     settings = {"BASE_URL": BASE, "MAIL_SERVER": "smtp.example.org",

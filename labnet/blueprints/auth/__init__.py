@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("auth", __name__)
 
-from labnet.blueprints.auth import routes  # noqa: E402, F401
+from labnet.blueprints.auth import data, routes  # noqa: E402, F401

@@ -5,7 +5,14 @@ from __future__ import annotations
 import re
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, PasswordField, RadioField, SelectField, StringField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+)
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -81,6 +88,10 @@ class RegisterForm(FlaskForm):
         validators=[Optional()],
     )
     country = SelectField("Country", validators=[Optional()])
+    accept_terms = BooleanField(
+        "I accept the terms of use and have read the privacy notice",
+        validators=[DataRequired("Accept the terms of use and the privacy notice to register.")],
+    )
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
@@ -117,3 +128,11 @@ class ChangePasswordForm(NewPasswordForm):
 
 class ConfirmForm(FlaskForm):
     """A form with only the CSRF token: logout, log out everywhere."""
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField("Your password", validators=[
+        DataRequired("Enter your password to delete the account."), Length(max=256)])
+    understood = BooleanField(
+        "I understand that my account is deleted for good and cannot be restored",
+        validators=[DataRequired("Tick the box to confirm that the deletion is final.")])

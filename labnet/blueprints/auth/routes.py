@@ -199,6 +199,7 @@ def register():
                 name=form.organisation.data, kind=form.org_kind.data,
                 size_class=form.size_class.data or None, country=form.country.data,
             ),
+            terms_version=current_app.config["TERMS_VERSION"],
             now=clock.utcnow(),
         ))
         if registered:

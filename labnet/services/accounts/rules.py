@@ -194,12 +194,14 @@ def register_member(
     join_existing: bool,
     organisation_name: str,
     new_org: NewOrganisation | None,
+    terms_version: str,
     now: datetime,
 ) -> User | None:
     """Create an unconfirmed account and e-mail the confirmation link: the founder (and
     first organisation admin) of a new organisation, or a pending request to join an
     existing one, which is no membership until an organisation admin approves it
-    (DESIGN rule 6).
+    (DESIGN rule 6). ``terms_version`` is the version of the terms and privacy notice the
+    person accepted (the form refuses to register without it); it is recorded with ``now``.
 
     An address that has an account already is no refusal (that would tell anyone which
     addresses have accounts): every other rule is checked the same way, the same Argon2
@@ -239,6 +241,8 @@ def register_member(
         is_active=True,
         membership=membership,
         org_role=org_role,
+        terms_accepted_at=now,
+        terms_version=terms_version,
     )
     db.session.add(user)
     try:

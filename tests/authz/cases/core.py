@@ -17,6 +17,9 @@ CASES = [
     Case("main.index", "GET", lambda p: "/", ALL_OK),
     Case("main.health", "GET", lambda p: "/health", ALL_OK),
     Case("main.ping", "GET", lambda p: "/ping", ALL_OK),
+    Case("main.imprint", "GET", lambda p: "/imprint", ALL_OK),
+    Case("main.privacy", "GET", lambda p: "/privacy", ALL_OK),
+    Case("main.terms", "GET", lambda p: "/terms", ALL_OK),
     Case("catalogue.labs", "GET", lambda p: "/labs", ALL_OK,
          shows=lambda p: "Matrix Lab", seers=ACTORS),
     # The network filter: a members-only network's labs only for those who see it (issue 6).
@@ -64,6 +67,13 @@ CASES = [
          {a: (302 if a == "anonymous" else 422) for a in ACTORS},
          data=lambda p: {"current_password": "not the password", "password": "new password 1",
                          "password_confirm": "new password 1"}),
+    # A person's own data: only their own, so nothing of another organisation to refuse;
+    # deleting needs the account's password (a wrong one deletes nothing).
+    Case("auth.my_data", "GET", lambda p: "/account/data", LOGGED_IN),
+    Case("auth.my_data_download", "GET", lambda p: "/account/data.json", LOGGED_IN),
+    Case("auth.delete_account", "POST", lambda p: "/account/delete",
+         {a: (302 if a == "anonymous" else 422) for a in ACTORS},
+         data=lambda p: {"password": "not the password", "understood": "y"}),
     Case("auth.logout_everywhere", "POST", lambda p: "/account/logout-everywhere",
          dict.fromkeys(ACTORS, 302)),
     # Admin pages: admins only; everyone else is refused and nothing changes.
