@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from tests.fixtures.browser import nav_click
+
 pytestmark = pytest.mark.browser
 
 HOSTILE = '<img src=x onerror=alert(1)><script>window.__xss=1</script>'
@@ -35,7 +37,7 @@ def test_coordinator_sees_charts_tables_and_the_flow_map(live_server, demo_data,
     page.fill("input[name=email]", "coordinator@labnet.example")
     page.fill("input[name=password]", "labnet-demo")
     page.click("button[type=submit]")
-    page.locator("nav.navbar").get_by_role("link", name="Dashboard", exact=True).click()
+    nav_click(page, "Dashboard")
     page.locator('#flow-map[data-state="ready"]').wait_for()
     tables_with_charts = page.locator("table[data-chart]:not([data-chart=''])").count()
     drawn = page.locator('canvas[data-state="ready"]').count()
