@@ -61,7 +61,7 @@ def test_coordinator_sees_charts_tables_and_the_flow_map(live_server, demo_data,
     assert ket["names"] == table_names[:len(ket["names"])] and ket["titles"] == ket["names"]
     assert any(len(name) > 22 for name in ket["names"])
     assert all(len(line) <= 22 for lines in ket["ticks"] for line in lines), ket["ticks"]
-    assert 0 <= ket["left"] and ket["right"] <= ket["width"]
+    assert ket["left"] >= 0 and ket["right"] <= ket["width"]
     # The month counted to date is marked in the table and drawn dashed.
     assert page.locator("#table-demand tbody tr").last.get_attribute("data-partial") == "1"
     dash = page.evaluate("""() => {

@@ -161,8 +161,8 @@ def demand(f: Filters, stats: Sequence[Any], today: date) -> Table:
     if show_searches:
         columns += ["Searches", "Unmet searches"]
     columns += ["Booking requests", *(f"{REQUEST_KIND_LABELS[k]} requests" for k in REQUEST_KINDS)]
-    rows = []
-    partial = set()
+    rows: list[list[Any]] = []
+    partial: set[int] = set()
     for b in sorted(by_bucket):
         v = by_bucket[b]
         label, is_partial = _bucket_label(b, f, today)
