@@ -14,6 +14,7 @@ from wtforms.fields.choices import SelectChoice
 from labnet import clock
 from labnet.errors import RuleViolation
 from labnet.extensions import db
+from labnet.services.common.spreadsheet import csv_download_text
 from labnet.services.geo.geocoding import EUROPEAN_COUNTRIES, country_name
 from labnet.services.notifications import outbox as notifications
 
@@ -148,3 +149,13 @@ def commit_or_flash(form: FlaskForm, call: Callable[[], T], *, done: str) -> Out
     if outcome:
         flash(done, "success")
     return outcome
+
+
+def csv_download(text: str, filename: str) -> Response:
+    """A CSV file for download: UTF-8 with a byte-order mark (every CSV the app serves goes
+    through here), as an attachment named ``filename``, never cached."""
+    response = Response(csv_download_text(text), mimetype="text/csv",
+                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    response.charset = "utf-8"
+    response.cache_control.no_store = True
+    return response

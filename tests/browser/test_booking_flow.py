@@ -13,6 +13,7 @@ from labnet import clock
 from labnet.extensions import db
 from labnet.models import OpeningHours
 from labnet.services.booking.availability import utc_to_local
+from tests.fixtures.browser import nav_click
 from tests.fixtures.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -25,11 +26,11 @@ def _log_in(page, user) -> None:
     page.get_by_label("E-mail address").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.locator("nav.navbar").get_by_role("link", name=user.full_name).wait_for()
+    page.locator("nav.navbar").get_by_role("button", name=user.full_name).wait_for()
 
 
 def _log_out(page) -> None:
-    page.locator("nav.navbar").get_by_role("button", name="Log out").click()
+    nav_click(page, "Log out", role="button")
     page.locator("nav.navbar").get_by_role("link", name="Log in").wait_for()
 
 

@@ -69,7 +69,7 @@ def test_new_company_registers_confirms_by_email_logs_in_and_opens_a_lab_on_loop
     page.get_by_role("button", name="Log in").click()
 
     nav = page.locator("nav.navbar")
-    nav.get_by_role("link", name="Ada Lovelace").wait_for()
+    nav.get_by_role("button", name="Ada Lovelace").wait_for()
     assert page.url == live_server.url + "/"
 
     nav.get_by_role("link", name="Labs", exact=True).click()

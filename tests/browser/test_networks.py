@@ -13,6 +13,7 @@ from labnet.extensions import db
 from labnet.models import Lab, User
 from labnet.services.networks import rules as nw
 from labnet.services.seed import DEMO_PASSWORD
+from tests.fixtures.browser import nav_click
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +50,7 @@ def _login(page, email: str) -> None:
 
 
 def _logout(page) -> None:
-    page.locator("nav.navbar").get_by_role("button", name="Log out").click()
+    nav_click(page, "Log out", role="button")
     page.wait_for_load_state()
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fixtures.browser import nav_click
 from tests.fixtures.factories import PASSWORD
 
 pytestmark = pytest.mark.browser
@@ -16,11 +17,11 @@ def _log_in(page, user) -> None:
     page.get_by_label("E-mail address").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
-    page.locator("nav.navbar").get_by_role("link", name=user.full_name).wait_for()
+    page.locator("nav.navbar").get_by_role("button", name=user.full_name).wait_for()
 
 
 def _log_out(page) -> None:
-    page.locator("nav.navbar").get_by_role("button", name="Log out").click()
+    nav_click(page, "Log out", role="button")
     page.locator("nav.navbar").get_by_role("link", name="Log in").wait_for()
 
 
@@ -67,7 +68,7 @@ def test_company_sends_joint_project_to_two_labs_one_accepts_thread_shows_both_s
 
     # The photonics lab's manager finds it in the inbox, accepts, and writes.
     _log_in(page, manager)
-    page.locator("nav.navbar").get_by_role("link", name="Request inbox").click()
+    nav_click(page, "Request inbox")
     page.get_by_role("link", name=reference).click()
     page.get_by_label("Your lab's answer").select_option("accept")
     page.get_by_label("Message to the company").fill("Happy to join.")

@@ -3,6 +3,7 @@ input kept, "My bookings", the booking page, cancelling (also by the one-click l
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -330,3 +331,49 @@ def test_calendar_shows_the_viewers_own_zone_when_it_differs(live_server, chromi
         assert "07:00 yours" in text  # the 08:00 Berlin row, an hour earlier in Lisbon
     finally:
         context.close()
+
+
+def _set_status(app, booking_id: int, status: str) -> None:
+    with app.app_context():
+        db.session.get(Booking, booking_id).status = status
+        db.session.commit()
+
+
+def _row_ids(html: str, table_id: str) -> set[int]:
+    if f'id="{table_id}"' not in html:
+        return set()
+    table = html.split(f'id="{table_id}"', 1)[1].split("</table>", 1)[0]
+    return {int(n) for n in re.findall(r'data-booking="(\d+)"', table)}
+
+
+def test_my_bookings_lists_only_active_future_bookings_as_upcoming_with_a_calendar_link(
+        app, client, login, setup, frozen_clock):
+    day = [berlin(2026, 3, d, 9) for d in (4, 5, 6, 9, 10, 11)]
+    ids = {status: book(app, setup.member, setup.sem, start, start + timedelta(hours=1))
+           for status, start in zip(("pending", "confirmed", "rejected", "cancelled",
+                                     "expired", "no_show"), day, strict=True)}
+    for status in ("confirmed", "rejected", "cancelled", "expired", "no_show"):
+        _set_status(app, ids[status], status)
+    login(setup.member)
+    html = client.get("/bookings").get_data(as_text=True)
+    assert _row_ids(html, "upcoming") == {ids["pending"], ids["confirmed"]}
+    assert _row_ids(html, "past") == {ids[s] for s in ("rejected", "cancelled", "expired",
+                                                        "no_show")}
+    assert "Past / closed" in html
+    calendar_links = {int(n) for n in re.findall(r'data-ics="(\d+)"', html)}
+    assert calendar_links == {ids["pending"], ids["confirmed"]}
+    # The closed bookings' own pages offer neither the calendar file nor a cancel button.
+    for status in ("rejected", "cancelled"):
+        page = client.get(f"/bookings/{ids[status]}").get_data(as_text=True)
+        assert 'id="ics"' not in page and 'id="cancel-form"' not in page
+    page = client.get(f"/bookings/{ids['pending']}").get_data(as_text=True)
+    assert 'id="ics"' in page and 'id="cancel-form"' in page
+
+    # Once they have ended (before any job completes or expires them), they are past.
+    frozen_clock.move_to(berlin(2026, 3, 5, 11))
+    login(setup.member)  # the session of three days ago has expired
+    html = client.get("/bookings").get_data(as_text=True)
+    assert _row_ids(html, "upcoming") == set() and "No upcoming bookings." in html
+    assert {ids["pending"], ids["confirmed"]} <= _row_ids(html, "past")
+    page = client.get(f"/bookings/{ids['confirmed']}").get_data(as_text=True)
+    assert 'id="ics"' not in page and 'id="cancel-form"' not in page

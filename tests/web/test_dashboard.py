@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 from decimal import Decimal
+from html.parser import HTMLParser
 from urllib.parse import urlencode
 
 import pytest
@@ -51,7 +52,8 @@ def seen(app, client, dash_world, quick_login):
 def test_coordinator_sees_the_hand_counted_figures(client, seen):
     t = tables_for(client)
     demand = {r["Month"]: r for r in as_dicts(t["demand"])}
-    assert list(demand) == ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03"]
+    # March is counted to date (2 of its 31 days): marked, not mistaken for a collapse.
+    assert list(demand) == ["2025-11", "2025-12", "2026-01", "2026-02", "2026-03 (to date)"]
     assert demand["2026-01"] == {"Month": "2026-01", "Searches": "1", "Unmet searches": "0",
                                  "Booking requests": "1", "Access requests": "0",
                                  "Service requests": "0", "Joint project requests": "0"}
@@ -105,15 +107,18 @@ def test_coordinator_sees_the_hand_counted_figures(client, seen):
                      ("FR", "FR", "0", "1", "1", "no")]
 
     unmet = as_dicts(t["unmet"])
-    assert unmet == [{"KET area": "Life-science technologies",
-                      "Equipment category": unmet[0]["Equipment category"],
-                      "Country": "Portugal", "Searches": "1"}]
-    assert "TEM" in unmet[0]["Equipment category"] or "transmission" in \
-        unmet[0]["Equipment category"].lower()
+    category = unmet[0]["Equipment category"]
+    assert unmet == [{"Searched for": f"Life-science technologies · {category} · Portugal",
+                      "Words": "", "KET area": "Life-science technologies",
+                      "Equipment category": category, "Country": "Portugal",
+                      "Searches": "1"}]
+    assert "TEM" in category or "transmission" in category.lower()
 
-    ds = [(r["Code"], r["Requests"], r["Labs"], r["Requests outnumber labs"])
-          for r in as_dicts(t["demand-supply"])]
-    assert ds == [("AMT", "2", "1", "yes"), ("MNEP", "1", "1", "no")]
+    # 3 requests over 2 labs: 1.5 a lab on average. AMT: 2 for 1 lab (2 ÷ 1.5 = 1.33 ×
+    # the average); MNEP: 1 for 1 lab (0.67 ×).
+    ds = [(r["Code"], r["Requests"], r["Labs"], r["Requests per lab"],
+           r["Against the average (×)"]) for r in as_dicts(t["demand-supply"])]
+    assert ds == [("AMT", "2", "1", "2", "1.33"), ("MNEP", "1", "1", "1", "0.67")]
 
 
 def test_totals_cross_border_share_and_the_flow_map_data(client, seen):
@@ -249,7 +254,11 @@ def test_default_period_is_the_last_twelve_months(client, seen):
     assert "2025-03-03 to 2026-03-02" in html
     t = page_tables(html)
     months = [r[0] for r in t["demand"][1:]]
-    assert months[0] == "2025-03" and months[-1] == "2026-03"
+    # The period starts on 3 March 2025 and ends today: both ends are months in part.
+    assert months[0] == "2025-03 (partial)" and months[-1] == "2026-03 (to date)"
+    assert [m for m in months if "(" in m] == [months[0], months[-1]]
+    assert "2025-03 (partial): 29 of 31 days; 2026-03 (to date): 2 of 31 days" in html
+    assert html.count('data-partial="1"') == 2
     # b0 (June 2025) now falls inside the period.
     assert {r["Month"]: r for r in as_dicts(t["demand"])}["2025-06"]["Booking requests"] == "1"
 
@@ -478,3 +487,85 @@ def test_members_only_network_is_offered_to_the_managers_of_its_member_labs(
     quick_login(client, dash_world.manager)  # manages Aachen, not a member
     assert _answer(client, "/dashboard", "hidden-chain") == _answer(
         client, "/dashboard", "no-such-chain")
+
+
+# --- every choice the page offers is accepted; the words of unmet searches (issue 12 §4) ----
+
+class _Selects(HTMLParser):
+    """Every <select> of the filter form and its options' values."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.selects: dict[str, list[str]] = {}
+        self._name: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "select":
+            self._name = a["name"]
+            self.selects[self._name] = []
+        elif tag == "option" and self._name:
+            self.selects[self._name].append(a.get("value") or "")
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self._name = None
+
+
+def test_every_option_of_every_filter_is_accepted_a_100_character_network_slug_too(
+        app, client, seen):
+    from labnet.models.network import Network
+
+    long_slug = "n" + "-very-long-network-name" * 4 + "x" * 7  # 100 characters
+    assert len(long_slug) == 100
+    with app.app_context():
+        db.session.add(Network(slug=long_slug, name="A network with a long address",
+                               name_key="a network with a long address",
+                               ecosystem="photonics", created_at=NOW, updated_at=NOW))
+        db.session.commit()
+    parser = _Selects()
+    parser.feed(client.get(url()).get_data(as_text=True))
+    assert set(parser.selects) == {"ket", "country", "kind", "network"}
+    assert long_slug in parser.selects["network"]
+    for name, options in parser.selects.items():
+        assert len(options) > 1, name
+        for value in options:
+            response = client.get(url(**{name: value}))
+            assert response.status_code == 200, (name, value)
+            if value:
+                assert f'<option value="{value}" selected>' in response.get_data(as_text=True)
+    response = client.get("/dashboard/supply-country.csv?" + urlencode(
+        {**PERIOD, "network": long_slug}))
+    assert response.status_code == 200
+    # One character more than a slug can hold is still refused, naming the field.
+    response = client.get(url(network=long_slug + "y" * 30))
+    assert response.status_code == 422 and 'data-field="network"' in response.get_data(
+        as_text=True)
+
+
+def test_unmet_demand_shows_the_words_searched_grouped_without_case(app, client, seen):
+    def signal(words, results, **filters):
+        db.session.add(DemandSignal(at=NOW - timedelta(days=3), source="labs", filters={},
+                                    query_text=words, result_count=results, **filters))
+
+    with app.app_context():
+        signal("Cryo TEM ", 0)
+        signal("cryo tem", 1)
+        signal("cryo TEM", 2, country_filter="PT")
+        signal("cryo tem", 7)  # found enough labs: no unmet demand
+        signal("<b>laser</b> welding", 0, ket_code="AMT")
+        db.session.commit()
+    rows = as_dicts(tables_for(client)["unmet"])
+    searched = {r["Searched for"]: r["Searches"] for r in rows}
+    assert searched["“cryo tem”"] == "2"
+    assert searched["“cryo tem” · Portugal"] == "1"
+    assert rows[0]["Searched for"] == "“cryo tem”"  # the most frequent first
+    welding = next(r for r in rows if r["Words"] == "<b>laser</b> welding")
+    assert welding["KET area"] == "Advanced manufacturing technologies"
+    assert "<b>laser" not in client.get(url()).get_data(as_text=True)  # escaped, as text
+    # The KET filter narrows unmet searches to the area searched for.
+    narrowed = as_dicts(tables_for(client, ket="AMT")["unmet"])
+    assert [r["Words"] for r in narrowed] == ["<b>laser</b> welding"]
+    body = client.get("/dashboard/unmet.csv?" + urlencode(PERIOD)).get_data(as_text=True)
+    assert csv_table(body)[1:3] == [
+        r for r in tables_for(client)["unmet"][1:3]]

@@ -442,6 +442,62 @@ def test_import_with_three_bad_rows_lists_line_and_column_and_writes_nothing(
     assert _snapshot(app) == before
 
 
+def test_import_lists_every_problem_of_a_row_and_where_the_codes_are(
+        app, client, people, login):
+    header = ",".join(labs.CSV_COLUMNS)
+    content = "\r\n".join([
+        header,
+        # Five problems in one row, and two in the next.
+        ",Many problems,SEM microscope,,,,fortnight,9,2,0,-5,80,XYZ,operator_assisted,no,"
+        "active,AMT.NOPE,",
+        ",Two problems,afmm,,,,hour,1,8,0,abc,80,EUR,by_magic,no,active,,",
+    ]).encode()
+    login(people.manager)
+    before = _snapshot(app)
+    html = _refused(_upload(client, people.lab.slug, content), "file", "problems")
+    rows = re.findall(r"<tr><td>(\d+)</td><td>([^<]*)</td><td>([^<]*)</td></tr>", html)
+    columns = [(line, column.split(" ")[-1]) for line, column, _ in rows]
+    assert columns == [
+        ("2", "(category)"), ("2", "(booking_unit)"), ("2", "(min_units)"),
+        ("2", "(rate_industry)"), ("2", "(currency)"), ("2", "(ket_codes)"),
+        ("3", "(rate_industry)"), ("3", "(category)"), ("3", "(mode)")]
+    messages = {(line, column.split(" ")[-1]): text for line, column, text in rows}
+    category = messages[("3", "(category)")]
+    assert "Unknown equipment category “afmm”" in category
+    assert "category list on the import page" in category and "from the list" not in category
+    assert "Did you mean “afm”" in category
+    assert "listed on the import page" in messages[("2", "(ket_codes)")]
+    assert "EUR" in messages[("2", "(currency)")]
+    # The page lists the codes with their names, and links the codes file.
+    assert 'id="codes-category"' in html and "<code>sem</code>" in html
+    assert 'id="codes-ket_codes"' in html and "<code>AMT.ADD</code>" in html
+    assert _snapshot(app) == before
+
+
+def test_codes_file_lists_every_category_and_ket_code_with_its_name(app, client, people,
+                                                                     login):
+    import csv
+
+    from labnet.models import EquipmentCategory, KetArea
+
+    login(people.manager)
+    page = client.get(f"/manage/labs/{people.lab.slug}/equipment/import").get_data(
+        as_text=True)
+    assert 'href="/manage/equipment-codes.csv"' in page
+    response = client.get("/manage/equipment-codes.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
+    with app.app_context():
+        categories = dict(db.session.execute(
+            select(EquipmentCategory.code, EquipmentCategory.name)).tuples().all())
+        kets = set(db.session.scalars(select(KetArea.code)))
+    assert {r["code"]: r["name"] for r in rows if r["column"] == "category"} == categories
+    assert {r["code"] for r in rows if r["column"] == "ket_codes"} == kets
+    assert {r["code"] for r in rows if r["column"] == "mode"} == {
+        "self_service", "operator_assisted", "request_only"}
+    assert labs.TEMPLATE_ROW["category"] in categories
+
+
 @pytest.mark.parametrize(("content", "filename", "words"), [
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "photo.png", "Choose a .csv file"),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "photo.csv", "This is not a CSV file"),

@@ -135,9 +135,8 @@ def availability_json(equipment_id: int):
 def index():
     now = clock.utcnow()
     rows = list(db.session.scalars(engine.list_my_bookings(current_user)))
-    upcoming = sorted((b for b in rows if b.end_at >= now), key=lambda b: b.start_at)
-    past = [b for b in rows if b.end_at < now]
-    return render_template("bookings/index.html", upcoming=upcoming, past=past,
+    upcoming, closed = engine.split_my_bookings(rows, now)
+    return render_template("bookings/index.html", upcoming=upcoming, closed=closed,
                            badges=STATUS_BADGES)
 
 
@@ -146,10 +145,13 @@ def _load(booking_id: int) -> Booking:
 
 
 def _detail_page(booking: Booking, form: CancelForm, status: int = 200):
+    now = clock.utcnow()
+    upcoming = engine.is_upcoming(booking, now)
     return render_template(
         "bookings/detail.html", booking=booking, history=audit.list_history("booking", booking.id),
-        form=form, badges=STATUS_BADGES,
-        may_cancel=permissions.can_cancel_booking(current_user, booking, clock.utcnow()),
+        form=form, badges=STATUS_BADGES, upcoming=upcoming,
+        # Past and closed bookings offer no cancel button (nor a calendar file).
+        may_cancel=upcoming and permissions.can_cancel_booking(current_user, booking, now),
         deadline=permissions.booking_cancel_deadline(booking),
     ), status
 

@@ -17,7 +17,7 @@ from flask_login import current_user
 
 from labnet import clock, permissions
 from labnet.blueprints.dashboard import bp
-from labnet.blueprints.helpers import EUROPEAN_COUNTRIES
+from labnet.blueprints.helpers import EUROPEAN_COUNTRIES, csv_download
 from labnet.extensions import login_manager
 from labnet.services import analytics
 from labnet.templating import country_name
@@ -80,8 +80,5 @@ def section_csv(section: str):
         abort(404)
     out = io.StringIO()
     csv.writer(out).writerows(analytics.csv_rows(table))
-    response = current_app.response_class(out.getvalue(), mimetype="text/csv")
-    response.headers["Content-Disposition"] = (
-        f'attachment; filename="labnet-{section}-{f.start:%Y%m%d}-{f.end:%Y%m%d}.csv"')
-    response.cache_control.no_store = True
-    return response
+    return csv_download(out.getvalue(),
+                        f"labnet-{section}-{f.start:%Y%m%d}-{f.end:%Y%m%d}.csv")

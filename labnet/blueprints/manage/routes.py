@@ -12,12 +12,12 @@ from dataclasses import asdict
 from itertools import zip_longest
 from typing import Any
 
-from flask import Response, current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
 
 from labnet import clock, permissions
-from labnet.blueprints.helpers import choices, commit_or_show, country_choices
+from labnet.blueprints.helpers import choices, commit_or_show, country_choices, csv_download
 from labnet.blueprints.manage import bp
 from labnet.blueprints.manage.forms import (
     HOURS_SLOTS,
@@ -251,25 +251,21 @@ def retire_equipment(equipment_id: int):
 # --- CSV ---------------------------------------------------------------------------------
 
 
-def _csv_response(text: str, filename: str) -> Response:
-    # A BOM, so spreadsheet programs read the file as UTF-8.
-    return Response(
-        "\ufeff" + text, mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"',
-                 "Cache-Control": "no-store"},
-    )
-
-
 @bp.get("/labs/<slug>/equipment.csv")
 def export_equipment(slug: str):
     lab = permissions.managed_lab_for(current_user, slug)
-    return _csv_response(labs.export_equipment_csv(current_user, lab),
-                         f"{lab.slug}-equipment.csv")
+    return csv_download(labs.export_equipment_csv(current_user, lab),
+                        f"{lab.slug}-equipment.csv")
 
 
 @bp.get("/equipment-template.csv")
 def equipment_template():
-    return _csv_response(labs.equipment_csv_template(), "labnet-equipment-template.csv")
+    return csv_download(labs.equipment_csv_template(), "labnet-equipment-template.csv")
+
+
+@bp.get("/equipment-codes.csv")
+def equipment_codes():
+    return csv_download(labs.equipment_codes_csv(), "labnet-equipment-codes.csv")
 
 
 @bp.route("/labs/<slug>/equipment/import", methods=["GET", "POST"])
@@ -290,5 +286,5 @@ def import_equipment(slug: str):
             flash(f"Imported: {result.created} added, {result.updated} updated.", "success")
             return redirect(url_for(".edit_lab", slug=lab.slug))
     return render_template("manage/import_equipment.html", lab=lab, form=form,
-                           problems=problems, limit=limit,
-                           columns=labs.CSV_COLUMNS), _status(form)
+                           problems=problems, limit=limit, columns=labs.CSV_COLUMNS,
+                           codes=labs.equipment_code_choices()), _status(form)

@@ -83,7 +83,7 @@ def build(f: Filters, *, now: datetime, only: str | None = None) -> Dashboard:
         else RequestFigures([], {"first": {}, "decision": {}})
     stats = figures.stats
     if want("demand"):
-        tables["demand"] = demand(f, stats)
+        tables["demand"] = demand(f, stats, now.date())
     if want("supply-ket") or want("demand-supply"):
         tables["supply-ket"] = supply_by_ket(f, kets)
     if want("supply-country"):

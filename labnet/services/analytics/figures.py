@@ -27,6 +27,7 @@ from labnet import permissions
 from labnet.extensions import db
 from labnet.models import (
     ActivityDaily,
+    DemandSignal,
     Equipment,
     EquipmentCategory,
     KetArea,
@@ -67,6 +68,9 @@ class Table:
     # How the page draws it: chart type, the label column and the value columns.
     chart: str = "bar"
     series: tuple[int, ...] = (1,)
+    # Rows that cover only part of their month or week (the current one "to date"): the
+    # page marks them and the chart draws them dashed, so a partial month is no collapse.
+    partial: frozenset[int] = frozenset()
 
 
 def _pct(part: float | None, whole: float | None) -> float | None:
@@ -95,8 +99,46 @@ def _buckets(f: Filters) -> list[date]:
     return [first + timedelta(weeks=i) for i in range((f.end - first).days // 7 + 1)]
 
 
-def demand(f: Filters, stats: Sequence[Any]) -> Table:
-    """Searches, booking requests and requests by kind per month (or week)."""
+def _bucket_end(first: date, bucket: str) -> date:
+    """The last day of the month or week starting on ``first``."""
+    if bucket == "month":
+        return (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    return first + timedelta(days=6)
+
+
+def _bucket_label(first: date, f: Filters, today: date) -> tuple[str, bool]:
+    """A bucket's label and whether the period covers only part of it: the bucket that
+    holds today is "to date", one cut by the period's start or end is "partial"."""
+    label = first.strftime("%Y-%m" if f.bucket == "month" else "%Y-%m-%d")
+    last = _bucket_end(first, f.bucket)
+    if first <= today <= last and today <= f.end:
+        return f"{label} (to date)", True
+    if first < f.start or last > f.end:
+        return f"{label} (partial)", True
+    return label, False
+
+
+def _partial_note(f: Filters, today: date) -> str:
+    """What the partial buckets of :func:`demand` cover, in days."""
+    unit = "month" if f.bucket == "month" else "week"
+    notes = []
+    for first in _buckets(f):
+        label, partial = _bucket_label(first, f, today)
+        if partial:
+            last = min(_bucket_end(first, f.bucket), f.end, max(today, f.start))
+            counted = max(0, (last - max(first, f.start)).days + 1)
+            whole = (_bucket_end(first, f.bucket) - first).days + 1
+            notes.append(f"{label}: {counted} of {whole} days")
+    if not notes:
+        return ""
+    return (f"A {unit} marked “to date” or “partial” counts only some of its days "
+            f"({'; '.join(notes)}), so it is lower than a whole {unit}; the chart draws "
+            "it dashed.")
+
+
+def demand(f: Filters, stats: Sequence[Any], today: date) -> Table:
+    """Searches, booking requests and requests by kind per month (or week); a month or
+    week the period covers only in part (the current one, to date) is marked so."""
     searches = _bucket(ActivityDaily.day, f.bucket)
     search_rows = db.session.execute(
         select(searches, func.sum(ActivityDaily.n),
@@ -114,22 +156,26 @@ def demand(f: Filters, stats: Sequence[Any]) -> Table:
     for b, kind, n, *_counts in stats:
         counts = by_bucket.setdefault(_as_date(b), {})
         counts[kind] = counts.get(kind, 0) + n
-    fmt = "%Y-%m" if f.bucket == "month" else "%Y-%m-%d"
     show_searches = f.searches_visible
     columns = [("Month" if f.bucket == "month" else "Week of")]
     if show_searches:
         columns += ["Searches", "Unmet searches"]
     columns += ["Booking requests", *(f"{REQUEST_KIND_LABELS[k]} requests" for k in REQUEST_KINDS)]
-    rows = []
+    rows: list[list[Any]] = []
+    partial: set[int] = set()
     for b in sorted(by_bucket):
         v = by_bucket[b]
-        row: list[Any] = [b.strftime(fmt)]
+        label, is_partial = _bucket_label(b, f, today)
+        if is_partial:
+            partial.add(len(rows))
+        row: list[Any] = [label]
         if show_searches:
             row += [int(v.get("searches") or 0), int(v.get("unmet") or 0)]
         row += [int(v.get("bookings") or 0), *(int(v.get(k) or 0) for k in REQUEST_KINDS)]
         rows.append(row)
     return Table("demand", "Demand over time", columns, rows, chart="line",
-                 series=tuple(range(1, len(columns))))
+                 series=tuple(range(1, len(columns))), partial=frozenset(partial),
+                 note=_partial_note(f, today))
 
 
 def _weekly_hours() -> Any:
@@ -356,26 +402,49 @@ def _flow_table(booking_rows: Sequence[Any], request_rows: Sequence[Any]
                    "cross_border_share": _pct(cross, total)}
 
 
-def unmet(f: Filters, names: dict[str, str], categories: dict[str, str]) -> Table:
-    """The most frequent searches that found few labs, by KET area, category and country."""
+def _searched_for(words: str, ket: str, category: str, country: str) -> str:
+    """One unmet search in words: “the words” and the filters, or "filters only"."""
+    parts = [f"“{words}”"] if words else []
+    parts += [p for p in (ket, category, country) if p]
+    return " · ".join(parts) if parts else "(no words, no filters)"
 
-    total = func.sum(ActivityDaily.n)
+
+def unmet(f: Filters, names: dict[str, str], categories: dict[str, str]) -> Table:
+    """The most frequent searches that found few labs: the words searched (trimmed, in
+    lower case, so "Cryo TEM" and "cryo tem " count together) and the KET area, category
+    and country filters, read from ``demand_signal`` through ``ix_demand_signal_results_at``
+    (one range per result count, a minority of searches; the summary keeps no words)."""
+    words = func.lower(func.trim(DemandSignal.query_text))
+    conds: list[ColumnElement[bool]] = [
+        DemandSignal.result_count.in_(range(UNMET_MAX_RESULTS + 1)),
+        DemandSignal.at >= f.start_at, DemandSignal.at < f.end_at]
+    if f.ket:
+        conds.append(DemandSignal.ket_code.in_(_ket_codes(f.ket)))
+    if f.country:
+        conds.append(DemandSignal.country_filter == f.country)
+    total = func.count()
     rows = db.session.execute(
-        select(ActivityDaily.ket_code, ActivityDaily.category_code,
-               ActivityDaily.supply_country, total)
-        .where(*_summary("search", f), ActivityDaily.unmet.is_(True))
-        .group_by(ActivityDaily.ket_code, ActivityDaily.category_code,
-                  ActivityDaily.supply_country)
-        .order_by(total.desc(), ActivityDaily.ket_code, ActivityDaily.category_code,
-                  ActivityDaily.supply_country)
+        select(words, DemandSignal.ket_code, DemandSignal.category_code,
+               DemandSignal.country_filter, total)
+        .where(*conds)
+        .group_by(words, DemandSignal.ket_code, DemandSignal.category_code,
+                  DemandSignal.country_filter)
+        .order_by(total.desc(), words, DemandSignal.ket_code, DemandSignal.category_code,
+                  DemandSignal.country_filter)
         .limit(TOP_ROWS)).all()
+    out = []
+    for q, k, c, s, n in rows:
+        ket, cat = (names.get(k, k) if k else ""), (categories.get(c, c) if c else "")
+        country = country_name(s) if s else ""
+        out.append([_searched_for(q or "", ket, cat, country), q or "", ket, cat, country,
+                    int(n)])
     return Table("unmet", "Unmet demand: searches that found nothing or nearly nothing",
-                 ["KET area", "Equipment category", "Country", "Searches"],
-                 [[names.get(k, k) if k else "Any", categories.get(c, c) if c else "Any",
-                   country_name(s) if s else "Any", int(n)] for k, c, s, n in rows],
-                 series=(3,),
-                 note=f"Searches that found {UNMET_MAX_RESULTS} labs or fewer, by the KET "
-                      "area, category and country searched for.")
+                 ["Searched for", "Words", "KET area", "Equipment category", "Country",
+                  "Searches"], out, series=(5,),
+                 note=f"Searches that found {UNMET_MAX_RESULTS} labs or fewer, grouped by "
+                      "the words searched (ignoring case) and the KET area, category and "
+                      "country chosen; an empty cell is a filter not used. Counted live, so "
+                      "they may include searches newer than the summary above.")
 
 
 def demand_against_supply(f: Filters, stats: Sequence[Any], supply: Table,
@@ -390,17 +459,31 @@ def demand_against_supply(f: Filters, stats: Sequence[Any], supply: Table,
         area = code if sub_level else (parents.get(code) or code)
         requests[area] = requests.get(area, 0) + int(row[2])
     labs = {row[1]: row[2] for row in supply.rows}
-    codes = sorted(set(requests) | set(labs),
-                   key=lambda c: (-(requests.get(c, 0) - labs.get(c, 0)), c))
+    # The average pressure: all requests of these areas per lab offering them.
+    total_labs = sum(labs.values())
+    average = sum(requests.values()) / total_labs if total_labs else None
+
+    def per_lab(code: str) -> float:
+        r, n = requests.get(code, 0), labs.get(code, 0)
+        return r / n if n else (math.inf if r else 0.0)
+
+    codes = sorted(set(requests) | set(labs), key=lambda c: (-per_lab(c), c))
     out = []
     for code in codes:
         r, n = requests.get(code, 0), labs.get(code, 0)
+        ratio = r / n if n else None
         out.append([names.get(code, code), code, r, n,
-                    round(r / n, 2) if n else None, "yes" if r > n else "no"])
+                    None if ratio is None else round(ratio, 2),
+                    None if ratio is None or not average else round(ratio / average, 2)])
     return Table("demand-supply", "Demand against supply per KET area",
                  ["KET area", "Code", "Requests", "Labs", "Requests per lab",
-                  "Requests outnumber labs"], out, series=(2, 3),
-                 note="Requests that name a KET area, against the labs offering it.")
+                  "Against the average (×)"], out, series=(2, 3),
+                 note="Requests that name a KET area, against the labs offering it. "
+                      "Requests per lab = requests ÷ labs; against the average = that "
+                      "figure ÷ the requests per lab over all the areas listed (1 = "
+                      "average, 2 = twice as many requests per lab as the average area, "
+                      "0.5 = half). Empty: no lab offers the area (the areas most in "
+                      "need come first).")
 
 
 def display(value: Any) -> str:

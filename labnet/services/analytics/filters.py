@@ -201,6 +201,11 @@ def ket_choices() -> list[tuple[str, str]]:
     return [(c, ("— " if p else "") + n) for c, n, p in rows]
 
 
+def _length(column: Any) -> int:
+    """The length of a ``String`` column."""
+    return int(column.property.columns[0].type.length)
+
+
 def network_choices(actor: Any) -> list[tuple[str, str]]:
     """The networks the dashboard's filter offers: those ``actor`` may see
     (``permissions.visible_networks``, as on /networks and the catalogue's filter)."""
@@ -215,14 +220,21 @@ def network_id(actor: Any, slug: str) -> int | None:
         Network.slug == slug, permissions.network_visible_condition(actor)))
 
 
+# How long each filter value may be: a day, the taxonomy codes and a network's slug.
+_VALUE_LENGTHS = {"from": 40, "to": 40, "ket": _length(KetArea.code),
+                  "country": 40, "kind": _length(LabKind.code),
+                  "network": _length(Network.slug)}
+
+
 def parse_filters(args: Any, actor: Any, *, today: date
                   ) -> tuple[Filters, dict[str, str], dict[str, str]]:
     """The dashboard's query string (``from``, ``to``, ``ket``, ``country``, ``kind``,
     ``network``) as :class:`Filters`, the errors per field (a bad value falls back to its
     default) and the values to put back in the form."""
     errors: dict[str, str] = {}
-    values = {k: (args.get(k) or "").strip()[:40] for k in
-              ("from", "to", "ket", "country", "kind", "network")}
+    # Each value is cut at the longest its field can hold (a network's slug at the
+    # column's length, not at 40), so every choice the form offers comes back whole.
+    values = {k: (args.get(k) or "").strip()[:limit] for k, limit in _VALUE_LENGTHS.items()}
     start, end = default_period(today)
 
     def day(name: str, fallback: date) -> date:

@@ -501,6 +501,23 @@ def list_my_bookings(actor: User, *, limit: int = 500) -> Select[tuple[Booking]]
             .order_by(Booking.start_at.desc(), Booking.id.desc()).limit(limit))
 
 
+def is_upcoming(booking: Booking, now: datetime) -> bool:
+    """Whether "My bookings" lists ``booking`` under "Upcoming", with its calendar file and
+    cancel action: it still holds its slot (pending or confirmed) and has not ended. A
+    rejected, cancelled, expired, no-show or completed booking, and one that has ended,
+    is past or closed."""
+    return booking.is_active and booking.end_at > now
+
+
+def split_my_bookings(bookings: Collection[Booking], now: datetime
+                      ) -> tuple[list[Booking], list[Booking]]:
+    """``bookings`` as "Upcoming" (soonest first) and "Past / closed" (latest start first,
+    the order of :func:`list_my_bookings`); see :func:`is_upcoming`."""
+    upcoming = sorted((b for b in bookings if is_upcoming(b, now)), key=lambda b: b.start_at)
+    closed = [b for b in bookings if not is_upcoming(b, now)]
+    return upcoming, closed
+
+
 def count_pending_for_manager(actor: User) -> int:
     """How many requests wait for the actor's decision (one query; the home page)."""
     stmt = managed_bookings(actor).where(Booking.status == BookingStatus.PENDING)

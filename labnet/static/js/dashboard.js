@@ -13,6 +13,26 @@
   }
 
   var PALETTE = ['#0d6efd', '#dc3545', '#198754', '#fd7e14', '#6f42c1', '#20c997', '#6c757d'];
+  // Axis labels: long names (KET areas, categories, labs) are wrapped onto at most two
+  // lines of LABEL_LINE characters and cut with "…"; the tooltip and the table beside the
+  // chart show the whole name.
+  var LABEL_LINE = 22;
+
+  function wrapLabel(text) {
+    var words = String(text).split(/\s+/);
+    var lines = [''];
+    words.forEach(function (word) {
+      var last = lines.length - 1;
+      if (!lines[last]) { lines[last] = word; } else if ((lines[last] + ' ' + word).length <= LABEL_LINE) {
+        lines[last] += ' ' + word;
+      } else { lines.push(word); }
+    });
+    if (lines.length > 2) { lines = [lines[0], lines.slice(1).join(' ')]; }
+    lines = lines.map(function (line) {
+      return line.length > LABEL_LINE ? line.slice(0, LABEL_LINE - 1) + '…' : line;
+    });
+    return lines.length === 1 ? lines[0] : lines;
+  }
 
   function drawChart(canvas) {
     var table = document.getElementById(canvas.dataset.chartFor);
@@ -22,24 +42,47 @@
     var heads = table.querySelectorAll('thead th');
     var rows = Array.prototype.slice.call(table.querySelectorAll('tbody tr:not(.empty)'));
     if (kind === 'bar' && rows.length > 20) { rows = rows.slice(0, 20); }
-    var labels = rows.map(function (tr) { return tr.cells[0].textContent; });
+    var names = rows.map(function (tr) { return tr.cells[0].textContent; });
+    // A month or week counted only in part (data-partial): a dashed line to it, a hollow
+    // point and a lighter bar, so the current month "to date" does not read as a collapse.
+    var partial = rows.map(function (tr) { return tr.dataset.partial === '1'; });
     var datasets = series.map(function (col, i) {
+      var colour = PALETTE[i % PALETTE.length];
       return {
         label: heads[col] ? heads[col].textContent : '',
         data: rows.map(function (tr) { return cellNumber(tr.cells[col]); }),
-        backgroundColor: PALETTE[i % PALETTE.length],
-        borderColor: PALETTE[i % PALETTE.length],
+        backgroundColor: partial.map(function (p) { return p ? colour + '55' : colour; }),
+        borderColor: colour,
+        pointBackgroundColor: partial.map(function (p) { return p ? '#fff' : colour; }),
+        segment: {
+          borderDash: function (ctx) {
+            return partial[ctx.p0DataIndex] || partial[ctx.p1DataIndex] ? [6, 4] : undefined;
+          }
+        },
         fill: false,
         tension: 0.2
       };
     });
+    var indexAxis = kind === 'bar' && names.length > 8 ? 'y' : 'x';
+    var ticks = {
+      autoSkip: indexAxis === 'x',
+      callback: function (value) { return wrapLabel(this.getLabelForValue(value)); }
+    };
+    var scales = {};
+    scales[indexAxis] = { ticks: ticks };
     new window.Chart(canvas, {
       type: kind,
-      data: { labels: labels, datasets: datasets },
+      data: { labels: names, datasets: datasets },
       options: {
         responsive: true, maintainAspectRatio: false, animation: false,
-        indexAxis: kind === 'bar' && labels.length > 8 ? 'y' : 'x',
-        plugins: { legend: { display: datasets.length > 1 } }
+        indexAxis: indexAxis,
+        scales: scales,
+        plugins: {
+          legend: { display: datasets.length > 1 },
+          tooltip: { callbacks: { title: function (items) {
+            return items.length ? names[items[0].dataIndex] : '';
+          } } }
+        }
       }
     });
     canvas.dataset.state = 'ready';

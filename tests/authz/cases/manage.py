@@ -78,6 +78,7 @@ CASES = [
     Case("manage.index", "GET", lambda p: "/manage", LOGGED_IN),
     Case("manage.equipment_template", "GET", lambda p: "/manage/equipment-template.csv",
          LOGGED_IN),
+    Case("manage.equipment_codes", "GET", lambda p: "/manage/equipment-codes.csv", LOGGED_IN),
     # Lab profile and policy.
     Case("manage.edit_lab", "GET", _lab, managed(200), name="published"),
     Case("manage.edit_lab", "GET", _drafts, managed(200, hidden=True), name="draft"),

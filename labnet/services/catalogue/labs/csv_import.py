@@ -7,7 +7,9 @@ Rules owned here:
   semicolon-separated, with at most ``MAX_IMPORT_ROWS`` rows; its first line names known
   columns, each once, the required ones included;
 - every row passes the same rules as the equipment form (``equipment.equipment_problems``),
-  and every problem of every row is listed with its line and column;
+  and every problem of every row is listed with its line and column; a code that is not
+  known names where the codes are listed (the import page, the codes file) and the
+  nearest known codes;
 - an import writes every row or none (DESIGN rule 5); a row with an ``id`` updates that
   piece of this lab's equipment, at most once per file;
 - text cells are guarded against spreadsheet formulas on export and unguarded on import
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import difflib
 import io
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,15 +33,15 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
 from labnet.models import Equipment, EquipmentCategory, KetArea, Lab
 from labnet.permissions import can_manage_lab, require
-from labnet.services.catalogue.labs._checks import known_codes
 from labnet.services.catalogue.labs.equipment import (
+    CURRENCIES,
     EquipmentData,
     _adjust_equipment_count,
     _apply,
@@ -108,6 +111,71 @@ def _write_csv(rows: Iterable[Mapping[str, str]]) -> str:
 def equipment_csv_template() -> str:
     """The import format: the header line and one example row."""
     return _write_csv([TEMPLATE_ROW])
+
+
+@dataclass(frozen=True)
+class CodeChoice:
+    """One value a coded column accepts: the column, the code, its name and its group."""
+
+    column: str
+    code: str
+    name: str
+    group: str = ""
+
+
+_FIXED_CHOICES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    ("booking_unit", (("hour", "By the hour"), ("half_day", "By the half day"),
+                      ("day", "By the day"))),
+    ("mode", (("self_service", "Self-service (after training)"),
+              ("operator_assisted", "Operated by the lab's staff"),
+              ("request_only", "On request only (not booked online)"))),
+    ("status", (("active", "Active (bookable)"), ("maintenance", "In maintenance"),
+                ("retired", "Retired (hidden from the catalogue)"))),
+)
+
+
+def equipment_code_choices() -> list[CodeChoice]:
+    """Every code the import's coded columns accept, with its name: the equipment
+    categories (by their number, with their group), the KET areas (each area followed by
+    its sub-areas), the booking units, modes and statuses, and the currencies."""
+    categories = db.session.execute(
+        select(EquipmentCategory.code, EquipmentCategory.name, EquipmentCategory.group_name)
+        .order_by(EquipmentCategory.number)).all()
+    kets = db.session.execute(
+        select(KetArea.code, KetArea.name, KetArea.parent_code)
+        .order_by(func.coalesce(KetArea.parent_code, KetArea.code),
+                  KetArea.parent_code.is_not(None), KetArea.position, KetArea.code)).all()
+    parents = {code: name for code, name, parent in kets if parent is None}
+    return [
+        *(CodeChoice("category", c, n, g) for c, n, g in categories),
+        *(CodeChoice("ket_codes", c, n, parents.get(p or c, "")) for c, n, p in kets),
+        *(CodeChoice(column, c, n) for column, pairs in _FIXED_CHOICES for c, n in pairs),
+        *(CodeChoice("currency", c, c) for c in CURRENCIES),
+    ]
+
+
+def equipment_codes_csv() -> str:
+    """The codes file offered beside the template: column, code, name, group."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(["column", "code", "name", "group"])
+    writer.writerows([c.column, c.code, c.name, c.group] for c in equipment_code_choices())
+    return out.getvalue()
+
+
+def _nearest(code: str, known: Mapping[str, str]) -> str:
+    """A "Did you mean …?" naming the known codes nearest to ``code`` (by code or name)."""
+    text = code.strip().lower()
+    by_name = {name.lower(): c for c, name in known.items()}
+    matches = difflib.get_close_matches(text, [c.lower() for c in known], n=3, cutoff=0.6)
+    lowered = {c.lower(): c for c in known}
+    found = [lowered[m] for m in matches]
+    found += [by_name[m] for m in difflib.get_close_matches(text, list(by_name), n=2,
+                                                            cutoff=0.6)
+              if by_name[m] not in found]
+    if not found:
+        return ""
+    return " Did you mean " + " or ".join(f"“{c}” ({known[c]})" for c in found[:3]) + "?"
 
 
 def export_equipment_csv(actor: Any, lab: Lab) -> str:
@@ -417,8 +485,8 @@ class _Checker:
 
     table: _Table
     existing: Mapping[int, Equipment]
-    categories: set[str]
-    kets: set[str]
+    categories: Mapping[str, str]  # code → name
+    kets: Mapping[str, str]
     seen_ids: dict[int, int] = dataclasses.field(default_factory=dict)
 
     def check(self, record: _Record) -> tuple[EquipmentData, list[ImportProblem]]:
@@ -431,7 +499,8 @@ class _Checker:
                 name="", category_code="", rate_industry=None, rate_sme=None),
             **record.values)
         unreadable = {p.column_name for p in record.problems}
-        for violation in equipment_problems(data, categories=self.categories, kets=self.kets):
+        for violation in equipment_problems(data, categories=set(self.categories),
+                                            kets=set(self.kets)):
             column = _column_of(violation.field or "")
             if column in unreadable:
                 continue  # the cell's own problem says it
@@ -439,8 +508,26 @@ class _Checker:
                     _COLUMN_FIELD.get(column, column) not in record.values):
                 continue  # an empty cell keeps a stored value this row's id does not find
             problems.append(ImportProblem(record.line, self.table.position(column), column,
-                                          violation.message))
+                                          self._message(column, violation.message, data)))
         return data, problems
+
+    def _message(self, column: str, message: str, data: EquipmentData) -> str:
+        """The rule's message; for an unknown code, where the codes are listed instead of
+        the form's "from the list", and the nearest known codes."""
+        if column == "category":
+            code = data.category_code[:40]
+            if not code.strip():
+                return ("Enter the equipment category's code, from the column “code” of "
+                        "the category list on the import page (or labnet-equipment-codes.csv).")
+            return (f"Unknown equipment category “{code}”. Use a code from the column "
+                    "“code” of the category list on the import page (or the codes file, "
+                    f"labnet-equipment-codes.csv).{_nearest(code, self.categories)}")
+        if column == "ket_codes":
+            unknown = [c for c in data.ket_codes if c not in self.kets]
+            hints = "".join(_nearest(c, self.kets) for c in unknown[:2])
+            return (f"{message} The KET area codes are listed on the import page and in "
+                    f"labnet-equipment-codes.csv.{hints}")
+        return message
 
     def _id_problems(self, record: _Record) -> list[ImportProblem]:
         equipment_id = record.equipment_id
@@ -488,6 +575,11 @@ def _write(actor: Any, lab: Lab, planned: Sequence[tuple[int | None, EquipmentDa
     return ImportResult(created=created, updated=updated)
 
 
+def _code_names(model: Any) -> dict[str, str]:
+    """A taxonomy's codes and names (loaded once per import)."""
+    return dict(db.session.execute(select(model.code, model.name)).tuples().all())
+
+
 def import_equipment_csv(actor: Any, lab: Lab, content: bytes, *, now: datetime,
                          max_bytes: int = CSV_MAX_BYTES) -> ImportResult:
     """Import equipment from CSV in the export format: a row with an ``id`` of this lab's
@@ -507,7 +599,7 @@ def import_equipment_csv(actor: Any, lab: Lab, content: bytes, *, now: datetime,
             .where(Equipment.lab_id == lab.id)
         )
     }
-    checker = _Checker(table, existing, known_codes(EquipmentCategory), known_codes(KetArea))
+    checker = _Checker(table, existing, _code_names(EquipmentCategory), _code_names(KetArea))
     problems = list(table.problems)
     planned: list[tuple[int | None, EquipmentData]] = []
     for row in table.rows:

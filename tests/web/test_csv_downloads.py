@@ -1,0 +1,48 @@
+"""Every CSV the app serves for download is UTF-8 with a byte-order mark, so spreadsheet
+programs read "Łukasiewicz" as written (issue 12 §4). The list below names a request for
+each ``.csv`` route; a new CSV route fails here until it is added (and so checked)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+
+from labnet.extensions import db
+from labnet.models import Lab
+from tests.fixtures.dashboard import PERIOD
+
+NAME = "Łukasiewicz – Instytut Mikroelektroniki i Fotoniki"
+
+# endpoint → the URL to fetch (as an admin, in dash_world)
+DOWNLOADS = {
+    "dashboard.section_csv": lambda w: "/dashboard/utilisation-labs.csv?" + urlencode(PERIOD),
+    "manage.export_equipment": lambda w: f"/manage/labs/{w.aachen.slug}/equipment.csv",
+    "manage.equipment_template": lambda w: "/manage/equipment-template.csv",
+    "manage.equipment_codes": lambda w: "/manage/equipment-codes.csv",
+}
+
+
+def test_every_csv_route_is_listed(app):
+    csv_routes = {rule.endpoint for rule in app.url_map.iter_rules() if ".csv" in rule.rule}
+    assert csv_routes == set(DOWNLOADS)
+
+
+@pytest.mark.parametrize("endpoint", sorted(DOWNLOADS))
+def test_csv_download_is_utf8_with_a_byte_order_mark(app, client, dash_world, quick_login,
+                                                     endpoint):
+    from tests.fixtures.dashboard import summarise
+
+    with app.app_context():
+        db.session.get(Lab, dash_world.aachen.id).name = NAME
+        db.session.commit()
+    summarise(app)
+    quick_login(client, dash_world.admin)
+    response = client.get(DOWNLOADS[endpoint](dash_world))
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    assert response.data.startswith(b"\xef\xbb\xbf")
+    assert not response.data[3:].startswith(b"\xef\xbb\xbf")  # once
+    assert "attachment" in response.headers["Content-Disposition"]
+    if endpoint == "dashboard.section_csv":
+        assert NAME in response.data.decode("utf-8-sig")
