@@ -33,6 +33,7 @@ from labnet.models.request import (
     RequestMessage,
     RequestStatus,
 )
+from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
 from labnet.models.team import (
     ClaimMethod,
     ClaimStatus,
@@ -40,7 +41,6 @@ from labnet.models.team import (
     LabClaim,
     LabInvitation,
 )
-from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
 from labnet.models.user import (
     CalendarFeed,
     LoginSession,

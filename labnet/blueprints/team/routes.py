@@ -46,12 +46,6 @@ _per_address = limiter.limit(_limit("ACCOUNT_MAIL_LIMIT_PER_ADDRESS"),
                              deduct_when=_did_something)
 
 
-@bp.app_template_global("lab_is_managed")
-def lab_is_managed(lab_id: int) -> bool:
-    """For the claim box on lab pages: whether the lab has an active manager."""
-    return team.is_managed(lab_id)
-
-
 # --- claiming a lab ----------------------------------------------------------------------
 
 

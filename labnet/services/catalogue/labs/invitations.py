@@ -56,8 +56,8 @@ def invite_manager(actor: User, lab: Lab, email: str, message: str, *, handover:
 
     :raises PermissionDenied: unless the actor manages the lab or is an admin.
     :raises RuleViolation: ``email`` when the address manages the lab already, ``message``
-        when too long or holding control characters, ``handover`` when the actor is no manager of the lab (an admin
-        invites, but has nothing to hand over).
+        when too long or holding control characters, ``handover`` when the actor is no
+        manager of the lab (an admin invites, but has nothing to hand over).
     """
     require(can_manage_lab, actor, lab)
     address = accounts.normalise_email(email)
