@@ -62,6 +62,7 @@ def _claim_page(lab: Lab, *, domain_form: ClaimDomainForm | None = None,
             LabClaim.status == ClaimStatus.OPEN))
     return render_template(
         "team/claim.html", lab=lab, managed=team.is_managed(lab.id),
+        organisation=team.lab_organisation(lab),
         domain=claims.lab_domain(lab), actor=actor, open_claim=open_claim,
         same_org=bool(actor and actor.organisation_id == lab.organisation_id),
         domain_form=domain_form,
@@ -283,6 +284,7 @@ def _invitation_page(token: str, *, form: InvitationRegisterForm | None = None,
         return render_template("team/link_invalid.html", message=invitations.INVALID), 400
     return render_template(
         "team/invitation.html", invitation=invitation, lab=invitation.lab, token=token,
+        organisation=team.lab_organisation(invitation.lab),
         form=form or InvitationRegisterForm(formdata=None), accept=accept or ConfirmForm(),
     ), status
 

@@ -34,6 +34,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from publicsuffixlist import PublicSuffixList
 from sqlalchemy import Select, select
+from sqlalchemy.orm import joinedload
 
 from labnet import security
 from labnet.data import free_mail_domains
@@ -135,6 +136,7 @@ def _send_proof(claim: LabClaim, *, new_account: bool, now: datetime) -> None:
     token = security.make_token(CLAIM_SALT, {"c": claim.id, "e": claim.email})
     enqueue_email("claim_link", claim.email, f"Confirm your claim of {claim.lab.name} on LabNet",
                   {"claim": claim, "lab": claim.lab, "user": claim.user, "token": token,
+                   "organisation": team.lab_organisation(claim.lab),
                    "new_account": new_account,
                    "lifetime": accounts.lifetime_words(_lifetime())},
                   now=now, action_required=True)
@@ -152,7 +154,8 @@ def claim_by_domain(actor: User, lab: Lab, email: str, *, now: datetime) -> LabC
         raise PermissionDenied("claim_by_domain")
     _check_claimable(lab, "email")
     if actor.organisation_id != lab.organisation_id:
-        raise RuleViolation("email", f"{lab.name} belongs to {lab.organisation.name}, and your "
+        raise RuleViolation("email", f"{lab.name} belongs to "
+                            f"{team.lab_organisation(lab).name}, and your "
                             f"account to {actor.organisation.name}: an address at the lab's "
                             "domain cannot move your account. Ask for approval below.")
     problem = domain_problem(email, lab)
@@ -190,7 +193,7 @@ def register_and_claim(lab: Lab, *, email: str, full_name: str, password: str,
     problem = domain_problem(email, lab)
     if problem:
         raise RuleViolation("email", problem)
-    organisation = lab.organisation
+    organisation = team.lab_organisation(lab)
     if db.session.scalar(select(User.id).where(
             User.organisation_id == organisation.id, User.membership == Membership.ACTIVE,
             User.is_active.is_(True)).limit(1)) is not None:
@@ -317,7 +320,8 @@ def ask_approval(actor: User, lab: Lab, reason: str, *, now: datetime) -> LabCla
     for receiver in claim_receivers(lab.id):
         enqueue_email("claim_received", receiver.email,
                       f"{actor.full_name} asks to manage {lab.name} on LabNet",
-                      {"claim": claim, "lab": lab, "claimant": actor, "receiver": receiver},
+                      {"claim": claim, "lab": lab, "claimant": actor, "receiver": receiver,
+                       "organisation": team.lab_organisation(lab)},
                       now=now, action_required=True)
     return claim
 
@@ -330,6 +334,7 @@ def list_claims(actor: User) -> Select[tuple[LabClaim]]:
     if not isinstance(actor, User) or not (actor.is_admin or actor.is_coordinator):
         raise PermissionDenied("list_claims")
     return (select(LabClaim)
+            .options(joinedload(LabClaim.lab).joinedload(Lab.organisation))
             .where(LabClaim.status == ClaimStatus.OPEN,
                    LabClaim.method == ClaimMethod.APPROVAL, claims_queue_condition(actor))
             .order_by(LabClaim.created_at, LabClaim.id))

@@ -84,6 +84,7 @@ def invite_manager(actor: User, lab: Lab, email: str, message: str, *, handover:
     enqueue_email("team_invitation", address,
                   f"{actor.full_name} invites you to manage {lab.name} on LabNet",
                   {"lab": lab, "inviter": actor, "invitation": invitation, "token": token,
+                   "organisation": team.lab_organisation(lab),
                    "lifetime": accounts.lifetime_words(_lifetime())},
                   now=now, action_required=True)
     return invitation
@@ -172,7 +173,7 @@ def register_and_accept(token: str, full_name: str, password: str, *,
                       required="Enter your name.")
     user = accounts.add_member_account(
         email=invitation.email, full_name=name, password=password,
-        organisation=invitation.lab.organisation, membership=Membership.ACTIVE,
+        organisation=team.lab_organisation(invitation.lab), membership=Membership.ACTIVE,
         confirmed_at=now, now=now)
     audit.record(user, "organisation.member_invited", "user", user.id, now=now,
                  organisation_id=user.organisation_id, invitation_id=invitation.id)

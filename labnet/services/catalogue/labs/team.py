@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from labnet.errors import NotFound, RuleViolation
 from labnet.extensions import db
-from labnet.models import Lab, LabManager, User
+from labnet.models import Lab, LabManager, Organisation, User
 from labnet.permissions import can_manage_lab, manages_lab, require
 from labnet.services.common import audit
 from labnet.services.notifications.outbox import enqueue_email
@@ -59,6 +59,13 @@ def managed_lab_ids(lab_ids: Iterable[int]) -> set[int]:
 def is_managed(lab_id: int) -> bool:
     """Whether the lab has at least one active manager."""
     return bool(managed_lab_ids([lab_id]))
+
+
+def lab_organisation(lab: Lab) -> Organisation:
+    """The organisation a lab belongs to (``Lab.organisation`` never loads by itself)."""
+    organisation = db.session.get(Organisation, lab.organisation_id)
+    assert organisation is not None  # a foreign key
+    return organisation
 
 
 def list_managers(lab_id: int) -> list[tuple[User, LabManager]]:
