@@ -11,12 +11,13 @@ import pytest
 from sqlalchemy import func, select
 
 from labnet.extensions import db
-from labnet.models import AuditEvent, LabClaim, LabManager, Lab, Organisation, Role, User
+from labnet.models import AuditEvent, LabClaim, LabManager, Organisation, Role, User
 from labnet.services.networks import rules as nw
 from tests.fixtures.auth import login_as, post_form
 from tests.web.test_auth import NEW_PASSWORD, page
 
-CLAIM_LINK = re.compile(r"http://labnet\.test(/(?:claims/confirm|team/invitation)/[A-Za-z0-9._-]+)")
+CLAIM_LINK = re.compile(
+    r"http://labnet\.test(/(?:claims/confirm|team/invitation)/[A-Za-z0-9._-]+)")
 
 
 def link_of(smtp, address: str) -> str:

@@ -91,7 +91,9 @@ def lab_domain(lab: Lab) -> str | None:
     """The lab's own web domain (its website's host without ``www.``), or ``None`` when the
     lab has no website or its host is no registrable domain."""
     host = _host(lab.website)
-    if host is None or _psl().privatesuffix(host) is None:
+    # An IP address names no organisation (and the list would make "0.1" of "10.0.0.1").
+    if (host is None or host.replace(".", "").isdigit() or ":" in host
+            or _psl().privatesuffix(host) is None):
         return None
     return host
 
