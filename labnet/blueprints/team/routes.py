@@ -7,6 +7,7 @@ Every route loads its lab through ``permissions`` (404 for a draft the user may 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, flash, make_response, redirect, render_template, url_for
@@ -72,9 +73,7 @@ def _claim_page(lab: Lab, *, domain_form: ClaimDomainForm | None = None,
     ), status
 
 
-def _status(form: Any, outcome: Any = None) -> int:
-    if outcome is not None and not outcome:
-        return outcome.status
+def _status(form: Any) -> int:
     return 422 if form.errors or form.form_errors else 200
 
 
@@ -83,20 +82,29 @@ def claim(slug: str):
     return _claim_page(permissions.lab_for(current_user, slug))
 
 
+def _claim_post(lab: Lab, form: Any, page_field: str, call: Callable[[], Any],
+                done: Callable[[], Any]):
+    """One claim form posted: the service call as the one transaction, then ``done()``;
+    bad input or a refusal shows the claim page again with the input kept (never the
+    passwords)."""
+    if form.validate_on_submit() and commit_or_show(form, call):
+        return done()
+    if hasattr(form, "password"):
+        form.password.data = form.password_confirm.data = ""
+    return _claim_page(lab, status=_status(form), **{page_field: form})
+
+
 @bp.post("/labs/<slug>/claim/domain")
 @login_required
 @_per_address
 def claim_domain(slug: str):
     lab = permissions.lab_for(current_user, slug)
     form = ClaimDomainForm()
-    if form.validate_on_submit():
-        actor = current_user._get_current_object()
-        outcome = commit_or_show(form, lambda: claims.claim_by_domain(
-            actor, lab, form.email.data, now=clock.utcnow()))
-        if outcome:
-            return render_template("team/claim_sent.html", lab=lab, email=form.email.data)
-        return _claim_page(lab, domain_form=form, status=outcome.status)
-    return _claim_page(lab, domain_form=form, status=_status(form))
+    actor = current_user._get_current_object()
+    return _claim_post(
+        lab, form, "domain_form",
+        lambda: claims.claim_by_domain(actor, lab, form.email.data, now=clock.utcnow()),
+        lambda: render_template("team/claim_sent.html", lab=lab, email=form.email.data))
 
 
 @bp.post("/labs/<slug>/claim/register")
@@ -107,17 +115,21 @@ def claim_register(slug: str):
     if current_user.is_authenticated:
         return redirect(url_for("team.claim", slug=lab.slug))
     form = ClaimRegisterForm()
-    if form.validate_on_submit():
-        outcome = commit_or_show(form, lambda: claims.register_and_claim(
-            lab, email=form.email.data, full_name=form.full_name.data,
-            password=form.password.data, now=clock.utcnow()))
-        if outcome:
-            # The same page whether the address was new or had an account (whose owner is
-            # told by e-mail); the mail leaves after the answer (no timing difference).
-            return mail_after_response(make_response(render_template(
-                "team/claim_sent.html", lab=lab, email=form.email.data, new_account=True)))
-    form.password.data = form.password_confirm.data = ""
-    return _claim_page(lab, register_form=form, status=_status(form))
+    # The same page whether the address was new or had an account (whose owner is told by
+    # e-mail); the mail leaves after the answer (no timing difference).
+    return _claim_post(
+        lab, form, "register_form",
+        lambda: claims.register_and_claim(lab, email=form.email.data,
+                                          full_name=form.full_name.data,
+                                          password=form.password.data, now=clock.utcnow()),
+        lambda: mail_after_response(make_response(render_template(
+            "team/claim_sent.html", lab=lab, email=form.email.data, new_account=True))))
+
+
+def _asked(lab: Lab):
+    flash(f"Your claim of {lab.name} is on its way to the people who decide it; we will "
+          "e-mail you their answer.", "success")
+    return redirect(url_for("team.claim", slug=lab.slug))
 
 
 @bp.post("/labs/<slug>/claim/approval")
@@ -125,16 +137,11 @@ def claim_register(slug: str):
 def claim_approval(slug: str):
     lab = permissions.lab_for(current_user, slug)
     form = ClaimApprovalForm()
-    if form.validate_on_submit():
-        actor = current_user._get_current_object()
-        outcome = commit_or_show(form, lambda: claims.ask_approval(
-            actor, lab, form.reason.data, now=clock.utcnow()))
-        if outcome:
-            flash(f"Your claim of {lab.name} is on its way to the people who decide it; we "
-                  "will e-mail you their answer.", "success")
-            return redirect(url_for("team.claim", slug=lab.slug))
-        return _claim_page(lab, approval_form=form, status=outcome.status)
-    return _claim_page(lab, approval_form=form, status=_status(form))
+    actor = current_user._get_current_object()
+    return _claim_post(
+        lab, form, "approval_form",
+        lambda: claims.ask_approval(actor, lab, form.reason.data, now=clock.utcnow()),
+        lambda: _asked(lab))
 
 
 @bp.get("/claims/confirm/<token>")
