@@ -50,10 +50,12 @@ REGISTER = {"full_name": "Anna Weber", "email": "anna.weber@fraunhofer.de",
             "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
 
 
-def test_the_lab_page_of_an_unmanaged_lab_offers_the_claim(client, ipt, people):
-    html = client.get(f"/labs/{ipt.slug}").get_data(as_text=True)
-    assert 'id="claim"' in html and "Not yet managed on LabNet — is this your lab?" in html
-    assert f"/labs/{ipt.slug}/claim" in html
+def test_the_pages_of_an_unmanaged_lab_offer_the_claim(client, ipt, people, make_equipment):
+    item = make_equipment(ipt)
+    for url in (f"/labs/{ipt.slug}", f"/equipment/{item.id}"):
+        html = client.get(url).get_data(as_text=True)
+        assert 'id="claim"' in html and "Not yet managed on LabNet — is this your lab?" in html
+        assert f"/labs/{ipt.slug}/claim" in html
     managed = client.get(f"/labs/{people.lab.slug}").get_data(as_text=True)
     assert 'id="claim"' not in managed
 
@@ -310,6 +312,11 @@ def test_an_empty_reason_is_refused_on_its_field(client, app, ipt, people):
     assert count(app, LabClaim) == 0
 
 
-def test_the_claims_queue_is_for_admins_and_coordinators(client, people):
+def test_the_claims_queue_is_for_admins_and_coordinators(client, app, people):
     login_as(client, people.manager)
     assert client.get("/claims").status_code == 403
+    assert 'id="lab-claims"' not in client.get("/networks").get_data(as_text=True)
+    coordinator = app.test_client()
+    login_as(coordinator, people.coordinator)
+    assert 'id="lab-claims"' in coordinator.get("/networks").get_data(as_text=True)
+    assert 'id="no-claims"' in coordinator.get("/claims").get_data(as_text=True)
