@@ -23,6 +23,7 @@ from labnet.models import (
     Equipment,
     EquipmentStatus,
     Lab,
+    LabClaim,
     LabManager,
     Membership,
     OrgKind,
@@ -531,3 +532,47 @@ def dashboard_lab_scope(actor: Actor) -> Select[tuple[int]] | None:
     if user is not None and (user.is_admin or user.is_coordinator):
         return None
     return select(LabManager.lab_id).where(LabManager.user_id == (user.id if user else None))
+
+
+# Lab claims ----------------------------------------------------------------------------------
+# An approval claim of a lab is decided by admins and by the coordinators of the networks
+# the lab is an accepted member of (on a stage not retired); everyone else, the claimant
+# included, gets 404 on it.
+
+
+def claims_queue_condition(actor: Actor) -> ColumnElement[bool]:
+    """SQL condition on ``LabClaim``: the claims ``actor`` decides."""
+    user = _user(actor)
+    if user is None:
+        return LabClaim.id.is_(None)
+    if user.is_admin:
+        return true()
+    if not user.is_coordinator:
+        return LabClaim.id.is_(None)
+    return exists().where(NetworkMember.lab_id == LabClaim.lab_id,
+                          NetworkMember.status == "accepted",
+                          NetworkStage.id == NetworkMember.stage_id,
+                          NetworkStage.retired_at.is_(None),
+                          NetworkCoordinator.network_id == NetworkMember.network_id,
+                          NetworkCoordinator.user_id == user.id)
+
+
+def can_view_claims(actor: Actor) -> bool:
+    """Admins and coordinators have a queue of lab claims (a coordinator's holds the labs of
+    their networks)."""
+    user = _user(actor)
+    return bool(user and (user.is_admin or user.is_coordinator))
+
+
+def can_decide_claim(actor: Actor, claim: LabClaim) -> bool:
+    """Admins, and the coordinators of a network the claimed lab is a member of."""
+    return bool(can_view_claims(actor) and db.session.scalar(select(exists().where(
+        LabClaim.id == claim.id, claims_queue_condition(actor)))))
+
+
+def claim_for(actor: Actor, claim_id: int) -> LabClaim:
+    """A claim the actor decides, else :class:`NotFound` (others may not know of it)."""
+    claim = db.session.get(LabClaim, claim_id)
+    if claim is None or not can_decide_claim(actor, claim):
+        raise NotFound(claim_id)
+    return claim

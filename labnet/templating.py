@@ -17,6 +17,7 @@ from labnet import permissions
 from labnet.links import external_url, secret_text, secret_url
 from labnet.services.accounts.navigation import nav_counts
 from labnet.services.booking.engine import count_pending_for_manager
+from labnet.services.catalogue.labs.team import is_managed
 from labnet.services.geo.geocoding import country_name, country_names
 from labnet.services.networks.rules import list_network_choices, networks_of_lab
 
@@ -98,7 +99,8 @@ def register_template_helpers(app: Flask) -> None:
         network_invitation_count=network_invitation_count,
         request_inbox_count=request_inbox_count, pending_booking_count=pending_booking_count,
         filter_networks=filter_networks, lab_networks=lab_networks, map_tiles=map_tiles,
-        external_url=external_url, secret_url=secret_url, secret_text=secret_text)
+        external_url=external_url, secret_url=secret_url, secret_text=secret_text,
+        lab_is_managed=is_managed)  # the claim box on lab pages
 
     @app.context_processor
     def _nav():

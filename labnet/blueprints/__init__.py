@@ -17,6 +17,7 @@ from labnet.blueprints.manage import bp as manage
 from labnet.blueprints.maps import bp as maps
 from labnet.blueprints.networks import bp as networks
 from labnet.blueprints.requests import bp as requests
+from labnet.blueprints.team import bp as team
 
 
 def register_blueprints(app: Flask) -> None:
@@ -33,3 +34,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard)  # /dashboard, /dashboard/<section>.csv
     app.register_blueprint(networks)  # /networks, /networks/<slug>, gaps, invitations
     app.register_blueprint(requests)  # /requests, /requests/new, /requests/inbox, /requests/<ref>
+    app.register_blueprint(team)  # /labs/<slug>/claim, /claims, /manage/labs/<slug>/managers

@@ -34,6 +34,13 @@ from labnet.models.request import (
     RequestStatus,
 )
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
+from labnet.models.team import (
+    ClaimMethod,
+    ClaimStatus,
+    InvitationStatus,
+    LabClaim,
+    LabInvitation,
+)
 from labnet.models.user import (
     CalendarFeed,
     LoginSession,
@@ -59,6 +66,8 @@ __all__ = [
     "BookingStatus",
     "BookingUnit",
     "CalendarFeed",
+    "ClaimMethod",
+    "ClaimStatus",
     "DemandSignal",
     "Equipment",
     "EquipmentCategory",
@@ -70,10 +79,13 @@ __all__ = [
     "GazetteerPlace",
     "GeocodeCache",
     "GeocodeRequest",
+    "InvitationStatus",
     "JobLock",
     "KetArea",
     "Lab",
     "LabAnswer",
+    "LabClaim",
+    "LabInvitation",
     "LabKet",
     "LabKind",
     "LabManager",

@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import func, insert, select, text, update
 
 from labnet import data, security
 from labnet.extensions import db
@@ -159,6 +159,10 @@ def seed_demo(*, now: datetime, progress: Progress = _noop) -> dict[str, int]:
     for i, centre in enumerate(centres, start=1):
         progress("labs", i, len(centres))
         if centre["slug"] in existing:
+            # A demo database from before the labs had websites: the claim by an address at
+            # the lab's domain needs one (services.catalogue.labs.claims).
+            db.session.execute(update(Lab).where(Lab.slug == centre["slug"], Lab.website == "")
+                               .values(website=centre.get("website", "")))
             continue
         rng = random.Random(zlib.crc32(centre["slug"].encode()))
         org = _org(centre["organisation"], centre["organisation_kind"], centre["country"])
@@ -169,7 +173,7 @@ def seed_demo(*, now: datetime, progress: Progress = _noop) -> dict[str, int]:
             capabilities="\n".join(centre["capabilities"]), city=centre["city"],
             country=centre["country"], lat=_jitter(rng, centre["lat"]),
             lon=_jitter(rng, centre["lon"]), coords_source="seed",
-            timezone=centre["timezone"], is_published=True,
+            timezone=centre["timezone"], is_published=True, website=centre.get("website", ""),
             requires_approval=rng.random() < 0.75, min_lead_hours=rng.choice((24, 48, 72)),
             max_advance_days=rng.choice((90, 180, 365)),
             cancel_deadline_hours=rng.choice((24, 48)), hold_hours=rng.choice((48, 72)),

@@ -95,6 +95,11 @@ def _build_cast(app, request):
 
     seed_organisation(app, people)
     # --- end organisation members ---
+    # --- claims and lab teams: people.team_* (see cases/team) ---
+    from tests.authz.cases.team import seed as seed_team
+
+    seed_team(app, people)
+    # --- end claims and lab teams ---
     return people
 
 

@@ -10,6 +10,8 @@ Rules owned here:
   another organisation's bookings by claiming membership (DESIGN rule 6). An e-mail domain
   never grants membership, and a free-mail domain is never recorded as an organisation's;
 - an organisation keeps at least one organisation admin (its founder first);
+- granting and revoking a lab's manager goes through services.catalogue.labs.team (one
+  act of adding a manager; a lab keeps its last manager);
 - companies carry their EU size class (it decides SME rates);
 - a login session is a server-side row: logout, password change, password reset and "log
   out everywhere" revoke rows, and a copied cookie stops working;
@@ -53,6 +55,7 @@ from labnet.permissions import (
     org_person_for,
     require,
 )
+from labnet.services.catalogue.labs import team
 from labnet.services.common import audit
 from labnet.services.notifications.outbox import enqueue_email
 
@@ -222,7 +225,7 @@ def register_member(
             assert new_org is not None
             _checked_organisation(new_org)
         security.hash_password(password)  # as long as a real registration takes
-        _tell_owner_of_registration_attempt(owner, now=now)
+        tell_owner_of_registration_attempt(owner, now=now)
         return None
     if join_existing:
         # Asking to join: a pending request the organisation's admins decide. The address's
@@ -257,6 +260,52 @@ def register_member(
     audit.record(user, "user.registered", "user", user.id, now=now, organisation_id=org.id)
     _send_confirmation(user, now=now)
     return user
+
+
+def add_member_account(*, email: str, full_name: str, password: str,
+                       organisation: Organisation, membership: Membership,
+                       confirmed_at: datetime | None, now: datetime) -> User:
+    """Create the account of someone an e-mailed link admits to ``organisation`` (a lab
+    claim proved at the lab's domain, an invitation to a lab's team): an organisation
+    without an active organisation admin gets this person as its admin, so somebody
+    decides its join requests from now on.
+
+    :raises RuleViolation: ``password`` when weak, ``email`` when the address has an
+        account (only the holder of the link, the address's owner, learns that).
+    """
+    email = normalise_email(email)
+    check_password_strength(password, email)
+    if db.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise RuleViolation("email", "An account uses this address already: log in with it "
+                            "instead (or reset its password).")
+    is_admin = (membership == Membership.ACTIVE
+                and not organisation_admins(organisation.id))
+    user = User(email=email, full_name=" ".join(full_name.split()),
+                password_hash=security.hash_password(password), organisation=organisation,
+                is_active=True, membership=membership, email_confirmed_at=confirmed_at,
+                org_role=OrgRole.ADMIN if is_admin else OrgRole.MEMBER)
+    db.session.add(user)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:  # the same address registered a moment ago
+        raise RuleViolation("email", "This address was registered a moment ago. Log in "
+                            "or reset the password.") from exc
+    audit.record(user, "user.registered", "user", user.id, now=now,
+                 organisation_id=organisation.id)
+    return user
+
+
+def admit_to_organisation(user: User, *, now: datetime) -> None:
+    """Make a pending account an active member once a link proved it belongs (a lab claim
+    proved at the lab's own domain): organisation admin when the organisation has none."""
+    if user.is_member:
+        return
+    user.membership = Membership.ACTIVE
+    if not organisation_admins(user.organisation_id):
+        user.org_role = OrgRole.ADMIN
+    user.updated_at = now
+    audit.record(user, "organisation.member_admitted", "user", user.id, now=now,
+                 organisation_id=user.organisation_id, org_role=user.org_role)
 
 
 def join_domain(email: str) -> str | None:
@@ -298,7 +347,8 @@ def organisation_admins(organisation_id: int) -> list[User]:
     ))
 
 
-def _ask_organisation_admins(user: User, *, now: datetime) -> None:
+def ask_organisation_admins(user: User, *, now: datetime) -> None:
+    """Ask the organisation's admins to decide a confirmed request to join (e-mailed)."""
     # Sent once the address is confirmed: a request from an address nobody controls is
     # not worth an admin's time.
     audit.record(user, "organisation.join_requested", "user", user.id, now=now,
@@ -312,7 +362,9 @@ def _ask_organisation_admins(user: User, *, now: datetime) -> None:
         )
 
 
-def _tell_owner_of_registration_attempt(owner: User, *, now: datetime) -> None:
+def tell_owner_of_registration_attempt(owner: User, *, now: datetime) -> None:
+    """Tell an address's owner that someone tried to register with it (a fresh
+    confirmation link if it is not confirmed yet); nothing else happens."""
     audit.record(None, "user.registration_attempted", "user", owner.id, now=now)
     if not owner.is_confirmed and owner.is_active:
         # Most likely the same person again, who lost the first mail: a fresh link.
@@ -380,7 +432,7 @@ def confirm_email(token: str, *, now: datetime) -> User:
         user.email_confirmed_at = now
         audit.record(user, "user.email_confirmed", "user", user.id, now=now)
         if not user.is_member:
-            _ask_organisation_admins(user, now=now)
+            ask_organisation_admins(user, now=now)
     db.session.flush()
     return user
 
@@ -557,7 +609,7 @@ def reset_password(token: str, new: str, *, now: datetime) -> User:
         # Following an e-mailed link proves the address.
         user.email_confirmed_at = now
         if not user.is_member:
-            _ask_organisation_admins(user, now=now)
+            ask_organisation_admins(user, now=now)
     end_all_sessions(user, now=now)
     audit.record(user, "user.password_reset", "user", user.id, now=now)
     db.session.flush()
@@ -693,11 +745,8 @@ def grant_role(actor: User | None, user: User, role: str, *, lab: Lab | None = N
     if role == Role.LAB_MANAGER:
         if lab is None:
             raise RuleViolation("lab", "Choose the lab this person will manage.")
-        held = db.session.get(LabManager, (lab.id, user.id))
-        if held:
+        if not team.add_manager(lab, user, by=actor, now=now):
             return False
-        db.session.add(LabManager(lab_id=lab.id, user_id=user.id, granted_at=now,
-                                  granted_by_id=actor.id if actor else None))
     elif role in (Role.COORDINATOR, Role.ADMIN):
         if user.has_role(Role(role)):
             return False
@@ -716,17 +765,16 @@ def revoke_role(actor: User | None, user: User, role: str, *, lab: Lab | None = 
     """Remove a role; False if it was not held.
 
     :raises PermissionDenied: unless admin. :raises RuleViolation: ``role`` when an admin
-        would remove the last admin.
+        would remove the last admin, or a lab's last active manager.
     """
     if actor is not None:
         require(can_administer_users, actor)
     if role == Role.LAB_MANAGER:
         if lab is None:
             raise RuleViolation("lab", "Choose the lab.")
-        held = db.session.get(LabManager, (lab.id, user.id))
-        if held is None:
+        # The lab's last manager stays (DESIGN rule 10): the rule lives in team.
+        if not team.remove_manager(lab, user, by=actor, now=now, field="role"):
             return False
-        db.session.delete(held)
     elif role in (Role.COORDINATOR, Role.ADMIN):
         held_role = next((r for r in user.roles if r.role == role), None)
         if held_role is None:

@@ -1,21 +1,38 @@
 """A lab's team: who manages it, and so who receives what is sent to it.
 
-Rules owned here, once (DESIGN rule 8, "nothing goes to nobody"):
+Rules owned here, once:
 
 - a lab is *managed* when at least one active account manages it; only a managed lab has
-  someone on LabNet who can act on what is sent to it;
+  someone on LabNet who can act on what is sent to it (DESIGN rule 8, "nothing goes to
+  nobody");
 - :func:`manager_addresses` is the one list of addresses a lab's mail goes to (active
-  managers only, sorted, no repeats).
+  managers only, sorted, no repeats);
+- :func:`add_manager` is the one act of making someone a lab's manager (claims,
+  invitations, the admin's grant); the moment a lab gets its first active manager is
+  :func:`_lab_became_managed`, in that one place;
+- a lab keeps at least one active manager once claimed (DESIGN rule 10):
+  :func:`remove_manager` refuses to remove the last one, whoever asks (the team page, the
+  admin's revoke, the command line);
+- every change of the team is audited and e-mailed to the lab's managers (the person
+  removed included).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from labnet.errors import NotFound, RuleViolation
 from labnet.extensions import db
-from labnet.models import LabManager, User
+from labnet.models import Lab, LabManager, Organisation, User
+from labnet.permissions import can_manage_lab, manages_lab, require
+from labnet.services.common import audit
+from labnet.services.notifications.outbox import enqueue_email
+
+LAST_MANAGER = ("A lab keeps at least one manager once claimed: invite someone else as "
+                "manager first (or hand the lab over), then leave.")
 
 
 def manager_addresses(lab_ids: int | Iterable[int]) -> list[str]:
@@ -42,3 +59,111 @@ def managed_lab_ids(lab_ids: Iterable[int]) -> set[int]:
 def is_managed(lab_id: int) -> bool:
     """Whether the lab has at least one active manager."""
     return bool(managed_lab_ids([lab_id]))
+
+
+def lab_organisation(lab: Lab) -> Organisation:
+    """The organisation a lab belongs to (``Lab.organisation`` never loads by itself)."""
+    organisation = db.session.get(Organisation, lab.organisation_id)
+    assert organisation is not None  # a foreign key
+    return organisation
+
+
+def list_managers(lab_id: int) -> list[tuple[User, LabManager]]:
+    """The lab's managers (inactive accounts included, the page marks them), by name."""
+    return list(db.session.execute(
+        select(User, LabManager).join(LabManager, LabManager.user_id == User.id)
+        .where(LabManager.lab_id == lab_id).order_by(User.full_name, User.id)).tuples())
+
+
+def _active_manager_count(lab_id: int) -> int:
+    return db.session.execute(
+        select(func.count()).select_from(LabManager).join(User, User.id == LabManager.user_id)
+        .where(LabManager.lab_id == lab_id, User.is_active.is_(True))).scalar_one()
+
+
+def _tell_team(lab: Lab, subject: str, event: str, person: User, *, by: User | None,
+               now: datetime, also: Iterable[str] = ()) -> None:
+    """E-mail a change of the team to the lab's active managers (and ``also``)."""
+    for address in sorted({*manager_addresses(lab.id), *also}):
+        enqueue_email("team_changed", address, subject,
+                      {"lab": lab, "event": event, "person": person, "by": by}, now=now)
+
+
+def add_manager(lab: Lab, user: User, *, by: User | None, now: datetime) -> bool:
+    """Make ``user`` a manager of ``lab``: the one act behind a claim, an accepted
+    invitation and the admin's grant (DESIGN rule 10). Audited and e-mailed to the lab's
+    managers, the new one included. False when ``user`` manages the lab already.
+
+    Callers decide who may do this; ``by`` is who did it (``None``: the command line).
+    """
+    if db.session.get(LabManager, (lab.id, user.id)) is not None:
+        return False
+    first = user.is_active and not is_managed(lab.id)
+    db.session.add(LabManager(lab_id=lab.id, user_id=user.id, granted_at=now,
+                              granted_by_id=by.id if by else None))
+    db.session.flush()
+    audit.record(by, "lab.manager_added", "lab", lab.id, now=now, user_id=user.id)
+    if first:
+        _lab_became_managed(lab, user, now=now)
+    _tell_team(lab, f"{user.full_name} is now a manager of {lab.name} on LabNet", "added",
+               user, by=by, now=now)
+    return True
+
+
+def _lab_became_managed(lab: Lab, manager: User, *, now: datetime) -> None:
+    """The moment a lab gets its first active manager: from now on someone on LabNet acts
+    for it. Whatever must follow that moment (telling the people who waited for the lab to
+    take bookings) is called from here, and only here."""
+    audit.record(manager, "lab.first_manager", "lab", lab.id, now=now, user_id=manager.id)
+
+
+def remove_manager(lab: Lab, user: User, *, by: User | None, now: datetime,
+                   field: str | None = "user") -> bool:
+    """Remove ``user`` from the lab's managers (removed by ``by``, or leaving when ``by`` is
+    ``user``). False when ``user`` did not manage the lab. Audited and e-mailed to the
+    lab's managers and to ``user``.
+
+    Callers decide who may do this.
+
+    :raises RuleViolation: on ``field`` when ``user`` is the lab's last active manager.
+    """
+    held = db.session.get(LabManager, (lab.id, user.id))
+    if held is None:
+        return False
+    if user.is_active and _active_manager_count(lab.id) <= 1:
+        raise RuleViolation(field, LAST_MANAGER)
+    db.session.delete(held)
+    db.session.flush()
+    leaving = by is not None and by.id == user.id
+    audit.record(by, "lab.manager_left" if leaving else "lab.manager_removed", "lab", lab.id,
+                 now=now, user_id=user.id)
+    subject = (f"{user.full_name} left the managers of {lab.name}" if leaving
+               else f"{user.full_name} is no longer a manager of {lab.name}")
+    _tell_team(lab, subject, "left" if leaving else "removed", user, by=by, now=now,
+               also=[user.email] if user.is_active else [])
+    return True
+
+
+def remove_from_team(actor: User, lab: Lab, user_id: int, *, now: datetime) -> User:
+    """A lab's manager (or an admin) removes a manager of the lab (themselves included);
+    returns the person removed.
+
+    :raises PermissionDenied: unless the actor manages the lab or is an admin.
+    :raises NotFound: when ``user_id`` does not manage the lab.
+    :raises RuleViolation: (field ``None``) when it is the lab's last active manager.
+    """
+    require(can_manage_lab, actor, lab)
+    user = db.session.get(User, user_id)
+    if user is None or not remove_manager(lab, user, by=actor, now=now, field=None):
+        raise NotFound(user_id)
+    return user
+
+
+def leave_lab(actor: User, lab: Lab, *, now: datetime) -> None:
+    """The actor stops managing the lab.
+
+    :raises PermissionDenied: unless the actor manages the lab.
+    :raises RuleViolation: (field ``None``) when they are its last active manager.
+    """
+    require(manages_lab, actor, lab.id)
+    remove_manager(lab, actor, by=actor, now=now, field=None)
