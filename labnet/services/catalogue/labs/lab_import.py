@@ -88,7 +88,7 @@ TEMPLATE_LAB = {
     "organisation": "Example Institute of Technology", "org_kind": "rto", "kind": "rto",
     "country": "DE", "city": "Aachen", "postal_code": "52074", "address": "Steinbachstr. 15",
     "website": "https://lab.example.org", "email": "lab@example.org", "phone": "",
-    "contact_name": "", "ket": "PHO AMT.ADD",
+    "contact_name": "", "ket": "AMT.LAS AMT.ADD",
     "description": "Laser cutting, welding and additive manufacturing of metal parts.",
     "capabilities": "Laser welding\nMetal 3D printing", "timezone": "", "lat": "", "lon": "",
     "published": "yes",
