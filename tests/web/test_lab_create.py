@@ -125,7 +125,8 @@ def test_without_organisation_admins_labnet_admins_review(
     _uni, _none, member = _university(make_org, make_user, with_admin=False)
     platform_admin = make_user(roles=("admin",))
     login_as(client, member)
-    assert "has no organisation admin on LabNet, so LabNet&#39;s admins review" in client.get("/manage/propose").get_data(as_text=True)
+    form = client.get("/manage/propose").get_data(as_text=True)
+    assert "has no organisation admin on LabNet, so LabNet&#39;s admins review" in form
     assert post_form(client, "/manage/propose", PROPOSAL).status_code == 302
     [mail] = smtp.to(platform_admin.email)
     assert "as a LabNet admin because RWTH Example University has no organisation admin" in (

@@ -48,7 +48,7 @@ from labnet.services.catalogue.labs.csv_import import (
     read_table,
     write_csv,
 )
-from labnet.services.catalogue.labs.profile import LabProfile
+from labnet.services.catalogue.labs.profile import LabProfile, _profile_problems
 from labnet.services.common import audit
 from labnet.services.geo import geocoding as geo
 
@@ -170,9 +170,10 @@ def _violations(exc: RuleViolation) -> list[RuleViolation]:
     return list(getattr(exc, "violations", None) or [exc])
 
 
-def _row_problems(row: _Row, table: _Table, exc: RuleViolation) -> list[ImportProblem]:
+def _row_problems(row: _Row, table: _Table, violations: list[RuleViolation]
+                  ) -> list[ImportProblem]:
     found = []
-    for violation in _violations(exc):
+    for violation in violations:
         name = violation.field or ""
         column = _FIELD_COLUMN.get(name, name)
         if column == "lat" and not row.cells.get("lat"):
@@ -230,6 +231,10 @@ def import_labs_csv(content: bytes, *, now: datetime,
                     f"{LAB_SIDE_WORDS}."))
             else:
                 new_orgs[org_name.lower()] = (row.line, org_kind, profile.country)
+        # The profile's own rules, on every row (a cell already refused is not repeated).
+        unreadable = {p.column_name for p in row_problems}
+        row_problems.extend(p for p in _row_problems(row, table, _profile_problems(profile))
+                            if p.column_name not in unreadable)
         problems.extend(row_problems)
         planned.append(_Planned(row, profile, org_name, org_kind))
     if not planned and not problems:
@@ -267,7 +272,7 @@ def import_labs_csv(content: bytes, *, now: datetime,
                     "organisation", "The organisation could not be created.")])
             lab = build_lab(org, plan.profile, now=now, taken_slugs=taken, extra=missing)
         except RuleViolation as exc:
-            problems.extend(_row_problems(plan.row, table, exc))
+            problems.extend(_row_problems(plan.row, table, _violations(exc)))
             continue
         taken.add(lab.slug)
         result.labs.append((plan.row.line, lab.slug))
