@@ -61,8 +61,8 @@ def resolve_lab(text: str, *, field: str = "lab", listed_only: bool = True,
     if len(named) == 1:
         return named[0]
     if not named:
-        raise RuleViolation(field, f"No {what} is called “{wanted[:80]}”; choose one of "
-                            "the suggestions or enter its address name.")
+        raise RuleViolation(field, f"There is no {what} “{wanted[:80]}”: enter a lab's "
+                            "name or its address name, or choose a suggestion.")
     shown = "; ".join(f"{lab.name} ({_place(lab)}): {lab.slug}"
                       for lab in named[:_CANDIDATES_SHOWN])
     more = " …" if len(named) > _CANDIDATES_SHOWN else ""
