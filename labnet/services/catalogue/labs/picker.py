@@ -56,7 +56,9 @@ def resolve_lab(text: str, *, field: str = "lab", listed_only: bool = True,
     if by_slug is not None:
         return by_slug
     named = list(db.session.scalars(
-        select(Lab).where(func.lower(Lab.name) == _folded(wanted), scope)
+        # Python folds every letter, SQLite's lower() only ASCII ones: either matches.
+        select(Lab).where(or_(func.lower(Lab.name) == _folded(wanted), Lab.name == wanted),
+                          scope)
         .order_by(Lab.slug).limit(_CANDIDATES_SHOWN + 1)))
     if len(named) == 1:
         return named[0]
