@@ -127,7 +127,9 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from labnet.cli import labnet_cli
+    from labnet.cli_labs import labs_cli
 
+    labnet_cli.add_command(labs_cli)  # flask labnet labs create|import|template
     app.cli.add_command(labnet_cli)
 
 

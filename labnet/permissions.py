@@ -25,6 +25,7 @@ from labnet.models import (
     Lab,
     LabClaim,
     LabManager,
+    LabProposal,
     Membership,
     OrgKind,
     User,
@@ -146,6 +147,52 @@ def user_for_admin(actor: Actor, user_id: int) -> User:
     if user is None:
         raise NotFound(user_id)
     return user
+
+
+# Creating labs (DESIGN rule 10) ---------------------------------------------------------
+
+# Organisations that have labs (the supply side); companies are the demand side.
+LAB_SIDE_KINDS = frozenset({OrgKind.RTO, OrgKind.UNIVERSITY, OrgKind.CLUSTER, OrgKind.KIBS,
+                            OrgKind.PUBLIC_BODY})
+
+
+def is_member(actor: Actor) -> bool:
+    """Whether ``actor`` is a signed-in, active member of an organisation."""
+    return _user(actor) is not None
+
+
+def can_propose_lab(actor: Actor) -> bool:
+    """Confirmed members of a lab-side organisation propose labs of their organisation."""
+    user = _user(actor)
+    return bool(user and user.is_confirmed and user.organisation.kind in LAB_SIDE_KINDS)
+
+
+def can_create_labs(actor: Actor) -> bool:
+    """Admins and network coordinators create listed labs (without a manager) of any
+    lab-side organisation."""
+    user = _user(actor)
+    return bool(user and (user.is_admin or user.is_coordinator))
+
+
+def can_decide_proposal(actor: Actor, proposal: LabProposal) -> bool:
+    """A proposal is decided by the admins of its organisation, and by LabNet admins (who
+    decide those of organisations without admins)."""
+    user = _user(actor)
+    if user is None:
+        return False
+    return user.is_admin or (user.is_org_admin
+                             and user.organisation_id == proposal.organisation_id)
+
+
+def proposal_for(actor: Actor, proposal_id: int) -> LabProposal:
+    """A proposal for those who decide it and for its proposer (who sees it and gets 403 on
+    deciding); :class:`NotFound` for everyone else (another organisation's plans)."""
+    proposal = db.session.get(LabProposal, proposal_id)
+    user = _user(actor)
+    if proposal is None or user is None or not (
+            can_decide_proposal(user, proposal) or proposal.proposed_by_id == user.id):
+        raise NotFound(proposal_id)
+    return proposal
 
 
 # Organisation members -------------------------------------------------------------------

@@ -16,6 +16,7 @@ from labnet.models.equipment import (
 from labnet.models.geo import GazetteerAltName, GazetteerPlace, GeocodeCache
 from labnet.models.jobs import GeocodeRequest, JobLock
 from labnet.models.lab import Lab, LabKet, LabManager, OpeningHours
+from labnet.models.lab_proposal import LabProposal, ProposalStatus
 from labnet.models.network import (
     Network,
     NetworkCoordinator,
@@ -89,6 +90,7 @@ __all__ = [
     "LabKet",
     "LabKind",
     "LabManager",
+    "LabProposal",
     "LabRequest",
     "LoginSession",
     "Membership",
@@ -104,6 +106,7 @@ __all__ = [
     "Organisation",
     "OutboxEmail",
     "OutboxStatus",
+    "ProposalStatus",
     "RequestKind",
     "RequestLab",
     "RequestMessage",

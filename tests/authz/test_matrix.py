@@ -100,6 +100,11 @@ def _build_cast(app, request):
 
     seed_team(app, people)
     # --- end claims and lab teams ---
+    # --- creating labs: people.lc_proposal_id (see cases/lab_create) ---
+    from tests.authz.cases.lab_create import seed as seed_lab_create
+
+    seed_lab_create(app, people)
+    # --- end creating labs ---
     return people
 
 

@@ -68,7 +68,7 @@ def _add_stage(page, name: str, ket: str) -> None:
 def _invite(page, stage_label: str, lab: str) -> None:
     form = page.locator("#invite-form")
     form.get_by_label("Stage", exact=True).select_option(label=stage_label)
-    form.get_by_label("Lab (its address on LabNet").fill(lab)
+    form.get_by_label("Lab (its name, or its address name").fill(lab)
     form.get_by_label("Message to the lab's managers").fill("Join our chain")
     form.get_by_role("button", name="Send the invitation").click()
     page.get_by_text("was invited").wait_for()

@@ -76,7 +76,7 @@ def test_lab_manager_role_without_a_lab_or_with_an_unknown_lab_is_refused_on_the
                          page=page)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "No lab has the address name" in html and 'value="nope-lab"' in html
+    assert "There is no lab “nope-lab”" in html and 'value="nope-lab"' in html
     assert _roles(app, people.member.id) == (set(), set())
 
 

@@ -156,7 +156,8 @@ def test_add_a_lab_button_puts_a_published_lab_on_the_list_without_writing(app, 
                          page_url=url)
     assert response.status_code == 422
     assert field_errors(page_of(response), "add_lab") == [
-        "There is no published lab “draft-lab”."]
+        "There is no published lab “draft-lab”: enter a lab's name or its address name, "
+        "or choose a suggestion."]
     assert count(app) == 0
 
 

@@ -15,10 +15,10 @@ ROLE_CHOICES = [
 
 class GrantRoleForm(FlaskForm):
     role = SelectField("Role", choices=choices(ROLE_CHOICES), validators=[DataRequired()])
-    lab = StringField("Lab (its address name, e.g. fraunhofer-ilt)",
-                      validators=[Optional(), Length(max=120)])
+    lab = StringField("Lab (its name, or its address name such as fraunhofer-ilt)",
+                      validators=[Optional(), Length(max=200)])
 
 
 class RevokeRoleForm(FlaskForm):
     role = HiddenField(validators=[DataRequired(), Length(max=20)])
-    lab = HiddenField(validators=[Optional(), Length(max=120)])
+    lab = HiddenField(validators=[Optional(), Length(max=200)])

@@ -37,8 +37,8 @@ class StageForm(FlaskForm):
 
 class InviteForm(FlaskForm):
     stage_id = SelectField("Stage", validate_choice=False)
-    lab = StringField("Lab (its address on LabNet, e.g. fraunhofer-ise)", filters=[strip],
-                      validators=[Length(max=120), one_line])
+    lab = StringField("Lab (its name, or its address name such as fraunhofer-ise)",
+                      filters=[strip], validators=[Length(max=200), one_line])
     message = TextAreaField("Message to the lab's managers",
                             validators=[Length(max=2000), no_nul])
 

@@ -55,8 +55,8 @@ class RequestForm(FlaskForm):
     # The chosen labs by slug (checkboxes; several for a joint project). Existence and
     # publication are checked by the service, so the choices are not validated here.
     lab = SelectMultipleField("Labs", validate_choice=False)
-    add_lab = StringField("Add a lab (its address name, e.g. fraunhofer-ilt)",
-                          validators=[Optional(), Length(max=120), no_nul])
+    add_lab = StringField("Add a lab (its name, or its address name such as fraunhofer-ilt)",
+                          validators=[Optional(), Length(max=200), no_nul])
     equipment = HiddenField()
     title = StringField("Title", validators=[Length(max=200), no_nul])
     summary = TextAreaField("Summary", validators=[_long("the summary"), no_nul])

@@ -27,6 +27,7 @@ from labnet.models.request import (
     LabRequest,
     RequestKind,
 )
+from labnet.services.catalogue.labs import picker
 from labnet.services.catalogue.taxonomy import list_ket_areas
 from labnet.services.common import audit
 from labnet.services.requests import workflow as service
@@ -112,13 +113,14 @@ def create():
         form.lab.data = list(form.lab.data or [])
         new = (form.add_lab.data or "").strip()
         if new:
-            found = commit_or_show(form, lambda: service.resolve_labs([new]), fields=(),
+            # By name or address name (services.catalogue.labs.picker).
+            found = commit_or_show(form, lambda: picker.resolve_lab(new), fields=(),
                                    fallback="add_lab")
             if not found:
                 return _form_page(form, kind, status=422)
-            labs = found.value or []
-            if labs[0].slug not in form.lab.data:
-                form.lab.data.append(labs[0].slug)
+            lab = found.value
+            if lab is not None and lab.slug not in form.lab.data:
+                form.lab.data.append(lab.slug)
             form.add_lab.data = ""
         return _form_page(form, kind)
     if not form.validate_for(kind):

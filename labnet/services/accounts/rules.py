@@ -727,10 +727,10 @@ def lab_by_slug(slug: str | None) -> Lab | None:
     """
     if not slug or not slug.strip():
         return None
-    lab = db.session.scalar(select(Lab).where(Lab.slug == slug.strip()))
-    if lab is None:
-        raise RuleViolation("lab", f"No lab has the address name “{slug.strip()}”.")
-    return lab
+    # Any lab, drafts included (admins name managers of every lab), by name or address name.
+    from labnet.services.catalogue.labs.picker import resolve_lab
+
+    return resolve_lab(slug, listed_only=False, what="lab")
 
 
 def grant_role(actor: User | None, user: User, role: str, *, lab: Lab | None = None,

@@ -49,6 +49,7 @@ from labnet.models.network import (
     NetworkStageKet,
 )
 from labnet.services.accounts.rules import slugify
+from labnet.services.catalogue.labs.picker import resolve_lab
 from labnet.services.catalogue.labs.team import manager_addresses
 from labnet.services.common import audit
 from labnet.services.common.text import control_problem
@@ -425,13 +426,11 @@ def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, m
     stage = _stage_of(network, stage_id)
     if stage.is_retired:
         raise RuleViolation("stage_id", "This stage is retired; invite to an active stage.")
-    slug = (lab_slug or "").strip().lower()
-    if not slug:
-        raise RuleViolation("lab", "Enter the lab to invite (its address on LabNet, for "
-                                   "example fraunhofer-ise).")
-    lab = db.session.scalar(select(Lab).where(Lab.slug == slug))
-    if lab is None or not permissions.is_listed_lab(lab):
-        raise RuleViolation("lab", f"There is no published lab “{slug[:80]}”.")
+    if not (lab_slug or "").strip():
+        raise RuleViolation("lab", "Enter the lab to invite (its name, or its address name "
+                                   "such as fraunhofer-ise).")
+    # A published lab by its name or address name (services.catalogue.labs.picker).
+    lab = resolve_lab(lab_slug)
     _lock(network)
     existing = _active_row(network.id, lab.id)
     if existing is not None:

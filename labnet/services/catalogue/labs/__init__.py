@@ -8,7 +8,10 @@ The rules live in the modules of this package, each naming those it owns:
 - ``equipment``: adding, editing and retiring equipment, its specifications, and the lab's
   equipment count;
 - ``csv_import``: CSV import and export of equipment (all rows or none, every problem with
-  its line and column).
+  its line and column), and the CSV reader the lab import shares;
+- ``creation``: labs join the platform (proposals and their decisions, labs created by admins
+  and coordinators, the one function that makes a lab); ``lab_import``: many labs from CSV;
+- ``picker``: a lab named by its name or address name, and the pickers' suggestions.
 
 Callers import from here (``from labnet.services.catalogue import labs``).
 """

@@ -77,6 +77,23 @@ _TEXT_COLUMNS = ("name", "maker", "model", "description", "specs")
 _TRUE = {"yes", "y", "true", "1", "x"}
 _FALSE = {"no", "n", "false", "0", ""}
 
+
+
+@dataclass(frozen=True)
+class CsvFormat:
+    """An import format: its columns in template order, those a file must have, the free
+    text columns (guarded against spreadsheet formulas), and what its rows are (for the
+    messages). The lab import (``lab_import``) shares this machinery with its own format."""
+
+    columns: tuple[str, ...]
+    required: tuple[str, ...]
+    text_columns: tuple[str, ...]
+    what: str
+    max_rows: int = MAX_IMPORT_ROWS
+
+
+EQUIPMENT_FORMAT = CsvFormat(CSV_COLUMNS, REQUIRED_COLUMNS, _TEXT_COLUMNS, "equipment")
+
 TEMPLATE_ROW = {
     "id": "",
     "name": "Scanning electron microscope (example row: replace it)",
@@ -99,18 +116,20 @@ TEMPLATE_ROW = {
 }
 
 
-def _write_csv(rows: Iterable[Mapping[str, str]]) -> str:
+def write_csv(rows: Iterable[Mapping[str, str]], fmt: CsvFormat = EQUIPMENT_FORMAT) -> str:
+    """Rows as CSV text in ``fmt``'s column order, text cells guarded against formulas."""
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS, lineterminator="\r\n")
+    writer = csv.DictWriter(out, fieldnames=fmt.columns, lineterminator="\r\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: safe_cell(v) if k in _TEXT_COLUMNS else v for k, v in row.items()})
+        writer.writerow({k: safe_cell(v) if k in fmt.text_columns else v
+                         for k, v in row.items()})
     return out.getvalue()
 
 
 def equipment_csv_template() -> str:
     """The import format: the header line and one example row."""
-    return _write_csv([TEMPLATE_ROW])
+    return write_csv([TEMPLATE_ROW])
 
 
 @dataclass(frozen=True)
@@ -191,7 +210,7 @@ def export_equipment_csv(actor: Any, lab: Lab) -> str:
         .where(Equipment.lab_id == lab.id)
         .order_by(Equipment.id)
     )
-    return _write_csv({
+    return write_csv({
         "id": str(item.id), "name": item.name, "category": item.category_code,
         "maker": item.maker, "model": item.model, "description": item.description,
         "booking_unit": item.booking_unit, "min_units": str(item.min_units),
@@ -301,41 +320,51 @@ class _Table:
         return self.header.index(column) + 1 if column in self.header else None
 
 
-def _parse(text: str) -> _Table:
+def read_table(content: bytes, fmt: CsvFormat, max_bytes: int = CSV_MAX_BYTES) -> _Table:
+    """Stages 1 and 2 for any format: the file's text parsed into rows with their lines.
+
+    :raises RuleViolation: on ``file`` (too large, empty, not text, not this format).
+    :raises CsvImportError: listing the header's problems.
+    """
+    return _parse(_read_text(content, max_bytes), fmt)
+
+
+def _parse(text: str, fmt: CsvFormat = EQUIPMENT_FORMAT) -> _Table:
     first_line = text.split("\n", 1)[0]
     # Spreadsheets in many European locales save with semicolons.
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
-    header = _read_header(reader)
-    rows, problems = _read_rows(reader, header)
+    header = _read_header(reader, fmt)
+    rows, problems = _read_rows(reader, header, fmt)
     return _Table(header, rows, problems)
 
 
-def _read_header(reader: Reader) -> list[str]:
+def _read_header(reader: Reader, fmt: CsvFormat) -> list[str]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except (csv.Error, StopIteration):
         raise RuleViolation("file", "This is not a CSV file. Start from the template.") from None
     problems: list[ImportProblem] = []
     for index, name in enumerate(header, 1):
-        if name not in CSV_COLUMNS:
+        if name not in fmt.columns:
             problems.append(ImportProblem(1, index, name[:40],
                                           f"Unknown column “{name[:40]}”; the columns are "
-                                          f"{', '.join(CSV_COLUMNS)}."))
+                                          f"{', '.join(fmt.columns)}."))
         elif header.index(name) != index - 1:
             problems.append(ImportProblem(1, index, name, "This column appears twice."))
-    for name in REQUIRED_COLUMNS:
+    for name in fmt.required:
         if name not in header:
             problems.append(ImportProblem(1, None, name, f"The column “{name}” is missing."))
     if problems:
-        if not any(h in CSV_COLUMNS for h in header):
-            raise RuleViolation("file", "This is not a LabNet equipment file: its first line "
-                                "must name the columns. Start from the template.")
+        if not any(h in fmt.columns for h in header):
+            raise RuleViolation("file", f"This is not a LabNet {fmt.what} file: its first "
+                                "line must name the columns. Start from the template.")
         raise CsvImportError(problems)
     return header
 
 
-def _read_rows(reader: Reader, header: list[str]) -> tuple[list[_Row], list[ImportProblem]]:
+def _read_rows(reader: Reader, header: list[str], fmt: CsvFormat
+               ) -> tuple[list[_Row], list[ImportProblem]]:
     rows: list[_Row] = []
     problems: list[ImportProblem] = []
     while True:
@@ -349,16 +378,16 @@ def _read_rows(reader: Reader, header: list[str]) -> tuple[list[_Row], list[Impo
             break
         if not any(c.strip() for c in cells):
             continue
-        if len(rows) >= MAX_IMPORT_ROWS:
+        if len(rows) >= fmt.max_rows:
             problems.append(ImportProblem(line, None, "",
-                                          f"At most {MAX_IMPORT_ROWS} rows per file."))
+                                          f"At most {fmt.max_rows} rows per file."))
             break
         if len(cells) != len(header):
             problems.append(ImportProblem(
                 line, None, "", f"This line has {len(cells)} cells, the header {len(header)}."))
             continue
         rows.append(_Row(line, {
-            name: unsafe_cell(value.strip()) if name in _TEXT_COLUMNS else value.strip()
+            name: unsafe_cell(value.strip()) if name in fmt.text_columns else value.strip()
             for name, value in zip(header, cells, strict=True)}))
     return rows, problems
 
@@ -591,7 +620,7 @@ def import_equipment_csv(actor: Any, lab: Lab, content: bytes, *, now: datetime,
     :raises CsvImportError: listing every problem with its line and column.
     """
     require(can_manage_lab, actor, lab)
-    table = _parse(_read_text(content, max_bytes))
+    table = read_table(content, EQUIPMENT_FORMAT, max_bytes)
     existing = {
         item.id: item for item in db.session.scalars(
             select(Equipment)
