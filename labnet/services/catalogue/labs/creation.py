@@ -41,7 +41,6 @@ from labnet.extensions import db
 from labnet.models import (
     Lab,
     LabKet,
-    LabManager,
     LabProposal,
     Organisation,
     OrgKind,
@@ -64,6 +63,7 @@ from labnet.services.accounts.rules import (
     organisation_admins,
     slugify,
 )
+from labnet.services.catalogue.labs import team
 from labnet.services.catalogue.labs._checks import raise_all
 from labnet.services.catalogue.labs.profile import (
     NOT_FOUND_MESSAGE,
@@ -249,10 +249,10 @@ def _approve(actor: User, proposal: LabProposal, lab: Lab, *, now: datetime,
              tell: bool) -> None:
     proposal.status = ProposalStatus.APPROVED
     proposal.decided_by_id, proposal.decided_at, proposal.updated_at = actor.id, now, now
-    if proposal.proposed_by_id is not None and db.session.get(
-            LabManager, (lab.id, proposal.proposed_by_id)) is None:
-        db.session.add(LabManager(lab_id=lab.id, user_id=proposal.proposed_by_id,
-                                  granted_at=now, granted_by_id=actor.id))
+    proposer = (db.session.get(User, proposal.proposed_by_id)
+                if proposal.proposed_by_id is not None else None)
+    if proposer is not None:
+        team.add_manager(lab, proposer, by=actor, now=now)  # the one act (rule 10)
     audit.record(actor, "lab.proposal_approved", "lab", lab.id, now=now,
                  proposal_id=proposal.id, manager_id=proposal.proposed_by_id)
     if tell:
