@@ -62,6 +62,8 @@ class User(TimestampMixin, Base):
                                           server_default="member")
     membership: Mapped[str] = mapped_column(String(8), default=Membership.ACTIVE,
                                             server_default="active", index=True)
+    # A pending join request's approvers were reminded (services/accounts/joins.py).
+    join_reminded_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     roles: Mapped[list[UserRole]] = relationship(
