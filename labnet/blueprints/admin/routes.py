@@ -160,7 +160,9 @@ def organisations():
     unverified = request.args.get("unverified") == "1"
     page = db.paginate(administration.list_organisations(q, unverified_only=unverified),
                        per_page=50, error_out=False)
-    return render_template("admin/organisations.html", page=page, q=q, unverified=unverified)
+    return render_template(
+        "admin/organisations.html", page=page, q=q, unverified=unverified,
+        members=administration.member_counts([org.id for org in page.items]))
 
 
 def _organisation_page(org, form=None, status=200):

@@ -252,14 +252,10 @@ def set_org_admin(actor: User, person: User, make_admin: bool, *, now: datetime)
 
 
 def list_organisations(q: str = "", *, unverified_only: bool = False
-                       ) -> Select[tuple[Organisation, int]]:
-    """Organisations by name with their number of members, filtered by name, join domain
-    or city; ``unverified_only`` keeps companies whose size class is self-declared."""
-    members = (select(func.count()).select_from(User)
-               .where(User.organisation_id == Organisation.id,
-                      User.membership == Membership.ACTIVE)
-               .correlate(Organisation).scalar_subquery())
-    stmt = select(Organisation, members).order_by(Organisation.name_key)
+                       ) -> Select[tuple[Organisation]]:
+    """Organisations by name, filtered by name, join domain or city; ``unverified_only``
+    keeps companies whose size class is self-declared."""
+    stmt = select(Organisation).order_by(Organisation.name_key)
     if q.strip():
         like = f"%{q.strip().lower()}%"
         stmt = stmt.where(or_(Organisation.name_key.like(like),
@@ -269,6 +265,18 @@ def list_organisations(q: str = "", *, unverified_only: bool = False
         stmt = stmt.where(Organisation.kind == OrgKind.COMPANY,
                           Organisation.size_verified_at.is_(None))
     return stmt
+
+
+def member_counts(organisation_ids: list[int]) -> dict[int, int]:
+    """How many active members each organisation has (one query)."""
+    if not organisation_ids:
+        return {}
+    rows = db.session.execute(
+        select(User.organisation_id, func.count())
+        .where(User.organisation_id.in_(organisation_ids),
+               User.membership == Membership.ACTIVE)
+        .group_by(User.organisation_id))
+    return {org_id: count for org_id, count in rows.tuples()}
 
 
 def organisation_people(organisation_id: int) -> Select[tuple[User]]:
