@@ -4,7 +4,7 @@ One module per area, so each area's routes are listed beside each other; the mat
 and the route-coverage test read the concatenation.
 """
 
-from tests.authz.cases import bookings, core, feeds, lab_bookings, manage, maps
+from tests.authz.cases import administration, bookings, core, feeds, lab_bookings, manage, maps
 from tests.authz.cases import dashboard as dashboard_cases
 from tests.authz.cases import networks as network_cases
 from tests.authz.cases import organisation as organisation_cases
@@ -12,4 +12,5 @@ from tests.authz.cases import requests as request_cases
 
 CASES = [*core.CASES, *maps.CASES, *manage.CASES, *bookings.CASES, *lab_bookings.CASES,
          *feeds.CASES, *request_cases.CASES,
-         *dashboard_cases.CASES, *network_cases.CASES, *organisation_cases.CASES]
+         *dashboard_cases.CASES, *network_cases.CASES, *organisation_cases.CASES,
+         *administration.CASES]

@@ -83,7 +83,7 @@ def send_contact_message(actor: User, lab: Lab, subject: str | None, message: st
     if not route.reachable:
         raise RuleViolation(None, NOBODY)
     context = {"lab": lab, "sender": actor, "organisation": actor.organisation,
-               "subject": subject, "message": text, "route": route.kind}
+               "topic": subject, "message": text, "route": route.kind}
     for address in route.addresses:
         enqueue_email("lab_contact", address, f"[LabNet] {subject}", context, now=now,
                       action_required=True, reply_to=actor.email)
