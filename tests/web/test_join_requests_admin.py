@@ -130,7 +130,7 @@ def test_undecided_requests_remind_after_three_days_once_and_expire_after_fourte
 
 def test_the_reminder_goes_to_organisation_admins_when_the_organisation_has_some(
         smtp, app, client, frozen_clock, make_org, make_user):
-    org, admin = _asked(smtp, client, make_org, make_user)
+    org, _admin = _asked(smtp, client, make_org, make_user)
     boss = make_user(organisation=org, org_role="admin")  # appointed meanwhile
     with app.app_context():
         remind_and_expire_join_requests(now=frozen_clock.now + timedelta(days=3))

@@ -14,7 +14,7 @@ from labnet.extensions import db
 from labnet.models import AuditEvent, LoginSession, Organisation, OutboxEmail, Role, User
 from labnet.models.booking import Booking
 from labnet.services.booking import engine as booking_service
-from tests.fixtures.auth import post_form
+from tests.fixtures.auth import login_as, post_form
 from tests.fixtures.berlin import APPROVING, berlin
 
 
@@ -123,7 +123,7 @@ def test_admin_moves_a_person_whose_bookings_stay_and_who_is_told(smtp, app, cli
     assert "stay with Small Co" in body and "organisation admin of Small Co has ended" in body
     # Logged in, the moved person no longer sees Small Co's booking.
     other = app.test_client()
-    from tests.fixtures.auth import login_as
+
     login_as(other, w.boss)
     assert other.get(f"/bookings/{booking_id}").status_code == 404
 
@@ -346,14 +346,14 @@ def test_manager_sees_a_self_declared_sme_and_asks_for_proof(smtp, app, client, 
     for person in (w.booker, w.boss):
         [mail] = smtp.to(person.email)
         body = smtp.text(mail)
-        assert "Contact Lab asks Small Co to prove its SME size class" == mail["Subject"]
+        assert mail["Subject"] == "Contact Lab asks Small Co to prove its SME size class"
         assert "staff headcount" in body and w.admin.email in body
         assert mail["Reply-To"] == w.admin.email
         assert f"http://labnet.test/bookings/{sme}" in body
     [to_admin] = smtp.to(w.admin.email)
     assert f"http://labnet.test/admin/organisations/{w.small.id}" in smtp.text(to_admin)
     # The booking says so to its requester too.
-    from tests.fixtures.auth import login_as
+
     theirs = app.test_client()
     login_as(theirs, w.booker)
     detail = theirs.get(f"/bookings/{sme}").get_data(as_text=True)
@@ -390,7 +390,7 @@ def test_a_verified_sme_needs_no_proof_and_another_labs_manager_cannot_ask(
                            .values(size_verified_at=w.now, size_verified_by_id=w.admin.id))
         db.session.commit()
     manager = app.test_client()
-    from tests.fixtures.auth import login_as
+
     login_as(manager, w.manager)
     queue = manager.get("/manage/bookings").get_data(as_text=True)
     assert "SME (verified)" in _row(queue, f"booking-{sme}")
