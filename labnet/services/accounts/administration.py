@@ -7,8 +7,8 @@ Rules owned here:
   (they showed the old organisation's bookings) and they are told by e-mail;
 - a deactivated account cannot log in, its login sessions end at once, and it receives
   no e-mail (services.notifications.outbox); a person who is the last active manager of
-  a lab is not deactivated until the lab is handed over (team.last_manager_labs), an
-  admin does not deactivate themselves, and the last active admin stays;
+  a lab is not deactivated until the lab is handed over (team.last_manager_labs), and an
+  admin does not deactivate themselves (so an active admin always remains);
 - a confirmation link is resent only to an active account whose address is unconfirmed;
 - an organisation's name stays unique whatever the capitals; a company has an EU size
   class and other kinds none; a join domain is a plain domain, never a free-mail one;
@@ -38,7 +38,6 @@ from labnet.models import (
     Organisation,
     OrgKind,
     OrgRole,
-    Role,
     SizeClass,
     User,
     UserRole,
@@ -165,19 +164,13 @@ def move_user(actor: User, person: User, organisation: Organisation, *, now: dat
     return person
 
 
-def _active_admins() -> int:
-    return db.session.execute(
-        select(func.count()).select_from(UserRole).join(User, User.id == UserRole.user_id)
-        .where(UserRole.role == Role.ADMIN, User.is_active.is_(True))).scalar_one()
-
-
 def set_active(actor: User, person: User, active: bool, *, now: datetime) -> bool:
     """Deactivate (sessions end, no more mail, no login) or reactivate an account; False
     when nothing changed.
 
     :raises PermissionDenied: unless the actor is an admin.
-    :raises RuleViolation: (field ``None``) deactivating oneself, the last active admin,
-        or the last active manager of labs (named; hand them over first).
+    :raises RuleViolation: (field ``None``) deactivating oneself, or the last active
+        manager of labs (named; hand them over first).
     """
     require(can_administer_users, actor)
     if person.is_active == active:
@@ -185,9 +178,6 @@ def set_active(actor: User, person: User, active: bool, *, now: datetime) -> boo
     if not active:
         if person.id == actor.id:
             raise RuleViolation(None, "You cannot deactivate your own account.")
-        if person.is_admin and _active_admins() <= 1:
-            raise RuleViolation(None, "This is the last active admin; grant another admin "
-                                "first.")
         labs = team.last_manager_labs(person.id)
         if labs:
             names = ", ".join(lab.name for lab in labs)
