@@ -40,11 +40,11 @@ def org_world(app, frozen_clock, make_org, make_user, make_lab, make_equipment):
     return w
 
 
-def _book(app, w, user) -> int:
+def _book(app, w, user, day: int = 10) -> int:
     with app.test_request_context():
         booking = booking_service.request_booking(
-            db.session.get(User, user.id), w.sem.id, berlin(2026, 3, 10, 9),
-            berlin(2026, 3, 10, 10), "Imaging of coated samples", now=w.now)
+            db.session.get(User, user.id), w.sem.id, berlin(2026, 3, day, 9),
+            berlin(2026, 3, day, 10), "Imaging of coated samples", now=w.now)
         db.session.commit()
         return booking.id
 
@@ -332,7 +332,7 @@ def test_manager_sees_a_self_declared_sme_and_asks_for_proof(smtp, app, client, 
                                                             make_user, org_world):
     w = org_world
     sme = _book(app, w, w.booker)
-    large = _book_large(app, w, make_user)
+    large = _book(app, w, make_user(organisation=w.other), day=11)
     login(w.manager)
     queue = client.get("/manage/bookings").get_data(as_text=True)
     assert "SME (self-declared)" in _row(queue, f"booking-{sme}")
@@ -364,16 +364,6 @@ def test_manager_sees_a_self_declared_sme_and_asks_for_proof(smtp, app, client, 
                       page="/manage/bookings", follow_redirects=True)
     assert "Proof was asked for" in again.get_data(as_text=True)
     assert len(smtp.messages) == 3
-
-
-def _book_large(app, w, make_user) -> int:
-    big = make_user(organisation=w.other)
-    with app.test_request_context():
-        booking = booking_service.request_booking(
-            db.session.get(User, big.id), w.sem.id, berlin(2026, 3, 11, 9),
-            berlin(2026, 3, 11, 10), "Large company imaging", now=w.now)
-        db.session.commit()
-        return booking.id
 
 
 def test_a_verified_sme_needs_no_proof_and_another_labs_manager_cannot_ask(

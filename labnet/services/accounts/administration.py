@@ -217,25 +217,14 @@ def set_org_admin(actor: User, person: User, make_admin: bool, *, now: datetime)
     nothing changed.
 
     :raises PermissionDenied: unless the actor is an admin.
-    :raises RuleViolation: (field ``None``) for a pending request, or when it would leave
-        the organisation without an admin.
+    :raises RuleViolation: (field ``None``) for a pending request or a deactivated
+        account; ``user`` when it would leave the organisation without an admin.
     """
     require(can_administer_users, actor)
     if not person.is_member or not person.is_active:
         raise RuleViolation(None, f"{person.full_name} is no active member of "
                             f"{person.organisation.name}.")
-    wanted = OrgRole.ADMIN if make_admin else OrgRole.MEMBER
-    if person.org_role == wanted:
-        return False
-    if not make_admin and len(accounts.organisation_admins(person.organisation_id)) <= 1:
-        raise RuleViolation(None, "An organisation keeps at least one organisation admin; "
-                            "make someone else admin first.")
-    person.org_role = wanted
-    person.updated_at = now
-    audit.record(actor, f"organisation.admin_{'granted' if make_admin else 'revoked'}",
-                 "user", person.id, now=now, organisation_id=person.organisation_id)
-    db.session.flush()
-    return True
+    return accounts.change_org_admin(actor, person, make_admin, now=now)
 
 
 # Organisations --------------------------------------------------------------------------

@@ -672,7 +672,13 @@ def set_org_admin(actor: User, user_id: int, make_admin: bool, *, now: datetime)
     :raises NotFound: for a person who is not a member of that organisation.
     :raises RuleViolation: ``user`` when it would leave the organisation without an admin.
     """
-    person = org_person_for(actor, user_id, pending=False)
+    return change_org_admin(actor, org_person_for(actor, user_id, pending=False), make_admin,
+                            now=now)
+
+
+def change_org_admin(actor: User, person: User, make_admin: bool, *, now: datetime) -> bool:
+    """Set a member's organisation-admin role, loaded and permitted by the caller (the
+    members page's or the admin pages' loader); see :func:`set_org_admin`."""
     wanted = OrgRole.ADMIN if make_admin else OrgRole.MEMBER
     if person.org_role == wanted:
         return False
