@@ -336,6 +336,7 @@ def test_manager_sees_a_self_declared_sme_and_asks_for_proof(smtp, app, client, 
     login(w.manager)
     queue = client.get("/manage/bookings").get_data(as_text=True)
     assert "SME (self-declared)" in _row(queue, f"booking-{sme}")
+    assert f'action="/manage/bookings/{sme}/ask-proof"' in _row(queue, f"booking-{sme}")
     assert "SME" not in _row(queue, f"booking-{large}")
     response = post_form(client, f"/manage/bookings/{sme}/ask-proof", {},
                          page="/manage/bookings", follow_redirects=True)
