@@ -79,6 +79,8 @@ DEFAULTS: dict[str, Any] = {
     "REGISTER_LIMIT_PER_IP": "5/hour;20/day",
     "ACCOUNT_MAIL_LIMIT_PER_IP": "10/hour;50/day",
     "ACCOUNT_MAIL_LIMIT_PER_ADDRESS": "3/hour;10/day",
+    # A lab page's contact form, per signed-in account (messages actually sent).
+    "LAB_CONTACT_LIMIT_PER_USER": "5/hour;20/day",
     # E-mail: without MAIL_SERVER (development only: production refuses to start), the
     # recipient and subject go to the log and the message stays in the outbox.
     "MAIL_SERVER": None,

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from labnet import clock
 from labnet.extensions import db
 from labnet.models import JobLock
+from labnet.services.accounts.joins import remind_and_expire_join_requests
 from labnet.services.analytics.digest import send_coordinator_digest
 from labnet.services.analytics.summary import summarise_activity
 from labnet.services.booking.engine import expire_holds
@@ -81,6 +82,11 @@ def _summarise_activity(*, now: datetime) -> dict[str, Any]:
 def _send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
     return send_coordinator_digest(now=now)
 
+
+def _join_requests(*, now: datetime) -> dict[str, Any]:
+    return remind_and_expire_join_requests(now=now)
+
+
 # name -> (service function, interval, lease, description). Every sweeper finds its due
 # work in the database, so a run that was missed (scheduler down) is caught up by the next.
 JOBS: dict[str, Job] = {
@@ -109,6 +115,10 @@ JOBS: dict[str, Job] = {
     "send-coordinator-digest": Job(
         _send_coordinator_digest, timedelta(hours=1), timedelta(minutes=30),
         "once a week (first run after Monday 07:00 UTC) send coordinators the week's figures"),
+    "join-requests": Job(
+        _join_requests, timedelta(hours=1), timedelta(minutes=30),
+        "remind approvers of join requests undecided for 3 days; expire them after 14 days "
+        "and tell the requester"),
 }
 
 

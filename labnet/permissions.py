@@ -27,6 +27,7 @@ from labnet.models import (
     LabManager,
     LabProposal,
     Membership,
+    Organisation,
     OrgKind,
     User,
 )
@@ -193,6 +194,30 @@ def proposal_for(actor: Actor, proposal_id: int) -> LabProposal:
             can_decide_proposal(user, proposal) or proposal.proposed_by_id == user.id):
         raise NotFound(proposal_id)
     return proposal
+def organisation_for_admin(actor: Actor, organisation_id: int) -> Organisation:
+    """An organisation for the admin pages (403 for anyone who is not an admin)."""
+    require(can_administer_users, actor)
+    org = db.session.get(Organisation, organisation_id)
+    if org is None:
+        raise NotFound(organisation_id)
+    return org
+
+
+def join_request_for_admin(actor: Actor, user_id: int) -> User:
+    """A pending, active join request for the admin queue's approve and decline (403 for
+    anyone who is not an admin, 404 for anyone who is no pending request)."""
+    require(can_administer_users, actor)
+    person = db.session.scalar(select(User).where(
+        User.id == user_id, User.membership == Membership.PENDING, User.is_active.is_(True)))
+    if person is None:
+        raise NotFound(user_id)
+    return person
+
+
+def can_contact_lab(actor: Actor, lab: Lab) -> bool:
+    """Signed-in, active people write to a lab they can see through its contact form."""
+    user = _user(actor)
+    return bool(user and can_view_lab(user, lab))
 
 
 # Organisation members -------------------------------------------------------------------

@@ -53,6 +53,8 @@ class OutboxEmail(Base):
     created_at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(String(40))
     to_addr: Mapped[str] = mapped_column(String(254), index=True)
+    # Where answers go when not to LabNet's sender (a lab contact message: its sender).
+    reply_to: Mapped[str | None] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
     # What is sent. While the message is unsent and carries secret links (reset, confirm,
     # cancel), the same bodies with those links replaced wait in redacted_*; once it is sent

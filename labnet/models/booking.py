@@ -86,6 +86,9 @@ class Booking(TimestampMixin, Base):
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str] = mapped_column(Text, default="")
     reminder_sent_at: Mapped[datetime | None]
+    # When a lab manager asked the requester's organisation to prove its self-declared
+    # SME size class (services/booking/sme_proof.py).
+    sme_proof_requested_at: Mapped[datetime | None]
     # iCalendar SEQUENCE: bumped on every change a calendar client must pick up.
     sequence: Mapped[int] = mapped_column(default=0)
 

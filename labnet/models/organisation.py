@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import CheckConstraint, Float, String
@@ -76,10 +77,21 @@ class Organisation(TimestampMixin, Base):
     # New members may join only with an address at this domain (None: nobody joins by
     # registration; an admin adds them).
     email_domain: Mapped[str | None] = mapped_column(String(200))
+    # A company's size class is self-declared (and gives SME rates at once) until a
+    # platform admin verifies it; changing the class clears the verification.
+    size_verified_at: Mapped[datetime | None]
+    # The verifying admin's account id. No foreign key: user_account already refers to
+    # organisation, and a cycle would make either table's rows depend on the other's; the
+    # audit row "organisation.size_verified" names the admin for good.
+    size_verified_by_id: Mapped[int | None]
 
     @property
     def is_sme(self) -> bool:
         return self.kind == OrgKind.COMPANY and self.size_class != SizeClass.LARGE
+
+    @property
+    def size_verified(self) -> bool:
+        return self.size_verified_at is not None
 
     @property
     def kind_label(self) -> str:

@@ -69,6 +69,8 @@ class User(TimestampMixin, Base):
     # Set when the person deleted their account: the row stays (bookings and requests
     # belong to the organisation) but holds nothing that names them (services.accounts.privacy).
     deleted_at: Mapped[datetime | None]
+    # A pending join request's approvers were reminded (services/accounts/joins.py).
+    join_reminded_at: Mapped[datetime | None]
 
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)
     roles: Mapped[list[UserRole]] = relationship(

@@ -17,6 +17,7 @@ from labnet.models import (
     LoginSession,
     Organisation,
     OutboxEmail,
+    Role,
     User,
 )
 from labnet.services.accounts import rules as accounts
@@ -209,14 +210,22 @@ def test_join_from_any_domain_asks_the_organisation_and_names_no_domain(
     assert user.membership == "pending"
 
 
-def test_join_organisation_without_an_organisation_admin_is_refused_on_organisation(
-    ctx, frozen_clock, make_org
+def test_join_request_to_an_organisation_without_admins_reaches_the_platform_admins(
+    ctx, frozen_clock, make_org, make_user
 ):
-    make_org(name="Demo Centre", email_domain=None)
-    refusal = _refused("organisation", _register, frozen_clock.now, email="ann@demo.example",
-                       join_existing=True, organisation_name="Demo Centre")
-    assert "ask a LabNet admin" in refusal.message
-    assert "@" not in refusal.message
+    org = make_org(name="Demo Centre", email_domain=None)
+    admin = make_user(roles=(Role.ADMIN,))
+    make_user(roles=(Role.ADMIN,), is_active=False)  # deactivated: receives nothing
+    user = _register(frozen_clock.now, email="ann@demo.example", join_existing=True,
+                     organisation_name="Demo Centre")
+    db.session.commit()
+    assert (user.organisation_id, user.membership) == (org.id, "pending")
+    accounts.confirm_email(_confirm_token(user), now=frozen_clock.now)
+    db.session.commit()
+    [mail] = _outbox("join_requested")
+    assert mail.to_addr == admin.email
+    assert "has no organisation admin on LabNet" in mail.body_text
+    assert "http://labnet.test/admin/join-requests" in mail.body_text
 
 
 @pytest.mark.parametrize("email", ["zoe@gmail.com", "zoe@GMX.de", "zoe@hotmail.co.uk",

@@ -391,10 +391,6 @@ BAD_REGISTRATIONS = [
     ("organisation-unknown", {"organisation_mode": "existing", "organisation": "Nowhere Labs"},
      "organisation", "No organisation named “Nowhere Labs” is registered. Check the spelling "
      "or register a new organisation.", None),
-    ("organisation-without-admin", {"organisation_mode": "existing",
-                                    "organisation": "Closed Centre"},
-     "organisation", "Closed Centre has no organisation admin on LabNet to approve new "
-     "members yet; ask a LabNet admin to add you.", "closed_org"),
     ("organisation-name-taken", {"organisation": "acme  INSTRUMENTS"}, "organisation",
      "An organisation named “acme INSTRUMENTS” is already registered; choose “join an "
      "existing organisation”.", "org"),
@@ -445,8 +441,6 @@ def existing(make_org, make_user):
                       organisation=make_org(name="Zoe Existing Co"))
         elif what == "org":
             make_org(name="Acme Instruments", email_domain="acme.example")
-        elif what == "closed_org":
-            make_org(name="Closed Centre", kind="rto", size_class=None, email_domain=None)
     return make
 
 

@@ -1,4 +1,5 @@
-"""Admin pages: users and their roles, the e-mail outbox."""
+"""Admin pages: users, their roles and accounts; organisations; join requests that no
+organisation admin decides; the e-mail outbox."""
 
 from __future__ import annotations
 
@@ -7,11 +8,20 @@ from flask_login import current_user
 
 from labnet import clock, permissions
 from labnet.blueprints.admin import bp
-from labnet.blueprints.admin.forms import GrantRoleForm, RevokeRoleForm
-from labnet.blueprints.helpers import commit_or_show
+from labnet.blueprints.admin.forms import (
+    ButtonForm,
+    GrantRoleForm,
+    MoveForm,
+    OrgAdminForm,
+    OrganisationForm,
+    RevokeRoleForm,
+    VerifySizeForm,
+)
+from labnet.blueprints.helpers import commit_or_flash, commit_or_show
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db, login_manager
-from labnet.models import OutboxEmail
+from labnet.models import OutboxEmail, User
+from labnet.services.accounts import administration, joins
 from labnet.services.accounts import rules as accounts
 from labnet.services.notifications import outbox as notifications
 
@@ -28,15 +38,22 @@ def _admins_only():
 @bp.get("/users")
 def users():
     q = request.args.get("q", "")[:100]
-    page = db.paginate(accounts.list_users(q), per_page=50, error_out=False)
-    return render_template("admin/users.html", page=page, q=q)
+    role = request.args.get("role", "")[:20]
+    if role not in administration.ROLE_FILTERS:
+        role = ""
+    page = db.paginate(administration.list_users(q, role), per_page=50, error_out=False)
+    return render_template("admin/users.html", page=page, q=q, role=role,
+                           role_filters=administration.ROLE_FILTERS,
+                           roles=administration.roles_of([u.id for u in page.items]))
 
 
-def _user_page(user, grant_form=None, status=200):
-    labs = db.session.scalars(accounts.managed_labs(user)).all()
+def _user_page(user, grant_form=None, status=200, move_form=None):
+    roles = administration.roles_of([user.id])[user.id]
     return render_template(
-        "admin/user.html", user=user, labs=labs, grant_form=grant_form or GrantRoleForm(),
-        revoke_form=RevokeRoleForm(),
+        "admin/user.html", user=user, labs=roles.labs, networks=roles.networks,
+        grant_form=grant_form or GrantRoleForm(), revoke_form=RevokeRoleForm(),
+        move_form=move_form or MoveForm(formdata=None), button=ButtonForm(),
+        org_admin_form=OrgAdminForm(),
     ), status
 
 
@@ -77,6 +94,145 @@ def revoke(user_id: int):
     db.session.commit()
     flash("Role removed." if changed else "This person did not have that role.", "info")
     return redirect(url_for("admin.user", user_id=target.id))
+
+
+@bp.post("/users/<int:user_id>/move")
+def move(user_id: int):
+    target = permissions.user_for_admin(current_user, user_id)
+    form = MoveForm()
+    if not form.validate_on_submit():
+        return _user_page(target, move_form=form, status=422)
+    old_name = target.organisation.name
+    moved = commit_or_show(form, lambda: administration.move_user(
+        current_user, target, administration.organisation_by_name(form.organisation.data),
+        now=clock.utcnow()), fields=("organisation",))
+    if not moved:
+        db.session.refresh(target)
+        return _user_page(target, move_form=form, status=moved.status)
+    flash(f"{target.full_name} moved from {old_name} to {target.organisation.name}; they "
+          "were told by e-mail.", "success")
+    return redirect(url_for("admin.user", user_id=target.id))
+
+
+def _account_button(user_id: int, call, done: str):
+    target = permissions.user_for_admin(current_user, user_id)
+    commit_or_flash(ButtonForm(), lambda: call(target), done=done.format(name=target.full_name))
+    return redirect(url_for("admin.user", user_id=target.id))
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+def deactivate(user_id: int):
+    return _account_button(user_id, lambda t: administration.set_active(
+        current_user, t, False, now=clock.utcnow()),
+        "{name}'s account is deactivated: logged out everywhere, no login, no e-mail.")
+
+
+@bp.post("/users/<int:user_id>/reactivate")
+def reactivate(user_id: int):
+    return _account_button(user_id, lambda t: administration.set_active(
+        current_user, t, True, now=clock.utcnow()), "{name}'s account is active again.")
+
+
+@bp.post("/users/<int:user_id>/resend-confirmation")
+def resend_confirmation(user_id: int):
+    return _account_button(user_id, lambda t: administration.resend_confirmation(
+        current_user, t, now=clock.utcnow()), "A new confirmation link was sent to {name}.")
+
+
+@bp.post("/users/<int:user_id>/org-admin")
+def org_admin(user_id: int):
+    target = permissions.user_for_admin(current_user, user_id)
+    form = OrgAdminForm()
+    make = form.make_admin.data == "1"
+    commit_or_flash(form, lambda: administration.set_org_admin(
+        current_user, target, make, now=clock.utcnow()),
+        done=f"{target.full_name} is {'now' if make else 'no longer'} an organisation admin "
+             f"of {target.organisation.name}.")
+    return redirect(url_for("admin.user", user_id=target.id))
+
+
+# Organisations ----------------------------------------------------------------------------
+
+
+@bp.get("/organisations")
+def organisations():
+    q = request.args.get("q", "")[:100]
+    unverified = request.args.get("unverified") == "1"
+    page = db.paginate(administration.list_organisations(q, unverified_only=unverified),
+                       per_page=50, error_out=False)
+    return render_template(
+        "admin/organisations.html", page=page, q=q, unverified=unverified,
+        members=administration.member_counts([org.id for org in page.items]))
+
+
+def _organisation_page(org, form=None, status=200):
+    people = db.session.scalars(administration.organisation_people(org.id)).all()
+    verifier = db.session.get(User, org.size_verified_by_id) if org.size_verified_by_id else None
+    return render_template(
+        "admin/organisation.html", org=org, people=people, verifier=verifier,
+        form=form or OrganisationForm(obj=org, formdata=None), verify_form=VerifySizeForm(),
+    ), status
+
+
+@bp.route("/organisations/<int:organisation_id>", methods=["GET", "POST"])
+def organisation(organisation_id: int):
+    org = permissions.organisation_for_admin(current_user, organisation_id)
+    if request.method == "GET":
+        return _organisation_page(org)
+    form = OrganisationForm()
+    if not form.validate_on_submit():
+        return _organisation_page(org, form, 422)
+    data = administration.OrganisationEdit(
+        name=form.name.data or "", kind=form.kind.data or "", country=form.country.data or "",
+        city=form.city.data or "", size_class=form.size_class.data or None,
+        email_domain=form.email_domain.data or None)
+    saved = commit_or_show(form, lambda: administration.update_organisation(
+        current_user, org, data, now=clock.utcnow()))
+    if not saved:
+        db.session.refresh(org)
+        return _organisation_page(org, form, saved.status)
+    flash("Organisation saved.", "success")
+    return redirect(url_for("admin.organisation", organisation_id=org.id))
+
+
+@bp.post("/organisations/<int:organisation_id>/verify-size")
+def verify_size(organisation_id: int):
+    org = permissions.organisation_for_admin(current_user, organisation_id)
+    form = VerifySizeForm()
+    verified = form.verified.data == "1"
+    commit_or_flash(form, lambda: administration.set_size_verified(
+        current_user, org, verified, now=clock.utcnow()),
+        done=f"{org.name}'s size class is {'verified' if verified else 'self-declared again'}.")
+    return redirect(url_for("admin.organisation", organisation_id=org.id))
+
+
+# Join requests of organisations without organisation admins ------------------------------
+
+
+@bp.get("/join-requests")
+def join_requests():
+    people = db.session.scalars(joins.list_admin_queue(current_user)).all()
+    return render_template("admin/join_requests.html", people=people, button=ButtonForm(),
+                           expire_days=joins.EXPIRE_AFTER.days)
+
+
+@bp.post("/join-requests/<int:user_id>/approve")
+def approve_join(user_id: int):
+    person = permissions.join_request_for_admin(current_user, user_id)
+    commit_or_flash(ButtonForm(), lambda: accounts.accept_join(
+        current_user, person, now=clock.utcnow()),
+        done=f"{person.full_name} is now a member of {person.organisation.name}; they were told.")
+    return redirect(url_for("admin.join_requests"))
+
+
+@bp.post("/join-requests/<int:user_id>/decline")
+def decline_join(user_id: int):
+    person = permissions.join_request_for_admin(current_user, user_id)
+    name, org_name = person.full_name, person.organisation.name
+    commit_or_flash(ButtonForm(), lambda: accounts.refuse_join(
+        current_user, person, now=clock.utcnow()),
+        done=f"{name}'s request to join {org_name} was declined; they were told.")
+    return redirect(url_for("admin.join_requests"))
 
 
 @bp.get("/outbox")

@@ -1,12 +1,14 @@
-from flask import current_app, render_template, request
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from labnet import clock, permissions
 from labnet.blueprints.catalogue import bp
-from labnet.blueprints.helpers import search_client
-from labnet.extensions import db
+from labnet.blueprints.catalogue.forms import ContactForm
+from labnet.blueprints.helpers import commit_or_show, search_client
+from labnet.extensions import db, limiter, login_manager
 from labnet.services.catalogue import demand, search
 from labnet.services.catalogue import pages as catalogue
+from labnet.services.catalogue.labs import contact
 from labnet.services.catalogue.taxonomy import ket_names
 
 
@@ -35,11 +37,47 @@ def labs():
 
 @bp.get("/labs/<slug>")
 def lab(slug: str):
-    found = permissions.lab_for(current_user, slug)
+    return _lab_page(permissions.lab_for(current_user, slug))
+
+
+def _lab_page(found, contact_form=None, status=200):
     return render_template(
         "catalogue/lab.html", page=catalogue.get_lab_page(current_user, found),
-        ket_names=ket_names(),
-    )
+        ket_names=ket_names(), contact_route=contact.contact_route(found),
+        contact_form=contact_form or ContactForm(formdata=None),
+    ), status
+
+
+def _contact_key() -> str:
+    # Per account (an anonymous post is sent to the login page and never counted).
+    return f"lab-contact:{current_user.id if current_user.is_authenticated else ''}"
+
+
+def _message_sent(response) -> bool:
+    # Only a message that went out counts: a form sent back with errors sends nothing.
+    return current_user.is_authenticated and response.status_code < 400
+
+
+@bp.post("/labs/<slug>/contact")
+@limiter.limit(lambda: current_app.config["LAB_CONTACT_LIMIT_PER_USER"], key_func=_contact_key,
+               deduct_when=_message_sent)
+def contact_lab(slug: str):
+    """The contact form of a lab page: one message to whoever receives the lab's mail
+    (services.catalogue.labs.contact), a copy to the sender."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    found = permissions.lab_for(current_user, slug)
+    form = ContactForm()
+    if not form.validate_on_submit():
+        return _lab_page(found, form, 422)
+    sent = commit_or_show(form, lambda: contact.send_contact_message(
+        current_user._get_current_object(), found, form.subject.data, form.message.data,
+        now=clock.utcnow()))
+    if not sent:
+        return _lab_page(found, form, sent.status)
+    flash(f"Your message was sent to {found.name}. Their answer will come to your e-mail "
+          "address; a copy of your message is on its way to you.", "success")
+    return redirect(url_for("catalogue.lab", slug=found.slug, _anchor="contact"))
 
 
 @bp.get("/equipment/<int:equipment_id>")

@@ -33,6 +33,7 @@ from labnet.models import Lab
 from labnet.models.booking import Booking
 from labnet.services.accounts import rules as accounts
 from labnet.services.booking import engine as service
+from labnet.services.booking import sme_proof
 from labnet.services.booking.availability import local_to_utc, utc_to_local
 
 
@@ -145,6 +146,20 @@ def no_show(booking_id: int):
     except RuleViolation as exc:
         return _refused(exc)
     return _done(f"{booking.reference} is recorded as a no-show.")
+
+
+@bp.post("/<int:booking_id>/ask-proof")
+def ask_proof(booking_id: int):
+    booking = _decidable(booking_id)
+    if not ActionForm().validate_on_submit():
+        return _expired_form()
+    try:
+        sme_proof.ask_for_sme_proof(_actor(), booking.id, now=clock.utcnow())
+    except RuleViolation as exc:
+        return _refused(exc)
+    return _done(f"Proof of the SME size class was asked for {booking.reference}: the "
+                 "requester and their organisation's admins were told what to send to the "
+                 "LabNet admins.")
 
 
 @bp.route("/<int:booking_id>/shorten", methods=["GET", "POST"])

@@ -42,6 +42,7 @@ from labnet.models.booking import ACTIVE_STATUSES, Booking
 from labnet.models.network import Network, NetworkCoordinator
 from labnet.models.request import OPEN_STATUSES, LabRequest, RequestMessage
 from labnet.models.user import CalendarFeed, LoginSession, Membership, OrgRole
+from labnet.services.catalogue.labs import team
 from labnet.services.catalogue.labs._checks import raise_all
 from labnet.services.common import audit
 
@@ -148,16 +149,6 @@ def personal_data(user: User, *, now: datetime) -> dict[str, Any]:
 # --- erasure --------------------------------------------------------------------------------
 
 
-def last_manager_labs(user_id: int) -> list[Lab]:
-    """Labs ``user_id`` manages that have no other active manager."""
-    others = (select(LabManager.lab_id)
-              .join(User, User.id == LabManager.user_id)
-              .where(LabManager.user_id != user_id, User.is_active.is_(True)))
-    return list(db.session.scalars(
-        select(Lab).join(LabManager, LabManager.lab_id == Lab.id)
-        .where(LabManager.user_id == user_id, Lab.id.not_in(others)).order_by(Lab.name)))
-
-
 def _last_coordinator_networks(user_id: int) -> list[Network]:
     others = (select(NetworkCoordinator.network_id)
               .join(User, User.id == NetworkCoordinator.user_id)
@@ -205,7 +196,7 @@ def deletion_blockers(user: User, *, now: datetime) -> list[str]:
     if requests:
         blockers.append(f"You have open requests ({_names([f'“{t}”' for t in requests])}): "
                         "withdraw or complete them first — the labs answer you.")
-    labs = last_manager_labs(user.id)
+    labs = team.last_manager_labs(user.id)
     if labs:
         blockers.append(f"You are the only manager of {_names([lab.name for lab in labs])}: "
                         "hand the lab over to a colleague first (a lab always keeps a manager).")

@@ -9,6 +9,9 @@ Rules owned here:
   decline; until approved the person is no member and cannot log in, so nobody reads
   another organisation's bookings by claiming membership (DESIGN rule 6). An e-mail domain
   never grants membership, and a free-mail domain is never recorded as an organisation's;
+- a join request always reaches someone: the organisation's admins or, for an
+  organisation without any, the platform admins (:func:`join_approvers`); reminders and
+  expiry are services.accounts.joins;
 - an organisation keeps at least one organisation admin (its founder first);
 - granting and revoking a lab's manager goes through services.catalogue.labs.team (one
   act of adding a manager; a lab keeps its last manager);
@@ -258,7 +261,7 @@ def register_member(
         raise RuleViolation(field, "This was registered a moment ago by someone else. Log in, "
                             "reset the password or choose another name.") from exc
     audit.record(user, "user.registered", "user", user.id, now=now, organisation_id=org.id)
-    _send_confirmation(user, now=now)
+    send_confirmation(user, now=now)
     return user
 
 
@@ -326,13 +329,8 @@ def _organisation_to_join(name: str) -> Organisation:
             f"No organisation named “{name.strip()}” is registered. Check the spelling or "
             "register a new organisation.",
         )
-    if not organisation_admins(org.id):
-        # Nobody could approve the request (DESIGN rule 8): say so before anything is sent.
-        raise RuleViolation(
-            "organisation",
-            f"{org.name} has no organisation admin on LabNet to approve new members yet; "
-            "ask a LabNet admin to add you.",
-        )
+    # An organisation without organisation admins is no refusal: its requests go to the
+    # platform admins (join_approvers), so they still reach someone (DESIGN rule 8).
     return org
 
 
@@ -353,13 +351,29 @@ def ask_organisation_admins(user: User, *, now: datetime) -> None:
     # not worth an admin's time.
     audit.record(user, "organisation.join_requested", "user", user.id, now=now,
                  organisation_id=user.organisation_id)
-    for admin in organisation_admins(user.organisation_id):
+    approvers, platform = join_approvers(user.organisation_id)
+    for admin in approvers:
         enqueue_email(
             "join_requested", admin.email,
             f"{user.full_name} asks to join {user.organisation.name} on LabNet",
-            {"admin": admin, "person": user, "organisation": user.organisation},
+            {"admin": admin, "person": user, "organisation": user.organisation,
+             "platform": platform},
             now=now, action_required=True,
         )
+
+
+def platform_admins() -> list[User]:
+    """The active platform admins."""
+    return list(db.session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
+        .where(UserRole.role == Role.ADMIN, User.is_active.is_(True)).order_by(User.id)))
+
+
+def join_approvers(organisation_id: int) -> tuple[list[User], bool]:
+    """Who decides a request to join an organisation: its active organisation admins or,
+    when it has none, the platform admins (then the flag is True)."""
+    admins = organisation_admins(organisation_id)
+    return (admins, False) if admins else (platform_admins(), True)
 
 
 def tell_owner_of_registration_attempt(owner: User, *, now: datetime) -> None:
@@ -368,7 +382,7 @@ def tell_owner_of_registration_attempt(owner: User, *, now: datetime) -> None:
     audit.record(None, "user.registration_attempted", "user", owner.id, now=now)
     if not owner.is_confirmed and owner.is_active:
         # Most likely the same person again, who lost the first mail: a fresh link.
-        _send_confirmation(owner, now=now)
+        send_confirmation(owner, now=now)
         return
     enqueue_email(
         "register_attempt", owner.email, "Someone tried to register with your LabNet address",
@@ -376,7 +390,8 @@ def tell_owner_of_registration_attempt(owner: User, *, now: datetime) -> None:
     )
 
 
-def _send_confirmation(user: User, *, now: datetime) -> None:
+def send_confirmation(user: User, *, now: datetime) -> None:
+    """E-mail ``user`` a signed link that confirms their address."""
     token = security.make_token(CONFIRM_SALT, {"u": user.id, "e": user.email})
     enqueue_email(
         "confirm_email",
@@ -403,7 +418,7 @@ def resend_confirmation(email: str, *, now: datetime) -> None:
     nothing either way (no account enumeration)."""
     user = db.session.scalar(select(User).where(User.email == normalise_email(email)))
     if user is not None and not user.is_confirmed and user.is_active:
-        _send_confirmation(user, now=now)
+        send_confirmation(user, now=now)
 
 
 def _token_user(data: dict | None) -> User | None:
@@ -644,12 +659,13 @@ def list_members(actor: User) -> Select[tuple[User]]:
             .order_by(User.org_role, User.full_name, User.id))
 
 
-def _decided(person: User, approved: bool, *, now: datetime) -> None:
+def _decided(actor: User, person: User, approved: bool, *, now: datetime) -> None:
     enqueue_email(
         "join_decided", person.email,
         f"Your request to join {person.organisation.name} was "
         f"{'approved' if approved else 'declined'}",
-        {"person": person, "organisation": person.organisation, "approved": approved},
+        {"person": person, "organisation": person.organisation, "approved": approved,
+         "by_platform": not can_manage_members(actor, person.organisation_id)},
         now=now, action_required=True,
     )
 
@@ -662,7 +678,12 @@ def approve_member(actor: User, user_id: int, *, now: datetime) -> User:
     :raises NotFound: for a person who is not a pending request to that organisation.
     :raises RuleViolation: (field ``None``) when the address is not confirmed yet.
     """
-    person = org_person_for(actor, user_id, pending=True)
+    return accept_join(actor, org_person_for(actor, user_id, pending=True), now=now)
+
+
+def accept_join(actor: User, person: User, *, now: datetime) -> User:
+    """Accept a pending request loaded by the caller's permission loader (the members
+    page's or the admin queue's); see :func:`approve_member`."""
     if not person.is_confirmed:
         raise RuleViolation(None, f"{person.full_name} has not confirmed their e-mail address "
                             "yet; wait for them to do so.")
@@ -670,7 +691,7 @@ def approve_member(actor: User, user_id: int, *, now: datetime) -> User:
     person.updated_at = now
     audit.record(actor, "organisation.member_approved", "user", person.id, now=now,
                  organisation_id=person.organisation_id)
-    _decided(person, True, now=now)
+    _decided(actor, person, True, now=now)
     db.session.flush()
     return person
 
@@ -683,12 +704,17 @@ def decline_member(actor: User, user_id: int, *, now: datetime) -> str:
     :raises PermissionDenied: unless the actor is an admin of their organisation.
     :raises NotFound: for a person who is not a pending request to that organisation.
     """
-    person = org_person_for(actor, user_id, pending=True)
+    return refuse_join(actor, org_person_for(actor, user_id, pending=True), now=now)
+
+
+def refuse_join(actor: User, person: User, *, now: datetime) -> str:
+    """Decline a pending request loaded by the caller's permission loader; see
+    :func:`decline_member`."""
     name = person.full_name
     audit.record(actor, "organisation.member_declined", "user", person.id, now=now,
                  organisation_id=person.organisation_id, email=person.email)
     if person.is_confirmed:  # an unconfirmed address may not be the requester's own
-        _decided(person, False, now=now)
+        _decided(actor, person, False, now=now)
     db.session.delete(person)
     db.session.flush()
     return name
@@ -702,7 +728,13 @@ def set_org_admin(actor: User, user_id: int, make_admin: bool, *, now: datetime)
     :raises NotFound: for a person who is not a member of that organisation.
     :raises RuleViolation: ``user`` when it would leave the organisation without an admin.
     """
-    person = org_person_for(actor, user_id, pending=False)
+    return change_org_admin(actor, org_person_for(actor, user_id, pending=False), make_admin,
+                            now=now)
+
+
+def change_org_admin(actor: User, person: User, make_admin: bool, *, now: datetime) -> bool:
+    """Set a member's organisation-admin role, loaded and permitted by the caller (the
+    members page's or the admin pages' loader); see :func:`set_org_admin`."""
     wanted = OrgRole.ADMIN if make_admin else OrgRole.MEMBER
     if person.org_role == wanted:
         return False

@@ -8,6 +8,7 @@ The rules live in the modules of this package, each naming those it owns:
   IANA zone, instants in UTC (DESIGN rule 3);
 - :mod:`.reminders`: the scheduler's jobs (reminders, hold warnings, completion), each
   effect exactly once;
+- :mod:`.sme_proof`: a lab asks for proof of a self-declared SME size class;
 - :mod:`.calendars`: iCalendar feeds behind secret, regenerable URLs, re-checked on every
   fetch (DESIGN rule 6).
 """

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import render_template
 from sqlalchemy import Select, event, func, select, update
@@ -48,9 +48,13 @@ PENDING_KEY = "labnet_outbox_pending"
 
 def enqueue_email(
     kind: str, to_addr: str, subject: str, context: Mapping[str, Any], *, now: datetime,
-    action_required: bool = False,
-) -> OutboxEmail:
+    action_required: bool = False, reply_to: str | None = None,
+) -> OutboxEmail | None:
     """Render ``email/<kind>.txt`` and ``.html`` and queue the message.
+
+    A deactivated account receives nothing: for its address no row is written and
+    ``None`` is returned. ``reply_to`` sets the message's Reply-To (a lab contact message
+    is answered to its sender, not to LabNet's no-reply sender).
 
     Nothing is sent before the caller commits; the boundary then calls
     :func:`deliver_outbox` for the ids remembered here. A recipient who chose the daily
@@ -64,7 +68,10 @@ def enqueue_email(
 
     :raises RuntimeError: when a template prints a secret link outside ``secret_url``.
     """
-    held = not action_required and _wants_digest(to_addr)
+    recipient = _recipient(to_addr)
+    if recipient is not None and not recipient.is_active:
+        return None
+    held = not action_required and recipient is not None and recipient.mail_mode == "digest"
     seen: list[str] = []
     ctx = dict(context, subject=subject, **{SEEN_KEY: seen, REDACT_KEY: False})
     body_text = render_template(f"email/{kind}.txt", **ctx)
@@ -80,6 +87,7 @@ def enqueue_email(
         created_at=now,
         kind=kind,
         to_addr=header_safe(to_addr),
+        reply_to=header_safe(reply_to) if reply_to else None,
         subject=header_safe(subject)[:200],
         body_text=body_text,
         body_html=body_html,
@@ -146,11 +154,17 @@ def outbox_message(row: OutboxEmail, *, config: Mapping[str, Any]) -> OutboxMess
                          body_text=body)
 
 
-def _wants_digest(to_addr: str) -> bool:
+class _Recipient(NamedTuple):
+    is_active: bool
+    mail_mode: str
+
+
+def _recipient(to_addr: str) -> _Recipient | None:
     # Addresses are stored lower-case; an address that is no user's (a lab's contact
     # address, a typo) gets its mail at once.
-    mode = db.session.scalar(select(User.mail_mode).where(User.email == to_addr.lower()))
-    return mode == "digest"
+    row = db.session.execute(select(User.is_active, User.mail_mode)
+                             .where(User.email == to_addr.strip().lower())).first()
+    return None if row is None else _Recipient(bool(row[0]), str(row[1]))
 
 
 def deliver_outbox(
@@ -270,6 +284,8 @@ def _message(row: OutboxEmail, config: Mapping[str, Any]) -> EmailMessage:
     msg["Subject"] = header_safe(row.subject)
     msg["From"] = header_safe(config.get("MAIL_SENDER") or "no-reply@labnet.example")
     msg["To"] = header_safe(row.to_addr)
+    if row.reply_to:
+        msg["Reply-To"] = header_safe(row.reply_to)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = make_msgid(domain="labnet.example")
     msg.set_content(row.body_text)

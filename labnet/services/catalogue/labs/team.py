@@ -13,6 +13,8 @@ Rules owned here, once:
 - a lab keeps at least one active manager once claimed (DESIGN rule 10):
   :func:`remove_manager` refuses to remove the last one, whoever asks (the team page, the
   admin's revoke, the command line);
+  :func:`last_manager_labs` names the labs a person is the last active manager of, which
+  must be handed over before that person is deactivated or deletes their account;
 - every change of the team is audited and e-mailed to the lab's managers (the person
   removed included).
 """
@@ -23,6 +25,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import aliased
 
 from labnet.errors import NotFound, RuleViolation
 from labnet.extensions import db
@@ -167,3 +170,18 @@ def leave_lab(actor: User, lab: Lab, *, now: datetime) -> None:
     """
     require(manages_lab, actor, lab.id)
     remove_manager(lab, actor, by=actor, now=now, field=None)
+def last_manager_labs(user_id: int) -> list[Lab]:
+    """The labs, by name, whose only active manager is this user (one query)."""
+    others = aliased(LabManager)
+    other_user = aliased(User)
+    other_active = (
+        select(func.count()).select_from(others)
+        .join(other_user, other_user.id == others.user_id)
+        .where(others.lab_id == LabManager.lab_id, others.user_id != user_id,
+               other_user.is_active.is_(True))
+        .scalar_subquery()
+    )
+    return list(db.session.scalars(
+        select(Lab).join(LabManager, LabManager.lab_id == Lab.id)
+        .where(LabManager.user_id == user_id, other_active == 0)
+        .order_by(Lab.name)))
