@@ -16,6 +16,7 @@ from labnet.models.equipment import (
 from labnet.models.geo import GazetteerAltName, GazetteerPlace, GeocodeCache
 from labnet.models.jobs import GeocodeRequest, JobLock
 from labnet.models.lab import Lab, LabKet, LabManager, OpeningHours
+from labnet.models.lab_watch import LabWatch
 from labnet.models.network import (
     Network,
     NetworkCoordinator,
@@ -77,6 +78,7 @@ __all__ = [
     "LabKet",
     "LabKind",
     "LabManager",
+    "LabWatch",
     "LabRequest",
     "LoginSession",
     "Membership",

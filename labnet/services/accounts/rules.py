@@ -305,6 +305,8 @@ def _ask_organisation_admins(user: User, *, now: datetime) -> None:
             f"{user.full_name} asks to join {user.organisation.name} on LabNet",
             {"admin": admin, "person": user, "organisation": user.organisation},
             now=now, action_required=True,
+            why=f"You receive this because you are an organisation admin of "
+                f"{user.organisation.name} on LabNet.",
         )
 
 
@@ -317,6 +319,7 @@ def _tell_owner_of_registration_attempt(owner: User, *, now: datetime) -> None:
     enqueue_email(
         "register_attempt", owner.email, "Someone tried to register with your LabNet address",
         {"user": owner}, now=now, action_required=True,
+        why="You receive this because this address belongs to a LabNet account.",
     )
 
 
@@ -328,7 +331,8 @@ def _send_confirmation(user: User, *, now: datetime) -> None:
         "Confirm your LabNet e-mail address",
         {"user": user, "token": token,
          "lifetime": lifetime_words(current_app.config["CONFIRM_TOKEN_MAX_AGE"])},
-        now=now,
+        now=now, action_required=True,
+        why="You receive this because this address was used to register on LabNet.",
     )
 
 
@@ -520,7 +524,9 @@ def request_password_reset(email: str, *, now: datetime) -> None:
         "Reset your LabNet password",
         {"user": user, "token": token,
          "minutes": current_app.config["RESET_TOKEN_MAX_AGE"] // 60},
-        now=now,
+        now=now, action_required=True,
+        why="You receive this because someone asked to reset the password of this LabNet "
+            "account.",
     )
     audit.record(user, "user.password_reset_requested", "user", user.id, now=now)
 
@@ -595,6 +601,8 @@ def _decided(person: User, approved: bool, *, now: datetime) -> None:
         f"{'approved' if approved else 'declined'}",
         {"person": person, "organisation": person.organisation, "approved": approved},
         now=now, action_required=True,
+        why=f"You receive this because you asked to join {person.organisation.name} on "
+            "LabNet.",
     )
 
 

@@ -448,8 +448,13 @@ def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, m
         enqueue_email("network_invitation", address,
                       f"Invitation: {lab.name} in the network {network.name}",
                       {"network": network, "stage": stage, "lab": lab, "member": member,
-                       "inviter": actor}, now=now, action_required=True)
+                       "inviter": actor}, now=now, action_required=True,
+                      why=f"You receive this because you manage {lab.name} on LabNet.")
     return member
+
+
+def _coordinator_why(network: Network) -> str:
+    return f"You receive this because you coordinate the network {network.name} on LabNet."
 
 
 def answer_invitation(actor: User, member_id: int, accept: bool, message: str, *,
@@ -482,7 +487,7 @@ def answer_invitation(actor: User, member_id: int, accept: bool, message: str, *
         enqueue_email("network_answer", address,
                       f"{lab.name} {status} the invitation to {network.name}",
                       {"network": network, "stage": stage, "lab": lab, "member": member,
-                       "accepted": accept}, now=now)
+                       "accepted": accept}, now=now, why=_coordinator_why(network))
     return member
 
 
@@ -514,7 +519,7 @@ def remove_member(actor: User, network: Network, member_id: int, *,
     for address in manager_addresses(member.lab_id):
         enqueue_email("network_ended", address, f"{lab.name} was removed from {network.name}",
                       {"network": network, "lab": lab, "member": member, "left": False},
-                      now=now)
+                      now=now, why=f"You receive this because you manage {lab.name} on LabNet.")
     return member
 
 
@@ -531,7 +536,7 @@ def leave_network(actor: User, member_id: int, *, now: datetime) -> NetworkMembe
     for address in _coordinator_addresses(network.id):
         enqueue_email("network_ended", address, f"{lab.name} left {network.name}",
                       {"network": network, "lab": lab, "member": member, "left": True},
-                      now=now)
+                      now=now, why=_coordinator_why(network))
     return member
 
 
