@@ -17,6 +17,8 @@ from labnet import permissions
 from labnet.links import external_url, secret_text, secret_url
 from labnet.services.accounts.navigation import nav_counts
 from labnet.services.booking.engine import count_pending_for_manager
+from labnet.services.catalogue.labs.team import is_managed
+from labnet.services.catalogue.labs.watch import is_watching
 from labnet.services.geo.geocoding import country_name, country_names
 from labnet.services.networks.rules import list_network_choices, networks_of_lab
 
@@ -75,6 +77,18 @@ def lab_networks(lab_id: int) -> list[tuple[Any, str]]:
     return networks_of_lab(_actor(), lab_id)
 
 
+def lab_is_managed(lab_id: int) -> bool:
+    """Whether the lab has an active manager (DESIGN rule 8: only then does it take
+    bookings, and only then does anyone on LabNet receive what is sent to it)."""
+    return is_managed(lab_id)
+
+
+def watching_lab(lab_id: int) -> bool:
+    """Whether the current user asked to hear when the lab gets a manager."""
+    user = _nav_user()
+    return is_watching(user._get_current_object(), lab_id) if user is not None else False
+
+
 def map_tiles() -> dict[str, str]:
     """Tile settings for the map macros and pages (config TILE_URL, TILE_ATTRIBUTION)."""
     return {"url": current_app.config.get("TILE_URL") or "",
@@ -98,6 +112,7 @@ def register_template_helpers(app: Flask) -> None:
         network_invitation_count=network_invitation_count,
         request_inbox_count=request_inbox_count, pending_booking_count=pending_booking_count,
         filter_networks=filter_networks, lab_networks=lab_networks, map_tiles=map_tiles,
+        lab_is_managed=lab_is_managed, watching_lab=watching_lab,
         external_url=external_url, secret_url=secret_url, secret_text=secret_text)
 
     @app.context_processor

@@ -53,6 +53,9 @@ from labnet.permissions import (
     org_person_for,
     require,
 )
+from labnet.services.booking.engine import expire_unmanaged_pending
+from labnet.services.catalogue.labs.team import is_managed
+from labnet.services.catalogue.labs.watch import notify_lab_managed
 from labnet.services.common import audit
 from labnet.services.notifications.outbox import enqueue_email
 
@@ -700,8 +703,13 @@ def grant_role(actor: User | None, user: User, role: str, *, lab: Lab | None = N
         held = db.session.get(LabManager, (lab.id, user.id))
         if held:
             return False
+        first_manager = not is_managed(lab.id)
         db.session.add(LabManager(lab_id=lab.id, user_id=user.id, granted_at=now,
                                   granted_by_id=actor.id if actor else None))
+        db.session.flush()
+        if first_manager:
+            # DESIGN rule 8: those who asked "tell me when" hear it, once.
+            notify_lab_managed(lab.id, now=now)
     elif role in (Role.COORDINATOR, Role.ADMIN):
         if user.has_role(Role(role)):
             return False
@@ -731,6 +739,10 @@ def revoke_role(actor: User | None, user: User, role: str, *, lab: Lab | None = 
         if held is None:
             return False
         db.session.delete(held)
+        db.session.flush()
+        if not is_managed(lab.id):
+            # Nobody is left to decide on the lab's pending requests (DESIGN rule 8).
+            expire_unmanaged_pending(lab.id, now=now)
     elif role in (Role.COORDINATOR, Role.ADMIN):
         held_role = next((r for r in user.roles if r.role == role), None)
         if held_role is None:

@@ -431,6 +431,31 @@ def expire_holds(*, now: datetime) -> int:
     return done
 
 
+UNMANAGED_EXPIRY = ("The lab no longer has a manager on LabNet, so nobody can decide on this "
+                    "request.")
+
+
+def expire_unmanaged_pending(lab_id: int, *, now: datetime) -> int:
+    """The lab's last manager is gone: its pending requests expire now, with that reason,
+    and each requester is told (DESIGN rule 8), instead of waiting unseen until the hold
+    ends. Confirmed bookings stay. Returns how many expired."""
+    due = list(db.session.scalars(
+        select(Booking.id).where(Booking.lab_id == lab_id,
+                                 Booking.status == BookingStatus.PENDING).order_by(Booking.id)))
+    done = 0
+    for booking_id in due:
+        booking = get_booking_for_update(booking_id)
+        if _transition(booking, (BookingStatus.PENDING,), BookingStatus.EXPIRED, now=now,
+                       actor=None, reason=UNMANAGED_EXPIRY):
+            audit.record(None, "booking.expired", "booking", booking.id, now=now,
+                         reason="unmanaged")
+            _mail("booking_expired", [booking.requester.email],
+                  f"Booking request {booking.reference} expired", booking, now=now)
+            done += 1
+    db.session.flush()
+    return done
+
+
 # --- the lab manager's side: queue, shorten, no-show, blackouts ----------------------------
 #
 # The same pattern as the requester's side: lock the equipment first, check

@@ -102,7 +102,9 @@ def notify_lab_managed(lab_id: int, *, now: datetime) -> int:
         if not user.is_active:
             continue
         enqueue_email("lab_managed", user.email, f"{lab.name} now takes bookings on LabNet",
-                      {"lab": lab}, now=now)
+                      {"lab": lab}, now=now,
+                      why=f"You receive this because you asked LabNet to tell you when "
+                          f"{lab.name} opens for bookings.")
         sent += 1
     db.session.execute(delete(LabWatch).where(LabWatch.lab_id == lab_id)
                        .execution_options(synchronize_session=False))
