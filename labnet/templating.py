@@ -17,6 +17,7 @@ from labnet import permissions
 from labnet.links import external_url, secret_text, secret_url
 from labnet.services.accounts.navigation import nav_counts
 from labnet.services.booking.engine import count_pending_for_manager
+from labnet.services.catalogue.labs.reach import Reach, reach_of
 from labnet.services.catalogue.labs.team import is_managed
 from labnet.services.catalogue.labs.watch import is_watching
 from labnet.services.geo.geocoding import country_name, country_names
@@ -83,6 +84,11 @@ def lab_is_managed(lab_id: int) -> bool:
     return is_managed(lab_id)
 
 
+def lab_reach(lab: Any) -> Reach:
+    """Who would receive what is sent to the lab (services.catalogue.labs.reach)."""
+    return reach_of([lab])[lab.id]
+
+
 def watching_lab(lab_id: int) -> bool:
     """Whether the current user asked to hear when the lab gets a manager."""
     user = _nav_user()
@@ -112,7 +118,7 @@ def register_template_helpers(app: Flask) -> None:
         network_invitation_count=network_invitation_count,
         request_inbox_count=request_inbox_count, pending_booking_count=pending_booking_count,
         filter_networks=filter_networks, lab_networks=lab_networks, map_tiles=map_tiles,
-        lab_is_managed=lab_is_managed, watching_lab=watching_lab,
+        lab_is_managed=lab_is_managed, watching_lab=watching_lab, lab_reach=lab_reach,
         external_url=external_url, secret_url=secret_url, secret_text=secret_text)
 
     @app.context_processor
