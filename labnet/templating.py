@@ -18,7 +18,7 @@ from labnet.links import external_url, secret_text, secret_url
 from labnet.services.accounts.navigation import nav_counts
 from labnet.services.booking.engine import count_pending_for_manager
 from labnet.services.catalogue.labs.reach import Reach, reach_of
-from labnet.services.catalogue.labs.team import is_managed
+from labnet.services.catalogue.labs.team import is_managed, managed_lab_ids
 from labnet.services.catalogue.labs.watch import is_watching
 from labnet.services.geo.geocoding import country_name, country_names
 from labnet.services.networks.rules import list_network_choices, networks_of_lab
@@ -89,6 +89,11 @@ def lab_reach(lab: Any) -> Reach:
     return reach_of([lab])[lab.id]
 
 
+def managed_among(labs: Any) -> set[int]:
+    """The ids of those ``labs`` that have an active manager (one query for a page)."""
+    return managed_lab_ids(lab.id for lab in labs)
+
+
 def watching_lab(lab_id: int) -> bool:
     """Whether the current user asked to hear when the lab gets a manager."""
     user = _nav_user()
@@ -119,6 +124,7 @@ def register_template_helpers(app: Flask) -> None:
         request_inbox_count=request_inbox_count, pending_booking_count=pending_booking_count,
         filter_networks=filter_networks, lab_networks=lab_networks, map_tiles=map_tiles,
         lab_is_managed=lab_is_managed, watching_lab=watching_lab, lab_reach=lab_reach,
+        managed_among=managed_among,
         external_url=external_url, secret_url=secret_url, secret_text=secret_text)
 
     @app.context_processor

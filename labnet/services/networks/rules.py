@@ -49,7 +49,14 @@ from labnet.models.network import (
     NetworkStageKet,
 )
 from labnet.services.accounts.rules import slugify
-from labnet.services.catalogue.labs.team import manager_addresses
+from labnet.services.catalogue.labs.reach import (
+    CONTACT,
+    Reach,
+    claim_url,
+    reach_of,
+    require_reachable,
+)
+from labnet.services.catalogue.labs.team import managed_lab_ids, manager_addresses
 from labnet.services.common import audit
 from labnet.services.common.text import control_problem
 from labnet.services.notifications.outbox import enqueue_email
@@ -432,6 +439,9 @@ def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, m
     lab = db.session.scalar(select(Lab).where(Lab.slug == slug))
     if lab is None or not permissions.is_listed_lab(lab):
         raise RuleViolation("lab", f"There is no published lab “{slug[:80]}”.")
+    # DESIGN rule 8, as for requests: refused before writing when nobody would receive it.
+    lab_reach = reach_of([lab])[lab.id]
+    require_reachable([lab_reach], field="lab", what="invitation")
     _lock(network)
     existing = _active_row(network.id, lab.id)
     if existing is not None:
@@ -450,7 +460,28 @@ def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, m
                       {"network": network, "stage": stage, "lab": lab, "member": member,
                        "inviter": actor}, now=now, action_required=True,
                       why=f"You receive this because you manage {lab.name} on LabNet.")
+    if lab_reach.kind == CONTACT:
+        enqueue_email("network_invitation_to_contact", lab_reach.address,
+                      f"Invitation: {lab.name} in the network {network.name} on LabNet",
+                      {"network": network, "stage": stage, "lab": lab, "member": member,
+                       "inviter": actor, "claim_url": claim_url(lab)}, now=now,
+                      action_required=True,
+                      why=f"You receive this because {lab_reach.address} is the public "
+                          f"contact e-mail of {lab.name} on LabNet, and nobody manages the "
+                          "lab there yet.")
     return member
+
+
+def unmanaged_members(page: NetworkPage) -> list[tuple[MemberView, Reach]]:
+    """The network's invited and accepted labs that have no active manager, each with how
+    it is reached (the coordinators' page marks them; DESIGN rule 8). One query."""
+    rows = [r for r in page.rows if r.status in ("invited", "accepted")]
+    managed = managed_lab_ids({r.lab_id for r in rows})
+    missing = [r for r in rows if r.lab_id not in managed]
+    labs = {lab.id: lab for lab in db.session.scalars(
+        select(Lab).where(Lab.id.in_({r.lab_id for r in missing})))} if missing else {}
+    reach = reach_of(labs.values())
+    return [(r, reach[r.lab_id]) for r in missing]
 
 
 def _coordinator_why(network: Network) -> str:
