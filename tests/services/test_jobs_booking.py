@@ -368,7 +368,7 @@ def test_scheduler_runs_every_booking_job_on_a_utc_interval_with_catch_up(app):
 # --- the reminder leaves early enough for its cancel link (DESIGN rule 8) -----------------
 
 
-@pytest.mark.parametrize("deadline_hours, lead_hours", [(0, 48), (24, 48), (48, 72), (96, 120)])
+@pytest.mark.parametrize(("deadline_hours", "lead_hours"), [(0, 48), (24, 48), (48, 72), (96, 120)])
 def test_the_reminder_leaves_a_day_before_the_labs_cancellation_deadline(
         app, world, deadline_hours, lead_hours):
     with app.app_context():

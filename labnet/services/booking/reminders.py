@@ -32,9 +32,9 @@ from sqlalchemy import CursorResult, exists, func, select, update
 
 from labnet import security
 from labnet.extensions import db
-from labnet.permissions import booking_cancel_deadline
 from labnet.models import Lab, OutboxEmail
 from labnet.models.booking import Booking, BookingStatus
+from labnet.permissions import booking_cancel_deadline
 from labnet.services.booking.engine import booking_why, get_booking_for_update
 from labnet.services.catalogue.labs.team import manager_addresses
 from labnet.services.common import audit
