@@ -51,6 +51,17 @@ def _logout(client):
         as_text=True))})
 
 
+def _send_service(app, client, slug: str):
+    """Send the service request to one lab through the form; returns the response."""
+    url = f"/requests/new?kind=service&lab={slug}"
+    return post_form(client, "/requests/new", {**SERVICE, "lab": [slug]}, page=url)
+
+
+def _reference(app) -> str:
+    with app.app_context():
+        return db.session.scalar(select(LabRequest.reference))
+
+
 def test_the_form_says_per_lab_who_will_receive_the_request(client, login, s):
     login(s.member)
     page = client.get("/requests/new?kind=joint_project&lab=contact-lab&lab=silent-lab"
@@ -64,8 +75,7 @@ def test_the_form_says_per_lab_who_will_receive_the_request(client, login, s):
 def test_a_request_to_a_lab_with_only_a_public_email_goes_there_with_the_claim_link(
         smtp, app, client, login, s):
     login(s.member)
-    url = "/requests/new?kind=service&lab=contact-lab"
-    response = post_form(client, "/requests/new", {**SERVICE, "lab": ["contact-lab"]}, page=url)
+    response = _send_service(app, client, "contact-lab")
     assert response.status_code == 302
     detail = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "We sent it to the public e-mail address" in detail  # the flash says who got it
@@ -81,10 +91,8 @@ def test_a_request_to_a_lab_with_only_a_public_email_goes_there_with_the_claim_l
 
 def test_a_manager_granted_later_finds_the_request_and_answers_it(smtp, app, client, login, s):
     login(s.member)
-    url = "/requests/new?kind=service&lab=contact-lab"
-    post_form(client, "/requests/new", {**SERVICE, "lab": ["contact-lab"]}, page=url)
-    with app.app_context():
-        ref = db.session.scalar(select(LabRequest.reference))
+    _send_service(app, client, "contact-lab")
+    ref = _reference(app)
     _logout(client)
     login(s.admin)
     admin_page = f"/admin/users/{s.researcher.id}"
@@ -105,8 +113,7 @@ def test_a_manager_granted_later_finds_the_request_and_answers_it(smtp, app, cli
 def test_a_lab_with_neither_managers_nor_public_email_is_refused_before_sending(
         app, client, login, s):
     login(s.member)
-    url = "/requests/new?kind=service&lab=silent-lab"
-    response = post_form(client, "/requests/new", {**SERVICE, "lab": ["silent-lab"]}, page=url)
+    response = _send_service(app, client, "silent-lab")
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Nobody would receive this request: Silent Lab is not managed on LabNet" in page
@@ -131,8 +138,7 @@ def test_a_joint_project_with_one_unreachable_lab_is_refused_whole(app, client, 
 def test_the_requester_hears_once_when_no_lab_answered_in_7_days(
         smtp, app, client, login, s, frozen_clock):
     login(s.member)
-    url = "/requests/new?kind=service&lab=managed-lab"
-    post_form(client, "/requests/new", {**SERVICE, "lab": ["managed-lab"]}, page=url)
+    _send_service(app, client, "managed-lab")
     start = frozen_clock.now
     with app.test_request_context():
         assert tell_unanswered_requesters(now=start + UNANSWERED_AFTER
@@ -152,10 +158,8 @@ def test_the_requester_hears_once_when_no_lab_answered_in_7_days(
 def test_a_request_opened_by_the_lab_gets_no_unanswered_notice(app, client, login, s,
                                                                 frozen_clock):
     login(s.member)
-    url = "/requests/new?kind=service&lab=managed-lab"
-    post_form(client, "/requests/new", {**SERVICE, "lab": ["managed-lab"]}, page=url)
-    with app.app_context():
-        ref = db.session.scalar(select(LabRequest.reference))
+    _send_service(app, client, "managed-lab")
+    ref = _reference(app)
     _logout(client)
     login(s.manager)
     post_form(client, f"/requests/{ref}/review", {}, page=f"/requests/{ref}")
