@@ -89,7 +89,7 @@ def enqueue_email(
     ctx = dict(context, subject=subject, **frame, **{SEEN_KEY: seen, REDACT_KEY: False})
 
     def text(ctx: dict[str, Any]) -> str:
-        return render_template("email/_layout.txt", body=render_template(
+        return render_template("email/_layout.txt", _body=render_template(
             f"email/{kind}.txt", **ctx).strip(), **ctx)
 
     body_text = text(ctx)
