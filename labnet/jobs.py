@@ -39,6 +39,7 @@ from labnet.services.booking.engine import expire_holds
 from labnet.services.booking.reminders import complete_bookings, send_reminders
 from labnet.services.geo.geocoding import geocode_pending
 from labnet.services.notifications.outbox import deliver_committed, send_digests, send_outbox
+from labnet.services.requests.workflow import tell_unanswered_requesters
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +87,8 @@ def _send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
 def _join_requests(*, now: datetime) -> dict[str, Any]:
     return remind_and_expire_join_requests(now=now)
 
+def _tell_unanswered(*, now: datetime) -> dict[str, Any]:
+    return {"told": tell_unanswered_requesters(now=now)}
 
 # name -> (service function, interval, lease, description). Every sweeper finds its due
 # work in the database, so a run that was missed (scheduler down) is caught up by the next.
@@ -112,6 +115,9 @@ JOBS: dict[str, Job] = {
     "summarise-activity": Job(
         _summarise_activity, timedelta(minutes=15), timedelta(minutes=30),
         "recompute the dashboard's daily summary for today and every day changed since"),
+    "tell-unanswered-requests": Job(
+        _tell_unanswered, timedelta(hours=1), timedelta(minutes=30),
+        "tell requesters once when no lab has answered their request in 7 days"),
     "send-coordinator-digest": Job(
         _send_coordinator_digest, timedelta(hours=1), timedelta(minutes=30),
         "once a week (first run after Monday 07:00 UTC) send coordinators the week's figures"),

@@ -99,6 +99,12 @@ def can_view_lab(actor: Actor, lab: Lab) -> bool:
     return is_listed_lab(lab) or can_manage_lab(actor, lab)
 
 
+def can_watch_lab(actor: Actor, lab: Lab) -> bool:
+    """Any logged-in member who may see the lab may ask to hear when it gets a manager
+    ("tell me when"); the service decides whether the lab still needs one."""
+    return _user(actor) is not None and can_view_lab(actor, lab)
+
+
 def can_view_equipment(actor: Actor, equipment: Equipment) -> bool:
     """Equipment of a visible lab; retired equipment only by those who manage the lab."""
     if not can_view_lab(actor, equipment.lab):

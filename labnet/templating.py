@@ -17,7 +17,9 @@ from labnet import permissions
 from labnet.links import external_url, secret_text, secret_url
 from labnet.services.accounts.navigation import nav_counts
 from labnet.services.booking.engine import count_pending_for_manager
-from labnet.services.catalogue.labs.team import is_managed
+from labnet.services.catalogue.labs.reach import Reach, reach_of
+from labnet.services.catalogue.labs.team import is_managed, managed_lab_ids
+from labnet.services.catalogue.labs.watch import is_watching
 from labnet.services.geo.geocoding import country_name, country_names
 from labnet.services.networks.rules import list_network_choices, networks_of_lab
 
@@ -76,6 +78,28 @@ def lab_networks(lab_id: int) -> list[tuple[Any, str]]:
     return networks_of_lab(_actor(), lab_id)
 
 
+def lab_is_managed(lab_id: int) -> bool:
+    """Whether the lab has an active manager (DESIGN rule 8: only then does it take
+    bookings, and only then does anyone on LabNet receive what is sent to it)."""
+    return is_managed(lab_id)
+
+
+def lab_reach(lab: Any) -> Reach:
+    """Who would receive what is sent to the lab (services.catalogue.labs.reach)."""
+    return reach_of([lab])[lab.id]
+
+
+def managed_among(labs: Any) -> set[int]:
+    """The ids of those ``labs`` that have an active manager (one query for a page)."""
+    return managed_lab_ids(lab.id for lab in labs)
+
+
+def watching_lab(lab_id: int) -> bool:
+    """Whether the current user asked to hear when the lab gets a manager."""
+    user = _nav_user()
+    return is_watching(user._get_current_object(), lab_id) if user is not None else False
+
+
 def map_tiles() -> dict[str, str]:
     """Tile settings for the map macros and pages (config TILE_URL, TILE_ATTRIBUTION)."""
     return {"url": current_app.config.get("TILE_URL") or "",
@@ -99,8 +123,9 @@ def register_template_helpers(app: Flask) -> None:
         network_invitation_count=network_invitation_count,
         request_inbox_count=request_inbox_count, pending_booking_count=pending_booking_count,
         filter_networks=filter_networks, lab_networks=lab_networks, map_tiles=map_tiles,
-        external_url=external_url, secret_url=secret_url, secret_text=secret_text,
-        lab_is_managed=is_managed)  # the claim box on lab pages
+        lab_is_managed=lab_is_managed, watching_lab=watching_lab, lab_reach=lab_reach,
+        managed_among=managed_among,
+        external_url=external_url, secret_url=secret_url, secret_text=secret_text)
 
     @app.context_processor
     def _nav():

@@ -17,6 +17,7 @@ from labnet.models.geo import GazetteerAltName, GazetteerPlace, GeocodeCache
 from labnet.models.jobs import GeocodeRequest, JobLock
 from labnet.models.lab import Lab, LabKet, LabManager, OpeningHours
 from labnet.models.lab_proposal import LabProposal, ProposalStatus
+from labnet.models.lab_watch import LabWatch
 from labnet.models.network import (
     Network,
     NetworkCoordinator,
@@ -92,6 +93,7 @@ __all__ = [
     "LabManager",
     "LabProposal",
     "LabRequest",
+    "LabWatch",
     "LoginSession",
     "Membership",
     "Network",

@@ -143,6 +143,9 @@ class LabRequest(TimestampMixin, Base):
     trl_now: Mapped[int | None]
     trl_target: Mapped[int | None]
     first_response_at: Mapped[datetime | None]
+    # When the requester was told that no lab had answered yet (services.requests.workflow:
+    # tell_unanswered_requesters), once per request.
+    unanswered_notice_at: Mapped[datetime | None]
     decided_at: Mapped[datetime | None]
     closed_at: Mapped[datetime | None]
     # When the company confirmed an accepted request (it then becomes active).

@@ -19,7 +19,7 @@ from sqlalchemy import func, select
 
 from labnet import clock
 from labnet.extensions import db
-from labnet.models import AuditEvent, OutboxEmail
+from labnet.models import AuditEvent, Lab, OutboxEmail
 from labnet.models.booking import Booking
 from labnet.services.booking import engine as booking_service
 from labnet.services.booking import reminders
@@ -363,3 +363,43 @@ def test_scheduler_runs_every_booking_job_on_a_utc_interval_with_catch_up(app):
         assert job.trigger.interval == jobs.JOBS[name].interval
         assert (job.coalesce, job.max_instances, job.misfire_grace_time) == (True, 1, seconds)
         assert jobs.JOBS[name].lease > timedelta(minutes=5)
+
+
+# --- the reminder leaves early enough for its cancel link (DESIGN rule 8) -----------------
+
+
+@pytest.mark.parametrize(("deadline_hours", "lead_hours"), [(0, 48), (24, 48), (48, 72), (96, 120)])
+def test_the_reminder_leaves_a_day_before_the_labs_cancellation_deadline(
+        app, world, deadline_hours, lead_hours):
+    with app.app_context():
+        db.session.get(Lab, world.lab.id).cancel_deadline_hours = deadline_hours
+        db.session.commit()
+    assert reminders.reminder_lead(deadline_hours) == lead_hours * H
+    due = raw_booking(app, world, NOW + lead_hours * H)
+    early = raw_booking(app, world, NOW + (lead_hours + 1) * H, second=True)
+    with app.app_context():
+        assert reminders.send_reminders(now=NOW)["reminders"] == 1
+        db.session.commit()
+        row = db.session.scalar(select(OutboxEmail).where(OutboxEmail.kind == "booking_reminder"))
+        body = row.body_text
+    assert _booking(app, due).reminder_sent_at == NOW
+    assert _booking(app, early).reminder_sent_at is None
+    # The link works at least a day longer, and the mail says until when.
+    cancel_until = NOW + (lead_hours - deadline_hours) * H
+    assert cancel_until - NOW >= 24 * H
+    local = clock.to_zone(cancel_until, "Europe/Berlin")
+    assert f"cancel it with one click until {local:%Y-%m-%d %H:%M}" in body
+    assert "/bookings/cancel/" in body
+    assert f"http://labnet.test/bookings/{due}" in body  # and the booking itself
+
+
+def test_a_reminder_after_the_deadline_offers_no_cancel_link(app, world):
+    booking_id = raw_booking(app, world, NOW + 2 * H)  # confirmed late: past the 24 h deadline
+    with app.app_context():
+        reminders.send_reminders(now=NOW)
+        db.session.commit()
+        row = db.session.scalar(select(OutboxEmail).where(OutboxEmail.kind == "booking_reminder"))
+    assert _booking(app, booking_id).reminder_sent_at == NOW
+    assert "/bookings/cancel/" not in row.body_text and "/bookings/cancel/" not in row.body_html
+    assert "can no longer be cancelled online" in row.body_text
+    assert f"http://labnet.test/bookings/{booking_id}" in row.body_text

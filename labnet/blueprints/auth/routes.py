@@ -44,6 +44,8 @@ from labnet.extensions import (
 from labnet.permissions import can_manage_members, require
 from labnet.security import safe_next
 from labnet.services.accounts import rules as accounts
+from labnet.services.accounts.navigation import landing_endpoint
+from labnet.services.catalogue.labs import watch
 
 
 def _login_limit_ip() -> str:
@@ -110,7 +112,9 @@ def login():
             _sign_in(user)
             db.session.commit()
             flash(f"Welcome, {user.full_name}.", "success")
-            return redirect(safe_next(form.next.data) or url_for("main.index"))
+            # The page that sent them here first (an e-mail's link, a button); otherwise
+            # where their work waits (services.accounts.navigation.landing_endpoint).
+            return redirect(safe_next(form.next.data) or url_for(landing_endpoint(user)))
     return render_template("auth/login.html", form=form), 200 if not form.errors else 422
 
 
@@ -277,7 +281,8 @@ def reset(token: str):
 def _account_page(confirm_form: ConfirmForm | None = None):
     labs = db.session.scalars(accounts.managed_labs(current_user)).all()
     return render_template("auth/account.html", labs=labs, password_form=ChangePasswordForm(),
-                           confirm_form=confirm_form or ConfirmForm())
+                           confirm_form=confirm_form or ConfirmForm(),
+                           watches=watch.list_watches(current_user._get_current_object()))
 
 
 @bp.get("/account")

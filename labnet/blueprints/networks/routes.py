@@ -179,6 +179,7 @@ def _manage_page(network: Network, *, stage_form: StageForm | None = None,
         "networks/manage.html", page=page, network=network, stage_form=stage_form,
         invite_form=invite_form, coordinator_form=coordinator_form or CoordinatorForm(
             formdata=None), action_form=ActionForm(), colour=service.stage_colour,
+        unmanaged=service.unmanaged_members(page),
         ket_names=ket_names(), categories=category_names(),
     ), status
 
@@ -287,7 +288,8 @@ def invite(slug: str):
         service.invite(_actor(), network, stage_id, form.lab.data or "",
                        form.message.data or "", now=clock.utcnow())
 
-    done = f"The lab “{form.lab.data}” was invited; its managers were told."
+    done = (f"The lab “{form.lab.data}” was invited; its managers were told, or, for a lab "
+            "not yet managed on LabNet, its public e-mail address, with a link to claim it.")
     if back:
         # The gap finder's one-click button: its refusals come back as a message there.
         commit_or_flash(form, act, done=done)

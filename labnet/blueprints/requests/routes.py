@@ -145,8 +145,7 @@ def create():
     if not sent:
         return _form_page(form, kind, status=sent.status)
     created = sent.value
-    flash(f"Request {created.reference} sent. The lab will answer on its page; you get an "
-          "e-mail on every reply.", "success")
+    flash(f"Request {created.reference} sent. " + service.receivers_note(created), "success")
     return redirect(url_for("requests.detail", key=created.reference))
 
 

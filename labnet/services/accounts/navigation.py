@@ -7,10 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from labnet.extensions import db
 from labnet.models import LabManager, User
+from labnet.services.accounts.rules import list_join_requests
+from labnet.services.booking.engine import count_pending_for_manager
 from labnet.services.networks.rules import count_pending_invitations
 from labnet.services.requests.workflow import count_open_inbox
 
@@ -36,3 +38,26 @@ def nav_counts(user: User | None) -> NavCounts:
     )).one()
     return NavCounts(manages=bool(manages) or user.is_admin, invitations=int(invitations or 0),
                      inbox=int(inbox or 0))
+
+
+def landing_endpoint(user: User) -> str:
+    """Where ``user`` lands after logging in when no page asked for them (``next``): where
+    their work waits (DESIGN rule 8: what was sent to them reaches them), else home.
+
+    In this order: a lab manager with bookings waiting for a decision lands on the queue;
+    then on open network invitations of their labs; then on requests waiting in their
+    inbox; an organisation admin with join requests on the members page; anyone else on
+    the home page.
+    """
+    if db.session.scalar(select(exists().where(LabManager.user_id == user.id))):
+        if count_pending_for_manager(user):
+            return "lab_bookings.queue"
+        counts = nav_counts(user)
+        if counts.invitations:
+            return "networks.invitations"
+        if counts.inbox:
+            return "requests.inbox"
+    if user.is_org_admin and db.session.scalar(
+            select(func.count()).select_from(list_join_requests(user).subquery())):
+        return "auth.members"
+    return "main.index"

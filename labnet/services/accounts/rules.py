@@ -359,6 +359,8 @@ def ask_organisation_admins(user: User, *, now: datetime) -> None:
             {"admin": admin, "person": user, "organisation": user.organisation,
              "platform": platform},
             now=now, action_required=True,
+            why=f"You receive this because you are an organisation admin of "
+                f"{user.organisation.name} on LabNet.",
         )
 
 
@@ -387,6 +389,7 @@ def tell_owner_of_registration_attempt(owner: User, *, now: datetime) -> None:
     enqueue_email(
         "register_attempt", owner.email, "Someone tried to register with your LabNet address",
         {"user": owner}, now=now, action_required=True,
+        why="You receive this because this address belongs to a LabNet account.",
     )
 
 
@@ -399,7 +402,8 @@ def send_confirmation(user: User, *, now: datetime) -> None:
         "Confirm your LabNet e-mail address",
         {"user": user, "token": token,
          "lifetime": lifetime_words(current_app.config["CONFIRM_TOKEN_MAX_AGE"])},
-        now=now,
+        now=now, action_required=True,
+        why="You receive this because this address was used to register on LabNet.",
     )
 
 
@@ -591,7 +595,9 @@ def request_password_reset(email: str, *, now: datetime) -> None:
         "Reset your LabNet password",
         {"user": user, "token": token,
          "minutes": current_app.config["RESET_TOKEN_MAX_AGE"] // 60},
-        now=now,
+        now=now, action_required=True,
+        why="You receive this because someone asked to reset the password of this LabNet "
+            "account.",
     )
     audit.record(user, "user.password_reset_requested", "user", user.id, now=now)
 
@@ -667,6 +673,8 @@ def _decided(actor: User, person: User, approved: bool, *, now: datetime) -> Non
         {"person": person, "organisation": person.organisation, "approved": approved,
          "by_platform": not can_manage_members(actor, person.organisation_id)},
         now=now, action_required=True,
+        why=f"You receive this because you asked to join {person.organisation.name} on "
+            "LabNet.",
     )
 
 

@@ -61,7 +61,8 @@ def send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
     for email, name in recipients:
         enqueue_email("coordinator_digest", email, subject,
                       {"name": name, "board": board, "link": link, "display": display},
-                      now=now)
+                      now=now, why="You receive this weekly summary because you coordinate "
+                                   "networks on LabNet.")
     if state is None:
         state = ActivitySummaryState(name=DIGEST_JOB)
         db.session.add(state)

@@ -9,6 +9,9 @@ Rules owned here, and only here:
 - DESIGN rule 2: opening hours, blackouts, lead time, advance window, minimum and maximum
   length, alignment to the booking unit, active equipment, not request-only. Each refusal
   is a :class:`RuleViolation` naming its field and rule in words.
+- DESIGN rule 8: a lab without an active manager takes no bookings
+  (:func:`require_managed_lab`, before the other rules, for the preview and the booking
+  alike, so every path obeys it).
 - DESIGN rule 3: instants are UTC; the rules are evaluated in the lab's zone
   (``services.booking.availability``).
 - State changes are compare-and-set on the status, so two job runners or two managers act
@@ -50,7 +53,7 @@ from labnet.services.booking.availability import (
     utc_to_local,
     within_opening_hours,
 )
-from labnet.services.catalogue.labs.team import manager_addresses
+from labnet.services.catalogue.labs.team import is_managed, manager_addresses
 from labnet.services.common import audit
 from labnet.services.common.text import squashed_text
 from labnet.services.notifications.outbox import enqueue_email
@@ -163,6 +166,21 @@ def check_rules(equipment: Equipment, start_at: datetime, end_at: datetime, *,
     return units
 
 
+UNMANAGED_BOOKING = ("Booking opens when the lab is managed on LabNet: nobody at {lab} can "
+                     "confirm bookings here yet. Use “Tell me when” on the lab's page to hear "
+                     "when it can.")
+
+
+def require_managed_lab(lab: Lab) -> None:
+    """DESIGN rule 8: a lab without an active manager takes no bookings, since nobody
+    would decide on them (services.catalogue.labs.team.is_managed).
+
+    :raises RuleViolation: on ``equipment``, in words that say what to do instead.
+    """
+    if not is_managed(lab.id):
+        raise RuleViolation("equipment", UNMANAGED_BOOKING.format(lab=lab.name))
+
+
 def _overlap_exists(equipment: Equipment, start_at: datetime, end_at: datetime,
                     exclude_id: int | None = None) -> bool:
     blocked_start = start_at - timedelta(minutes=equipment.buffer_minutes)
@@ -177,11 +195,19 @@ def _overlap_exists(equipment: Equipment, start_at: datetime, end_at: datetime,
     return bool(db.session.scalar(select(exists().where(cond))))
 
 
+def booking_why(booking: Booking, address: str) -> str:
+    """Why ``address`` receives mail about ``booking``: it asked for it, or it manages the
+    lab (the e-mail layout prints it at the foot)."""
+    if address == booking.requester.email:
+        return f"You receive this because you requested booking {booking.reference} on LabNet."
+    return f"You receive this because you manage {booking.lab.name} on LabNet."
+
+
 def _mail(kind: str, to: list[str], subject: str, booking: Booking, *, now: datetime,
           action_required: bool = False, **extra: Any) -> None:
     for address in to:
         enqueue_email(kind, address, subject, {"booking": booking, **extra}, now=now,
-                      action_required=action_required)
+                      action_required=action_required, why=booking_why(booking, address))
 
 
 def _checked(actor: Any, equipment_id: int, start_at: datetime, end_at: datetime, *,
@@ -191,6 +217,7 @@ def _checked(actor: Any, equipment_id: int, start_at: datetime, end_at: datetime
     equipment = _load_equipment(equipment_id)
     if not can_view_equipment(actor, equipment):
         raise NotFound(equipment_id)
+    require_managed_lab(equipment.lab)
     units = check_rules(equipment, start_at, end_at, now=now)
     if _overlap_exists(equipment, start_at, end_at):
         raise SlotTaken("Not available: another booking (or its set-up time) overlaps this "

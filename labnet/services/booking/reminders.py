@@ -3,13 +3,15 @@
 Rules owned here (RELIABILITY §2.2.3, "effects exactly once, whatever runs"):
 
 - **Booking reminder.** A confirmed booking gets one reminder, with a signed one-click
-  cancel link, once its start is at most :data:`REMINDER_LEAD` (48 h) ahead and still in
-  the future: ``now < start_at <= now + 48 h``. With the hourly sweep it leaves 47–48 h
-  before the start, i.e. a day before the usual 24-hour cancellation deadline, so the link
-  still works. A booking confirmed later than that is reminded at the next sweep; one that
-  has started gets none; a scheduler that was down catches up on every booking still
-  ahead. Exactly once: ``UPDATE booking SET reminder_sent_at = :now WHERE id = :id AND
-  reminder_sent_at IS NULL`` decides who sends it, in the transaction of the e-mail.
+  cancel link, so that the link still works for at least a day: it is due once the start
+  is at most :func:`reminder_lead` ahead, ``max(48 h, the lab's cancellation deadline +
+  24 h)`` (the usual 24-hour deadline: 48 h before; a 48-hour deadline: 72 h before), and
+  still in the future. The message says until when cancelling online is possible and
+  carries the link only while it is (a booking confirmed after its deadline gets a
+  reminder without one). A scheduler that was down catches up on every booking still
+  ahead; one that has started gets none. Exactly once: ``UPDATE booking SET
+  reminder_sent_at = :now WHERE id = :id AND reminder_sent_at IS NULL`` decides who
+  sends it, in the transaction of the e-mail.
 - **Hold warning.** The lab's managers hear once that a pending request's hold ends within
   :data:`HOLD_WARNING` (12 h), so they decide before it expires. There is no column for it
   (``hold_reminder_sent_at`` would be the clean place): the warning is sent under the
@@ -26,18 +28,24 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, exists, select, update
+from sqlalchemy import CursorResult, exists, func, select, update
 
 from labnet import security
 from labnet.extensions import db
-from labnet.models import OutboxEmail
+from labnet.models import Lab, OutboxEmail
 from labnet.models.booking import Booking, BookingStatus
-from labnet.services.booking.engine import get_booking_for_update
+from labnet.permissions import booking_cancel_deadline
+from labnet.services.booking.engine import booking_why, get_booking_for_update
 from labnet.services.catalogue.labs.team import manager_addresses
 from labnet.services.common import audit
 from labnet.services.notifications.outbox import enqueue_email
 
 REMINDER_LEAD = timedelta(hours=48)
+# The cancel link of a reminder works at least this long before the lab's deadline.
+CANCEL_WINDOW = timedelta(hours=24)
+# Labs with longer cancellation deadlines are reminded earlier; the sweep looks this far
+# ahead (a deadline above MAX_CANCEL_DEADLINE − 24 h is reminded at most 30 days before).
+MAX_REMINDER_LEAD = timedelta(days=30)
 HOLD_WARNING = timedelta(hours=12)
 BATCH = 500  # per query; each run loops until nothing is due (bounded by MAX_PER_RUN)
 MAX_PER_RUN = 5000
@@ -59,16 +67,41 @@ def cancel_token_booking_id(token: str, *, now: datetime) -> int | None:
     return booking_id if isinstance(booking_id, int) else None
 
 
+def reminder_lead(cancel_deadline_hours: int) -> timedelta:
+    """How long before the start a booking at a lab with this cancellation deadline is
+    reminded: 48 h, or a day before the deadline when that is earlier."""
+    lead = max(REMINDER_LEAD, timedelta(hours=cancel_deadline_hours) + CANCEL_WINDOW)
+    return min(lead, MAX_REMINDER_LEAD)
+
+
+def _is_due(start_at: datetime, cancel_deadline_hours: int, now: datetime) -> bool:
+    return now < start_at <= now + reminder_lead(cancel_deadline_hours)
+
+
 def _due_reminders(now: datetime, after_id: int) -> list[int]:
-    return list(db.session.scalars(
-        select(Booking.id).where(
-            Booking.status == BookingStatus.CONFIRMED,
-            Booking.reminder_sent_at.is_(None),
-            Booking.start_at > now,
-            Booking.start_at <= now + REMINDER_LEAD,
-            Booking.id > after_id,
-        ).order_by(Booking.id).limit(BATCH)
-    ))
+    # Candidates within the longest lead, each then checked against its lab's own lead
+    # (the lead depends on the lab, and interval arithmetic differs between the engines).
+    found: list[int] = []
+    while True:
+        rows = db.session.execute(
+            select(Booking.id, Booking.start_at, Lab.cancel_deadline_hours)
+            .join(Lab, Lab.id == Booking.lab_id)
+            .where(
+                Booking.status == BookingStatus.CONFIRMED,
+                Booking.reminder_sent_at.is_(None),
+                Booking.start_at > now,
+                Booking.start_at <= now + max(REMINDER_LEAD, _longest_lead()),
+                Booking.id > after_id,
+            ).order_by(Booking.id).limit(BATCH)).all()
+        found += [r.id for r in rows if _is_due(r.start_at, r.cancel_deadline_hours, now)]
+        if found or len(rows) < BATCH:
+            return found
+        after_id = rows[-1].id
+
+
+def _longest_lead() -> timedelta:
+    longest = db.session.scalar(select(func.max(Lab.cancel_deadline_hours))) or 0
+    return reminder_lead(longest)
 
 
 def _due_hold_warnings(now: datetime, after_id: int) -> list[int]:
@@ -100,19 +133,24 @@ def _remind(booking_id: int, now: datetime) -> int:
     # manager cancelling the same booking on PostgreSQL).
     booking = get_booking_for_update(booking_id)
     # An UPDATE answers a CursorResult (its rowcount); Session.execute is typed as any Result.
+    if not _is_due(booking.start_at, booking.lab.cancel_deadline_hours, now):
+        return 0
     claimed = cast(CursorResult[Any], db.session.execute(
         update(Booking)
         .where(Booking.id == booking_id, Booking.reminder_sent_at.is_(None),
                Booking.status == BookingStatus.CONFIRMED, Booking.start_at > now,
-               Booking.start_at <= now + REMINDER_LEAD)
+               Booking.start_at == booking.start_at)
         .values(reminder_sent_at=now)
         .execution_options(synchronize_session=False)
     ))
     if claimed.rowcount != 1:
         return 0  # another runner sent it, or the booking changed meanwhile
+    deadline = booking_cancel_deadline(booking)
     enqueue_email("booking_reminder", booking.requester.email,
                   f"Reminder: {booking.equipment.name}, booking {booking.reference}",
-                  {"booking": booking, "cancel_token": cancel_token(booking)}, now=now)
+                  {"booking": booking, "cancel_token": cancel_token(booking),
+                   "cancel_until": deadline if now < deadline else None}, now=now,
+                  why=booking_why(booking, booking.requester.email))
     return 1
 
 
@@ -136,7 +174,8 @@ def _warn_hold(booking_id: int, now: datetime) -> int:
     for address in manager_addresses(booking.lab_id):
         enqueue_email("hold_expiring", address,
                       f"Decide soon: request {tag} for {booking.equipment.name}",
-                      {"booking": booking}, now=now, action_required=True)
+                      {"booking": booking}, now=now, action_required=True,
+                      why=booking_why(booking, address))
     return 1
 
 

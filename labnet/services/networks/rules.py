@@ -50,7 +50,14 @@ from labnet.models.network import (
 )
 from labnet.services.accounts.rules import slugify
 from labnet.services.catalogue.labs.picker import resolve_lab
-from labnet.services.catalogue.labs.team import manager_addresses
+from labnet.services.catalogue.labs.reach import (
+    CONTACT,
+    Reach,
+    claim_url,
+    reach_of,
+    require_reachable,
+)
+from labnet.services.catalogue.labs.team import managed_lab_ids, manager_addresses
 from labnet.services.common import audit
 from labnet.services.common.text import control_problem
 from labnet.services.notifications.outbox import enqueue_email
@@ -431,6 +438,9 @@ def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, m
                                    "such as fraunhofer-ise).")
     # A published lab by its name or address name (services.catalogue.labs.picker).
     lab = resolve_lab(lab_slug)
+    # DESIGN rule 8, as for requests: refused before writing when nobody would receive it.
+    lab_reach = reach_of([lab])[lab.id]
+    require_reachable([lab_reach], field="lab", what="invitation")
     _lock(network)
     existing = _active_row(network.id, lab.id)
     if existing is not None:
@@ -447,8 +457,34 @@ def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, m
         enqueue_email("network_invitation", address,
                       f"Invitation: {lab.name} in the network {network.name}",
                       {"network": network, "stage": stage, "lab": lab, "member": member,
-                       "inviter": actor}, now=now, action_required=True)
+                       "inviter": actor}, now=now, action_required=True,
+                      why=f"You receive this because you manage {lab.name} on LabNet.")
+    if lab_reach.kind == CONTACT:
+        enqueue_email("network_invitation_to_contact", lab_reach.address,
+                      f"Invitation: {lab.name} in the network {network.name} on LabNet",
+                      {"network": network, "stage": stage, "lab": lab, "member": member,
+                       "inviter": actor, "claim_url": claim_url(lab)}, now=now,
+                      action_required=True,
+                      why=f"You receive this because {lab_reach.address} is the public "
+                          f"contact e-mail of {lab.name} on LabNet, and nobody manages the "
+                          "lab there yet.")
     return member
+
+
+def unmanaged_members(page: NetworkPage) -> list[tuple[MemberView, Reach]]:
+    """The network's invited and accepted labs that have no active manager, each with how
+    it is reached (the coordinators' page marks them; DESIGN rule 8). One query."""
+    rows = [r for r in page.rows if r.status in ("invited", "accepted")]
+    managed = managed_lab_ids({r.lab_id for r in rows})
+    missing = [r for r in rows if r.lab_id not in managed]
+    labs = {lab.id: lab for lab in db.session.scalars(
+        select(Lab).where(Lab.id.in_({r.lab_id for r in missing})))} if missing else {}
+    reach = reach_of(labs.values())
+    return [(r, reach[r.lab_id]) for r in missing]
+
+
+def _coordinator_why(network: Network) -> str:
+    return f"You receive this because you coordinate the network {network.name} on LabNet."
 
 
 def answer_invitation(actor: User, member_id: int, accept: bool, message: str, *,
@@ -481,7 +517,7 @@ def answer_invitation(actor: User, member_id: int, accept: bool, message: str, *
         enqueue_email("network_answer", address,
                       f"{lab.name} {status} the invitation to {network.name}",
                       {"network": network, "stage": stage, "lab": lab, "member": member,
-                       "accepted": accept}, now=now)
+                       "accepted": accept}, now=now, why=_coordinator_why(network))
     return member
 
 
@@ -513,7 +549,7 @@ def remove_member(actor: User, network: Network, member_id: int, *,
     for address in manager_addresses(member.lab_id):
         enqueue_email("network_ended", address, f"{lab.name} was removed from {network.name}",
                       {"network": network, "lab": lab, "member": member, "left": False},
-                      now=now)
+                      now=now, why=f"You receive this because you manage {lab.name} on LabNet.")
     return member
 
 
@@ -530,7 +566,7 @@ def leave_network(actor: User, member_id: int, *, now: datetime) -> NetworkMembe
     for address in _coordinator_addresses(network.id):
         enqueue_email("network_ended", address, f"{lab.name} left {network.name}",
                       {"network": network, "lab": lab, "member": member, "left": True},
-                      now=now)
+                      now=now, why=_coordinator_why(network))
     return member
 
 

@@ -36,7 +36,7 @@ from sqlalchemy import Select, event, func, select, update
 from sqlalchemy.orm import Session
 
 from labnet.extensions import db
-from labnet.links import REDACT_KEY, SEEN_KEY
+from labnet.links import REDACT_KEY, SEEN_KEY, external_url
 from labnet.models import OutboxEmail, OutboxStatus, User
 
 log = logging.getLogger("labnet.mail")
@@ -46,15 +46,27 @@ MAX_ATTEMPTS = 5
 PENDING_KEY = "labnet_outbox_pending"
 
 
+# Said at the foot of a message whose caller gave no reason (``why``); the e-mail kinds the
+# app sends all give one (tests/services/test_email_kinds.py).
+DEFAULT_WHY = "You receive this because this address is known to LabNet."
+
+
 def enqueue_email(
     kind: str, to_addr: str, subject: str, context: Mapping[str, Any], *, now: datetime,
-    action_required: bool = False, reply_to: str | None = None,
+    action_required: bool = False, reply_to: str | None = None, why: str = "",
 ) -> OutboxEmail | None:
     """Render ``email/<kind>.txt`` and ``.html`` and queue the message.
 
     A deactivated account receives nothing: for its address no row is written and
     ``None`` is returned. ``reply_to`` sets the message's Reply-To (a lab contact message
     is answered to its sender, not to LabNet's no-reply sender).
+
+    Every message is framed once, here and in ``email/_layout.html`` / ``_layout.txt``
+    (DESIGN rule 8): it greets the recipient by their account's name ("Hello,"
+    for an address without an account, such as a lab's public e-mail) and ends with
+    ``why`` they receive it ("You receive this because you manage …") and, for mail the
+    person may take as a digest (an account's mail that needs no decision), the link to
+    the notification settings.
 
     Nothing is sent before the caller commits; the boundary then calls
     :func:`deliver_outbox` for the ids remembered here. A recipient who chose the daily
@@ -72,14 +84,26 @@ def enqueue_email(
     if recipient is not None and not recipient.is_active:
         return None
     held = not action_required and recipient is not None and recipient.mail_mode == "digest"
+    frame = {
+        "_greeting": f"Hello {recipient.full_name}," if recipient and recipient.full_name
+        else "Hello,",
+        "_why": why or DEFAULT_WHY,
+        "_settings_url": external_url("mail_settings.notifications")
+        if recipient is not None and not action_required else "",
+    }
     seen: list[str] = []
-    ctx = dict(context, subject=subject, **{SEEN_KEY: seen, REDACT_KEY: False})
-    body_text = render_template(f"email/{kind}.txt", **ctx)
+    ctx = dict(context, subject=subject, **frame, **{SEEN_KEY: seen, REDACT_KEY: False})
+
+    def text(ctx: dict[str, Any]) -> str:
+        return render_template("email/_layout.txt", _body=render_template(
+            f"email/{kind}.txt", **ctx).strip(), **ctx)
+
+    body_text = text(ctx)
     body_html = render_template(f"email/{kind}.html", **ctx)
     redacted_text = redacted_html = None
     if seen:
         ctx = dict(ctx, **{SEEN_KEY: None, REDACT_KEY: True})
-        redacted_text = render_template(f"email/{kind}.txt", **ctx)
+        redacted_text = text(ctx)
         redacted_html = render_template(f"email/{kind}.html", **ctx)
         if any(secret in redacted_text or secret in redacted_html for secret in seen):
             raise RuntimeError(f"email/{kind}: a secret link is printed outside secret_url")
@@ -155,16 +179,19 @@ def outbox_message(row: OutboxEmail, *, config: Mapping[str, Any]) -> OutboxMess
 
 
 class _Recipient(NamedTuple):
+    full_name: str
     is_active: bool
     mail_mode: str
 
 
 def _recipient(to_addr: str) -> _Recipient | None:
-    # Addresses are stored lower-case; an address that is no user's (a lab's contact
-    # address, a typo) gets its mail at once.
-    row = db.session.execute(select(User.is_active, User.mail_mode)
+    """The account behind ``to_addr`` (name, active, mail mode), or None for an address
+    that is no user's (a lab's contact address, a typo): such mail goes at once, greeted
+    neutrally."""
+    # Addresses are stored lower-case.
+    row = db.session.execute(select(User.full_name, User.is_active, User.mail_mode)
                              .where(User.email == to_addr.strip().lower())).first()
-    return None if row is None else _Recipient(bool(row[0]), str(row[1]))
+    return None if row is None else _Recipient(str(row[0]), bool(row[1]), str(row[2]))
 
 
 def deliver_outbox(
@@ -377,7 +404,10 @@ def send_digests(*, now: datetime, hour_utc: int = DIGEST_HOUR_UTC) -> dict[str,
         noun = "message" if len(items) == 1 else "messages"
         # action_required: the digest itself goes at once (it is what the reader chose).
         enqueue_email("digest", address, f"LabNet daily digest: {len(items)} {noun}",
-                      {"items": items}, now=now, action_required=True)
+                      {"items": items}, now=now, action_required=True,
+                      why="You receive this digest because you chose to get LabNet's mail "
+                          "once a day; change that at "
+                          f"{external_url('mail_settings.notifications')}")
         digests += 1
         messages += len(items)
     db.session.flush()

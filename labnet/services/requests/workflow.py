@@ -86,6 +86,12 @@ from labnet.permissions import (
     require,
     visible_requests,
 )
+from labnet.services.catalogue.labs.reach import (
+    CONTACT,
+    claim_url,
+    reach_of,
+    require_reachable,
+)
 from labnet.services.catalogue.labs.team import manager_addresses
 from labnet.services.common import audit
 from labnet.services.common.text import control_problem
@@ -230,7 +236,14 @@ def _notify(kind: str, req: LabRequest, subject: str, actor: User | None, *, now
             continue
         enqueue_email(kind, address, subject,
                       {"req": req, "actor": actor, **extra}, now=now,
-                      action_required=action_required)
+                      action_required=action_required, why=_why(req, address))
+
+
+def _why(req: LabRequest, address: str) -> str:
+    if address == req.created_by.email:
+        return f"You receive this because you sent request {req.reference} on LabNet."
+    return (f"You receive this because you manage a lab that request {req.reference} is "
+            "addressed to on LabNet.")
 
 
 def _status_changed(req: LabRequest, actor: User | None, headline: str, *, now: datetime,
@@ -372,6 +385,9 @@ def create_request(user: User, new: NewRequest, *, now: datetime) -> LabRequest:
         select(Lab).where(Lab.id.in_(ids), listed_lab_condition()))}
     if len(labs) != len(ids):
         raise RuleViolation("lab", "One of the labs does not exist or is not published.")
+    # DESIGN rule 8: refused before anything is written when a lab has nobody to receive it.
+    reach = reach_of(labs[i] for i in ids)
+    require_reachable(reach.values(), field="lab", what="request")
     if kind == RequestKind.ACCESS:
         title_msg = "Say which capability or facility you need access to."
     elif kind == RequestKind.SERVICE:
@@ -418,8 +434,75 @@ def create_request(user: User, new: NewRequest, *, now: datetime) -> LabRequest:
     _notify("request_new", req, f"New {req.kind_label.lower()} request {req.reference}: "
                                 f"{req.title}", user, now=now,
             to=_party_addresses(req), action_required=True, equipment=equipment)
+    for lab_reach in reach.values():
+        if lab_reach.kind == CONTACT:
+            lab = lab_reach.lab
+            enqueue_email(
+                "request_to_lab_contact", lab_reach.address,
+                f"{req.kind_label} request for {lab.name} on LabNet: {req.title}",
+                {"req": req, "lab": lab, "actor": user, "claim_url": claim_url(lab)},
+                now=now, action_required=True,
+                why=f"You receive this because {lab_reach.address} is the public contact "
+                    f"e-mail of {lab.name} on LabNet, and nobody manages the lab there yet.")
     db.session.flush()
     return req
+
+
+def receivers_note(req: LabRequest) -> str:
+    """What the sender is told once the request is sent: who received it (DESIGN rule 8)."""
+    reach = reach_of(link.lab for link in req.labs)
+    contacts = [r.lab.name for r in reach.values() if r.kind == CONTACT]
+    note = ("The lab answers on the request's page; you get an e-mail on every reply."
+            if len(reach) == 1 else
+            "The labs answer on the request's page; you get an e-mail on every reply.")
+    if contacts:
+        note += (f" Not yet managed on LabNet: {', '.join(contacts)}. We sent it to the "
+                 "public e-mail address, asking them to claim the lab on LabNet to answer.")
+    return note
+
+
+# Requests have no deadline of their own: they stay open until a lab answers or the company
+# withdraws them. So that nobody waits unseen (DESIGN rule 8), the requester hears once when
+# no lab has acted on the request this long after sending it.
+UNANSWERED_AFTER = timedelta(days=7)
+
+
+def tell_unanswered_requesters(*, now: datetime, limit: int = 500) -> int:
+    """Job: e-mail the requester of each request still ``submitted`` (no lab has opened,
+    answered or written on it) :data:`UNANSWERED_AFTER` after it was sent, once per
+    request: who received it, and that they may wait, write, or withdraw it.
+
+    Exactly once: ``UPDATE lab_request SET unanswered_notice_at = :now WHERE id = :id AND
+    unanswered_notice_at IS NULL AND status = 'submitted'`` decides, in the transaction of
+    the e-mail. Returns how many were told.
+    """
+    due = list(db.session.scalars(
+        select(LabRequest.id).where(LabRequest.status == RequestStatus.SUBMITTED,
+                                    LabRequest.unanswered_notice_at.is_(None),
+                                    LabRequest.created_at <= now - UNANSWERED_AFTER)
+        .order_by(LabRequest.id).limit(limit)))
+    told = 0
+    for request_id in due:
+        claimed = cast(CursorResult[Any], db.session.execute(
+            update(LabRequest)
+            .where(LabRequest.id == request_id, LabRequest.unanswered_notice_at.is_(None),
+                   LabRequest.status == RequestStatus.SUBMITTED)
+            .values(unanswered_notice_at=now)
+            .execution_options(synchronize_session=False)))
+        if claimed.rowcount != 1:
+            continue
+        req = load_request(request_id)
+        if not req.created_by.is_active:
+            continue
+        reach = reach_of(link.lab for link in req.labs)
+        enqueue_email("request_unanswered", req.created_by.email,
+                      f"No answer yet to request {req.reference}: {req.title}",
+                      {"req": req, "reach": list(reach.values()),
+                       "days": UNANSWERED_AFTER.days}, now=now,
+                      why=_why(req, req.created_by.email))
+        told += 1
+    db.session.flush()
+    return told
 
 
 # --- the lab side ----------------------------------------------------------------------------

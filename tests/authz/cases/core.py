@@ -38,6 +38,17 @@ CASES = [
          MANAGERS_ONLY_404, name="draft-lab"),
     Case("catalogue.equipment", "GET", lambda p: f"/equipment/{p.retired.id}",
          MANAGERS_ONLY_404, name="retired"),
+    # "Tell me when" (DESIGN rule 8): any logged-in person who sees the lab; the cast's labs
+    # are managed, so the wish is refused with a message (302 back, nothing written);
+    # a draft stays unknown (404) to those who may not see it.
+    Case("catalogue.watch_lab", "POST", lambda p: f"/labs/{p.lab.slug}/watch",
+         dict.fromkeys(ACTORS, 302), name="managed"),
+    Case("catalogue.watch_lab", "POST", lambda p: f"/labs/{p.draft.slug}/watch",
+         {**MANAGERS_ONLY_404, "manager": 302, "admin": 302, "anonymous": 302}, name="draft"),
+    Case("catalogue.unwatch_lab", "POST", lambda p: f"/labs/{p.lab.slug}/unwatch",
+         dict.fromkeys(ACTORS, 302), name="published"),
+    Case("catalogue.unwatch_lab", "POST", lambda p: f"/labs/{p.draft.slug}/unwatch",
+         {**MANAGERS_ONLY_404, "manager": 302, "admin": 302, "anonymous": 302}, name="draft"),
     # Accounts: pages anybody may open; their POSTs with bad input answer with the form.
     Case("auth.login", "GET", lambda p: "/login",
          {a: (200 if a == "anonymous" else 302) for a in ACTORS}),

@@ -24,12 +24,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import aliased, joinedload
 
 from labnet.errors import NotFound, RuleViolation
 from labnet.extensions import db
-from labnet.models import Lab, LabManager, Organisation, User
+from labnet.models import Lab, LabManager, LabWatch, Organisation, User
 from labnet.permissions import can_manage_lab, manages_lab, require
 from labnet.services.common import audit
 from labnet.services.notifications.outbox import enqueue_email
@@ -118,6 +118,7 @@ def _lab_became_managed(lab: Lab, manager: User, *, now: datetime) -> None:
     for it. Whatever must follow that moment (telling the people who waited for the lab to
     take bookings) is called from here, and only here."""
     audit.record(manager, "lab.first_manager", "lab", lab.id, now=now, user_id=manager.id)
+    notify_lab_managed(lab.id, now=now)  # "tell me when" (services.catalogue.labs.watch)
 
 
 def remove_manager(lab: Lab, user: User, *, by: User | None, now: datetime,
@@ -185,3 +186,36 @@ def last_manager_labs(user_id: int) -> list[Lab]:
         select(Lab).join(LabManager, LabManager.lab_id == Lab.id)
         .where(LabManager.user_id == user_id, other_active == 0)
         .order_by(Lab.name)))
+
+
+def notify_lab_managed(lab_id: int, *, now: datetime) -> int:
+    """The lab has its first manager: e-mail everyone who asked to be told (active accounts
+    only) and remove every wish for the lab. Returns how many e-mails were queued.
+
+    Call it in the transaction that made the lab managed, after the manager row is written;
+    a lab that is still unmanaged keeps its wishes (returns 0).
+    """
+    if not is_managed(lab_id):
+        return 0
+    lab = db.session.scalar(select(Lab).options(joinedload(Lab.organisation))
+                            .where(Lab.id == lab_id))
+    if lab is None:
+        return 0
+    watchers = list(db.session.scalars(
+        select(User).join(LabWatch, LabWatch.user_id == User.id)
+        .where(LabWatch.lab_id == lab_id).order_by(User.id)))
+    sent = 0
+    for user in watchers:
+        if not user.is_active:
+            continue
+        enqueue_email("lab_managed", user.email, f"{lab.name} now takes bookings on LabNet",
+                      {"lab": lab}, now=now,
+                      why=f"You receive this because you asked LabNet to tell you when "
+                          f"{lab.name} opens for bookings.")
+        sent += 1
+    db.session.execute(delete(LabWatch).where(LabWatch.lab_id == lab_id)
+                       .execution_options(synchronize_session=False))
+    if watchers:
+        audit.record(None, "lab.watchers_told", "lab", lab_id, now=now, told=sent)
+    db.session.flush()
+    return sent

@@ -1,0 +1,164 @@
+"""DESIGN rule 8, "every e-mail leads somewhere": one walk through the app sends every kind
+of e-mail it has a template for, and each message greets its reader (by the account's name,
+or neutrally for an address without one), links to a page of the app about what it says,
+and ends with why the reader receives it (never the generic fallback)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from labnet import security
+from labnet.extensions import db
+from labnet.models import Lab, OutboxEmail, Role, User
+from labnet.services.accounts import rules as accounts
+from labnet.services.analytics.digest import send_coordinator_digest
+from labnet.services.booking import engine, reminders
+from labnet.services.catalogue.labs import watch
+from labnet.services.networks import rules as nw
+from labnet.services.notifications.outbox import DEFAULT_WHY, send_digests
+from labnet.services.requests import workflow
+from tests.fixtures.berlin import APPROVING, NOW, SPLIT_DAY, berlin
+
+TEMPLATES = Path(__file__).parents[2] / "labnet" / "templates" / "email"
+# Every e-mail kind: a template pair whose name is no partial (``_…``, ``…_facts``).
+KINDS = sorted(p.stem for p in TEMPLATES.glob("*.txt")
+               if not p.stem.startswith("_") and not p.stem.endswith("_facts"))
+H = timedelta(hours=1)
+# A link to a page of the app (the notification settings link does not count: it is
+# about the mail, not about what the mail says).
+APP_LINK = re.compile(r"http://labnet\.test/(?!account/notifications)\S+")
+
+
+def _u(user_id: int) -> User:
+    return db.session.get_one(User, user_id)
+
+
+def _walk(make_org, make_user, make_lab, make_equipment) -> None:
+    """Everything that sends mail, once (services called as the views and jobs do)."""
+    lab = make_lab(**APPROVING, hours=SPLIT_DAY, hold_hours=48, name="Walk Lab")
+    sem = make_equipment(lab, booking_unit="hour", min_units=1, max_units=4)
+    contact_lab = make_lab(name="Contact Lab", contact_email="info@contact.example")
+    manager = make_user(manages=(lab,), full_name="Max Manager")
+    member_id = make_user(organisation=make_org(kind="company", size_class="small"),
+                          full_name="Mia Member").id
+    coordinator_id = make_user(roles=(Role.COORDINATOR,), full_name="Cora Coordinator").id
+    researcher_id = make_user(organisation=make_org(kind="rto", size_class=None),
+                              full_name="Rita Researcher").id
+    m = lambda: _u(member_id)  # noqa: E731 - the member, fresh after each commit
+    boss = lambda: _u(manager.id)  # noqa: E731
+
+    def book(day: int, hour: int, hours: int = 2) -> int:
+        b = engine.request_booking(m(), sem.id, berlin(2026, 3, day, hour),
+                                   berlin(2026, 3, day, hour + hours), "Imaging", now=NOW)
+        db.session.commit()
+        return b.id
+
+    # Bookings: requested + received, confirmed, rejected, cancelled, shortened, blackout,
+    # reminder, hold warning, expired, no-show.
+    first = book(11, 9)
+    engine.approve_booking(boss(), first, now=NOW)
+    engine.reject_booking(boss(), book(11, 13), "Busy", now=NOW)
+    engine.cancel_booking(m(), book(12, 9), "", now=NOW)
+    engine.shorten_booking(boss(), first, berlin(2026, 3, 11, 9), berlin(2026, 3, 11, 10),
+                           now=NOW)
+    kept = book(13, 9)
+    engine.approve_booking(boss(), kept, now=NOW)
+    engine.add_blackout(boss(), lab.id, None, berlin(2026, 3, 13, 8), berlin(2026, 3, 13, 12),
+                        "Service visit", now=NOW, affected_action="keep")
+    db.session.commit()
+    reminders.send_reminders(now=berlin(2026, 3, 9, 10))  # reminds the 11th
+    db.session.commit()
+    held = book(20, 9)
+    hold_until = engine.get_booking(held).hold_until
+    reminders.send_reminders(now=hold_until - 11 * H)
+    db.session.commit()
+    engine.expire_holds(now=hold_until + H)
+    db.session.commit()
+    engine.mark_no_show(boss(), first, now=berlin(2026, 3, 11, 11))
+    db.session.commit()
+
+    # Requests: new, message, status, to a lab's public address, unanswered.
+    req = workflow.create_request(m(), workflow.NewRequest(
+        kind="service", lab_ids=[lab.id], title="Tensile tests", summary="12 samples",
+        quantity="12", deadline=(NOW + 30 * 24 * H).date()), now=NOW)
+    db.session.commit()
+    workflow.post_message(boss(), req.id, "Which standard?", now=NOW)
+    workflow.answer(boss(), req.id, lab.id, True, "Yes", now=NOW)
+    db.session.commit()
+    workflow.create_request(m(), workflow.NewRequest(
+        kind="access", lab_ids=[contact_lab.id], title="Clean room", summary="Two days"),
+        now=NOW)
+    db.session.commit()
+    workflow.tell_unanswered_requesters(now=NOW + 8 * 24 * H)
+    db.session.commit()
+
+    # Networks: invitation, to a public address, answer, end.
+    network = nw.create_network(_u(coordinator_id), nw.NetworkFields(
+        name="Walk chain", ket_code="AMN", ecosystem="energy-renewables"), now=NOW)
+    stage = nw.add_stage(_u(coordinator_id), network, nw.StageFields(
+        name="Testing", ket_codes=(), category_codes=(), keywords=""), now=NOW)
+    member = nw.invite(_u(coordinator_id), network, stage.id, lab.slug, "Join", now=NOW)
+    nw.invite(_u(coordinator_id), network, stage.id, contact_lab.slug, "Join", now=NOW)
+    nw.answer_invitation(boss(), member.id, True, "", now=NOW)
+    nw.leave_network(boss(), member.id, now=NOW)
+    db.session.commit()
+
+    # "Tell me when": the first manager of the contact lab.
+    watch.watch_lab(m(), db.session.get_one(Lab, contact_lab.id), now=NOW)
+    accounts.grant_role(None, _u(researcher_id), Role.LAB_MANAGER,
+                        lab=db.session.get_one(Lab, contact_lab.id), now=NOW)
+    db.session.commit()
+
+    # Accounts: confirmation, a second registration, reset, join request and decision.
+    org = make_org(name="Acme Instruments", email_domain="acme.example")
+    make_user(organisation=org, email="founder@acme.example", org_role="admin",
+              full_name="Fay Founder")
+    joiner = accounts.register_member(
+        email="ann@gmail.com", full_name="Ann Joiner", password="a long pass phrase 42",
+        join_existing=True, organisation_name="Acme Instruments", new_org=None, now=NOW)
+    db.session.commit()
+    accounts.confirm_email(security.make_token(accounts.CONFIRM_SALT,
+                                               {"u": joiner.id, "e": joiner.email}), now=NOW)
+    db.session.commit()
+    founder = db.session.scalar(select(User).where(User.email == "founder@acme.example"))
+    accounts.approve_member(founder, joiner.id, now=NOW)
+    db.session.commit()
+    accounts.register_member(
+        email="ann@gmail.com", full_name="Ann Again", password="a long pass phrase 42",
+        join_existing=False, organisation_name="Ann Co",
+        new_org=accounts.NewOrganisation(name="Ann Co", kind="company", size_class="micro",
+                                         country="DE"), now=NOW)
+    accounts.request_password_reset("ann@gmail.com", now=NOW)
+    db.session.commit()
+
+    # Digests: the member's daily digest, the coordinators' weekly one.
+    accounts.set_mail_mode(m(), "digest", now=NOW)
+    engine.cancel_booking(boss(), kept, "Machine broken", now=NOW)
+    db.session.commit()
+    send_digests(now=NOW + 24 * H)
+    send_coordinator_digest(now=NOW + 7 * 24 * H)
+    db.session.commit()
+
+
+def test_every_kind_of_email_greets_links_and_says_why(ctx, frozen_clock, make_org, make_user,
+                                                        make_lab,
+                                                        make_equipment):
+    _walk(make_org, make_user, make_lab, make_equipment)
+    rows = list(db.session.scalars(select(OutboxEmail).order_by(OutboxEmail.id)))
+    names = dict(db.session.execute(select(User.email, User.full_name)).all())
+    sent = {row.kind for row in rows}
+    assert sorted(sent) == KINDS, f"kinds not sent by the walk: {set(KINDS) - sent}"
+    for row in rows:
+        text, html = row.body_text, row.body_html
+        name = names.get(row.to_addr)
+        greeting = f"Hello {name}," if name else "Hello,"
+        assert text.startswith(greeting + "\n"), (row.kind, row.to_addr, text[:80])
+        assert f"<p>{greeting}</p>" in html, row.kind
+        assert APP_LINK.search(text), (row.kind, "no link to a page of the app")
+        assert re.search(r'href="http://labnet\.test/(?!account/notifications)', html), row.kind
+        assert "You receive this" in text and "You receive this" in html, row.kind
+        assert DEFAULT_WHY not in text, (row.kind, "says no reason of its own")
