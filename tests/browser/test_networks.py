@@ -98,7 +98,7 @@ def test_coordinator_builds_a_chain_a_manager_accepts_and_the_map_shows_it(
     _logout(page)
 
     _login(page, "manager@labnet.example")
-    page.locator("#nav-network-invitations").click()
+    nav_click(page, "#nav-network-invitations")
     page.wait_for_url("**/networks/invitations")
     for _ in range(3):
         card = page.locator("section.invitation", has_text="Laser-based production chain").filter(

@@ -469,6 +469,7 @@ def test_import_lists_every_problem_of_a_row_and_where_the_codes_are(
     assert "listed on the import page" in messages[("2", "(ket_codes)")]
     assert "EUR" in messages[("2", "(currency)")]
     # The page lists the codes with their names, and links the codes file.
+    assert 'id="codes-hint"' in html and 'href="#import-codes"' in html
     assert 'id="codes-category"' in html and "<code>sem</code>" in html
     assert 'id="codes-ket_codes"' in html and "<code>AMT.ADD</code>" in html
     assert _snapshot(app) == before

@@ -12,7 +12,9 @@ two sources that reach millions of rows:
 
 - searches and unmet searches (``demand_signal``: ``metric = 'search'``, ``unmet`` when a
   search found at most :data:`UNMET_MAX_RESULTS` labs), by day, KET area, category and
-  country searched for;
+  country searched for. The summary keeps no words, so the unmet-demand table (the words
+  searched) is one live GROUP BY over the period's unmet searches, a minority read through
+  ``ix_demand_signal_results_at``;
 - booking requests (``metric = 'booking'``, by the day the booking was requested, every
   status) by day, lab and the requesting organisation's country (demand over time, flows);
   confirmed hours (``metric = 'booked'``, confirmed or completed bookings by the day they
