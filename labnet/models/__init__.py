@@ -33,6 +33,7 @@ from labnet.models.request import (
     RequestMessage,
     RequestStatus,
 )
+from labnet.models.snapshot import CatalogueSnapshot
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
 from labnet.models.user import (
     CalendarFeed,
@@ -59,6 +60,7 @@ __all__ = [
     "BookingStatus",
     "BookingUnit",
     "CalendarFeed",
+    "CatalogueSnapshot",
     "DemandSignal",
     "Equipment",
     "EquipmentCategory",

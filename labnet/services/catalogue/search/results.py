@@ -219,8 +219,9 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
             # labs, the same for every viewer (visible_labs ignores who asks). A committed
             # catalogue write in this process starts a new entry (DESIGN rule 9).
             counts = facets._cached(facet_cache, ("bare", today, caches.generation()),
-                                    facet_cache_seconds,
-                                    lambda: facets._facet_counts(base, today))
+                                    facet_cache_seconds, lambda: facets.bare_counts(today))
+        elif not conds:  # the maintained snapshot, never a count over every lab
+            counts = facets.bare_counts(today)
         else:
             counts = facets._facet_counts(base.where(*conds), today)
         items = list(db.session.scalars(_list_options(
