@@ -25,6 +25,7 @@ map and one cold count more before it commits (benchmarks/README.md).
 from __future__ import annotations
 
 import gzip
+
 from flask import current_app, has_app_context
 from sqlalchemy import event, select, update
 from sqlalchemy.orm import Session
