@@ -10,7 +10,7 @@ import re
 import pytest
 
 from labnet.extensions import db
-from labnet.models import User
+from labnet.models import Equipment, User
 from labnet.services.booking import engine as service
 from tests.fixtures.berlin import APPROVING, NOW, berlin
 
@@ -189,4 +189,26 @@ def test_query_count_does_not_grow_with_labs_and_equipment(app, frozen_clock, co
     large = {u: count_queries(u) for u in urls}
     assert small == large
     assert "12 labs" in page(app.test_client(), f"/labs?{FILTER}&hours=2")
+
+
+
+@pytest.mark.parametrize("app_config", [{"GEOJSON_CACHE_SECONDS": 60, "FACET_CACHE_SECONDS": 60}])
+def test_a_booking_made_shows_in_the_filter_at_once_with_caches_on(
+        app, client, catalogue, make_user, make_org, app_config):
+    # Issue 13: answers that depend on bookings are never served stale, caches or not.
+    url = f"/labs?{FILTER}&hours=4"
+    assert listed(page(client, url)) == ["Free Lab"]
+    assert names(client, f"/map/labs.geojson?{FILTER}&hours=4") == ["Free Lab"]
+    member = make_user(organisation=make_org(kind="company", size_class="small"))
+    with app.app_context():
+        tester = db.session.execute(db.select(Equipment).where(
+            Equipment.lab_id == catalogue["free"].id)).scalar_one()
+    book(app, member, tester, berlin(2026, 3, 4, 10), berlin(2026, 3, 4, 14))
+    assert listed(page(client, url)) == []
+    assert names(client, f"/map/labs.geojson?{FILTER}&hours=4") == []
+    assert listed(page(client, f"/labs?{FILTER}&hours=3")) == ["Free Lab", "Imaging Centre"]
+
+
+def names(client, url: str) -> list[str]:
+    return [f["properties"]["name"] for f in json.loads(client.get(url).get_data())["features"]]
 
