@@ -212,3 +212,28 @@ def test_a_booking_made_shows_in_the_filter_at_once_with_caches_on(
 def names(client, url: str) -> list[str]:
     return [f["properties"]["name"] for f in json.loads(client.get(url).get_data())["features"]]
 
+
+
+@pytest.mark.parametrize("hours", [1, 3, 4, 10])
+def test_availability_alone_counts_facets_as_a_count_over_its_results_would(
+        app, catalogue, hours):
+    # With no other criterion the counts are the bare catalogue's minus the labs left out;
+    # they must equal a count over the labs found.
+    from labnet import clock
+    from labnet.permissions import visible_labs
+    from labnet.services.catalogue import search
+    from labnet.services.catalogue.search import facets
+    from labnet.services.catalogue.search.filters import _id_in
+    from labnet.services.catalogue.search.query import _taxonomy
+
+    with app.test_request_context():
+        query, _ = search.parse_query({"available_from": "2026-03-02",
+                                       "available_to": "2026-03-04", "hours": str(hours)})
+        found = search.search_labs(None, query, per_page=20, now=clock.utcnow())
+        ids = sorted(lab.id for lab in found.items)
+        today = clock.utcnow().date()
+        direct = facets._facets(query, _taxonomy(), facets._facet_counts(
+            visible_labs(None).where(_id_in(ids, "ids")), today))
+        assert found.facets == direct
+        assert found.total == len(ids)
+        db.session.rollback()

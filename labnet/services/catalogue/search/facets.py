@@ -144,6 +144,13 @@ def bare_counts(today: date) -> dict[tuple[str, str], int]:
     return counts
 
 
+def subtract(counts: Mapping[tuple[str, str], int],
+             less: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """``counts`` over a set of labs minus ``less`` over a subset of it: the counts of the
+    labs that remain (each count is of distinct labs, so counts of disjoint sets add)."""
+    return {key: n - less.get(key, 0) for key, n in counts.items()}
+
+
 def _facets(query: SearchQuery, taxonomy: _Taxonomy,
             counts: dict[tuple[str, str], int]) -> dict[str, tuple[FacetValue, ...]]:
     # Counts are over the current results, so they tell what adding a value leaves. A
