@@ -52,6 +52,11 @@ def _touched(session: Session) -> set[str]:
     return session.info.setdefault(_TOUCHED, set())
 
 
+def touched_tables(session: Session) -> frozenset[str]:
+    """The tables ``session``'s transaction has written so far (flushed or executed)."""
+    return frozenset(session.info.get(_TOUCHED, ()))
+
+
 def _table_of(obj: Any) -> str | None:
     table = getattr(type(obj), "__table__", None)
     return getattr(table, "name", None)

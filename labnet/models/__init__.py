@@ -35,6 +35,7 @@ from labnet.models.request import (
     RequestMessage,
     RequestStatus,
 )
+from labnet.models.snapshot import CatalogueSnapshot
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
 from labnet.models.team import (
     ClaimMethod,
@@ -68,6 +69,7 @@ __all__ = [
     "BookingStatus",
     "BookingUnit",
     "CalendarFeed",
+    "CatalogueSnapshot",
     "ClaimMethod",
     "ClaimStatus",
     "DemandSignal",

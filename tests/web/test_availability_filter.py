@@ -10,7 +10,7 @@ import re
 import pytest
 
 from labnet.extensions import db
-from labnet.models import User
+from labnet.models import Equipment, User
 from labnet.services.booking import engine as service
 from tests.fixtures.berlin import APPROVING, NOW, berlin
 
@@ -190,3 +190,50 @@ def test_query_count_does_not_grow_with_labs_and_equipment(app, frozen_clock, co
     assert small == large
     assert "12 labs" in page(app.test_client(), f"/labs?{FILTER}&hours=2")
 
+
+
+@pytest.mark.parametrize("app_config", [{"GEOJSON_CACHE_SECONDS": 60, "FACET_CACHE_SECONDS": 60}])
+def test_a_booking_made_shows_in_the_filter_at_once_with_caches_on(
+        app, client, catalogue, make_user, make_org, app_config):
+    # Issue 13: answers that depend on bookings are never served stale, caches or not.
+    url = f"/labs?{FILTER}&hours=4"
+    assert listed(page(client, url)) == ["Free Lab"]
+    assert names(client, f"/map/labs.geojson?{FILTER}&hours=4") == ["Free Lab"]
+    member = make_user(organisation=make_org(kind="company", size_class="small"))
+    with app.app_context():
+        tester = db.session.execute(db.select(Equipment).where(
+            Equipment.lab_id == catalogue["free"].id)).scalar_one()
+    book(app, member, tester, berlin(2026, 3, 4, 10), berlin(2026, 3, 4, 14))
+    assert listed(page(client, url)) == []
+    assert names(client, f"/map/labs.geojson?{FILTER}&hours=4") == []
+    assert listed(page(client, f"/labs?{FILTER}&hours=3")) == ["Free Lab", "Imaging Centre"]
+
+
+def names(client, url: str) -> list[str]:
+    return [f["properties"]["name"] for f in json.loads(client.get(url).get_data())["features"]]
+
+
+
+@pytest.mark.parametrize("hours", [1, 3, 4, 10])
+def test_availability_alone_counts_facets_as_a_count_over_its_results_would(
+        app, catalogue, hours):
+    # With no other criterion the counts are the bare catalogue's minus the labs left out;
+    # they must equal a count over the labs found.
+    from labnet import clock
+    from labnet.permissions import visible_labs
+    from labnet.services.catalogue import search
+    from labnet.services.catalogue.search import facets
+    from labnet.services.catalogue.search.filters import _id_in
+    from labnet.services.catalogue.search.query import _taxonomy
+
+    with app.test_request_context():
+        query, _ = search.parse_query({"available_from": "2026-03-02",
+                                       "available_to": "2026-03-04", "hours": str(hours)})
+        found = search.search_labs(None, query, per_page=20, now=clock.utcnow())
+        ids = sorted(lab.id for lab in found.items)
+        today = clock.utcnow().date()
+        direct = facets._facets(query, _taxonomy(), facets._facet_counts(
+            visible_labs(None).where(_id_in(ids, "ids")), today))
+        assert found.facets == direct
+        assert found.total == len(ids)
+        db.session.rollback()

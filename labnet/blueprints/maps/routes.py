@@ -25,7 +25,7 @@ from labnet.blueprints.helpers import EUROPEAN_COUNTRIES, search_client
 from labnet.blueprints.maps import bp
 from labnet.extensions import db
 from labnet.links import external_url
-from labnet.services.catalogue import demand, maps, search
+from labnet.services.catalogue import demand, maps, search, snapshots
 from labnet.services.catalogue.taxonomy import ket_names
 from labnet.templating import country_name
 
@@ -90,6 +90,12 @@ def _geojson_representation(query, gzipped: bool, scope) -> tuple[str, bytes]:
     catalogue write in this process is seen at once (DESIGN rule 9). Answers under the
     availability filter follow the bookings and are never cached.
     """
+    if not query.is_search:
+        # Every published lab: the snapshot kept up to date by each catalogue write, the
+        # same for every process (services.catalogue.snapshots); live only while unbuilt.
+        stored = snapshots.map_document(_lab_url_template(), gzipped=gzipped)
+        if stored is not None:
+            return stored[0] + ("-gz" if gzipped else ""), stored[1]
     ttl = float(current_app.config.get("GEOJSON_CACHE_SECONDS") or 0)
     if search.depends_on_bookings(query):
         ttl = 0

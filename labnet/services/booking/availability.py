@@ -571,6 +571,10 @@ class FreeEquipment:
                     self.lab_ids.add(lab_id)
                     break
 
+    def not_free_ids(self) -> list[int]:
+        """The labs considered that have no equipment free as asked, by id."""
+        return sorted(set(self._labs) - self.lab_ids)
+
     def _first_free(self, lab_id: int, unit: str, units: int,
                     blocked: Sequence[Interval]) -> tuple[datetime, datetime, datetime] | None:
         _policy, zone, hours, earliest, latest, _dark = self._labs[lab_id]

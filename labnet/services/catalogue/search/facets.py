@@ -8,6 +8,13 @@ Rules owned here, once:
   out, except a selected one.
 - **One statement** (RELIABILITY §6.4.5): a CTE of the matching labs and one ``GROUP BY``
   per family joined by ``UNION ALL``, whatever the catalogue's size.
+- **The bare catalogue's counts are maintained on writes** (the most visited page, and the
+  one count over every published lab): the ``facets`` row of ``catalogue_snapshot``, rebuilt
+  in the transaction of each catalogue write (:mod:`labnet.services.catalogue.snapshots`),
+  so every process reads the same counts, current at once. Accreditations expire by date:
+  the row names the day it was built and the last day its accreditation counts hold (the
+  earliest expiry among them); outside those days they are counted live. An unbuilt row
+  (just migrated, no write since) means counting live.
 - **The cache** keeps one entry (the bare catalogue's counts) per process, for a given
   number of seconds, per day and per catalogue generation: a committed catalogue write in
   this process starts a new entry (DESIGN rule 9).
@@ -15,6 +22,7 @@ Rules owned here, once:
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
@@ -24,7 +32,8 @@ from typing import Any
 from sqlalchemy import Select, distinct, func, literal_column, select, union_all
 
 from labnet.extensions import db
-from labnet.models import Accreditation, Equipment, KetArea, Lab, LabKet
+from labnet.models import Accreditation, CatalogueSnapshot, Equipment, KetArea, Lab, LabKet
+from labnet.permissions import listed_lab_condition, visible_labs
 from labnet.services.catalogue.search.filters import (
     _LIVE_EQUIPMENT,
     _bookable_equipment,
@@ -90,6 +99,56 @@ def _facet_counts(matching: Select[tuple[Lab]], today: date) -> dict[tuple[str, 
         .where(_bookable_equipment(hits.c.id)),
     )
     return {(fam, code or ""): n for fam, code, n in db.session.execute(stmt)}
+
+
+def _accreditation_counts(today: date) -> dict[tuple[str, str], int]:
+    rows = db.session.execute(
+        select(Accreditation.scheme_code, func.count(distinct(Accreditation.lab_id)))
+        .join(Lab, Lab.id == Accreditation.lab_id)
+        .where(listed_lab_condition(), _valid_accreditation(today))
+        .group_by(Accreditation.scheme_code)
+    )
+    return {("accreditation", code): n for code, n in rows}
+
+
+def snapshot_body(today: date) -> bytes:
+    """The ``facets`` snapshot: the bare catalogue's counts (two queries), with the day
+    they were counted and the last day their accreditation counts hold."""
+    counts = _facet_counts(visible_labs(None), today)
+    until = db.session.scalar(
+        select(func.min(Accreditation.valid_until))
+        .join(Lab, Lab.id == Accreditation.lab_id)
+        .where(listed_lab_condition(), _valid_accreditation(today),
+               Accreditation.valid_until.is_not(None))
+    )
+    return json.dumps({
+        "day": today.isoformat(), "until": until.isoformat() if until else None,
+        "counts": [[fam, code, n] for (fam, code), n in sorted(counts.items())],
+    }, separators=(",", ":")).encode()
+
+
+def bare_counts(today: date) -> dict[tuple[str, str], int]:
+    """The bare catalogue's counts as :func:`_facet_counts` gives them, from the maintained
+    snapshot (one query; a second one for the accreditations on a day outside the
+    snapshot's), or counted live while the snapshot is unbuilt."""
+    body = db.session.scalar(select(CatalogueSnapshot.body).where(
+        CatalogueSnapshot.name == "facets", CatalogueSnapshot.etag != ""))
+    if body is None:
+        return _facet_counts(visible_labs(None), today)
+    doc = json.loads(body)
+    counts = {(fam, code): n for fam, code, n in doc["counts"]}
+    built, until = date.fromisoformat(doc["day"]), doc["until"]
+    if not (built <= today and (until is None or today <= date.fromisoformat(until))):
+        counts = {k: n for k, n in counts.items() if k[0] != "accreditation"}
+        counts.update(_accreditation_counts(today))
+    return counts
+
+
+def subtract(counts: Mapping[tuple[str, str], int],
+             less: Mapping[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+    """``counts`` over a set of labs minus ``less`` over a subset of it: the counts of the
+    labs that remain (each count is of distinct labs, so counts of disjoint sets add)."""
+    return {key: n - less.get(key, 0) for key, n in counts.items()}
 
 
 def _facets(query: SearchQuery, taxonomy: _Taxonomy,

@@ -206,21 +206,34 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
     conds = _conditions(query, taxonomy, today, circle.ids if circle else None,
                         actor=actor)
     free = _free(actor, query, conds, now)
+    # Availability alone keeps most labs: count the few it leaves out instead.
+    only_free = free is not None and not conds
     if free is not None:
         conds.append(_id_in(sorted(free.lab_ids), "free_ids"))
     base = _base(actor)
     offset = (query.page - 1) * per_page
     sort = query.effective_sort
     items: list[Lab]
-    if circle is None and not query.words:
+    if only_free and circle is None and not query.words:
+        # The bare catalogue's maintained counts minus those of the labs without free
+        # equipment (exact: each count is of distinct labs), in one query over those labs.
+        assert free is not None
+        gone = _id_in(free.not_free_ids(), "not_free_ids")
+        counts = facets.subtract(facets.bare_counts(today),
+                                 facets._facet_counts(base.where(gone), today))
+        items = list(db.session.scalars(_list_options(
+            base.where(~gone).order_by(Lab.name, Lab.id).limit(per_page).offset(offset)
+        )).unique())
+    elif circle is None and not query.words:
         # Browsing by filters only: the database orders by name (index) and pages.
         if not conds and facet_cache is not None and facet_cache_seconds > 0:
             # No criterion at all, so no network filter: the counts are over the published
             # labs, the same for every viewer (visible_labs ignores who asks). A committed
             # catalogue write in this process starts a new entry (DESIGN rule 9).
             counts = facets._cached(facet_cache, ("bare", today, caches.generation()),
-                                    facet_cache_seconds,
-                                    lambda: facets._facet_counts(base, today))
+                                    facet_cache_seconds, lambda: facets.bare_counts(today))
+        elif not conds:  # the maintained snapshot, never a count over every lab
+            counts = facets.bare_counts(today)
         else:
             counts = facets._facet_counts(base.where(*conds), today)
         items = list(db.session.scalars(_list_options(
