@@ -33,6 +33,7 @@ from labnet.models.request import (
     RequestMessage,
     RequestStatus,
 )
+from labnet.models.search import SearchTerm
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
 from labnet.models.user import (
     CalendarFeed,
@@ -97,6 +98,7 @@ __all__ = [
     "RequestMessage",
     "RequestStatus",
     "Role",
+    "SearchTerm",
     "SizeClass",
     "User",
     "UserRole",
