@@ -103,8 +103,8 @@ def _conditions(query: SearchQuery, taxonomy: _Taxonomy, today: date,
         ))
     if query.bookable:
         conds.append(_bookable_equipment(Lab.id))
-    if query.words:
-        conds.append(_id_in(words.match(query.q).lab_ids, "word_ids"))
+    if query.words and (match := words.match(query.q)).active:
+        conds.append(_id_in(match.lab_ids, "word_ids"))
     return conds
 
 

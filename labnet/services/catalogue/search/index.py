@@ -4,9 +4,10 @@ Rules owned here, once:
 
 - **What is indexed, per lab**: its name, capabilities, description and city, the names of
   its KET areas, and for each piece of its equipment that is not retired: name, maker,
-  model, specifications (keys and values), category name and group. Each text is read by
-  :mod:`.text` (folded, stemmed, vocabulary concepts added); a row holds one term of the
-  lab and the fields it occurs in (a bit mask).
+  model, category name, and (as details: words only, no vocabulary concepts) its
+  specifications and its category's group. Each text is read by :mod:`.text` (folded,
+  stemmed, vocabulary concepts added); a row holds one term of the lab and the fields it
+  occurs in (a bit mask).
 - **Same transaction as the write.** Every flush that adds, changes or removes a lab, a KET
   link, a piece of equipment or a specification, and every ``session.execute`` of an
   INSERT/UPDATE/DELETE on those tables, marks the labs concerned; before the transaction
@@ -67,7 +68,7 @@ def lab_terms(conn: Connection, lab_ids: Sequence[int]) -> dict[int, dict[str, i
     def add(lab_id: int, content: str, field: int) -> None:
         if not content:
             return
-        terms, pairs = txt.document_terms(content)
+        terms, pairs = txt.document_terms(content, concepts=field != txt.FIELD_DETAILS)
         row = out[lab_id]
         for term in terms | (pairs if field & txt.PHRASE_FIELDS else set()):
             row[term] = row.get(term, 0) | field
@@ -96,15 +97,16 @@ def lab_terms(conn: Connection, lab_ids: Sequence[int]) -> dict[int, dict[str, i
         if lab_id not in out:
             continue
         cat_name, group = categories.get(category, ("", ""))
-        for content in (name, maker, model, cat_name, group):
+        for content in (name, maker, model, cat_name):
             add(lab_id, content or "", txt.FIELD_EQUIPMENT)
+        add(lab_id, group, txt.FIELD_DETAILS)
     if owner:
         for equipment_id, key, value in conn.execute(
                 select(EquipmentSpec.equipment_id, EquipmentSpec.key, EquipmentSpec.value)
                 .where(EquipmentSpec.equipment_id.in_(list(owner)))):
             lab_id = owner[equipment_id]
             if lab_id in out:
-                add(lab_id, f"{key} {value}", txt.FIELD_EQUIPMENT)
+                add(lab_id, f"{key} {value}", txt.FIELD_DETAILS)
     return out
 
 

@@ -41,8 +41,12 @@ FIELD_EQUIPMENT = 4
 FIELD_KET = 8
 FIELD_CITY = 16
 FIELD_DESCRIPTION = 32
+# An equipment's specifications and its category's group: searched by their words only (no
+# vocabulary concepts: the group "Probe & optical microscopy" does not make a profilometer
+# a microscope), weighing least.
+FIELD_DETAILS = 64
 FIELD_WEIGHTS = {FIELD_NAME: 6, FIELD_CAPABILITIES: 6, FIELD_EQUIPMENT: 5, FIELD_KET: 3,
-                 FIELD_CITY: 4, FIELD_DESCRIPTION: 2}
+                 FIELD_CITY: 4, FIELD_DESCRIPTION: 2, FIELD_DETAILS: 1}
 # Fields whose adjacent word pairs are indexed for the exact-phrase bonus (short texts).
 PHRASE_FIELDS = FIELD_NAME | FIELD_CAPABILITIES | FIELD_EQUIPMENT
 CONCEPT_PREFIX = "_"
@@ -168,16 +172,17 @@ def _spans(seq: list[str], vocab: Vocabulary) -> list[tuple[int, int, frozenset[
     return found
 
 
-def document_terms(text: str) -> tuple[set[str], set[str]]:
-    """The terms one text puts in the index: (its stems and concepts, its adjacent stem
-    pairs "a b" for the phrase bonus)."""
+def document_terms(text: str, *, concepts: bool = True) -> tuple[set[str], set[str]]:
+    """The terms one text puts in the index: (its stems and, unless ``concepts`` is false,
+    the vocabulary concepts it names; its adjacent stem pairs "a b" for the phrase bonus)."""
     seq = stems(text)
     vocab = vocabulary()
     terms = set(seq)
-    concepts: set[str] = set()
-    for _i, _j, found in _spans(seq, vocab):
-        concepts |= found
-    terms |= {concept_term(c) for c in vocab.closure(concepts)}
+    named: set[str] = set()
+    if concepts:
+        for _i, _j, found in _spans(seq, vocab):
+            named |= found
+    terms |= {concept_term(c) for c in vocab.closure(named)}
     pairs = {f"{a} {b}"[:MAX_TERM_LENGTH] for a, b in itertools.pairwise(seq)}
     return {t[:MAX_TERM_LENGTH] for t in terms}, pairs
 

@@ -56,6 +56,11 @@ class WordMatch:
     corrections: dict[str, str] = field(default_factory=dict)  # stem typed -> term used
 
     @property
+    def active(self) -> bool:
+        """Whether the words ask anything (punctuation and function words alone do not)."""
+        return bool(self.analysis.requirements)
+
+    @property
     def lab_ids(self) -> list[int]:
         """The matching labs' ids, in order."""
         return sorted(self.scores)
