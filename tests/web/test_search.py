@@ -171,7 +171,8 @@ def test_query_count_is_the_same_with_5_and_40_labs(app, client, count_queries, 
     client.environ_base["REMOTE_ADDR"] = "198.51.100.40"
     large = {u: count_queries(u) for u in urls}
     assert small == large
-    assert max(large.values()) <= 10
+    # Words: one look-up in the word index and one for the matched equipment on the cards.
+    assert max(large.values()) <= 12
 
 
 def test_first_pages_of_searches_are_recorded_as_demand_signals(
