@@ -5,9 +5,10 @@ Rules owned here, once:
 - **Normalising.** Case and accents fold (München → munchen, ß → ss); a hyphen or slash
   beside a single letter or digit joins it ("x-ray" → xray, "3-D" → 3d, "e-beam" → ebeam,
   "BSL-2" → bsl2), other punctuation splits; British spellings become American
-  (``spellings`` of the vocabulary: fibre → fiber); a few function words drop; every word is
-  stemmed with the Snowball stemmer of its language (battery/batteries → batteri). Python
-  does it, so SQLite and PostgreSQL index and search exactly the same terms.
+  (``spellings`` of the vocabulary: fibre → fiber; -isation → -ization); a few function
+  words drop; every word is stemmed with the Snowball stemmer of its language
+  (battery/batteries → batteri; words of one to three letters stay as typed). Python does
+  it, so SQLite and PostgreSQL index and search exactly the same terms.
 - **The vocabulary** (``labnet/data/search_vocabulary.yaml``): each concept's terms are
   matched as whole normalised word sequences; a text containing one carries the concept
   (``_sem``) and every broader one (``_electron-microscope``, ``_microscope``). A query
@@ -62,6 +63,7 @@ _STOPWORDS = frozenset({"a", "an", "and", "the", "of", "for", "in", "on", "with"
 _SINGLE_BEFORE = re.compile(r"(?<![a-z0-9])([a-z0-9])[-/](?=[a-z0-9])")
 _SINGLE_AFTER = re.compile(r"(?<=[a-z0-9])[-/]([a-z0-9])(?![a-z0-9])")
 _WORD = re.compile(r"[a-z0-9]+")
+_ISATION = re.compile(r"^([a-z]{4,})isation(s?)$")  # characterisation → characterization
 
 
 def fold(text: str) -> str:
@@ -76,7 +78,8 @@ def words(text: str) -> list[str]:
     neighbour, British spellings made American, function words left out (not stemmed)."""
     folded = _SINGLE_AFTER.sub(r"\1", _SINGLE_BEFORE.sub(r"\1", fold(text)))
     spellings = _spellings()
-    return [spellings.get(w, w) for w in _WORD.findall(folded) if w not in _STOPWORDS]
+    return [_ISATION.sub(r"\1ization\2", spellings.get(w, w))
+            for w in _WORD.findall(folded) if w not in _STOPWORDS]
 
 
 @lru_cache(maxsize=65536)
