@@ -119,6 +119,7 @@ def test_a_german_entry_can_be_added_as_data(monkeypatch):
     monkeypatch.setattr(data, "search_vocabulary", lambda: spec)
     txt.vocabulary.cache_clear()
     txt._stemmer.cache_clear()
+    txt.document_terms.cache_clear()
     try:
         analysis = txt.analyse("Mikroskope")
         assert analysis.requirements[0].concepts == {"mikroskop"}
@@ -127,3 +128,4 @@ def test_a_german_entry_can_be_added_as_data(monkeypatch):
     finally:
         txt.vocabulary.cache_clear()
         txt._stemmer.cache_clear()
+        txt.document_terms.cache_clear()

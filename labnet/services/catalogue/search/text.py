@@ -175,9 +175,12 @@ def _spans(seq: list[str], vocab: Vocabulary) -> list[tuple[int, int, frozenset[
     return found
 
 
-def document_terms(text: str, *, concepts: bool = True) -> tuple[set[str], set[str]]:
+@lru_cache(maxsize=65536)
+def document_terms(text: str, *, concepts: bool = True
+                   ) -> tuple[frozenset[str], frozenset[str]]:
     """The terms one text puts in the index: (its stems and, unless ``concepts`` is false,
-    the vocabulary concepts it names; its adjacent stem pairs "a b" for the phrase bonus)."""
+    the vocabulary concepts it names; its adjacent stem pairs "a b" for the phrase bonus).
+    Kept per process: catalogue texts repeat (category names, makers, models)."""
     seq = stems(text)
     vocab = vocabulary()
     terms = set(seq)
@@ -186,8 +189,8 @@ def document_terms(text: str, *, concepts: bool = True) -> tuple[set[str], set[s
         for _i, _j, found in _spans(seq, vocab):
             named |= found
     terms |= {concept_term(c) for c in vocab.closure(named)}
-    pairs = {f"{a} {b}"[:MAX_TERM_LENGTH] for a, b in itertools.pairwise(seq)}
-    return {t[:MAX_TERM_LENGTH] for t in terms}, pairs
+    pairs = frozenset(f"{a} {b}"[:MAX_TERM_LENGTH] for a, b in itertools.pairwise(seq))
+    return frozenset(t[:MAX_TERM_LENGTH] for t in terms), pairs
 
 
 @dataclass(frozen=True)
