@@ -58,6 +58,8 @@ def sync_taxonomy_cmd() -> None:
     """Load the shipped KET areas, categories, schemes and lab kinds (idempotent)."""
 
     counts = sync_taxonomies()
+    # Category and KET area names are searched words: the index follows a renaming.
+    search_index.rebuild(db.session.connection())
     db.session.commit()
     for table, n in counts.items():
         click.echo(f"{table}: {n}")
