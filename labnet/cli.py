@@ -20,6 +20,7 @@ from labnet.extensions import db
 from labnet.jobs import JOBS, build_scheduler, run_job
 from labnet.models import JobLock, Lab, Role, User
 from labnet.services.accounts.rules import grant_role, list_users, managed_labs, revoke_role
+from labnet.services.catalogue.search import index as search_index
 from labnet.services.catalogue.taxonomy import sync_taxonomies
 from labnet.services.geo.geocoding import geocode, is_queued
 from labnet.services.notifications.outbox import send_outbox
@@ -57,6 +58,8 @@ def sync_taxonomy_cmd() -> None:
     """Load the shipped KET areas, categories, schemes and lab kinds (idempotent)."""
 
     counts = sync_taxonomies()
+    # Category and KET area names are searched words: the index follows a renaming.
+    search_index.rebuild(db.session.connection())
     db.session.commit()
     for table, n in counts.items():
         click.echo(f"{table}: {n}")
@@ -112,6 +115,24 @@ def seed_synthetic_cmd(n_labs: int, n_equipment: int, seed: int) -> None:
         db.session.commit()
     click.echo(f"Synthetic data: {result['labs']:,} labs, {result['equipment']:,} equipment "
                f"in {time.monotonic() - started:.1f} s.")
+
+
+@labnet_cli.group("search")
+def search_cli() -> None:
+    """The word-search index."""
+
+
+@search_cli.command("reindex")
+@with_appcontext
+def search_reindex() -> None:
+    """Rebuild the word-search index of every lab (one transaction, with progress)."""
+
+    started = time.monotonic()
+    report = _progress_printer()
+    rows = search_index.rebuild(db.session.connection(),
+                                progress=lambda done, total: report("labs", done, total))
+    db.session.commit()
+    click.echo(f"Search index: {rows:,} terms in {time.monotonic() - started:.1f} s.")
 
 
 @labnet_cli.group("users")

@@ -105,3 +105,10 @@ def free_mail_domains() -> frozenset[str]:
 def common_passwords() -> frozenset[str]:
     """The 10,000 most common breached passwords, lower-cased (from zxcvbn's own list)."""
     return _lines("common_passwords.txt")
+
+
+@cache
+def search_vocabulary() -> dict[str, Any]:
+    """The search vocabulary: ``languages``, ``spellings`` and ``concepts``
+    (``search_vocabulary.yaml``)."""
+    return dict(_load("search_vocabulary.yaml"))

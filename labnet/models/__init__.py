@@ -35,6 +35,7 @@ from labnet.models.request import (
     RequestMessage,
     RequestStatus,
 )
+from labnet.models.search import SearchTerm
 from labnet.models.snapshot import CatalogueSnapshot
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
 from labnet.models.team import (
@@ -116,6 +117,7 @@ __all__ = [
     "RequestMessage",
     "RequestStatus",
     "Role",
+    "SearchTerm",
     "SizeClass",
     "User",
     "UserRole",

@@ -49,6 +49,7 @@ from labnet.models.network import (
 from labnet.models.request import LabRequest, RequestLab
 from labnet.services.accounts.rules import slugify
 from labnet.services.analytics.summary import summarise_activity
+from labnet.services.catalogue.search import index as search_index
 from labnet.services.catalogue.taxonomy import sync_taxonomies
 from labnet.services.requests.workflow import seed_demo_requests
 
@@ -329,6 +330,9 @@ def seed_synthetic(*, labs: int, equipment: int, seed: int, now: datetime,
             )
     _advance_sequences("organisation", "lab", "equipment")
     db.session.flush()
+    # The word index of the new labs (the hooks would at commit; here with progress).
+    search_index.sync(db.session(), progress=lambda done, total: progress(
+        "search index", done, total))
     return {"organisations": n_orgs, "labs": labs, "equipment": equipment}
 
 

@@ -9,11 +9,15 @@ The rules live in the modules of this package, each once:
 - :mod:`.results`: running a search, relevance and distance ordering, pagination, the
   cards and the map.
 - :mod:`.facets`: the counts beside each filter value, and their per-process cache.
+- :mod:`.text`: how words are read (folding, stemming, the vocabulary), for index and query.
+- :mod:`.index`: the word index (``search_term``), kept in the writes' transaction.
+- :mod:`.words`: the word condition, typo tolerance, ranking and "did you mean".
 
 The demand signal each search leaves is :mod:`labnet.services.catalogue.demand`. Callers import the
 public names from here.
 """
 
+from labnet.services.catalogue.search import index as index
 from labnet.services.catalogue.search.facets import FacetValue
 from labnet.services.catalogue.search.filters import list_matching
 from labnet.services.catalogue.search.query import (

@@ -3,21 +3,23 @@ accreditation, bookable, near/radius, availability and network.
 
 Rules owned here, once:
 
-- **What a search matches.** Words (all must match, each anywhere): the lab's name,
-  description, capabilities and city, or the name, maker or model of one of its non-retired
-  pieces of equipment. A KET area includes its sub-areas. A category matches labs with
-  non-retired equipment of it. *Bookable* means at least one active piece of equipment whose
-  mode is not request-only. An accreditation counts only when verified and unexpired on
-  ``now``'s date (DESIGN, Accreditation). *Near* keeps labs whose exact geodesic distance
-  to the place is at most the radius (default 50 km, 1–1000 km). *Network* keeps the
-  accepted members of a network the actor may see.
+- **What a search matches.** Words: the labs the word index finds (:mod:`.words`:
+  stemmed, with the field's vocabulary and typo tolerance, over the lab's name,
+  description, capabilities, city and KET areas and its non-retired equipment's name,
+  maker, model, specifications and category). A KET area includes its sub-areas. A
+  category matches labs with non-retired equipment of it. *Bookable* means at least one
+  active piece of equipment whose mode is not request-only. An accreditation counts only
+  when verified and unexpired on ``now``'s date (DESIGN, Accreditation). *Near* keeps labs
+  whose exact geodesic distance to the place is at most the radius (default 50 km,
+  1–1000 km). *Network* keeps the accepted members of a network the actor may see.
 - **Drafts are invisible** (DESIGN rule 6): every read starts from
   :func:`labnet.permissions.visible_labs`, so results, facet counts, totals and the map
   never include a draft.
 
 Query shapes (RELIABILITY §6.4): the filters are one WHERE over ``lab`` (each filter on
 another table is ``lab.id IN (SELECT lab_id …)`` over an index, or a correlated ``EXISTS``
-by ``equipment.lab_id`` for words and bookable). The radius is a bounding box over
+by ``equipment.lab_id`` for bookable; the words' labs come from the index as a literal
+``IN`` list). The radius is a bounding box over
 ``ix_lab_lat_lon`` and an exact distance in Python on its candidates only; the ids within
 the circle enter the SQL as a literal ``IN`` list.
 """
@@ -28,7 +30,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, or_, select
 
 from labnet import clock
 from labnet.extensions import db
@@ -43,36 +45,12 @@ from labnet.models import (
 )
 from labnet.permissions import visible_labs
 from labnet.services.booking.availability import FreeEquipment, free_equipment
+from labnet.services.catalogue.search import words
 from labnet.services.catalogue.search.query import SearchQuery, _Taxonomy, _taxonomy
 from labnet.services.geo import geocoding as geo
 from labnet.services.networks.rules import member_lab_ids
 
 _LIVE_EQUIPMENT = (EquipmentStatus.ACTIVE.value, EquipmentStatus.MAINTENANCE.value)
-
-
-def _like(word: str) -> str:
-    escaped = word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _matches(column: Any, word: str) -> ColumnElement[bool]:
-    return func.lower(column).like(_like(word), escape="\\")
-
-
-def _word_tiers(word: str) -> tuple[ColumnElement[bool], ColumnElement[bool],
-                                    ColumnElement[bool]]:
-    """(in the name, in capabilities/description/city, in the lab's equipment)."""
-    in_text = or_(_matches(Lab.capabilities, word), _matches(Lab.description, word),
-                  _matches(Lab.city, word))
-    # Correlated by equipment.lab_id: checks only the equipment of labs the other filters
-    # kept, instead of scanning all equipment (RELIABILITY §6.3).
-    in_equipment = exists().where(
-        Equipment.lab_id == Lab.id,
-        Equipment.status != EquipmentStatus.RETIRED,
-        or_(_matches(Equipment.name, word), _matches(Equipment.maker, word),
-            _matches(Equipment.model, word)),
-    )
-    return _matches(Lab.name, word), in_text, in_equipment
 
 
 def _bookable_equipment(lab_id: Any) -> ColumnElement[bool]:
@@ -125,8 +103,8 @@ def _conditions(query: SearchQuery, taxonomy: _Taxonomy, today: date,
         ))
     if query.bookable:
         conds.append(_bookable_equipment(Lab.id))
-    for word in query.words:
-        conds.append(or_(*_word_tiers(word)))
+    if query.words and (match := words.match(query.q)).active:
+        conds.append(_id_in(match.lab_ids, "word_ids"))
     return conds
 
 

@@ -3,10 +3,13 @@ shows) and the map's set of labs.
 
 Rules owned here, once:
 
-- **Relevance**: each word scores 3 when it occurs in the lab's name, 2 in its capabilities,
-  description or city, 1 when only in its equipment; labs sort by the sum, then by distance
-  (with ``near``), then by name. Without words, "relevance" means distance with ``near`` and
-  name otherwise.
+- **Relevance**: the words' score (:mod:`.words`: all words before some, one field, exact
+  phrase, field weights), then a verified, unexpired accreditation, then bookable equipment,
+  then distance (with ``near``), then name. Without words, "relevance" means distance with
+  ``near`` and name otherwise.
+- **What matched, on each card**: up to three pieces of equipment whose name, maker, model
+  or category meets a word (the matched words marked) and up to two capability lines; with
+  no result, the nearest categories and KET areas as "did you mean" filters.
 - **Pages**: a page past the end is empty, not an error; distances are exact for the labs a
   page shows. The map takes every filter but no sorting or page.
 - **A fixed number of queries** per read (RELIABILITY §6.4), whatever the catalogue's size.
@@ -20,38 +23,94 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, case, func, literal, select
+from sqlalchemy import ColumnElement, Select, exists, func, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from labnet import caches, clock
 from labnet.extensions import db
-from labnet.models import Lab, LabKet, LabKind
+from labnet.models import Accreditation, Equipment, EquipmentStatus, Lab, LabKet, LabKind
 from labnet.services.booking.availability import FreeWindow
-from labnet.services.catalogue.search import facets
+from labnet.services.catalogue.search import facets, words
+from labnet.services.catalogue.search import text as txt
 from labnet.services.catalogue.search.facets import FacetValue
 from labnet.services.catalogue.search.filters import (
     _base,
+    _bookable_equipment,
     _Circle,
     _conditions,
     _free,
     _id_in,
     _near,
-    _word_tiers,
+    _valid_accreditation,
 )
 from labnet.services.catalogue.search.query import SearchQuery, _taxonomy
 
+ACCREDITED = 2  # tie-breakers added to the words' score (below its smallest step)
+BOOKABLE = 1
 
-def _relevance(words: list[str]) -> ColumnElement[Any]:
-    if not words:
-        return literal(0)
-    total: ColumnElement[Any] | None = None
-    for word in words:
-        in_name, in_text, _ = _word_tiers(word)
-        # Rows reaching this expression match every word somewhere, so "else" is equipment.
-        score = case((in_name, 3), (in_text, 2), else_=1)
-        total = score if total is None else total + score
-    assert total is not None
-    return total
+
+def _tie_breakers(today: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    accredited = exists().where(Accreditation.lab_id == Lab.id, _valid_accreditation(today))
+    return accredited, _bookable_equipment(Lab.id)
+
+
+@dataclass(frozen=True)
+class EquipmentMatch:
+    """A piece of equipment a card shows because it met the words: ``pieces`` is its
+    name, maker and model cut into (text, matched)."""
+
+    id: int
+    pieces: list[tuple[str, bool]]
+
+
+@dataclass(frozen=True)
+class LabMatch:
+    """What matched in one lab: equipment, capability lines (each cut into pieces)."""
+
+    equipment: list[EquipmentMatch]
+    capabilities: list[list[tuple[str, bool]]]
+    more_equipment: int = 0
+
+
+def _corrected(match: words.WordMatch) -> dict[str, str]:
+    """Words typed → what was searched instead (typo tolerance), for the page to say."""
+    fixed = set(match.corrections.values())
+    vocab = txt.vocabulary()
+    return {" ".join(r.words): (vocab.labels[min(r.concepts)] if r.concepts else r.stems[0])
+            for r in match.analysis.requirements if fixed & set(r.stems)}
+
+
+def _lab_matches(labs: Sequence[Lab], match: words.WordMatch,
+                 categories: dict[str, str]) -> dict[int, LabMatch]:
+    """For the labs of a page: the equipment and capability lines that met the words. One
+    query (the page's equipment), whatever the page shows."""
+    if not labs:
+        return {}
+    wanted = set().union(*(r.terms for r in match.analysis.requirements))
+    rows = db.session.execute(
+        select(Equipment.id, Equipment.lab_id, Equipment.name, Equipment.maker,
+               Equipment.model, Equipment.category_code)
+        .where(Equipment.lab_id.in_([lab.id for lab in labs]),
+               Equipment.status != EquipmentStatus.RETIRED)
+        .order_by(Equipment.name, Equipment.id)
+    ).all()
+    hits: dict[int, list[EquipmentMatch]] = {}
+    for eq_id, lab_id, name, maker, model, category in rows:
+        label = " · ".join(p for p in (name, " ".join(x for x in (maker, model) if x)) if p)
+        terms = txt.document_terms(f"{label} {categories.get(category, '')}")[0]
+        if terms & wanted:
+            hits.setdefault(lab_id, []).append(
+                EquipmentMatch(id=eq_id, pieces=txt.marked_words(label, match.analysis)))
+    out: dict[int, LabMatch] = {}
+    for lab in labs:
+        lines = [txt.marked_words(line, match.analysis)
+                 for line in (lab.capabilities or "").splitlines()
+                 if txt.document_terms(line)[0] & wanted]
+        found = hits.get(lab.id, [])
+        if found or lines:
+            out[lab.id] = LabMatch(equipment=found[:3], capabilities=lines[:2],
+                                   more_equipment=max(0, len(found) - 3))
+    return out
 
 
 def _page_ids(rows: Sequence[Any], circle: _Circle | None, sort: str, offset: int,
@@ -96,6 +155,10 @@ class SearchResult:
     ket_names: dict[str, str]
     # lab id -> its equipment free for the wanted time, first free first (availability filter)
     free: dict[int, list[FreeWindow]] = field(default_factory=dict)
+    matches: dict[int, LabMatch] = field(default_factory=dict)  # lab id -> what met the words
+    all_words: bool = True  # False: no lab met every word, these meet some
+    corrected: dict[str, str] = field(default_factory=dict)  # word typed -> word searched
+    suggestions: list[words.Suggestion] = field(default_factory=list)  # "did you mean"
 
     @property
     def labs(self) -> list[Lab]:
@@ -244,9 +307,17 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
         # part) run once, returning each match's id, name and relevance; the facets count
         # over those ids, the page is ordered in Python (by the exact distances where they
         # decide), and its labs are loaded by id.
-        rows = db.session.execute(
-            base.with_only_columns(Lab.id, Lab.name, _relevance(query.words)).where(*conds)
-        ).all()
+        if query.words:
+            match = words.match(query.q)
+            accredited, bookable = _tie_breakers(today)
+            rows = [(r[0], r[1], match.scores.get(r[0], 0) + ACCREDITED * bool(r[2])
+                     + BOOKABLE * bool(r[3]))
+                    for r in db.session.execute(
+                        base.with_only_columns(Lab.id, Lab.name, accredited, bookable)
+                        .where(*conds))]
+        else:
+            rows = [(r[0], r[1], 0) for r in db.session.execute(
+                base.with_only_columns(Lab.id, Lab.name).where(*conds))]
         counts = facets._facet_counts(base.where(_id_in([r[0] for r in rows], "hit_ids")),
                                       today)
         page_ids = _page_ids(rows, circle, sort, offset, per_page)
@@ -255,7 +326,17 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
         )).unique()}
         items = [loaded[i] for i in page_ids if i in loaded]
     total = counts.get(("total", ""), 0)
-    return SearchResult(
+    word_match = words.match(query.q) if query.words else None
+    extra: dict[str, Any] = {}
+    if word_match is not None:
+        extra = {
+            "matches": _lab_matches(items, word_match, taxonomy.categories),
+            "all_words": word_match.all_words,
+            "corrected": _corrected(word_match),
+            "suggestions": ([] if total else words.did_you_mean(
+                query.q, taxonomy.categories, taxonomy.ket_names)),
+        }
+    return SearchResult(**extra,
         query=query, items=items, total=total, per_page=per_page,
         facets=facets._facets(query, taxonomy, counts),
         distances={lab.id: circle.exact(lab.id) for lab in items} if circle else {},

@@ -1,0 +1,24 @@
+"""The word-search index: one row per lab and normalised term (issue 13).
+
+Kept by :mod:`labnet.services.catalogue.search.index` in the same transaction as every
+write that changes a lab's words; rebuilt by ``flask labnet search reindex``."""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, SmallInteger, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from labnet.models.base import Base
+
+
+class SearchTerm(Base):
+    """``term`` occurs in the lab's ``fields`` (a bit mask: see ``search.text.FIELD_*``).
+    A term is a stem (``microscop``), a concept of the vocabulary (``_sem``) or two
+    adjacent stems (``3d print``)."""
+
+    __tablename__ = "search_term"
+
+    term: Mapped[str] = mapped_column(String(80), primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id", ondelete="CASCADE"),
+                                        primary_key=True, index=True)
+    fields: Mapped[int] = mapped_column(SmallInteger)

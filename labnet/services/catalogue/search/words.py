@@ -1,0 +1,210 @@
+"""The word condition of a search and its ranking, read from the index (issue 13).
+
+Rules owned here, once:
+
+- **What words match.** A query's requirements (:func:`.text.analyse`: a vocabulary term
+  or a word each) are looked up in ``search_term``; a lab matches when it satisfies every
+  requirement. Only when no lab satisfies them all do the labs satisfying some come, most
+  first (the page says so).
+- **Typo tolerance.** A word of five letters or more that no indexed term equals is read
+  as the nearest indexed term (or vocabulary word) within one edit, two from eight letters
+  on (Levenshtein distance, ties by the term's order): "microscpe" → microscope. The term
+  dictionary is kept per process for the catalogue's generation (:mod:`labnet.caches`).
+- **Ranking.** Labs matching all requirements before those matching some; then labs where
+  all of them meet in one field (the equipment, the capabilities or the name); then the
+  exact phrase (adjacent words as typed); then the fields' weights (name and capabilities
+  6, equipment 5, city 4, KET area 3, description 2, the best per requirement, summed).
+  :mod:`.results` adds the tie-breakers: a verified accreditation, bookable equipment.
+- **Did you mean.** With no result, the categories and KET areas nearest the words are
+  offered as filters.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import Levenshtein
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from labnet import caches
+from labnet.extensions import db
+from labnet.models import SearchTerm
+from labnet.services.catalogue.search import index
+from labnet.services.catalogue.search import text as txt
+
+_SESSION_KEY = "labnet.search.words"
+_dictionary_lock = threading.Lock()
+_dictionary: dict[str, object] = {}
+# Score parts (see the module's docstring), combined into one number so the page sorts by it.
+ALL_WORDS = 1_000_000
+ONE_FIELD = 100_000
+PHRASE = 10_000
+WEIGHT = 100
+
+
+@dataclass(frozen=True)
+class WordMatch:
+    """The labs matching a query's words, with their scores."""
+
+    analysis: txt.Analysis
+    scores: dict[int, int]  # lab id -> score, matching labs only
+    all_words: bool  # False when no lab matched every requirement (labs matching some)
+    corrections: dict[str, str] = field(default_factory=dict)  # stem typed -> term used
+
+    @property
+    def active(self) -> bool:
+        """Whether the words ask anything (punctuation and function words alone do not)."""
+        return bool(self.analysis.requirements)
+
+    @property
+    def lab_ids(self) -> list[int]:
+        """The matching labs' ids, in order."""
+        return sorted(self.scores)
+
+
+def _rows(terms: Iterable[str]) -> list[tuple[int, str, int]]:
+    wanted = sorted(set(terms))
+    if not wanted:
+        return []
+    return [(r[0], r[1], r[2]) for r in db.session.execute(
+        select(SearchTerm.lab_id, SearchTerm.term, SearchTerm.fields)
+        .where(SearchTerm.term.in_(wanted)))]
+
+
+def dictionary() -> list[str]:
+    """Every indexed word (stems, not concepts or pairs) and every vocabulary word, sorted:
+    what a misspelt word is corrected to. One query per process and catalogue generation."""
+    key = caches.generation()
+    with _dictionary_lock:
+        if _dictionary.get("generation") == key:
+            return _dictionary["terms"]  # type: ignore[return-value]
+    indexed = db.session.scalars(select(SearchTerm.term).distinct()).all()
+    vocab_words = {s for phrase in txt.vocabulary().phrases for s in phrase}
+    terms = sorted({t for t in indexed if not t.startswith(txt.CONCEPT_PREFIX) and " " not in t}
+                   | vocab_words)
+    with _dictionary_lock:
+        _dictionary.update(generation=key, terms=terms)
+    return terms
+
+
+def corrections(stems: Iterable[str]) -> dict[str, str]:
+    """Misspelt stems → the nearest known term (see the module's docstring)."""
+    out: dict[str, str] = {}
+    known: list[str] | None = None
+    for stem in stems:
+        if len(stem) < txt.FUZZY_MIN_LENGTH or not stem.isalpha():
+            continue
+        if known is None:
+            known = dictionary()
+        limit = 2 if len(stem) >= txt.TWO_EDITS_FROM else 1
+        best = process.extractOne(stem, known, scorer=Levenshtein.distance,
+                                  score_cutoff=limit)
+        if best is not None and best[1] > 0:
+            out[stem] = best[0]
+    return out
+
+
+def _score(analysis: txt.Analysis, rows: list[tuple[int, str, int]]) -> dict[int, list[int]]:
+    """lab id -> [requirements met, one field, phrase pairs, weights]."""
+    by_lab: dict[int, dict[str, int]] = {}
+    for lab_id, term, fields in rows:
+        by_lab.setdefault(lab_id, {})[term] = fields
+    out: dict[int, list[int]] = {}
+    for lab_id, terms in by_lab.items():
+        met = weight = 0
+        common = -1  # fields shared by every requirement met
+        for req in analysis.requirements:
+            fields = 0
+            for term in req.terms:
+                fields |= terms.get(term, 0)
+            if not fields:
+                continue
+            met += 1
+            common &= fields
+            weight += max(w for f, w in txt.FIELD_WEIGHTS.items() if fields & f)
+        if not met:
+            continue
+        one_field = int(met == len(analysis.requirements) and len(analysis.requirements) > 1
+                        and bool(common & txt.PHRASE_FIELDS))
+        phrase = sum(1 for p in analysis.pairs if p in terms)
+        out[lab_id] = [met, one_field, phrase, weight]
+    return out
+
+
+def match(q: str) -> WordMatch:
+    """The labs matching the words ``q`` (see the module's docstring). Kept for the
+    session (one request), so the page, its facets and the map ask once."""
+    cache = db.session.info.setdefault(_SESSION_KEY, {})
+    if q in cache:
+        return cache[q]
+    index.sync(db.session())
+    analysis = txt.analyse(q)
+    rows = _rows(analysis.terms)
+    fixed: dict[str, str] = {}
+    found = {term for _lab, term, _f in rows}
+    missing = [s for r in analysis.requirements if not r.concepts and not (r.terms & found)
+               for s in r.stems]
+    if missing:
+        fixed = corrections(missing)
+        if fixed:
+            analysis = txt.analyse(q, fixed)
+            rows = _rows(analysis.terms)
+    parts = _score(analysis, rows)
+    wanted = len(analysis.requirements)
+    full = {lab: p for lab, p in parts.items() if p[0] == wanted}
+    chosen = full or parts
+    scores = {lab: p[0] * ALL_WORDS + p[1] * ONE_FIELD + min(p[2], 9) * PHRASE + p[3] * WEIGHT
+              for lab, p in chosen.items()}
+    result = WordMatch(analysis=analysis, scores=scores, all_words=bool(full) or not parts,
+                       corrections=fixed)
+    cache[q] = result
+    return result
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    # A write committed (or undone) may change what words match: ask again.
+    session.info.pop(_SESSION_KEY, None)
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A filter offered when words found nothing: ``param`` = ``code`` (category or KET)."""
+
+    param: str
+    code: str
+    label: str
+
+
+def did_you_mean(q: str, categories: dict[str, str], kets: dict[str, str],
+                 limit: int = 3) -> list[Suggestion]:
+    """The categories and KET areas nearest ``q``: those a vocabulary concept of the query
+    names first, then by fuzzy similarity of the words to their names (at least 60 of 100)."""
+    analysis = txt.analyse(q)
+    out: list[Suggestion] = []
+    for req in analysis.requirements:
+        for concept in sorted(req.concepts):
+            finds = txt.vocabulary().finds.get(concept, {})
+            out += [Suggestion("category", c, categories[c])
+                    for c in finds.get("categories", ()) if c in categories]
+            out += [Suggestion("ket", k, kets[k]) for k in finds.get("kets", ()) if k in kets]
+    folded = txt.fold(q)
+    choices = {("category", c): txt.fold(n) for c, n in categories.items()}
+    choices |= {("ket", k): txt.fold(n) for k, n in kets.items()}
+    for _name, score, (param, code) in process.extract(
+            folded, choices, scorer=fuzz.partial_ratio, limit=limit, score_cutoff=60):
+        del score
+        label = categories[code] if param == "category" else kets[code]
+        out.append(Suggestion(param, code, label))
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for s in out:
+        if (s.param, s.code) not in seen:
+            seen.add((s.param, s.code))
+            unique.append(s)
+    return unique[:limit]
