@@ -1,7 +1,7 @@
 """catalogue snapshots: the bare catalogue's facet counts and the map's GeoJSON, kept on writes
 
 Revision ID: a3c5e7f9b102
-Revises: f1a6b7c8d906
+Revises: a7c3e9d1b210
 Create Date: 2026-12-03 16:40:00
 
 Both rows are created unbuilt (empty etag): readers compute live until the first catalogue
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a3c5e7f9b102'
-down_revision = 'f1a6b7c8d906'
+down_revision = 'a7c3e9d1b210'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """lab proposals: members of research organisations propose new labs
 
 Revision ID: a7c1d2e3f407
-Revises: f1a6b7c8d906
+Revises: a7c1d2e3f907
 Create Date: 2026-12-03 17:00:00
 
 Labs join the platform (issue 12 §1, DESIGN rule 10): a member proposes a draft lab of
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a7c1d2e3f407'
-down_revision = 'f1a6b7c8d906'
+down_revision = 'a7c1d2e3f907'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """lab claims and manager-team invitations
 
 Revision ID: a7c1d2e3f907
-Revises: f1a6b7c8d906
+Revises: a7c1e2d3f4b5
 Create Date: 2026-12-03 16:45:00
 
 Unmanaged labs can be claimed (proof by e-mail at the lab's web domain, or approval by an
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a7c1d2e3f907'
-down_revision = 'f1a6b7c8d906'
+down_revision = 'a7c1e2d3f4b5'
 branch_labels = None
 depends_on = None
 

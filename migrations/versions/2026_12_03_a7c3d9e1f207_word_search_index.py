@@ -1,7 +1,7 @@
 """word-search index (search_term), filled for the existing labs
 
 Revision ID: a7c3d9e1f207
-Revises: f1a6b7c8d906
+Revises: a3c5e7f9b102
 Create Date: 2026-12-03 17:00:00
 
 Issue 13: the word search reads an index of normalised terms per lab (stems, vocabulary
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3d9e1f207'
-down_revision = 'f1a6b7c8d906'
+down_revision = 'a3c5e7f9b102'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """nothing goes to nobody: "tell me when" wishes, the unanswered-request notice
 
 Revision ID: a7c3e9d1b210
-Revises: f1a6b7c8d906
+Revises: a7d0e1f2c3b4
 Create Date: 2026-12-03 16:40:00
 
 ``lab_watch``: one row per person and unmanaged lab whose first manager they want to hear
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a7c3e9d1b210'
-down_revision = 'f1a6b7c8d906'
+down_revision = 'a7d0e1f2c3b4'
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 reminders, Reply-To on mail
 
 Revision ID: a7d0e1f2c3b4
-Revises: f1a6b7c8d906
+Revises: a7c1d2e3f407
 Create Date: 2026-12-03 16:40:00
 
 A company's size class stays self-declared (SME rates at once) until a platform admin
@@ -18,7 +18,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'a7d0e1f2c3b4'
-down_revision = 'f1a6b7c8d906'
+down_revision = 'a7c1d2e3f407'
 branch_labels = None
 depends_on = None
 

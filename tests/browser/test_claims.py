@@ -38,6 +38,7 @@ def test_a_visitor_claims_a_demo_lab_at_its_domain_and_adds_a_colleague(
     form.get_by_label("Your work address at the lab's domain").fill("jan.devries@tno.nl")
     form.get_by_label("Password", exact=True).fill(PASSWORD)
     form.get_by_label("Repeat the password").fill(PASSWORD)
+    form.get_by_label("I accept the terms of use").check()
     form.get_by_role("button", name="Register and claim").click()
     page.get_by_role("heading", name="Check your e-mail").wait_for()
 
@@ -63,6 +64,7 @@ def test_a_visitor_claims_a_demo_lab_at_its_domain_and_adds_a_colleague(
     form.get_by_label("Your name").fill("Els Jansen")
     form.get_by_label("Password", exact=True).fill(PASSWORD)
     form.get_by_label("Repeat the password").fill(PASSWORD)
+    form.get_by_label("I accept the terms of use").check()
     form.get_by_role("button", name="Register and accept").click()
     page.wait_for_url(re.compile(r".*/login\?next=.*"))
     _log_in(page, "els.jansen@tno.nl")

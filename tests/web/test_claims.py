@@ -47,7 +47,8 @@ def ipt(make_org, make_lab):
 
 
 REGISTER = {"full_name": "Anna Weber", "email": "anna.weber@fraunhofer.de",
-            "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD}
+            "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD,
+            "accept_terms": "y"}
 
 
 def test_the_pages_of_an_unmanaged_lab_offer_the_claim(client, ipt, people, make_equipment):

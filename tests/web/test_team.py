@@ -45,6 +45,7 @@ def test_a_manager_invites_a_newcomer_who_registers_into_the_labs_organisation_a
         as_text=True)
     done = post_form(visitor, f"{link}/register", {
         "full_name": "Kim Berger", "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD,
+        "accept_terms": "y",
     }, page=link)
     assert done.status_code == 302
     assert managers_of(app, people.lab.id) == {people.manager.email, NEWCOMER}
@@ -153,6 +154,7 @@ def test_handing_over_the_lab_leaves_once_the_successor_accepts(smtp, client, ap
     visitor = app.test_client()
     post_form(visitor, f"{link}/register", {
         "full_name": "Kim Berger", "password": NEW_PASSWORD, "password_confirm": NEW_PASSWORD,
+        "accept_terms": "y",
     }, page=link)
     assert managers_of(app, people.lab.id) == {NEWCOMER}
     assert any("left the managers" in m["Subject"] for m in smtp.to(NEWCOMER))

@@ -23,6 +23,10 @@ class PasswordPair(FlaskForm):
         "Repeat the password",
         validators=[DataRequired("Repeat the password."),
                     EqualTo("password", "The two passwords do not match.")])
+    accept_terms = BooleanField(
+        "I accept the terms of use and have read the privacy notice",
+        validators=[DataRequired("Accept the terms of use and the privacy notice to register.")],
+    )
 
 
 class ClaimRegisterForm(PasswordPair):

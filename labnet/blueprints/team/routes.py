@@ -121,7 +121,9 @@ def claim_register(slug: str):
         lab, form, "register_form",
         lambda: claims.register_and_claim(lab, email=form.email.data,
                                           full_name=form.full_name.data,
-                                          password=form.password.data, now=clock.utcnow()),
+                                          password=form.password.data,
+                                          terms_version=current_app.config["TERMS_VERSION"],
+                                          now=clock.utcnow()),
         lambda: mail_after_response(make_response(render_template(
             "team/claim_sent.html", lab=lab, email=form.email.data, new_account=True))))
 
@@ -326,7 +328,8 @@ def register_invitation(token: str):
     form = InvitationRegisterForm()
     if form.validate_on_submit():
         outcome = commit_or_show(form, lambda: invitations.register_and_accept(
-            token, form.full_name.data, form.password.data, now=clock.utcnow()))
+            token, form.full_name.data, form.password.data,
+            terms_version=current_app.config["TERMS_VERSION"], now=clock.utcnow()))
         if outcome:
             accepted = outcome.value
             assert accepted is not None

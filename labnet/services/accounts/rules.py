@@ -267,11 +267,12 @@ def register_member(
 
 def add_member_account(*, email: str, full_name: str, password: str,
                        organisation: Organisation, membership: Membership,
-                       confirmed_at: datetime | None, now: datetime) -> User:
+                       confirmed_at: datetime | None, terms_version: str,
+                       now: datetime) -> User:
     """Create the account of someone an e-mailed link admits to ``organisation`` (a lab
     claim proved at the lab's domain, an invitation to a lab's team): an organisation
     without an active organisation admin gets this person as its admin, so somebody
-    decides its join requests from now on.
+    decides its join requests from now on. ``terms_version``: the terms the person accepted.
 
     :raises RuleViolation: ``password`` when weak, ``email`` when the address has an
         account (only the holder of the link, the address's owner, learns that).
@@ -286,7 +287,8 @@ def add_member_account(*, email: str, full_name: str, password: str,
     user = User(email=email, full_name=" ".join(full_name.split()),
                 password_hash=security.hash_password(password), organisation=organisation,
                 is_active=True, membership=membership, email_confirmed_at=confirmed_at,
-                org_role=OrgRole.ADMIN if is_admin else OrgRole.MEMBER)
+                org_role=OrgRole.ADMIN if is_admin else OrgRole.MEMBER,
+                terms_accepted_at=now, terms_version=terms_version)
     db.session.add(user)
     try:
         db.session.flush()

@@ -181,7 +181,7 @@ def claim_by_domain(actor: User, lab: Lab, email: str, *, now: datetime) -> LabC
 
 
 def register_and_claim(lab: Lab, *, email: str, full_name: str, password: str,
-                       now: datetime) -> LabClaim | None:
+                       terms_version: str, now: datetime) -> LabClaim | None:
     """A person without an account claims by registering with an address at the lab's
     domain: the account waits (no login) until the e-mailed link proves the address and
     the claim at once. ``None`` when the address has an account: its owner is told by
@@ -214,7 +214,7 @@ def register_and_claim(lab: Lab, *, email: str, full_name: str, password: str,
     user = accounts.add_member_account(email=address, full_name=name, password=password,
                                        organisation=organisation,
                                        membership=Membership.PENDING, confirmed_at=None,
-                                       now=now)
+                                       terms_version=terms_version, now=now)
     claim = LabClaim(lab_id=lab.id, user_id=user.id, method=ClaimMethod.DOMAIN,
                      email=address, created_at=now)
     db.session.add(claim)

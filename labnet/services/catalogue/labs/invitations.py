@@ -156,7 +156,7 @@ def accept_invitation(actor: User, token: str, *, now: datetime) -> LabInvitatio
     return invitation
 
 
-def register_and_accept(token: str, full_name: str, password: str, *,
+def register_and_accept(token: str, full_name: str, password: str, *, terms_version: str,
                         now: datetime) -> LabInvitation:
     """Someone without an account accepts an invitation by registering: the account is
     made in the lab's organisation (the invitation approves the join; the link proves the
@@ -174,7 +174,7 @@ def register_and_accept(token: str, full_name: str, password: str, *,
     user = accounts.add_member_account(
         email=invitation.email, full_name=name, password=password,
         organisation=team.lab_organisation(invitation.lab), membership=Membership.ACTIVE,
-        confirmed_at=now, now=now)
+        confirmed_at=now, terms_version=terms_version, now=now)
     audit.record(user, "organisation.member_invited", "user", user.id, now=now,
                  organisation_id=user.organisation_id, invitation_id=invitation.id)
     _accepted(invitation, user, now=now)
