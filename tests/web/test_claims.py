@@ -320,3 +320,16 @@ def test_the_claims_queue_is_for_admins_and_coordinators(client, app, people):
     login_as(coordinator, people.coordinator)
     assert 'id="lab-claims"' in coordinator.get("/networks").get_data(as_text=True)
     assert 'id="no-claims"' in coordinator.get("/claims").get_data(as_text=True)
+
+
+def test_registering_again_before_following_the_link_sends_a_fresh_claim_link(
+        smtp, client, app, ipt):
+    url = f"/labs/{ipt.slug}/claim"
+    post_form(client, f"{url}/register", REGISTER, page=url)
+    again = post_form(client, f"{url}/register", REGISTER, page=url)
+    assert again.status_code == 200
+    _first, second = smtp.to(REGISTER["email"])
+    assert "Confirm your claim" in second["Subject"]
+    assert client.get(link_of(smtp, REGISTER["email"])).status_code == 302
+    assert managers_of(app, ipt.id) == {REGISTER["email"]}
+    assert count(app, User) == 1  # one account, whose password was set the first time

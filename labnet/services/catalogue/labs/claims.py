@@ -209,7 +209,12 @@ def register_and_claim(lab: Lab, *, email: str, full_name: str, password: str,
     if owner is not None:
         accounts.check_password_strength(password, address)
         security.hash_password(password)  # as long as a real registration takes
-        accounts.tell_owner_of_registration_attempt(owner, now=now)
+        waiting = _open_claim(lab, owner) if not owner.is_confirmed else None
+        if waiting is not None and waiting.method == ClaimMethod.DOMAIN:
+            # The same person again, who lost the first mail: a fresh claim link.
+            _send_proof(waiting, new_account=True, now=now)
+        else:
+            accounts.tell_owner_of_registration_attempt(owner, now=now)
         return None
     user = accounts.add_member_account(email=address, full_name=name, password=password,
                                        organisation=organisation,
