@@ -160,8 +160,10 @@ def test_registering_is_refused_when_the_labs_organisation_has_members(client, a
     with app.app_context():
         org = db.session.get(Organisation, ipt.organisation_id)
     make_user(organisation=org, org_role="admin")
-    response = post_form(client, f"/labs/{ipt.slug}/claim/register", REGISTER,
-                         page=f"/labs/{ipt.slug}/claim")
+    shown = client.get(f"/labs/{ipt.slug}/claim").get_data(as_text=True)
+    assert 'id="claim-join-first"' in shown and 'id="claim-register-form"' not in shown
+    # A form kept open from before the organisation had members is refused all the same.
+    response = post_form(client, f"/labs/{ipt.slug}/claim/register", REGISTER, page="/login")
     assert response.status_code == 422
     assert "has members on LabNet already" in page(response).errors["email"][0]
 
