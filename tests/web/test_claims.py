@@ -161,8 +161,10 @@ def test_registering_is_refused_when_the_labs_organisation_has_members(client, a
     with app.app_context():
         org = db.session.get(Organisation, ipt.organisation_id)
     make_user(organisation=org, org_role="admin")
-    response = post_form(client, f"/labs/{ipt.slug}/claim/register", REGISTER,
-                         page=f"/labs/{ipt.slug}/claim")
+    shown = client.get(f"/labs/{ipt.slug}/claim").get_data(as_text=True)
+    assert 'id="claim-join-first"' in shown and 'id="claim-register-form"' not in shown
+    # A form kept open from before the organisation had members is refused all the same.
+    response = post_form(client, f"/labs/{ipt.slug}/claim/register", REGISTER, page="/login")
     assert response.status_code == 422
     assert "has members on LabNet already" in page(response).errors["email"][0]
 
@@ -321,3 +323,16 @@ def test_the_claims_queue_is_for_admins_and_coordinators(client, app, people):
     login_as(coordinator, people.coordinator)
     assert 'id="lab-claims"' in coordinator.get("/networks").get_data(as_text=True)
     assert 'id="no-claims"' in coordinator.get("/claims").get_data(as_text=True)
+
+
+def test_registering_again_before_following_the_link_sends_a_fresh_claim_link(
+        smtp, client, app, ipt):
+    url = f"/labs/{ipt.slug}/claim"
+    post_form(client, f"{url}/register", REGISTER, page=url)
+    again = post_form(client, f"{url}/register", REGISTER, page=url)
+    assert again.status_code == 200
+    _first, second = smtp.to(REGISTER["email"])
+    assert "Confirm your claim" in second["Subject"]
+    assert client.get(link_of(smtp, REGISTER["email"])).status_code == 302
+    assert managers_of(app, ipt.id) == {REGISTER["email"]}
+    assert count(app, User) == 1  # one account, whose password was set the first time

@@ -64,6 +64,7 @@ def _claim_page(lab: Lab, *, domain_form: ClaimDomainForm | None = None,
     return render_template(
         "team/claim.html", lab=lab, managed=team.is_managed(lab.id),
         organisation=team.lab_organisation(lab),
+        org_has_members=claims.organisation_has_members(lab.organisation_id),
         domain=claims.lab_domain(lab), actor=actor, open_claim=open_claim,
         same_org=bool(actor and actor.organisation_id == lab.organisation_id),
         domain_form=domain_form,

@@ -118,6 +118,14 @@ def domain_problem(email: str, lab: Lab) -> str | None:
     return None
 
 
+def organisation_has_members(organisation_id: int) -> bool:
+    """Whether anybody is an active member of the organisation on LabNet (then a newcomer
+    joins it through its admins, not through a claim)."""
+    return db.session.scalar(select(User.id).where(
+        User.organisation_id == organisation_id, User.membership == Membership.ACTIVE,
+        User.is_active.is_(True)).limit(1)) is not None
+
+
 def _check_claimable(lab: Lab, field: str | None = None) -> None:
     if team.is_managed(lab.id):
         raise RuleViolation(field, f"{lab.name} is managed on LabNet already: ask its managers "
@@ -196,9 +204,7 @@ def register_and_claim(lab: Lab, *, email: str, full_name: str, password: str,
     if problem:
         raise RuleViolation("email", problem)
     organisation = team.lab_organisation(lab)
-    if db.session.scalar(select(User.id).where(
-            User.organisation_id == organisation.id, User.membership == Membership.ACTIVE,
-            User.is_active.is_(True)).limit(1)) is not None:
+    if organisation_has_members(organisation.id):
         raise RuleViolation("email", f"{organisation.name} has members on LabNet already: "
                             "register asking to join it (its admins approve), then claim "
                             "the lab from your account.")
@@ -209,7 +215,12 @@ def register_and_claim(lab: Lab, *, email: str, full_name: str, password: str,
     if owner is not None:
         accounts.check_password_strength(password, address)
         security.hash_password(password)  # as long as a real registration takes
-        accounts.tell_owner_of_registration_attempt(owner, now=now)
+        waiting = _open_claim(lab, owner) if not owner.is_confirmed else None
+        if waiting is not None and waiting.method == ClaimMethod.DOMAIN:
+            # The same person again, who lost the first mail: a fresh claim link.
+            _send_proof(waiting, new_account=True, now=now)
+        else:
+            accounts.tell_owner_of_registration_attempt(owner, now=now)
         return None
     user = accounts.add_member_account(email=address, full_name=name, password=password,
                                        organisation=organisation,
