@@ -43,6 +43,8 @@ def test_a_request_to_an_organisation_without_admins_is_decided_by_a_platform_ad
     assert "http://labnet.test/admin/join-requests" in smtp.text(asked)
     ann = _user(app, ASKER)
     assert ann.membership == "pending"
+    waiting = post_form(app.test_client(), "/login", {"email": ASKER, "password": NEW_PASSWORD})
+    assert "waiting for approval by the LabNet admins" in waiting.get_data(as_text=True)
 
     desk = app.test_client()
     login_as(desk, admin)

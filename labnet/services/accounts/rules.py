@@ -480,10 +480,12 @@ def authenticate(email: str, password: str, *, now: datetime) -> User:
     if not user.is_member:
         # Only the person who knows the password learns this. A pending request has no
         # session at all, so it sees nothing of the organisation.
+        _approvers, platform = join_approvers(user.organisation_id)
         raise RuleViolation(
             "email",
-            f"Your request to join {user.organisation.name} is waiting for approval by its "
-            "organisation admins. We will e-mail you when they decide.",
+            f"Your request to join {user.organisation.name} is waiting for approval by "
+            f"{'the LabNet admins' if platform else 'its organisation admins'}. We will "
+            "e-mail you when they decide.",
         )
     if security.needs_rehash(user.password_hash):
         user.password_hash = security.hash_password(password)
