@@ -23,6 +23,12 @@ from labnet.services.booking.availability import (
 )
 from tests.fixtures.berlin import APPROVING, BERLIN, NOW, SPLIT_DAY, berlin
 
+
+@pytest.fixture
+def make_lab(make_managed_lab):
+    """The labs here take bookings, so each has a manager (DESIGN rule 8)."""
+    return make_managed_lab
+
 WED = date(2026, 3, 4)
 
 

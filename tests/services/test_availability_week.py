@@ -16,6 +16,12 @@ from tests.fixtures.berlin import APPROVING, BERLIN, NOW, SPLIT_DAY, berlin
 
 
 @pytest.fixture
+def make_lab(make_managed_lab):
+    """The labs here take bookings, so each has a manager (DESIGN rule 8)."""
+    return make_managed_lab
+
+
+@pytest.fixture
 def lab(app, make_lab):
     """Berlin, open Mon–Fri 08–12 and 13–17, 24 hours' notice, 60 days ahead."""
     return make_lab(**APPROVING, hours=SPLIT_DAY)

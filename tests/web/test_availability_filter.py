@@ -14,6 +14,12 @@ from labnet.models import Equipment, User
 from labnet.services.booking import engine as service
 from tests.fixtures.berlin import APPROVING, NOW, berlin
 
+
+@pytest.fixture
+def make_lab(make_managed_lab):
+    """The labs here take bookings, so each has a manager (DESIGN rule 8)."""
+    return make_managed_lab
+
 FILTER = "available_from=2026-03-04&available_to=2026-03-04"
 
 

@@ -25,7 +25,9 @@ def seed(app, p) -> None:
         now = clock.utcnow()
         db.session.add(Lab(organisation_id=p.other_lab.organisation_id, slug="matrix-extra-lab",
                            name="Matrix Extra Lab", kind_code="rto", country="FR",
-                           city="Lyon", lat=45.76, lon=4.84, is_published=True))
+                           city="Lyon", lat=45.76, lon=4.84, is_published=True,
+                           # unmanaged: invitations reach it at its public address (rule 8)
+                           contact_email="info@matrix-extra.example"))
         coordinator = db.session.get(User, p.coordinator.id)
         admin = db.session.get(User, p.admin.id)
         lab = db.session.get(Lab, p.lab.id)
