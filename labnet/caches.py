@@ -7,7 +7,8 @@ their keys. A transaction committed in this process that wrote one of
 accreditations, opening hours; a network, its stages, coordinators and members — a
 membership accepted) bumps it, so the next request rebuilds instead of serving the old
 answer. Writes are seen through the ORM unit of work and through ``session.execute`` of
-INSERT/UPDATE/DELETE statements.
+INSERT/UPDATE/DELETE statements. The booking engine's row lock (an UPDATE of
+``equipment.booking_seq`` only, :data:`BOOKKEEPING_COLUMNS`) is not a catalogue write.
 
 Limits, on purpose: other processes and hosts still serve their copy until its time runs
 out (``*_CACHE_SECONDS``); requests and bookings are not watched (the dashboard's demand
@@ -22,7 +23,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import Session
 
 CATALOGUE_TABLES = frozenset({
@@ -30,6 +31,11 @@ CATALOGUE_TABLES = frozenset({
     "opening_hours", "network", "network_stage", "network_stage_ket",
     "network_stage_category", "network_coordinator", "network_member",
 })
+
+# Columns that are bookkeeping, not catalogue: the booking engine bumps
+# ``equipment.booking_seq`` as its row lock in every booking transaction, which changes
+# nothing any cached answer or snapshot shows.
+BOOKKEEPING_COLUMNS = {"equipment": frozenset({"booking_seq"})}
 
 _lock = threading.Lock()
 _generation = 0
@@ -68,8 +74,19 @@ def _after_flush(session: Session, _context: Any) -> None:
     for obj in (*session.new, *session.deleted):
         touched.add(_table_of(obj) or "")
     for obj in session.dirty:
-        if session.is_modified(obj, include_collections=False):
+        if session.is_modified(obj, include_collections=False) and not _bookkeeping_only(
+                _table_of(obj) or "", _modified_columns(obj)):
             touched.add(_table_of(obj) or "")
+
+
+def _modified_columns(obj: Any) -> set[str]:
+    state = inspect(obj)
+    return {attr.key for attr in state.attrs if attr.history.has_changes()}
+
+
+def _bookkeeping_only(table: str, columns: set[str] | None) -> bool:
+    ignored = BOOKKEEPING_COLUMNS.get(table)
+    return bool(ignored and columns and columns <= ignored)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -77,7 +94,9 @@ def _on_execute(state: Any) -> None:
     if state.is_insert or state.is_update or state.is_delete:
         table = getattr(state.statement, "table", None)
         name = getattr(table, "name", None)
-        if name:
+        values = getattr(state.statement, "_values", None) if state.is_update else None
+        columns = {getattr(k, "key", str(k)) for k in values} if values else None
+        if name and not _bookkeeping_only(name, columns):
             _touched(state.session).add(name)
 
 

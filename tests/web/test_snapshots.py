@@ -160,3 +160,29 @@ def _counts(app, today: date) -> dict:
         counts = facets.bare_counts(today)
         db.session.rollback()
         return counts
+
+
+def test_a_booking_rebuilds_no_snapshot_and_clears_no_cache(app, frozen_clock, make_lab,
+                                                            make_equipment, make_user,
+                                                            make_org, monkeypatch):
+    # The booking engine's row lock (equipment.booking_seq) is bookkeeping: nothing the
+    # map or the counts show changes, so a booking must not pay for a rebuild.
+    from labnet import caches
+    from labnet.models import User
+    from labnet.services.booking import engine
+    from tests.fixtures.berlin import APPROVING, NOW, berlin
+
+    lab = make_lab(**APPROVING, name="Imaging Centre", hours=((8, 17),))
+    microscope = make_equipment(lab, name="Microscope", booking_unit="hour")
+    member = make_user(organisation=make_org(kind="company", size_class="small"))
+    rebuilt: list[int] = []
+    monkeypatch.setattr(snapshots, "rebuild", lambda _session: rebuilt.append(1))
+    generation = caches.generation()
+    with app.test_request_context():
+        engine.request_booking(db.session.get(User, member.id), microscope.id,
+                               berlin(2026, 3, 4, 9), berlin(2026, 3, 4, 11), "Imaging",
+                               now=NOW)
+        db.session.commit()
+    assert rebuilt == [] and caches.generation() == generation
+    make_equipment(lab, name="Second microscope")  # a catalogue write still rebuilds
+    assert rebuilt == [1] and caches.generation() > generation
