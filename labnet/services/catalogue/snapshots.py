@@ -2,7 +2,7 @@
 
 Rules owned here, once:
 
-- **Rebuilt in the writing transaction** (issue 13, "Fast at scale"): a transaction that
+- **Rebuilt in the writing transaction** (the catalogue fast at scale): a transaction that
   wrote one of :data:`SOURCES` (a lab published, edited or moved; its KET areas; its
   equipment; an accreditation; the taxonomies) rebuilds both snapshots just before it
   commits, on the same connection, so the answer changes with the write for every process
