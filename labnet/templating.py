@@ -17,6 +17,7 @@ from labnet import permissions
 from labnet.links import external_url, secret_text, secret_url
 from labnet.services.accounts.navigation import nav_counts
 from labnet.services.booking.engine import count_pending_for_manager
+from labnet.services.catalogue.labs.creation import count_proposals_to_decide
 from labnet.services.geo.geocoding import country_name, country_names
 from labnet.services.networks.rules import list_network_choices, networks_of_lab
 
@@ -75,6 +76,11 @@ def lab_networks(lab_id: int) -> list[tuple[Any, str]]:
     return networks_of_lab(_actor(), lab_id)
 
 
+def lab_proposals_waiting() -> int:
+    """Lab proposals the current user decides (the link on "My labs"; one query)."""
+    return count_proposals_to_decide(_actor()) if _nav_user() is not None else 0
+
+
 def map_tiles() -> dict[str, str]:
     """Tile settings for the map macros and pages (config TILE_URL, TILE_ATTRIBUTION)."""
     return {"url": current_app.config.get("TILE_URL") or "",
@@ -98,6 +104,7 @@ def register_template_helpers(app: Flask) -> None:
         network_invitation_count=network_invitation_count,
         request_inbox_count=request_inbox_count, pending_booking_count=pending_booking_count,
         filter_networks=filter_networks, lab_networks=lab_networks, map_tiles=map_tiles,
+        lab_proposals_waiting=lab_proposals_waiting,
         external_url=external_url, secret_url=secret_url, secret_text=secret_text)
 
     @app.context_processor
