@@ -17,6 +17,7 @@ from labnet import permissions
 from labnet.links import external_url, secret_text, secret_url
 from labnet.services.accounts.navigation import nav_counts
 from labnet.services.booking.engine import count_pending_for_manager
+from labnet.services.catalogue.labs.creation import count_proposals_to_decide
 from labnet.services.catalogue.labs.reach import Reach, reach_of
 from labnet.services.catalogue.labs.team import is_managed, managed_lab_ids
 from labnet.services.catalogue.labs.watch import is_watching
@@ -98,6 +99,9 @@ def watching_lab(lab_id: int) -> bool:
     """Whether the current user asked to hear when the lab gets a manager."""
     user = _nav_user()
     return is_watching(user._get_current_object(), lab_id) if user is not None else False
+def lab_proposals_waiting() -> int:
+    """Lab proposals the current user decides (the link on "My labs"; one query)."""
+    return count_proposals_to_decide(_actor()) if _nav_user() is not None else 0
 
 
 def map_tiles() -> dict[str, str]:
@@ -125,6 +129,7 @@ def register_template_helpers(app: Flask) -> None:
         filter_networks=filter_networks, lab_networks=lab_networks, map_tiles=map_tiles,
         lab_is_managed=lab_is_managed, watching_lab=watching_lab, lab_reach=lab_reach,
         managed_among=managed_among,
+        lab_proposals_waiting=lab_proposals_waiting,
         external_url=external_url, secret_url=secret_url, secret_text=secret_text)
 
     @app.context_processor

@@ -79,6 +79,8 @@ def test_a_university_member_proposes_the_admin_approves_and_the_proposer_publis
     reviewer = app.test_client()
     login_as(reviewer, admin)
     url = link_in(smtp.text(mail))
+    my_labs = reviewer.get("/manage").get_data(as_text=True)
+    assert 'id="proposals-waiting"' in my_labs and "Lab proposals to review" in my_labs
     shown = reviewer.get(url)
     assert shown.status_code == 200 and "Laser welding and cutting." in shown.get_data(
         as_text=True)

@@ -190,7 +190,7 @@ def admin_labs():
     page = db.paginate(creation.list_all_labs(current_user, q), per_page=100,
                        error_out=False)
     managed = team.managed_lab_ids(lab.id for lab in page.items)
-    waiting = len(db.session.scalars(creation.list_proposals_to_decide(current_user)).all())
+    waiting = creation.count_proposals_to_decide(current_user)
     return render_template("lab_create/admin_labs.html", page=page, q=q, managed=managed,
                            waiting=waiting)
 
@@ -203,16 +203,3 @@ def suggest():
     found = picker.suggest_labs(request.args.get("q", "")[:picker.MAX_QUERY])
     return jsonify([{"value": s.value, "label": s.label, "slug": s.slug} for s in found])
 
-
-# --- links from other pages (catalogue, "My labs") ------------------------------------------
-
-
-@bp.app_context_processor
-def _lab_join_links() -> dict[str, Any]:
-    # Callables: evaluated (one query or none) only by the templates that show the links.
-    return {
-        "may_propose_lab": lambda: permissions.can_propose_lab(current_user),
-        "may_create_labs": lambda: permissions.can_create_labs(current_user),
-        "lab_proposals_waiting": lambda: len(db.session.scalars(
-            creation.list_proposals_to_decide(current_user)).all()),
-    }

@@ -28,7 +28,7 @@ Rules owned here (DESIGN rule 10, "every lab can join"; with rules 5, 6 and 8):
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 
@@ -64,7 +64,7 @@ from labnet.services.accounts.rules import (
     slugify,
 )
 from labnet.services.catalogue.labs import team
-from labnet.services.catalogue.labs._checks import raise_all
+from labnet.services.catalogue.labs._checks import MULTI_LINE_FIELDS, raise_all
 from labnet.services.catalogue.labs.profile import (
     NOT_FOUND_MESSAGE,
     LabProfile,
@@ -75,6 +75,8 @@ from labnet.services.geo import geocoding as geo
 from labnet.services.notifications.outbox import enqueue_email
 
 MAX_REASON = 2000
+# LabProfile fields that are no column of their own.
+_NOT_COLUMNS = ("ket_codes", "lat", "lon", "relocate")
 # Words that are pages, not labs, under /labs/ and /manage/labs/.
 RESERVED_SLUGS = frozenset({"new", "propose", "create", "suggest", "import", "template"})
 LAB_SIDE_WORDS = ("research or technology organisations, universities, cluster "
@@ -111,7 +113,8 @@ def build_lab(organisation: Organisation, profile: LabProfile, *, now: datetime,
               taken_slugs: Collection[str] = (), extra: list[RuleViolation] | None = None
               ) -> Lab:
     """Make a lab of ``organisation`` from ``profile`` and place it: the one way a lab is
-    created. Publishing follows ``profile.is_published``; the booking policy its defaults.
+    created. Published or draft as the profile says; the booking policy at its defaults
+    unless the profile sets it.
     No permission check: the public functions below decide who may call it.
 
     :raises RuleViolations: every wrong field of the profile at once (with ``extra``,
@@ -124,20 +127,15 @@ def build_lab(organisation: Organisation, profile: LabProfile, *, now: datetime,
     if wrong_org is not None:
         problems.append(wrong_org)
     raise_all(problems)
-    lab = Lab(
-        organisation_id=organisation.id, slug=lab_slug(profile.name, taken_slugs),
-        name=profile.name.strip(), kind_code=profile.kind_code,
-        description=profile.description, capabilities=profile.capabilities,
-        contact_name=profile.contact_name.strip(), contact_email=profile.contact_email.strip(),
-        contact_phone=profile.contact_phone.strip(), website=profile.website.strip(),
-        address=profile.address.strip(), postal_code=profile.postal_code.strip(),
-        city=profile.city.strip(), country=profile.country, timezone=profile.timezone,
-        is_published=profile.is_published, requires_approval=profile.requires_approval,
-        ket_links=[LabKet(ket_code=c) for c in dict.fromkeys(profile.ket_codes)],
-    )
-    for name in ("min_lead_hours", "max_advance_days", "cancel_deadline_hours", "hold_hours"):
-        if getattr(profile, name) is not None:
-            setattr(lab, name, getattr(profile, name))
+    # The profile's fields are the lab's columns (as update_lab_profile saves them): one-line
+    # text stripped, unset policy numbers left to the column defaults.
+    values = {f.name: getattr(profile, f.name) for f in fields(LabProfile)
+              if f.name not in _NOT_COLUMNS and getattr(profile, f.name) is not None}
+    values = {name: v.strip() if isinstance(v, str) and name not in MULTI_LINE_FIELDS else v
+              for name, v in values.items()}
+    lab = Lab(organisation_id=organisation.id, slug=lab_slug(profile.name, taken_slugs),
+              ket_links=[LabKet(ket_code=c) for c in dict.fromkeys(profile.ket_codes)],
+              **values)
     db.session.add(lab)
     if profile.lat is not None and profile.lon is not None:
         geo.set_manual_coordinates(lab, profile.lat, profile.lon)
@@ -226,6 +224,13 @@ def list_proposals_to_decide(actor: Any) -> Select[tuple[LabProposal]]:
     if isinstance(actor, User) and actor.is_org_admin and permissions.is_member(actor):
         return stmt.where(LabProposal.organisation_id == actor.organisation_id)
     return stmt.where(LabProposal.id.is_(None))
+
+
+def count_proposals_to_decide(actor: Any) -> int:
+    """How many proposals wait for the actor's decision (one query)."""
+    stmt = list_proposals_to_decide(actor)
+    return db.session.scalar(select(func.count()).select_from(
+        stmt.order_by(None).subquery())) or 0
 
 
 def list_own_proposals(actor: Any) -> Select[tuple[LabProposal]]:
