@@ -229,6 +229,12 @@ def can_decide_booking(actor: Actor, booking: Booking) -> bool:
     return is_admin(actor) or manages_lab(actor, booking.lab_id)
 
 
+def can_export_usage(actor: Actor) -> bool:
+    """Lab managers (and admins) export the usage of their labs' bookings for invoicing;
+    the rows are ``managed_bookings``, so a manager never sees another lab's."""
+    return is_admin(actor) or manages_any_lab(actor)
+
+
 def can_view_booking(actor: Actor, booking: Booking) -> bool:
     """Only the requesting organisation and the lab's managers (and admins) see a booking
     (DESIGN rule 6); everyone else gets 404."""

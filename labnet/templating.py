@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from labnet import permissions
 from labnet.links import external_url, secret_text, secret_url
+from labnet.models.booking import RATE_KIND_LABELS
 from labnet.services.accounts.navigation import nav_counts
 from labnet.services.booking.engine import count_pending_for_manager
 from labnet.services.geo.geocoding import country_name, country_names
@@ -98,7 +99,8 @@ def register_template_helpers(app: Flask) -> None:
         network_invitation_count=network_invitation_count,
         request_inbox_count=request_inbox_count, pending_booking_count=pending_booking_count,
         filter_networks=filter_networks, lab_networks=lab_networks, map_tiles=map_tiles,
-        external_url=external_url, secret_url=secret_url, secret_text=secret_text)
+        external_url=external_url, secret_url=secret_url, secret_text=secret_text,
+        rate_kinds=RATE_KIND_LABELS)
 
     @app.context_processor
     def _nav():

@@ -5,6 +5,7 @@ from labnet import clock, permissions
 from labnet.blueprints.catalogue import bp
 from labnet.blueprints.helpers import search_client
 from labnet.extensions import db
+from labnet.services.booking import engine as booking_engine
 from labnet.services.catalogue import demand, search
 from labnet.services.catalogue import pages as catalogue
 from labnet.services.catalogue.taxonomy import ket_names
@@ -49,4 +50,5 @@ def equipment(equipment_id: int):
     return render_template(
         "catalogue/equipment.html", item=item, ket_names=ket_names(),
         is_sme=bool(org and org.is_sme),
+        my_rate_kind=booking_engine.rate_for(item, org)[0] if org else None,
     )
