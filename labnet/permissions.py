@@ -404,11 +404,13 @@ def invitation_for(actor: Actor, member_id: int) -> NetworkMember:
 
 
 def can_send_request(actor: Actor) -> bool:
-    """Confirmed members of a company organisation send access, service and joint-project
-    requests. Lab-side organisations (research, university, cluster, KIBS, public body)
-    answer requests; they do not send them."""
+    """Confirmed members of a company or of an academic organisation (university, research
+    or technology organisation, public body: ``Organisation.is_academic``) send access,
+    service and joint-project requests as customers. Cluster organisations and KIBS
+    providers answer requests through their labs; they do not send them."""
     user = _user(actor)
-    return bool(user and user.is_confirmed and user.organisation.kind == OrgKind.COMPANY)
+    return bool(user and user.is_confirmed and (
+        user.organisation.kind == OrgKind.COMPANY or user.organisation.is_academic))
 
 
 def is_request_company_side(actor: Actor, request: LabRequest) -> bool:
