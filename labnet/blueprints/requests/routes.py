@@ -11,11 +11,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from labnet import clock, permissions
-from labnet.blueprints.helpers import choices, commit_or_show
+from labnet.blueprints.helpers import apply_violation, choices, commit_or_show
 from labnet.blueprints.requests import bp
 from labnet.blueprints.requests.forms import ActionForm, AnswerForm, MessageForm, RequestForm
 from labnet.converters import parse_id
-from labnet.errors import NotFound, PermissionDenied
+from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db
 from labnet.models import Equipment, KetArea, Lab
 from labnet.models.request import (
@@ -121,8 +121,7 @@ def create():
                 form.lab.data.append(labs[0].slug)
             form.add_lab.data = ""
         return _form_page(form, kind)
-    if not form.validate_for(kind):
-        return _form_page(form, kind, status=422)
+    shape_ok = form.validate_for(kind)
 
     def send() -> LabRequest:
         labs = service.resolve_labs(form.lab.data or [])
@@ -139,6 +138,20 @@ def create():
             trl_now=form.int_or_none("trl_now"), trl_target=form.int_or_none("trl_target"),
         ), now=clock.utcnow())
 
+    if not shape_ok:
+        # Every error at once: the service's rules too, on the fields that did parse
+        # (its answer is rolled back either way: nothing is sent with a form in error).
+        try:
+            send()
+        except RuleViolation as exc:
+            for violation in getattr(exc, "violations", None) or [exc]:
+                field = getattr(form, violation.field or "", None)
+                if field is not None and not field.errors:
+                    apply_violation(form, violation)
+        except (NotFound, PermissionDenied):
+            pass
+        db.session.rollback()
+        return _form_page(form, kind, status=422)
     sent = commit_or_show(form, send)
     if not sent:
         return _form_page(form, kind, status=sent.status)
