@@ -162,6 +162,13 @@ def open_intervals(
     return out
 
 
+def opening_time(hours: Iterable[tuple[int, time, time]], day: date) -> time | None:
+    """The first opening time of ``day``'s weekday in hours ``(weekday, opens, closes)``,
+    or None when the lab is closed that weekday."""
+    return min((opens for weekday, opens, _closes in hours if weekday == day.weekday()),
+               default=None)
+
+
 def is_open_day(hours: Iterable[tuple[int, time, time]], day: date) -> bool:
     """Whether opening hours ``(weekday, opens, closes)`` have any interval on ``day``'s
     weekday."""
@@ -465,11 +472,23 @@ class FreeWindow:
         """How long the equipment stays free from ``start``, in hours."""
         return (self.end - self.start).total_seconds() / 3600
 
+    # The lab's first opening time on the start's day (day and half-day equipment).
+    opens: time | None = None
+
     @property
     def label(self) -> str:
-        """'Tue 3 Mar 09:00, 6 h' (lab time)."""
+        """'Tue 3 Mar 09:00, 6 h' (lab time) for hourly equipment. Day and half-day
+        equipment is free in days, from the lab's opening time on the first day, never
+        "00:00, 120 h": 'Mon 2 Mar 07:30, 5 days'."""
         at = self.local_start
-        return f"{at:%a} {at.day} {at:%b %H:%M}, {round(self.hours, 1):g} h"
+        if self.unit == "hour":
+            return f"{at:%a} {at.day} {at:%b %H:%M}, {round(self.hours, 1):g} h"
+        local_end = utc_to_local(self.end, self.zone).replace(tzinfo=None)
+        # Wall-clock days, so a 23- or 25-hour clock-change day is still one day.
+        days = round((local_end - at).total_seconds() / 86400 * 2) / 2
+        starts = max(self.opens, at.time()) if self.opens is not None else at.time()
+        when = f"{at:%a} {at.day} {at:%b}" + (f" {starts:%H:%M}" if starts != time(0) else "")
+        return f"{when}, {days:g} day{'' if days == 1 else 's'}"
 
 
 def units_needed(hours: float, unit: str, min_units: int, max_units: int) -> int | None:
@@ -694,9 +713,12 @@ class FreeEquipment:
             if answer is None:
                 continue
             units, (start, booking_end, end) = answer
+            zone, hours = self._labs[lab_id][1], self._labs[lab_id][2]
             out.setdefault(lab_id, []).append(FreeWindow(
-                equipment_id=equipment_id, lab_id=lab_id, name=name, zone=self._labs[lab_id][1],
-                unit=unit, units=units, start=start, booking_end=booking_end, end=end))
+                equipment_id=equipment_id, lab_id=lab_id, name=name, zone=zone,
+                unit=unit, units=units, start=start, booking_end=booking_end, end=end,
+                opens=None if unit == "hour" else opening_time(hours, utc_to_local(
+                    start, zone).date())))
         for windows in out.values():
             windows.sort(key=lambda w: (w.start, w.name, w.equipment_id))
         return out
