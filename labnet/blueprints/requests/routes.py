@@ -11,11 +11,11 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from labnet import clock, permissions
-from labnet.blueprints.helpers import apply_violation, choices, commit_or_show
+from labnet.blueprints.helpers import choices, commit_or_show, show_rule_refusals
 from labnet.blueprints.requests import bp
 from labnet.blueprints.requests.forms import ActionForm, AnswerForm, MessageForm, RequestForm
 from labnet.converters import parse_id
-from labnet.errors import NotFound, PermissionDenied, RuleViolation
+from labnet.errors import NotFound, PermissionDenied
 from labnet.extensions import db
 from labnet.models import Equipment, KetArea, Lab
 from labnet.models.request import (
@@ -139,18 +139,8 @@ def create():
         ), now=clock.utcnow())
 
     if not shape_ok:
-        # Every error at once: the service's rules too, on the fields that did parse
-        # (its answer is rolled back either way: nothing is sent with a form in error).
-        try:
-            send()
-        except RuleViolation as exc:
-            for violation in getattr(exc, "violations", None) or [exc]:
-                field = getattr(form, violation.field or "", None)
-                if field is not None and not field.errors:
-                    apply_violation(form, violation)
-        except (NotFound, PermissionDenied):
-            pass
-        db.session.rollback()
+        # Every error at once: the service's rules too, on the fields that did parse.
+        show_rule_refusals(form, send)
         return _form_page(form, kind, status=422)
     sent = commit_or_show(form, send)
     if not sent:

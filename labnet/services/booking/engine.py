@@ -322,7 +322,7 @@ def _transition(booking: Booking, allowed: tuple[str, ...], new: str, *, now: da
 def agreed_price(booking: Booking, final_price: Decimal | None, reason: str) -> \
         tuple[Decimal, str]:
     """The price a manager confirms a booking at: the estimate unless they set another, and
-    then with a reason the customer reads (issue 12 §4).
+    then with a reason the customer reads.
 
     :raises RuleViolation: ``final_price`` negative or over-precise; ``price_reason``
         missing when the price differs from the estimate.

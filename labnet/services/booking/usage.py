@@ -1,6 +1,6 @@
 """What a completed booking used and what it is charged, and the usage export for invoicing.
 
-Rules owned here (issue 12 §4):
+Rules owned here:
 - Usage is recorded by the booking lab's managers on a **completed** booking: the hours
   actually used (default: the booked length) and the amount charged.
 - The amount charged is computed from the rate applied, at the price agreed on approval
