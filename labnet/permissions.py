@@ -308,6 +308,12 @@ def can_decide_booking(actor: Actor, booking: Booking) -> bool:
     return is_admin(actor) or manages_lab(actor, booking.lab_id)
 
 
+def can_export_usage(actor: Actor) -> bool:
+    """Lab managers (and admins) export the usage of their labs' bookings for invoicing;
+    the rows are ``managed_bookings``, so a manager never sees another lab's."""
+    return is_admin(actor) or manages_any_lab(actor)
+
+
 def can_view_booking(actor: Actor, booking: Booking) -> bool:
     """Only the requesting organisation and the lab's managers (and admins) see a booking
     (DESIGN rule 6); everyone else gets 404."""
@@ -477,11 +483,13 @@ def invitation_for(actor: Actor, member_id: int) -> NetworkMember:
 
 
 def can_send_request(actor: Actor) -> bool:
-    """Confirmed members of a company organisation send access, service and joint-project
-    requests. Lab-side organisations (research, university, cluster, KIBS, public body)
-    answer requests; they do not send them."""
+    """Confirmed members of a company or of an academic organisation (university, research
+    or technology organisation, public body: ``Organisation.is_academic``) send access,
+    service and joint-project requests as customers. Cluster organisations and KIBS
+    providers answer requests through their labs; they do not send them."""
     user = _user(actor)
-    return bool(user and user.is_confirmed and user.organisation.kind == OrgKind.COMPANY)
+    return bool(user and user.is_confirmed and (
+        user.organisation.kind == OrgKind.COMPANY or user.organisation.is_academic))
 
 
 def is_request_company_side(actor: Actor, request: LabRequest) -> bool:

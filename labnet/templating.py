@@ -15,6 +15,7 @@ from flask_login import current_user
 
 from labnet import permissions
 from labnet.links import external_url, secret_text, secret_url
+from labnet.models.booking import RATE_KIND_LABELS
 from labnet.services.accounts.navigation import nav_counts
 from labnet.services.booking.engine import count_pending_for_manager
 from labnet.services.catalogue.labs.creation import count_proposals_to_decide
@@ -130,7 +131,8 @@ def register_template_helpers(app: Flask) -> None:
         lab_is_managed=lab_is_managed, watching_lab=watching_lab, lab_reach=lab_reach,
         managed_among=managed_among,
         lab_proposals_waiting=lab_proposals_waiting,
-        external_url=external_url, secret_url=secret_url, secret_text=secret_text)
+        external_url=external_url, secret_url=secret_url, secret_text=secret_text,
+        rate_kinds=RATE_KIND_LABELS)
 
     @app.context_processor
     def _nav():

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
 
 from labnet import clock
-from labnet.errors import RuleViolation
+from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db
 from labnet.services.common.spreadsheet import csv_download_text
 from labnet.services.geo.geocoding import EUROPEAN_COUNTRIES, country_name
@@ -133,6 +133,23 @@ def commit_or_show(form: FlaskForm, call: Callable[[], T], *,
         apply_violation(form, exc)
 
     return _commit(call, show)
+
+
+def show_rule_refusals(form: FlaskForm, call: Callable[[], object]) -> None:
+    """For a form already refused on its shape: run the service ``call`` on the fields that
+    did parse and show its refusals on the fields without an error, so every error shows at
+    once; then roll back whatever it did (nothing is written with a form in error)."""
+    try:
+        call()
+    except RuleViolation as exc:
+        for violation in getattr(exc, "violations", None) or [exc]:
+            field = getattr(form, violation.field or "", None)
+            if field is not None and not field.errors:
+                apply_violation(form, violation)
+    except (NotFound, PermissionDenied):
+        pass
+    finally:
+        db.session.rollback()
 
 
 FORM_EXPIRED = "The form had expired; nothing changed. Please try again."

@@ -34,6 +34,9 @@ class BookingStatus(StrEnum):
     NO_SHOW = "no_show"
 
 
+# The rate a booking was priced at (``Booking.rate_kind``), in words.
+RATE_KIND_LABELS = {"academic": "academic rate", "sme": "SME rate", "industry": "industry rate"}
+
 # Only these hold their slot; every other state frees it.
 ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)
 ACTIVE_SQL = "status IN ('pending', 'confirmed')"
@@ -51,6 +54,9 @@ class Booking(TimestampMixin, Base):
         ),
         CheckConstraint("units >= 1", name="units"),
         CheckConstraint("price_estimate >= 0", name="price"),
+        CheckConstraint("final_price IS NULL OR final_price >= 0", name="final_price"),
+        CheckConstraint("actual_hours IS NULL OR actual_hours >= 0", name="actual_hours"),
+        CheckConstraint("charged IS NULL OR charged >= 0", name="charged"),
         Index("ix_booking_equipment_start", "equipment_id", "start_at"),
         Index("ix_booking_lab_status_created", "lab_id", "status", "created_at"),
         Index("ix_booking_org_start", "organisation_id", "start_at"),
@@ -82,6 +88,16 @@ class Booking(TimestampMixin, Base):
     rate_applied: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     price_estimate: Mapped[Decimal] = mapped_column(Numeric(12, 2))
     currency: Mapped[str] = mapped_column(String(3))
+    # The price agreed when the booking was confirmed (the estimate unless the manager
+    # set another, with ``price_reason``); None while pending.
+    final_price: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    price_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Usage, recorded by a manager on a completed booking: the hours actually used and the
+    # amount charged (computed from the rate applied unless overridden, with a reason).
+    actual_hours: Mapped[Decimal | None] = mapped_column(Numeric(8, 2))
+    charged: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    charge_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    usage_recorded_at: Mapped[datetime | None]
     decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     decided_at: Mapped[datetime | None]
     decision_reason: Mapped[str] = mapped_column(Text, default="")
@@ -100,6 +116,14 @@ class Booking(TimestampMixin, Base):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def price(self) -> Decimal:
+        """What the customer pays as far as known: charged, else agreed, else estimated."""
+        for value in (self.charged, self.final_price):
+            if value is not None:
+                return value
+        return self.price_estimate
 
 
 class Blackout(Base):

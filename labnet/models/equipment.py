@@ -52,6 +52,7 @@ class Equipment(TimestampMixin, Base):
         CheckConstraint("min_units >= 1 AND max_units >= min_units", name="length"),
         CheckConstraint("buffer_minutes >= 0", name="buffer"),
         CheckConstraint("rate_industry >= 0 AND rate_sme >= 0", name="rates"),
+        CheckConstraint("rate_academic IS NULL OR rate_academic >= 0", name="academic_rate"),
         CheckConstraint("length(currency) = 3", name="currency"),
         # The bookable equipment of candidate labs, with what the availability filter needs.
         Index("ix_equipment_lab_bookable", "lab_id", "status", "mode", "booking_unit",
@@ -75,6 +76,9 @@ class Equipment(TimestampMixin, Base):
     buffer_minutes: Mapped[int] = mapped_column(default=0)
     rate_industry: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     rate_sme: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    # For members of academic organisations (``Organisation.is_academic``); None: no
+    # academic rate, they pay the industry (standard) rate.
+    rate_academic: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
     currency: Mapped[str] = mapped_column(String(3), default="EUR")
     mode: Mapped[str] = mapped_column(String(20), default=EquipmentMode.OPERATOR_ASSISTED)
     training_required: Mapped[bool] = mapped_column(default=False)

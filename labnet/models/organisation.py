@@ -30,6 +30,13 @@ ORG_KIND_LABELS = {
 }
 
 
+# Organisations that count as academic for a lab's academic rate: universities, research
+# or technology organisations and public bodies (public research institutes) — the
+# research organisations of the EU state-aid framework. Clusters and KIBS providers are not:
+# they pay the standard (industry) rate, companies their SME or industry rate.
+ACADEMIC_KINDS = (OrgKind.UNIVERSITY, OrgKind.RTO, OrgKind.PUBLIC_BODY)
+
+
 class SizeClass(StrEnum):
     """EU SME definition (Recommendation 2003/361/EC): micro, small, medium are SMEs."""
 
@@ -92,6 +99,10 @@ class Organisation(TimestampMixin, Base):
     @property
     def size_verified(self) -> bool:
         return self.size_verified_at is not None
+
+    @property
+    def is_academic(self) -> bool:
+        return self.kind in ACADEMIC_KINDS
 
     @property
     def kind_label(self) -> str:

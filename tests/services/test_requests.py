@@ -121,10 +121,9 @@ def test_service_request_needs_quantity_and_a_future_deadline(app, s):
     ({"ket_code": "NOPE"}, "ket_code"),
     ({"budget_min_eur": 300_000}, "budget_max_eur"),
     ({"budget_min_eur": -1}, "budget_min_eur"),
-    ({"duration_months": None}, "duration_months"),
     ({"duration_months": 0}, "duration_months"),
     ({"funding_programme": "Lottery"}, "funding_programme"),
-    ({"trl_now": None}, "trl_now"),
+    ({"trl_now": 0}, "trl_now"),
     ({"trl_target": 10}, "trl_target"),
     ({"trl_now": 6, "trl_target": 4}, "trl_target"),
 ])
@@ -157,11 +156,18 @@ def test_draft_or_missing_labs_are_refused_and_access_goes_to_one_lab(app, s):
                                                                            s.lab_a.id]
 
 
-def test_only_company_members_send(app, s):
+def test_only_company_and_academic_members_send(app, s, make_user, make_org):
     with app.test_request_context():
-        # A research organisation's member is on the lab side: they answer, not send.
+        # A research organisation's member sends as a customer too (issue 12 §4) …
+        req = service.create_request(_u(s.rto_member), service.NewRequest(
+            kind="access", lab_ids=[s.lab_a.id], title="Clean room",
+            summary="Two days"), now=NOW)
+        assert req.organisation_id == s.rto_member.organisation_id
+        db.session.rollback()
+        # … a cluster organisation's member does not: clusters answer through their labs.
+        cluster = make_user(organisation=make_org(kind="cluster", size_class=None))
         with pytest.raises(PermissionDenied):
-            service.create_request(_u(s.rto_member), service.NewRequest(
+            service.create_request(_u(cluster), service.NewRequest(
                 kind="access", lab_ids=[s.lab_a.id], title="Clean room",
                 summary="Two days"), now=NOW)
         unconfirmed = _u(s.colleague)
@@ -421,3 +427,20 @@ def test_demo_requests_fill_my_requests_and_the_inbox_once(app, make_lab, make_u
         # access request.
         assert service.open_inbox_count(_u(manager)) == 3
         assert not _mails()
+
+
+def test_a_joint_project_may_leave_its_terms_undecided_and_every_rule_is_named_at_once(
+        app, s):
+    with app.test_request_context():
+        req = service.create_request(_u(s.member), service.NewRequest(
+            kind="joint_project", lab_ids=[s.lab_a.id], title="Housings", summary="Tests",
+            ket_code="AMT"), now=NOW)
+        assert (req.duration_months, req.funding_programme, req.trl_now) == (None, "", None)
+        db.session.rollback()
+        with pytest.raises(RuleViolation) as exc:
+            service.create_request(_u(s.member), service.NewRequest(
+                kind="joint_project", lab_ids=[s.lab_a.id], title="", summary="Tests",
+                ket_code="AMT", budget_min_eur=10, budget_max_eur=5, trl_now=5, trl_target=2,
+                funding_programme="Lottery"), now=NOW)
+        assert [v.field for v in exc.value.violations] == [
+            "title", "budget_max_eur", "funding_programme", "trl_target"]

@@ -8,9 +8,12 @@ import pytest
 
 from labnet.errors import RuleViolation
 from labnet.services.booking.availability import (
+    AmbiguousTime,
     Interval,
+    clock_change_note,
     count_units,
     describe_hours,
+    fold_choices,
     local_to_utc,
     open_intervals,
     within_opening_hours,
@@ -115,3 +118,25 @@ def test_hours_are_described_in_words_for_refusals():
         "Mon–Fri 08:00–12:00, 13:00–17:00 (Europe/Berlin)"
     )
     assert describe_hours([], BERLIN) == "closed every day (Europe/Berlin)"
+
+
+def test_autumn_ambiguous_time_can_be_refused_or_read_as_either_occurrence():
+    local = datetime(2026, 10, 25, 2, 30)
+    with pytest.raises(AmbiguousTime) as exc:
+        local_to_utc(local, BERLIN, field="end_at", fold=None)
+    assert exc.value.field == "end_at"
+    assert exc.value.choices == [(0, "02:30 CEST = 00:30 UTC"), (1, "02:30 CET = 01:30 UTC")]
+    assert local_to_utc(local, BERLIN, fold=1) == utc(2026, 10, 25, 1, 30)
+    # An ordinary time needs no choice, whatever fold is asked for.
+    assert local_to_utc(datetime(2026, 10, 25, 4), BERLIN, fold=None) == utc(2026, 10, 25, 3)
+    assert fold_choices(datetime(2026, 10, 25, 3), BERLIN) is None
+
+
+def test_a_clock_change_inside_a_booking_is_put_in_words():
+    first_two = local_to_utc(datetime(2026, 10, 25, 2), BERLIN, fold=0)
+    three = local_to_utc(datetime(2026, 10, 25, 3), BERLIN)
+    assert clock_change_note(first_two, three, BERLIN) == (
+        "The clocks go back during this booking: 02:00 CEST to 03:00 CET is 2 hours.")
+    assert clock_change_note(utc(2026, 3, 29, 0), utc(2026, 3, 29, 2), BERLIN) == (
+        "The clocks go forward during this booking: 01:00 CET to 04:00 CEST is 2 hours.")
+    assert clock_change_note(utc(2026, 3, 2, 8), utc(2026, 3, 2, 10), BERLIN) == ""

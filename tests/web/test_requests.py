@@ -219,11 +219,21 @@ def test_service_deadline_in_the_past_and_missing_quantity(app, client, s, login
     assert count(app) == 0
 
 
-def test_lab_side_organisations_do_not_send_requests(client, s, login):
-    login(s.manager_a)  # a research organisation's member
+def test_cluster_organisations_do_not_send_requests(client, s, login, make_user, make_org):
+    login(make_user(organisation=make_org(kind="cluster", size_class=None)))
     response = client.get("/requests/new?kind=access&lab=beta-lab")
     assert response.status_code == 403
-    assert "Requests are sent by companies" in page_of(response)
+    assert "Requests are sent by companies and research organisations" in page_of(response)
+
+
+def test_a_research_organisations_member_sends_a_request_as_a_customer(smtp, app, client, s,
+                                                                       login):
+    login(s.manager_a)  # a research organisation's member, asking another lab
+    response = send_joint(client, labs=("beta-lab",))
+    assert response.status_code == 302
+    req = the_request(app)
+    assert req.organisation_id == s.manager_a.organisation_id
+    assert any(req.reference in m["Subject"] for m in smtp.to("b@beta.example"))
 
 
 # --- the request page: answers, actions, thread ----------------------------------------------

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, TextAreaField
-from wtforms.validators import InputRequired, Length, ValidationError
+from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
 from labnet.blueprints.fields import BoundedDateTimeLocalField
 
 # The browser's datetime-local value first; the spaced form for people typing by hand
 # (browsers without the picker show a plain text box).
 LOCAL_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+FOLDS = ["", "0", "1"]
+FOLD_MESSAGE = "Choose the first or the second occurrence of this time."
+
+
+def fold_of(value: str | None) -> int | None:
+    """The form's fold choice as ``local_to_utc`` takes it (None: not chosen)."""
+    return int(value) if value in ("0", "1") else None
 
 
 def no_nul(form, field) -> None:
@@ -27,6 +34,12 @@ class BookingForm(FlaskForm):
     end_at = BoundedDateTimeLocalField(
         "End (lab time)", format=LOCAL_FORMATS,
         validators=[InputRequired("Enter the end, like 2026-03-04 11:00.")])
+    # Which occurrence of an ambiguous autumn time was meant: "0" the first, "1" the second,
+    # "" not chosen (then an ambiguous time is refused with both instants named).
+    start_fold = HiddenField(validators=[AnyOf(FOLDS, message=FOLD_MESSAGE)],
+                             filters=[lambda v: v or ""])
+    end_fold = HiddenField(validators=[AnyOf(FOLDS, message=FOLD_MESSAGE)],
+                           filters=[lambda v: v or ""])
     purpose = TextAreaField("Purpose", validators=[Length(max=2000), no_nul])
     # "1" once the user has seen the price: the second submit books.
     confirm = HiddenField()

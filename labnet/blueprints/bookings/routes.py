@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 
 from labnet import clock, permissions
 from labnet.blueprints.bookings import bp
-from labnet.blueprints.bookings.forms import BookingForm, CancelForm
+from labnet.blueprints.bookings.forms import BookingForm, CancelForm, fold_of
 from labnet.blueprints.helpers import apply_violation, commit_or_show
 from labnet.dates import parse_day, parse_local_datetime
 from labnet.errors import RuleViolation, SlotTaken
@@ -42,8 +42,12 @@ def _book_page(item: Equipment, form: BookingForm, quote=None, status: int = 200
     zone = item.lab.timezone
     org = current_user.organisation
     hours = [(h.weekday, h.opens_at, h.closes_at) for h in item.lab.opening_hours]
+    # An autumn time that happens twice gets a choice of its two instants.
+    folds = {name: availability.fold_choices(form[name].data, zone)
+             for name in ("start_at", "end_at") if form[name].data}
     return render_template(
         "bookings/create.html", item=item, lab=item.lab, form=form, quote=quote, zone=zone,
+        folds={name: choices for name, choices in folds.items() if choices},
         is_sme=bool(org and org.is_sme), hours_text=availability.describe_hours(hours, zone),
     ), status
 
@@ -60,6 +64,9 @@ def create(equipment_id: int):
             prefill = parse_local_datetime(request.args.get(name), form[name].format)
             if prefill is not None:
                 form[name].data = prefill
+        for name in ("start_fold", "end_fold"):
+            if request.args.get(name) in ("0", "1"):
+                form[name].data = request.args[name]
         return _book_page(item, form)
     if not form.validate_on_submit():
         form.confirm.data = ""
@@ -67,8 +74,10 @@ def create(equipment_id: int):
     zone = item.lab.timezone
     now = clock.utcnow()
     try:
-        start_at = local_to_utc(form.start_at.data, zone, field="start_at")
-        end_at = local_to_utc(form.end_at.data, zone, field="end_at")
+        start_at = local_to_utc(form.start_at.data, zone, field="start_at",
+                                fold=fold_of(form.start_fold.data))
+        end_at = local_to_utc(form.end_at.data, zone, field="end_at",
+                              fold=fold_of(form.end_fold.data))
         if form.confirm.data != "1":
             quote = engine.preview_booking(current_user, item.id, start_at, end_at,
                                                  now=now)
@@ -122,6 +131,9 @@ def availability_json(equipment_id: int):
                 "local_start": s.local_start.strftime("%Y-%m-%dT%H:%M"),
                 "local_end": s.local_end.strftime("%Y-%m-%dT%H:%M"),
                 "state": s.state, "bookable": s.bookable,
+                # Which occurrence an autumn time that happens twice is (else null).
+                "start_fold": availability.fold_at(s.start, s.local_start, view.zone),
+                "end_fold": availability.fold_at(s.end, s.local_end, view.zone),
             } for s in d.slots],
         } for d in view.days],
     })

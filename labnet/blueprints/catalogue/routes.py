@@ -6,6 +6,7 @@ from labnet.blueprints.catalogue import bp
 from labnet.blueprints.catalogue.forms import ContactForm
 from labnet.blueprints.helpers import commit_or_show, search_client
 from labnet.extensions import db, limiter, login_manager
+from labnet.services.booking import engine as booking_engine
 from labnet.services.catalogue import demand, search
 from labnet.services.catalogue import pages as catalogue
 from labnet.services.catalogue.labs import contact
@@ -87,4 +88,5 @@ def equipment(equipment_id: int):
     return render_template(
         "catalogue/equipment.html", item=item, ket_names=ket_names(),
         is_sme=bool(org and org.is_sme),
+        my_rate_kind=booking_engine.rate_for(item, org)[0] if org else None,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
+    DecimalField,
     HiddenField,
     RadioField,
     SelectField,
@@ -28,6 +29,40 @@ class ActionForm(FlaskForm):
 class ReasonForm(FlaskForm):
     reason = TextAreaField("Reason (sent to the requester)",
                            validators=[Length(max=2000), no_nul], filters=[strip])
+
+
+AMOUNT = "Give an amount like 1250.00."
+
+
+class ApproveForm(FlaskForm):
+    """The price the booking is confirmed at: empty means the estimate."""
+
+    final_price = DecimalField("Final price (excl. VAT)", places=2, validators=[Optional()],
+                               render_kw={"inputmode": "decimal"})
+    price_reason = StringField("Why it differs from the estimate (the customer reads it)",
+                               validators=[Length(max=500), one_line], filters=[strip])
+
+
+class UsageForm(FlaskForm):
+    """What a completed booking used: empty hours mean the booked length, an empty amount
+    the one computed from the rate applied."""
+
+    actual_hours = DecimalField("Hours actually used", places=2, validators=[Optional()],
+                                render_kw={"inputmode": "decimal"})
+    charged = DecimalField("Amount charged (excl. VAT)", places=2, validators=[Optional()],
+                           render_kw={"inputmode": "decimal"})
+    charge_reason = StringField("Why another amount than the computed one",
+                                validators=[Length(max=500), one_line], filters=[strip])
+
+
+class UsageExportForm(FlaskForm):
+    """The usage export's month and customer (a GET form: no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    month = StringField("Month", validators=[Length(max=7)])
+    organisation = SelectField("Customer organisation", validate_choice=False)
 
 
 class ShortenForm(FlaskForm):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from labnet import clock, permissions
@@ -20,10 +20,13 @@ from labnet.blueprints.helpers import apply_violation, choices, commit_or_show
 from labnet.blueprints.lab_bookings import bp, mail_bp
 from labnet.blueprints.lab_bookings.forms import (
     ActionForm,
+    ApproveForm,
     BlackoutForm,
     MailModeForm,
     ReasonForm,
     ShortenForm,
+    UsageExportForm,
+    UsageForm,
 )
 from labnet.converters import parse_id
 from labnet.dates import FIRST_YEAR, LAST_YEAR, DateOutOfRange, parse_day
@@ -33,7 +36,7 @@ from labnet.models import Lab
 from labnet.models.booking import Booking
 from labnet.services.accounts import rules as accounts
 from labnet.services.booking import engine as service
-from labnet.services.booking import sme_proof
+from labnet.services.booking import sme_proof, usage
 from labnet.services.booking.availability import local_to_utc, utc_to_local
 
 
@@ -98,13 +101,23 @@ def _expired_form():
 
 @bp.post("/<int:booking_id>/approve")
 def approve(booking_id: int):
+    """Confirm at the estimate, or at another price with a reason (the customer reads it)."""
     booking = _decidable(booking_id)
-    if not ActionForm().validate_on_submit():
-        return _expired_form()
+    form = ApproveForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            return _expired_form()
+        return _queue_page({("approve", booking.id): form}, 422)
     try:
-        service.approve_booking(_actor(), booking.id, now=clock.utcnow())
+        service.approve_booking(_actor(), booking.id, now=clock.utcnow(),
+                                final_price=form.final_price.data,
+                                price_reason=form.price_reason.data or "")
     except RuleViolation as exc:
-        return _refused(exc)
+        if exc.field not in ("final_price", "price_reason"):
+            return _refused(exc)
+        db.session.rollback()
+        apply_violation(form, exc)
+        return _queue_page({("approve", booking.id): form}, exc.code)
     return _done(f"{booking.reference} is confirmed; the requester was told.")
 
 
@@ -184,6 +197,82 @@ def shorten(booking_id: int):
             return redirect(url_for(".queue"))
     return render_template("lab_bookings/shorten.html", booking=booking, form=form,
                            zone=zone), (422 if form.errors else 200)
+
+
+# --- usage and the invoicing export --------------------------------------------------------
+
+
+@bp.route("/<int:booking_id>/usage", methods=["GET", "POST"])
+def record_usage(booking_id: int):
+    """A completed booking's hours used and amount charged (defaults: booked, computed)."""
+    booking = service.get_booking(_decidable(booking_id).id)
+    if request.method == "POST":
+        form = UsageForm()
+    elif booking.usage_recorded_at is not None:
+        form = UsageForm(data={"actual_hours": booking.actual_hours,
+                               "charged": booking.charged if booking.charge_reason else None,
+                               "charge_reason": booking.charge_reason})
+    else:
+        form = UsageForm(data={"actual_hours": usage.booked_hours(booking)})
+    if form.validate_on_submit():
+        def record() -> None:
+            usage.record_usage(_actor(), booking.id, form.actual_hours.data,
+                               form.charged.data, form.charge_reason.data or "",
+                               now=clock.utcnow())
+
+        if commit_or_show(form, record):
+            flash(f"Usage of {booking.reference} is recorded.", "success")
+            return redirect(url_for(".queue"))
+    return render_template(
+        "lab_bookings/usage_record.html", booking=booking, form=form,
+        booked_hours=usage.booked_hours(booking), agreed=usage.agreed(booking),
+    ), (422 if form.errors else 200)
+
+
+def _usage_export() -> tuple[UsageExportForm, date | None, int | None, list[tuple[int, str]]]:
+    permissions.require(permissions.can_export_usage, current_user)
+    form = UsageExportForm(request.args)
+    customers = usage.customer_organisations(_actor())
+    form.organisation.choices = [("", "All customers")] + [(str(i), n) for i, n in customers]
+    today = clock.utcnow().date()
+    month = organisation = None
+    try:
+        month = usage.parse_month(form.month.data, today=today)
+    except RuleViolation as exc:
+        apply_violation(form, exc)
+    if form.organisation.data:
+        organisation = parse_id(form.organisation.data)
+        if organisation not in {i for i, _n in customers}:
+            form.organisation.errors = ["Choose a customer from the list."]
+            organisation = None
+    return form, month, organisation, customers
+
+
+@bp.get("/usage")
+def usage_page():
+    """Completed bookings of the manager's labs for a month, by customer: the invoicing
+    figures, with a CSV download."""
+    form, month, organisation, _customers = _usage_export()
+    rows = usage.usage_rows(_actor(), month, organisation) if month and not form.errors \
+        else []
+    if month and not form.month.data:
+        form.month.data = f"{month:%Y-%m}"
+    return render_template("lab_bookings/usage.html", form=form, rows=rows, month=month,
+                           organisation=organisation), (422 if form.errors else 200)
+
+
+@bp.get("/usage.csv")
+def usage_csv():
+    form, month, organisation, _customers = _usage_export()
+    if form.errors or month is None:
+        return usage_page()
+    text = usage.usage_csv(usage.usage_rows(_actor(), month, organisation))
+    suffix = f"-org{organisation}" if organisation else ""
+    return Response(
+        "\ufeff" + text, mimetype="text/csv",
+        headers={"Content-Disposition":
+                 f'attachment; filename="labnet-usage-{month:%Y-%m}{suffix}.csv"',
+                 "Cache-Control": "no-store"})
 
 
 # --- calendar ----------------------------------------------------------------------------

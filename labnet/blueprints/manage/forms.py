@@ -131,6 +131,8 @@ class EquipmentForm(FlaskForm):
                                  validators=[InputRequired("Enter the rate (0 if free).")])
     rate_sme = DecimalField("SME rate per unit", places=2,
                             validators=[InputRequired("Enter the rate (0 if free).")])
+    rate_academic = DecimalField("Academic rate per unit (optional)", places=2,
+                                 validators=[Optional()])
     currency = StringField("Currency", default="EUR", filters=[strip],
                            validators=[DataRequired("Enter the currency, e.g. EUR."),
                                        Length(max=10), one_line])

@@ -173,6 +173,7 @@ def _equipment_data(form: EquipmentForm) -> labs.EquipmentData:
     return labs.EquipmentData(
         name=form.name.data or "", category_code=form.category_code.data or "",
         rate_industry=form.rate_industry.data, rate_sme=form.rate_sme.data,
+        rate_academic=form.rate_academic.data,
         maker=form.maker.data or "", model=form.model.data or "",
         description=form.description.data or "", booking_unit=form.booking_unit.data or "",
         min_units=form.min_units.data, max_units=form.max_units.data,

@@ -20,7 +20,9 @@ from labnet.blueprints.helpers import choices
 from labnet.models.request import FUNDING_PROGRAMMES, RequestKind
 from labnet.services.requests.workflow import MAX_TEXT
 
-TRL_CHOICES = [("", "—")] + [(str(n), f"TRL {n}") for n in range(1, 10)]
+# The empty choice of a joint project's terms: stored as unknown and shown as such.
+NOT_DECIDED = "Not decided yet"
+TRL_CHOICES = [("", NOT_DECIDED)] + [(str(n), f"TRL {n}") for n in range(1, 10)]
 
 
 def no_nul(form, field) -> None:
@@ -42,11 +44,7 @@ REQUIRED = {
                           "deadline": "Give the date you need the results by."},
     RequestKind.JOINT_PROJECT: {"title": "Give the project a title.",
                                 "summary": "Summarise the project.",
-                                "ket_code": "Choose the project's Key Enabling Technology.",
-                                "duration_months": "Give the project's duration in months.",
-                                "funding_programme": "Choose a funding programme.",
-                                "trl_now": "Choose the current TRL.",
-                                "trl_target": "Choose the targeted TRL."},
+                                "ket_code": "Choose the project's Key Enabling Technology."},
 }
 
 
@@ -77,7 +75,7 @@ class RequestForm(FlaskForm):
     def __init__(self, *args, ket_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.ket_code.choices = choices([("", "—"), *ket_choices])
-        self.funding_programme.choices = choices([("", "—")]
+        self.funding_programme.choices = choices([("", NOT_DECIDED)]
                                                  + [(p, p) for p in FUNDING_PROGRAMMES])
         self.trl_now.choices = choices(TRL_CHOICES)
         self.trl_target.choices = choices(TRL_CHOICES)

@@ -11,7 +11,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from labnet import clock, permissions
-from labnet.blueprints.helpers import choices, commit_or_show
+from labnet.blueprints.helpers import choices, commit_or_show, show_rule_refusals
 from labnet.blueprints.requests import bp
 from labnet.blueprints.requests.forms import ActionForm, AnswerForm, MessageForm, RequestForm
 from labnet.converters import parse_id
@@ -123,8 +123,7 @@ def create():
                 form.lab.data.append(lab.slug)
             form.add_lab.data = ""
         return _form_page(form, kind)
-    if not form.validate_for(kind):
-        return _form_page(form, kind, status=422)
+    shape_ok = form.validate_for(kind)
 
     def send() -> LabRequest:
         labs = service.resolve_labs(form.lab.data or [])
@@ -141,6 +140,10 @@ def create():
             trl_now=form.int_or_none("trl_now"), trl_target=form.int_or_none("trl_target"),
         ), now=clock.utcnow())
 
+    if not shape_ok:
+        # Every error at once: the service's rules too, on the fields that did parse.
+        show_rule_refusals(form, send)
+        return _form_page(form, kind, status=422)
     sent = commit_or_show(form, send)
     if not sent:
         return _form_page(form, kind, status=sent.status)

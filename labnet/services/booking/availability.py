@@ -3,7 +3,10 @@
 Rules owned here (DESIGN rules 2 and 3): opening hours, the booking unit and daylight
 saving are evaluated in the lab's IANA zone, day by day; instants are UTC. A local time
 that does not exist (the spring-forward hour) is refused; an ambiguous one (the autumn
-hour that happens twice) is read as its first occurrence (``fold=0``). Units are counted
+hour that happens twice) is refused on the booking form with both instants named until
+the person chooses one (``local_to_utc(..., fold=None)``; other callers read the first,
+``fold=0``), and a booking across a clock change is priced by its real length and says so
+(``clock_change_note``). Units are counted
 in wall-clock terms, so a day booking on a 23-hour DST day is still one day.
 
 The functions at the top are pure (no database); ``week_view`` (the booking calendar)
@@ -53,11 +56,42 @@ class Interval:
         return self.start <= other.start and other.end <= self.end
 
 
-def local_to_utc(local: datetime, zone: str, *, field: str = "start_at") -> datetime:
+class AmbiguousTime(RuleViolation):
+    """A wall-clock time that happens twice (the autumn hour): the person must choose.
+
+    ``choices`` are ``(fold, label)`` for the first and the second occurrence, each label
+    naming the instant ("02:00 CEST = 00:00 UTC")."""
+
+    def __init__(self, field: str, local: datetime, zone: str):
+        self.choices = fold_choices(local, zone) or []
+        first, second = (label for _fold, label in self.choices)
+        super().__init__(field, f"{local:%Y-%m-%d %H:%M} happens twice in {zone}: the clocks "
+                                f"go back that night. Choose the first ({first}) or the "
+                                f"second ({second}).")
+
+
+def fold_choices(local: datetime, zone: str) -> list[tuple[int, str]] | None:
+    """``[(0, label), (1, label)]`` when the naive lab-local ``local`` happens twice in
+    ``zone`` (the autumn change), each label naming its offset and UTC instant; else None."""
+    tz = ZoneInfo(zone)
+    first = local.replace(tzinfo=tz, fold=0)
+    second = local.replace(tzinfo=tz, fold=1)
+    if first.utcoffset() == second.utcoffset():
+        return None
+    return [(fold, f"{at:%H:%M} {at.tzname()} = {at.astimezone(UTC):%H:%M} UTC")
+            for fold, at in ((0, first), (1, second))]
+
+
+def local_to_utc(local: datetime, zone: str, *, field: str = "start_at",
+                 fold: int | None = 0) -> datetime:
     """A naive lab-local wall-clock time as a UTC instant.
 
+    An ambiguous time (the autumn hour that happens twice) is read as occurrence ``fold``
+    (0 the first, 1 the second); with ``fold=None`` it is refused with both instants named
+    (:class:`AmbiguousTime`), so a person is never booked into an hour they did not choose.
+
     :raises RuleViolation: when the time does not exist in ``zone`` (skipped by a
-        daylight-saving change).
+        daylight-saving change), or is ambiguous and ``fold`` is None.
     """
     tz = ZoneInfo(zone)
     aware = local.replace(tzinfo=tz, fold=0)
@@ -68,7 +102,30 @@ def local_to_utc(local: datetime, zone: str, *, field: str = "start_at") -> date
             f"{local:%Y-%m-%d %H:%M} does not exist in {zone}: the clocks jump forward that "
             "night. Choose another time.",
         )
-    return aware.astimezone(UTC)
+    if fold is None:
+        if fold_choices(local, zone):
+            raise AmbiguousTime(field, local, zone)
+        fold = 0
+    return local.replace(tzinfo=tz, fold=fold).astimezone(UTC)
+
+
+def fold_at(at: datetime, local: datetime, zone: str) -> int | None:
+    """Which occurrence (0 or 1) the instant ``at`` is of the naive wall-clock ``local``
+    when that time happens twice in ``zone``; None when it happens once."""
+    return utc_to_local(at, zone).fold if fold_choices(local, zone) else None
+
+
+def clock_change_note(start: datetime, end: datetime, zone: str) -> str:
+    """Words for a booking [start, end) during which the lab's clocks change ("" when they
+    do not): its real length differs from what the wall clock suggests."""
+    ls, le = utc_to_local(start, zone), utc_to_local(end, zone)
+    if ls.utcoffset() == le.utcoffset():
+        return ""
+    hours = (end - start).total_seconds() / 3600
+    way = "back" if (le.utcoffset() or timedelta()) < (ls.utcoffset() or timedelta()) \
+        else "forward"
+    return (f"The clocks go {way} during this booking: {ls:%H:%M} {ls.tzname()} to "
+            f"{le:%H:%M} {le.tzname()} is {hours:g} hours.")
 
 
 def utc_to_local(at: datetime, zone: str) -> datetime:
@@ -103,6 +160,13 @@ def open_intervals(
                 out.append(Interval(start, end))
         day += timedelta(days=1)
     return out
+
+
+def opening_time(hours: Iterable[tuple[int, time, time]], day: date) -> time | None:
+    """The first opening time of ``day``'s weekday in hours ``(weekday, opens, closes)``,
+    or None when the lab is closed that weekday."""
+    return min((opens for weekday, opens, _closes in hours if weekday == day.weekday()),
+               default=None)
 
 
 def is_open_day(hours: Iterable[tuple[int, time, time]], day: date) -> bool:
@@ -408,11 +472,23 @@ class FreeWindow:
         """How long the equipment stays free from ``start``, in hours."""
         return (self.end - self.start).total_seconds() / 3600
 
+    # The lab's first opening time on the start's day (day and half-day equipment).
+    opens: time | None = None
+
     @property
     def label(self) -> str:
-        """'Tue 3 Mar 09:00, 6 h' (lab time)."""
+        """'Tue 3 Mar 09:00, 6 h' (lab time) for hourly equipment. Day and half-day
+        equipment is free in days, from the lab's opening time on the first day, never
+        "00:00, 120 h": 'Mon 2 Mar 07:30, 5 days'."""
         at = self.local_start
-        return f"{at:%a} {at.day} {at:%b %H:%M}, {round(self.hours, 1):g} h"
+        if self.unit == "hour":
+            return f"{at:%a} {at.day} {at:%b %H:%M}, {round(self.hours, 1):g} h"
+        local_end = utc_to_local(self.end, self.zone).replace(tzinfo=None)
+        # Wall-clock days, so a 23- or 25-hour clock-change day is still one day.
+        days = round((local_end - at).total_seconds() / 86400 * 2) / 2
+        starts = max(self.opens, at.time()) if self.opens is not None else at.time()
+        when = f"{at:%a} {at.day} {at:%b}" + (f" {starts:%H:%M}" if starts != time(0) else "")
+        return f"{when}, {days:g} day{'' if days == 1 else 's'}"
 
 
 def units_needed(hours: float, unit: str, min_units: int, max_units: int) -> int | None:
@@ -641,9 +717,12 @@ class FreeEquipment:
             if answer is None:
                 continue
             units, (start, booking_end, end) = answer
+            zone, hours = self._labs[lab_id][1], self._labs[lab_id][2]
             out.setdefault(lab_id, []).append(FreeWindow(
-                equipment_id=equipment_id, lab_id=lab_id, name=name, zone=self._labs[lab_id][1],
-                unit=unit, units=units, start=start, booking_end=booking_end, end=end))
+                equipment_id=equipment_id, lab_id=lab_id, name=name, zone=zone,
+                unit=unit, units=units, start=start, booking_end=booking_end, end=end,
+                opens=None if unit == "hour" else opening_time(hours, utc_to_local(
+                    start, zone).date())))
         for windows in out.values():
             windows.sort(key=lambda w: (w.start, w.name, w.equipment_id))
         return out

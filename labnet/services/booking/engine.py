@@ -33,7 +33,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from labnet.dates import RANGE_MESSAGE, in_range
 from labnet.errors import NotFound, PermissionDenied, RuleViolation, SlotTaken
 from labnet.extensions import db
-from labnet.models import Equipment, EquipmentMode, EquipmentStatus, Lab, User
+from labnet.models import Equipment, EquipmentMode, EquipmentStatus, Lab, Organisation, User
 from labnet.models.booking import ACTIVE_STATUSES, Blackout, Booking, BookingStatus
 from labnet.permissions import (
     booking_cancel_deadline,
@@ -48,6 +48,7 @@ from labnet.permissions import (
     visible_bookings,
 )
 from labnet.services.booking.availability import (
+    clock_change_note,
     count_units,
     describe_hours,
     utc_to_local,
@@ -65,10 +66,12 @@ class Quote:
 
     unit: str
     units: int
-    rate_kind: str  # "sme" | "industry"
+    rate_kind: str  # "academic" | "sme" | "industry"
     rate: Decimal
     total: Decimal
     currency: str
+    # Set when the lab's clocks change during an hourly booking: its real length, in words.
+    clock_change: str = ""
 
 
 def _lock_equipment(equipment_id: int) -> None:
@@ -98,17 +101,31 @@ def _load_equipment(equipment_id: int) -> Equipment:
     return equipment
 
 
-def quote(equipment: Equipment, organisation_is_sme: bool, start_at: datetime,
+def rate_for(equipment: Equipment, organisation: Organisation | None) -> tuple[str, Decimal]:
+    """The rate an organisation pays for ``equipment`` and its kind: the academic rate for
+    academic organisations (``Organisation.is_academic``) when the lab set one, the SME
+    rate for SMEs, the industry (standard) rate for everyone else — an academic customer
+    of equipment without an academic rate included."""
+    if organisation is not None and organisation.is_academic \
+            and equipment.rate_academic is not None:
+        return "academic", Decimal(equipment.rate_academic)
+    if organisation is not None and organisation.is_sme:
+        return "sme", Decimal(equipment.rate_sme)
+    return "industry", Decimal(equipment.rate_industry)
+
+
+def quote(equipment: Equipment, organisation: Organisation | None, start_at: datetime,
           end_at: datetime) -> Quote:
-    """The price of [start_at, end_at): SME rate for SME organisations, industry otherwise.
+    """The price of [start_at, end_at) at the organisation's rate (:func:`rate_for`).
 
     :raises RuleViolation: when the interval is not aligned to the booking unit.
     """
     units = count_units(start_at, end_at, equipment.booking_unit, equipment.lab.timezone)
-    sme = organisation_is_sme
-    rate = equipment.rate_sme if sme else equipment.rate_industry
-    return Quote(unit=equipment.booking_unit, units=units, rate_kind="sme" if sme else "industry",
-                 rate=Decimal(rate), total=Decimal(rate) * units, currency=equipment.currency)
+    kind, rate = rate_for(equipment, organisation)
+    note = (clock_change_note(start_at, end_at, equipment.lab.timezone)
+            if equipment.booking_unit == "hour" else "")
+    return Quote(unit=equipment.booking_unit, units=units, rate_kind=kind, rate=rate,
+                 total=rate * units, currency=equipment.currency, clock_change=note)
 
 
 def _hours(lab: Lab) -> list[tuple[int, Any, Any]]:
@@ -235,8 +252,7 @@ def preview_booking(actor: Any, equipment_id: int, start_at: datetime, end_at: d
     :raises SlotTaken: when an active booking (or its set-up time) overlaps already.
     """
     equipment, _units = _checked(actor, equipment_id, start_at, end_at, now=now)
-    is_sme = bool(getattr(actor, "organisation", None) and actor.organisation.is_sme)
-    return quote(equipment, is_sme, start_at, end_at)
+    return quote(equipment, getattr(actor, "organisation", None), start_at, end_at)
 
 
 def request_booking(actor: User, equipment_id: int, start_at: datetime, end_at: datetime,
@@ -259,7 +275,7 @@ def request_booking(actor: User, equipment_id: int, start_at: datetime, end_at: 
     _lock_equipment(equipment_id)
     equipment, units = _checked(actor, equipment_id, start_at, end_at, now=now)
     lab = equipment.lab
-    price = quote(equipment, actor.organisation.is_sme, start_at, end_at)
+    price = quote(equipment, actor.organisation, start_at, end_at)
     assert price.units == units
     approval = lab.requires_approval
     booking = Booking(
@@ -274,6 +290,7 @@ def request_booking(actor: User, equipment_id: int, start_at: datetime, end_at: 
     )
     if not approval:
         booking.decided_at = now
+        booking.final_price = price.total  # confirmed at once: agreed at the estimate
     db.session.add(booking)
     try:
         db.session.flush()
@@ -329,14 +346,40 @@ def _transition(booking: Booking, allowed: tuple[str, ...], new: str, *, now: da
     return True
 
 
-def approve_booking(actor: User, booking_id: int, *, now: datetime) -> Booking:
-    """A lab manager confirms a pending request (while its hold lasts).
+def agreed_price(booking: Booking, final_price: Decimal | None, reason: str) -> \
+        tuple[Decimal, str]:
+    """The price a manager confirms a booking at: the estimate unless they set another, and
+    then with a reason the customer reads.
+
+    :raises RuleViolation: ``final_price`` negative or over-precise; ``price_reason``
+        missing when the price differs from the estimate.
+    """
+    reason = " ".join(reason.split())[:500]
+    if final_price is None:
+        return Decimal(booking.price_estimate), reason
+    if final_price < 0:
+        raise RuleViolation("final_price", "The price cannot be negative.")
+    if final_price != final_price.quantize(Decimal("0.01")) or final_price >= Decimal(10) ** 10:
+        raise RuleViolation("final_price", "Give the price in cents at most, like 1250.00.")
+    if final_price != booking.price_estimate and not reason:
+        raise RuleViolation("price_reason", "Tell the customer why the price differs from the "
+                                            f"estimate ({booking.price_estimate} "
+                                            f"{booking.currency}).")
+    return final_price, reason if final_price != booking.price_estimate else ""
+
+
+def approve_booking(actor: User, booking_id: int, *, now: datetime,
+                    final_price: Decimal | None = None, price_reason: str = "") -> Booking:
+    """A lab manager confirms a pending request (while its hold lasts), at the estimate or
+    at another price with a reason (:func:`agreed_price`); the confirmation e-mail and the
+    booking's page show the agreed price.
 
     :raises PermissionDenied: unless the actor manages the booking's lab.
-    :raises RuleViolation: when the booking is no longer pending.
+    :raises RuleViolation: when the booking is no longer pending, or the price is refused.
     """
     booking = get_booking_for_update(booking_id)
     require(can_decide_booking, actor, booking)
+    price, reason = agreed_price(booking, final_price, price_reason)
     if booking.hold_until is not None and booking.hold_until < now:
         raise RuleViolation("status", "This request's hold has expired; it can no longer "
                                       "be approved.")
@@ -344,7 +387,10 @@ def approve_booking(actor: User, booking_id: int, *, now: datetime) -> Booking:
                        actor=actor):
         raise RuleViolation("status", f"This booking is {booking.status}; only pending "
                                       "requests can be approved.")
-    audit.record(actor, "booking.approved", "booking", booking.id, now=now)
+    booking.final_price, booking.price_reason = price, reason
+    db.session.flush()
+    audit.record(actor, "booking.approved", "booking", booking.id, now=now,
+                 final_price=str(price), price_reason=reason)
     _mail("booking_confirmed", [booking.requester.email],
           f"Booking {booking.reference} confirmed: {booking.equipment.name}", booking, now=now)
     db.session.flush()
@@ -616,7 +662,11 @@ def shorten_booking(actor: User, booking_id: int, new_start: datetime, new_end: 
     booking.blocked_start = new_start - timedelta(minutes=equipment.buffer_minutes)
     booking.units = units
     # The rate stays the one agreed at booking time; only the number of units changes.
+    # An agreed price that was the estimate follows it; one set with a reason stays.
+    follows = booking.final_price == booking.price_estimate
     booking.price_estimate = Decimal(booking.rate_applied) * units
+    if follows:
+        booking.final_price = booking.price_estimate
     booking.sequence = booking.sequence + 1
     booking.updated_at = now
     db.session.flush()

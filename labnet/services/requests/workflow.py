@@ -86,6 +86,7 @@ from labnet.permissions import (
     require,
     visible_requests,
 )
+from labnet.services.catalogue.labs._checks import raise_all
 from labnet.services.catalogue.labs.reach import (
     CONTACT,
     claim_url,
@@ -306,41 +307,49 @@ class NewRequest:
     trl_target: int | None = None
 
 
-def _project_terms(new: NewRequest) -> dict[str, Any]:
-    """The joint-project columns of ``new``, checked in the order of the form.
+def _project_terms(new: NewRequest, problems: list[RuleViolation]) -> dict[str, Any]:
+    """The joint-project columns of ``new``; each broken rule is added to ``problems``.
 
-    :raises RuleViolation: naming the field: no or an unknown KET area, an amount out of
-        range or a reversed budget range, a duration out of range, an unknown funding
-        programme, a TRL out of 1–9 or a target below the current TRL.
+    Only the KET area is required. Budget, duration, funding programme and TRLs may be
+    "not decided yet": stored as unknown (NULL, or an empty funding programme) and shown
+    as such. Given values must make sense: amounts and a duration in range, a budget range
+    and a TRL pair in order, a funding programme from the list.
     """
     if not new.ket_code:
-        raise RuleViolation("ket_code", "Choose the project's Key Enabling Technology.")
-    if db.session.get(KetArea, new.ket_code) is None:
-        raise RuleViolation("ket_code", "Choose a Key Enabling Technology from the list.")
+        problems.append(RuleViolation("ket_code",
+                                      "Choose the project's Key Enabling Technology."))
+    elif db.session.get(KetArea, new.ket_code) is None:
+        problems.append(RuleViolation("ket_code",
+                                      "Choose a Key Enabling Technology from the list."))
     budget_min_eur, budget_max_eur = new.budget_min_eur, new.budget_max_eur
+    in_range = True
     for field, value in (("budget_min_eur", budget_min_eur),
                          ("budget_max_eur", budget_max_eur)):
         if value is not None and not 0 <= value <= MAX_BUDGET:
-            raise RuleViolation(field, "Give an amount in euros between 0 and "
-                                       f"{MAX_BUDGET:,}.")
-    if (budget_min_eur is not None and budget_max_eur is not None
+            in_range = False
+            problems.append(RuleViolation(field, "Give an amount in euros between 0 and "
+                                                 f"{MAX_BUDGET:,}."))
+    if (in_range and budget_min_eur is not None and budget_max_eur is not None
             and budget_min_eur > budget_max_eur):
-        raise RuleViolation("budget_max_eur", "The maximum budget is below the minimum.")
+        problems.append(RuleViolation("budget_max_eur",
+                                      "The maximum budget is below the minimum."))
     duration_months = new.duration_months
-    if duration_months is None:
-        raise RuleViolation("duration_months", "Give the project's duration in months.")
-    if not 1 <= duration_months <= MAX_DURATION_MONTHS:
-        raise RuleViolation("duration_months", "Give a duration between 1 and "
-                                               f"{MAX_DURATION_MONTHS} months.")
-    if new.funding_programme not in FUNDING_PROGRAMMES:
-        raise RuleViolation("funding_programme", "Choose a funding programme from the list.")
+    if duration_months is not None and not 1 <= duration_months <= MAX_DURATION_MONTHS:
+        problems.append(RuleViolation("duration_months", "Give a duration between 1 and "
+                                                         f"{MAX_DURATION_MONTHS} months."))
+    if new.funding_programme and new.funding_programme not in FUNDING_PROGRAMMES:
+        problems.append(RuleViolation("funding_programme",
+                                      "Choose a funding programme from the list."))
     trl_now, trl_target = new.trl_now, new.trl_target
-    if trl_now is None or not 1 <= trl_now <= 9:
-        raise RuleViolation("trl_now", "Choose the current TRL, 1 to 9.")
-    if trl_target is None or not 1 <= trl_target <= 9:
-        raise RuleViolation("trl_target", "Choose the targeted TRL, 1 to 9.")
-    if trl_target < trl_now:
-        raise RuleViolation("trl_target", "The targeted TRL is below the current one.")
+    trls_ok = True
+    for field, value, which in (("trl_now", trl_now, "current"),
+                                ("trl_target", trl_target, "targeted")):
+        if value is not None and not 1 <= value <= 9:
+            trls_ok = False
+            problems.append(RuleViolation(field, f"Choose the {which} TRL, 1 to 9."))
+    if trls_ok and trl_now is not None and trl_target is not None and trl_target < trl_now:
+        problems.append(RuleViolation("trl_target",
+                                      "The targeted TRL is below the current one."))
     return {"ket_code": new.ket_code, "budget_min_eur": budget_min_eur,
             "budget_max_eur": budget_max_eur, "duration_months": duration_months,
             "funding_programme": new.funding_programme, "trl_now": trl_now,
@@ -361,7 +370,8 @@ def create_request(user: User, new: NewRequest, *, now: datetime) -> LabRequest:
         company organisation).
     :raises RuleViolation: naming the field: a missing field, a lab that does not exist or
         is a draft, a budget range reversed, a TRL target below the current TRL, a deadline
-        in the past, a text over the size limit.
+        in the past, a text over the size limit — all of them at once (``RuleViolations``)
+        once the kind and at least one lab are known.
     """
     require(can_send_request, user)
     try:
@@ -376,45 +386,72 @@ def create_request(user: User, new: NewRequest, *, now: datetime) -> LabRequest:
         raise RuleViolation("lab", "Choose the lab to send this request to."
                             if kind != RequestKind.JOINT_PROJECT else
                             "Choose at least one lab for the joint project.")
+    # Every broken rule is collected and refused at once (one per field), so a person
+    # mends the form in one go, not one error per submit.
+    problems: list[RuleViolation] = []
+    labs: dict[int, Lab] = {}
     if kind != RequestKind.JOINT_PROJECT and len(ids) > 1:
-        raise RuleViolation("lab", "An access or service request goes to one lab; propose a "
-                                   "joint project to work with several.")
-    if len(ids) > MAX_LABS:
-        raise RuleViolation("lab", f"A joint project may address at most {MAX_LABS} labs.")
-    labs = {lab.id: lab for lab in db.session.scalars(
-        select(Lab).where(Lab.id.in_(ids), listed_lab_condition()))}
-    if len(labs) != len(ids):
-        raise RuleViolation("lab", "One of the labs does not exist or is not published.")
-    # DESIGN rule 8: refused before anything is written when a lab has nobody to receive it.
-    reach = reach_of(labs[i] for i in ids)
-    require_reachable(reach.values(), field="lab", what="request")
+        problems.append(RuleViolation("lab", "An access or service request goes to one lab; "
+                                             "propose a joint project to work with several."))
+    elif len(ids) > MAX_LABS:
+        problems.append(RuleViolation("lab", f"A joint project may address at most "
+                                             f"{MAX_LABS} labs."))
+    else:
+        labs = {lab.id: lab for lab in db.session.scalars(
+            select(Lab).where(Lab.id.in_(ids), listed_lab_condition()))}
+        if len(labs) != len(ids):
+            problems.append(RuleViolation("lab", "One of the labs does not exist or is not "
+                                                 "published."))
+        else:
+            # DESIGN rule 8: refused before anything is written when a lab has nobody to
+            # receive it.
+            try:
+                require_reachable(reach_of(labs[i] for i in ids).values(), field="lab",
+                                  what="request")
+            except RuleViolation as exc:
+                problems.append(exc)
     if kind == RequestKind.ACCESS:
         title_msg = "Say which capability or facility you need access to."
     elif kind == RequestKind.SERVICE:
         title_msg = "Say what the lab should test, analyse or make."
     else:
         title_msg = "Give the project a title."
-    title = " ".join(_text(new.title, "title", required=title_msg, limit=MAX_TITLE,
-                           what="the title", one_line=True).split())
-    summary = _text(new.summary, "summary", required="Describe what you need.",
-                    limit=MAX_TEXT, what="the description")
-    quantity = " ".join(_text(new.quantity, "quantity", required=(
-        "Say how many (samples, parts, hours…)." if kind == RequestKind.SERVICE else None),
-        limit=MAX_QUANTITY, what="the quantity", one_line=True).split())
+    title = summary = quantity = ""
+    try:
+        title = " ".join(_text(new.title, "title", required=title_msg, limit=MAX_TITLE,
+                               what="the title", one_line=True).split())
+    except RuleViolation as exc:
+        problems.append(exc)
+    try:
+        summary = _text(new.summary, "summary", required="Describe what you need.",
+                        limit=MAX_TEXT, what="the description")
+    except RuleViolation as exc:
+        problems.append(exc)
+    try:
+        quantity = " ".join(_text(new.quantity, "quantity", required=(
+            "Say how many (samples, parts, hours…)." if kind == RequestKind.SERVICE else None),
+            limit=MAX_QUANTITY, what="the quantity", one_line=True).split())
+    except RuleViolation as exc:
+        problems.append(exc)
     deadline = new.deadline
     if kind == RequestKind.SERVICE and deadline is None:
-        raise RuleViolation("deadline", "Give the date you need the results by.")
-    if deadline is not None and deadline < now.date():
-        raise RuleViolation("deadline", "The deadline is in the past.")
+        problems.append(RuleViolation("deadline", "Give the date you need the results by."))
+    elif deadline is not None and deadline < now.date():
+        problems.append(RuleViolation("deadline", "The deadline is in the past."))
     equipment = None
-    if new.equipment_id is not None:
+    if new.equipment_id is not None and labs:
         equipment = db.session.scalar(
             select(Equipment).options(joinedload(Equipment.lab))
             .where(Equipment.id == new.equipment_id))
         if (equipment is None or equipment.lab_id not in labs
                 or not can_view_equipment(user, equipment)):
-            raise RuleViolation("equipment", "This equipment is not one of the chosen lab's.")
-    terms = _project_terms(new) if kind == RequestKind.JOINT_PROJECT else _NO_PROJECT_TERMS
+            problems.append(RuleViolation("equipment",
+                                          "This equipment is not one of the chosen lab's."))
+    terms = (_project_terms(new, problems) if kind == RequestKind.JOINT_PROJECT
+             else _NO_PROJECT_TERMS)
+    raise_all(problems)
+    reach = reach_of(labs[i] for i in ids)  # who receives it, per lab (rule 8)
+    assert equipment is None or equipment.lab_id in labs
     req = LabRequest(
         kind=kind, status=RequestStatus.SUBMITTED, organisation_id=user.organisation_id,
         created_by_id=user.id, title=title, summary=summary,

@@ -52,22 +52,33 @@
     var showMine = mine && mine !== zone;
     var startField = box.dataset.startField ? document.getElementById(box.dataset.startField) : null;
     var endField = box.dataset.endField ? document.getElementById(box.dataset.endField) : null;
+    var startFold = box.dataset.startFoldField ? document.getElementById(box.dataset.startFoldField) : null;
+    var endFold = box.dataset.endFoldField ? document.getElementById(box.dataset.endFoldField) : null;
     var bookUrl = box.dataset.bookUrl || '';
+
+    function foldText(fold) { return fold === null || fold === undefined ? '' : String(fold); }
     var picked = null;
 
     function choose(slot) {
+      // An autumn time that happens twice travels with its fold (which occurrence).
       if (picked && slot.local_start >= picked.local_start && !picked.extended) {
-        picked = { local_start: picked.local_start, local_end: slot.local_end, extended: true };
+        picked = { local_start: picked.local_start, start_fold: picked.start_fold,
+                   local_end: slot.local_end, end_fold: slot.end_fold, extended: true };
       } else {
-        picked = { local_start: slot.local_start, local_end: slot.local_end, extended: false };
+        picked = { local_start: slot.local_start, start_fold: slot.start_fold,
+                   local_end: slot.local_end, end_fold: slot.end_fold, extended: false };
       }
       if (startField && endField) {
         startField.value = picked.local_start;
         endField.value = picked.local_end;
+        if (startFold) { startFold.value = foldText(picked.start_fold); }
+        if (endFold) { endFold.value = foldText(picked.end_fold); }
         box.dispatchEvent(new CustomEvent('labnet:picked', { detail: picked }));
       } else if (bookUrl) {
         window.location.href = bookUrl + '?start_at=' + encodeURIComponent(slot.local_start) +
-          '&end_at=' + encodeURIComponent(slot.local_end);
+          '&end_at=' + encodeURIComponent(slot.local_end) +
+          (foldText(slot.start_fold) ? '&start_fold=' + foldText(slot.start_fold) : '') +
+          (foldText(slot.end_fold) ? '&end_fold=' + foldText(slot.end_fold) : '');
       }
     }
 
@@ -85,7 +96,7 @@
       nav.appendChild(next);
       box.appendChild(nav);
       var note = 'Times in lab time (' + data.zone + '), booked by the ' + data.unit_label + '.';
-      if (showMine) { note += ' Your own time (' + mine + ') is shown under each row time.'; }
+      if (showMine) { note += ' Your own time (' + mine + ') is shown under each row time, and in a slot where it differs that day.'; }
       box.appendChild(el('p', 'small text-muted mb-1', note));
 
       // Rows: every local start time that occurs in the week, in order.
@@ -117,6 +128,7 @@
       times.forEach(function (t) {
         var row = el('tr');
         var th = el('th', 'text-nowrap', t);
+        var rowHint = '';
         if (showMine) {
           // The same row in the viewer's zone (from the week's first slot at this time).
           var sample = null;
@@ -125,7 +137,10 @@
               if (!sample && s.local_start.slice(11) === t) { sample = s; }
             });
           });
-          if (sample) { th.appendChild(el('div', 'small text-muted fw-normal', timeIn(sample.start))); }
+          if (sample) {
+            rowHint = timeIn(sample.start);
+            th.appendChild(el('div', 'small text-muted fw-normal', rowHint));
+          }
         }
         row.appendChild(th);
         data.days.forEach(function (day) {
@@ -143,6 +158,12 @@
               ' ' + data.zone + (showMine ? ' = ' + inViewerZone(slot.start) + ' ' + mine : '');
             button.addEventListener('click', function () { choose(slot); });
             cell.appendChild(button);
+            // The offset between the two zones is computed per slot, not once per week: on
+            // a clock-change day (here or there) the row's hint would be an hour off.
+            var own = showMine ? timeIn(slot.start) : '';
+            if (own && own !== rowHint) {
+              cell.appendChild(el('div', 'small text-muted calendar-own-time', own));
+            }
           } else {
             var state = slot.state === 'open' ? 'closed' : slot.state;
             var label = slot.state === 'open' ? 'not bookable' : STATE_TEXT[state];

@@ -17,7 +17,7 @@ from labnet import clock
 from labnet.extensions import db
 from labnet.models.booking import Blackout, Booking
 from labnet.services.booking.availability import utc_to_local
-from tests.authz.cases.base import ACTORS, LOGGED_IN, Case
+from tests.authz.cases.base import ACTORS, LOGGED_IN, Case, only
 from tests.authz.cases.manage import managed, other_lab
 
 ZONE = "Europe/Berlin"  # make_lab's default
@@ -44,6 +44,8 @@ def seed(app, p) -> None:
         confirmed = row("LN-MX-2", "confirmed", p.lb_base + timedelta(hours=3), 4,
                         decided_at=now)
         ended = row("LN-MX-3", "confirmed", now - timedelta(days=1), 2, decided_at=now)
+        completed = row("LN-MX-4", "completed", now - timedelta(days=2), 2, decided_at=now,
+                        final_price=Decimal(240))
         blackout = Blackout(lab_id=p.lab.id, start_at=p.lb_base + timedelta(days=20),
                             end_at=p.lb_base + timedelta(days=21), reason="Holidays",
                             created_at=now)
@@ -53,6 +55,7 @@ def seed(app, p) -> None:
         db.session.add_all([blackout, hidden])
         db.session.commit()
         p.lb_pending, p.lb_confirmed, p.lb_ended = pending.id, confirmed.id, ended.id
+        p.lb_completed = completed.id
         p.lb_blackout, p.lb_hidden_blackout = blackout.id, hidden.id
 
 
@@ -84,6 +87,10 @@ def _blackout_form(p, days: int) -> dict[str, str]:
             "end_at": local(start + timedelta(days=1)), "reason": "Maintenance"}
 
 
+# Lab managers (another lab's too: they export their own labs' rows) and admins.
+USAGE = only(("manager", "other_manager", "admin"), 200, 403, anonymous=302)
+
+
 def _lab(p, page: str) -> str:
     return f"/manage/bookings/labs/{p.lab.slug}/{page}"
 
@@ -110,6 +117,17 @@ CASES = [
          booking(302), data=lambda p: _shorten(p, 2)),
     Case("lab_bookings.shorten", "POST", lambda p: _b(p, "lb_confirmed", "shorten"),
          booking(422), data=lambda p: _shorten(p, 6), name="longer"),
+    # Final price on approval is the approve case; usage on completion, and its export.
+    Case("lab_bookings.approve", "POST", lambda p: _b(p, "lb_pending", "approve"),
+         booking(422), data=lambda p: {"final_price": "1.00"}, name="price-without-reason"),
+    Case("lab_bookings.record_usage", "GET", lambda p: _b(p, "lb_completed", "usage"),
+         booking(200)),
+    Case("lab_bookings.record_usage", "POST", lambda p: _b(p, "lb_completed", "usage"),
+         booking(302), data=lambda p: {"actual_hours": "1.5"}),
+    Case("lab_bookings.record_usage", "POST", lambda p: _b(p, "lb_ended", "usage"),
+         booking(422), data=lambda p: {"actual_hours": "1"}, name="not-completed"),
+    Case("lab_bookings.usage_page", "GET", lambda p: "/manage/bookings/usage", USAGE),
+    Case("lab_bookings.usage_csv", "GET", lambda p: "/manage/bookings/usage.csv", USAGE),
     # A lab's calendar and blackouts.
     Case("lab_bookings.calendar", "GET", lambda p: _lab(p, "calendar"), managed(200),
          name="published"),

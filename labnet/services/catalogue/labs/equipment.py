@@ -81,6 +81,8 @@ class EquipmentData:
     status: str = EquipmentStatus.ACTIVE.value
     ket_codes: tuple[str, ...] = ()
     specs: tuple[tuple[str, str], ...] = field(default=())
+    # For academic organisations; None: no academic rate (they pay the industry rate).
+    rate_academic: Decimal | None = None
 
 
 def spec_field(position: int, part: str) -> str:
@@ -138,6 +140,8 @@ def equipment_problems(data: EquipmentData, *, categories: set[str], kets: set[s
                f"The set-up buffer must be between 0 and {MAX_BUFFER_MINUTES} minutes (a day).")
     _check_rate(problems, "rate_industry", data.rate_industry, unit)
     _check_rate(problems, "rate_sme", data.rate_sme, unit)
+    if data.rate_academic is not None:
+        _check_rate(problems, "rate_academic", data.rate_academic, unit)
     if data.currency not in CURRENCIES:
         problems.append(RuleViolation(
             "currency", f"Use a three-letter currency code such as EUR, CHF or GBP "
@@ -188,7 +192,7 @@ def _apply(item: Equipment, data: EquipmentData) -> list[str]:
     changed = []
     for name in ("name", "category_code", "maker", "model", "description", "booking_unit",
                  "min_units", "max_units", "buffer_minutes", "rate_industry", "rate_sme",
-                 "currency", "mode", "training_required", "status"):
+                 "rate_academic", "currency", "mode", "training_required", "status"):
         value = getattr(data, name)
         if isinstance(value, str) and name != "description":
             value = value.strip()
@@ -309,7 +313,8 @@ def retire_equipment(actor: Any, equipment: Equipment, *, now: datetime) -> bool
 def _data_of(item: Equipment) -> EquipmentData:
     return EquipmentData(
         name=item.name, category_code=item.category_code, rate_industry=item.rate_industry,
-        rate_sme=item.rate_sme, maker=item.maker, model=item.model,
+        rate_sme=item.rate_sme, rate_academic=item.rate_academic, maker=item.maker,
+        model=item.model,
         description=item.description, booking_unit=item.booking_unit,
         min_units=item.min_units, max_units=item.max_units,
         buffer_minutes=item.buffer_minutes, currency=item.currency, mode=item.mode,
