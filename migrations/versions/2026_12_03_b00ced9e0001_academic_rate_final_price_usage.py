@@ -1,7 +1,7 @@
 """academic rate per equipment, final price on approval, usage recorded on completion
 
 Revision ID: b00ced9e0001
-Revises: f1a6b7c8d906
+Revises: a7c3d9e1f207
 Create Date: 2026-12-03 17:00:00
 
 Issue 12 §4: labs may set an academic rate per equipment (empty: academic customers pay
@@ -15,7 +15,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b00ced9e0001'
-down_revision = 'f1a6b7c8d906'
+down_revision = 'a7c3d9e1f207'
 branch_labels = None
 depends_on = None
 
