@@ -1,4 +1,4 @@
-"""The word-search index: one row per lab and normalised term (issue 13).
+"""The word-search index: one row per lab and normalised term.
 
 Kept by :mod:`labnet.services.catalogue.search.index` in the same transaction as every
 write that changes a lab's words; rebuilt by ``flask labnet search reindex``."""

@@ -76,7 +76,8 @@ def test_relevance_puts_name_before_equipment_before_description(ctx, make_lab,
     make_lab(name="Yankee Lab", capabilities="Cryo milling")
     result = run(q="cryo")
     assert names(result) == ["Yankee Lab", "Zulu Cryo Lab", "Alpha Lab", "Beta Lab"]
-    assert names(run(q="cryo", sort="name")) == ["Alpha Lab", "Beta Lab", "Zulu Cryo Lab"]
+    assert names(run(q="cryo", sort="name")) == ["Alpha Lab", "Beta Lab", "Yankee Lab",
+                                                 "Zulu Cryo Lab"]
 
 
 # --- filters -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The word-search index (``search_term``) and how it stays true (issue 13).
+"""The word-search index (``search_term``) and how it stays true.
 
 Rules owned here, once:
 

@@ -1,4 +1,4 @@
-"""How words are read, for the index and for queries alike (issue 13).
+"""How words are read, for the index and for queries alike.
 
 Rules owned here, once:
 

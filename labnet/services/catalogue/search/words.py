@@ -1,4 +1,4 @@
-"""The word condition of a search and its ranking, read from the index (issue 13).
+"""The word condition of a search and its ranking, read from the index.
 
 Rules owned here, once:
 
