@@ -82,8 +82,12 @@ def lab_networks(lab_id: int) -> list[tuple[Any, str]]:
 
 def lab_is_managed(lab_id: int) -> bool:
     """Whether the lab has an active manager (DESIGN rule 8: only then does it take
-    bookings, and only then does anyone on LabNet receive what is sent to it)."""
-    return is_managed(lab_id)
+    bookings, and only then does anyone on LabNet receive what is sent to it). Asked once
+    per lab and request: the claim box and the booking notice of one page share it."""
+    known = g.setdefault("labnet_lab_managed", {})
+    if lab_id not in known:
+        known[lab_id] = is_managed(lab_id)
+    return bool(known[lab_id])
 
 
 def lab_reach(lab: Any) -> Reach:

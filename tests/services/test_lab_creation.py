@@ -60,7 +60,9 @@ def test_a_proposal_is_decided_once_audited_and_mailed(ctx, uni):
         creation.decline_proposal(_user(uni.admin), proposal, "late", now=NOW)
     assert again.value.code == 409 and "already approved" in again.value.message
     actions = list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
-    assert actions == ["lab.proposed", "lab.proposal_approved"]
+    # Approving makes the manager through the one act (team.add_manager), the lab's first.
+    assert actions == ["lab.proposed", "lab.manager_added", "lab.first_manager",
+                       "lab.proposal_approved"]
     assert _count(OutboxEmail) == 2  # the request to decide, and the answer
 
 

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from labnet.extensions import db
-from labnet.models import AuditEvent, LabClaim, LabManager, Organisation, Role, User
+from labnet.models import AuditEvent, Lab, LabClaim, LabManager, Organisation, Role, User
 from labnet.services.networks import rules as nw
 from tests.fixtures.auth import login_as, post_form
 from tests.web.test_auth import NEW_PASSWORD, page
@@ -227,6 +227,8 @@ def networked(app, ipt, people, make_user):
         network = nw.create_network(coordinator, nw.NetworkFields(
             name="Claims chain", slug="claims-chain", ecosystem="digital"), now=now)
         stage = nw.add_stage(coordinator, network, nw.StageFields(name="Make"), now=now)
+        # An invitation needs a receiver (rule 8): the unmanaged lab's public address.
+        db.session.get(Lab, ipt.id).contact_email = "info@ipt.fraunhofer.de"
         member = nw.invite(coordinator, network, stage.id, ipt.slug, "", now=now)
         nw.answer_invitation(admin, member.id, True, "", now=now)
         db.session.commit()

@@ -23,7 +23,8 @@ def labs(make_lab):
 
     labs = Labs()
     labs.alpha = make_lab(name="Alpha Lab", slug="alpha-lab")
-    labs.laser = make_lab(name="Laser Centre North", slug="laser-centre-north")
+    labs.laser = make_lab(name="Laser Centre North", slug="laser-centre-north",
+                          contact_email="info@laser-north.example")  # someone receives invitations
     labs.twin_a = make_lab(name="Twin Lab", slug="twin-lab-aachen", city="Aachen")
     labs.twin_b = make_lab(name="Twin Lab", slug="twin-lab-graz", city="Graz", country="AT")
     labs.draft = make_lab(name="Laser Draft", slug="laser-draft", is_published=False)

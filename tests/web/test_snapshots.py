@@ -174,6 +174,7 @@ def test_a_booking_rebuilds_no_snapshot_and_clears_no_cache(app, frozen_clock, m
 
     lab = make_lab(**APPROVING, name="Imaging Centre", hours=((8, 17),))
     microscope = make_equipment(lab, name="Microscope", booking_unit="hour")
+    make_user(manages=(lab,))  # a managed lab takes bookings (rule 8)
     member = make_user(organisation=make_org(kind="company", size_class="small"))
     rebuilt: list[int] = []
     monkeypatch.setattr(snapshots, "rebuild", lambda _session: rebuilt.append(1))

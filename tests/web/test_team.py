@@ -168,6 +168,7 @@ def test_registering_from_an_invitation_keeps_the_input_on_bad_values(smtp, clie
     visitor = app.test_client()
     weak = post_form(visitor, f"{link}/register", {
         "full_name": "Kim Berger", "password": "password123", "password_confirm": "password123",
+        "accept_terms": "y",
     }, page=link)
     assert weak.status_code == 422
     shown = page(weak)

@@ -257,7 +257,8 @@ def _approve(actor: User, proposal: LabProposal, lab: Lab, *, now: datetime,
     proposer = (db.session.get(User, proposal.proposed_by_id)
                 if proposal.proposed_by_id is not None else None)
     if proposer is not None:
-        team.add_manager(lab, proposer, by=actor, now=now)  # the one act (rule 10)
+        # The one act (rule 10); the proposer hears of it in the decision's own mail.
+        team.add_manager(lab, proposer, by=actor, now=now, tell=False)
     audit.record(actor, "lab.proposal_approved", "lab", lab.id, now=now,
                  proposal_id=proposal.id, manager_id=proposal.proposed_by_id)
     if tell:

@@ -92,12 +92,15 @@ def _tell_team(lab: Lab, subject: str, event: str, person: User, *, by: User | N
                       {"lab": lab, "event": event, "person": person, "by": by}, now=now)
 
 
-def add_manager(lab: Lab, user: User, *, by: User | None, now: datetime) -> bool:
+def add_manager(lab: Lab, user: User, *, by: User | None, now: datetime,
+                tell: bool = True) -> bool:
     """Make ``user`` a manager of ``lab``: the one act behind a claim, an accepted
     invitation and the admin's grant (DESIGN rule 10). Audited and e-mailed to the lab's
     managers, the new one included. False when ``user`` manages the lab already.
 
     Callers decide who may do this; ``by`` is who did it (``None``: the command line).
+    ``tell=False`` when the caller's own mail already says it (an organisation admin's own
+    proposal, approved at once, needs no mail at all).
     """
     if db.session.get(LabManager, (lab.id, user.id)) is not None:
         return False
@@ -108,8 +111,9 @@ def add_manager(lab: Lab, user: User, *, by: User | None, now: datetime) -> bool
     audit.record(by, "lab.manager_added", "lab", lab.id, now=now, user_id=user.id)
     if first:
         _lab_became_managed(lab, user, now=now)
-    _tell_team(lab, f"{user.full_name} is now a manager of {lab.name} on LabNet", "added",
-               user, by=by, now=now)
+    if tell:
+        _tell_team(lab, f"{user.full_name} is now a manager of {lab.name} on LabNet", "added",
+                   user, by=by, now=now)
     return True
 
 
