@@ -45,9 +45,7 @@ from labnet.models import (
     Organisation,
     OrgKind,
     ProposalStatus,
-    Role,
     User,
-    UserRole,
 )
 from labnet.models.organisation import ORG_KIND_LABELS
 from labnet.permissions import (
@@ -61,6 +59,7 @@ from labnet.services.accounts.rules import (
     NewOrganisation,
     create_organisation,
     organisation_admins,
+    platform_admins,
     slugify,
 )
 from labnet.services.catalogue.labs import team
@@ -154,13 +153,6 @@ def proposal_reviewers(organisation_id: int) -> list[User]:
     """Who decides the organisation's proposals: its active organisation admins, or, when
     it has none, LabNet's admins (so a proposal always reaches someone, DESIGN rule 8)."""
     return organisation_admins(organisation_id) or platform_admins()
-
-
-def platform_admins() -> list[User]:
-    """LabNet's active admins."""
-    return list(db.session.scalars(
-        select(User).join(UserRole, UserRole.user_id == User.id)
-        .where(UserRole.role == Role.ADMIN, User.is_active.is_(True)).order_by(User.id)))
 
 
 def reviewers_words(actor: Any) -> str:
