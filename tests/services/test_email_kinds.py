@@ -122,13 +122,20 @@ def _walk(make_org, make_user, make_lab, make_equipment) -> dict[str, str]:
     org = make_org(name="Acme Instruments", email_domain="acme.example")
     make_user(organisation=org, email="founder@acme.example", org_role="admin",
               full_name="Fay Founder")
-    joiner = accounts.register_member(
-        email="ann@gmail.com", full_name="Ann Joiner", password="a long pass phrase 42",
-        join_existing=True, organisation_name="Acme Instruments", new_org=None, terms_version=TERMS, now=NOW)
-    db.session.commit()
-    accounts.confirm_email(security.make_token(accounts.CONFIRM_SALT,
-                                               {"u": joiner.id, "e": joiner.email}), now=NOW)
-    db.session.commit()
+
+    def ask_to_join(email: str, full_name: str) -> User:
+        joiner = accounts.register_member(
+            email=email, full_name=full_name, password="a long pass phrase 42",
+            join_existing=True, organisation_name="Acme Instruments", new_org=None,
+            terms_version=TERMS, now=NOW)
+        db.session.commit()
+        accounts.confirm_email(security.make_token(accounts.CONFIRM_SALT,
+                                                   {"u": joiner.id, "e": joiner.email}),
+                               now=NOW)
+        db.session.commit()
+        return joiner
+
+    joiner = ask_to_join("ann@gmail.com", "Ann Joiner")
     founder = db.session.scalar(select(User).where(User.email == "founder@acme.example"))
     accounts.approve_member(founder, joiner.id, now=NOW)
     db.session.commit()
@@ -181,14 +188,7 @@ def _walk(make_org, make_user, make_lab, make_equipment) -> dict[str, str]:
     # Administration: a member moved; a join request reminded, then expired.
     administration.move_user(admin(), _u(make_user(full_name="Moe Mover").id),
                             db.session.get_one(Organisation, org.id), now=NOW)
-    waiting = accounts.register_member(
-        email="bob@gmail.com", full_name="Bob Waiting", password="a long pass phrase 42",
-        join_existing=True, organisation_name="Acme Instruments", new_org=None,
-        terms_version=TERMS, now=NOW)
-    db.session.commit()
-    accounts.confirm_email(security.make_token(accounts.CONFIRM_SALT,
-                                               {"u": waiting.id, "e": waiting.email}), now=NOW)
-    db.session.commit()
+    ask_to_join("bob@gmail.com", "Bob Waiting")
     joins.remind_and_expire_join_requests(now=NOW + 3 * 24 * H)
     db.session.commit()
     joins.remind_and_expire_join_requests(now=NOW + 14 * 24 * H)
