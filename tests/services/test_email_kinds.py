@@ -13,11 +13,13 @@ from sqlalchemy import select
 
 from labnet import security
 from labnet.extensions import db
-from labnet.models import Lab, OutboxEmail, Role, User
+from labnet.models import Lab, Organisation, OutboxEmail, Role, User
+from labnet.services.accounts import administration, joins
 from labnet.services.accounts import rules as accounts
 from labnet.services.analytics.digest import send_coordinator_digest
-from labnet.services.booking import engine, reminders
-from labnet.services.catalogue.labs import watch
+from labnet.services.booking import engine, reminders, sme_proof
+from labnet.services.catalogue.labs import claims, contact, creation, invitations, watch
+from labnet.services.catalogue.labs.profile import LabProfile
 from labnet.services.networks import rules as nw
 from labnet.services.notifications.outbox import DEFAULT_WHY, send_digests
 from labnet.services.requests import workflow
@@ -28,6 +30,7 @@ TEMPLATES = Path(__file__).parents[2] / "labnet" / "templates" / "email"
 KINDS = sorted(p.stem for p in TEMPLATES.glob("*.txt")
                if not p.stem.startswith("_") and not p.stem.endswith("_facts"))
 H = timedelta(hours=1)
+TERMS = "2026-12-03"
 # A link to a page of the app (the notification settings link does not count: it is
 # about the mail, not about what the mail says).
 APP_LINK = re.compile(r"http://labnet\.test/(?!account/notifications)\S+")
@@ -37,8 +40,10 @@ def _u(user_id: int) -> User:
     return db.session.get_one(User, user_id)
 
 
-def _walk(make_org, make_user, make_lab, make_equipment) -> None:
-    """Everything that sends mail, once (services called as the views and jobs do)."""
+def _walk(make_org, make_user, make_lab, make_equipment) -> dict[str, str]:
+    """Everything that sends mail, once (services called as the views and jobs do).
+    Returns the names of the accounts the walk deletes, by address (they were greeted
+    by name while they existed)."""
     lab = make_lab(**APPROVING, hours=SPLIT_DAY, hold_hours=48, name="Walk Lab")
     sem = make_equipment(lab, booking_unit="hour", min_units=1, max_units=4)
     contact_lab = make_lab(name="Contact Lab", contact_email="info@contact.example")
@@ -117,13 +122,20 @@ def _walk(make_org, make_user, make_lab, make_equipment) -> None:
     org = make_org(name="Acme Instruments", email_domain="acme.example")
     make_user(organisation=org, email="founder@acme.example", org_role="admin",
               full_name="Fay Founder")
-    joiner = accounts.register_member(
-        email="ann@gmail.com", full_name="Ann Joiner", password="a long pass phrase 42",
-        join_existing=True, organisation_name="Acme Instruments", new_org=None, now=NOW)
-    db.session.commit()
-    accounts.confirm_email(security.make_token(accounts.CONFIRM_SALT,
-                                               {"u": joiner.id, "e": joiner.email}), now=NOW)
-    db.session.commit()
+
+    def ask_to_join(email: str, full_name: str) -> User:
+        joiner = accounts.register_member(
+            email=email, full_name=full_name, password="a long pass phrase 42",
+            join_existing=True, organisation_name="Acme Instruments", new_org=None,
+            terms_version=TERMS, now=NOW)
+        db.session.commit()
+        accounts.confirm_email(security.make_token(accounts.CONFIRM_SALT,
+                                                   {"u": joiner.id, "e": joiner.email}),
+                               now=NOW)
+        db.session.commit()
+        return joiner
+
+    joiner = ask_to_join("ann@gmail.com", "Ann Joiner")
     founder = db.session.scalar(select(User).where(User.email == "founder@acme.example"))
     accounts.approve_member(founder, joiner.id, now=NOW)
     db.session.commit()
@@ -131,7 +143,7 @@ def _walk(make_org, make_user, make_lab, make_equipment) -> None:
         email="ann@gmail.com", full_name="Ann Again", password="a long pass phrase 42",
         join_existing=False, organisation_name="Ann Co",
         new_org=accounts.NewOrganisation(name="Ann Co", kind="company", size_class="micro",
-                                         country="DE"), now=NOW)
+                                         country="DE"), terms_version=TERMS, now=NOW)
     accounts.request_password_reset("ann@gmail.com", now=NOW)
     db.session.commit()
 
@@ -143,13 +155,53 @@ def _walk(make_org, make_user, make_lab, make_equipment) -> None:
     send_coordinator_digest(now=NOW + 7 * 24 * H)
     db.session.commit()
 
+    # Lab claims and teams: a proof link to a new account, an approval asked of the
+    # admins (no network coordinates the lab) and declined, an invitation to the team.
+    admin_id = make_user(roles=(Role.ADMIN,), full_name="Ada Admin").id
+    admin = lambda: _u(admin_id)  # noqa: E731
+    claim_lab = make_lab(name="Claim Lab", website="https://www.claim.example")
+    claims.register_and_claim(db.session.get_one(Lab, claim_lab.id),
+                              email="cleo@claim.example", full_name="Cleo Claimer",
+                              password="a long pass phrase 42", terms_version=TERMS, now=NOW)
+    asked = claims.ask_approval(m(), db.session.get_one(Lab, claim_lab.id), "I run it.",
+                                now=NOW)
+    db.session.commit()
+    claims.decide_claim(admin(), asked.id, False, "Not convinced", now=NOW)
+    invitations.invite_manager(boss(), db.session.get_one(Lab, lab.id), "nina@walk.example",
+                               "Welcome", handover=False, now=NOW)
+    db.session.commit()
+
+    # A message to a lab; proof of a self-declared SME class asked on a booking.
+    contact.send_contact_message(m(), db.session.get_one(Lab, lab.id), "Tensile tests",
+                                 "Could you test twelve samples in May?", now=NOW)
+    sme_proof.ask_for_sme_proof(boss(), first, now=NOW)
+    db.session.commit()
+
+    # A lab proposed by a member of an organisation without admins, declined by LabNet's.
+    proposal = creation.propose_lab(_u(researcher_id), LabProfile(
+        name="Walk Bench", kind_code="rto", country="DE", city="Aachen",
+        timezone="Europe/Berlin", lat=50.77, lon=6.08), now=NOW)
+    db.session.commit()
+    creation.decline_proposal(admin(), proposal, "It is the Walk Lab.", now=NOW)
+    db.session.commit()
+
+    # Administration: a member moved; a join request reminded, then expired.
+    administration.move_user(admin(), _u(make_user(full_name="Moe Mover").id),
+                            db.session.get_one(Organisation, org.id), now=NOW)
+    ask_to_join("bob@gmail.com", "Bob Waiting")
+    joins.remind_and_expire_join_requests(now=NOW + 3 * 24 * H)
+    db.session.commit()
+    joins.remind_and_expire_join_requests(now=NOW + 14 * 24 * H)
+    db.session.commit()
+    return {"bob@gmail.com": "Bob Waiting"}
+
 
 def test_every_kind_of_email_greets_links_and_says_why(ctx, frozen_clock, make_org, make_user,
                                                         make_lab,
                                                         make_equipment):
-    _walk(make_org, make_user, make_lab, make_equipment)
+    gone = _walk(make_org, make_user, make_lab, make_equipment)
     rows = list(db.session.scalars(select(OutboxEmail).order_by(OutboxEmail.id)))
-    names = dict(db.session.execute(select(User.email, User.full_name)).all())
+    names = {**gone, **dict(db.session.execute(select(User.email, User.full_name)).all())}
     sent = {row.kind for row in rows}
     assert sorted(sent) == KINDS, f"kinds not sent by the walk: {set(KINDS) - sent}"
     for row in rows:

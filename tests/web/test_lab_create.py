@@ -75,7 +75,7 @@ def test_a_university_member_proposes_the_admin_approves_and_the_proposer_publis
     # The organisation admin gets an e-mail with the approval page, and approves there.
     [mail] = smtp.to(admin.email)
     assert "proposes the lab “Laser Applications Lab”" in mail["Subject"]
-    assert "as an admin of RWTH Example University" in smtp.text(mail)
+    assert "because you are an organisation admin of RWTH Example University" in smtp.text(mail)
     reviewer = app.test_client()
     login_as(reviewer, admin)
     url = link_in(smtp.text(mail))

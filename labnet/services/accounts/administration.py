@@ -159,6 +159,8 @@ def move_user(actor: User, person: User, organisation: Organisation, *, now: dat
         "user_moved", person.email, f"You are now a member of {organisation.name} on LabNet",
         {"person": person, "old": old, "new": organisation, "was_admin": was_admin},
         now=now, action_required=True, reply_to=actor.email,
+        why=f"You receive this because a LabNet admin moved your account to "
+            f"{organisation.name}.",
     )
     db.session.flush()
     return person

@@ -70,6 +70,8 @@ def remind_and_expire_join_requests(*, now: datetime) -> dict[str, Any]:
             {"person": person, "organisation": person.organisation,
              "days": EXPIRE_AFTER.days},
             now=now, action_required=True,
+            why=f"You receive this because you asked to join {person.organisation.name} "
+                "on LabNet.",
         )
         db.session.delete(person)
         expired += 1
@@ -89,6 +91,10 @@ def remind_and_expire_join_requests(*, now: datetime) -> dict[str, Any]:
                  "platform": platform, "days": (now - confirmed_at).days,
                  "expires_at": confirmed_at + EXPIRE_AFTER},
                 now=now, action_required=True,
+                why=f"You receive this because you are a LabNet admin and "
+                    f"{person.organisation.name} has no organisation admin." if platform else
+                f"You receive this because you are an organisation admin of "
+                f"{person.organisation.name} on LabNet.",
             )
         person.join_reminded_at = now
         audit.record(None, "organisation.join_reminded", "user", person.id, now=now,

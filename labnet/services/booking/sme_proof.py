@@ -69,6 +69,9 @@ def ask_for_sme_proof(actor: User, booking_id: int, *, now: datetime) -> Booking
             {"person": person, "booking": booking, "organisation": org,
              "admin_addresses": admin_addresses, "is_requester": person.id == booking.requester_id},
             now=now, action_required=True, reply_to=admin_addresses[0],
+            why=f"You receive this because you made the booking {booking.reference}."
+            if person.id == booking.requester_id else
+            f"You receive this because you are an organisation admin of {org.name}.",
         )
     for admin in admins:
         enqueue_email(
@@ -76,6 +79,8 @@ def ask_for_sme_proof(actor: User, booking_id: int, *, now: datetime) -> Booking
             f"Proof of size class asked from {org.name}",
             {"admin": admin, "booking": booking, "organisation": org, "manager": actor},
             now=now, action_required=True,
+            why="You receive this because you are a LabNet admin: the admins verify an "
+                "organisation's size class.",
         )
     booking.sme_proof_requested_at = now
     booking.updated_at = now

@@ -149,7 +149,9 @@ def _send_proof(claim: LabClaim, *, new_account: bool, now: datetime) -> None:
                    "organisation": team.lab_organisation(claim.lab),
                    "new_account": new_account,
                    "lifetime": accounts.lifetime_words(_lifetime())},
-                  now=now, action_required=True)
+                  now=now, action_required=True,
+                  why=f"You receive this because this address was typed on the claim page of "
+                      f"{claim.lab.name} on LabNet.")
 
 
 def claim_by_domain(actor: User, lab: Lab, email: str, *, now: datetime) -> LabClaim:
@@ -335,8 +337,15 @@ def ask_approval(actor: User, lab: Lab, reason: str, *, now: datetime) -> LabCla
                       f"{actor.full_name} asks to manage {lab.name} on LabNet",
                       {"claim": claim, "lab": lab, "claimant": actor, "receiver": receiver,
                        "organisation": team.lab_organisation(lab)},
-                      now=now, action_required=True)
+                      now=now, action_required=True, why=_receiver_why(receiver, lab))
     return claim
+
+
+def _receiver_why(receiver: User, lab: Lab) -> str:
+    if receiver.is_coordinator and not receiver.is_admin:
+        return f"You receive this because you coordinate a network {lab.name} belongs to."
+    return (f"You receive this because you are a LabNet admin and {lab.name} is in no "
+            "network with a coordinator.")
 
 
 def list_claims(actor: User) -> Select[tuple[LabClaim]]:
@@ -388,7 +397,8 @@ def _tell_claimant(claim: LabClaim, *, now: datetime) -> None:
     enqueue_email("claim_decided", claim.user.email,
                   f"Your claim of {claim.lab.name} was {word}",
                   {"claim": claim, "lab": claim.lab, "user": claim.user, "word": word},
-                  now=now, action_required=True)
+                  now=now, action_required=True,
+                  why=f"You receive this because you asked to manage {claim.lab.name} on LabNet.")
 
 
 def _close_other_claims(lab: Lab, kept: LabClaim, *, now: datetime) -> None:

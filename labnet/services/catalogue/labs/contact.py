@@ -86,9 +86,14 @@ def send_contact_message(actor: User, lab: Lab, subject: str | None, message: st
                "topic": subject, "message": text, "route": route.kind}
     for address in route.addresses:
         enqueue_email("lab_contact", address, f"[LabNet] {subject}", context, now=now,
-                      action_required=True, reply_to=actor.email)
+                      action_required=True, reply_to=actor.email,
+                      why=f"You receive this because you manage {lab.name} on LabNet."
+                      if route.kind == "managers" else
+                      f"You receive this because {address} is {lab.name}'s public contact on "
+                      "LabNet; the lab has no manager on LabNet yet.")
     enqueue_email("lab_contact_copy", actor.email, f"Your message to {lab.name}: {subject}",
-                  context, now=now, action_required=True)
+                  context, now=now, action_required=True,
+                  why=f"You receive this because you wrote to {lab.name} through LabNet.")
     audit.record(actor, "lab.contacted", "lab", lab.id, now=now, route=route.kind,
                  receivers=len(route.addresses), subject=subject)
     db.session.flush()

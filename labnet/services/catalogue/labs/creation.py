@@ -199,7 +199,12 @@ def propose_lab(actor: Any, profile: LabProfile, *, now: datetime) -> LabProposa
             {"reviewer": reviewer, "proposal": proposal, "lab": lab, "proposer": actor,
              "organisation": actor.organisation,
              "as_platform_admin": reviewer.organisation_id != actor.organisation_id},
-            now=now, action_required=True)
+            now=now, action_required=True,
+            why=f"You receive this as a LabNet admin because {actor.organisation.name} has no "
+                "organisation admin to decide it."
+            if reviewer.organisation_id != actor.organisation_id else
+            f"You receive this because you are an organisation admin of "
+            f"{actor.organisation.name}.")
     db.session.flush()
     return proposal
 
@@ -268,7 +273,8 @@ def _tell_proposer(proposal: LabProposal, lab: Lab | None, *, approved: bool,
         f"Your proposal of the lab “{proposal.lab_name}” was "
         f"{'approved' if approved else 'declined'}",
         {"proposer": proposer, "proposal": proposal, "lab": lab, "approved": approved},
-        now=now, action_required=True)
+        now=now, action_required=True,
+        why=f"You receive this because you proposed the lab “{proposal.lab_name}” on LabNet.")
 
 
 def approve_proposal(actor: Any, proposal: LabProposal, *, now: datetime) -> Lab:

@@ -86,7 +86,9 @@ def invite_manager(actor: User, lab: Lab, email: str, message: str, *, handover:
                   {"lab": lab, "inviter": actor, "invitation": invitation, "token": token,
                    "organisation": team.lab_organisation(lab),
                    "lifetime": accounts.lifetime_words(_lifetime())},
-                  now=now, action_required=True)
+                  now=now, action_required=True,
+                  why=f"You receive this because {actor.full_name} invited this address to "
+                      f"manage {lab.name} on LabNet.")
     return invitation
 
 

@@ -87,9 +87,13 @@ def _active_manager_count(lab_id: int) -> int:
 def _tell_team(lab: Lab, subject: str, event: str, person: User, *, by: User | None,
                now: datetime, also: Iterable[str] = ()) -> None:
     """E-mail a change of the team to the lab's active managers (and ``also``)."""
-    for address in sorted({*manager_addresses(lab.id), *also}):
+    managers = set(manager_addresses(lab.id))
+    for address in sorted({*managers, *also}):
         enqueue_email("team_changed", address, subject,
-                      {"lab": lab, "event": event, "person": person, "by": by}, now=now)
+                      {"lab": lab, "event": event, "person": person, "by": by}, now=now,
+                      why=f"You receive this because you manage {lab.name} on LabNet."
+                      if address in managers else
+                      f"You receive this because you managed {lab.name} on LabNet until now.")
 
 
 def add_manager(lab: Lab, user: User, *, by: User | None, now: datetime,
