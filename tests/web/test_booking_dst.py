@@ -26,6 +26,7 @@ def night_lab(app, frozen_clock, make_lab, make_equipment, make_user, make_org):
     lab = make_lab(timezone="Europe/Berlin", requires_approval=True, min_lead_hours=0,
                    max_advance_days=60, hours=((0, 6), (8, 10)), weekdays=range(7))
     item = make_equipment(lab, booking_unit="hour", min_units=1, max_units=4)
+    make_user(manages=(lab,))  # a managed lab takes bookings (rule 8)
     member = make_user(organisation=make_org(kind="company", size_class="small"))
     return lab, item, member
 

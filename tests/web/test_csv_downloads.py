@@ -20,6 +20,7 @@ DOWNLOADS = {
     "manage.export_equipment": lambda w: f"/manage/labs/{w.aachen.slug}/equipment.csv",
     "manage.equipment_template": lambda w: "/manage/equipment-template.csv",
     "manage.equipment_codes": lambda w: "/manage/equipment-codes.csv",
+    "lab_bookings.usage_csv": lambda w: "/manage/bookings/usage.csv?month=2026-02",
 }
 
 

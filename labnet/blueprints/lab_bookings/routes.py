@@ -12,11 +12,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from labnet import clock, permissions
-from labnet.blueprints.helpers import apply_violation, choices, commit_or_show
+from labnet.blueprints.helpers import apply_violation, choices, commit_or_show, csv_download
 from labnet.blueprints.lab_bookings import bp, mail_bp
 from labnet.blueprints.lab_bookings.forms import (
     ActionForm,
@@ -268,11 +268,7 @@ def usage_csv():
         return usage_page()
     text = usage.usage_csv(usage.usage_rows(_actor(), month, organisation))
     suffix = f"-org{organisation}" if organisation else ""
-    return Response(
-        "\ufeff" + text, mimetype="text/csv",
-        headers={"Content-Disposition":
-                 f'attachment; filename="labnet-usage-{month:%Y-%m}{suffix}.csv"',
-                 "Cache-Control": "no-store"})
+    return csv_download(text, f"labnet-usage-{month:%Y-%m}{suffix}.csv")
 
 
 # --- calendar ----------------------------------------------------------------------------
