@@ -30,6 +30,7 @@ def test_overlapping_requests_from_many_processes_leave_exactly_one_booking(
         db.engine.dispose()
     item = make_equipment(lab, booking_unit="hour", min_units=1, max_units=4,
                           buffer_minutes=15)
+    make_user(manages=(lab,))  # a managed lab takes bookings (rule 8)
     users = [make_user() for _ in range(PROCESSES)]
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(PROCESSES)
