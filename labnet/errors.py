@@ -7,6 +7,7 @@ that field. Handlers never leak a traceback and roll the session back on a 500.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,6 +33,24 @@ class RuleViolation(LabNetError):
         self.field = field
         self.message = message
         self.code = code
+
+
+class RuleViolations(RuleViolation):
+    """Several refusals at once (one per field), so a form shows every error in one go.
+
+    ``field`` and ``message`` are those of the first; ``violations`` holds them all.
+    """
+
+    def __init__(self, violations: Sequence[RuleViolation]):
+        first = violations[0]
+        super().__init__(first.field, first.message)
+        self.violations = list(violations)
+
+
+def raise_all(violations: list[RuleViolation]) -> None:
+    """Raise ``RuleViolations`` listing ``violations``, if there are any."""
+    if violations:
+        raise RuleViolations(violations)
 
 
 class NotFound(LabNetError):

@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 
 from labnet import security
-from labnet.errors import RuleViolation
+from labnet.errors import RuleViolation, raise_all
 from labnet.extensions import db
 from labnet.models import (
     AuditEvent,
@@ -43,7 +43,6 @@ from labnet.models.network import Network, NetworkCoordinator
 from labnet.models.request import OPEN_STATUSES, LabRequest, RequestMessage
 from labnet.models.user import CalendarFeed, LoginSession, Membership, OrgRole
 from labnet.services.catalogue.labs import team
-from labnet.services.catalogue.labs._checks import raise_all
 from labnet.services.common import audit
 
 EXPORT_FORMAT = "LabNet personal data export, version 1"

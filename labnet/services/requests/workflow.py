@@ -57,7 +57,7 @@ from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import joinedload, selectinload
 
-from labnet.errors import NotFound, PermissionDenied, RuleViolation
+from labnet.errors import NotFound, PermissionDenied, RuleViolation, raise_all
 from labnet.extensions import db
 from labnet.models import Equipment, KetArea, Lab, LabManager, User
 from labnet.models.request import (
@@ -86,7 +86,6 @@ from labnet.permissions import (
     require,
     visible_requests,
 )
-from labnet.services.catalogue.labs._checks import raise_all
 from labnet.services.catalogue.labs.reach import (
     CONTACT,
     claim_url,

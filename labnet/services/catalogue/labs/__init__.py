@@ -16,7 +16,7 @@ The rules live in the modules of this package, each naming those it owns:
 Callers import from here (``from labnet.services.catalogue import labs``).
 """
 
-from labnet.services.catalogue.labs._checks import RuleViolations
+from labnet.errors import RuleViolations
 from labnet.services.catalogue.labs.csv_import import (
     CSV_COLUMNS,
     CSV_MAX_BYTES,

@@ -2,14 +2,14 @@
 once, text length and one-line checks (``services.common.text``), whole numbers within bounds, and
 codes known to the taxonomy tables.
 
-Rules owned here: a form is refused with every wrong field at once (``RuleViolations``),
-never only the first; a text field is one line unless it is free text (description,
-capabilities).
+Rules owned here: a form is refused with every wrong field at once
+(``labnet.errors.RuleViolations``), never only the first; a text field is one line unless
+it is free text (description, capabilities).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import select
@@ -20,24 +20,6 @@ from labnet.services.common.text import text_problem
 
 # Free text that may span lines; every other text field of a lab or equipment is one line.
 MULTI_LINE_FIELDS = frozenset({"description", "capabilities"})
-
-
-class RuleViolations(RuleViolation):
-    """Several refusals at once (one per field), so a form shows every error in one go.
-
-    ``field`` and ``message`` are those of the first; ``violations`` holds them all.
-    """
-
-    def __init__(self, violations: Sequence[RuleViolation]):
-        first = violations[0]
-        super().__init__(first.field, first.message)
-        self.violations = list(violations)
-
-
-def raise_all(violations: list[RuleViolation]) -> None:
-    """Raise ``RuleViolations`` listing ``violations``, if there are any."""
-    if violations:
-        raise RuleViolations(violations)
 
 
 def known_codes(model: Any) -> set[str]:

@@ -36,7 +36,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from labnet import permissions
-from labnet.errors import RuleViolation
+from labnet.errors import RuleViolation, raise_all
 from labnet.extensions import db
 from labnet.models import (
     Lab,
@@ -63,7 +63,7 @@ from labnet.services.accounts.rules import (
     slugify,
 )
 from labnet.services.catalogue.labs import team
-from labnet.services.catalogue.labs._checks import MULTI_LINE_FIELDS, raise_all
+from labnet.services.catalogue.labs._checks import MULTI_LINE_FIELDS
 from labnet.services.catalogue.labs.profile import (
     NOT_FOUND_MESSAGE,
     LabProfile,

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from labnet.errors import RuleViolation
+from labnet.errors import RuleViolation, raise_all
 from labnet.extensions import db
 from labnet.models import (
     BookingUnit,
@@ -40,7 +40,6 @@ from labnet.services.catalogue.labs._checks import (
     check_int,
     check_length,
     known_codes,
-    raise_all,
     unknown_codes,
 )
 from labnet.services.common import audit

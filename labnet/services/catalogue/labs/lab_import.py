@@ -24,12 +24,11 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from labnet.errors import RuleViolation
+from labnet.errors import RuleViolation, RuleViolations
 from labnet.extensions import db
 from labnet.models import Lab, Organisation
 from labnet.permissions import LAB_SIDE_KINDS
 from labnet.services.accounts.rules import NewOrganisation, create_organisation
-from labnet.services.catalogue.labs._checks import RuleViolations
 from labnet.services.catalogue.labs.creation import (
     LAB_SIDE_WORDS,
     build_lab,

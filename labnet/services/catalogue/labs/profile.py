@@ -25,7 +25,7 @@ from zoneinfo import available_timezones
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from labnet.errors import RuleViolation
+from labnet.errors import RuleViolation, raise_all
 from labnet.extensions import db
 from labnet.models import KetArea, Lab, LabKet, LabKind, OpeningHours
 from labnet.models.lab import WEEKDAYS
@@ -34,7 +34,6 @@ from labnet.services.catalogue.labs._checks import (
     check_int,
     check_length,
     known_codes,
-    raise_all,
     unknown_codes,
 )
 from labnet.services.common import audit
