@@ -43,3 +43,5 @@ class Accreditation(TimestampMixin, Base):
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
     verified_at: Mapped[datetime | None]
+    # The level of a graded label (the LabNet excellence label: bronze, silver, gold).
+    level: Mapped[str | None] = mapped_column(String(10))

@@ -22,6 +22,7 @@ class Role(StrEnum):
     LAB_MANAGER = "lab_manager"  # always of a given lab: see LabManager
     COORDINATOR = "coordinator"
     ADMIN = "admin"
+    VERIFIER = "verifier"  # verifies accreditation claims and scores excellence-label applications
 
 
 class OrgRole(StrEnum):
@@ -119,6 +120,10 @@ class User(TimestampMixin, Base):
     def is_coordinator(self) -> bool:
         return self.has_role(Role.COORDINATOR)
 
+    @property
+    def is_verifier(self) -> bool:
+        return self.has_role(Role.VERIFIER)
+
 
 class CalendarFeed(Base):
     """A secret calendar-feed URL: the organisation's bookings, or one equipment's for its
@@ -145,10 +150,13 @@ class CalendarFeed(Base):
 
 
 class UserRole(Base):
-    """A platform-wide role (coordinator, admin). Lab management is per lab: LabManager."""
+    """A platform-wide role (coordinator, admin, verifier). Lab management is per lab:
+    LabManager."""
 
     __tablename__ = "user_role"
-    __table_args__ = (CheckConstraint("role IN ('coordinator', 'admin')", name="role"),)
+    __table_args__ = (
+        CheckConstraint("role IN ('coordinator', 'admin', 'verifier')", name="role"),
+    )
 
     user_id: Mapped[int] = mapped_column(
         ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True

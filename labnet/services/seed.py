@@ -61,6 +61,8 @@ DEMO_ACCOUNTS = (
      "lab manager of Fraunhofer ILT, Fraunhofer IPT and Fraunhofer ISE; "
      "answers requests in Request inbox"),
     ("coordinator@labnet.example", "Claire Dubois", "network coordinator"),
+    ("verifier@labnet.example", "Viktor Horvat",
+     "verifier: checks accreditation claims and scores excellence-label applications"),
     ("admin@labnet.example", "Anna Nowak", "admin"),
 )
 MANAGED_DEMO_LABS = ("fraunhofer-ilt", "fraunhofer-ipt", "fraunhofer-ise")
@@ -224,6 +226,7 @@ def _demo_accounts(now: datetime) -> None:
         "sme@labnet.example": sme,
         "manager@labnet.example": fraunhofer,
         "coordinator@labnet.example": office,
+        "verifier@labnet.example": office,
         "admin@labnet.example": office,
     }
     for email, name, _what in DEMO_ACCOUNTS:
@@ -232,7 +235,7 @@ def _demo_accounts(now: datetime) -> None:
             continue
         # The demo company's buyer, the manager and the admin approve who joins their
         # organisations (joining is a request to the organisation's admins).
-        org_role = "member" if email.startswith("coordinator") else "admin"
+        org_role = "member" if email.startswith(("coordinator", "verifier")) else "admin"
         user = User(email=email, full_name=name, password_hash=password_hash,
                     organisation_id=homes[email].id, email_confirmed_at=now, is_active=True,
                     org_role=org_role)
@@ -242,6 +245,8 @@ def _demo_accounts(now: datetime) -> None:
             db.session.add(UserRole(user_id=user.id, role=Role.COORDINATOR, granted_at=now))
         if email.startswith("admin"):
             db.session.add(UserRole(user_id=user.id, role=Role.ADMIN, granted_at=now))
+        if email.startswith("verifier"):
+            db.session.add(UserRole(user_id=user.id, role=Role.VERIFIER, granted_at=now))
         if email.startswith("manager"):
             for lab_id in db.session.scalars(select(Lab.id).where(Lab.slug.in_(MANAGED_DEMO_LABS))):
                 db.session.add(LabManager(lab_id=lab_id, user_id=user.id, granted_at=now))

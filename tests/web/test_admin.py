@@ -53,11 +53,14 @@ def _meta_token(client):
     return re.search(r'<meta name="csrf-token" content="([^"]+)"', html).group(1)
 
 
-def test_admin_grants_coordinator_and_admin(app, client, people, login):
+def test_admin_grants_coordinator_verifier_and_admin(app, client, people, login):
     login(people.admin)
     page = f"/admin/users/{people.member.id}"
     post_form(client, f"{page}/roles", {"role": "coordinator"}, page=page)
+    post_form(client, f"{page}/roles", {"role": "verifier"}, page=page)
     post_form(client, f"{page}/roles", {"role": "admin"}, page=page)
+    assert _roles(app, people.member.id)[0] == {"coordinator", "verifier", "admin"}
+    post_form(client, f"{page}/roles/revoke", {"role": "verifier"}, page=page)
     assert _roles(app, people.member.id)[0] == {"coordinator", "admin"}
     # Granting again changes nothing and says so.
     response = post_form(client, f"{page}/roles", {"role": "admin"}, page=page,

@@ -13,6 +13,7 @@ from labnet.models.organisation import ORG_KIND_LABELS, SIZE_CLASS_LABELS
 ROLE_CHOICES = [
     ("lab_manager", "Lab manager (of the lab below)"),
     ("coordinator", "Network coordinator"),
+    ("verifier", "Verifier (accreditations and the excellence label)"),
     ("admin", "Admin"),
 ]
 

@@ -777,6 +777,9 @@ def lab_by_slug(slug: str | None) -> Lab | None:
     return resolve_lab(slug, listed_only=False, what="lab")
 
 
+UNKNOWN_ROLE = "Unknown role; choose lab manager, coordinator, verifier or admin."
+
+
 def grant_role(actor: User | None, user: User, role: str, *, lab: Lab | None = None,
                now: datetime) -> bool:
     """Grant a platform role, or make ``user`` a manager of ``lab``; False if already held.
@@ -791,13 +794,13 @@ def grant_role(actor: User | None, user: User, role: str, *, lab: Lab | None = N
             raise RuleViolation("lab", "Choose the lab this person will manage.")
         if not team.add_manager(lab, user, by=actor, now=now):
             return False
-    elif role in (Role.COORDINATOR, Role.ADMIN):
+    elif role in (Role.COORDINATOR, Role.ADMIN, Role.VERIFIER):
         if user.has_role(Role(role)):
             return False
         user.roles.append(UserRole(role=role, granted_at=now,
                                    granted_by_id=actor.id if actor else None))
     else:
-        raise RuleViolation("role", "Unknown role; choose lab manager, coordinator or admin.")
+        raise RuleViolation("role", UNKNOWN_ROLE)
     audit.record(actor, "role.granted", "user", user.id, now=now, role=role,
                  lab_id=lab.id if lab else None)
     db.session.flush()
@@ -819,7 +822,7 @@ def revoke_role(actor: User | None, user: User, role: str, *, lab: Lab | None = 
         # The lab's last manager stays (DESIGN rule 10): the rule lives in team.
         if not team.remove_manager(lab, user, by=actor, now=now, field="role"):
             return False
-    elif role in (Role.COORDINATOR, Role.ADMIN):
+    elif role in (Role.COORDINATOR, Role.ADMIN, Role.VERIFIER):
         held_role = next((r for r in user.roles if r.role == role), None)
         if held_role is None:
             return False
@@ -831,7 +834,7 @@ def revoke_role(actor: User | None, user: User, role: str, *, lab: Lab | None = 
                 raise RuleViolation("role", "This is the last admin; grant another admin first.")
         user.roles.remove(held_role)
     else:
-        raise RuleViolation("role", "Unknown role; choose lab manager, coordinator or admin.")
+        raise RuleViolation("role", UNKNOWN_ROLE)
     audit.record(actor, "role.revoked", "user", user.id, now=now, role=role,
                  lab_id=lab.id if lab else None)
     db.session.flush()
