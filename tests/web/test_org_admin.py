@@ -295,6 +295,28 @@ def test_bad_organisation_edits_name_the_field_keep_the_input_and_change_nothing
     assert _audits(app, "organisation.updated") == 0
 
 
+def test_a_name_taken_at_the_same_moment_is_refused_on_the_name_not_a_500(app, org_world):
+    """Two admins renaming two organisations to one name at once: both pass the check, the
+    unique index refuses the second, and the service says so on the name field."""
+    from labnet.errors import RuleViolation
+    from labnet.services.accounts import administration
+
+    w = org_world
+    with app.app_context():
+        admin = db.session.get(User, w.admin.id)
+        org = db.session.get(Organisation, w.small.id)
+        with db.session.no_autoflush:  # the other admin's insert is not visible to the check
+            db.session.add(Organisation(name="Twin Works", name_key="twin works",
+                                        kind="company", country="AT", size_class="small"))
+            with pytest.raises(RuleViolation) as refused:
+                administration.update_organisation(admin, org, administration.OrganisationEdit(
+                    name="Twin Works", kind="company", country="AT", city="",
+                    size_class="small", email_domain=None), now=w.now)
+        assert refused.value.field == "name" and "a moment ago" in refused.value.message
+        db.session.rollback()
+        assert db.session.get(Organisation, w.small.id).name == "Small Co"
+
+
 def test_admin_verifies_a_size_class_and_changing_the_class_makes_it_self_declared_again(
         app, client, login, org_world):
     w = org_world

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Select, exists, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
@@ -331,6 +332,13 @@ def update_organisation(actor: User, org: Organisation, data: OrganisationEdit, 
             setattr(org, key, value)
     org.name_key = name.lower()
     org.updated_at = now
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        # Another admin gave an organisation this name a moment ago: both passed the check
+        # above, the unique index refuses the second. The caller rolls back.
+        raise RuleViolation("name", f"Another organisation was named “{name}” a moment "
+                            "ago.") from exc
     audit.record(actor, "organisation.updated", "organisation", org.id, now=now,
                  organisation_id=org.id, changes=changes)
     db.session.flush()
