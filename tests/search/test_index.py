@@ -82,7 +82,7 @@ def test_every_catalogue_writer_keeps_the_index_in_its_transaction(ctx, people):
     assert_true()
     assert found("horiba") == []
     csv = ",".join(labs.CSV_COLUMNS) + "\r\n" + (
-        ",Tensile tester,universal-testing,ZwickRoell,Z100,,hour,1,8,0,90,70,EUR,"
+        ",Tensile tester,universal-testing,ZwickRoell,Z100,,hour,1,8,0,90,70,,EUR,"
         "operator_assisted,no,active,AMT.QC,\r\n")
     labs.import_equipment_csv(_user(manager), _lab(people.lab), csv.encode(), now=NOW)
     assert_true()

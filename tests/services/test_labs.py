@@ -442,7 +442,7 @@ def test_export_then_import_round_trip_updates_in_place(ctx, people, make_equipm
     assert labs.export_equipment_csv(_user(people.manager), _lab(people.lab)) == exported
     # Edit one rate and add one row: one update, one creation.
     edited = exported.replace("150.00", "175.00", 1) + (
-        ",Tensile tester,universal-testing,ZwickRoell,Z100,,hour,1,8,0,90,70,EUR,"
+        ",Tensile tester,universal-testing,ZwickRoell,Z100,,hour,1,8,0,90,70,,EUR,"
         "operator_assisted,no,active,AMT.QC,\"Max force: 100 kN\nSpeed: 0.001–1000 mm/min\"\r\n")
     result = _import(people, edited.encode(), frozen_clock.now)
     db.session.commit()
@@ -459,10 +459,10 @@ def test_export_then_import_round_trip_updates_in_place(ctx, people, make_equipm
 def test_import_with_three_bad_rows_lists_each_with_line_and_column_and_writes_nothing(
         ctx, people, frozen_clock):
     content = _csv(
-        ",Good one,sem,,,,hour,1,8,0,100,80,EUR,operator_assisted,no,active,AMN.CHR,",
-        ",Negative,sem,,,,hour,1,8,0,-5,80,EUR,operator_assisted,no,active,,",
-        ",\"Two\nlines\",sem,,,,hour,9,2,0,100,80,EUR,operator_assisted,no,active,,",
-        ",Unknown,warp-drive,,,,hour,1,8,0,100,80,EUR,operator_assisted,no,active,NOPE,",
+        ",Good one,sem,,,,hour,1,8,0,100,80,,EUR,operator_assisted,no,active,AMN.CHR,",
+        ",Negative,sem,,,,hour,1,8,0,-5,80,,EUR,operator_assisted,no,active,,",
+        ",\"Two\nlines\",sem,,,,hour,9,2,0,100,80,,EUR,operator_assisted,no,active,,",
+        ",Unknown,warp-drive,,,,hour,1,8,0,100,80,,EUR,operator_assisted,no,active,NOPE,",
     )
     exc = _refused("file", _import, people, content, frozen_clock.now)
     problems = [(p.line, p.column, p.column_name) for p in exc.problems]
@@ -471,7 +471,7 @@ def test_import_with_three_bad_rows_lists_each_with_line_and_column_and_writes_n
         (4, 2, "name"),  # a name is one line (services.common.text)
         (4, 8, "min_units"),  # the record starts on line 4 and spans two lines
         (6, 3, "category"),
-        (6, 17, "ket_codes"),
+        (6, 18, "ket_codes"),
     ]
     assert "line 3, column 11 (rate_industry): A rate cannot be negative." in [
         str(p) for p in exc.problems]
@@ -504,7 +504,7 @@ def test_import_refuses_files_that_are_not_equipment_csv(ctx, people, frozen_clo
 
 
 def test_import_refuses_a_file_over_the_size_limit(ctx, people, frozen_clock):
-    content = _csv(",A,sem,,,,hour,1,8,0,100,80,EUR,operator_assisted,no,active,,")
+    content = _csv(",A,sem,,,,hour,1,8,0,100,80,,EUR,operator_assisted,no,active,,")
     exc = _refused("file", _import, people, content, frozen_clock.now, max_bytes=100)
     assert "larger than" in exc.message
 
@@ -520,7 +520,7 @@ def test_import_refuses_ids_of_another_labs_equipment(ctx, people, make_equipmen
                                                       frozen_clock):
     theirs = make_equipment(people.other_lab)
     exc = _refused("file", _import, people,
-                   _csv(f"{theirs.id},Taken over,sem,,,,hour,1,8,0,100,80,EUR,"
+                   _csv(f"{theirs.id},Taken over,sem,,,,hour,1,8,0,100,80,,EUR,"
                         "operator_assisted,no,active,,"), frozen_clock.now)
     assert [(p.line, p.column_name) for p in exc.problems] == [(2, "id")]
     assert db.session.get(Equipment, theirs.id).name != "Taken over"
@@ -536,9 +536,32 @@ def test_import_reports_every_problem_of_a_row_not_only_the_first(ctx, people, f
     # An unreadable number, an unknown category and a reversed length in one row: the
     # manager sees all three at once instead of fixing them one upload at a time.
     content = _csv(
-        ",Broken,warp-drive,,,,hour,9,2,0,abc,80,EUR,operator_assisted,no,active,,",
+        ",Broken,warp-drive,,,,hour,9,2,0,abc,80,,EUR,operator_assisted,no,active,,",
     )
     exc = _refused("file", _import, people, content, frozen_clock.now)
     columns = sorted(p.column_name for p in exc.problems)
     assert "rate_industry" in columns and "category" in columns and "min_units" in columns
     assert all(p.line == 2 for p in exc.problems)
+
+
+def test_the_academic_rate_travels_in_the_csv_and_an_empty_cell_removes_it(ctx, people,
+                                                                          frozen_clock):
+    content = _csv(",Glovebox,sem,,,,hour,1,8,0,100,80,65.5,EUR,operator_assisted,no,"
+                   "active,,")
+    assert _import(people, content, frozen_clock.now).created == 1
+    db.session.commit()
+    item = db.session.scalar(select(Equipment).where(Equipment.name == "Glovebox"))
+    assert item.rate_academic == Decimal("65.50")
+    exported = labs.export_equipment_csv(_user(people.manager), _lab(people.lab))
+    assert ",100.00,80.00,65.50,EUR," in exported
+    # An empty cell: academics pay the industry rate again. A file without the column
+    # keeps the stored rate.
+    assert _import(people, exported.replace(",65.50,", ",,").encode(),
+                   frozen_clock.now).updated == 1
+    db.session.commit()
+    db.session.refresh(item)
+    assert item.rate_academic is None
+    short = ("id,name,category,rate_industry,rate_sme,rate_academic\r\n"
+             f"{item.id},Glovebox,sem,100,80,-1\r\n").encode()
+    exc = _refused("file", _import, people, short, frozen_clock.now)
+    assert [p.column_name for p in exc.problems] == ["rate_academic"]

@@ -47,8 +47,8 @@ def test_csv_import_refuses_a_name_with_a_line_break_naming_line_and_column(
         ctx, people, frozen_clock):
     header = ",".join(labs.CSV_COLUMNS)
     content = (header + "\r\n"
-               ",Good one,sem,,,,hour,1,8,0,100,80,EUR,operator_assisted,no,active,,\r\n"
-               f',"{EVIL}",sem,"ZEISS\tGmbH",,,hour,1,8,0,100,80,EUR,operator_assisted,no,'
+               ",Good one,sem,,,,hour,1,8,0,100,80,,EUR,operator_assisted,no,active,,\r\n"
+               f',"{EVIL}",sem,"ZEISS\tGmbH",,,hour,1,8,0,100,80,,EUR,operator_assisted,no,'
                'active,,\r\n').encode()
     before = _count()
     with pytest.raises(labs.CsvImportError) as info:

@@ -409,7 +409,7 @@ def test_csv_round_trip_export_then_import(app, client, people, login, make_equi
         as_text=True)
     # Change a name, add a row: the same file format comes back in.
     text = body.decode("utf-8-sig").replace("Exported AFM", "Renamed AFM")
-    text += (",New tester,universal-testing,,,,hour,1,8,0,90,70,EUR,operator_assisted,no,"
+    text += (",New tester,universal-testing,,,,hour,1,8,0,90,70,,EUR,operator_assisted,no,"
              "active,,\r\n")
     response = _upload(client, people.lab.slug, text.encode())
     assert response.status_code == 302, response.get_data(as_text=True)[-3000:]
@@ -426,10 +426,10 @@ def test_import_with_three_bad_rows_lists_line_and_column_and_writes_nothing(
     header = ",".join(labs.CSV_COLUMNS)
     content = "\r\n".join([
         header,
-        ",Fine,sem,,,,hour,1,8,0,100,80,EUR,operator_assisted,no,active,,",
-        ",Negative rate,sem,,,,hour,1,8,0,-5,80,EUR,operator_assisted,no,active,,",
-        ",Backwards,sem,,,,hour,9,2,0,100,80,EUR,operator_assisted,no,active,,",
-        ",Unknown,warp-drive,,,,hour,1,8,0,100,80,EUR,operator_assisted,no,active,,",
+        ",Fine,sem,,,,hour,1,8,0,100,80,,EUR,operator_assisted,no,active,,",
+        ",Negative rate,sem,,,,hour,1,8,0,-5,80,,EUR,operator_assisted,no,active,,",
+        ",Backwards,sem,,,,hour,9,2,0,100,80,,EUR,operator_assisted,no,active,,",
+        ",Unknown,warp-drive,,,,hour,1,8,0,100,80,,EUR,operator_assisted,no,active,,",
     ]).encode()
     login(people.manager)
     before = _snapshot(app)
@@ -448,9 +448,9 @@ def test_import_lists_every_problem_of_a_row_and_where_the_codes_are(
     content = "\r\n".join([
         header,
         # Five problems in one row, and two in the next.
-        ",Many problems,SEM microscope,,,,fortnight,9,2,0,-5,80,XYZ,operator_assisted,no,"
+        ",Many problems,SEM microscope,,,,fortnight,9,2,0,-5,80,,XYZ,operator_assisted,no,"
         "active,AMT.NOPE,",
-        ",Two problems,afmm,,,,hour,1,8,0,abc,80,EUR,by_magic,no,active,,",
+        ",Two problems,afmm,,,,hour,1,8,0,abc,80,,EUR,by_magic,no,active,,",
     ]).encode()
     login(people.manager)
     before = _snapshot(app)
@@ -522,7 +522,7 @@ def test_import_refuses_a_file_over_the_csv_limit_on_the_file_field(app, client,
                                                                     login):
     login(people.manager)
     header = ",".join(labs.CSV_COLUMNS)
-    row = ",A,sem,,,,hour,1,8,0,100,80,EUR,operator_assisted,no,active,," + "x" * 200
+    row = ",A,sem,,,,hour,1,8,0,100,80,,EUR,operator_assisted,no,active,," + "x" * 200
     content = (header + "\r\n" + "\r\n".join([row] * 6000)).encode()
     assert len(content) > app.config["CSV_MAX_BYTES"]
     before = _snapshot(app)

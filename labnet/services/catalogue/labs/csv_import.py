@@ -67,8 +67,8 @@ _NUMBER_RE = re.compile(r"^-?\d+(\.\d+)?$")
 
 CSV_COLUMNS = (
     "id", "name", "category", "maker", "model", "description", "booking_unit", "min_units",
-    "max_units", "buffer_minutes", "rate_industry", "rate_sme", "currency", "mode",
-    "training_required", "status", "ket_codes", "specs",
+    "max_units", "buffer_minutes", "rate_industry", "rate_sme", "rate_academic", "currency",
+    "mode", "training_required", "status", "ket_codes", "specs",
 )
 REQUIRED_COLUMNS = ("name", "category", "rate_industry", "rate_sme")
 # Service field → CSV column (the others share their name).
@@ -107,6 +107,7 @@ TEMPLATE_ROW = {
     "buffer_minutes": "15",
     "rate_industry": "150.00",
     "rate_sme": "120.00",
+    "rate_academic": "100.00",
     "currency": "EUR",
     "mode": "operator_assisted",
     "training_required": "no",
@@ -216,6 +217,7 @@ def export_equipment_csv(actor: Any, lab: Lab) -> str:
         "booking_unit": item.booking_unit, "min_units": str(item.min_units),
         "max_units": str(item.max_units), "buffer_minutes": str(item.buffer_minutes),
         "rate_industry": f"{item.rate_industry:.2f}", "rate_sme": f"{item.rate_sme:.2f}",
+        "rate_academic": ("" if item.rate_academic is None else f"{item.rate_academic:.2f}"),
         "currency": item.currency, "mode": item.mode,
         "training_required": "yes" if item.training_required else "no",
         "status": item.status, "ket_codes": " ".join(k.ket_code for k in item.ket_links),
@@ -414,6 +416,12 @@ def _parse_decimal(raw: str) -> Decimal:
         raise ValueError("Enter an amount such as 150 or 150.50.") from None
 
 
+def _parse_optional_decimal(raw: str) -> Decimal | None:
+    """An amount, or an empty cell: none (the academic rate: academics pay the industry
+    rate)."""
+    return _parse_decimal(raw) if raw.strip() else None
+
+
 def _parse_bool(raw: str) -> bool:
     if raw.lower() in _TRUE:
         return True
@@ -453,13 +461,14 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "name": _as_text, "category": _as_text, "maker": _as_text, "model": _as_text,
     "description": _as_text, "booking_unit": _parse_choice, "min_units": _parse_int,
     "max_units": _parse_int, "buffer_minutes": _parse_int, "rate_industry": _parse_decimal,
-    "rate_sme": _parse_decimal, "currency": str.upper, "mode": _parse_choice,
+    "rate_sme": _parse_decimal, "rate_academic": _parse_optional_decimal,
+    "currency": str.upper, "mode": _parse_choice,
     "training_required": _parse_bool, "status": _parse_choice, "ket_codes": _parse_codes,
     "specs": _parse_specs,
 }
 # An empty cell keeps the stored value (or the default of a new piece), except in these
 # columns, where it means "none" (or "no").
-_EMPTY_MEANS_NONE = frozenset({"training_required", "specs", "ket_codes"})
+_EMPTY_MEANS_NONE = frozenset({"training_required", "specs", "ket_codes", "rate_academic"})
 _COLUMN_FIELD = {column: name for name, column in _FIELD_COLUMN.items()}
 
 
