@@ -94,9 +94,11 @@ def _walk(make_org, make_user, make_lab, make_equipment) -> dict[str, str]:
     workflow.post_message(boss(), req.id, "Which standard?", now=NOW)
     workflow.answer(boss(), req.id, lab.id, True, "Yes", now=NOW)
     db.session.commit()
-    workflow.create_request(m(), workflow.NewRequest(
+    to_contact = workflow.create_request(m(), workflow.NewRequest(
         kind="access", lab_ids=[contact_lab.id], title="Clean room", summary="Two days"),
         now=NOW)
+    db.session.commit()
+    workflow.post_message(m(), to_contact.id, "Could it be in April?", now=NOW)
     db.session.commit()
     workflow.tell_unanswered_requesters(now=NOW + 8 * 24 * H)
     db.session.commit()

@@ -89,6 +89,23 @@ def test_a_request_to_a_lab_with_only_a_public_email_goes_there_with_the_claim_l
     assert "public contact e-mail of Contact Lab" in body
 
 
+def test_the_companys_later_messages_reach_the_unmanaged_labs_public_email_too(
+        smtp, app, client, login, s):
+    login(s.member)
+    _send_service(app, client, "contact-lab")
+    ref = _reference(app)
+    request_url = f"/requests/{ref}"
+    response = post_form(client, f"{request_url}/messages",
+                         {"body": "Could the report be in German?"}, page=request_url)
+    assert response.status_code == 302
+    mails = smtp.to("info@contact-lab.example")
+    assert len(mails) == 2  # the request, then the message
+    body = smtp.text(mails[-1])
+    assert "Could the report be in German?" in body and ref in body
+    assert "http://labnet.test/labs/contact-lab#claim" in body
+    assert "public contact e-mail of Contact Lab" in body
+
+
 def test_a_manager_granted_later_finds_the_request_and_answers_it(smtp, app, client, login, s):
     login(s.member)
     _send_service(app, client, "contact-lab")

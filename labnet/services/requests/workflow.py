@@ -667,8 +667,29 @@ def post_message(user: User, request: LabRequest | int, body: str, *,
             audit.record(user, "request.in_review", "lab_request", req.id, now=now)
     _notify("request_message", req, f"New message on request {req.reference}: {req.title}",
             user, now=now, message=message, speaker=speaker)
+    if lab_id is None:
+        _tell_unmanaged_labs(req, message, user, now=now)
     db.session.flush()
     return message
+
+
+def _tell_unmanaged_labs(req: LabRequest, message: RequestMessage, actor: User, *,
+                         now: datetime) -> None:
+    """The company's message reaches the labs of the request that nobody manages yet at
+    their public address, with the claim link, as the request itself did (rule 8): until a
+    lab is claimed nobody there could read it on LabNet."""
+    for lab_reach in reach_of(link.lab for link in req.labs).values():
+        if lab_reach.kind != CONTACT:
+            continue
+        lab = lab_reach.lab
+        enqueue_email(
+            "request_message_to_lab_contact", lab_reach.address,
+            f"New message on the request to {lab.name} on LabNet: {req.title}",
+            {"req": req, "lab": lab, "actor": actor, "message": message,
+             "claim_url": claim_url(lab)},
+            now=now,
+            why=f"You receive this because {lab_reach.address} is the public contact e-mail "
+                f"of {lab.name} on LabNet, and nobody manages the lab there yet.")
 
 
 # --- the company side ------------------------------------------------------------------------
