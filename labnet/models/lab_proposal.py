@@ -44,6 +44,10 @@ class LabProposal(TimestampMixin, Base):
         ForeignKey("user_account.id", ondelete="SET NULL"))
     decided_at: Mapped[datetime | None]
     reason: Mapped[str] = mapped_column(Text, default="")
+    # Still pending after REMIND_AFTER: its reviewers were reminded; after ESCALATE_AFTER,
+    # LabNet's admins were asked too (services/catalogue/labs/creation.py).
+    reminded_at: Mapped[datetime | None]
+    escalated_at: Mapped[datetime | None]
 
     lab: Mapped[Lab | None] = relationship(lazy="raise_on_sql")
     organisation: Mapped[Organisation] = relationship(lazy="joined", innerjoin=True)

@@ -184,6 +184,8 @@ def _walk(make_org, make_user, make_lab, make_equipment) -> dict[str, str]:
         name="Walk Bench", kind_code="rto", country="DE", city="Aachen",
         timezone="Europe/Berlin", lat=50.77, lon=6.08), now=NOW)
     db.session.commit()
+    creation.remind_pending_proposals(now=NOW + 3 * 24 * H)  # nobody decided in 3 days
+    db.session.commit()
     creation.decline_proposal(admin(), proposal, "It is the Walk Lab.", now=NOW)
     db.session.commit()
 

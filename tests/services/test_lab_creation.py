@@ -4,7 +4,7 @@ nothing; decisions are audited and mailed once."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -127,3 +127,44 @@ def test_the_picker_resolves_names_and_address_names(ctx, people):
     with pytest.raises(RuleViolation) as empty:
         picker.resolve_lab("   ")
     assert "Enter the lab's name" in empty.value.message
+
+
+def _mails(kind: str) -> list[str]:
+    return sorted(db.session.scalars(select(OutboxEmail.to_addr)
+                                     .where(OutboxEmail.kind == kind)))
+
+
+def test_an_undecided_proposal_reminds_its_reviewers_once_then_asks_labnets_admins(
+        ctx, uni, make_user):
+    labnet_admin = make_user(roles=("admin",))
+    proposal = creation.propose_lab(_user(uni.member), PLACED, now=NOW)
+    day = timedelta(days=1)
+    assert creation.remind_pending_proposals(now=NOW + 2 * day) == {
+        "reminded": 0, "escalated": 0}
+    # Day 3: the organisation's admin is reminded, once however often the job runs.
+    for _ in range(2):
+        creation.remind_pending_proposals(now=NOW + 3 * day)
+    assert _mails("lab_proposal_reminder") == [uni.admin.email]
+    # Day 7: LabNet's admins are asked too, once.
+    for _ in range(2):
+        creation.remind_pending_proposals(now=NOW + 8 * day)
+    assert _mails("lab_proposal_reminder") == sorted([uni.admin.email, labnet_admin.email])
+    body = db.session.scalar(select(OutboxEmail.body_text).where(
+        OutboxEmail.to_addr == labnet_admin.email))
+    assert "have not answered" in body and f"/manage/proposals/{proposal.id}" in body
+    # A decided proposal is never reminded.
+    decided = creation.propose_lab(_user(uni.member), PLACED, now=NOW)
+    creation.approve_proposal(_user(uni.admin), decided, now=NOW)
+    assert creation.remind_pending_proposals(now=NOW + 30 * day) == {
+        "reminded": 0, "escalated": 0}
+
+
+def test_a_proposal_labnets_admins_review_from_the_start_is_not_escalated_to_them_again(
+        ctx, make_org, make_user):
+    lonely = make_org(kind="cluster", size_class=None)
+    member = make_user(organisation=lonely)
+    admin = make_user(roles=("admin",))
+    creation.propose_lab(_user(member), PLACED, now=NOW)
+    assert creation.remind_pending_proposals(now=NOW + timedelta(days=8)) == {
+        "reminded": 1, "escalated": 0}
+    assert _mails("lab_proposal_reminder") == [admin.email]

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass, fields, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
@@ -207,6 +207,60 @@ def propose_lab(actor: Any, profile: LabProfile, *, now: datetime) -> LabProposa
             f"{actor.organisation.name}.")
     db.session.flush()
     return proposal
+
+
+PROPOSAL_REMIND_AFTER = timedelta(days=3)
+PROPOSAL_ESCALATE_AFTER = timedelta(days=7)
+_REMIND_BATCH = 200
+
+
+def remind_pending_proposals(*, now: datetime) -> dict[str, int]:
+    """The job (DESIGN rule 8: what happens when nobody answers): a proposal still pending
+    after :data:`PROPOSAL_REMIND_AFTER` reminds its reviewers once; after
+    :data:`PROPOSAL_ESCALATE_AFTER` LabNet's admins, who may decide every proposal, are
+    asked once too (when they were not the reviewers already). Returns the counts."""
+    pending = (select(LabProposal).where(LabProposal.status == ProposalStatus.PENDING)
+               .order_by(LabProposal.id).limit(_REMIND_BATCH))
+    reminded = escalated = 0
+    for proposal in db.session.scalars(pending.where(
+            LabProposal.created_at <= now - PROPOSAL_REMIND_AFTER,
+            LabProposal.reminded_at.is_(None))):
+        _remind(proposal, proposal_reviewers(proposal.organisation_id), now=now,
+                escalated=False)
+        proposal.reminded_at = now
+        reminded += 1
+    for proposal in db.session.scalars(pending.where(
+            LabProposal.created_at <= now - PROPOSAL_ESCALATE_AFTER,
+            LabProposal.escalated_at.is_(None))):
+        proposal.escalated_at = now
+        if not organisation_admins(proposal.organisation_id):
+            continue  # the platform admins were its reviewers from the start
+        _remind(proposal, platform_admins(), now=now, escalated=True)
+        escalated += 1
+    db.session.flush()
+    return {"reminded": reminded, "escalated": escalated}
+
+
+def _remind(proposal: LabProposal, reviewers: list[User], *, now: datetime,
+            escalated: bool) -> None:
+    organisation = proposal.organisation
+    platform = escalated or not organisation_admins(proposal.organisation_id)
+    for reviewer in reviewers:
+        enqueue_email(
+            "lab_proposal_reminder", reviewer.email,
+            f"Reminder: the lab “{proposal.lab_name}” waits for a decision on LabNet",
+            {"reviewer": reviewer, "proposal": proposal, "organisation": organisation,
+             "days": (now - proposal.created_at).days, "escalated": escalated},
+            now=now, action_required=True,
+            why=(f"You receive this as a LabNet admin because nobody at "
+                 f"{organisation.name} has decided this proposal in "
+                 f"{PROPOSAL_ESCALATE_AFTER.days} days." if escalated else
+                 f"You receive this as a LabNet admin because {organisation.name} has no "
+                 "organisation admin to decide it." if platform else
+                 f"You receive this because you are an organisation admin of "
+                 f"{organisation.name}."))
+    audit.record(None, "lab.proposal_escalated" if escalated else "lab.proposal_reminded",
+                 "lab_proposal", proposal.id, now=now, reviewers=len(reviewers))
 
 
 def list_proposals_to_decide(actor: Any) -> Select[tuple[LabProposal]]:
