@@ -64,13 +64,14 @@ def _init_logging(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from labnet import clock
-    from labnet.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+    from labnet.extensions import bootstrap, cache, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     csrf.init_app(app)
     bootstrap.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
