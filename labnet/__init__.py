@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,12 +53,9 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
 
 
 def _init_logging(app: Flask) -> None:
-    logger = logging.getLogger("labnet")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    from labnet.logs import configure
+
+    configure(bool(app.config["LOG_JSON"]))
 
 
 def _init_extensions(app: Flask) -> None:

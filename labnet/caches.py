@@ -63,8 +63,6 @@ _generation = 0  # without an app (a bare session in a script): this process onl
 _TOUCHED = "labnet.touched_tables"
 _NETWORKS = "labnet.touched_networks"
 VERSION_PREFIX = "v:"
-# What the caches did since the process started, by cache name: [hits, misses].
-STATS: dict[str, list[int]] = {}
 
 
 def _backend() -> Any | None:
@@ -169,8 +167,10 @@ def remember(name: str, key: Any, seconds: float, build: Callable[[], Any]) -> A
 
 
 def count(name: str, hit: bool) -> None:
-    """Count a hit or miss of a cache kept elsewhere (for ``/metrics``)."""
-    STATS.setdefault(name, [0, 0])[0 if hit else 1] += 1
+    """Count a hit or a miss of cache ``name`` (``/metrics``: the hit rate)."""
+    from labnet.metrics import CACHE_LOOKUPS
+
+    CACHE_LOOKUPS.labels(name, "hit" if hit else "miss").inc()
 
 
 def _touched(session: Session) -> set[str]:

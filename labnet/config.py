@@ -68,6 +68,12 @@ DEFAULTS: dict[str, Any] = {
     # (development, `make run`) caches are per process (Flask-Caching's SimpleCache) and
     # limits in memory. Production with more than one process needs it.
     "REDIS_URL": None,
+    # /metrics answers only a scraper sending "Authorization: Bearer <METRICS_TOKEN>";
+    # unset, /metrics is off (404).
+    "METRICS_TOKEN": None,
+    # One JSON object per log line, with the request id (X-Request-ID); None: on in
+    # production, plain lines elsewhere.
+    "LOG_JSON": None,
     "ALLOW_NO_REDIS": False,  # production on one process only: caches and limits local
     # Seconds a cache entry lives at most (writes end it sooner through version keys).
     "CACHE_DEFAULT_TIMEOUT": 300,
@@ -161,6 +167,8 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
             "(and LABNET_MAIL_PORT, LABNET_MAIL_USE_TLS, … as needed)")
     _operator(app)
     _redis(app)
+    if app.config.get("LOG_JSON") is None:
+        app.config["LOG_JSON"] = app.config["ENV_NAME"] == "production"
     if app.config["ENV_NAME"] == "production" and app.debug:
         raise RuntimeError("DEBUG must never be on under the production configuration")
 
