@@ -127,6 +127,10 @@ def _register_cli(app: Flask) -> None:
     from labnet.cli_labs import labs_cli
 
     labnet_cli.add_command(labs_cli)  # flask labnet labs create|import|template
+    from labnet.cli_ops import backup_cmd, restore_cmd
+
+    labnet_cli.add_command(backup_cmd)  # flask labnet backup
+    labnet_cli.add_command(restore_cmd)  # flask labnet restore ARCHIVE
     app.cli.add_command(labnet_cli)
 
 

@@ -68,6 +68,12 @@ DEFAULTS: dict[str, Any] = {
     # (development, `make run`) caches are per process (Flask-Caching's SimpleCache) and
     # limits in memory. Production with more than one process needs it.
     "REDIS_URL": None,
+    # Backups (flask labnet backup; the daily "backup" job): the folder (default
+    # instance/backups), every backup of the last BACKUP_KEEP_DAYS days, and always the
+    # BACKUP_KEEP_MIN newest.
+    "BACKUP_DIR": None,
+    "BACKUP_KEEP_DAYS": 14,
+    "BACKUP_KEEP_MIN": 3,
     # /metrics answers only a scraper sending "Authorization: Bearer <METRICS_TOKEN>";
     # unset, /metrics is off (404).
     "METRICS_TOKEN": None,

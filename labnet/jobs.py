@@ -45,6 +45,7 @@ from labnet.services.booking.engine import expire_holds
 from labnet.services.booking.reminders import complete_bookings, send_reminders
 from labnet.services.geo.geocoding import geocode_pending
 from labnet.services.notifications.outbox import deliver_committed, send_digests, send_outbox
+from labnet.services.ops.backup import scheduled_backup
 from labnet.services.requests.workflow import tell_unanswered_requesters
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,12 @@ def _join_requests(*, now: datetime) -> dict[str, Any]:
 def _tell_unanswered(*, now: datetime) -> dict[str, Any]:
     return {"told": tell_unanswered_requesters(now=now)}
 
+
+def _backup(*, now: datetime) -> dict[str, Any]:
+    # The archive lands on the scheduler's host (BACKUP_DIR: mount shared or off-site storage).
+    return scheduled_backup(current_app.config, current_app.instance_path, now=now)
+
+
 # name -> (service function, interval, lease, description). Every sweeper finds its due
 # work in the database, so a run that was missed (scheduler down) is caught up by the next.
 JOBS: dict[str, Job] = {
@@ -131,6 +138,9 @@ JOBS: dict[str, Job] = {
         _join_requests, timedelta(hours=1), timedelta(minutes=30),
         "remind approvers of join requests undecided for 3 days; expire them after 14 days "
         "and tell the requester"),
+    "backup": Job(
+        _backup, timedelta(hours=6), timedelta(hours=2),
+        "once a day back up the database and instance files; keep BACKUP_KEEP_DAYS days"),
 }
 
 
