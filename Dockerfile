@@ -18,7 +18,8 @@ RUN pip install -r requirements/run.txt
 COPY pyproject.toml README.md wsgi.py gunicorn.conf.py ./
 COPY labnet labnet
 COPY migrations migrations
-RUN pip install --no-deps . && mkdir -p instance && chown -R labnet:labnet /app/instance
+# Editable: the code runs from /app, beside its migrations/ (flask db upgrade, /ready).
+RUN pip install --no-deps -e . && mkdir -p instance && chown -R labnet:labnet /app/instance
 
 USER labnet
 EXPOSE 8000

@@ -9,7 +9,12 @@ at scrape time instead (:mod:`labnet.services.ops.metrics`), so every host repor
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import Counter, Histogram
+
+if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):  # every process of the image writes there
+    os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 
 REQUEST_SECONDS = Histogram(
     "labnet_http_request_duration_seconds", "Time to answer a request, by endpoint",

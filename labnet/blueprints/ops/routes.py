@@ -30,7 +30,8 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 @bp.get("/ready")
 def ready():
-    state = health.readiness(current_app.config)
+    state = health.readiness(current_app.config,
+                             str(current_app.extensions["migrate"].directory))
     response = jsonify({"status": "ready" if state["ready"] else "not ready", **state})
     response.status_code = 200 if state["ready"] else 503
     if not state["ready"]:

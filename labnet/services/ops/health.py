@@ -8,43 +8,36 @@ serve now (a proxy or orchestrator sends traffic only then).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import text
 
 from labnet.extensions import db
 
-MIGRATIONS = Path(__file__).resolve().parents[3] / "migrations"
+_HEADS: dict[str, set[str]] = {}
 
 
-def _heads() -> set[str]:
-    from alembic.config import Config
-    from alembic.script import ScriptDirectory
+def expected_heads(migrations: str) -> set[str]:
+    """The heads of the migrations in folder ``migrations`` (read once per process)."""
+    if migrations not in _HEADS:
+        from alembic.config import Config
+        from alembic.script import ScriptDirectory
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return set(ScriptDirectory.from_config(config).get_heads())
-
-
-_HEADS: set[str] = set()
-
-
-def expected_heads() -> set[str]:
-    """The migration heads this code expects (read once per process)."""
-    if not _HEADS:
-        _HEADS.update(_heads())
-    return _HEADS
+        config = Config()
+        config.set_main_option("script_location", migrations)
+        _HEADS[migrations] = set(ScriptDirectory.from_config(config).get_heads())
+    return _HEADS[migrations]
 
 
-def readiness(config: Mapping[str, Any]) -> dict[str, Any]:
+def readiness(config: Mapping[str, Any], migrations: str) -> dict[str, Any]:
     """``{"ready": bool, "checks": {name: "ok" | reason}}`` for the database, Redis and the
-    migrations. Never raises: a failed check is a reason, not an error page."""
+    migrations (the folder ``migrations`` holds the code's). Never raises: a failed check
+    is a reason, not an error page."""
     checks: dict[str, str] = {}
     try:
         db.session.execute(text("SELECT 1"))
         current = set(db.session.scalars(text("SELECT version_num FROM alembic_version")))
-        expected = expected_heads()
+        expected = expected_heads(migrations)
         checks["database"] = "ok"
         checks["migrations"] = "ok" if current == expected else (
             f"database at {', '.join(sorted(current)) or 'nothing'}, code expects "
