@@ -2,7 +2,7 @@
 
 The caches (map GeoJSON in ``blueprints/maps``, the bare catalogue's facet counts in
 ``services.catalogue.search``, the dashboard in ``services.analytics``) put :func:`generation` in
-their keys. A transaction committed in this process that wrote one of
+their keys. A transaction committed (by any process, see below) that wrote one of
 :data:`CATALOGUE_TABLES` (a lab published or edited, its equipment, KET areas,
 accreditations, opening hours; a network, its stages, coordinators and members — a
 membership accepted) bumps it, so the next request rebuilds instead of serving the old
