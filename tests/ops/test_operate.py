@@ -93,6 +93,21 @@ def test_metrics_need_the_token_and_report_the_figures(app, client, make_lab, ma
                   if line.startswith("labnet_outbox_oldest_age_seconds "))
     assert float(oldest.split()[1]) >= 29 * 60
     assert "labnet_bookings" in body and "labnet_outbox_bounced 0.0" in body
+    assert "labnet_database_up 1.0" in body
+
+
+@pytest.mark.parametrize("app_config", [{"METRICS_TOKEN": TOKEN}])
+def test_metrics_say_when_the_database_is_down_instead_of_failing(app, client, monkeypatch):
+    from labnet.blueprints.ops import routes
+
+    def down(**_kw):
+        raise ConnectionError("database gone")
+
+    monkeypatch.setattr(routes, "database_metrics", down)
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "labnet_database_up 0.0" in body and "labnet_http_request_duration" in body
 
 
 def test_every_response_carries_a_request_id(client):

@@ -16,9 +16,11 @@ import uuid
 
 from flask import Response, abort, current_app, g, jsonify, request
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily
 
 from labnet import clock
 from labnet.blueprints.ops import bp
+from labnet.extensions import db
 from labnet.metrics import REQUEST_SECONDS
 from labnet.services.ops import health
 from labnet.services.ops.metrics import database_metrics
@@ -53,8 +55,16 @@ def metrics():
     from labnet.jobs import JOBS
 
     jobs = {name: job.interval.total_seconds() for name, job in JOBS.items()}
-    body = _process_metrics() + generate_latest(_Families(database_metrics(
-        now=clock.utcnow(), jobs=jobs)))
+    up = GaugeMetricFamily("labnet_database_up", "Whether the database answered this scrape")
+    try:
+        families = database_metrics(now=clock.utcnow(), jobs=jobs)
+        up.add_metric([], 1)
+    except Exception:  # the database is down: say so, and still report this process
+        db.session.rollback()
+        current_app.logger.warning("metrics: the database did not answer", exc_info=True)
+        families = []
+        up.add_metric([], 0)
+    body = _process_metrics() + generate_latest(_Families([up, *families]))
     response = Response(body, content_type=CONTENT_TYPE_LATEST)
     response.cache_control.no_store = True
     return response
