@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := labnet:create_app
 
 .PHONY: venv venv-run run test test-slow test-postgres test-browser test-all lint typecheck \
-	lock bench bench-bookings clean
+	lock bench bench-bookings load clean
 
 ## Installs come from the lock files in requirements/ (pip-compile from pyproject.toml's
 ## ranges; `make lock` writes them again), then LabNet itself without dependencies.
@@ -76,6 +76,11 @@ bench: venv
 bench-bookings: venv
 	$(BIN)/python -m benchmarks.bookings
 
+## Load test (Locust, its own .venv-load from requirements/load.txt) against a LabNet already
+## serving on loopback (LOAD_HOST, default http://127.0.0.1:8000), bounded by LOAD_TIME.
+load:
+	benchmarks/load/run.sh
+
 ## ruff over the code, mypy over the models, permissions and services (pyproject.toml).
 lint: venv
 	$(BIN)/ruff check labnet tests benchmarks migrations
@@ -87,6 +92,8 @@ lock: venv
 		-o requirements/run.txt pyproject.toml
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
 		--extra test --extra browser --extra dev -o requirements/dev.txt pyproject.toml
+	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
+		-o requirements/load.txt requirements/load.in
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) .venv-load *.egg-info .pytest_cache

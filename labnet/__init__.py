@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -54,23 +53,21 @@ def create_app(config: Mapping[str, Any] | None = None, *, instance_path: str | 
 
 
 def _init_logging(app: Flask) -> None:
-    logger = logging.getLogger("labnet")
-    if not logger.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-    logger.setLevel(logging.INFO)
+    from labnet.logs import configure
+
+    configure(bool(app.config["LOG_JSON"]))
 
 
 def _init_extensions(app: Flask) -> None:
     from labnet import clock
-    from labnet.extensions import bootstrap, csrf, db, limiter, login_manager, migrate
+    from labnet.extensions import bootstrap, cache, csrf, db, limiter, login_manager, migrate
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     csrf.init_app(app)
     bootstrap.init_app(app)
     limiter.init_app(app)
+    cache.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please log in to see this page."
@@ -130,6 +127,10 @@ def _register_cli(app: Flask) -> None:
     from labnet.cli_labs import labs_cli
 
     labnet_cli.add_command(labs_cli)  # flask labnet labs create|import|template
+    from labnet.cli_ops import backup_cmd, restore_cmd
+
+    labnet_cli.add_command(backup_cmd)  # flask labnet backup
+    labnet_cli.add_command(restore_cmd)  # flask labnet restore ARCHIVE
     app.cli.add_command(labnet_cli)
 
 

@@ -63,7 +63,27 @@ DEFAULTS: dict[str, Any] = {
     # Token lifetimes for e-mailed links.
     "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
     "RESET_TOKEN_MAX_AGE": 3600,
-    # Rate limits: in memory by default; set LABNET_RATELIMIT_STORAGE_URI=redis://… in production.
+    # Redis (redis://host:6379/0): shared caches and their version keys (labnet.caches),
+    # rate limits (unless RATELIMIT_STORAGE_URI names another store) and /ready. Without it
+    # (development, `make run`) caches are per process (Flask-Caching's SimpleCache) and
+    # limits in memory. Production with more than one process needs it.
+    "REDIS_URL": None,
+    # Backups (flask labnet backup; the daily "backup" job): the folder (default
+    # instance/backups), every backup of the last BACKUP_KEEP_DAYS days, and always the
+    # BACKUP_KEEP_MIN newest.
+    "BACKUP_DIR": None,
+    "BACKUP_KEEP_DAYS": 14,
+    "BACKUP_KEEP_MIN": 3,
+    # /metrics answers only a scraper sending "Authorization: Bearer <METRICS_TOKEN>";
+    # unset, /metrics is off (404).
+    "METRICS_TOKEN": None,
+    # One JSON object per log line, with the request id (X-Request-ID); None: on in
+    # production, plain lines elsewhere.
+    "LOG_JSON": None,
+    "ALLOW_NO_REDIS": False,  # production on one process only: caches and limits local
+    # Seconds a cache entry lives at most (writes end it sooner through version keys).
+    "CACHE_DEFAULT_TIMEOUT": 300,
+    # Rate limits: in memory by default; REDIS_URL (or LABNET_RATELIMIT_STORAGE_URI) in production.
     "RATELIMIT_ENABLED": True,
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": False,
@@ -152,6 +172,9 @@ def load_config(app: Flask, overrides: Mapping[str, Any] | None = None) -> None:
             "MAIL_SERVER is not set: production needs an SMTP server; set LABNET_MAIL_SERVER "
             "(and LABNET_MAIL_PORT, LABNET_MAIL_USE_TLS, … as needed)")
     _operator(app)
+    _redis(app)
+    if app.config.get("LOG_JSON") is None:
+        app.config["LOG_JSON"] = app.config["ENV_NAME"] == "production"
     if app.config["ENV_NAME"] == "production" and app.debug:
         raise RuntimeError("DEBUG must never be on under the production configuration")
 
@@ -203,6 +226,29 @@ def _base_url(app: Flask) -> None:
         if isinstance(extra, str):
             extra = [h.strip() for h in extra.split(",") if h.strip()]
         app.config["TRUSTED_HOSTS"] = list(dict.fromkeys([parts.hostname, *extra]))
+
+
+def _redis(app: Flask) -> None:
+    """Flask-Caching and Flask-Limiter on Redis when ``REDIS_URL`` is set; in production it
+    is required (several workers must share limits, caches and their version keys)."""
+    url = (app.config.get("REDIS_URL") or "").strip() or None
+    app.config["REDIS_URL"] = url
+    if url is None:
+        if app.config["ENV_NAME"] == "production" and not app.config.get("ALLOW_NO_REDIS"):
+            raise RuntimeError(
+                "REDIS_URL is not set: production shares caches, rate limits and their "
+                "version keys between workers and hosts through Redis; set "
+                "LABNET_REDIS_URL=redis://host:6379/0 (or LABNET_ALLOW_NO_REDIS=true for "
+                "a single-process installation)")
+        app.config.setdefault("CACHE_TYPE", "SimpleCache")
+        return
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise RuntimeError(f"REDIS_URL must be a redis:// URL, not {url!r}; set LABNET_REDIS_URL")
+    app.config.setdefault("CACHE_TYPE", "RedisCache")
+    app.config.setdefault("CACHE_REDIS_URL", url)
+    app.config.setdefault("CACHE_KEY_PREFIX", "labnet:")
+    if app.config.get("RATELIMIT_STORAGE_URI") in (None, "", "memory://"):
+        app.config["RATELIMIT_STORAGE_URI"] = url
 
 
 def _database_uri(app: Flask) -> None:

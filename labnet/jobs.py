@@ -7,7 +7,13 @@ lets the lease go. The lease is a compare-and-set UPDATE committed on its own co
 before the work starts, so a job never runs twice at once, whether two schedulers run on
 two hosts or an operator types ``flask labnet jobs run`` while the scheduler is busy; the
 loser is told "skipped". A runner that dies holding a lease blocks its job only until the
-lease ends, so every job bounds its work per run well inside its lease.
+lease ends (then the next scheduler to tick takes it over), so every job bounds its work
+per run well inside its lease.
+
+Once per period (issue 16): the scheduler asks for a run only if none *started* within the
+job's period (:data:`PERIOD_SLACK` short of its interval), so two schedulers on two hosts,
+whose timers tick at different moments, still run each job once per interval between
+them. ``flask labnet jobs run`` asks without that condition (an operator's explicit run).
 
 No rules live here; the scheduler (``flask labnet scheduler``) is its own process, one per
 deployment, never inside gunicorn workers (RELIABILITY §2.2.1).
@@ -25,7 +31,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import or_, update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -40,6 +46,7 @@ from labnet.services.booking.reminders import complete_bookings, send_reminders
 from labnet.services.catalogue.labs.creation import remind_pending_proposals
 from labnet.services.geo.geocoding import geocode_pending
 from labnet.services.notifications.outbox import deliver_committed, send_digests, send_outbox
+from labnet.services.ops.backup import scheduled_backup
 from labnet.services.requests.workflow import tell_unanswered_requesters
 
 log = logging.getLogger(__name__)
@@ -95,6 +102,12 @@ def _lab_proposals(*, now: datetime) -> dict[str, Any]:
 def _tell_unanswered(*, now: datetime) -> dict[str, Any]:
     return {"told": tell_unanswered_requesters(now=now)}
 
+
+def _backup(*, now: datetime) -> dict[str, Any]:
+    # The archive lands on the scheduler's host (BACKUP_DIR: mount shared or off-site storage).
+    return scheduled_backup(current_app.config, current_app.instance_path, now=now)
+
+
 # name -> (service function, interval, lease, description). Every sweeper finds its due
 # work in the database, so a run that was missed (scheduler down) is caught up by the next.
 JOBS: dict[str, Job] = {
@@ -134,6 +147,9 @@ JOBS: dict[str, Job] = {
         _lab_proposals, timedelta(hours=1), timedelta(minutes=30),
         "remind reviewers of lab proposals undecided for 3 days; after 7 days ask LabNet's "
         "admins too"),
+    "backup": Job(
+        _backup, timedelta(hours=6), timedelta(hours=2),
+        "once a day back up the database and instance files; keep BACKUP_KEEP_DAYS days"),
 }
 
 
@@ -151,19 +167,28 @@ def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"[:120]
 
 
-def acquire_lease(name: str, holder: str, *, now: datetime, lease: timedelta) -> bool:
-    """Take the job's lease if it is free or ended; committed at once on a connection of
-    its own, so other runners see it before this one starts working."""
+# A scheduler's own next tick comes one interval after its last; timers drift a little.
+PERIOD_SLACK = 0.1
+
+
+def acquire_lease(name: str, holder: str, *, now: datetime, lease: timedelta,
+                  period: timedelta | None = None) -> bool:
+    """Take the job's lease if it is free or ended (and, with ``period``, no run started
+    within it); committed at once on a connection of its own, so other runners see it
+    before this one starts working."""
     table = JobLock.__table__
     with db.engine.begin() as conn:
         insert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
         # The row appears on first use, so a new job needs no migration.
         conn.execute(insert(table).values(name=name, last_status="")
                      .on_conflict_do_nothing(index_elements=["name"]))
+        due = [or_(table.c.lease_until.is_(None), table.c.lease_until <= now)]
+        if period is not None:
+            due.append(or_(table.c.last_started_at.is_(None),
+                           table.c.last_started_at <= now - period))
         taken = conn.execute(
             update(table)
-            .where(table.c.name == name,
-                   or_(table.c.lease_until.is_(None), table.c.lease_until <= now))
+            .where(table.c.name == name, and_(*due))
             .values(holder=holder, lease_until=now + lease, last_started_at=now))
         return taken.rowcount == 1
 
@@ -174,11 +199,14 @@ def release_lease(name: str, holder: str, *, finished_at: datetime, status: str)
         conn.execute(update(table)
                      .where(table.c.name == name, table.c.holder == holder)
                      .values(holder=None, lease_until=None, last_finished_at=finished_at,
-                             last_status=status))
+                             last_status=status, run_count=table.c.run_count + 1,
+                             failure_count=table.c.failure_count
+                             + (0 if status == "ok" else 1)))
 
 
-def run_job(name: str, *, now: datetime) -> JobOutcome:
-    """Run job ``name`` once if no other runner holds it; commit its work.
+def run_job(name: str, *, now: datetime, once_per_period: bool = False) -> JobOutcome:
+    """Run job ``name`` once if no other runner holds it (and, with ``once_per_period``, no
+    run started within its interval, less :data:`PERIOD_SLACK`); commit its work.
 
     Call it with no uncommitted writes in the session (on SQLite the lease's own
     connection would wait for them).
@@ -187,7 +215,8 @@ def run_job(name: str, *, now: datetime) -> JobOutcome:
     """
     job = JOBS[name]
     holder = holder_id()
-    if not acquire_lease(name, holder, now=now, lease=job.lease):
+    period = job.interval * (1 - PERIOD_SLACK) if once_per_period else None
+    if not acquire_lease(name, holder, now=now, lease=job.lease, period=period):
         row = db.session.get(JobLock, name, populate_existing=True)
         db.session.rollback()
         return JobOutcome(name, "skipped", holder=(row.holder or "") if row else "",
@@ -229,7 +258,7 @@ def build_scheduler(app: Any) -> Any:
 def _scheduled_run(app: Any, name: str) -> None:
     with app.app_context():
         try:
-            outcome = run_job(name, now=clock.utcnow())
+            outcome = run_job(name, now=clock.utcnow(), once_per_period=True)
             log.info("job %s: %s %s", name, outcome.status, outcome.result or outcome.holder)
         except Exception:
             # run_job logged the traceback; a failed run must not stop the scheduler.

@@ -17,12 +17,14 @@ from labnet.blueprints.main import bp as main
 from labnet.blueprints.manage import bp as manage
 from labnet.blueprints.maps import bp as maps
 from labnet.blueprints.networks import bp as networks
+from labnet.blueprints.ops import bp as ops
 from labnet.blueprints.requests import bp as requests
 from labnet.blueprints.team import bp as team
 
 
 def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main)  # /, /health
+    app.register_blueprint(ops)  # /ready, /metrics; request ids, latency, JSON access log
     app.register_blueprint(auth)  # /login, /logout, /register, /account/…
     app.register_blueprint(catalogue)  # /labs, /labs/<slug>, /equipment/<id>
     app.register_blueprint(maps)  # /map, /map/labs.geojson, /map/export.html, /vendor/…

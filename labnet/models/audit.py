@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labnet.models.base import Base
@@ -68,6 +68,10 @@ class OutboxEmail(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")
     sent_at: Mapped[datetime | None]
+    # After a temporary failure the outbox job waits until then (backoff: 2, 4, 8, … min).
+    next_attempt_at: Mapped[datetime | None]
+    # The mail server refused the recipient for good (a 5xx answer): a bounce.
+    bounced: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class DemandSignal(Base):

@@ -25,6 +25,9 @@ class JobLock(Base):
     last_started_at: Mapped[datetime | None]
     last_finished_at: Mapped[datetime | None]
     last_status: Mapped[str] = mapped_column(String(20), default="")
+    # Runs and failed runs since the row appeared (for /metrics: every host reads them here).
+    run_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    failure_count: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class GeocodeRequest(Base):

@@ -311,7 +311,7 @@ def test_production_without_secret_key_fails_loudly(tmp_path, monkeypatch):
 # Production refuses to start without these too (tests/web/test_mail_security.py).
 PRODUCTION_REQUIRED = {"BASE_URL": "https://labnet.example.org", "MAIL_SERVER": "smtp.example.org",
                        "OPERATOR_NAME": "Agency", "OPERATOR_ADDRESS": "Street 1, Town",
-                       "OPERATOR_EMAIL": "office@agency.test"}
+                       "OPERATOR_EMAIL": "office@agency.test", "ALLOW_NO_REDIS": True}
 
 
 def test_production_forces_secure_host_prefixed_cookies(tmp_path):

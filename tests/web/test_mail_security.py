@@ -112,10 +112,12 @@ def _production(tmp_path, **settings):
     ("OPERATOR_NAME", "LABNET_OPERATOR_NAME"),
     ("OPERATOR_ADDRESS", "LABNET_OPERATOR_ADDRESS"),
     ("OPERATOR_EMAIL", "LABNET_OPERATOR_EMAIL"),
+    ("REDIS_URL", "LABNET_REDIS_URL"),
 ])
 def test_production_refuses_to_start_without_a_required_setting(tmp_path, missing, setting):
     settings = {"BASE_URL": BASE, "MAIL_SERVER": "smtp.example.org",
-                "SECRET_KEY": "k" * 40, missing: None}
+                "SECRET_KEY": "k" * 40, "REDIS_URL": "redis://127.0.0.1:6379/5",
+                "ALLOW_NO_REDIS": False, missing: None}
     with pytest.raises(RuntimeError, match=setting):
         _production(tmp_path, **settings)
 

@@ -20,7 +20,7 @@ from labnet.blueprints.admin.forms import (
 from labnet.blueprints.helpers import commit_or_flash, commit_or_show
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db, login_manager
-from labnet.models import OutboxEmail, User
+from labnet.models import OutboxEmail, OutboxStatus, User
 from labnet.services.accounts import administration, joins
 from labnet.services.accounts import rules as accounts
 from labnet.services.notifications import outbox as notifications
@@ -235,12 +235,31 @@ def decline_join(user_id: int):
     return redirect(url_for("admin.join_requests"))
 
 
+OUTBOX_STATUSES = ("", *(s.value for s in OutboxStatus))
+
+
 @bp.get("/outbox")
 def outbox():
     to = request.args.get("to", "")[:254].strip().lower()
-    stmt = notifications.list_outbox(to)
+    status = request.args.get("status", "")
+    if status not in OUTBOX_STATUSES:
+        status = ""
+    stmt = notifications.list_outbox(to, status)
     page = db.paginate(stmt, per_page=50, error_out=False)
-    return render_template("admin/outbox.html", page=page, to=to)
+    return render_template("admin/outbox.html", page=page, to=to, status=status,
+                           statuses=OUTBOX_STATUSES, health=notifications.outbox_health(
+                               now=clock.utcnow()), form=ButtonForm())
+
+
+@bp.post("/outbox/<int:message_id>/requeue")
+def outbox_requeue(message_id: int):
+    message = db.session.get(OutboxEmail, message_id)
+    if message is None:
+        raise NotFound(message_id)
+    commit_or_flash(ButtonForm(), lambda: notifications.requeue(
+        message, actor=current_user, now=clock.utcnow()),
+        done=f"The message to {message.to_addr} is queued again.")
+    return redirect(url_for("admin.outbox", status="failed"))
 
 
 @bp.get("/outbox/<int:message_id>")

@@ -1,10 +1,8 @@
 from urllib.parse import urlsplit
 
 from flask import current_app, jsonify, render_template
-from sqlalchemy import text
 
 from labnet.blueprints.main import bp
-from labnet.extensions import db
 from labnet.services.catalogue import pages as catalogue
 from labnet.services.catalogue.taxonomy import ket_names
 
@@ -21,7 +19,7 @@ def index():
 
 @bp.get("/health")
 def health():
-    db.session.execute(text("SELECT 1"))
+    """Alive: the process answers (no database call; ``/ready`` checks what it needs)."""
     return jsonify({"status": "ok"})
 
 

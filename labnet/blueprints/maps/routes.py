@@ -12,7 +12,6 @@ import gzip
 import hashlib
 import io
 import os
-import time
 from functools import lru_cache
 from pathlib import Path
 
@@ -80,15 +79,15 @@ def index():
 
 def _geojson_representation(query, gzipped: bool, scope) -> tuple[str, bytes]:
     """(ETag, body) of the map data for ``query`` as a viewer of ``scope`` sees it, built at
-    most once per GEOJSON_CACHE_SECONDS in this process.
+    most once per GEOJSON_CACHE_SECONDS (shared by every process through labnet.caches).
 
     Clients are told the data may be reused for GEOJSON_MAX_AGE seconds anyway, so the
     server keeps it as long: a revalidation or a second visitor costs a dictionary lookup
     instead of the ~0.5 s query-and-serialise of 10,000 labs (benchmarks/). Entries are
     keyed by the viewer's scope (``permissions.visibility_scope``; ``None`` for an answer
-    that is the same for everybody) and by ``caches.generation()``, so a committed
-    catalogue write in this process is seen at once (DESIGN rule 9). Answers under the
-    availability filter follow the bookings and are never cached.
+    that is the same for everybody) and by the catalogue's version, so a committed write on any
+    host is seen at once (DESIGN rule 9). Answers under the availability filter follow the
+    bookings and are never cached.
     """
     if not query.is_search:
         # Every published lab: the snapshot kept up to date by each catalogue write, the
@@ -99,13 +98,13 @@ def _geojson_representation(query, gzipped: bool, scope) -> tuple[str, bytes]:
     ttl = float(current_app.config.get("GEOJSON_CACHE_SECONDS") or 0)
     if search.depends_on_bookings(query):
         ttl = 0
-    generation = caches.generation()
-    key = (tuple(sorted(query.to_args(page=None).items())), gzipped, scope, generation)
-    cache = current_app.extensions.setdefault("labnet.geojson", {})
-    now = time.monotonic()
-    hit = cache.get(key)
-    if ttl and hit and now - hit[0] < ttl:
-        return hit[1], hit[2]
+    # The shared cache (labnet.caches): every host sees a catalogue or network write at once.
+    # (Network writes bump the catalogue's version too: a network filter is covered.)
+    key = (tuple(sorted(query.to_args(page=None).items())), gzipped, scope, caches.generation())
+    return caches.remember("geojson", key, ttl, lambda: _build_geojson(query, gzipped, scope))
+
+
+def _build_geojson(query, gzipped: bool, scope) -> tuple[str, bytes]:
     data = maps.build_geojson(search.map_labs(current_user, query, now=clock.utcnow()),
                               url_template=_lab_url_template(), ket_names=ket_names())
     # 10,000 labs are ~2.8 MB of JSON but ~0.36 MB gzipped: compress here, since the
@@ -118,13 +117,6 @@ def _geojson_representation(query, gzipped: bool, scope) -> tuple[str, bytes]:
         # revalidates as another's, even where the two bodies happen to agree.
         etag = hashlib.blake2b(f"{etag}:{sorted(scope)}".encode(), digest_size=16).hexdigest()
     etag += "-gz" if gzipped else ""
-    if ttl:
-        for old in [k for k in cache if k[3] != generation]:  # written over: drop now
-            cache.pop(old, None)
-        if len(cache) >= 256:  # bounded: drop the oldest entries
-            for old in sorted(cache, key=lambda k: cache[k][0])[:64]:
-                cache.pop(old, None)
-        cache[key] = (now, etag, body)
     return etag, body
 
 

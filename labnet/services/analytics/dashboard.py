@@ -6,7 +6,7 @@ with formula-like text cells neutralised (DESIGN rule 7).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -110,9 +110,7 @@ def build(f: Filters, *, now: datetime, only: str | None = None) -> Dashboard:
     return Dashboard(f, tables, match, flow, totals, state.until if state else None)
 
 
-# --- the per-process cache -----------------------------------------------------------------
-
-CACHE_MAX_ENTRIES = 256
+# --- the shared cache (labnet.caches) ------------------------------------------------------
 
 
 def _cache_key(f: Filters) -> tuple[Any, ...]:
@@ -120,44 +118,45 @@ def _cache_key(f: Filters) -> tuple[Any, ...]:
     gains or loses a lab gets a view of their own at once); ``None`` for everything."""
     scope = None if f.lab_scope is None else tuple(sorted(db.session.scalars(f.lab_scope)))
     # ``network_id`` is only ever a network the viewer may see (:func:`parse_filters`), and
-    # a network's figures are the same for everyone who sees it. The generation starts new
-    # entries after a catalogue or network write in this process (a membership accepted).
+    # a network's figures are the same for everyone who sees it. The versions start new
+    # entries after a catalogue or network write (a membership accepted) or a summary run,
+    # on any host.
+    scopes = ["catalogue", "dashboard"]
+    if f.network_id is not None:
+        scopes.append(f"network:{f.network_id}")
     return (f.start, f.end, f.ket, f.country, f.kind, f.network_id, scope,
-            caches.generation())
+            caches.versions(scopes))
 
 
 def build_cached(f: Filters, *, now: datetime, ttl: float, only: str | None = None
                  ) -> Dashboard:
-    """:func:`build`, reusing a result computed in this process less than ``ttl`` seconds
-    ago (by ``now``) for the same filters and lab scope; ``ttl`` 0 computes every time.
+    """:func:`build`, reusing a result computed less than ``ttl`` seconds ago (by ``now``)
+    for the same filters and lab scope, by any process (the shared cache); ``ttl`` 0
+    computes every time.
 
     The whole dashboard is cached per (filters, scope); a section's CSV reuses it when
     present (so a CSV shows what the page showed) and otherwise caches its own section.
     Figures are then at most ``ttl`` seconds old (``DASHBOARD_CACHE_SECONDS``)."""
     if not ttl or ttl <= 0:
         return build(f, now=now, only=only)
-    from flask import current_app
-
-    cache: dict[Any, tuple[datetime, Dashboard]] = current_app.extensions.setdefault(
-        "labnet.dashboard", {})
     base = _cache_key(f)
 
     def fresh(key: Any) -> Dashboard | None:
-        hit = cache.get(key)
+        hit = caches.peek("dashboard", key)
         if hit is not None and timedelta(0) <= now - hit[0] < timedelta(seconds=ttl):
-            return hit[1]
+            return replace(hit[1], filters=f)
         return None
 
     board = fresh((base, None))
     if board is None and only is not None:
         board = fresh((base, only))
+    caches.count("dashboard", board is not None)
     if board is not None:
         return board
     board = build(f, now=now, only=only)
-    if len(cache) >= CACHE_MAX_ENTRIES:  # bounded: drop the oldest quarter
-        for old in sorted(cache, key=lambda k: cache[k][0])[:CACHE_MAX_ENTRIES // 4]:
-            cache.pop(old, None)
-    cache[(base, only)] = (now, board)
+    # The filters' lab scope is a statement: the cached copy keeps the figures only.
+    caches.store("dashboard", (base, only), (now, replace(board, filters=replace(
+        f, lab_scope=None))), ttl)
     return board
 
 

@@ -13,8 +13,11 @@ shows one only for unsent mail outside production.
 
 Delivery goes message by message and commits each message's status at once (an SMTP send
 cannot be rolled back): a message that cannot be built or is refused for good is marked
-``failed`` with the error and never tried again; a temporary failure is retried up to
-:data:`MAX_ATTEMPTS` times. One bad message never blocks or repeats the others. Header
+``failed`` with the error and never tried again (a recipient refused with a 5xx answer is
+also counted as a *bounce*); a temporary failure is retried up to :data:`MAX_ATTEMPTS`
+times, each after a longer wait (:func:`backoff`: 2, 4, 8, 16 minutes), by the outbox job.
+Given-up messages are the dead letters admins see (``/admin/outbox?status=failed``) and may
+queue again (:func:`requeue`). One bad message never blocks or repeats the others. Header
 values never contain CR/LF, whatever reached the subject (:func:`header_safe`).
 """
 
@@ -32,16 +35,19 @@ from email.utils import formatdate, make_msgid
 from typing import Any, NamedTuple
 
 from flask import render_template
-from sqlalchemy import Select, event, func, select, update
+from sqlalchemy import Select, event, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from labnet.errors import RuleViolation
 from labnet.extensions import db
 from labnet.links import REDACT_KEY, SEEN_KEY, external_url
 from labnet.models import OutboxEmail, OutboxStatus, User
+from labnet.services.common.audit import record
 
 log = logging.getLogger("labnet.mail")
 
 MAX_ATTEMPTS = 5
+BACKOFF_BASE = timedelta(minutes=2)
 # Session.info key under which the ids written in this transaction wait for delivery.
 PENDING_KEY = "labnet_outbox_pending"
 
@@ -161,10 +167,43 @@ class OutboxMessage:
 _UNSENT = (OutboxStatus.QUEUED, OutboxStatus.HELD, OutboxStatus.LOGGED)
 
 
-def list_outbox(to: str = "") -> Select[tuple[OutboxEmail]]:
-    """The outbox for admins, newest first; ``to`` keeps one recipient's messages."""
+def list_outbox(to: str = "", status: str = "") -> Select[tuple[OutboxEmail]]:
+    """The outbox for admins, newest first; ``to`` keeps one recipient's messages,
+    ``status`` one status (``failed``: the dead letters)."""
     stmt = select(OutboxEmail).order_by(OutboxEmail.id.desc())
+    if status:
+        stmt = stmt.where(OutboxEmail.status == status)
     return stmt.where(OutboxEmail.to_addr == to) if to else stmt
+
+
+def requeue(row: OutboxEmail, *, actor: User, now: datetime) -> None:
+    """Queue a dead letter (a ``failed`` message) again, with fresh attempts; the outbox
+    job sends it at its next run. Its secret links were removed when it was given up, so
+    it goes without them. Flushes, never commits.
+
+    :raises RuleViolation: if the message is not failed.
+    """
+    if row.status != OutboxStatus.FAILED:
+        raise RuleViolation("status", "Only a message that was given up can be sent again.")
+    row.status = OutboxStatus.QUEUED
+    row.attempts = 0
+    row.next_attempt_at = None
+    row.bounced = False
+    record(actor, "outbox.requeue", "outbox_email", row.id, now=now)
+    db.session.flush()
+
+
+def outbox_health(*, now: datetime) -> dict[str, float]:
+    """Queue depth, the oldest queued message's age in seconds, dead letters and bounces
+    (for ``/metrics``)."""
+    queued, oldest = db.session.execute(
+        select(func.count(), func.min(OutboxEmail.created_at))
+        .where(OutboxEmail.status == OutboxStatus.QUEUED)).one()
+    failed, bounced = db.session.execute(
+        select(func.count(), func.count().filter(OutboxEmail.bounced.is_(True)))
+        .where(OutboxEmail.status == OutboxStatus.FAILED)).one()
+    return {"queued": queued, "oldest_age": (now - oldest).total_seconds() if oldest else 0.0,
+            "failed": failed, "bounced": bounced}
 
 
 def outbox_message(row: OutboxEmail, *, config: Mapping[str, Any]) -> OutboxMessage:
@@ -232,7 +271,7 @@ def deliver_outbox(
         smtp = _connect(config)
     except (OSError, smtplib.SMTPException) as exc:
         for row in rows:
-            _failed(row, exc, permanent=False)
+            _failed(row, exc, permanent=False, now=now)
         db.session.commit()
         return 0
     with smtp:
@@ -240,22 +279,24 @@ def deliver_outbox(
             try:
                 message = _message(row, config)
             except Exception as exc:  # whatever the row holds, it fails alone
-                _failed(row, exc, permanent=True)
+                _failed(row, exc, permanent=True, now=now)
                 db.session.commit()
                 continue
             try:
                 smtp.send_message(message)
             except smtplib.SMTPServerDisconnected as exc:
                 # The connection is gone: this row is tried again, the rest wait untouched.
-                _failed(row, exc, permanent=False)
+                _failed(row, exc, permanent=False, now=now)
                 db.session.commit()
                 break
             except smtplib.SMTPException as exc:  # (a subclass of OSError, so first)
-                _failed(row, exc, permanent=_is_permanent(exc))
+                permanent = _is_permanent(exc)
+                row.bounced = permanent
+                _failed(row, exc, permanent=permanent, now=now)
                 db.session.commit()
                 continue
             except OSError as exc:  # the network: as for a lost connection
-                _failed(row, exc, permanent=False)
+                _failed(row, exc, permanent=False, now=now)
                 db.session.commit()
                 break
             row.status = OutboxStatus.SENT
@@ -279,8 +320,15 @@ def _is_permanent(exc: smtplib.SMTPException) -> bool:
     return isinstance(exc, smtplib.SMTPNotSupportedError)
 
 
-def _failed(row: OutboxEmail, exc: Exception, *, permanent: bool) -> None:
+def backoff(attempts: int) -> timedelta:
+    """How long a message waits after its ``attempts``-th failed try (doubling from
+    :data:`BACKOFF_BASE`)."""
+    return BACKOFF_BASE * (2 ** max(0, attempts - 1))
+
+
+def _failed(row: OutboxEmail, exc: Exception, *, permanent: bool, now: datetime) -> None:
     row.attempts += 1
+    row.next_attempt_at = now + backoff(row.attempts)
     row.last_error = (f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__)[:500]
     if permanent or row.attempts >= MAX_ATTEMPTS:
         row.status = OutboxStatus.FAILED
@@ -434,6 +482,9 @@ def send_outbox(config: Mapping[str, Any], *, now: datetime,
                                             OutboxEmail.id > after_id)
         if grace is not None:
             stmt = stmt.where(OutboxEmail.created_at < now - grace)
+        # A message that failed waits out its backoff.
+        stmt = stmt.where(or_(OutboxEmail.next_attempt_at.is_(None),
+                              OutboxEmail.next_attempt_at <= now))
         batch = db.session.scalars(stmt.order_by(OutboxEmail.id).limit(200)).all()
         if not batch:
             break

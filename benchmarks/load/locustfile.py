@@ -1,0 +1,123 @@
+"""Load test of a running LabNet (``make load``): loopback only, bounded in time.
+
+A realistic mix against the demo accounts (``flask labnet seed-demo``; with the synthetic
+10,000-lab catalogue the anonymous part grows heavier): anonymous browsing and search, map
+loads, logged-in booking requests, a manager on the booking queue, a coordinator on the
+dashboard. Refusals the booking engine gives (slot taken 409, a rule 422) count as answers,
+not failures: only 5xx, time-outs and unexpected statuses fail.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from datetime import UTC, datetime, timedelta
+
+from locust import HttpUser, between, task
+
+PASSWORD = "labnet-demo"  # noqa: S105 - the documented demo password (demo accounts only)
+WORDS = ("laser", "microscope", "additive manufacturing", "photonics", "battery", "sensor",
+         "3d printing", "spectroscopy", "cleanroom", "robotics")
+CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+EQUIPMENT = re.compile(r'href="/equipment/(\d+)"')
+
+
+def _csrf(html: str) -> str:
+    match = CSRF.search(html)
+    return match.group(1) if match else ""
+
+
+class Visitor(HttpUser):
+    """Anonymous browsing: home, catalogue, search, lab pages, the map and its data."""
+
+    weight = 6
+    wait_time = between(1, 4)
+
+    @task(3)
+    def search(self):
+        self.client.get("/labs", params={"q": random.choice(WORDS)}, name="/labs?q=")
+
+    @task(2)
+    def browse(self):
+        self.client.get("/labs", params={"page": random.randint(1, 5)}, name="/labs?page=")
+
+    @task(1)
+    def home(self):
+        self.client.get("/")
+
+    @task(2)
+    def map(self):
+        self.client.get("/map")
+        self.client.get("/map/labs.geojson", headers={"Accept-Encoding": "gzip"})
+
+    @task(1)
+    def map_search(self):
+        self.client.get("/map/labs.geojson", params={"q": random.choice(WORDS)},
+                        name="/map/labs.geojson?q=")
+
+    @task(2)
+    def lab_page(self):
+        self.client.get("/labs/fraunhofer-ilt", name="/labs/<slug>")
+
+
+class _SignedIn(HttpUser):
+    abstract = True
+    email = ""
+
+    def on_start(self):
+        page = self.client.get("/login").text
+        self.client.post("/login", data={"csrf_token": _csrf(page), "email": self.email,
+                                         "password": PASSWORD}, name="/login")
+
+
+class Booker(_SignedIn):
+    """A company member requesting equipment at random future hours."""
+
+    weight = 2
+    wait_time = between(2, 6)
+    email = "sme@labnet.example"
+
+    def on_start(self):
+        super().on_start()
+        page = self.client.get("/labs/fraunhofer-ilt", name="/labs/<slug>").text
+        self.equipment = sorted(set(EQUIPMENT.findall(page))) or ["1"]
+
+    @task
+    def request_booking(self):
+        item = random.choice(self.equipment)
+        url = f"/equipment/{item}/book"
+        page = self.client.get(url, name="/equipment/<id>/book").text
+        day = datetime.now(UTC) + timedelta(days=random.randint(3, 40))
+        start = day.replace(hour=random.randint(8, 14), minute=0)
+        data = {"csrf_token": _csrf(page), "start_at": start.strftime("%Y-%m-%dT%H:%M"),
+                "end_at": (start + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M"),
+                "start_fold": "0", "end_fold": "0", "purpose": "Load test", "confirm": "1"}
+        with self.client.post(url, data=data, name="/equipment/<id>/book POST",
+                              allow_redirects=False, catch_response=True) as response:
+            if response.status_code in (302, 409, 422):
+                response.success()
+
+
+class Manager(_SignedIn):
+    """A lab manager on the booking queue and the request inbox."""
+
+    weight = 1
+    wait_time = between(3, 8)
+    email = "manager@labnet.example"
+
+    @task
+    def queue(self):
+        self.client.get("/manage/bookings")
+        self.client.get("/requests/inbox")
+
+
+class Coordinator(_SignedIn):
+    """A network coordinator on the dashboard."""
+
+    weight = 1
+    wait_time = between(5, 10)
+    email = "coordinator@labnet.example"
+
+    @task
+    def dashboard(self):
+        self.client.get("/dashboard")

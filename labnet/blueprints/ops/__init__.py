@@ -1,0 +1,7 @@
+"""Operating LabNet: /ready, /metrics, the request id and JSON logs (issue 16)."""
+
+from flask import Blueprint
+
+bp = Blueprint("ops", __name__)
+
+from labnet.blueprints.ops import routes  # noqa: E402, F401

@@ -1,0 +1,1 @@
+"""Operating LabNet: readiness, metrics read from the database, backups."""
