@@ -335,8 +335,9 @@ class _Setup:
 
         now = database.SEED_NOW
         with app.app_context():
-            # Hourly, active, self-bookable equipment of published labs without managers
-            # (no e-mail per request, so the count is the same at every scale).
+            # Hourly, active, self-bookable equipment of published labs. Unmanaged labs take
+            # no bookings: the labs booked are managed by the one benchmark manager (one
+            # e-mail per request, the same at every scale).
             candidates = db.session.execute(
                 select(Equipment.id, Lab.timezone, Lab.id)
                 .join(Lab, Lab.id == Equipment.lab_id)
@@ -347,8 +348,8 @@ class _Setup:
                 .order_by(Equipment.id).limit(40)).all()
             if len(candidates) < 12:
                 raise RuntimeError("too few hourly equipment in the synthetic catalogue")
-            managed = [c[2] for c in candidates[:3]]
-            self.book_equipment = [c for c in candidates if c[2] not in managed][:8]
+            self.book_equipment = candidates[:8]
+            managed = [c[2] for c in self.book_equipment]
             self.week_equipment = self.book_equipment[0][0]
             org = Organisation(name="Benchmark Member GmbH", name_key="benchmark member gmbh",
                                slug="bench-member", kind="company", size_class="small",

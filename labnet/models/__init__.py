@@ -35,7 +35,7 @@ from labnet.models.request import (
     RequestMessage,
     RequestStatus,
 )
-from labnet.models.search import SearchTerm
+from labnet.models.search import LabFacet, SearchTerm
 from labnet.models.snapshot import CatalogueSnapshot
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
 from labnet.models.team import (
@@ -90,6 +90,7 @@ __all__ = [
     "Lab",
     "LabAnswer",
     "LabClaim",
+    "LabFacet",
     "LabInvitation",
     "LabKet",
     "LabKind",

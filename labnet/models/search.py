@@ -5,7 +5,9 @@ write that changes a lab's words; rebuilt by ``flask labnet search reindex``."""
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, SmallInteger, String
+from datetime import date
+
+from sqlalchemy import Date, ForeignKey, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labnet.models.base import Base
@@ -22,3 +24,20 @@ class SearchTerm(Base):
     lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id", ondelete="CASCADE"),
                                         primary_key=True, index=True)
     fields: Mapped[int] = mapped_column(SmallInteger)
+
+
+class LabFacet(Base):
+    """One filter value a lab has, for counting the values of a search's results in one
+    grouped query (``search.lab_facets``): ``family`` is ``lab`` (one row per lab, code
+    ""), ``kind``, ``country``, ``ket`` (each KET code), ``ket1`` (each level-1 area),
+    ``category`` (each category of its live equipment), ``bookable`` (code "") or
+    ``accreditation`` (each verified scheme; ``until``: its last valid day, ``None`` for
+    no end). Kept with the word index, in the writing transaction."""
+
+    __tablename__ = "lab_facet"
+
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    family: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    until: Mapped[date | None] = mapped_column(Date)

@@ -23,25 +23,23 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from labnet import caches, clock
 from labnet.extensions import db
-from labnet.models import Accreditation, Equipment, EquipmentStatus, Lab, LabKet, LabKind
+from labnet.models import Equipment, EquipmentStatus, Lab, LabFacet, LabKet, LabKind
 from labnet.services.booking.availability import FreeWindow
 from labnet.services.catalogue.search import facets, words
 from labnet.services.catalogue.search import text as txt
 from labnet.services.catalogue.search.facets import FacetValue
 from labnet.services.catalogue.search.filters import (
     _base,
-    _bookable_equipment,
     _Circle,
     _conditions,
     _free,
     _id_in,
     _near,
-    _valid_accreditation,
 )
 from labnet.services.catalogue.search.query import SearchQuery, _taxonomy
 
@@ -50,8 +48,12 @@ BOOKABLE = 1
 
 
 def _tie_breakers(today: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    accredited = exists().where(Accreditation.lab_id == Lab.id, _valid_accreditation(today))
-    return accredited, _bookable_equipment(Lab.id)
+    # Probes into the maintained facet summary's primary key (lab, family, code): the
+    # same definitions as the filters' (:mod:`.lab_facets`), without reading equipment.
+    accredited = exists().where(LabFacet.lab_id == Lab.id, LabFacet.family == "accreditation",
+                                or_(LabFacet.until.is_(None), LabFacet.until >= today))
+    bookable = exists().where(LabFacet.lab_id == Lab.id, LabFacet.family == "bookable")
+    return accredited, bookable
 
 
 @dataclass(frozen=True)
@@ -307,19 +309,19 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
         # part) run once, returning each match's id, name and relevance; the facets count
         # over those ids, the page is ordered in Python (by the exact distances where they
         # decide), and its labs are loaded by id.
+        # Core rows (no ORM loading per row: thousands of labs may match a word).
+        conn = db.session.connection()
         if query.words:
-            match = words.match(query.q)
+            scores = words.match(query.q).scores
             accredited, bookable = _tie_breakers(today)
-            rows = [(r[0], r[1], match.scores.get(r[0], 0) + ACCREDITED * bool(r[2])
-                     + BOOKABLE * bool(r[3]))
-                    for r in db.session.execute(
+            rows = [(r[0], r[1], scores.get(r[0], 0) + ACCREDITED * r[2] + BOOKABLE * r[3])
+                    for r in conn.execute(
                         base.with_only_columns(Lab.id, Lab.name, accredited, bookable)
                         .where(*conds))]
         else:
-            rows = [(r[0], r[1], 0) for r in db.session.execute(
+            rows = [(r[0], r[1], 0) for r in conn.execute(
                 base.with_only_columns(Lab.id, Lab.name).where(*conds))]
-        counts = facets._facet_counts(base.where(_id_in([r[0] for r in rows], "hit_ids")),
-                                      today)
+        counts = facets.counts_for(base.where(*conds), len(rows), today)
         page_ids = _page_ids(rows, circle, sort, offset, per_page)
         loaded = {lab.id: lab for lab in db.session.scalars(_list_options(
             select(Lab).where(Lab.id.in_(page_ids))
