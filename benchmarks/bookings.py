@@ -102,6 +102,7 @@ def seed_bookings(app: Flask, count: int, progress: ProgressFn = _noop, *,
     """
     from labnet.extensions import db
     from labnet.models import Booking, Equipment
+    from labnet.services.booking import free_days
 
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -130,6 +131,8 @@ def seed_bookings(app: Flask, count: int, progress: ProgressFn = _noop, *,
         half = span // 2
         rows: list[dict[str, Any]] = []
         done = 0
+        # The free-time summary is rebuilt once after the load, not per chunk.
+        db.session.info[free_days._SUSPENDED] = True
         for i in range(count):
             eq_id, lab_id, unit, buffer_minutes = equipment[i % len(equipment)]
             j = i // len(equipment)
@@ -179,6 +182,10 @@ def seed_bookings(app: Flask, count: int, progress: ProgressFn = _noop, *,
         restore()
         db.session.commit()
         progress("no-overlap backstop", 1, 1)
+        db.session.info.pop(free_days._SUSPENDED, None)
+        free_days.rebuild(db.session.connection(), now=now,
+                          progress=lambda done, total: progress("free-time summary", done, total))
+        db.session.commit()
     return {"bookings": count, "equipment": len(equipment),
             "seconds": round(time.perf_counter() - started, 2),
             "first_id": first_id, "last_id": first_id + count - 1}

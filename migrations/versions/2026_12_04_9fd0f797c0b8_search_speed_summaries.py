@@ -36,9 +36,48 @@ def upgrade():
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('lab_id', 'family', 'code', name=op.f('pk_lab_facet')),
     )
-    from labnet.services.catalogue.search.lab_facets import rebuild
-    rebuild(op.get_bind())
+    op.create_table(
+        'lab_free_week',
+        sa.Column('lab_id', sa.Integer(), nullable=False),
+        sa.Column('hourly', sa.Boolean(), nullable=False),
+        sa.Column('weekday', sa.SmallInteger(), nullable=False),
+        sa.Column('longest_free_minutes', sa.Integer(), nullable=False),
+        sa.Column('equipment', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['lab_id'], ['lab.id'],
+                                name=op.f('fk_lab_free_week_lab_id_lab'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('lab_id', 'hourly', 'weekday', name=op.f('pk_lab_free_week')),
+    )
+    op.create_table(
+        'equipment_free_day',
+        sa.Column('equipment_id', sa.Integer(), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('lab_id', sa.Integer(), nullable=False),
+        sa.Column('hourly', sa.Boolean(), nullable=False),
+        sa.Column('weekday', sa.SmallInteger(), nullable=False),
+        sa.Column('longest_free_minutes', sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(['equipment_id'], ['equipment.id'],
+                                name=op.f('fk_equipment_free_day_equipment_id_equipment'),
+                                ondelete='CASCADE'),
+        sa.ForeignKeyConstraint(['lab_id'], ['lab.id'],
+                                name=op.f('fk_equipment_free_day_lab_id_lab'), ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('equipment_id', 'day', name=op.f('pk_equipment_free_day')),
+    )
+    with op.batch_alter_table('equipment_free_day', schema=None) as batch_op:
+        batch_op.create_index('ix_equipment_free_day_day', ['day', 'longest_free_minutes'],
+                              unique=False)
+        batch_op.create_index(batch_op.f('ix_equipment_free_day_lab_id'), ['lab_id'],
+                              unique=False)
+
+    from labnet.services.booking import free_days
+    from labnet.services.catalogue.search import lab_facets
+    lab_facets.rebuild(op.get_bind())
+    free_days.rebuild(op.get_bind())
 
 
 def downgrade():
+    with op.batch_alter_table('equipment_free_day', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_equipment_free_day_lab_id'))
+        batch_op.drop_index('ix_equipment_free_day_day')
+    op.drop_table('equipment_free_day')
+    op.drop_table('lab_free_week')
     op.drop_table('lab_facet')

@@ -81,15 +81,15 @@ def _facet_counts(matching: Select[tuple[Lab]], today: date) -> dict[tuple[str, 
     return {(fam, code or ""): n for fam, code, n in rows}
 
 
-def counts_for(matching: Select[tuple[Lab]], found: int, today: date
+def counts_for(matching: Select[tuple[Lab]], found: int | None, today: date
                ) -> dict[tuple[str, str], int]:
     """The counts over the ``found`` published labs ``matching`` selects (a search's
     matches): counted over them, or, when they are most of the catalogue, as the bare
     catalogue's maintained counts minus those of the published labs not among them
     (exact: each count is of distinct labs). Two queries (the maintained counts, one
-    grouped count)."""
+    grouped count). ``found`` ``None``: most of the catalogue, without counting first."""
     bare = bare_counts(today)
-    if found * 2 > bare.get(("total", ""), 0):
+    if found is None or found * 2 > bare.get(("total", ""), 0):
         rest = visible_labs(None).where(
             Lab.id.not_in(matching.with_only_columns(Lab.id).order_by(None)))
         return subtract(bare, _facet_counts(rest, today))

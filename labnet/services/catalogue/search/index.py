@@ -228,6 +228,10 @@ def sync(session: Session, *, progress: Progress = _noop) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
+    # Flush first: the marks come from the flush, and another before-commit hook may run
+    # the flush only after this one.
+    if session.new or session.dirty or session.deleted:
+        session.flush()
     sync(session)
 
 

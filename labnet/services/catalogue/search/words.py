@@ -22,7 +22,7 @@ Rules owned here, once:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,7 +82,7 @@ class WordMatch:
         return having(set().union(*(r.terms for r in reqs)))
 
 
-def _rows(terms: Iterable[str]) -> list[tuple[int, str, int]]:
+def _rows(terms: Iterable[str]) -> Sequence[tuple[int, str, int]]:
     wanted = sorted(set(terms))
     if not wanted:
         return []
@@ -126,7 +126,8 @@ def corrections(stems: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def _score(analysis: txt.Analysis, rows: list[tuple[int, str, int]]) -> dict[int, list[int]]:
+def _score(analysis: txt.Analysis, rows: Sequence[tuple[int, str, int]]
+           ) -> dict[int, list[int]]:
     """lab id -> [requirements met, one field, phrase pairs, weights]."""
     by_lab: dict[int, dict[str, int]] = {}
     for lab_id, term, fields in rows:
