@@ -38,7 +38,7 @@ from labnet.models import Accreditation, CatalogueSnapshot, Lab, LabFacet
 from labnet.permissions import listed_lab_condition, visible_labs
 from labnet.services.catalogue.search import index
 from labnet.services.catalogue.search.filters import _valid_accreditation
-from labnet.services.catalogue.search.query import SearchQuery, _Taxonomy
+from labnet.services.catalogue.search.query import SNAPSHOT_KEY, SearchQuery, _Taxonomy
 from labnet.services.geo.geocoding import country_names
 
 
@@ -124,10 +124,13 @@ def snapshot_body(today: date) -> bytes:
 
 def bare_counts(today: date) -> dict[tuple[str, str], int]:
     """The bare catalogue's counts as :func:`_facet_counts` gives them, from the maintained
-    snapshot (one query; a second one for the accreditations on a day outside the
-    snapshot's), or counted live while the snapshot is unbuilt."""
-    body = db.session.scalar(select(CatalogueSnapshot.body).where(
-        CatalogueSnapshot.name == "facets", CatalogueSnapshot.etag != ""))
+    snapshot (read with the request's taxonomies, or one query; a second one for the
+    accreditations on a day outside the snapshot's), or counted live while unbuilt."""
+    if SNAPSHOT_KEY in db.session.info:  # read with the taxonomies in this transaction
+        body: Any = db.session.info[SNAPSHOT_KEY]
+    else:
+        body = db.session.scalar(select(CatalogueSnapshot.body).where(
+            CatalogueSnapshot.name == "facets", CatalogueSnapshot.etag != ""))
     if body is None:
         return _facet_counts(visible_labs(None), today)
     doc = json.loads(body)
