@@ -102,6 +102,7 @@ def seed_bookings(app: Flask, count: int, progress: ProgressFn = _noop, *,
     """
     from labnet.extensions import db
     from labnet.models import Booking, Equipment
+    from labnet.services.booking import free_days
 
     started = time.perf_counter()
     rng = random.Random(seed)
@@ -130,6 +131,8 @@ def seed_bookings(app: Flask, count: int, progress: ProgressFn = _noop, *,
         half = span // 2
         rows: list[dict[str, Any]] = []
         done = 0
+        # The free-time summary is rebuilt once after the load, not per chunk.
+        db.session.info[free_days._SUSPENDED] = True
         for i in range(count):
             eq_id, lab_id, unit, buffer_minutes = equipment[i % len(equipment)]
             j = i // len(equipment)
@@ -179,6 +182,10 @@ def seed_bookings(app: Flask, count: int, progress: ProgressFn = _noop, *,
         restore()
         db.session.commit()
         progress("no-overlap backstop", 1, 1)
+        db.session.info.pop(free_days._SUSPENDED, None)
+        free_days.rebuild(db.session.connection(), now=now,
+                          progress=lambda done, total: progress("free-time summary", done, total))
+        db.session.commit()
     return {"bookings": count, "equipment": len(equipment),
             "seconds": round(time.perf_counter() - started, 2),
             "first_id": first_id, "last_id": first_id + count - 1}
@@ -335,8 +342,9 @@ class _Setup:
 
         now = database.SEED_NOW
         with app.app_context():
-            # Hourly, active, self-bookable equipment of published labs without managers
-            # (no e-mail per request, so the count is the same at every scale).
+            # Hourly, active, self-bookable equipment of published labs. Unmanaged labs take
+            # no bookings: the labs booked are managed by the one benchmark manager (one
+            # e-mail per request, the same at every scale).
             candidates = db.session.execute(
                 select(Equipment.id, Lab.timezone, Lab.id)
                 .join(Lab, Lab.id == Equipment.lab_id)
@@ -347,8 +355,8 @@ class _Setup:
                 .order_by(Equipment.id).limit(40)).all()
             if len(candidates) < 12:
                 raise RuntimeError("too few hourly equipment in the synthetic catalogue")
-            managed = [c[2] for c in candidates[:3]]
-            self.book_equipment = [c for c in candidates if c[2] not in managed][:8]
+            self.book_equipment = candidates[:8]
+            managed = [c[2] for c in self.book_equipment]
             self.week_equipment = self.book_equipment[0][0]
             org = Organisation(name="Benchmark Member GmbH", name_key="benchmark member gmbh",
                                slug="bench-member", kind="company", size_class="small",

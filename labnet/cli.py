@@ -20,7 +20,9 @@ from labnet.extensions import db
 from labnet.jobs import JOBS, build_scheduler, run_job
 from labnet.models import JobLock, Lab, Role, User
 from labnet.services.accounts.rules import grant_role, list_users, managed_labs, revoke_role
+from labnet.services.booking import free_days
 from labnet.services.catalogue.search import index as search_index
+from labnet.services.catalogue.search import lab_facets
 from labnet.services.catalogue.taxonomy import sync_taxonomies
 from labnet.services.geo.geocoding import geocode, is_queued
 from labnet.services.notifications.outbox import send_outbox
@@ -60,6 +62,7 @@ def sync_taxonomy_cmd() -> None:
     counts = sync_taxonomies()
     # Category and KET area names are searched words: the index follows a renaming.
     search_index.rebuild(db.session.connection())
+    lab_facets.rebuild(db.session.connection())  # a KET area's parent counts there
     db.session.commit()
     for table, n in counts.items():
         click.echo(f"{table}: {n}")
@@ -125,14 +128,20 @@ def search_cli() -> None:
 @search_cli.command("reindex")
 @with_appcontext
 def search_reindex() -> None:
-    """Rebuild the word-search index of every lab (one transaction, with progress)."""
+    """Rebuild the word-search index, the labs' facet summary and the equipment's
+    free-time summary of every lab (one transaction, with progress)."""
 
     started = time.monotonic()
     report = _progress_printer()
-    rows = search_index.rebuild(db.session.connection(),
-                                progress=lambda done, total: report("labs", done, total))
+    conn = db.session.connection()
+    rows = search_index.rebuild(conn, progress=lambda done, total: report("words", done, total))
+    facet_rows = lab_facets.rebuild(
+        conn, progress=lambda done, total: report("facets", done, total))
+    free_rows = free_days.rebuild(
+        conn, now=clock.utcnow(), progress=lambda done, total: report("free time", done, total))
     db.session.commit()
-    click.echo(f"Search index: {rows:,} terms in {time.monotonic() - started:.1f} s.")
+    click.echo(f"Search index: {rows:,} terms, {facet_rows:,} facet rows, {free_rows:,} "
+               f"free-time days in {time.monotonic() - started:.1f} s.")
 
 
 @labnet_cli.group("users")

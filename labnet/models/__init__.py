@@ -35,7 +35,7 @@ from labnet.models.request import (
     RequestMessage,
     RequestStatus,
 )
-from labnet.models.search import SearchTerm
+from labnet.models.search import EquipmentFreeDay, LabFacet, LabFreeWeek, SearchTerm
 from labnet.models.snapshot import CatalogueSnapshot
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
 from labnet.models.team import (
@@ -76,6 +76,7 @@ __all__ = [
     "DemandSignal",
     "Equipment",
     "EquipmentCategory",
+    "EquipmentFreeDay",
     "EquipmentKet",
     "EquipmentMode",
     "EquipmentSpec",
@@ -90,6 +91,8 @@ __all__ = [
     "Lab",
     "LabAnswer",
     "LabClaim",
+    "LabFacet",
+    "LabFreeWeek",
     "LabInvitation",
     "LabKet",
     "LabKind",

@@ -5,7 +5,9 @@ write that changes a lab's words; rebuilt by ``flask labnet search reindex``."""
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, SmallInteger, String
+from datetime import date
+
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from labnet.models.base import Base
@@ -22,3 +24,56 @@ class SearchTerm(Base):
     lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id", ondelete="CASCADE"),
                                         primary_key=True, index=True)
     fields: Mapped[int] = mapped_column(SmallInteger)
+
+
+class LabFacet(Base):
+    """One filter value a lab has, for counting the values of a search's results in one
+    grouped query (``search.lab_facets``): ``family`` is ``lab`` (one row per lab, code
+    ""), ``kind``, ``country``, ``ket`` (each KET code), ``ket1`` (each level-1 area),
+    ``category`` (each category of its live equipment), ``bookable`` (code "") or
+    ``accreditation`` (each verified scheme; ``until``: its last valid day, ``None`` for
+    no end). Kept with the word index, in the writing transaction."""
+
+    __tablename__ = "lab_facet"
+
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    family: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    until: Mapped[date | None] = mapped_column(Date)
+
+
+class LabFreeWeek(Base):
+    """A lab's longest free time by weekday from its opening hours alone (no booking, no
+    blackout), in minutes, for its bookable equipment booked by the hour (``hourly``) or
+    by the half day or day: the longest run of open time that meets that weekday
+    (:data:`labnet.services.booking.free_days.UNBOUNDED` when it never ends), and how many
+    bookable pieces of equipment it concerns. Kept by ``services.booking.free_days``."""
+
+    __tablename__ = "lab_free_week"
+
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    hourly: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    longest_free_minutes: Mapped[int] = mapped_column(Integer)
+    equipment: Mapped[int] = mapped_column(Integer)
+
+
+class EquipmentFreeDay(Base):
+    """The longest free time that meets one local day of one piece of bookable equipment,
+    in minutes, on the days its bookings (with their set-up buffer) or blackouts (its own
+    or its lab's) touch; every other day has its lab's :class:`LabFreeWeek` value. Kept in
+    the transaction of every booking, blackout, opening-hours and equipment change by
+    ``services.booking.free_days``; a prefilter only, never the answer."""
+
+    __tablename__ = "equipment_free_day"
+    __table_args__ = (Index("ix_equipment_free_day_day", "day", "longest_free_minutes"),)
+
+    equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id", ondelete="CASCADE"),
+                                              primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id", ondelete="CASCADE"), index=True)
+    hourly: Mapped[bool] = mapped_column(Boolean)
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    longest_free_minutes: Mapped[int] = mapped_column(Integer)

@@ -49,6 +49,7 @@ from labnet.models.network import (
 from labnet.models.request import LabRequest, RequestLab
 from labnet.services.accounts.rules import slugify
 from labnet.services.analytics.summary import summarise_activity
+from labnet.services.booking import free_days
 from labnet.services.catalogue.search import index as search_index
 from labnet.services.catalogue.taxonomy import sync_taxonomies
 from labnet.services.requests.workflow import seed_demo_requests
@@ -338,6 +339,8 @@ def seed_synthetic(*, labs: int, equipment: int, seed: int, now: datetime,
     # The word index of the new labs (the hooks would at commit; here with progress).
     search_index.sync(db.session(), progress=lambda done, total: progress(
         "search index", done, total))
+    free_days.sync(db.session(), now=now, progress=lambda done, total: progress(
+        "free-time summary", done, total))
     return {"organisations": n_orgs, "labs": labs, "equipment": equipment}
 
 

@@ -47,6 +47,7 @@ from labnet.permissions import (
     require,
     visible_bookings,
 )
+from labnet.services.booking import free_days
 from labnet.services.booking.availability import (
     clock_change_note,
     count_units,
@@ -342,6 +343,8 @@ def _transition(booking: Booking, allowed: tuple[str, ...], new: str, *, now: da
     ))
     if result.rowcount != 1:
         return False
+    # The free-time summary cannot read this UPDATE's equipment: say it (same transaction).
+    free_days.mark(db.session(), equipment=[booking.equipment_id])
     db.session.refresh(booking)
     return True
 

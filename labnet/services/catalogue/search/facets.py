@@ -6,8 +6,10 @@ Rules owned here, once:
   many remain if it is added). A family with a chosen value shows only that value, except
   KET areas, whose sub-areas narrow the chosen area further. Values with no lab are left
   out, except a selected one.
-- **One statement** (RELIABILITY §6.4.5): a CTE of the matching labs and one ``GROUP BY``
-  per family joined by ``UNION ALL``, whatever the catalogue's size.
+- **One grouped query** (RELIABILITY §6.4.5) over the maintained summary ``lab_facet``
+  (:mod:`.lab_facets`) for the matching labs, whatever the catalogue's size. When the
+  matches are most of the catalogue, the labs left out are counted instead and taken from
+  the bare catalogue's maintained counts (:func:`counts_for`).
 - **The bare catalogue's counts are maintained on writes** (the most visited page, and the
   one count over every published lab): the ``facets`` row of ``catalogue_snapshot``, rebuilt
   in the transaction of each catalogue write (:mod:`labnet.services.catalogue.snapshots`),
@@ -29,17 +31,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, distinct, func, literal_column, select, union_all
+from sqlalchemy import Select, case, distinct, func, or_, select
 
 from labnet.extensions import db
-from labnet.models import Accreditation, CatalogueSnapshot, Equipment, KetArea, Lab, LabKet
+from labnet.models import Accreditation, CatalogueSnapshot, Lab, LabFacet
 from labnet.permissions import listed_lab_condition, visible_labs
-from labnet.services.catalogue.search.filters import (
-    _LIVE_EQUIPMENT,
-    _bookable_equipment,
-    _valid_accreditation,
-)
-from labnet.services.catalogue.search.query import SearchQuery, _Taxonomy
+from labnet.services.catalogue.search import index
+from labnet.services.catalogue.search.filters import _valid_accreditation
+from labnet.services.catalogue.search.query import SNAPSHOT_KEY, SearchQuery, _Taxonomy
 from labnet.services.geo.geocoding import country_names
 
 
@@ -68,37 +67,33 @@ def _cached(cache: MutableMapping[Any, Any], key: Any, seconds: float,
 
 
 def _facet_counts(matching: Select[tuple[Lab]], today: date) -> dict[tuple[str, str], int]:
-    """{(family, code): labs} in one statement: the ``matching`` labs as a CTE (evaluated
-    once), then one GROUP BY per family (RELIABILITY §6.4.5). Each family goes from the hits
-    into an index by lab id (lab_ket's primary key, equipment.lab_id, accreditation.lab_id).
-    """
-    hits = matching.with_only_columns(Lab.id, Lab.kind_code, Lab.country).cte("hits")
-    hit_ids = select(hits.c.id)
-    top = func.coalesce(KetArea.parent_code, KetArea.code)
+    """{(family, code): labs} in one grouped query over the maintained summary
+    (:mod:`.lab_facets`: one row per lab and filter value it has) for the ``matching``
+    labs, whatever the catalogue's size (RELIABILITY §6.4.5). ``total`` is the number of
+    matching labs; an accreditation counts on the days it is valid."""
+    index.sync(db.session())  # the summary includes this transaction's own writes
+    family = case((LabFacet.family == "lab", "total"), else_=LabFacet.family)
+    rows = db.session.execute(
+        select(family, LabFacet.code, func.count())
+        .where(LabFacet.lab_id.in_(matching.with_only_columns(Lab.id).order_by(None)),
+               or_(LabFacet.until.is_(None), LabFacet.until >= today))
+        .group_by(LabFacet.family, LabFacet.code))
+    return {(fam, code or ""): n for fam, code, n in rows}
 
-    def family(name: str) -> Any:
-        return literal_column(f"'{name}'")
 
-    stmt = union_all(
-        select(family("total"), literal_column("''"), func.count()).select_from(hits),
-        select(family("kind"), hits.c.kind_code, func.count()).group_by(hits.c.kind_code),
-        select(family("country"), hits.c.country, func.count()).group_by(hits.c.country),
-        select(family("ket"), LabKet.ket_code, func.count())
-        .where(LabKet.lab_id.in_(hit_ids)).group_by(LabKet.ket_code),
-        select(family("ket1"), top, func.count(distinct(LabKet.lab_id)))
-        .join(KetArea, KetArea.code == LabKet.ket_code)
-        .where(LabKet.lab_id.in_(hit_ids)).group_by(top),
-        select(family("category"), Equipment.category_code, func.count(distinct(Equipment.lab_id)))
-        .where(Equipment.lab_id.in_(hit_ids), Equipment.status.in_(_LIVE_EQUIPMENT))
-        .group_by(Equipment.category_code),
-        select(family("accreditation"), Accreditation.scheme_code,
-               func.count(distinct(Accreditation.lab_id)))
-        .where(Accreditation.lab_id.in_(hit_ids), _valid_accreditation(today))
-        .group_by(Accreditation.scheme_code),
-        select(family("bookable"), literal_column("''"), func.count()).select_from(hits)
-        .where(_bookable_equipment(hits.c.id)),
-    )
-    return {(fam, code or ""): n for fam, code, n in db.session.execute(stmt)}
+def counts_for(matching: Select[tuple[Lab]], found: int | None, today: date
+               ) -> dict[tuple[str, str], int]:
+    """The counts over the ``found`` published labs ``matching`` selects (a search's
+    matches): counted over them, or, when they are most of the catalogue, as the bare
+    catalogue's maintained counts minus those of the published labs not among them
+    (exact: each count is of distinct labs). Two queries (the maintained counts, one
+    grouped count). ``found`` ``None``: most of the catalogue, without counting first."""
+    bare = bare_counts(today)
+    if found is None or found * 2 > bare.get(("total", ""), 0):
+        rest = visible_labs(None).where(
+            Lab.id.not_in(matching.with_only_columns(Lab.id).order_by(None)))
+        return subtract(bare, _facet_counts(rest, today))
+    return _facet_counts(matching, today)
 
 
 def _accreditation_counts(today: date) -> dict[tuple[str, str], int]:
@@ -129,10 +124,13 @@ def snapshot_body(today: date) -> bytes:
 
 def bare_counts(today: date) -> dict[tuple[str, str], int]:
     """The bare catalogue's counts as :func:`_facet_counts` gives them, from the maintained
-    snapshot (one query; a second one for the accreditations on a day outside the
-    snapshot's), or counted live while the snapshot is unbuilt."""
-    body = db.session.scalar(select(CatalogueSnapshot.body).where(
-        CatalogueSnapshot.name == "facets", CatalogueSnapshot.etag != ""))
+    snapshot (read with the request's taxonomies, or one query; a second one for the
+    accreditations on a day outside the snapshot's), or counted live while unbuilt."""
+    if SNAPSHOT_KEY in db.session.info:  # read with the taxonomies in this transaction
+        body: Any = db.session.info[SNAPSHOT_KEY]
+    else:
+        body = db.session.scalar(select(CatalogueSnapshot.body).where(
+            CatalogueSnapshot.name == "facets", CatalogueSnapshot.etag != ""))
     if body is None:
         return _facet_counts(visible_labs(None), today)
     doc = json.loads(body)

@@ -18,8 +18,8 @@ Rules owned here, once:
 
 Query shapes (RELIABILITY §6.4): the filters are one WHERE over ``lab`` (each filter on
 another table is ``lab.id IN (SELECT lab_id …)`` over an index, or a correlated ``EXISTS``
-by ``equipment.lab_id`` for bookable; the words' labs come from the index as a literal
-``IN`` list). The radius is a bounding box over
+by ``equipment.lab_id`` for bookable; the words' labs are such subqueries on the word
+index, one per requirement). The radius is a bounding box over
 ``ix_lab_lat_lon`` and an exact distance in Python on its candidates only; the ids within
 the circle enter the SQL as a literal ``IN`` list.
 """
@@ -104,7 +104,7 @@ def _conditions(query: SearchQuery, taxonomy: _Taxonomy, today: date,
     if query.bookable:
         conds.append(_bookable_equipment(Lab.id))
     if query.words and (match := words.match(query.q)).active:
-        conds.append(_id_in(match.lab_ids, "word_ids"))
+        conds.append(match.condition())
     return conds
 
 

@@ -14,6 +14,8 @@ Rules owned here, once:
   commits (and before a search reads), their rows are rebuilt. No writer has to remember
   it; an UPDATE or DELETE whose labs cannot be told rebuilds the whole index. A rollback
   forgets the marks with the writes.
+- The labs' facet rows (:mod:`.lab_facets`) are rebuilt with their words, from the same
+  marks (accreditations and an equipment's mode mark their lab too).
 - :func:`rebuild` is the one builder: the hooks, ``flask labnet search reindex`` and the
   migration that creates the table all call it (it needs only a connection).
 """
@@ -27,6 +29,7 @@ from sqlalchemy import Connection, delete, event, select
 from sqlalchemy.orm import Session
 
 from labnet.models import (
+    Accreditation,
     Equipment,
     EquipmentCategory,
     EquipmentSpec,
@@ -36,6 +39,7 @@ from labnet.models import (
     LabKet,
     SearchTerm,
 )
+from labnet.services.catalogue.search import lab_facets
 from labnet.services.catalogue.search import text as txt
 
 CHUNK = 500
@@ -44,11 +48,14 @@ _DIRTY_EQUIPMENT = "labnet.search.dirty_equipment"
 _ALL = "labnet.search.rebuild_all"
 # Columns whose change alters a lab's indexed words (other updates, such as an equipment's
 # booking sequence or a lab's equipment count, leave the index alone).
+# The same marks keep the labs' facet rows (:mod:`.lab_facets`): their kind, country, the
+# equipment's mode and the accreditations count there.
 _INDEXED_COLUMNS = {
-    "lab": {"name", "capabilities", "description", "city", "id"},
+    "lab": {"name", "capabilities", "description", "city", "id", "kind_code", "country"},
     "lab_ket": {"lab_id", "ket_code"},
-    "equipment": {"lab_id", "name", "maker", "model", "category_code", "status", "id"},
+    "equipment": {"lab_id", "name", "maker", "model", "category_code", "status", "mode", "id"},
     "equipment_spec": {"equipment_id", "key", "value"},
+    "accreditation": {"lab_id", "scheme_code", "status", "valid_until"},
 }
 
 Progress = Callable[[int, int], None]
@@ -166,7 +173,7 @@ def _after_flush(session: Session, _context: Any) -> None:
             continue
         if isinstance(obj, Lab):
             _mark(session, [obj.id])
-        elif isinstance(obj, (LabKet, Equipment)):
+        elif isinstance(obj, (LabKet, Equipment, Accreditation)):
             _mark(session, [obj.lab_id])
         elif isinstance(obj, EquipmentSpec):
             _mark(session, equipment_ids=[obj.equipment_id])
@@ -186,7 +193,8 @@ def _on_execute(state: Any) -> None:
     params = state.parameters
     rows = params if isinstance(params, list) else [params] if params else []
     if state.is_insert and rows and all(isinstance(r, dict) for r in rows):
-        key = {"lab": "id", "lab_ket": "lab_id", "equipment": "lab_id"}.get(table)
+        key = {"lab": "id", "lab_ket": "lab_id", "equipment": "lab_id",
+               "accreditation": "lab_id"}.get(table)
         if key is not None and all(key in r for r in rows):
             _mark(state.session, [r[key] for r in rows])
             return
@@ -209,15 +217,21 @@ def sync(session: Session, *, progress: Progress = _noop) -> None:
     conn = session.connection()
     if everything:
         rebuild(conn, progress=progress)
+        lab_facets.rebuild(conn)
     else:
         if equipment:
             labs |= set(conn.scalars(select(Equipment.lab_id)
                                      .where(Equipment.id.in_(sorted(equipment)))))
         rebuild(conn, labs, progress=progress)
+        lab_facets.rebuild(conn, labs)
 
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
+    # Flush first: the marks come from the flush, and another before-commit hook may run
+    # the flush only after this one.
+    if session.new or session.dirty or session.deleted:
+        session.flush()
     sync(session)
 
 

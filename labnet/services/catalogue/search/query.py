@@ -22,12 +22,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import literal, literal_column, null, select, union_all
+from sqlalchemy import Text, cast, event, func, literal, literal_column, null, select, union_all
+from sqlalchemy.orm import Session
 
 from labnet import clock
 from labnet.dates import DateOutOfRange, parse_day
 from labnet.extensions import db
-from labnet.models import AccreditationScheme, EquipmentCategory, KetArea, LabKind
+from labnet.models import (
+    AccreditationScheme,
+    CatalogueSnapshot,
+    EquipmentCategory,
+    KetArea,
+    LabKind,
+)
 from labnet.services.booking.availability import MAX_SPAN_DAYS
 from labnet.services.geo import geocoding as geo
 from labnet.services.geo.geocoding import country_names
@@ -148,11 +155,21 @@ class _Taxonomy:
 
 
 _TAXONOMY_KEY = "labnet.search.taxonomy"
+# The bare catalogue's maintained facet counts (``catalogue_snapshot`` "facets", as JSON
+# text; ``None`` while unbuilt), read by the same query as the taxonomies and kept until the
+# transaction ends (a commit may rebuild it).
+SNAPSHOT_KEY = "labnet.search.facets_snapshot"
+
+
+def _snapshot_text() -> Any:
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.convert_from(CatalogueSnapshot.body, "UTF8")
+    return cast(CatalogueSnapshot.body, Text)
 
 
 def _taxonomy() -> _Taxonomy:
-    # One query for the four shipped taxonomies, kept for the life of the session (one
-    # request): parsing and the facet labels then share it.
+    # One query for the four shipped taxonomies (and the facets snapshot), kept for the
+    # life of the session (one request): parsing and the facet labels then share it.
     cached = db.session.info.get(_TAXONOMY_KEY)
     if cached is not None:
         return cached
@@ -164,14 +181,25 @@ def _taxonomy() -> _Taxonomy:
         select(literal_column("'kind'"), LabKind.code, LabKind.name, null(), literal(0)),
         select(literal_column("'scheme'"), AccreditationScheme.code, AccreditationScheme.name,
                null(), literal(0)),
+        select(literal_column("'snapshot'"), CatalogueSnapshot.name, _snapshot_text(), null(),
+               literal(0))
+        .where(CatalogueSnapshot.name == "facets", CatalogueSnapshot.etag != ""),
     )).all()
-    parts: dict[str, dict[str, Any]] = {"ket": {}, "category": {}, "kind": {}, "scheme": {}}
+    parts: dict[str, dict[str, Any]] = {"ket": {}, "category": {}, "kind": {}, "scheme": {},
+                                        "snapshot": {}}
     for family, code, name, parent, position in sorted(rows, key=lambda r: (r[4], r[2])):
         parts[family][code] = (name, parent, position) if family == "ket" else name
+    db.session.info[SNAPSHOT_KEY] = parts["snapshot"].get("facets")
     taxonomy = _Taxonomy(kets=parts["ket"], categories=parts["category"], kinds=parts["kind"],
                          schemes=parts["scheme"])
     db.session.info[_TAXONOMY_KEY] = taxonomy
     return taxonomy
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_rollback")
+def _forget_snapshot(session: Session) -> None:
+    session.info.pop(SNAPSHOT_KEY, None)
 
 
 def parse_query(args: Mapping[str, str]) -> tuple[SearchQuery, dict[str, str]]:

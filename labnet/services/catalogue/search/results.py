@@ -23,25 +23,24 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from labnet import caches, clock
 from labnet.extensions import db
-from labnet.models import Accreditation, Equipment, EquipmentStatus, Lab, LabKet, LabKind
-from labnet.services.booking.availability import FreeWindow
+from labnet.models import Equipment, EquipmentStatus, Lab, LabFacet, LabKet, LabKind
+from labnet.services.booking import free_days
+from labnet.services.booking.availability import FreeEquipment, FreeWindow, free_equipment
 from labnet.services.catalogue.search import facets, words
 from labnet.services.catalogue.search import text as txt
 from labnet.services.catalogue.search.facets import FacetValue
 from labnet.services.catalogue.search.filters import (
     _base,
-    _bookable_equipment,
     _Circle,
     _conditions,
     _free,
     _id_in,
     _near,
-    _valid_accreditation,
 )
 from labnet.services.catalogue.search.query import SearchQuery, _taxonomy
 
@@ -50,8 +49,12 @@ BOOKABLE = 1
 
 
 def _tie_breakers(today: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    accredited = exists().where(Accreditation.lab_id == Lab.id, _valid_accreditation(today))
-    return accredited, _bookable_equipment(Lab.id)
+    # Probes into the maintained facet summary's primary key (lab, family, code): the
+    # same definitions as the filters' (:mod:`.lab_facets`), without reading equipment.
+    accredited = exists().where(LabFacet.lab_id == Lab.id, LabFacet.family == "accreditation",
+                                or_(LabFacet.until.is_(None), LabFacet.until >= today))
+    bookable = exists().where(LabFacet.lab_id == Lab.id, LabFacet.family == "bookable")
+    return accredited, bookable
 
 
 @dataclass(frozen=True)
@@ -268,24 +271,26 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
     circle = _near(query)
     conds = _conditions(query, taxonomy, today, circle.ids if circle else None,
                         actor=actor)
-    free = _free(actor, query, conds, now)
-    # Availability alone keeps most labs: count the few it leaves out instead.
-    only_free = free is not None and not conds
-    if free is not None:
-        conds.append(_id_in(sorted(free.lab_ids), "free_ids"))
+    span = ((query.available_from, query.available_to, query.hours)
+            if query.available_from and query.available_to and query.hours else None)
+    checking = span is not None
+    if span is not None:
+        # "Free for D hours": the free-time summary's prefilter here; the exact rule
+        # engine checks the labs of the page below (twice a page of candidates, so the few
+        # labs the prefilter lets through and the engine refuses leave the page full).
+        free_days.sync(db.session())
+        conds.append(free_days.candidates(*span, db.session.connection()))
+    want = per_page * 2 if checking else per_page
     base = _base(actor)
     offset = (query.page - 1) * per_page
     sort = query.effective_sort
     items: list[Lab]
-    if only_free and circle is None and not query.words:
-        # The bare catalogue's maintained counts minus those of the labs without free
-        # equipment (exact: each count is of distinct labs), in one query over those labs.
-        assert free is not None
-        gone = _id_in(free.not_free_ids(), "not_free_ids")
-        counts = facets.subtract(facets.bare_counts(today),
-                                 facets._facet_counts(base.where(gone), today))
+    if checking and circle is None and not query.words:
+        # Most labs are free: their counts are the bare catalogue's maintained ones minus
+        # those of the labs the prefilter leaves out.
+        counts = facets.counts_for(base.where(*conds), None, today)
         items = list(db.session.scalars(_list_options(
-            base.where(~gone).order_by(Lab.name, Lab.id).limit(per_page).offset(offset)
+            base.where(*conds).order_by(Lab.name, Lab.id).limit(want).offset(offset)
         )).unique())
     elif circle is None and not query.words:
         # Browsing by filters only: the database orders by name (index) and pages.
@@ -307,25 +312,34 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
         # part) run once, returning each match's id, name and relevance; the facets count
         # over those ids, the page is ordered in Python (by the exact distances where they
         # decide), and its labs are loaded by id.
+        # Core rows (no ORM loading per row: thousands of labs may match a word).
+        conn = db.session.connection()
         if query.words:
-            match = words.match(query.q)
+            scores = words.match(query.q).scores
             accredited, bookable = _tie_breakers(today)
-            rows = [(r[0], r[1], match.scores.get(r[0], 0) + ACCREDITED * bool(r[2])
-                     + BOOKABLE * bool(r[3]))
-                    for r in db.session.execute(
+            rows = [(r[0], r[1], scores.get(r[0], 0) + ACCREDITED * r[2] + BOOKABLE * r[3])
+                    for r in conn.execute(
                         base.with_only_columns(Lab.id, Lab.name, accredited, bookable)
                         .where(*conds))]
         else:
-            rows = [(r[0], r[1], 0) for r in db.session.execute(
+            rows = [(r[0], r[1], 0) for r in conn.execute(
                 base.with_only_columns(Lab.id, Lab.name).where(*conds))]
-        counts = facets._facet_counts(base.where(_id_in([r[0] for r in rows], "hit_ids")),
-                                      today)
-        page_ids = _page_ids(rows, circle, sort, offset, per_page)
+        counts = facets.counts_for(base.where(*conds), len(rows), today)
+        page_ids = _page_ids(rows, circle, sort, offset, want)
         loaded = {lab.id: lab for lab in db.session.scalars(_list_options(
             select(Lab).where(Lab.id.in_(page_ids))
         )).unique()}
         items = [loaded[i] for i in page_ids if i in loaded]
     total = counts.get(("total", ""), 0)
+    free: FreeEquipment | None = None
+    if span is not None:
+        free = free_equipment(base.where(_id_in([lab.id for lab in items], "page_ids")),
+                              *span, now=now or clock.utcnow())
+        kept = [lab for lab in items if lab.id in free.lab_ids]
+        # A lab the engine refuses is not counted either; the count is otherwise the
+        # prefilter's (at most the few labs it lets through that the engine refuses).
+        total -= len(items) - len(kept)
+        items = kept[:per_page]
     word_match = words.match(query.q) if query.words else None
     extra: dict[str, Any] = {}
     if word_match is not None:

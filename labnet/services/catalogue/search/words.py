@@ -22,17 +22,18 @@ Rules owned here, once:
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import event, select
+from sqlalchemy import ColumnElement, and_, event, false, select
 from sqlalchemy.orm import Session
 
 from labnet import caches
 from labnet.extensions import db
-from labnet.models import SearchTerm
+from labnet.models import Lab, SearchTerm
 from labnet.services.catalogue.search import index
 from labnet.services.catalogue.search import text as txt
 
@@ -65,14 +66,31 @@ class WordMatch:
         """The matching labs' ids, in order."""
         return sorted(self.scores)
 
+    def condition(self) -> ColumnElement[bool]:
+        """The matching labs as SQL over ``lab.id``: the index's rows of each requirement
+        (all of them, or any when no lab meets them all), as :func:`match` chose them —
+        subqueries on the index rather than a list of thousands of ids."""
+        def having(terms: Iterable[str]) -> Any:
+            return Lab.id.in_(select(SearchTerm.lab_id)
+                              .where(SearchTerm.term.in_(sorted(terms))))
 
-def _rows(terms: Iterable[str]) -> list[tuple[int, str, int]]:
+        reqs = self.analysis.requirements
+        if not self.scores:
+            return false()
+        if self.all_words:
+            return and_(*(having(r.terms) for r in reqs))
+        return having(set().union(*(r.terms for r in reqs)))
+
+
+def _rows(terms: Iterable[str]) -> Sequence[tuple[int, str, int]]:
     wanted = sorted(set(terms))
     if not wanted:
         return []
-    return [(r[0], r[1], r[2]) for r in db.session.execute(
+    # Core rows on the session's connection: the ORM's per-row loading would cost more
+    # than the query for a word thousands of labs share.
+    return db.session.connection().execute(
         select(SearchTerm.lab_id, SearchTerm.term, SearchTerm.fields)
-        .where(SearchTerm.term.in_(wanted)))]
+        .where(SearchTerm.term.in_(wanted))).tuples().all()
 
 
 def dictionary() -> list[str]:
@@ -108,29 +126,40 @@ def corrections(stems: Iterable[str]) -> dict[str, str]:
     return out
 
 
-def _score(analysis: txt.Analysis, rows: list[tuple[int, str, int]]) -> dict[int, list[int]]:
+def _score(analysis: txt.Analysis, rows: Sequence[tuple[int, str, int]]
+           ) -> dict[int, list[int]]:
     """lab id -> [requirements met, one field, phrase pairs, weights]."""
     by_lab: dict[int, dict[str, int]] = {}
     for lab_id, term, fields in rows:
         by_lab.setdefault(lab_id, {})[term] = fields
+    weights = sorted(txt.FIELD_WEIGHTS.items(), key=lambda fw: -fw[1])
+    best: dict[int, int] = {}  # fields mask -> its best weight (few distinct masks)
+
+    def weight_of(fields: int) -> int:
+        if fields not in best:
+            best[fields] = next(w for f, w in weights if fields & f)
+        return best[fields]
+
+    reqs = [tuple(r.terms) for r in analysis.requirements]
+    several = len(reqs) > 1
+    pairs = analysis.pairs
     out: dict[int, list[int]] = {}
     for lab_id, terms in by_lab.items():
         met = weight = 0
         common = -1  # fields shared by every requirement met
-        for req in analysis.requirements:
+        for req_terms in reqs:
             fields = 0
-            for term in req.terms:
+            for term in req_terms:
                 fields |= terms.get(term, 0)
             if not fields:
                 continue
             met += 1
             common &= fields
-            weight += max(w for f, w in txt.FIELD_WEIGHTS.items() if fields & f)
+            weight += weight_of(fields)
         if not met:
             continue
-        one_field = int(met == len(analysis.requirements) and len(analysis.requirements) > 1
-                        and bool(common & txt.PHRASE_FIELDS))
-        phrase = sum(1 for p in analysis.pairs if p in terms)
+        one_field = int(several and met == len(reqs) and bool(common & txt.PHRASE_FIELDS))
+        phrase = sum(1 for p in pairs if p in terms) if pairs else 0
         out[lab_id] = [met, one_field, phrase, weight]
     return out
 

@@ -1,0 +1,114 @@
+"""The maintained per-lab facet summary (``lab_facet``): what filter values each lab has.
+
+Rules owned here, once:
+
+- **What a row says** (:class:`labnet.models.LabFacet`): one row per lab (family ``lab``),
+  its kind and country, each KET code and each level-1 area of them, each category of its
+  live (active or in maintenance) equipment, ``bookable`` when it has active equipment that
+  is not request-only, and each verified accreditation scheme with its last valid day.
+  These are the definitions of :mod:`.filters`, read once per write instead of per search.
+- **Same transaction as the write**: :func:`labnet.services.catalogue.search.index.sync`
+  rebuilds the rows of the labs it rebuilds the words of (their writes mark them), so the
+  counts of a search are never older than the data. ``flask labnet search reindex`` and
+  the migration that creates the table call :func:`rebuild` for every lab.
+- **Why**: the facet counts of a search are then one ``GROUP BY`` over this table for the
+  matching labs (:func:`labnet.services.catalogue.search.facets._facet_counts`), instead
+  of a join into the equipment (ten rows per lab) and correlated checks per lab; the
+  relevance tie-breakers (accredited, bookable) are index probes into it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, delete, distinct, select
+
+from labnet.models import (
+    Accreditation,
+    AccreditationStatus,
+    Equipment,
+    EquipmentMode,
+    EquipmentStatus,
+    KetArea,
+    Lab,
+    LabFacet,
+    LabKet,
+)
+
+CHUNK = 1000
+_LIVE = (EquipmentStatus.ACTIVE.value, EquipmentStatus.MAINTENANCE.value)
+Progress = Callable[[int, int], None]
+
+
+def _noop(_done: int, _total: int) -> None:
+    return None
+
+
+def lab_rows(conn: Connection, lab_ids: list[int]) -> list[tuple[int, str, str, date | None]]:
+    """The ``lab_facet`` rows (lab id, family, code, until) of ``lab_ids``: five queries."""
+    rows: list[tuple[int, str, str, date | None]] = []
+    for lab_id, kind, country in conn.execute(
+            select(Lab.id, Lab.kind_code, Lab.country).where(Lab.id.in_(lab_ids))):
+        rows += [(lab_id, "lab", "", None), (lab_id, "kind", kind or "", None),
+                 (lab_id, "country", country or "", None)]
+    top: set[tuple[int, str]] = set()
+    for lab_id, code, parent in conn.execute(
+            select(LabKet.lab_id, LabKet.ket_code, KetArea.parent_code)
+            .join(KetArea, KetArea.code == LabKet.ket_code).where(LabKet.lab_id.in_(lab_ids))):
+        rows.append((lab_id, "ket", code, None))
+        top.add((lab_id, parent or code))
+    rows += [(lab_id, "ket1", code, None) for lab_id, code in top]
+    rows += [(lab_id, "category", code, None) for lab_id, code in conn.execute(
+        select(distinct(Equipment.lab_id), Equipment.category_code)
+        .where(Equipment.lab_id.in_(lab_ids), Equipment.status.in_(_LIVE)))]
+    rows += [(lab_id, "bookable", "", None) for lab_id in conn.scalars(
+        select(distinct(Equipment.lab_id))
+        .where(Equipment.lab_id.in_(lab_ids), Equipment.status == EquipmentStatus.ACTIVE,
+               Equipment.mode != EquipmentMode.REQUEST_ONLY))]
+    schemes: dict[tuple[int, str], date | None] = {}
+    for lab_id, scheme, until in conn.execute(
+            select(Accreditation.lab_id, Accreditation.scheme_code, Accreditation.valid_until)
+            .where(Accreditation.lab_id.in_(lab_ids),
+                   Accreditation.status == AccreditationStatus.VERIFIED)):
+        key = (lab_id, scheme)
+        if key not in schemes:
+            schemes[key] = until
+        else:  # the longest validity counts; no end date beats any
+            known = schemes[key]
+            schemes[key] = None if known is None or until is None else max(known, until)
+    rows += [(lab_id, "accreditation", scheme, until)
+             for (lab_id, scheme), until in schemes.items()]
+    return rows
+
+
+def _insert_sql(conn: Connection) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return (f"INSERT INTO lab_facet (lab_id, family, code, until) "  # noqa: S608 - fixed
+            f"VALUES ({mark}, {mark}, {mark}, {mark})")
+
+
+def rebuild(conn: Connection, lab_ids: Iterable[int] | None = None, *,
+            progress: Progress = _noop) -> int:
+    """Rewrite the rows of ``lab_ids`` (every lab when ``None``) in chunks of
+    :data:`CHUNK` labs; returns the number of rows written."""
+    if lab_ids is None:
+        conn.execute(delete(LabFacet))
+        ids = list(conn.scalars(select(Lab.id).order_by(Lab.id)))
+        clear = False
+    else:
+        ids = sorted(set(lab_ids))
+        clear = True
+    written = 0
+    progress(0, len(ids))
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        if clear:
+            conn.execute(delete(LabFacet).where(LabFacet.lab_id.in_(chunk)))
+        rows: list[Any] = sorted(lab_rows(conn, chunk), key=lambda r: r[:3])
+        if rows:
+            conn.exec_driver_sql(_insert_sql(conn), rows)
+        written += len(rows)
+        progress(min(start + CHUNK, len(ids)), len(ids))
+    return written
