@@ -134,11 +134,12 @@ def search_reindex() -> None:
     started = time.monotonic()
     report = _progress_printer()
     conn = db.session.connection()
-    rows = search_index.rebuild(conn, progress=lambda done, total: report("words", done, total))
+    rows = search_index.rebuild(conn, progress=lambda done, total: report("labs", done, total))
     facet_rows = lab_facets.rebuild(
-        conn, progress=lambda done, total: report("facets", done, total))
+        conn, progress=lambda done, total: report("lab facets", done, total))
     free_rows = free_days.rebuild(
-        conn, now=clock.utcnow(), progress=lambda done, total: report("free time", done, total))
+        conn, now=clock.utcnow(),
+        progress=lambda done, total: report("free-time days", done, total))
     db.session.commit()
     click.echo(f"Search index: {rows:,} terms, {facet_rows:,} facet rows, {free_rows:,} "
                f"free-time days in {time.monotonic() - started:.1f} s.")
