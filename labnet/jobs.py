@@ -33,6 +33,7 @@ from labnet import clock
 from labnet.extensions import db
 from labnet.models import JobLock
 from labnet.services.accounts.joins import remind_and_expire_join_requests
+from labnet.services.accreditation.reminders import run_daily as accreditation_daily
 from labnet.services.analytics.digest import send_coordinator_digest
 from labnet.services.analytics.summary import summarise_activity
 from labnet.services.booking.engine import expire_holds
@@ -90,6 +91,10 @@ def _join_requests(*, now: datetime) -> dict[str, Any]:
 def _tell_unanswered(*, now: datetime) -> dict[str, Any]:
     return {"told": tell_unanswered_requesters(now=now)}
 
+
+def _accreditations(*, now: datetime) -> dict[str, Any]:
+    return accreditation_daily(now=now)
+
 # name -> (service function, interval, lease, description). Every sweeper finds its due
 # work in the database, so a run that was missed (scheduler down) is caught up by the next.
 JOBS: dict[str, Job] = {
@@ -125,6 +130,12 @@ JOBS: dict[str, Job] = {
         _join_requests, timedelta(hours=1), timedelta(minutes=30),
         "remind approvers of join requests undecided for 3 days; expire them after 14 days "
         "and tell the requester"),
+    # Daily work, run hourly: each effect is recorded once (services/accreditation/
+    # reminders), so extra runs only catch up sooner after a lab's midnight.
+    "accreditations": Job(
+        _accreditations, timedelta(hours=1), timedelta(minutes=30),
+        "mark accreditations past their end expired; remind managers 90, 30 and 7 days "
+        "before the end; tell verifiers of claims waiting more than 5 working days"),
 }
 
 

@@ -26,7 +26,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, distinct, func, literal_column, select, union_all
@@ -34,6 +34,7 @@ from sqlalchemy import Select, distinct, func, literal_column, select, union_all
 from labnet.extensions import db
 from labnet.models import Accreditation, CatalogueSnapshot, Equipment, KetArea, Lab, LabKet
 from labnet.permissions import listed_lab_condition, visible_labs
+from labnet.services.accreditation.validity import next_change
 from labnet.services.catalogue.search.filters import (
     _LIVE_EQUIPMENT,
     _bookable_equipment,
@@ -67,7 +68,7 @@ def _cached(cache: MutableMapping[Any, Any], key: Any, seconds: float,
     return value
 
 
-def _facet_counts(matching: Select[tuple[Lab]], today: date) -> dict[tuple[str, str], int]:
+def _facet_counts(matching: Select[tuple[Lab]], now: datetime) -> dict[tuple[str, str], int]:
     """{(family, code): labs} in one statement: the ``matching`` labs as a CTE (evaluated
     once), then one GROUP BY per family (RELIABILITY §6.4.5). Each family goes from the hits
     into an index by lab id (lab_ket's primary key, equipment.lab_id, accreditation.lab_id).
@@ -93,7 +94,7 @@ def _facet_counts(matching: Select[tuple[Lab]], today: date) -> dict[tuple[str, 
         .group_by(Equipment.category_code),
         select(family("accreditation"), Accreditation.scheme_code,
                func.count(distinct(Accreditation.lab_id)))
-        .where(Accreditation.lab_id.in_(hit_ids), _valid_accreditation(today))
+        .where(Accreditation.lab_id.in_(hit_ids), _valid_accreditation(now))
         .group_by(Accreditation.scheme_code),
         select(family("bookable"), literal_column("''"), func.count()).select_from(hits)
         .where(_bookable_equipment(hits.c.id)),
@@ -101,46 +102,49 @@ def _facet_counts(matching: Select[tuple[Lab]], today: date) -> dict[tuple[str, 
     return {(fam, code or ""): n for fam, code, n in db.session.execute(stmt)}
 
 
-def _accreditation_counts(today: date) -> dict[tuple[str, str], int]:
+def _accreditation_counts(now: datetime) -> dict[tuple[str, str], int]:
     rows = db.session.execute(
         select(Accreditation.scheme_code, func.count(distinct(Accreditation.lab_id)))
         .join(Lab, Lab.id == Accreditation.lab_id)
-        .where(listed_lab_condition(), _valid_accreditation(today))
+        .where(listed_lab_condition(), _valid_accreditation(now))
         .group_by(Accreditation.scheme_code)
     )
     return {("accreditation", code): n for code, n in rows}
 
 
-def snapshot_body(today: date) -> bytes:
-    """The ``facets`` snapshot: the bare catalogue's counts (two queries), with the day
-    they were counted and the last day their accreditation counts hold."""
-    counts = _facet_counts(visible_labs(None), today)
-    until = db.session.scalar(
-        select(func.min(Accreditation.valid_until))
-        .join(Lab, Lab.id == Accreditation.lab_id)
-        .where(listed_lab_condition(), _valid_accreditation(today),
-               Accreditation.valid_until.is_not(None))
-    )
+def hour_of(now: datetime) -> datetime:
+    """The hour ``now`` is in: accreditations end at a lab's local midnight, which is a
+    whole UTC hour in every European zone, so counts cached per hour are exact."""
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
+def snapshot_body(now: datetime) -> bytes:
+    """The ``facets`` snapshot: the bare catalogue's counts (two queries), with the instant
+    they were counted and the instant the next counted accreditation ends (their
+    accreditation counts hold until then)."""
+    counts = _facet_counts(visible_labs(None), now)
+    until = next_change(now)
     return json.dumps({
-        "day": today.isoformat(), "until": until.isoformat() if until else None,
+        "built": now.isoformat(), "until": until.isoformat() if until else None,
         "counts": [[fam, code, n] for (fam, code), n in sorted(counts.items())],
     }, separators=(",", ":")).encode()
 
 
-def bare_counts(today: date) -> dict[tuple[str, str], int]:
+def bare_counts(now: datetime) -> dict[tuple[str, str], int]:
     """The bare catalogue's counts as :func:`_facet_counts` gives them, from the maintained
     snapshot (one query; a second one for the accreditations on a day outside the
     snapshot's), or counted live while the snapshot is unbuilt."""
     body = db.session.scalar(select(CatalogueSnapshot.body).where(
         CatalogueSnapshot.name == "facets", CatalogueSnapshot.etag != ""))
     if body is None:
-        return _facet_counts(visible_labs(None), today)
+        return _facet_counts(visible_labs(None), now)
     doc = json.loads(body)
     counts = {(fam, code): n for fam, code, n in doc["counts"]}
-    built, until = date.fromisoformat(doc["day"]), doc["until"]
-    if not (built <= today and (until is None or today <= date.fromisoformat(until))):
+    built, until = doc.get("built"), doc["until"]
+    if built is None or not (datetime.fromisoformat(built) <= now
+                             and (until is None or now < datetime.fromisoformat(until))):
         counts = {k: n for k, n in counts.items() if k[0] != "accreditation"}
-        counts.update(_accreditation_counts(today))
+        counts.update(_accreditation_counts(now))
     return counts
 
 

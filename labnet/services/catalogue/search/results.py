@@ -49,8 +49,8 @@ ACCREDITED = 2  # tie-breakers added to the words' score (below its smallest ste
 BOOKABLE = 1
 
 
-def _tie_breakers(today: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    accredited = exists().where(Accreditation.lab_id == Lab.id, _valid_accreditation(today))
+def _tie_breakers(at: datetime) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    accredited = exists().where(Accreditation.lab_id == Lab.id, _valid_accreditation(at))
     return accredited, _bookable_equipment(Lab.id)
 
 
@@ -263,10 +263,10 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
     most visited page and the costliest count: every published lab) are reused for
     ``facet_cache_seconds``; the page of labs itself is always read live.
     """
-    today = (now or clock.utcnow()).date()
+    at = now or clock.utcnow()
     taxonomy = _taxonomy()
     circle = _near(query)
-    conds = _conditions(query, taxonomy, today, circle.ids if circle else None,
+    conds = _conditions(query, taxonomy, at, circle.ids if circle else None,
                         actor=actor)
     free = _free(actor, query, conds, now)
     # Availability alone keeps most labs: count the few it leaves out instead.
@@ -282,8 +282,8 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
         # equipment (exact: each count is of distinct labs), in one query over those labs.
         assert free is not None
         gone = _id_in(free.not_free_ids(), "not_free_ids")
-        counts = facets.subtract(facets.bare_counts(today),
-                                 facets._facet_counts(base.where(gone), today))
+        counts = facets.subtract(facets.bare_counts(at),
+                                 facets._facet_counts(base.where(gone), at))
         items = list(db.session.scalars(_list_options(
             base.where(~gone).order_by(Lab.name, Lab.id).limit(per_page).offset(offset)
         )).unique())
@@ -293,12 +293,12 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
             # No criterion at all, so no network filter: the counts are over the published
             # labs, the same for every viewer (visible_labs ignores who asks). A committed
             # catalogue write in this process starts a new entry (DESIGN rule 9).
-            counts = facets._cached(facet_cache, ("bare", today, caches.generation()),
-                                    facet_cache_seconds, lambda: facets.bare_counts(today))
+            counts = facets._cached(facet_cache, ("bare", facets.hour_of(at), caches.generation()),
+                                    facet_cache_seconds, lambda: facets.bare_counts(at))
         elif not conds:  # the maintained snapshot, never a count over every lab
-            counts = facets.bare_counts(today)
+            counts = facets.bare_counts(at)
         else:
-            counts = facets._facet_counts(base.where(*conds), today)
+            counts = facets._facet_counts(base.where(*conds), at)
         items = list(db.session.scalars(_list_options(
             base.where(*conds).order_by(Lab.name, Lab.id).limit(per_page).offset(offset)
         )).unique())
@@ -309,7 +309,7 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
         # decide), and its labs are loaded by id.
         if query.words:
             match = words.match(query.q)
-            accredited, bookable = _tie_breakers(today)
+            accredited, bookable = _tie_breakers(at)
             rows = [(r[0], r[1], match.scores.get(r[0], 0) + ACCREDITED * bool(r[2])
                      + BOOKABLE * bool(r[3]))
                     for r in db.session.execute(
@@ -319,7 +319,7 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
             rows = [(r[0], r[1], 0) for r in db.session.execute(
                 base.with_only_columns(Lab.id, Lab.name).where(*conds))]
         counts = facets._facet_counts(base.where(_id_in([r[0] for r in rows], "hit_ids")),
-                                      today)
+                                      at)
         page_ids = _page_ids(rows, circle, sort, offset, per_page)
         loaded = {lab.id: lab for lab in db.session.scalars(_list_options(
             select(Lab).where(Lab.id.in_(page_ids))
@@ -368,9 +368,9 @@ def map_labs(actor: Any, query: SearchQuery, *, now: datetime | None = None) -> 
     """Every published lab matching ``query`` that has coordinates, by name: all filters
     apply, pagination and sorting do not. One query (KET codes aggregated in SQL), plus the
     taxonomy and, with ``near``, the bounding box. ``now`` as in :func:`search_labs`."""
-    today = (now or clock.utcnow()).date()
+    at = now or clock.utcnow()
     circle = _near(query)
-    conds = _conditions(query, _taxonomy(), today, circle.ids if circle else None,
+    conds = _conditions(query, _taxonomy(), at, circle.ids if circle else None,
                         actor=actor)
     free = _free(actor, query, conds, now)
     if free is not None:
