@@ -48,6 +48,7 @@ from labnet.services.accreditation import evidence
 from labnet.services.accreditation.validity import ends_at
 from labnet.services.catalogue.labs.team import manager_addresses
 from labnet.services.common import audit
+from labnet.services.common.text import clean_text, text_problem
 from labnet.services.notifications.outbox import enqueue_email
 
 S = AccreditationStatus
@@ -143,8 +144,8 @@ def _check(lab: Lab, item: ClaimInput, today: date) -> tuple[AccreditationScheme
         problems.append(RuleViolation("scheme_code", "Choose the scheme from the list."))
     if not item.certificate_no.strip():
         problems.append(RuleViolation("certificate_no", "Give the certificate number."))
-    elif len(item.certificate_no) > 100:
-        problems.append(RuleViolation("certificate_no", "At most 100 characters."))
+    elif bad := text_problem(item.certificate_no, label="The number", limit=100):
+        problems.append(RuleViolation("certificate_no", bad))
     if needs_national_body(item.scheme_code):
         body = national_body(lab.country)
         if body is None:
@@ -157,13 +158,13 @@ def _check(lab: Lab, item: ClaimInput, today: date) -> tuple[AccreditationScheme
                           f"of the lab's country: {body}."))
     elif not item.issuer.strip():
         problems.append(RuleViolation("issuer", "Name the body that issued the certificate."))
-    elif len(item.issuer) > 200:
-        problems.append(RuleViolation("issuer", "At most 200 characters."))
+    elif bad := text_problem(item.issuer, label="The issuer", limit=200):
+        problems.append(RuleViolation("issuer", bad))
     if item.scheme_code == "iso-iec-17025" and not scope_lines(item.scope):
         problems.append(RuleViolation(
             "scope", "List the accredited methods or standards, one per line."))
-    if len(item.scope) > MAX_SCOPE:
-        problems.append(RuleViolation("scope", f"At most {MAX_SCOPE} characters."))
+    if bad := text_problem(item.scope, label="The scope", limit=MAX_SCOPE, one_line=False):
+        problems.append(RuleViolation("scope", bad))
     if item.valid_from is None:
         problems.append(RuleViolation("valid_from", "Give the date the certificate was issued."))
     elif item.valid_from > today:
@@ -243,11 +244,9 @@ def decide(actor: User, acc: Accreditation, action: str, *, seen_version: int, r
     if not can_decide_accreditation(actor, acc):
         raise PermissionDenied(acc.id)
     allowed, to, needs_reason = TRANSITIONS[action]
-    reason = reason.strip()
-    if needs_reason and not reason:
-        raise RuleViolation("reason", "Give the reason; the lab will read it.")
-    if len(reason) > MAX_TEXT:
-        raise RuleViolation("reason", f"At most {MAX_TEXT} characters.")
+    reason = clean_text(reason, "reason", label="The reason", limit=MAX_TEXT, one_line=False,
+                        required="Give the reason; the lab will read it." if needs_reason
+                        else None)
     values: dict[str, Any] = {"status": to, "version": acc.version + 1, "updated_at": now,
                               "reason": reason, "decided_by_id": actor.id, "decided_at": now}
     if action == "verify":
@@ -292,11 +291,8 @@ def ask(actor: User, acc: Accreditation, question: str, *, now: datetime
         raise PermissionDenied(acc.id)
     if acc.status != S.CLAIMED:
         raise RuleViolation("question", "Questions are asked while the claim is open.")
-    question = question.strip()
-    if not question:
-        raise RuleViolation("question", "Write the question.")
-    if len(question) > MAX_TEXT:
-        raise RuleViolation("question", f"At most {MAX_TEXT} characters.")
+    question = clean_text(question, "question", label="The question", limit=MAX_TEXT,
+                          one_line=False, required="Write the question.")
     q = AccreditationQuestion(accreditation_id=acc.id, asked_by_id=actor.id, asked_at=now,
                               question=question)
     db.session.add(q)
@@ -315,11 +311,8 @@ def answer(actor: User, acc: Accreditation, question_id: int, text: str, *, now:
         raise NotFound(question_id)
     if not manages_lab(actor, acc.lab_id):
         raise PermissionDenied(acc.id)
-    text = text.strip()
-    if not text:
-        raise RuleViolation("answer", "Write the answer.")
-    if len(text) > MAX_TEXT:
-        raise RuleViolation("answer", f"At most {MAX_TEXT} characters.")
+    text = clean_text(text, "answer", label="The answer", limit=MAX_TEXT, one_line=False,
+                      required="Write the answer.")
     done = cast(CursorResult[Any], db.session.execute(
         update(AccreditationQuestion)
         .where(AccreditationQuestion.id == q.id, AccreditationQuestion.answered_at.is_(None))
