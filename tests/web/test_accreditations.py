@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfWriter
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from labnet.extensions import db
 from labnet.models import (
@@ -48,7 +50,17 @@ def post_claim(client, slug: str, **over):
     url = f"/manage/labs/{slug}/accreditations/new"
     data = claim_data(**over)
     data["csrf_token"] = csrf_token(client, url)
-    return client.post(url, data=data, content_type="multipart/form-data")
+    return post_multipart(client, url, data)
+
+
+def post_multipart(client, url: str, data: dict):
+    # Encoded in memory: the test client spools a large body to a temporary file it never
+    # closes (a ResourceWarning in a later test).
+    fields = {k: (FileStorage(v[0], filename=v[1], content_type="application/pdf")
+                  if isinstance(v, tuple) else v) for k, v in data.items()}
+    boundary, body = encode_multipart(fields)
+    return client.post(url, data=body,
+                       content_type=f"multipart/form-data; boundary={boundary}")
 
 
 def post(client, url: str, data: dict, page: str):
@@ -219,7 +231,7 @@ def test_a_claim_for_a_lab_the_user_does_not_manage_is_refused(app, client, quic
     url = f"/manage/labs/{cast.lab.slug}/accreditations/new"
     data = claim_data()
     data["csrf_token"] = csrf_token(client, "/labs")
-    response = client.post(url, data=data, content_type="multipart/form-data")
+    response = post_multipart(client, url, data)
     assert response.status_code == 403
     assert count(app, Accreditation) == 0
 
