@@ -24,7 +24,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_login import current_user
@@ -198,10 +197,12 @@ def evidence_file(accreditation_id: int):
     path = evidence.path_of(current_app.instance_path, acc.evidence_file)
     if not path.is_file():
         abort(404)
-    response = send_file(path, mimetype="application/pdf", as_attachment=False,
-                         download_name=f"evidence-{acc.id}.pdf", max_age=0)
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Cache-Control"] = "private, no-store"
+    # Read whole (at most 10 MB): no open file outlives the request.
+    response = Response(path.read_bytes(), mimetype="application/pdf", headers={
+        "Content-Disposition": f'inline; filename="evidence-{acc.id}.pdf"',
+        "X-Content-Type-Options": "nosniff"})
+    response.cache_control.no_store = True
+    response.cache_control.private = True
     return response
 
 
