@@ -124,3 +124,9 @@ NATIONAL_BODY_SCHEMES = frozenset({"iso-iec-17025", "iso-iec-17020", "iso-15189"
 def accreditation_bodies() -> dict[str, str]:
     """{country code: name of its national accreditation body} (EA members)."""
     return {row["country"]: row["name"] for row in _load("accreditation_bodies.yaml")}
+
+
+@cache
+def demo_accreditations() -> dict[str, Any]:
+    """The demo's KIBS providers and accreditation claims (demo/accreditations.yaml)."""
+    return dict(_load("demo/accreditations.yaml"))
