@@ -8,7 +8,16 @@ from sqlalchemy import func, select
 
 from labnet import data
 from labnet.extensions import db
-from labnet.models import Accreditation, Equipment, KetArea, Lab, LabManager, OpeningHours, User, UserRole
+from labnet.models import (
+    Accreditation,
+    Equipment,
+    KetArea,
+    Lab,
+    LabManager,
+    OpeningHours,
+    User,
+    UserRole,
+)
 
 
 def test_seed_demo_loads_the_58_centres_with_equipment_and_accounts(app, runner, client):
