@@ -8,24 +8,11 @@ from __future__ import annotations
 import pytest
 
 from labnet.models import Role
-from tests.fixtures.browser import nav_click
+from labnet.services.accreditation.demo import demo_pdf
+from tests.fixtures.browser import log_in, log_out, nav_click
 from tests.fixtures.factories import PASSWORD
-from tests.web.test_accreditations import tiny_pdf
 
 pytestmark = pytest.mark.browser
-
-
-def _log_in(page, user) -> None:
-    page.goto("/login")
-    page.get_by_label("E-mail address").fill(user.email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.locator("nav.navbar").get_by_role("button", name=user.full_name).wait_for()
-
-
-def _log_out(page) -> None:
-    nav_click(page, "Log out", role="button")
-    page.locator("nav.navbar").get_by_role("link", name="Log in").wait_for()
 
 
 def test_manager_claims_with_a_pdf_verifier_verifies_badge_and_filter_follow(
@@ -34,11 +21,11 @@ def test_manager_claims_with_a_pdf_verifier_verifies_badge_and_filter_follow(
     manager = make_user(manages=(lab,), full_name="Max Manager")
     verifier = make_user(roles=(Role.VERIFIER,), full_name="Vera Verifier")
     certificate = tmp_path / "certificate.pdf"
-    certificate.write_bytes(tiny_pdf())
+    certificate.write_bytes(demo_pdf("D-PL-99999-01-00"))
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
 
-    _log_in(page, manager)
+    log_in(page, manager, PASSWORD)
     page.goto(f"/manage/labs/{lab.slug}")
     page.locator(".nav-tabs").get_by_role("link", name="Accreditations").click()
     page.get_by_role("link", name="Claim an accreditation").click()
@@ -54,9 +41,9 @@ def test_manager_claims_with_a_pdf_verifier_verifies_badge_and_filter_follow(
     page.locator("#claim-title").wait_for()
     assert "claimed" in page.locator(".acc-state").inner_text()
     assert "DAkkS" in page.locator("#claim-facts").inner_text()
-    _log_out(page)
+    log_out(page)
 
-    _log_in(page, verifier)
+    log_in(page, verifier, PASSWORD)
     nav_click(page, "Verify")
     row = page.locator("#accreditation-queue tr", has_text="Aachen Testing Lab")
     # The evidence link, fetched with the verifier's session (Chromium's PDF viewer is an
@@ -67,7 +54,7 @@ def test_manager_claims_with_a_pdf_verifier_verifies_badge_and_filter_follow(
     row.get_by_role("link", name="Review").click()
     page.locator("#decide-verify").get_by_role("button", name="Verify").click()
     page.locator("#queue-empty").wait_for()
-    _log_out(page)
+    log_out(page)
 
     page.goto(f"/labs/{lab.slug}")
     assert "ISO/IEC 17025" in page.locator("#lab-accreditations").inner_text()

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-from pypdf import PdfWriter
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
@@ -23,6 +22,7 @@ from labnet.models import (
     OutboxEmail,
     Role,
 )
+from labnet.services.accreditation.demo import demo_pdf
 from tests.fixtures.auth import csrf_token
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # the frozen clock
@@ -30,11 +30,7 @@ DAKKS = "DAkkS (Deutsche Akkreditierungsstelle)"
 
 
 def tiny_pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=200, height=200)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
+    return demo_pdf("certificate")
 
 
 def claim_data(**over) -> dict:

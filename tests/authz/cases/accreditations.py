@@ -10,26 +10,16 @@ tests/web/test_accreditations.py (and a coordinator, like everyone else, gets 40
 
 from __future__ import annotations
 
-import io
-
-from pypdf import PdfWriter
 from sqlalchemy import update
 
 from labnet import clock
 from labnet.extensions import db
 from labnet.models import Accreditation, Lab, User
 from labnet.services.accreditation import claims
+from labnet.services.accreditation.demo import demo_pdf
 from labnet.services.accreditation.validity import local_today
 from tests.authz.cases.base import ACTORS, ALL_OK, Case, only
 from tests.authz.cases.manage import managed
-
-
-def _pdf() -> bytes:
-    writer = PdfWriter()
-    writer.add_blank_page(width=100, height=100)
-    out = io.BytesIO()
-    writer.write(out)
-    return out.getvalue()
 
 
 def seed(app, people) -> None:
@@ -40,7 +30,8 @@ def seed(app, people) -> None:
         lab = db.session.get_one(Lab, people.lab.id)
         today = local_today(lab.timezone, now)
         item = claims.ClaimInput(scheme_code="iso-9001", certificate_no="MX-CLAIM-7",
-                                 issuer="TÜV Matrix", valid_from=today, evidence_pdf=_pdf(),
+                                 issuer="TÜV Matrix", valid_from=today,
+                                 evidence_pdf=demo_pdf("MX-CLAIM-7"),
                                  evidence_name="matrix.pdf")
         acc = claims.create_claim(manager, lab, item, now=now,
                                   instance_path=app.instance_path, today=today)
