@@ -52,10 +52,11 @@ def record_once(acc_id: int, kind: str, now: datetime) -> bool:
     table = AccreditationReminder.__table__
     dialect = db.session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(table).values(accreditation_id=acc_id, kind=kind, sent_at=now)
-    done = cast(CursorResult[Any], db.session.execute(
-        stmt.on_conflict_do_nothing(index_elements=["accreditation_id", "kind"])))
-    return done.rowcount == 1
+    stmt = (insert(table).values(accreditation_id=acc_id, kind=kind, sent_at=now)
+            .on_conflict_do_nothing(index_elements=["accreditation_id", "kind"])
+            .returning(table.c.id))
+    # RETURNING, not rowcount: the driver's rowcount is not reliable for this statement.
+    return db.session.execute(stmt).scalar() is not None
 
 
 def due_reminder(days_left: int) -> int | None:
