@@ -99,7 +99,8 @@ class Accreditation(TimestampMixin, Base):
     # Optimistic concurrency: every decision is UPDATE … WHERE version = :seen.
     version: Mapped[int] = mapped_column(Integer, default=1)
 
-    lab: Mapped[Lab] = relationship()
+    # Loaded with the row (every page of an accreditation names its lab): no lazy SQL.
+    lab: Mapped[Lab] = relationship(lazy="joined", innerjoin=True)
 
 
 class AccreditationQuestion(Base):
