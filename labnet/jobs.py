@@ -39,6 +39,7 @@ from labnet import clock
 from labnet.extensions import db
 from labnet.models import JobLock
 from labnet.services.accounts.joins import remind_and_expire_join_requests
+from labnet.services.accreditation.reminders import run_daily as accreditation_daily
 from labnet.services.analytics.digest import send_coordinator_digest
 from labnet.services.analytics.summary import summarise_activity
 from labnet.services.booking.engine import expire_holds
@@ -108,6 +109,9 @@ def _backup(*, now: datetime) -> dict[str, Any]:
     return scheduled_backup(current_app.config, current_app.instance_path, now=now)
 
 
+def _accreditations(*, now: datetime) -> dict[str, Any]:
+    return accreditation_daily(now=now)
+
 # name -> (service function, interval, lease, description). Every sweeper finds its due
 # work in the database, so a run that was missed (scheduler down) is caught up by the next.
 JOBS: dict[str, Job] = {
@@ -150,6 +154,12 @@ JOBS: dict[str, Job] = {
     "backup": Job(
         _backup, timedelta(hours=6), timedelta(hours=2),
         "once a day back up the database and instance files; keep BACKUP_KEEP_DAYS days"),
+    # Daily work, run hourly: each effect is recorded once (services/accreditation/
+    # reminders), so extra runs only catch up sooner after a lab's midnight.
+    "accreditations": Job(
+        _accreditations, timedelta(hours=1), timedelta(minutes=30),
+        "mark accreditations past their end expired; remind managers 90, 30 and 7 days "
+        "before the end; tell verifiers of claims waiting more than 5 working days"),
 }
 
 

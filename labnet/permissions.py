@@ -20,6 +20,7 @@ from labnet.converters import parse_id
 from labnet.errors import NotFound, PermissionDenied
 from labnet.extensions import db
 from labnet.models import (
+    Accreditation,
     Equipment,
     EquipmentStatus,
     Lab,
@@ -662,3 +663,33 @@ def claim_for(actor: Actor, claim_id: int) -> LabClaim:
     if claim is None or not can_decide_claim(actor, claim):
         raise NotFound(claim_id)
     return claim
+
+
+# Accreditations ------------------------------------------------------------------------------
+# A lab's managers claim and answer; verifiers (and admins) work the queue, but never on a
+# claim of a lab they manage. Evidence is seen by the lab's managers, verifiers and admins;
+# others get 404 for a claim (they may not know it exists).
+
+
+def is_verifier(actor: Actor) -> bool:
+    """Verifiers and admins work the accreditation queue."""
+    user = _user(actor)
+    return bool(user and (user.is_verifier or user.is_admin))
+
+
+def can_decide_accreditation(actor: Actor, acc: Accreditation) -> bool:
+    """Verify, reject, ask, suspend, withdraw: a verifier who does not manage the lab."""
+    return is_verifier(actor) and not manages_lab(actor, acc.lab_id)
+
+
+def can_see_accreditation(actor: Actor, acc: Accreditation) -> bool:
+    """The claim page and its evidence: the lab's managers, verifiers and admins."""
+    return is_verifier(actor) or manages_lab(actor, acc.lab_id)
+
+
+def accreditation_for(actor: Actor, accreditation_id: int) -> Accreditation:
+    """A claim the actor may see (with its evidence), else :class:`NotFound`."""
+    acc = db.session.get(Accreditation, accreditation_id)
+    if acc is None or not can_see_accreditation(actor, acc):
+        raise NotFound(accreditation_id)
+    return acc

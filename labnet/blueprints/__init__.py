@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
+from labnet.blueprints.accreditations import bp as accreditations
 from labnet.blueprints.admin import bp as admin
 from labnet.blueprints.auth import bp as auth
 from labnet.blueprints.bookings import bp as bookings
@@ -39,3 +40,4 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(requests)  # /requests, /requests/new, /requests/inbox, /requests/<ref>
     app.register_blueprint(team)  # /labs/<slug>/claim, /claims, /manage/labs/<slug>/managers
     app.register_blueprint(lab_create)  # /manage/propose, proposals, new-lab, /admin/labs, …
+    app.register_blueprint(accreditations)  # /accreditations (+ queue, claims), /verify/<code>

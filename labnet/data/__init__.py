@@ -112,3 +112,21 @@ def search_vocabulary() -> dict[str, Any]:
     """The search vocabulary: ``languages``, ``spellings`` and ``concepts``
     (``search_vocabulary.yaml``)."""
     return dict(_load("search_vocabulary.yaml"))
+
+
+# Schemes whose certificates a national accreditation body issues (ISO/IEC 17025, 17020,
+# 15189, 17043, 17034): a claim names the body of its lab's country.
+NATIONAL_BODY_SCHEMES = frozenset({"iso-iec-17025", "iso-iec-17020", "iso-15189",
+                                   "iso-iec-17043", "iso-17034"})
+
+
+@cache
+def accreditation_bodies() -> dict[str, str]:
+    """{country code: name of its national accreditation body} (EA members)."""
+    return {row["country"]: row["name"] for row in _load("accreditation_bodies.yaml")}
+
+
+@cache
+def demo_accreditations() -> dict[str, Any]:
+    """The demo's KIBS providers and accreditation claims (demo/accreditations.yaml)."""
+    return dict(_load("demo/accreditations.yaml"))

@@ -1,6 +1,11 @@
 """Every model module, imported so the metadata is complete for Alembic and the tests."""
 
-from labnet.models.accreditation import Accreditation, AccreditationStatus
+from labnet.models.accreditation import (
+    Accreditation,
+    AccreditationQuestion,
+    AccreditationReminder,
+    AccreditationStatus,
+)
 from labnet.models.analytics import ActivityDaily, ActivityMetric, ActivitySummaryState
 from labnet.models.audit import AuditEvent, DemandSignal, OutboxEmail, OutboxStatus
 from labnet.models.base import Base
@@ -58,6 +63,8 @@ from labnet.models.user import (
 __all__ = [
     "ACTIVE_STATUSES",
     "Accreditation",
+    "AccreditationQuestion",
+    "AccreditationReminder",
     "AccreditationScheme",
     "AccreditationStatus",
     "ActivityDaily",

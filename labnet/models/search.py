@@ -5,12 +5,12 @@ write that changes a lab's words; rebuilt by ``flask labnet search reindex``."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from labnet.models.base import Base
+from labnet.models.base import Base, UtcDateTime
 
 
 class SearchTerm(Base):
@@ -31,8 +31,9 @@ class LabFacet(Base):
     grouped query (``search.lab_facets``): ``family`` is ``lab`` (one row per lab, code
     ""), ``kind``, ``country``, ``ket`` (each KET code), ``ket1`` (each level-1 area),
     ``category`` (each category of its live equipment), ``bookable`` (code "") or
-    ``accreditation`` (each verified scheme; ``until``: its last valid day, ``None`` for
-    no end). Kept with the word index, in the writing transaction."""
+    ``accreditation`` (each verified scheme; ``until``: the instant it ends, the lab's
+    local midnight after its last valid day, ``None`` for no end). Kept with the word
+    index, in the writing transaction."""
 
     __tablename__ = "lab_facet"
 
@@ -40,7 +41,7 @@ class LabFacet(Base):
                                         primary_key=True)
     family: Mapped[str] = mapped_column(String(16), primary_key=True)
     code: Mapped[str] = mapped_column(String(40), primary_key=True)
-    until: Mapped[date | None] = mapped_column(Date)
+    until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class LabFreeWeek(Base):

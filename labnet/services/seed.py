@@ -16,6 +16,7 @@ from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
+from flask import current_app
 from sqlalchemy import func, insert, select, text, update
 
 from labnet import data, security
@@ -48,6 +49,7 @@ from labnet.models.network import (
 )
 from labnet.models.request import LabRequest, RequestLab
 from labnet.services.accounts.rules import slugify
+from labnet.services.accreditation.demo import seed_demo_accreditations
 from labnet.services.analytics.summary import summarise_activity
 from labnet.services.booking import free_days
 from labnet.services.catalogue.search import index as search_index
@@ -157,7 +159,8 @@ def seed_demo(*, now: datetime, progress: Progress = _noop) -> dict[str, int]:
     """Load the demo centres, their equipment and the demo accounts (idempotent)."""
     sync_taxonomies()
     categories = {c["code"]: c for c in data.equipment_categories()}
-    centres = data.demo_centres()
+    # The demo centres, then the two KIBS providers of the accreditation demo.
+    centres = [*data.demo_centres(), *data.demo_accreditations()["kibs_centres"]]
     existing = set(db.session.scalars(select(Lab.slug)))
     added_labs = added_equipment = 0
     for i, centre in enumerate(centres, start=1):
@@ -213,7 +216,10 @@ def seed_demo(*, now: datetime, progress: Progress = _noop) -> dict[str, int]:
     seed_demo_requests(now=now)
     _demo_networks(now)
     _demo_activity(now, progress)
-    return {"labs": added_labs, "equipment": added_equipment}
+    accreditations = seed_demo_accreditations(now=now, instance_path=current_app.instance_path)
+    progress("demo accreditations", accreditations, accreditations)
+    return {"labs": added_labs, "equipment": added_equipment,
+            "accreditations": accreditations}
 
 
 def _demo_accounts(now: datetime) -> None:

@@ -1,7 +1,7 @@
 """ops: job run and failure counts; outbox backoff and bounces
 
 Revision ID: 0b5e7a11c0de
-Revises: b00ced9e0001
+Revises: c0a1b2c3d4e6
 Create Date: 2026-12-04 15:45:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0b5e7a11c0de'
-down_revision = 'b00ced9e0001'
+down_revision = 'c0a1b2c3d4e6'
 branch_labels = None
 depends_on = None
 

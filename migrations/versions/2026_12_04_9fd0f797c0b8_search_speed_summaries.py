@@ -2,7 +2,7 @@
 (equipment_free_day, lab_free_week), filled for the existing data
 
 Revision ID: 9fd0f797c0b8
-Revises: b00ced9e0001
+Revises: 8feb769a0fb3
 Create Date: 2026-12-04 16:00:00
 
 Issue 13 (fast at scale): the facet counts of a search are one grouped query over
@@ -20,7 +20,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9fd0f797c0b8'
-down_revision = 'b00ced9e0001'
+down_revision = '8feb769a0fb3'
 branch_labels = None
 depends_on = None
 
@@ -31,7 +31,7 @@ def upgrade():
         sa.Column('lab_id', sa.Integer(), nullable=False),
         sa.Column('family', sa.String(length=16), nullable=False),
         sa.Column('code', sa.String(length=40), nullable=False),
-        sa.Column('until', sa.Date(), nullable=True),
+        sa.Column('until', sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(['lab_id'], ['lab.id'], name=op.f('fk_lab_facet_lab_id_lab'),
                                 ondelete='CASCADE'),
         sa.PrimaryKeyConstraint('lab_id', 'family', 'code', name=op.f('pk_lab_facet')),

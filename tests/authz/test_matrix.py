@@ -105,6 +105,11 @@ def _build_cast(app, request):
 
     seed_lab_create(app, people)
     # --- end creating labs ---
+    # --- accreditations: people.acc_* (see cases/accreditations) ---
+    from tests.authz.cases.accreditations import seed as seed_accreditations
+
+    seed_accreditations(app, people)
+    # --- end accreditations ---
     return people
 
 

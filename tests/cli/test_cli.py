@@ -8,21 +8,33 @@ from sqlalchemy import func, select
 
 from labnet import data
 from labnet.extensions import db
-from labnet.models import Equipment, KetArea, Lab, LabManager, OpeningHours, User, UserRole
+from labnet.models import (
+    Accreditation,
+    Equipment,
+    KetArea,
+    Lab,
+    LabManager,
+    OpeningHours,
+    User,
+    UserRole,
+)
 
 
 def test_seed_demo_loads_the_58_centres_with_equipment_and_accounts(app, runner, client):
+    # The 58 centres and the accreditation demo's two KIBS providers.
     result = runner.invoke(args=["labnet", "seed-demo"])
     assert result.exit_code == 0, result.output
-    assert "58 labs" in result.output
+    assert "60 labs" in result.output
     categories = {c["code"]: c for c in data.equipment_categories()}
     with app.app_context():
         labs = db.session.scalars(select(Lab)).all()
-        assert len(labs) == 58 and all(lab.is_published for lab in labs)
-        assert len({(lab.lat, lab.lon) for lab in labs}) == 58  # spread: no two on one point
+        assert len(labs) == 60 and all(lab.is_published for lab in labs)
+        assert len({(lab.lat, lab.lon) for lab in labs}) == 60  # spread: no two on one point
+        assert sum(lab.kind_code == "kibs" for lab in labs) == 2
         for lab in labs:
             items = db.session.scalars(select(Equipment).where(Equipment.lab_id == lab.id)).all()
-            assert 3 <= len(items) <= 8, lab.slug
+            # KIBS providers sell services; they list the odd instrument at most.
+            assert (1 if lab.kind_code == "kibs" else 3) <= len(items) <= 8, lab.slug
             assert lab.equipment_count == len(items)
             for item in items:
                 band = categories[item.category_code]["rate_band"]
@@ -31,6 +43,11 @@ def test_seed_demo_loads_the_58_centres_with_equipment_and_accounts(app, runner,
             hours = db.session.scalar(select(func.count()).select_from(OpeningHours)
                                       .where(OpeningHours.lab_id == lab.id))
             assert hours >= 5
+        states = set(db.session.scalars(select(Accreditation.status)))
+        assert states == {"verified", "claimed", "rejected", "suspended", "withdrawn",
+                          "expired"}
+        assert db.session.scalar(select(func.count(Accreditation.id)).where(
+            Accreditation.scheme_code == "iso-iec-17025", Accreditation.scope != "")) >= 4
         emails = set(db.session.scalars(select(User.email)))
         assert {"sme@labnet.example", "manager@labnet.example", "coordinator@labnet.example",
                 "admin@labnet.example"} <= emails
@@ -56,7 +73,7 @@ def test_seed_demo_twice_adds_nothing(app, runner):
     result = runner.invoke(args=["labnet", "seed-demo", "--if-empty"])
     assert "nothing to do" in result.output
     with app.app_context():
-        assert db.session.scalar(select(func.count(Lab.id))) == 58
+        assert db.session.scalar(select(func.count(Lab.id))) == 60
 
 
 def _catalogue_digest(app) -> str:

@@ -129,3 +129,19 @@ def test_a_german_entry_can_be_added_as_data(monkeypatch):
         txt.vocabulary.cache_clear()
         txt._stemmer.cache_clear()
         txt.document_terms.cache_clear()
+
+
+def test_stemming_is_right_in_many_threads_at_once():
+    """A threaded server stems in several threads: each gets its own Snowball stemmer (one
+    shared stemmer mixes up the words it is given and fails)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from labnet.services.catalogue.search import text
+
+    words = [f"{w}{suffix}" for w in ("microscop", "spectromet", "batter", "laborator")
+             for suffix in ("y", "ies", "es")] * 50
+    expected = [text._stemmer(text.INDEX_LANGUAGE).stemWord(w) for w in words]
+    text.stem.cache_clear()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        got = list(pool.map(lambda w: text._stemmer(text.INDEX_LANGUAGE).stemWord(w), words))
+    assert got == expected

@@ -9,6 +9,7 @@ import re
 from datetime import timedelta
 from pathlib import Path
 
+from flask import current_app
 from sqlalchemy import select
 
 from labnet import security
@@ -16,6 +17,8 @@ from labnet.extensions import db
 from labnet.models import Lab, Organisation, OutboxEmail, Role, User
 from labnet.services.accounts import administration, joins
 from labnet.services.accounts import rules as accounts
+from labnet.services.accreditation import claims as acc_claims
+from labnet.services.accreditation import reminders as acc_reminders
 from labnet.services.analytics.digest import send_coordinator_digest
 from labnet.services.booking import engine, reminders, sme_proof
 from labnet.services.catalogue.labs import claims, contact, creation, invitations, watch
@@ -197,7 +200,34 @@ def _walk(make_org, make_user, make_lab, make_equipment) -> dict[str, str]:
     db.session.commit()
     joins.remind_and_expire_join_requests(now=NOW + 14 * 24 * H)
     db.session.commit()
+
+    # Accreditations: a claim (to verifiers), a question and its answer, the decision; the
+    # daily job's reminder before the end, the expiry, a claim left waiting.
+    _accreditation_walk(make_user, boss, db.session.get_one(Lab, lab.id),
+                        current_app.instance_path)
     return {"bob@gmail.com": "Bob Waiting"}
+
+
+def _accreditation_walk(make_user, boss, lab: Lab, instance: str) -> None:
+    verifier_id = make_user(roles=(Role.VERIFIER,), full_name="Vera Verifier").id
+    today = NOW.date()
+    item = acc_claims.ClaimInput(scheme_code="iso-9001", certificate_no="Q-1",
+                                 issuer="TÜV Walk", valid_from=today,
+                                 evidence_url="https://register.example/q-1")
+    acc = acc_claims.create_claim(boss(), lab, item, now=NOW, instance_path=instance,
+                                  today=today)
+    q = acc_claims.ask(_u(verifier_id), acc, "Which sites?", now=NOW)
+    acc_claims.answer(boss(), acc, q.id, "Aachen only.", now=NOW)
+    acc_claims.decide(_u(verifier_id), acc, "verify", seen_version=acc.version, reason="",
+                      now=NOW)
+    db.session.commit()
+    acc.valid_until = today + timedelta(days=20)
+    db.session.commit()
+    acc_reminders.run_daily(now=NOW)
+    acc_reminders.run_daily(now=NOW + 22 * 24 * H)
+    acc_claims.create_claim(boss(), lab, item, now=NOW, instance_path=instance, today=today)
+    acc_reminders.run_daily(now=NOW + 10 * 24 * H)
+    db.session.commit()
 
 
 def test_every_kind_of_email_greets_links_and_says_why(ctx, frozen_clock, make_org, make_user,

@@ -21,6 +21,7 @@ DOWNLOADS = {
     "manage.equipment_template": lambda w: "/manage/equipment-template.csv",
     "manage.equipment_codes": lambda w: "/manage/equipment-codes.csv",
     "lab_bookings.usage_csv": lambda w: "/manage/bookings/usage.csv?month=2026-02",
+    "accreditations.registry_csv": lambda w: "/accreditations.csv",
 }
 
 

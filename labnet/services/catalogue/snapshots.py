@@ -59,7 +59,7 @@ def rebuild(session: Session) -> None:
     session.flush()
     now = clock.utcnow()
     session.execute(update(CatalogueSnapshot).where(CatalogueSnapshot.name == "facets").values(
-        body=facets.snapshot_body(now.date()), etag="1", built_at=now))
+        body=facets.snapshot_body(now), etag="1", built_at=now))
     template = lab_url_template()
     data = maps.build_geojson(map_labs(None, SearchQuery(), now=now),
                               url_template=template, ket_names=ket_names())

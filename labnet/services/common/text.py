@@ -77,3 +77,9 @@ def squashed_text(value: str | None, field: str, *, limit: int, empty: str,
     if len(squashed) > limit:
         raise RuleViolation(field, too_long)
     return squashed
+
+
+def like_pattern(word: str) -> str:
+    """``%word%`` for ``LIKE … ESCAPE '\\'``, lower-cased, its wildcards escaped."""
+    escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -33,6 +33,7 @@ from labnet import permissions
 from labnet.extensions import db
 from labnet.models import Equipment, EquipmentStatus, KetArea, Lab, LabKet
 from labnet.models.network import Network, NetworkStage
+from labnet.services.common.text import like_pattern
 from labnet.services.geo.geocoding import APPROX_ERROR, nearest_approx_km, nearest_km
 from labnet.services.networks.rules import network_page
 
@@ -69,11 +70,6 @@ class Gap:
     countries: list[str]
     needs: int  # how many KET areas, categories and keywords the stage names
     candidates: list[Candidate]
-
-
-def _like_pattern(word: str) -> str:
-    escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def find_gaps(network: Network, *, top_n: int = GAP_TOP_N) -> list[Gap]:
@@ -194,7 +190,7 @@ def _hit_rows(gaps: list[Gap]) -> Any:
                 .where(Equipment.category_code.in_(cats),
                        Equipment.status.in_(_LIVE_EQUIPMENT)))
         for index, word in enumerate(gap.stage.keyword_list):
-            pattern = _like_pattern(word)
+            pattern = like_pattern(word)
             parts.append(
                 select(literal(sid), Lab.id, literal("w"), literal(str(index)))
                 .where(or_(func.lower(Lab.capabilities).like(pattern, escape="\\"),

@@ -13,9 +13,10 @@ Rules owned here, once:
 - **The bare catalogue's counts are maintained on writes** (the most visited page, and the
   one count over every published lab): the ``facets`` row of ``catalogue_snapshot``, rebuilt
   in the transaction of each catalogue write (:mod:`labnet.services.catalogue.snapshots`),
-  so every process reads the same counts, current at once. Accreditations expire by date:
-  the row names the day it was built and the last day its accreditation counts hold (the
-  earliest expiry among them); outside those days they are counted live. An unbuilt row
+  so every process reads the same counts, current at once. Accreditations end at their
+  lab's local midnight (:mod:`labnet.services.accreditation.validity`): the row names the
+  instant it was built and the instant the next counted accreditation ends; outside that
+  span they are counted live. An unbuilt row
   (just migrated, no write since) means counting live.
 - **The cache** keeps one entry (the bare catalogue's counts) per process, for a given
   number of seconds, per day and per catalogue generation: a committed catalogue write in
@@ -28,7 +29,7 @@ import json
 import time
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, case, distinct, func, or_, select
@@ -36,6 +37,7 @@ from sqlalchemy import Select, case, distinct, func, or_, select
 from labnet.extensions import db
 from labnet.models import Accreditation, CatalogueSnapshot, Lab, LabFacet
 from labnet.permissions import listed_lab_condition, visible_labs
+from labnet.services.accreditation.validity import next_change
 from labnet.services.catalogue.search import index
 from labnet.services.catalogue.search.filters import _valid_accreditation
 from labnet.services.catalogue.search.query import SNAPSHOT_KEY, SearchQuery, _Taxonomy
@@ -66,7 +68,7 @@ def _cached(cache: MutableMapping[Any, Any], key: Any, seconds: float,
     return value
 
 
-def _facet_counts(matching: Select[tuple[Lab]], today: date) -> dict[tuple[str, str], int]:
+def _facet_counts(matching: Select[tuple[Lab]], now: datetime) -> dict[tuple[str, str], int]:
     """{(family, code): labs} in one grouped query over the maintained summary
     (:mod:`.lab_facets`: one row per lab and filter value it has) for the ``matching``
     labs, whatever the catalogue's size (RELIABILITY §6.4.5). ``total`` is the number of
@@ -76,53 +78,55 @@ def _facet_counts(matching: Select[tuple[Lab]], today: date) -> dict[tuple[str, 
     rows = db.session.execute(
         select(family, LabFacet.code, func.count())
         .where(LabFacet.lab_id.in_(matching.with_only_columns(Lab.id).order_by(None)),
-               or_(LabFacet.until.is_(None), LabFacet.until >= today))
+               or_(LabFacet.until.is_(None), LabFacet.until > now))
         .group_by(LabFacet.family, LabFacet.code))
     return {(fam, code or ""): n for fam, code, n in rows}
 
 
-def counts_for(matching: Select[tuple[Lab]], found: int | None, today: date
+def counts_for(matching: Select[tuple[Lab]], found: int | None, now: datetime
                ) -> dict[tuple[str, str], int]:
     """The counts over the ``found`` published labs ``matching`` selects (a search's
     matches): counted over them, or, when they are most of the catalogue, as the bare
     catalogue's maintained counts minus those of the published labs not among them
     (exact: each count is of distinct labs). Two queries (the maintained counts, one
     grouped count). ``found`` ``None``: most of the catalogue, without counting first."""
-    bare = bare_counts(today)
+    bare = bare_counts(now)
     if found is None or found * 2 > bare.get(("total", ""), 0):
         rest = visible_labs(None).where(
             Lab.id.not_in(matching.with_only_columns(Lab.id).order_by(None)))
-        return subtract(bare, _facet_counts(rest, today))
-    return _facet_counts(matching, today)
+        return subtract(bare, _facet_counts(rest, now))
+    return _facet_counts(matching, now)
 
 
-def _accreditation_counts(today: date) -> dict[tuple[str, str], int]:
+def _accreditation_counts(now: datetime) -> dict[tuple[str, str], int]:
     rows = db.session.execute(
         select(Accreditation.scheme_code, func.count(distinct(Accreditation.lab_id)))
         .join(Lab, Lab.id == Accreditation.lab_id)
-        .where(listed_lab_condition(), _valid_accreditation(today))
+        .where(listed_lab_condition(), _valid_accreditation(now))
         .group_by(Accreditation.scheme_code)
     )
     return {("accreditation", code): n for code, n in rows}
 
 
-def snapshot_body(today: date) -> bytes:
-    """The ``facets`` snapshot: the bare catalogue's counts (two queries), with the day
-    they were counted and the last day their accreditation counts hold."""
-    counts = _facet_counts(visible_labs(None), today)
-    until = db.session.scalar(
-        select(func.min(Accreditation.valid_until))
-        .join(Lab, Lab.id == Accreditation.lab_id)
-        .where(listed_lab_condition(), _valid_accreditation(today),
-               Accreditation.valid_until.is_not(None))
-    )
+def hour_of(now: datetime) -> datetime:
+    """The hour ``now`` is in: accreditations end at a lab's local midnight, which is a
+    whole UTC hour in every European zone, so counts cached per hour are exact."""
+    return now.replace(minute=0, second=0, microsecond=0)
+
+
+def snapshot_body(now: datetime) -> bytes:
+    """The ``facets`` snapshot: the bare catalogue's counts (two queries), with the instant
+    they were counted and the instant the next counted accreditation ends (their
+    accreditation counts hold until then)."""
+    counts = _facet_counts(visible_labs(None), now)
+    until = next_change(now)
     return json.dumps({
-        "day": today.isoformat(), "until": until.isoformat() if until else None,
+        "built": now.isoformat(), "until": until.isoformat() if until else None,
         "counts": [[fam, code, n] for (fam, code), n in sorted(counts.items())],
     }, separators=(",", ":")).encode()
 
 
-def bare_counts(today: date) -> dict[tuple[str, str], int]:
+def bare_counts(now: datetime) -> dict[tuple[str, str], int]:
     """The bare catalogue's counts as :func:`_facet_counts` gives them, from the maintained
     snapshot (read with the request's taxonomies, or one query; a second one for the
     accreditations on a day outside the snapshot's), or counted live while unbuilt."""
@@ -132,13 +136,14 @@ def bare_counts(today: date) -> dict[tuple[str, str], int]:
         body = db.session.scalar(select(CatalogueSnapshot.body).where(
             CatalogueSnapshot.name == "facets", CatalogueSnapshot.etag != ""))
     if body is None:
-        return _facet_counts(visible_labs(None), today)
+        return _facet_counts(visible_labs(None), now)
     doc = json.loads(body)
     counts = {(fam, code): n for fam, code, n in doc["counts"]}
-    built, until = date.fromisoformat(doc["day"]), doc["until"]
-    if not (built <= today and (until is None or today <= date.fromisoformat(until))):
+    built, until = doc.get("built"), doc["until"]
+    if built is None or not (datetime.fromisoformat(built) <= now
+                             and (until is None or now < datetime.fromisoformat(until))):
         counts = {k: n for k, n in counts.items() if k[0] != "accreditation"}
-        counts.update(_accreditation_counts(today))
+        counts.update(_accreditation_counts(now))
     return counts
 
 

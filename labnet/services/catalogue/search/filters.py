@@ -27,16 +27,15 @@ the circle enter the SQL as a literal ``IN`` list.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, select
 
 from labnet import clock
 from labnet.extensions import db
 from labnet.models import (
     Accreditation,
-    AccreditationStatus,
     Equipment,
     EquipmentMode,
     EquipmentStatus,
@@ -44,6 +43,7 @@ from labnet.models import (
     LabKet,
 )
 from labnet.permissions import visible_labs
+from labnet.services.accreditation.validity import currently_valid
 from labnet.services.booking.availability import FreeEquipment, free_equipment
 from labnet.services.catalogue.search import words
 from labnet.services.catalogue.search.query import SearchQuery, _Taxonomy, _taxonomy
@@ -61,11 +61,9 @@ def _bookable_equipment(lab_id: Any) -> ColumnElement[bool]:
     )
 
 
-def _valid_accreditation(today: date) -> ColumnElement[bool]:
-    return and_(
-        Accreditation.status == AccreditationStatus.VERIFIED,
-        or_(Accreditation.valid_until.is_(None), Accreditation.valid_until >= today),
-    )
+def _valid_accreditation(now: datetime) -> ColumnElement[bool]:
+    # The one rule of which accreditations count (services.accreditation.validity).
+    return currently_valid(now)
 
 
 def _id_in(ids: list[int], name: str) -> ColumnElement[bool]:
@@ -74,7 +72,7 @@ def _id_in(ids: list[int], name: str) -> ColumnElement[bool]:
     return Lab.id.in_(bindparam(name, ids, expanding=True, literal_execute=True))
 
 
-def _conditions(query: SearchQuery, taxonomy: _Taxonomy, today: date,
+def _conditions(query: SearchQuery, taxonomy: _Taxonomy, now: datetime,
                 near_ids: list[int] | None, actor: Any = None) -> list[ColumnElement[bool]]:
     """The WHERE terms over ``lab``, cheapest and most selective first."""
     conds: list[ColumnElement[bool]] = []
@@ -99,7 +97,7 @@ def _conditions(query: SearchQuery, taxonomy: _Taxonomy, today: date,
     if query.accreditation:
         conds.append(Lab.id.in_(
             select(Accreditation.lab_id).where(Accreditation.scheme_code == query.accreditation,
-                                               _valid_accreditation(today))
+                                               _valid_accreditation(now))
         ))
     if query.bookable:
         conds.append(_bookable_equipment(Lab.id))
@@ -174,9 +172,8 @@ def list_matching(actor: Any, query: SearchQuery, *,
                   now: datetime | None = None) -> Select[tuple[Lab]]:
     """The labs matching every filter of ``query`` as a ``Select`` (unordered, no page):
     for callers that need the set itself (the benchmarks pick their search word with it)."""
-    today = (now or clock.utcnow()).date()
     circle = _near(query)
-    conds = _conditions(query, _taxonomy(), today, circle.ids if circle else None,
+    conds = _conditions(query, _taxonomy(), now or clock.utcnow(), circle.ids if circle else None,
                         actor=actor)
     free = _free(actor, query, conds, now)
     if free is not None:

@@ -44,6 +44,10 @@ from labnet.services.catalogue.search import text as txt
 
 CHUNK = 500
 _DIRTY = "labnet.search.dirty_labs"
+# An execution option naming the labs an UPDATE or DELETE statement touches, so the index
+# rebuilds those labs' rows instead of every lab's:
+# ``.execution_options(**{LAB_IDS_OPTION: [lab_id]})``.
+LAB_IDS_OPTION = "labnet_index_lab_ids"
 _DIRTY_EQUIPMENT = "labnet.search.dirty_equipment"
 _ALL = "labnet.search.rebuild_all"
 # Columns whose change alters a lab's indexed words (other updates, such as an equipment's
@@ -185,6 +189,10 @@ def _on_execute(state: Any) -> None:
         return
     table = getattr(getattr(state.statement, "table", None), "name", None)
     if table not in _INDEXED_COLUMNS:
+        return
+    named = state.execution_options.get(LAB_IDS_OPTION)
+    if named is not None:  # the writer says which labs its statement touches
+        _mark(state.session, named)
         return
     if state.is_update:
         changed = {getattr(c, "key", str(c)) for c in state.statement._values or ()}

@@ -5,7 +5,7 @@ Rules owned here, once:
 - **What a row says** (:class:`labnet.models.LabFacet`): one row per lab (family ``lab``),
   its kind and country, each KET code and each level-1 area of them, each category of its
   live (active or in maintenance) equipment, ``bookable`` when it has active equipment that
-  is not request-only, and each verified accreditation scheme with its last valid day.
+  is not request-only, and each verified accreditation scheme with the instant it ends.
   These are the definitions of :mod:`.filters`, read once per write instead of per search.
 - **Same transaction as the write**: :func:`labnet.services.catalogue.search.index.sync`
   rebuilds the rows of the labs it rebuilds the words of (their writes mark them), so the
@@ -20,7 +20,7 @@ Rules owned here, once:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import date
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, distinct, select
@@ -46,9 +46,9 @@ def _noop(_done: int, _total: int) -> None:
     return None
 
 
-def lab_rows(conn: Connection, lab_ids: list[int]) -> list[tuple[int, str, str, date | None]]:
+def lab_rows(conn: Connection, lab_ids: list[int]) -> list[tuple[int, str, str, datetime | None]]:
     """The ``lab_facet`` rows (lab id, family, code, until) of ``lab_ids``: five queries."""
-    rows: list[tuple[int, str, str, date | None]] = []
+    rows: list[tuple[int, str, str, datetime | None]] = []
     for lab_id, kind, country in conn.execute(
             select(Lab.id, Lab.kind_code, Lab.country).where(Lab.id.in_(lab_ids))):
         rows += [(lab_id, "lab", "", None), (lab_id, "kind", kind or "", None),
@@ -67,9 +67,9 @@ def lab_rows(conn: Connection, lab_ids: list[int]) -> list[tuple[int, str, str, 
         select(distinct(Equipment.lab_id))
         .where(Equipment.lab_id.in_(lab_ids), Equipment.status == EquipmentStatus.ACTIVE,
                Equipment.mode != EquipmentMode.REQUEST_ONLY))]
-    schemes: dict[tuple[int, str], date | None] = {}
+    schemes: dict[tuple[int, str], datetime | None] = {}
     for lab_id, scheme, until in conn.execute(
-            select(Accreditation.lab_id, Accreditation.scheme_code, Accreditation.valid_until)
+            select(Accreditation.lab_id, Accreditation.scheme_code, Accreditation.ends_at)
             .where(Accreditation.lab_id.in_(lab_ids),
                    Accreditation.status == AccreditationStatus.VERIFIED)):
         key = (lab_id, scheme)
@@ -87,6 +87,10 @@ def _insert_sql(conn: Connection) -> str:
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     return (f"INSERT INTO lab_facet (lab_id, family, code, until) "  # noqa: S608 - fixed
             f"VALUES ({mark}, {mark}, {mark}, {mark})")
+
+
+def _until_processor(conn: Connection) -> Callable[[Any], Any] | None:
+    return LabFacet.__table__.c.until.type._cached_bind_processor(conn.dialect)
 
 
 def rebuild(conn: Connection, lab_ids: Iterable[int] | None = None, *,
@@ -108,7 +112,11 @@ def rebuild(conn: Connection, lab_ids: Iterable[int] | None = None, *,
             conn.execute(delete(LabFacet).where(LabFacet.lab_id.in_(chunk)))
         rows: list[Any] = sorted(lab_rows(conn, chunk), key=lambda r: r[:3])
         if rows:
-            conn.exec_driver_sql(_insert_sql(conn), rows)
+            # The driver's own statement (fast): ``until`` goes in as the column type
+            # stores it (UTC; SQLite's text form), so comparisons with it hold.
+            until = _until_processor(conn)
+            conn.exec_driver_sql(_insert_sql(conn),
+                                 [(a, b, c, until(d) if until else d) for a, b, c, d in rows])
         written += len(rows)
         progress(min(start + CHUNK, len(ids)), len(ids))
     return written

@@ -48,11 +48,11 @@ ACCREDITED = 2  # tie-breakers added to the words' score (below its smallest ste
 BOOKABLE = 1
 
 
-def _tie_breakers(today: Any) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+def _tie_breakers(at: datetime) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     # Probes into the maintained facet summary's primary key (lab, family, code): the
     # same definitions as the filters' (:mod:`.lab_facets`), without reading equipment.
     accredited = exists().where(LabFacet.lab_id == Lab.id, LabFacet.family == "accreditation",
-                                or_(LabFacet.until.is_(None), LabFacet.until >= today))
+                                or_(LabFacet.until.is_(None), LabFacet.until > at))
     bookable = exists().where(LabFacet.lab_id == Lab.id, LabFacet.family == "bookable")
     return accredited, bookable
 
@@ -266,10 +266,10 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
     most visited page and the costliest count: every published lab) are reused for
     ``facet_cache_seconds``; the page of labs itself is always read live.
     """
-    today = (now or clock.utcnow()).date()
+    at = now or clock.utcnow()
     taxonomy = _taxonomy()
     circle = _near(query)
-    conds = _conditions(query, taxonomy, today, circle.ids if circle else None,
+    conds = _conditions(query, taxonomy, at, circle.ids if circle else None,
                         actor=actor)
     span = ((query.available_from, query.available_to, query.hours)
             if query.available_from and query.available_to and query.hours else None)
@@ -288,7 +288,7 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
     if checking and circle is None and not query.words:
         # Most labs are free: their counts are the bare catalogue's maintained ones minus
         # those of the labs the prefilter leaves out.
-        counts = facets.counts_for(base.where(*conds), None, today)
+        counts = facets.counts_for(base.where(*conds), None, at)
         items = list(db.session.scalars(_list_options(
             base.where(*conds).order_by(Lab.name, Lab.id).limit(want).offset(offset)
         )).unique())
@@ -298,12 +298,12 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
             # No criterion at all, so no network filter: the counts are over the published
             # labs, the same for every viewer (visible_labs ignores who asks). A committed
             # catalogue write in this process starts a new entry (DESIGN rule 9).
-            counts = facets._cached(facet_cache, ("bare", today, caches.generation()),
-                                    facet_cache_seconds, lambda: facets.bare_counts(today))
+            counts = facets._cached(facet_cache, ("bare", facets.hour_of(at), caches.generation()),
+                                    facet_cache_seconds, lambda: facets.bare_counts(at))
         elif not conds:  # the maintained snapshot, never a count over every lab
-            counts = facets.bare_counts(today)
+            counts = facets.bare_counts(at)
         else:
-            counts = facets._facet_counts(base.where(*conds), today)
+            counts = facets._facet_counts(base.where(*conds), at)
         items = list(db.session.scalars(_list_options(
             base.where(*conds).order_by(Lab.name, Lab.id).limit(per_page).offset(offset)
         )).unique())
@@ -316,7 +316,7 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
         conn = db.session.connection()
         if query.words:
             scores = words.match(query.q).scores
-            accredited, bookable = _tie_breakers(today)
+            accredited, bookable = _tie_breakers(at)
             rows = [(r[0], r[1], scores.get(r[0], 0) + ACCREDITED * r[2] + BOOKABLE * r[3])
                     for r in conn.execute(
                         base.with_only_columns(Lab.id, Lab.name, accredited, bookable)
@@ -324,7 +324,7 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
         else:
             rows = [(r[0], r[1], 0) for r in conn.execute(
                 base.with_only_columns(Lab.id, Lab.name).where(*conds))]
-        counts = facets.counts_for(base.where(*conds), len(rows), today)
+        counts = facets.counts_for(base.where(*conds), len(rows), at)
         page_ids = _page_ids(rows, circle, sort, offset, want)
         loaded = {lab.id: lab for lab in db.session.scalars(_list_options(
             select(Lab).where(Lab.id.in_(page_ids))
@@ -382,9 +382,9 @@ def map_labs(actor: Any, query: SearchQuery, *, now: datetime | None = None) -> 
     """Every published lab matching ``query`` that has coordinates, by name: all filters
     apply, pagination and sorting do not. One query (KET codes aggregated in SQL), plus the
     taxonomy and, with ``near``, the bounding box. ``now`` as in :func:`search_labs`."""
-    today = (now or clock.utcnow()).date()
+    at = now or clock.utcnow()
     circle = _near(query)
-    conds = _conditions(query, _taxonomy(), today, circle.ids if circle else None,
+    conds = _conditions(query, _taxonomy(), at, circle.ids if circle else None,
                         actor=actor)
     free = _free(actor, query, conds, now)
     if free is not None:

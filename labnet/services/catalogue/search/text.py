@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -90,9 +91,17 @@ def stem(word: str, language: str = INDEX_LANGUAGE) -> str:
     return _stemmer(language).stemWord(word)[:MAX_TERM_LENGTH]
 
 
-@cache
+_STEMMERS = threading.local()
+
+
 def _stemmer(language: str) -> Any:
-    return snowballstemmer.stemmer(data.search_vocabulary()["languages"][language])
+    # One per thread: a Snowball stemmer keeps its word in its own state while it works,
+    # so two threads sharing one (a threaded server) corrupt each other's stems.
+    per_thread = _STEMMERS.__dict__
+    if language not in per_thread:
+        per_thread[language] = snowballstemmer.stemmer(
+            data.search_vocabulary()["languages"][language])
+    return per_thread[language]
 
 
 def stems(text: str, language: str = INDEX_LANGUAGE) -> list[str]:
