@@ -118,7 +118,6 @@ def test_a_german_entry_can_be_added_as_data(monkeypatch):
                                             "broader": ["microscope"]}]
     monkeypatch.setattr(data, "search_vocabulary", lambda: spec)
     txt.vocabulary.cache_clear()
-    txt._stemmer.cache_clear()
     txt.document_terms.cache_clear()
     try:
         analysis = txt.analyse("Mikroskope")
@@ -127,7 +126,6 @@ def test_a_german_entry_can_be_added_as_data(monkeypatch):
         assert {"_mikroskop", "_microscope"} <= txt.document_terms("Rasterelektronen-Mikroskop")[0]
     finally:
         txt.vocabulary.cache_clear()
-        txt._stemmer.cache_clear()
         txt.document_terms.cache_clear()
 
 

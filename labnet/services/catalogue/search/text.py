@@ -97,11 +97,16 @@ _STEMMERS = threading.local()
 def _stemmer(language: str) -> Any:
     # One per thread: a Snowball stemmer keeps its word in its own state while it works,
     # so two threads sharing one (a threaded server) corrupt each other's stems.
+    name = vocabulary_languages()[language]
     per_thread = _STEMMERS.__dict__
-    if language not in per_thread:
-        per_thread[language] = snowballstemmer.stemmer(
-            data.search_vocabulary()["languages"][language])
-    return per_thread[language]
+    if name not in per_thread:
+        per_thread[name] = snowballstemmer.stemmer(name)
+    return per_thread[name]
+
+
+def vocabulary_languages() -> dict[str, str]:
+    """Vocabulary language code → Snowball algorithm name (shipped data)."""
+    return dict(data.search_vocabulary()["languages"])
 
 
 def stems(text: str, language: str = INDEX_LANGUAGE) -> list[str]:
