@@ -13,6 +13,12 @@ from labnet.models.equipment import (
     EquipmentSpec,
     EquipmentStatus,
 )
+from labnet.models.excellence import (
+    LabelAnswer,
+    LabelApplication,
+    LabelScore,
+    LabelStatus,
+)
 from labnet.models.geo import GazetteerAltName, GazetteerPlace, GeocodeCache
 from labnet.models.jobs import GeocodeRequest, JobLock
 from labnet.models.lab import Lab, LabKet, LabManager, OpeningHours
@@ -87,6 +93,10 @@ __all__ = [
     "InvitationStatus",
     "JobLock",
     "KetArea",
+    "LabelAnswer",
+    "LabelApplication",
+    "LabelScore",
+    "LabelStatus",
     "Lab",
     "LabAnswer",
     "LabClaim",
