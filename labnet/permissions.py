@@ -24,6 +24,8 @@ from labnet.models import (
     EquipmentStatus,
     Lab,
     LabClaim,
+    LabelApplication,
+    LabelStatus,
     LabManager,
     LabProposal,
     Membership,
@@ -662,3 +664,45 @@ def claim_for(actor: Actor, claim_id: int) -> LabClaim:
     if claim is None or not can_decide_claim(actor, claim):
         raise NotFound(claim_id)
     return claim
+
+
+# --- the LabNet excellence label ---------------------------------------------------------
+
+
+def is_label_verifier(actor: Actor) -> bool:
+    """Verifiers (and admins, who may do everything) score label applications."""
+    user = _user(actor)
+    return bool(user and (user.is_verifier or user.is_admin))
+
+
+def can_apply_label(actor: Actor, lab: Lab) -> bool:
+    """A lab's managers (and admins) apply for the label and write its drafts."""
+    return can_manage_lab(actor, lab)
+
+
+def can_edit_label_application(actor: Actor, application: LabelApplication) -> bool:
+    """Only a draft is written, by the lab's managers and admins."""
+    return application.status == LabelStatus.DRAFT and can_manage_lab(actor, application.lab)
+
+
+def can_view_label_application(actor: Actor, application: LabelApplication) -> bool:
+    """The lab's managers and admins see their application (and its evidence) in every
+    state; verifiers once it is submitted. Nobody else learns it exists."""
+    if can_manage_lab(actor, application.lab):
+        return True
+    return application.status != LabelStatus.DRAFT and is_label_verifier(actor)
+
+
+def can_score_label(actor: Actor, application: LabelApplication) -> bool:
+    """A verifier who does not manage the lab scores a submitted application (the
+    service decides which seat is free and refuses a second score)."""
+    return (application.status in (LabelStatus.SUBMITTED, LabelStatus.THIRD)
+            and is_label_verifier(actor) and not manages_lab(actor, application.lab_id))
+
+
+def label_application_for(actor: Actor, application_id: int) -> LabelApplication:
+    """The application, or ``NotFound`` for anyone who may not see it."""
+    application = db.session.get(LabelApplication, application_id)
+    if application is None or not can_view_label_application(actor, application):
+        raise NotFound("label application")
+    return application
