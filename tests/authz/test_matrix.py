@@ -105,6 +105,11 @@ def _build_cast(app, request):
 
     seed_lab_create(app, people)
     # --- end creating labs ---
+    # --- the excellence label: people.lb_* (see cases/label) ---
+    from tests.authz.cases.label import seed as seed_label
+
+    seed_label(app, people)
+    # --- end the excellence label ---
     return people
 
 

@@ -6,6 +6,7 @@ and the route-coverage test read the concatenation.
 
 from tests.authz.cases import administration, bookings, core, feeds, lab_bookings, manage, maps
 from tests.authz.cases import dashboard as dashboard_cases
+from tests.authz.cases import label as label_cases
 from tests.authz.cases import lab_create as lab_create_cases
 from tests.authz.cases import networks as network_cases
 from tests.authz.cases import organisation as organisation_cases
@@ -15,5 +16,5 @@ from tests.authz.cases import team as team_cases
 CASES = [*core.CASES, *maps.CASES, *manage.CASES, *bookings.CASES, *lab_bookings.CASES,
          *feeds.CASES, *request_cases.CASES,
          *dashboard_cases.CASES, *network_cases.CASES, *organisation_cases.CASES,
-         *team_cases.CASES,
+         *team_cases.CASES, *label_cases.CASES,
          *lab_create_cases.CASES, *administration.CASES]
