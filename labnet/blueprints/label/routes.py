@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from labnet import clock, permissions
@@ -77,6 +77,8 @@ def _page(application: LabelApplication, *, form: Any = None, scoring: Any = Non
         form = application_form()(formdata=None, data={
             **{f"answer_{k}": a.text for k, a in answers.items()},
             **{f"url_{k}": a.evidence_url for k, a in answers.items()}})
+    # A refusal on no field (own lab, scored already, decided) shows even without the form.
+    refusals = list(scoring.form_errors) if scoring is not None else []
     can_score = (permissions.can_score_label(actor, application)
                  and not any(s.verifier_id == actor.id for s in scores))
     to_score = label.criteria_to_score(application, scores) if can_score else []
@@ -92,7 +94,7 @@ def _page(application: LabelApplication, *, form: Any = None, scoring: Any = Non
         "label/application.html", application=application, lab=application.lab,
         fw=framework(), answers=answers, form=form if editable else None,
         scoring=scoring if can_score else None, to_score=to_score, scores=visible,
-        disputed=label.disputed(scores) if see_all else [],
+        disputed=label.disputed(scores) if see_all else [], refusals=refusals,
         figures=figures, figure_labels=label_figures.LABELS,
         show_figure=label_figures.display, period=label_figures.period_text(figures),
         LabelStatus=LabelStatus,
@@ -162,8 +164,10 @@ def evidence(application_id: int, criterion: str):
         else None
     if path is None:
         abort(404)
-    response = send_file(path, mimetype="application/pdf", as_attachment=True,
-                         download_name=f"{application.lab.slug}-{criterion}.pdf")
+    # At most 10 MB: read whole, so no file handle outlives the request.
+    response = Response(path.read_bytes(), mimetype="application/pdf", headers={
+        "Content-Disposition":
+            f'attachment; filename="{application.lab.slug}-{criterion}.pdf"'})
     response.cache_control.private = True
     response.cache_control.no_store = True
     return response
