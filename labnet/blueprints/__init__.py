@@ -10,10 +10,10 @@ from labnet.blueprints.bookings import bp as bookings
 from labnet.blueprints.catalogue import bp as catalogue
 from labnet.blueprints.dashboard import bp as dashboard
 from labnet.blueprints.feeds import bp as feeds
-from labnet.blueprints.label import bp as label
 from labnet.blueprints.lab_bookings import bp as lab_bookings
 from labnet.blueprints.lab_bookings import mail_bp as mail_settings
 from labnet.blueprints.lab_create import bp as lab_create
+from labnet.blueprints.label import bp as label
 from labnet.blueprints.main import bp as main
 from labnet.blueprints.manage import bp as manage
 from labnet.blueprints.maps import bp as maps

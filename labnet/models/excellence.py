@@ -89,7 +89,8 @@ class LabelScore(Base):
     __table_args__ = (
         CheckConstraint("score >= 0 AND score <= 4", name="score"),
         CheckConstraint("seat IN (1, 2, 3)", name="seat"),
-        UniqueConstraint("application_id", "verifier_id", "criterion", name="uq_label_score_verifier"),
+        UniqueConstraint("application_id", "verifier_id", "criterion",
+                         name="uq_label_score_verifier"),
         UniqueConstraint("application_id", "seat", "criterion", name="uq_label_score_seat"),
     )
 

@@ -283,7 +283,7 @@ def test_the_database_holds_one_verifier_per_seat(world):
     _score(w.v1, app_id, 2)
     db.session.add(LabelScore(application_id=app_id, verifier_id=w.v2.id, seat=1,
                               criterion="S1", score=2, scored_at=NOW))
-    with pytest.raises(Exception, match="(?i)unique"):
+    with pytest.raises(Exception, match=r"(?i)unique"):
         db.session.flush()
     db.session.rollback()
 

@@ -8,13 +8,12 @@ import io
 
 import pytest
 from sqlalchemy import func, select
+from werkzeug.datastructures import FileStorage
+from werkzeug.test import encode_multipart
 
 from labnet.extensions import db
 from labnet.models import LabelApplication, LabelScore, LabelStatus, Role
 from labnet.services.accreditation.label_framework import framework
-from werkzeug.datastructures import FileStorage
-from werkzeug.test import encode_multipart
-
 from tests.fixtures.auth import csrf_token, login_as, post_form
 
 CODES = framework().codes

@@ -32,9 +32,9 @@ import calendar
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, exists, func, select, update
+from sqlalchemy import CursorResult, Select, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from labnet import clock, permissions
@@ -100,16 +100,20 @@ def open_application(lab_id: int) -> LabelApplication | None:
 
 
 def list_applications(lab_id: int) -> Select[tuple[LabelApplication]]:
+    """The lab's applications, newest first."""
     return (select(LabelApplication).where(LabelApplication.lab_id == lab_id)
             .order_by(LabelApplication.created_at.desc(), LabelApplication.id.desc()))
 
 
 def answers_of(application_id: int) -> dict[str, LabelAnswer]:
+    """The application's answers by criterion code."""
     return {a.criterion: a for a in db.session.scalars(
         select(LabelAnswer).where(LabelAnswer.application_id == application_id))}
 
 
 def scores_of(application_id: int) -> list[LabelScore]:
+    """Every score of the application, by seat and criterion (callers decide who sees
+    which: :func:`can_see_all_scores`)."""
     return list(db.session.scalars(select(LabelScore).where(
         LabelScore.application_id == application_id).order_by(LabelScore.seat,
                                                                LabelScore.criterion)))
@@ -268,13 +272,13 @@ def save_answers(actor: User, application: LabelApplication, answers: dict[str, 
 
 def _submit(actor: User, application: LabelApplication, *, now: datetime) -> None:
     # Compare-and-set: two managers submitting at once submit once.
-    done = db.session.execute(
+    done = cast(CursorResult[Any], db.session.execute(
         update(LabelApplication)
         .where(LabelApplication.id == application.id,
                LabelApplication.status == LabelStatus.DRAFT)
         .values(status=LabelStatus.SUBMITTED, submitted_at=now,
                 figures=lab_figures(application.lab, now=now), updated_at=now)
-        .execution_options(synchronize_session=False)).rowcount
+        .execution_options(synchronize_session=False))).rowcount
     if done != 1:
         raise RuleViolation(None, "This application was submitted meanwhile.", 409)
     db.session.refresh(application)

@@ -134,5 +134,6 @@ def display(key: str, figures: dict[str, Any]) -> str:
 
 
 def period_text(figures: dict[str, Any]) -> str:
+    """The figures' period in words ("02 Mar 2025 – 02 Mar 2026")."""
     return (f"{date.fromisoformat(figures['period_from']):%d %b %Y} – "
             f"{date.fromisoformat(figures['period_to']):%d %b %Y}")

@@ -25,6 +25,8 @@ SCHEME_CODE = "labnet-excellence"
 
 @dataclass(frozen=True)
 class Criterion:
+    """One question of the framework, scored 0–``scale_max`` (``scale``: score → meaning)."""
+
     code: str
     group: str
     title: str
@@ -35,6 +37,8 @@ class Criterion:
 
 @dataclass(frozen=True)
 class Group:
+    """A group of criteria; every level needs a minimum sum in each group."""
+
     code: str
     name: str
     criteria: tuple[Criterion, ...]
@@ -42,6 +46,8 @@ class Group:
 
 @dataclass(frozen=True)
 class Level:
+    """A level (Bronze, Silver, Gold): a minimum total and a minimum per group."""
+
     code: str
     name: str
     min_total: float
@@ -51,6 +57,8 @@ class Level:
 
 @dataclass(frozen=True)
 class Framework:
+    """The whole framework: groups in order, levels from the lowest."""
+
     name: str
     version: str
     validity_months: int
@@ -60,20 +68,25 @@ class Framework:
 
     @property
     def criteria(self) -> tuple[Criterion, ...]:
+        """Every criterion, group by group."""
         return tuple(c for g in self.groups for c in g.criteria)
 
     @property
     def codes(self) -> tuple[str, ...]:
+        """The criterion codes in order."""
         return tuple(c.code for c in self.criteria)
 
     def criterion(self, code: str) -> Criterion | None:
+        """The criterion of ``code``, or None."""
         return next((c for c in self.criteria if c.code == code), None)
 
     def level(self, code: str | None) -> Level | None:
+        """The level of ``code``, or None."""
         return next((lv for lv in self.levels if lv.code == code), None)
 
     @property
     def max_total(self) -> int:
+        """The highest possible total."""
         return self.scale_max * len(self.criteria)
 
 
@@ -141,6 +154,8 @@ def problems(fw: Framework) -> list[str]:
 
 @dataclass(frozen=True)
 class Outcome:
+    """What the agreed scores reach."""
+
     level: Level | None
     total: float
     by_group: dict[str, float]

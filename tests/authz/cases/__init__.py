@@ -6,8 +6,8 @@ and the route-coverage test read the concatenation.
 
 from tests.authz.cases import administration, bookings, core, feeds, lab_bookings, manage, maps
 from tests.authz.cases import dashboard as dashboard_cases
-from tests.authz.cases import label as label_cases
 from tests.authz.cases import lab_create as lab_create_cases
+from tests.authz.cases import label as label_cases
 from tests.authz.cases import networks as network_cases
 from tests.authz.cases import organisation as organisation_cases
 from tests.authz.cases import requests as request_cases
