@@ -48,6 +48,7 @@ from labnet.models.network import (
 )
 from labnet.models.request import LabRequest, RequestLab
 from labnet.services.accounts.rules import slugify
+from labnet.services.accreditation.label_seed import seed_demo_labels
 from labnet.services.analytics.summary import summarise_activity
 from labnet.services.catalogue.search import index as search_index
 from labnet.services.catalogue.taxonomy import sync_taxonomies
@@ -212,6 +213,9 @@ def seed_demo(*, now: datetime, progress: Progress = _noop) -> dict[str, int]:
     seed_demo_requests(now=now)
     _demo_networks(now)
     _demo_activity(now, progress)
+    # The excellence label: a Gold and a Bronze label, one application waiting for its
+    # second score (after the activity, so the frozen figures show it).
+    seed_demo_labels(now=now, password=DEMO_PASSWORD, progress=progress)
     return {"labs": added_labs, "equipment": added_equipment}
 
 

@@ -166,3 +166,28 @@ def test_a_lab_manager_who_is_a_verifier_cannot_score_their_own_lab(app, client,
     response = post_form(mine, f"{url}/score", {f"score_{c}": "4" for c in CODES}, page=url)
     assert response.status_code == 403
     assert "You manage this lab" in response.get_data(as_text=True)
+
+
+def test_seed_demo_adds_a_gold_and_a_bronze_label_and_work_for_the_demo_verifier(
+        app, runner, client):
+    from labnet.models import Accreditation, Lab, User
+
+    result = runner.invoke(args=["labnet", "seed-demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        labels = dict(db.session.execute(
+            select(Lab.slug, Accreditation.level).join(Lab, Lab.id == Accreditation.lab_id)
+            .where(Accreditation.scheme_code == "labnet-excellence")).tuples().all())
+        assert labels == {"fraunhofer-ilt": "gold", "cea-leti": "bronze"}
+        waiting = db.session.scalars(select(LabelApplication).where(
+            LabelApplication.status == LabelStatus.SUBMITTED)).all()
+        assert [a.lab.slug for a in waiting] == ["fraunhofer-ipt"]
+        assert waiting[0].figures["bookings_served"] > 0  # the demo activity, frozen
+        verifier = db.session.scalar(select(User).where(User.email == "verifier@labnet.example"))
+    login_as(client, verifier, password="labnet-demo")
+    page = client.get("/label/queue").get_data(as_text=True)
+    assert "Production Technology IPT" in page
+    assert f"label-application-{waiting[0].id}" in page
+    assert runner.invoke(args=["labnet", "seed-demo"]).exit_code == 0  # adds nothing twice
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(LabelApplication)) == 3
