@@ -694,9 +694,12 @@ def can_view_label_application(actor: Actor, application: LabelApplication) -> b
 
 
 def can_score_label(actor: Actor, application: LabelApplication) -> bool:
-    """A verifier who does not manage the lab scores a submitted application (the
-    service decides which seat is free and refuses a second score)."""
+    """A verifier who neither manages the lab nor wrote the application (an admin may
+    write one) scores a submitted application (the service decides which seat is free and
+    refuses a second score)."""
+    user = _user(actor)
     return (application.status in (LabelStatus.SUBMITTED, LabelStatus.THIRD)
+            and user is not None and application.created_by_id != user.id
             and is_label_verifier(actor) and not manages_lab(actor, application.lab_id))
 
 

@@ -175,7 +175,7 @@ def verifier_queue(actor: User) -> Select[tuple[LabelApplication]]:
     third_taken = exists().where(LabelScore.application_id == LabelApplication.id,
                                  LabelScore.seat == THIRD_SEAT)
     return (select(LabelApplication)
-            .where(~mine, ~manages,
+            .where(~mine, ~manages, LabelApplication.created_by_id.is_distinct_from(actor.id),
                    ((LabelApplication.status == LabelStatus.SUBMITTED) & (initial_seats < 2))
                    | ((LabelApplication.status == LabelStatus.THIRD) & ~third_taken))
             .order_by(LabelApplication.submitted_at, LabelApplication.id))
