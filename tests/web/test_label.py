@@ -151,6 +151,9 @@ def test_verifiers_score_independently_and_a_bad_score_is_refused_on_its_field(
     assert "Awarded: level <strong>Silver</strong>" in page
     manager_page = client.get(f"/label/labs/{cast.lab.slug}").get_data(as_text=True)
     assert "level <strong>Silver</strong>" in manager_page
+    # The label counts in the catalogue's accreditation filter like any verified one.
+    found = client.get("/labs?accreditation=labnet-excellence").get_data(as_text=True)
+    assert "Label Web Lab" in found
 
 
 def test_a_lab_manager_who_is_a_verifier_cannot_score_their_own_lab(app, client, cast,
