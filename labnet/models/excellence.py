@@ -11,7 +11,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from labnet.models.base import Base, TimestampMixin
@@ -27,6 +36,7 @@ class LabelStatus(StrEnum):
 
 
 OPEN_STATUSES = (LabelStatus.SUBMITTED, LabelStatus.THIRD)
+OPEN_WHERE = "status IN ('draft', 'submitted', 'third')"
 
 
 class LabelApplication(TimestampMixin, Base):
@@ -38,6 +48,9 @@ class LabelApplication(TimestampMixin, Base):
                         name="status"),
         CheckConstraint("level IS NULL OR level IN ('bronze', 'silver', 'gold')", name="level"),
         Index("ix_label_application_status", "status", "submitted_at"),
+        # One application in progress per lab, even when two managers click at once.
+        Index("uq_label_application_open", "lab_id", unique=True,
+              sqlite_where=text(OPEN_WHERE), postgresql_where=text(OPEN_WHERE)),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -20,6 +20,9 @@ down_revision = 'c0a1b2c3d4e5'
 branch_labels = None
 depends_on = None
 
+# One application in progress per lab (a partial unique index).
+OPEN = "status IN ('draft', 'submitted', 'third')"
+
 
 def upgrade():
     op.create_table('label_application',
@@ -50,6 +53,8 @@ def upgrade():
     with op.batch_alter_table('label_application', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_label_application_lab_id'), ['lab_id'], unique=False)
         batch_op.create_index('ix_label_application_status', ['status', 'submitted_at'], unique=False)
+        batch_op.create_index('uq_label_application_open', ['lab_id'], unique=True,
+                              sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN))
 
     op.create_table('label_answer',
     sa.Column('application_id', sa.Integer(), nullable=False),
@@ -92,6 +97,7 @@ def downgrade():
     op.drop_table('label_score')
     op.drop_table('label_answer')
     with op.batch_alter_table('label_application', schema=None) as batch_op:
+        batch_op.drop_index('uq_label_application_open')
         batch_op.drop_index('ix_label_application_status')
         batch_op.drop_index(batch_op.f('ix_label_application_lab_id'))
 

@@ -173,6 +173,12 @@ def test_only_the_labs_managers_apply_and_one_application_at_a_time(world):
     db.session.commit()
     with pytest.raises(RuleViolation, match="in progress already"):
         label.start_application(_u(w.manager), w.lab, now=NOW)
+    # The database holds it too (two managers clicking at once).
+    db.session.add(LabelApplication(lab_id=w.lab.id, framework_version="x", created_at=NOW,
+                                    updated_at=NOW))
+    with pytest.raises(Exception, match=r"(?i)unique"):
+        db.session.flush()
+    db.session.rollback()
 
 
 def test_submitting_freezes_the_figures_and_tells_the_verifiers(world):

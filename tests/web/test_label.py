@@ -42,6 +42,11 @@ def _start(client, c) -> int:
     return int(response.headers["Location"].rsplit("/", 1)[1])
 
 
+def _save(client, url, data, **kw):
+    """Post the application form of the page ``url``."""
+    return post_form(client, f"{url}/answers", data, page=url, **kw)
+
+
 def _all_answers(**extra):
     return {**{f"answer_{code}": f"Answer {code}" for code in CODES}, **extra}
 
@@ -60,7 +65,7 @@ def test_submitting_with_unanswered_criteria_keeps_the_input_and_names_the_field
     url = f"/label/applications/{app_id}"
     data = _all_answers(answer_T3="", answer_S1="<b>bold</b> claim",
                         url_C1="ftp://lab.example/offer", action="submit")
-    response = post_form(client, url, data)
+    response = _save(client, url, data)
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Answer T3 (Knowledge transfer and joint training) before submitting." in page
@@ -75,12 +80,12 @@ def test_a_non_pdf_is_refused_on_its_field_and_a_pdf_is_stored_for_the_right_peo
         app, client, cast, quick_login):
     app_id = _start(client, cast)
     url = f"/label/applications/{app_id}"
-    response = post_form(client, url, {**_all_answers(), "action": "save",
+    response = _save(client, url, {**_all_answers(), "action": "save",
                                        "file_Q1": (io.BytesIO(b"GIF89a"), "cert.pdf")},
                          content_type="multipart/form-data")
     assert response.status_code == 422
     assert "This file is not a PDF" in response.get_data(as_text=True)
-    response = post_form(client, url, {**_all_answers(), "action": "save",
+    response = _save(client, url, {**_all_answers(), "action": "save",
                                        "file_Q1": (io.BytesIO(PDF), "cert.pdf")},
                          content_type="multipart/form-data")
     assert response.status_code == 302
@@ -96,7 +101,7 @@ def test_a_non_pdf_is_refused_on_its_field_and_a_pdf_is_stored_for_the_right_peo
         assert other.get(evidence).status_code == 404
         assert other.get(url).status_code == 404
     assert app.test_client().get(evidence).status_code == 302  # to log in
-    post_form(client, url, {**_all_answers(), "action": "submit"})
+    _save(client, url, {**_all_answers(), "action": "submit"})
     verifier = app.test_client()
     quick_login(verifier, cast.v1)
     assert verifier.get(evidence).data == PDF
@@ -113,7 +118,7 @@ def test_a_file_over_the_request_limit_gets_the_size_page_not_a_500(app, client,
     # file it never closes (as tests/web/test_manage.py's _upload says).
     boundary, body = encode_multipart({"csrf_token": csrf_token(client, url), "action": "save",
                                        "file_S1": FileStorage(io.BytesIO(big), "big.pdf")})
-    response = client.post(url, data=body,
+    response = client.post(f"{url}/answers", data=body,
                            content_type=f"multipart/form-data; boundary={boundary}")
     assert response.status_code == 413
     assert "too large" in response.get_data(as_text=True)
@@ -123,7 +128,7 @@ def test_verifiers_score_independently_and_a_bad_score_is_refused_on_its_field(
         app, client, cast, quick_login):
     app_id = _start(client, cast)
     url = f"/label/applications/{app_id}"
-    post_form(client, url, {**_all_answers(), "action": "submit"})
+    _save(client, url, {**_all_answers(), "action": "submit"})
     one, two = app.test_client(), app.test_client()
     quick_login(one, cast.v1)
     quick_login(two, cast.v2)
@@ -161,7 +166,7 @@ def test_a_lab_manager_who_is_a_verifier_cannot_score_their_own_lab(app, client,
     own = make_user(roles=(Role.VERIFIER,), manages=(cast.lab,))
     app_id = _start(client, cast)
     url = f"/label/applications/{app_id}"
-    post_form(client, url, {**_all_answers(), "action": "submit"})
+    _save(client, url, {**_all_answers(), "action": "submit"})
     mine = app.test_client()
     login_as(mine, own)
     assert 'id="score-form"' not in mine.get(url).get_data(as_text=True)

@@ -119,7 +119,7 @@ def _answers(form: Any) -> dict[str, label.AnswerInput]:
     return answers
 
 
-@bp.post("/label/applications/<int:application_id>")
+@bp.post("/label/applications/<int:application_id>/answers")
 @login_required
 def save(application_id: int):
     application = permissions.label_application_for(current_user, application_id)

@@ -1,4 +1,4 @@
-"""The LabNet excellence label workflow (issue 14 §2).
+"""The LabNet excellence label workflow.
 
 Rules owned here:
 
@@ -201,7 +201,11 @@ def start_application(actor: User, lab: Lab, *, now: datetime) -> LabelApplicati
                                    renews_id=renewing.id if renewing else None,
                                    created_at=now, updated_at=now)
     db.session.add(application)
-    db.session.flush()
+    try:
+        db.session.flush()  # the partial unique index is the backstop of the check above
+    except IntegrityError:
+        raise RuleViolation(None, f"{lab.name} has an application in progress already: "
+                            "continue that one.", 409) from None
     audit.record(actor, "label.started", "label_application", application.id, now=now,
                  lab_id=lab.id, renews=application.renews_id)
     return application
