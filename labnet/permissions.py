@@ -25,6 +25,8 @@ from labnet.models import (
     EquipmentStatus,
     Lab,
     LabClaim,
+    LabelApplication,
+    LabelStatus,
     LabManager,
     LabProposal,
     Membership,
@@ -693,3 +695,43 @@ def accreditation_for(actor: Actor, accreditation_id: int) -> Accreditation:
     if acc is None or not can_see_accreditation(actor, acc):
         raise NotFound(accreditation_id)
     return acc
+
+
+# --- the LabNet excellence label ---------------------------------------------------------
+# Verifiers (is_verifier) score applications, never of a lab they manage.
+
+
+def can_apply_label(actor: Actor, lab: Lab) -> bool:
+    """A lab's managers (and admins) apply for the label and write its drafts."""
+    return can_manage_lab(actor, lab)
+
+
+def can_edit_label_application(actor: Actor, application: LabelApplication) -> bool:
+    """Only a draft is written, by the lab's managers and admins."""
+    return application.status == LabelStatus.DRAFT and can_manage_lab(actor, application.lab)
+
+
+def can_view_label_application(actor: Actor, application: LabelApplication) -> bool:
+    """The lab's managers and admins see their application (and its evidence) in every
+    state; verifiers once it is submitted. Nobody else learns it exists."""
+    if can_manage_lab(actor, application.lab):
+        return True
+    return application.status != LabelStatus.DRAFT and is_verifier(actor)
+
+
+def can_score_label(actor: Actor, application: LabelApplication) -> bool:
+    """A verifier who neither manages the lab nor wrote the application (an admin may
+    write one) scores a submitted application (the service decides which seat is free and
+    refuses a second score)."""
+    user = _user(actor)
+    return (application.status in (LabelStatus.SUBMITTED, LabelStatus.THIRD)
+            and user is not None and application.created_by_id != user.id
+            and is_verifier(actor) and not manages_lab(actor, application.lab_id))
+
+
+def label_application_for(actor: Actor, application_id: int) -> LabelApplication:
+    """The application, or ``NotFound`` for anyone who may not see it."""
+    application = db.session.get(LabelApplication, application_id)
+    if application is None or not can_view_label_application(actor, application):
+        raise NotFound("label application")
+    return application

@@ -14,6 +14,7 @@ from labnet.blueprints.feeds import bp as feeds
 from labnet.blueprints.lab_bookings import bp as lab_bookings
 from labnet.blueprints.lab_bookings import mail_bp as mail_settings
 from labnet.blueprints.lab_create import bp as lab_create
+from labnet.blueprints.label import bp as label
 from labnet.blueprints.main import bp as main
 from labnet.blueprints.manage import bp as manage
 from labnet.blueprints.maps import bp as maps
@@ -39,5 +40,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(networks)  # /networks, /networks/<slug>, gaps, invitations
     app.register_blueprint(requests)  # /requests, /requests/new, /requests/inbox, /requests/<ref>
     app.register_blueprint(team)  # /labs/<slug>/claim, /claims, /manage/labs/<slug>/managers
+    app.register_blueprint(label)  # /label, /label/queue, /label/labs/<slug>, applications
     app.register_blueprint(lab_create)  # /manage/propose, proposals, new-lab, /admin/labs, …
     app.register_blueprint(accreditations)  # /accreditations (+ queue, claims), /verify/<code>

@@ -18,6 +18,12 @@ from labnet.models.equipment import (
     EquipmentSpec,
     EquipmentStatus,
 )
+from labnet.models.excellence import (
+    LabelAnswer,
+    LabelApplication,
+    LabelScore,
+    LabelStatus,
+)
 from labnet.models.geo import GazetteerAltName, GazetteerPlace, GeocodeCache
 from labnet.models.jobs import GeocodeRequest, JobLock
 from labnet.models.lab import Lab, LabKet, LabManager, OpeningHours
@@ -107,6 +113,10 @@ __all__ = [
     "LabProposal",
     "LabRequest",
     "LabWatch",
+    "LabelAnswer",
+    "LabelApplication",
+    "LabelScore",
+    "LabelStatus",
     "LoginSession",
     "Membership",
     "Network",

@@ -50,6 +50,7 @@ from labnet.models.network import (
 from labnet.models.request import LabRequest, RequestLab
 from labnet.services.accounts.rules import slugify
 from labnet.services.accreditation.demo import seed_demo_accreditations
+from labnet.services.accreditation.label_seed import seed_demo_labels
 from labnet.services.analytics.summary import summarise_activity
 from labnet.services.booking import free_days
 from labnet.services.catalogue.search import index as search_index
@@ -218,6 +219,9 @@ def seed_demo(*, now: datetime, progress: Progress = _noop) -> dict[str, int]:
     _demo_activity(now, progress)
     accreditations = seed_demo_accreditations(now=now, instance_path=current_app.instance_path)
     progress("demo accreditations", accreditations, accreditations)
+    # The excellence label: a Gold and a Bronze label, one application waiting for its
+    # second score (after the activity, so the frozen figures show it).
+    seed_demo_labels(now=now, password=DEMO_PASSWORD, progress=progress)
     return {"labs": added_labs, "equipment": added_equipment,
             "accreditations": accreditations}
 

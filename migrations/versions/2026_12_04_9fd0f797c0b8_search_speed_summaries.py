@@ -2,7 +2,7 @@
 (equipment_free_day, lab_free_week), filled for the existing data
 
 Revision ID: 9fd0f797c0b8
-Revises: 8feb769a0fb3
+Revises: e1abe1000001
 Create Date: 2026-12-04 16:00:00
 
 Issue 13 (fast at scale): the facet counts of a search are one grouped query over
@@ -20,7 +20,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9fd0f797c0b8'
-down_revision = '8feb769a0fb3'
+down_revision = 'e1abe1000001'
 branch_labels = None
 depends_on = None
 

@@ -110,6 +110,11 @@ def _build_cast(app, request):
 
     seed_accreditations(app, people)
     # --- end accreditations ---
+    # --- the excellence label: people.lb_* (see cases/label) ---
+    from tests.authz.cases.label import seed as seed_label
+
+    seed_label(app, people)
+    # --- end the excellence label ---
     return people
 
 

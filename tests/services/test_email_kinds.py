@@ -18,7 +18,9 @@ from labnet.models import Lab, Organisation, OutboxEmail, Role, User
 from labnet.services.accounts import administration, joins
 from labnet.services.accounts import rules as accounts
 from labnet.services.accreditation import claims as acc_claims
+from labnet.services.accreditation import label
 from labnet.services.accreditation import reminders as acc_reminders
+from labnet.services.accreditation.label_framework import framework
 from labnet.services.analytics.digest import send_coordinator_digest
 from labnet.services.booking import engine, reminders, sme_proof
 from labnet.services.catalogue.labs import claims, contact, creation, invitations, watch
@@ -205,6 +207,22 @@ def _walk(make_org, make_user, make_lab, make_equipment) -> dict[str, str]:
     # daily job's reminder before the end, the expiry, a claim left waiting.
     _accreditation_walk(make_user, boss, db.session.get_one(Lab, lab.id),
                         current_app.instance_path)
+    # The excellence label: submitted (verifiers told), scores far apart (a third verifier
+    # told), decided by the third (the lab's managers told).
+    label_lab = make_lab(name="Label Lab")
+    label_boss = make_user(manages=(label_lab,), full_name="Lena Label").id
+    verifiers = [make_user(roles=(Role.VERIFIER,), full_name=f"Vera {n}").id
+                 for n in ("One", "Two", "Three")]
+    application = label.start_application(_u(label_boss), db.session.get_one(Lab, label_lab.id),
+                                          now=NOW)
+    label.save_answers(_u(label_boss), application,
+                       {c: label.AnswerInput(text="Our answer") for c in framework().codes},
+                       submit=True, now=NOW)
+    db.session.commit()
+    for verifier, score in zip(verifiers, ("4", "1", "3"), strict=True):
+        label.score_application(_u(verifier), application.id,
+                                dict.fromkeys(framework().codes, score), "", now=NOW)
+        db.session.commit()
     return {"bob@gmail.com": "Bob Waiting"}
 
 

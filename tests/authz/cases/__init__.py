@@ -8,6 +8,7 @@ from tests.authz.cases import accreditations as accreditation_cases
 from tests.authz.cases import administration, bookings, core, feeds, lab_bookings, manage, maps
 from tests.authz.cases import dashboard as dashboard_cases
 from tests.authz.cases import lab_create as lab_create_cases
+from tests.authz.cases import label as label_cases
 from tests.authz.cases import networks as network_cases
 from tests.authz.cases import ops as ops_cases
 from tests.authz.cases import organisation as organisation_cases
@@ -17,6 +18,6 @@ from tests.authz.cases import team as team_cases
 CASES = [*core.CASES, *maps.CASES, *manage.CASES, *bookings.CASES, *lab_bookings.CASES,
          *feeds.CASES, *request_cases.CASES,
          *dashboard_cases.CASES, *network_cases.CASES, *organisation_cases.CASES,
-         *team_cases.CASES,
+         *team_cases.CASES, *label_cases.CASES,
          *lab_create_cases.CASES, *administration.CASES, *ops_cases.CASES,
          *accreditation_cases.CASES]
