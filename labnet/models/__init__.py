@@ -1,6 +1,7 @@
 """Every model module, imported so the metadata is complete for Alembic and the tests."""
 
 from labnet.models.accreditation import Accreditation, AccreditationStatus
+from labnet.models.api_token import ApiToken, TokenScope
 from labnet.models.analytics import ActivityDaily, ActivityMetric, ActivitySummaryState
 from labnet.models.audit import AuditEvent, DemandSignal, OutboxEmail, OutboxStatus
 from labnet.models.base import Base
@@ -58,6 +59,7 @@ from labnet.models.user import (
 __all__ = [
     "ACTIVE_STATUSES",
     "Accreditation",
+    "ApiToken",
     "AccreditationScheme",
     "AccreditationStatus",
     "ActivityDaily",
@@ -119,6 +121,7 @@ __all__ = [
     "Role",
     "SearchTerm",
     "SizeClass",
+    "TokenScope",
     "User",
     "UserRole",
 ]
