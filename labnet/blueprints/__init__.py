@@ -5,6 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from labnet.blueprints.admin import bp as admin
+from labnet.blueprints.api import bp as api
+from labnet.blueprints.api import tokens_bp as api_tokens
 from labnet.blueprints.auth import bp as auth
 from labnet.blueprints.bookings import bp as bookings
 from labnet.blueprints.catalogue import bp as catalogue
@@ -22,6 +24,15 @@ from labnet.blueprints.team import bp as team
 
 
 def register_blueprints(app: Flask) -> None:
+    from labnet.blueprints.api import framework
+    from labnet.extensions import csrf, limiter
+
+    # Bearer tokens only (cookies are never read there): no CSRF hole to close.
+    csrf.exempt(api)
+    limiter.limit(framework.rate_limit, key_func=framework.rate_key)(api)
+    api.register_error_handler(429, framework.too_many)
+    api.after_request(framework.cors_headers)
+    framework.install(app)
     app.register_blueprint(main)  # /, /health
     app.register_blueprint(auth)  # /login, /logout, /register, /account/…
     app.register_blueprint(catalogue)  # /labs, /labs/<slug>, /equipment/<id>
@@ -36,4 +47,6 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(networks)  # /networks, /networks/<slug>, gaps, invitations
     app.register_blueprint(requests)  # /requests, /requests/new, /requests/inbox, /requests/<ref>
     app.register_blueprint(team)  # /labs/<slug>/claim, /claims, /manage/labs/<slug>/managers
+    app.register_blueprint(api)  # /api/v1/…, /api/docs
+    app.register_blueprint(api_tokens)  # /account/tokens
     app.register_blueprint(lab_create)  # /manage/propose, proposals, new-lab, /admin/labs, …
