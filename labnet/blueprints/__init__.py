@@ -24,15 +24,6 @@ from labnet.blueprints.team import bp as team
 
 
 def register_blueprints(app: Flask) -> None:
-    from labnet.blueprints.api import framework
-    from labnet.extensions import csrf, limiter
-
-    # Bearer tokens only (cookies are never read there): no CSRF hole to close.
-    csrf.exempt(api)
-    limiter.limit(framework.rate_limit, key_func=framework.rate_key)(api)
-    api.register_error_handler(429, framework.too_many)
-    api.after_request(framework.cors_headers)
-    framework.install(app)
     app.register_blueprint(main)  # /, /health
     app.register_blueprint(auth)  # /login, /logout, /register, /account/…
     app.register_blueprint(catalogue)  # /labs, /labs/<slug>, /equipment/<id>

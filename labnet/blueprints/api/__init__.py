@@ -3,7 +3,17 @@
 
 from flask import Blueprint
 
+from labnet.extensions import csrf, limiter
+
 bp = Blueprint("api", __name__, url_prefix="/api")
 tokens_bp = Blueprint("api_tokens", __name__)
 
-from labnet.blueprints.api import routes, token_routes  # noqa: E402, F401
+from labnet.blueprints.api import framework, routes, token_routes  # noqa: E402, F401
+
+# Bearer tokens only (cookies are never read there): no CSRF hole to close.
+csrf.exempt(bp)
+# Per-token limits (per client address without a token), shared through the limiter's store.
+limiter.limit(framework.rate_limit, key_func=framework.rate_key)(bp)
+bp.register_error_handler(429, framework.too_many)
+bp.after_request(framework.cors_headers)
+framework.BY_ENDPOINT.update({op.endpoint: op for op in framework.OPERATIONS})

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import Flask, Response, current_app, g, request
+from flask import Response, current_app, g, request
 from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
@@ -327,10 +327,6 @@ def cors_headers(response: Response) -> Response:
 
 
 BY_ENDPOINT: dict[str, Operation] = {}
-
-
-def install(app: Flask) -> None:
-    BY_ENDPOINT.update({op.endpoint: op for op in OPERATIONS})
 
 
 # --- OpenAPI ------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from wtforms.validators import Length
 
 from labnet import clock
 from labnet.blueprints.api import tokens_bp as bp
-from labnet.blueprints.helpers import apply_violation
+from labnet.blueprints.helpers import apply_violation, choices
 from labnet.errors import NotFound, RuleViolation
 from labnet.extensions import db
 from labnet.services.accounts import tokens
@@ -20,7 +20,7 @@ from labnet.services.accounts import tokens
 class TokenForm(FlaskForm):
     name = StringField("Name", validators=[Length(max=80)])
     scopes = SelectMultipleField(
-        "Scopes", choices=[(s.value, label) for s, label in tokens.SCOPE_LABELS.items()],
+        "Scopes", choices=choices((s.value, label) for s, label in tokens.SCOPE_LABELS.items()),
         option_widget=widgets.CheckboxInput(), widget=widgets.ListWidget(prefix_label=False),
         validate_choice=False)
     expires_on = DateField("Expires on")

@@ -42,8 +42,9 @@ BATCH = 1000
 
 def lab_record(lab: Lab, ket_codes: list[str] | None = None) -> dict[str, Any]:
     """One lab as the API and the dumps show it: no person's contact details."""
-    if ket_codes is None:
-        ket_codes = sorted(link.ket_code for link in lab.ket_links)
+    if ket_codes is None:  # the search's pages load the links; a single lab asks once
+        ket_codes = (sorted(link.ket_code for link in lab.ket_links)
+                     if "ket_links" in lab.__dict__ else _ket_codes([lab.id])[lab.id])
     return {
         "id": lab.id, "slug": lab.slug, "name": lab.name, "kind": lab.kind_code,
         "description": lab.description, "capabilities": lab.capabilities,
