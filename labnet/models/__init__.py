@@ -1,8 +1,8 @@
 """Every model module, imported so the metadata is complete for Alembic and the tests."""
 
 from labnet.models.accreditation import Accreditation, AccreditationStatus
-from labnet.models.api_token import ApiToken, TokenScope
 from labnet.models.analytics import ActivityDaily, ActivityMetric, ActivitySummaryState
+from labnet.models.api_token import ApiToken, TokenScope
 from labnet.models.audit import AuditEvent, DemandSignal, OutboxEmail, OutboxStatus
 from labnet.models.base import Base
 from labnet.models.booking import ACTIVE_STATUSES, Blackout, Booking, BookingStatus
@@ -59,12 +59,12 @@ from labnet.models.user import (
 __all__ = [
     "ACTIVE_STATUSES",
     "Accreditation",
-    "ApiToken",
     "AccreditationScheme",
     "AccreditationStatus",
     "ActivityDaily",
     "ActivityMetric",
     "ActivitySummaryState",
+    "ApiToken",
     "AuditEvent",
     "Base",
     "Blackout",

@@ -25,11 +25,11 @@ import binascii
 import hashlib
 import json
 import time
-from urllib.parse import urlencode
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import Response, current_app, g, request
 from pydantic import BaseModel, ValidationError

@@ -28,7 +28,7 @@ from labnet.services.common import audit
 from labnet.services.common.text import clean_text
 
 # Tokens start with this, so secret scanners (and people) recognise a leaked one.
-TOKEN_PREFIX = "lnpat_"
+TOKEN_PREFIX = "lnpat_"  # noqa: S105 (a marker, not a secret)
 MAX_TOKEN_DAYS = 366
 MAX_ACTIVE_TOKENS = 20
 DEFAULT_LIFETIME = timedelta(days=90)
@@ -53,6 +53,8 @@ class NewToken:
 
 @dataclass(frozen=True)
 class MadeToken:
+    """A token just made, and its secret (returned once, never stored)."""
+
     token: ApiToken
     secret: str  # shown once, never stored
 

@@ -20,7 +20,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, or_, select
-from sqlalchemy.orm import selectinload
 
 from labnet.extensions import db
 from labnet.models import (
@@ -129,6 +128,7 @@ def valid_accreditations(today: date) -> Select[tuple[Accreditation, str, str]]:
 
 
 def accreditation_record(row: Accreditation, lab_slug: str, scheme_name: str) -> dict[str, Any]:
+    """One valid accreditation as the API and the dumps show it."""
     return {
         "id": row.id, "lab": lab_slug, "scheme": row.scheme_code, "scheme_name": scheme_name,
         "certificate_no": row.certificate_no, "issuer": row.issuer, "scope": row.scope,
@@ -138,13 +138,10 @@ def accreditation_record(row: Accreditation, lab_slug: str, scheme_name: str) ->
 
 
 def network_record(network: Network) -> dict[str, Any]:
+    """One network as the API shows it (callers pass only networks the asker may see)."""
     return {"id": network.id, "slug": network.slug, "name": network.name,
             "description": network.description, "ket_area": network.ket_code,
             "ecosystem": network.ecosystem, "visibility": network.visibility}
-
-
-def public_networks() -> Select[tuple[Network]]:
-    return select(Network).where(Network.visibility == "public").order_by(Network.id)
 
 
 def ket_areas() -> list[dict[str, Any]]:
@@ -155,15 +152,8 @@ def ket_areas() -> list[dict[str, Any]]:
 
 
 def categories() -> list[dict[str, Any]]:
+    """The equipment categories, in their shipped order."""
     return [{"code": c.code, "name": c.name, "group": c.group_name,
              "booking_unit": c.booking_unit}
             for c in db.session.scalars(select(EquipmentCategory)
                                         .order_by(EquipmentCategory.number))]
-
-
-def lab_equipment(lab: Lab, *, include_retired: bool) -> list[Equipment]:
-    stmt = (select(Equipment).options(selectinload(Equipment.specs))
-            .where(Equipment.lab_id == lab.id).order_by(Equipment.id))
-    if not include_retired:
-        stmt = stmt.where(Equipment.status != EquipmentStatus.RETIRED)
-    return list(db.session.scalars(stmt))
