@@ -37,6 +37,7 @@ from labnet.services.analytics.digest import send_coordinator_digest
 from labnet.services.analytics.summary import summarise_activity
 from labnet.services.booking.engine import expire_holds
 from labnet.services.booking.reminders import complete_bookings, send_reminders
+from labnet.services.catalogue.open_data import dump_dir, write_dumps
 from labnet.services.geo.geocoding import geocode_pending
 from labnet.services.notifications.outbox import deliver_committed, send_digests, send_outbox
 from labnet.services.requests.workflow import tell_unanswered_requesters
@@ -87,6 +88,12 @@ def _send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
 def _join_requests(*, now: datetime) -> dict[str, Any]:
     return remind_and_expire_join_requests(now=now)
 
+def _write_open_data(*, now: datetime) -> dict[str, Any]:
+    directory = dump_dir(current_app.config, current_app.instance_path)
+    return write_dumps(directory, base_url=str(current_app.config["BASE_URL"]).rstrip("/"),
+                       now=now)
+
+
 def _tell_unanswered(*, now: datetime) -> dict[str, Any]:
     return {"told": tell_unanswered_requesters(now=now)}
 
@@ -125,6 +132,10 @@ JOBS: dict[str, Job] = {
         _join_requests, timedelta(hours=1), timedelta(minutes=30),
         "remind approvers of join requests undecided for 3 days; expire them after 14 days "
         "and tell the requester"),
+    "write-open-data": Job(
+        _write_open_data, timedelta(hours=1), timedelta(minutes=30),
+        "once a day (first run of the UTC day) write the open-data files: the public "
+        "catalogue as CSV, JSON, GeoJSON and JSON-LD"),
 }
 
 

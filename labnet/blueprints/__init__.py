@@ -19,6 +19,7 @@ from labnet.blueprints.main import bp as main
 from labnet.blueprints.manage import bp as manage
 from labnet.blueprints.maps import bp as maps
 from labnet.blueprints.networks import bp as networks
+from labnet.blueprints.open_data import bp as open_data
 from labnet.blueprints.requests import bp as requests
 from labnet.blueprints.team import bp as team
 
@@ -40,4 +41,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(team)  # /labs/<slug>/claim, /claims, /manage/labs/<slug>/managers
     app.register_blueprint(api)  # /api/v1/…, /api/docs
     app.register_blueprint(api_tokens)  # /account/tokens
+    app.register_blueprint(open_data)  # /open-data, its files and catalog.jsonld
     app.register_blueprint(lab_create)  # /manage/propose, proposals, new-lab, /admin/labs, …

@@ -34,12 +34,14 @@ def test_readme_client_examples_run(app, make_lab, make_user, make_org):
     try:
         env = {**os.environ, "LABNET_URL": f"http://127.0.0.1:{server.server_port}",
                "LABNET_TOKEN": token}
-        python = subprocess.run([sys.executable, "-c", _blocks("python")], env=env,
+        # The README's own code, run as documented (our file, not untrusted input).
+        python = subprocess.run([sys.executable, "-c", _blocks("python")], env=env,  # noqa: S603
                                 capture_output=True, text=True, timeout=60, check=False)
         assert python.returncode == 0, python.stderr
         assert f"{lab.slug} DE" in python.stdout
         assert "0 bookings" in python.stdout
-        shell = subprocess.run(["bash", "-euo", "pipefail", "-c", _blocks("sh")], env=env,
+        shell = subprocess.run(["bash", "-euo", "pipefail", "-c", _blocks("sh")],  # noqa: S603, S607
+                               env=env,
                                capture_output=True, text=True, timeout=60, check=False)
         assert shell.returncode == 0, shell.stderr
         assert '"items"' in shell.stdout

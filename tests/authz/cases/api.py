@@ -1,4 +1,5 @@
-"""Matrix entries for the JSON API (``api.*``) and the token pages (``api_tokens.*``).
+"""Matrix entries for the JSON API (``api.*``), the token pages (``api_tokens.*``) and the
+open data (``open_data.*``, public to all; its contents in ``tests/api/test_open_data.py``).
 
 The API never reads the session cookie: every logged-in actor of the matrix gets the
 anonymous answer (public reads 200, everything else 401, writes included, with no CSRF
@@ -43,6 +44,11 @@ CASES = [
          NO_TOKEN),
     Case("api.openapi", "GET", lambda p: "/api/v1/openapi.json", ALL_OK),
     Case("api.docs", "GET", lambda p: "/api/docs", ALL_OK),
+    Case("open_data.index", "GET", lambda p: "/open-data", ALL_OK),
+    Case("open_data.catalog", "GET", lambda p: "/open-data/catalog.jsonld", ALL_OK),
+    # Before the daily job has run (the matrix's world has no dump): nothing to serve.
+    Case("open_data.download", "GET", lambda p: "/open-data/labs.csv",
+         dict.fromkeys(ACTORS, 404), name="not-yet-written"),
     Case("api_tokens.index", "GET", lambda p: "/account/tokens", LOGGED_IN),
     Case("api_tokens.create", "POST", lambda p: "/account/tokens",
          {a: (302 if a == "anonymous" else 422) for a in ACTORS}, data=lambda p: {},
