@@ -226,3 +226,18 @@ def test_a_token_never_grants_more_than_its_user_has(app, client, setup, login):
         assert db.session.scalar(select(func.count(ApiToken.id))) == 0
 
 
+
+
+@pytest.mark.parametrize("app_config", [{"RATELIMIT_ENABLED": True,
+                                         "API_RATE_LIMIT": "3/minute"}], ids=["limited"])
+def test_per_token_limit_answers_429_with_retry_after(app, client, setup, app_config):
+    mine = make_token(app, setup.member)
+    theirs = make_token(app, setup.outsider)
+    for _ in range(3):
+        assert client.get("/api/v1/bookings", headers=bearer(mine)).status_code == 200
+    limited = client.get("/api/v1/bookings", headers=bearer(mine))
+    assert limited.status_code == 429
+    assert limited.mimetype == PROBLEM
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    # Another token has its own allowance.
+    assert client.get("/api/v1/bookings", headers=bearer(theirs)).status_code == 200
