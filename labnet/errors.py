@@ -164,6 +164,9 @@ def register_error_handlers(app: Flask) -> None:
         # without a token, and the blueprint's before_request guards have not run (the
         # check fails in the app's before_request). The input is kept by re-rendering the
         # posted fields into a form that posts to the same address with a fresh token.
+        if request.path.startswith("/api/v1/"):
+            return _render(400, "Missing token",
+                           "Send a personal access token as 'Authorization: Bearer …'.")
         if request.method != "POST" or wants_json():
             return _render(400, "Form expired", exc.description)
         return render_template("errors/form_expired.html", **resubmission(request)), 400

@@ -170,10 +170,19 @@ def test_malformed_json_huge_bodies_and_wrong_media_type(app, client, setup):
 
 
 def test_cookies_are_not_accepted_on_write_endpoints(app, client, setup, login):
+    from tests.fixtures.auth import csrf_from
+
     login(setup.member)
+    # Without a bearer token a write is a form post: no CSRF token, 400 ...
     r = client.post("/api/v1/bookings", data=json.dumps({}), content_type="application/json")
+    assert (r.status_code, r.mimetype) == (400, PROBLEM)
+    # ... and with one, the session cookie still opens nothing: 401.
+    token = csrf_from(client.get("/account/tokens").get_data(as_text=True))
+    r = client.post("/api/v1/bookings", data=json.dumps({}), content_type="application/json",
+                    headers={"X-CSRFToken": token})
     assert r.status_code == 401
     assert r.headers["WWW-Authenticate"].startswith("Bearer")
+    assert bookings(app) == 0
 
 
 def test_revoked_expired_and_unknown_tokens_open_nothing(app, client, setup, frozen_clock):
