@@ -250,3 +250,46 @@ def test_per_token_limit_answers_429_with_retry_after(app, client, setup, app_co
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
     # Another token has its own allowance.
     assert client.get("/api/v1/bookings", headers=bearer(theirs)).status_code == 200
+
+
+def test_company_cancels_with_a_book_token_and_a_message_needs_request(app, client, setup):
+    book_only = make_token(app, setup.member, scopes=("book",))
+    body = {"equipment_id": setup.sem.id, "start_at": berlin(2026, 3, 5, 9).isoformat(),
+            "end_at": berlin(2026, 3, 5, 10).isoformat(), "purpose": "Imaging"}
+    booking_id = post(client, "/api/v1/bookings", body, book_only).get_json()["id"]
+    r = post(client, f"/api/v1/bookings/{booking_id}/cancel", {"reason": "Plans changed"},
+             book_only)
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert r.get_json()["status"] == "cancelled"
+    again = post(client, f"/api/v1/bookings/{booking_id}/cancel", {"reason": "Again"},
+                 book_only)
+    assert again.status_code == 422
+    assert "status" in again.get_json()["errors"]
+    message = post(client, "/api/v1/requests/RQ-2026-000001/messages", {"body": "Hi"},
+                   book_only)
+    assert message.status_code == 403
+    assert "'request' or 'manage'" in message.get_json()["detail"]
+
+
+def test_request_and_message_through_the_api_use_the_request_rules(app, client, setup):
+    secret = make_token(app, setup.member, scopes=("read", "request"))
+    body = {"kind": "access", "labs": [setup.lab.slug], "title": "SEM time for coatings",
+            "summary": "We would like two afternoons of SEM imaging for coated samples."}
+    r = post(client, "/api/v1/requests", body, secret)
+    assert r.status_code == 201, r.get_data(as_text=True)
+    ref = r.get_json()["reference"]
+    listed = client.get("/api/v1/requests", headers=bearer(secret)).get_json()["items"]
+    assert [item["reference"] for item in listed] == [ref]
+    said = post(client, f"/api/v1/requests/{ref}/messages", {"body": "Any news?"}, secret)
+    assert said.status_code == 201, said.get_data(as_text=True)
+    # Refusals name the form's field: an unknown lab, an empty title.
+    unknown = post(client, "/api/v1/requests", {**body, "labs": ["no-such-lab"]}, secret)
+    assert unknown.status_code == 422
+    assert "lab" in unknown.get_json()["errors"]
+    empty = post(client, "/api/v1/requests", {**body, "title": ""}, secret)
+    assert empty.status_code == 422
+    assert "title" in empty.get_json()["errors"]
+    # Another organisation's token does not learn the request exists.
+    other = make_token(app, setup.outsider, scopes=("request",))
+    assert post(client, f"/api/v1/requests/{ref}/messages", {"body": "Hi"},
+                other).status_code == 404

@@ -97,7 +97,7 @@ class Operation:
     endpoint: str
     summary: str
     tag: str
-    scope: str | None  # None: public (anyone, token optional)
+    scopes: tuple[str, ...]  # any one of them lets the call in; empty: public
     query: type[BaseModel] | None
     body: type[BaseModel] | None
     response: type[BaseModel] | None
@@ -190,11 +190,16 @@ def json_response(payload: Any, status: int = 200, *, public: bool) -> Response:
     return response
 
 
-def operation(method: str, rule: str, *, summary: str, tag: str, scope: str | None = None,
+def operation(method: str, rule: str, *, summary: str, tag: str,
+              scope: str | tuple[str, ...] = (),
               query: type[BaseModel] | None = None, body: type[BaseModel] | None = None,
               response: type[BaseModel] | None = None, status: int = 200,
               paginated: bool = False) -> Callable[..., Any]:
-    """Declare an API route at ``/api`` + ``rule`` (Flask syntax), as described above."""
+    """Declare an API route at ``/api`` + ``rule`` (Flask syntax), as described above.
+
+    ``scope`` names the token scope the route needs, or several of which any one will do
+    (cancelling a booking: ``book`` for the company side, ``manage`` for the lab's)."""
+    scopes = (scope,) if isinstance(scope, str) else tuple(scope)
     from labnet.blueprints.api import bp
 
     path = "/api" + rule.replace("<int:", "{").replace("<", "{").replace(">", "}")
@@ -206,23 +211,24 @@ def operation(method: str, rule: str, *, summary: str, tag: str, scope: str | No
 
     def wrap(view: Callable[..., Any]) -> Callable[..., Any]:
         endpoint = view.__name__
-        OPERATIONS.append(Operation(method, path, f"api.{endpoint}", summary, tag, scope,
+        OPERATIONS.append(Operation(method, path, f"api.{endpoint}", summary, tag, scopes,
                                     query, body, response, status,
-                                    cors=scope is None and method == "GET",
+                                    cors=not scopes and method == "GET",
                                     path_params=params, paginated=paginated))
 
         @wraps(view)
         def run(**kwargs: Any) -> Response:
             try:
                 bearer = _bearer()
-                if scope is not None:
+                if scopes:
                     if bearer is None:
                         raise ApiProblem(401, "unauthorized", "Not authenticated",
                                          "This needs a personal access token.",
                                          headers={"WWW-Authenticate": 'Bearer realm="labnet"'})
-                    if scope not in bearer.scopes:
+                    if not bearer.scopes.intersection(scopes):
                         raise ApiProblem(403, "scope", "Insufficient scope",
-                                         f"This needs a token with the '{scope}' scope.")
+                                         "This needs a token with the "
+                                         + " or ".join(f"'{s}'" for s in scopes) + " scope.")
                 call = Call(actor=bearer.user if bearer else None,
                             scopes=bearer.scopes if bearer else frozenset(),
                             query=_read_query(query) if query else None,
@@ -348,7 +354,7 @@ def _problems(op: Operation) -> dict[str, Any]:
         codes["422"] = "Invalid input or a refused rule (each field named)"
     if op.path_params:
         codes["404"] = "Not found (or not yours to know)"
-    if op.scope:
+    if op.scopes:
         codes["403"] = "Wrong scope, or not allowed"
     if op.body:
         codes.update({"400": "Malformed JSON", "413": "Body too large",
@@ -397,7 +403,8 @@ def openapi_document() -> dict[str, Any]:
         if op.body:
             entry["requestBody"] = {"required": True, "content": {"application/json": {
                 "schema": {"$ref": f"#/components/schemas/{op.body.__name__}"}}}}
-        entry["security"] = [{"bearer": [op.scope]}] if op.scope else [{}, {"bearer": []}]
+        entry["security"] = ([{"bearer": [s]} for s in op.scopes] if op.scopes
+                             else [{}, {"bearer": []}])
         paths.setdefault(op.path, {})[op.method.lower()] = entry
     return {
         "openapi": "3.1.0",

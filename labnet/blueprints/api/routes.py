@@ -202,7 +202,7 @@ def _scope_for_booking(call: Call, booking: Booking) -> None:
 
 
 @operation("POST", "/v1/bookings/<int:booking_id>/cancel", summary="Cancel a booking",
-           tag="bookings", scope="read", body=schemas.Reason, response=schemas.Booking)
+           tag="bookings", scope=("book", "manage"), body=schemas.Reason, response=schemas.Booking)
 def cancel_booking(call: Call, booking_id: int) -> dict[str, Any]:
     booking = permissions.booking_for(call.actor, booking_id)
     _scope_for_booking(call, booking)
@@ -259,7 +259,7 @@ def create_request(call: Call) -> dict[str, Any]:
 
 
 @operation("POST", "/v1/requests/<ref>/messages", summary="Post a message on a request",
-           tag="requests", scope="read", body=schemas.NewMessage, response=schemas.Message,
+           tag="requests", scope=("request", "manage"), body=schemas.NewMessage, response=schemas.Message,
            status=201)
 def post_message(call: Call, ref: str) -> dict[str, Any]:
     found = permissions.request_for(call.actor, ref)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, make_response, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from wtforms import DateField, SelectMultipleField, StringField, widgets
@@ -56,8 +56,11 @@ def create():
         apply_violation(form, exc)
         return _page(form, status=exc.code)
     db.session.commit()
-    # Shown once: the page is not cached and the secret is never stored.
-    return _page(TokenForm(formdata=None), secret=made.secret, status=201)
+    # Shown once: the page is never stored by any cache and the secret never in the database.
+    body, status = _page(TokenForm(formdata=None), secret=made.secret, status=201)
+    response = make_response(body, status)
+    response.cache_control.no_store = True
+    return response
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

@@ -19,7 +19,7 @@
         head.appendChild(el("code", method.toUpperCase() + " " + path));
         card.appendChild(head);
         card.appendChild(el("p", op.summary, "mb-1"));
-        const scope = (op.security || []).map((s) => (s.bearer || []).join(" ")).join(" ").trim();
+        const scope = (op.security || []).map((s) => (s.bearer || []).join(" ")).filter(Boolean).join(" or ");
         card.appendChild(el("p", scope ? "Token scope: " + scope : "Public: no token needed",
                             "small text-muted mb-1"));
         const params = (op.parameters || []).map((p) => p.name + " (" + p.in + ")");
