@@ -259,8 +259,8 @@ def create_request(call: Call) -> dict[str, Any]:
 
 
 @operation("POST", "/v1/requests/<ref>/messages", summary="Post a message on a request",
-           tag="requests", scope=("request", "manage"), body=schemas.NewMessage, response=schemas.Message,
-           status=201)
+           tag="requests", scope=("request", "manage"), body=schemas.NewMessage,
+           response=schemas.Message, status=201)
 def post_message(call: Call, ref: str) -> dict[str, Any]:
     found = permissions.request_for(call.actor, ref)
     own = found.organisation_id == call.actor.organisation_id
