@@ -293,3 +293,33 @@ def test_request_and_message_through_the_api_use_the_request_rules(app, client, 
     other = make_token(app, setup.outsider, scopes=("request",))
     assert post(client, f"/api/v1/requests/{ref}/messages", {"body": "Hi"},
                 other).status_code == 404
+    # The lab's manager declines without a reason: the form's rule; then with one.
+    manage = make_token(app, setup.manager, scopes=("manage",))
+    answer = {"lab": setup.lab.slug, "accept": False}
+    no_reason = post(client, f"/api/v1/requests/{ref}/answer", answer, manage)
+    assert no_reason.status_code == 422
+    assert "answer_message" in no_reason.get_json()["errors"]
+    declined = post(client, f"/api/v1/requests/{ref}/answer",
+                    {**answer, "message": "Fully booked until summer."}, manage)
+    assert declined.status_code == 200, declined.get_data(as_text=True)
+    assert declined.get_json()["status"] == "declined"
+
+
+def test_manager_updates_equipment_through_the_equipment_rules(app, client, setup):
+    manage = make_token(app, setup.manager, scopes=("manage",))
+    url = f"/api/v1/equipment/{setup.sem.id}"
+
+    def patch(body, secret=manage):
+        return client.patch(url, data=json.dumps(body), headers=bearer(secret),
+                            content_type="application/json")
+
+    r = patch({"name": "SEM (field emission)", "rate_sme": "99.50"})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert (r.get_json()["name"], r.get_json()["rate_sme"]) == ("SEM (field emission)", "99.50")
+    refused = patch({"min_units": 5, "max_units": 2})
+    assert refused.status_code == 422
+    assert set(refused.get_json()["errors"]) & {"min_units", "max_units"}
+    assert patch({"colour": "red"}).status_code == 422
+    other = make_token(app, setup.member, scopes=("read",))
+    assert patch({"name": "Mine now"}, other).status_code == 403
+    assert client.get(url).get_json()["name"] == "SEM (field emission)"

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ValidationError
 from pydantic.json_schema import models_json_schema
 
 from labnet import clock
+from labnet.converters import MAX_ID
 from labnet.errors import NotFound, PermissionDenied, RuleViolation, RuleViolations
 from labnet.extensions import db, limiter
 from labnet.services.accounts import tokens
@@ -376,7 +377,7 @@ def openapi_document() -> dict[str, Any]:
     for op in OPERATIONS:
         parameters: list[dict[str, Any]] = [
             {"name": name, "in": "path", "required": True,
-             "schema": {"type": kind, **({"minimum": 1, "maximum": 2**63 - 1}
+             "schema": {"type": kind, **({"minimum": 1, "maximum": MAX_ID}
                                          if kind == "integer" else {"minLength": 1})}}
             for name, kind in op.path_params.items()]
         if op.query:

@@ -8,6 +8,7 @@ events services exist, through the same :func:`framework.operation`.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from labnet.extensions import db
 from labnet.models import Booking, LabRequest
 from labnet.services.booking import availability, engine
 from labnet.services.catalogue import public, search
+from labnet.services.catalogue.labs import equipment as equipment_service
 from labnet.services.requests import workflow
 
 PER_PAGE = 20
@@ -97,6 +99,19 @@ def lab_equipment(call: Call, slug: str) -> Response:
 def equipment(call: Call, equipment_id: int) -> dict[str, Any]:
     item = permissions.equipment_for(call.actor, equipment_id)
     return public.equipment_record(item, item.lab.slug)
+
+
+@operation("PATCH", "/v1/equipment/<int:equipment_id>",
+           summary="Update an equipment item (its lab's managers)", tag="catalogue",
+           scope="manage", body=schemas.EquipmentChange, response=schemas.Equipment)
+def update_equipment(call: Call, equipment_id: int) -> dict[str, Any]:
+    item = permissions.managed_equipment_for(call.actor, equipment_id)
+    slug = item.lab.slug  # the service reloads the item without its lab
+    current = equipment_service.data_of(item)
+    changed = equipment_service.update_equipment(
+        call.actor, item, replace(current, **call.body.model_dump(exclude_unset=True)),
+        now=clock.utcnow())
+    return public.equipment_record(changed, slug)
 
 
 @operation("GET", "/v1/equipment/<int:equipment_id>/availability",
@@ -275,6 +290,16 @@ def post_message(call: Call, ref: str) -> dict[str, Any]:
                                     now=clock.utcnow())
     return {"id": message.id, "request": found.reference,
             "created_at": message.created_at.isoformat()}
+
+
+@operation("POST", "/v1/requests/<ref>/answer",
+           summary="Accept or decline a request for a lab you manage", tag="requests",
+           scope="manage", body=schemas.Answer, response=schemas.Request)
+def answer_request(call: Call, ref: str) -> dict[str, Any]:
+    found = permissions.request_for(call.actor, ref)
+    lab = permissions.lab_for(call.actor, call.body.lab)
+    return _request(workflow.answer(call.actor, found, lab, call.body.accept,
+                                    call.body.message, now=clock.utcnow()))
 
 
 # --- the document and its reference page --------------------------------------------------

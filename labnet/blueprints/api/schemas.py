@@ -4,11 +4,13 @@ refused) and, through ``framework.openapi_document``, are the OpenAPI 3.1 docume
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-MAX_ID = 2**63 - 1
+from labnet.converters import MAX_ID
+
 Id = Field(ge=1, le=MAX_ID)
 
 
@@ -81,6 +83,28 @@ class NewRequest(Strict):
     funding_programme: str = Field(default="", max_length=200)
     trl_now: int | None = Field(default=None, ge=0, le=100)
     trl_target: int | None = Field(default=None, ge=0, le=100)
+
+
+class EquipmentChange(Strict):
+    """The fields to change (those left out keep their values); the equipment form's rules."""
+
+    name: str | None = Field(default=None, max_length=200)
+    description: str | None = Field(default=None, max_length=10000)
+    maker: str | None = Field(default=None, max_length=120)
+    model: str | None = Field(default=None, max_length=120)
+    status: Literal["active", "maintenance", "retired"] | None = None
+    mode: str | None = Field(default=None, max_length=20)
+    training_required: bool | None = None
+    min_units: int | None = Field(default=None, ge=0, le=10000)
+    max_units: int | None = Field(default=None, ge=0, le=10000)
+    rate_industry: Decimal | None = Field(default=None, ge=0, le=10**7, decimal_places=2)
+    rate_sme: Decimal | None = Field(default=None, ge=0, le=10**7, decimal_places=2)
+
+
+class Answer(Strict):
+    lab: str = Field(max_length=120, description="The slug of the lab you answer for")
+    accept: bool
+    message: str = Field(default="", max_length=10000)
 
 
 class NewMessage(Strict):
