@@ -37,6 +37,10 @@ DEFAULTS: dict[str, Any] = {
     # (https://…), where it also decides TRUSTED_HOSTS; in development it defaults to
     # DEV_BASE_URL (`make run` passes http://127.0.0.1:$PORT).
     "BASE_URL": None,
+    # The API's per-token limit (per client address without a token), Flask-Limiter syntax.
+    "API_RATE_LIMIT": "300/minute",
+    # Where the daily job writes the open-data files (None: instance/open-data).
+    "OPEN_DATA_DIR": None,
     # Extra host names production accepts besides BASE_URL's (e.g. an internal health-check
     # name); every other Host header gets 400.
     "TRUSTED_HOSTS": None,

@@ -6,6 +6,7 @@ that field. Handlers never leak a traceback and roll the session back on a 500.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -114,6 +115,13 @@ def resubmission(req: Request) -> dict[str, Any]:
 
 def render_error(code: int, title: str, message: str | None):
     """The error page, or its JSON form for the API and JSON clients."""
+    if request.path.startswith("/api/v1/"):
+        # The API answers every error, its own or the app's (404, 405, 500), in RFC 9457.
+        slug = title.lower().replace(" ", "-")
+        body = {"type": f"/api/docs#problem-{slug}", "title": title, "status": code,
+                "detail": message}
+        return current_app.response_class(json.dumps(body), status=code,
+                                          mimetype="application/problem+json")
     if wants_json():
         return jsonify({"error": title, "message": message}), code
     return render_template("errors/error.html", code=code, title=title, message=message), code
@@ -156,6 +164,9 @@ def register_error_handlers(app: Flask) -> None:
         # without a token, and the blueprint's before_request guards have not run (the
         # check fails in the app's before_request). The input is kept by re-rendering the
         # posted fields into a form that posts to the same address with a fresh token.
+        if request.path.startswith("/api/v1/"):
+            return _render(400, "Missing token",
+                           "Send a personal access token as 'Authorization: Bearer …'.")
         if request.method != "POST" or wants_json():
             return _render(400, "Form expired", exc.description)
         return render_template("errors/form_expired.html", **resubmission(request)), 400

@@ -45,6 +45,7 @@ from labnet.services.analytics.summary import summarise_activity
 from labnet.services.booking.engine import expire_holds
 from labnet.services.booking.reminders import complete_bookings, send_reminders
 from labnet.services.catalogue.labs.creation import remind_pending_proposals
+from labnet.services.catalogue.open_data import dump_dir, write_dumps
 from labnet.services.geo.geocoding import geocode_pending
 from labnet.services.notifications.outbox import deliver_committed, send_digests, send_outbox
 from labnet.services.ops.backup import scheduled_backup
@@ -96,8 +97,15 @@ def _send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
 def _join_requests(*, now: datetime) -> dict[str, Any]:
     return remind_and_expire_join_requests(now=now)
 
+
 def _lab_proposals(*, now: datetime) -> dict[str, Any]:
     return remind_pending_proposals(now=now)
+
+
+def _write_open_data(*, now: datetime) -> dict[str, Any]:
+    directory = dump_dir(current_app.config, current_app.instance_path)
+    return write_dumps(directory, base_url=str(current_app.config["BASE_URL"]).rstrip("/"),
+                       now=now)
 
 
 def _tell_unanswered(*, now: datetime) -> dict[str, Any]:
@@ -160,6 +168,10 @@ JOBS: dict[str, Job] = {
         _accreditations, timedelta(hours=1), timedelta(minutes=30),
         "mark accreditations past their end expired; remind managers 90, 30 and 7 days "
         "before the end; tell verifiers of claims waiting more than 5 working days"),
+    "write-open-data": Job(
+        _write_open_data, timedelta(hours=1), timedelta(minutes=30),
+        "once a day (first run of the UTC day) write the open-data files: the public "
+        "catalogue as CSV, JSON, GeoJSON and JSON-LD"),
 }
 
 

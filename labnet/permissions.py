@@ -297,6 +297,25 @@ def managed_labs(actor: Actor) -> Select[tuple[Lab]]:
     return stmt.join(LabManager, LabManager.lab_id == Lab.id).where(LabManager.user_id == user.id)
 
 
+# API tokens -------------------------------------------------------------------------------
+
+
+def can_hold_token_scope(actor: Actor, scope: str) -> bool:
+    """A personal access token never grants more than its user has: ``read`` for any member,
+    ``book`` for those who may book, ``request`` for those who may send requests, ``manage``
+    for lab managers and admins. The token's scopes only narrow the user's rights; every
+    action is still decided by the user's own predicates."""
+    if scope == "read":
+        return _user(actor) is not None
+    if scope == "book":
+        return can_book(actor)
+    if scope == "request":
+        return can_send_request(actor)
+    if scope == "manage":
+        return is_admin(actor) or manages_any_lab(actor)
+    return False
+
+
 # Bookings ---------------------------------------------------------------------------------
 
 

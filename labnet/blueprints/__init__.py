@@ -6,6 +6,8 @@ from flask import Flask
 
 from labnet.blueprints.accreditations import bp as accreditations
 from labnet.blueprints.admin import bp as admin
+from labnet.blueprints.api import bp as api
+from labnet.blueprints.api import tokens_bp as api_tokens
 from labnet.blueprints.auth import bp as auth
 from labnet.blueprints.bookings import bp as bookings
 from labnet.blueprints.catalogue import bp as catalogue
@@ -19,6 +21,7 @@ from labnet.blueprints.main import bp as main
 from labnet.blueprints.manage import bp as manage
 from labnet.blueprints.maps import bp as maps
 from labnet.blueprints.networks import bp as networks
+from labnet.blueprints.open_data import bp as open_data
 from labnet.blueprints.ops import bp as ops
 from labnet.blueprints.requests import bp as requests
 from labnet.blueprints.team import bp as team
@@ -41,5 +44,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(requests)  # /requests, /requests/new, /requests/inbox, /requests/<ref>
     app.register_blueprint(team)  # /labs/<slug>/claim, /claims, /manage/labs/<slug>/managers
     app.register_blueprint(label)  # /label, /label/queue, /label/labs/<slug>, applications
+    app.register_blueprint(api)  # /api/v1/…, /api/docs
+    app.register_blueprint(api_tokens)  # /account/tokens
+    app.register_blueprint(open_data)  # /open-data, its files and catalog.jsonld
     app.register_blueprint(lab_create)  # /manage/propose, proposals, new-lab, /admin/labs, …
     app.register_blueprint(accreditations)  # /accreditations (+ queue, claims), /verify/<code>

@@ -7,6 +7,7 @@ from labnet.models.accreditation import (
     AccreditationStatus,
 )
 from labnet.models.analytics import ActivityDaily, ActivityMetric, ActivitySummaryState
+from labnet.models.api_token import ApiToken, TokenScope
 from labnet.models.audit import AuditEvent, DemandSignal, OutboxEmail, OutboxStatus
 from labnet.models.base import Base
 from labnet.models.booking import ACTIVE_STATUSES, Blackout, Booking, BookingStatus
@@ -76,6 +77,7 @@ __all__ = [
     "ActivityDaily",
     "ActivityMetric",
     "ActivitySummaryState",
+    "ApiToken",
     "AuditEvent",
     "Base",
     "Blackout",
@@ -139,6 +141,7 @@ __all__ = [
     "Role",
     "SearchTerm",
     "SizeClass",
+    "TokenScope",
     "User",
     "UserRole",
 ]

@@ -5,7 +5,7 @@ and the route-coverage test read the concatenation.
 """
 
 from tests.authz.cases import accreditations as accreditation_cases
-from tests.authz.cases import administration, bookings, core, feeds, lab_bookings, manage, maps
+from tests.authz.cases import administration, api, bookings, core, feeds, lab_bookings, manage, maps
 from tests.authz.cases import dashboard as dashboard_cases
 from tests.authz.cases import lab_create as lab_create_cases
 from tests.authz.cases import label as label_cases
@@ -20,4 +20,4 @@ CASES = [*core.CASES, *maps.CASES, *manage.CASES, *bookings.CASES, *lab_bookings
          *dashboard_cases.CASES, *network_cases.CASES, *organisation_cases.CASES,
          *team_cases.CASES, *label_cases.CASES,
          *lab_create_cases.CASES, *administration.CASES, *ops_cases.CASES,
-         *accreditation_cases.CASES]
+         *accreditation_cases.CASES, *api.CASES]

@@ -1,0 +1,159 @@
+"""The public records of the catalogue: what the API shows anyone and the open-data dumps hold.
+
+Rules owned here (DESIGN rule 6 and the open-data offer):
+- only published labs (``permissions.listed_lab_condition``) and their equipment that is
+  not retired are public; drafts never appear;
+- a lab's record carries no person's contact details (no contact name, e-mail or phone):
+  the lab page's contact form reaches the lab without showing an address;
+- an accreditation is public only when verified and not expired on the day asked
+  (the catalogue's own rule, ``search.filters``);
+- networks: only public ones; members-only networks stay with ``permissions``' scopes.
+
+Lists are keyset-paginated by id (``after_id``), so a dump of 10,000 labs and 100,000
+pieces of equipment is read in batches and never held in memory at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Select, or_, select
+
+from labnet.extensions import db
+from labnet.models import (
+    Accreditation,
+    AccreditationScheme,
+    AccreditationStatus,
+    Equipment,
+    EquipmentCategory,
+    EquipmentStatus,
+    KetArea,
+    Lab,
+    LabKet,
+    Network,
+)
+from labnet.permissions import listed_lab_condition
+
+BATCH = 1000
+
+
+def lab_record(lab: Lab, ket_codes: list[str] | None = None) -> dict[str, Any]:
+    """One lab as the API and the dumps show it: no person's contact details."""
+    if ket_codes is None:  # the search's pages load the links; a single lab asks once
+        ket_codes = (sorted(link.ket_code for link in lab.ket_links)
+                     if "ket_links" in lab.__dict__ else _ket_codes([lab.id])[lab.id])
+    return {
+        "id": lab.id, "slug": lab.slug, "name": lab.name, "kind": lab.kind_code,
+        "description": lab.description, "capabilities": lab.capabilities,
+        "website": lab.website or None, "address": lab.address, "postal_code": lab.postal_code,
+        "city": lab.city, "country": lab.country, "nuts_code": lab.nuts_code,
+        "lat": lab.lat, "lon": lab.lon, "timezone": lab.timezone, "ket_areas": ket_codes,
+        "equipment_count": lab.equipment_count, "requires_approval": lab.requires_approval,
+    }
+
+
+def equipment_record(item: Equipment, lab_slug: str) -> dict[str, Any]:
+    """One piece of equipment as the API and the dumps show it (public rates included)."""
+    return {
+        "id": item.id, "lab": lab_slug, "name": item.name, "category": item.category_code,
+        "maker": item.maker, "model": item.model, "description": item.description,
+        "booking_unit": item.booking_unit, "min_units": item.min_units,
+        "max_units": item.max_units, "mode": item.mode, "status": item.status,
+        "training_required": item.training_required, "currency": item.currency,
+        "rate_industry": str(item.rate_industry), "rate_sme": str(item.rate_sme),
+        "rate_academic": None if item.rate_academic is None else str(item.rate_academic),
+    }
+
+
+def _ket_codes(lab_ids: list[int]) -> dict[int, list[str]]:
+    codes: dict[int, list[str]] = {i: [] for i in lab_ids}
+    for lab_id, code in db.session.execute(
+            select(LabKet.lab_id, LabKet.ket_code).where(LabKet.lab_id.in_(lab_ids))
+            .order_by(LabKet.lab_id, LabKet.ket_code)):
+        codes[lab_id].append(code)
+    return codes
+
+
+def iter_public_labs(batch: int = BATCH) -> Iterator[dict[str, Any]]:
+    """Every published lab's record, by id, read ``batch`` at a time."""
+    after = 0
+    while True:
+        labs = list(db.session.scalars(
+            select(Lab).where(listed_lab_condition(), Lab.id > after)
+            .order_by(Lab.id).limit(batch)))
+        if not labs:
+            return
+        codes = _ket_codes([lab.id for lab in labs])
+        for lab in labs:
+            yield lab_record(lab, codes[lab.id])
+        after = labs[-1].id
+        db.session.expunge_all()  # keep memory flat over 10,000 labs
+
+
+def public_equipment(*, lab_id: int | None = None) -> Select[tuple[Equipment, str]]:
+    """Equipment that is not retired, of published labs, with its lab's slug, by id."""
+    stmt = (select(Equipment, Lab.slug).join(Lab, Lab.id == Equipment.lab_id)
+            .where(listed_lab_condition(), Equipment.status != EquipmentStatus.RETIRED)
+            .order_by(Equipment.id))
+    if lab_id is not None:
+        stmt = stmt.where(Equipment.lab_id == lab_id)
+    return stmt
+
+
+def iter_public_equipment(batch: int = BATCH) -> Iterator[dict[str, Any]]:
+    """Every public piece of equipment's record, by id, read ``batch`` at a time."""
+    after = 0
+    while True:
+        rows = db.session.execute(public_equipment().where(Equipment.id > after)
+                                  .limit(batch)).all()
+        if not rows:
+            return
+        for item, slug in rows:
+            yield equipment_record(item, slug)
+        after = rows[-1][0].id
+        db.session.expunge_all()
+
+
+def valid_accreditations(today: date) -> Select[tuple[Accreditation, str, str]]:
+    """Verified accreditations not expired on ``today`` of published labs, with the lab's
+    slug and the scheme's name, by id."""
+    return (select(Accreditation, Lab.slug, AccreditationScheme.name)
+            .join(Lab, Lab.id == Accreditation.lab_id)
+            .join(AccreditationScheme, AccreditationScheme.code == Accreditation.scheme_code)
+            .where(listed_lab_condition(), Accreditation.status == AccreditationStatus.VERIFIED,
+                   or_(Accreditation.valid_until.is_(None), Accreditation.valid_until >= today))
+            .order_by(Accreditation.id))
+
+
+def accreditation_record(row: Accreditation, lab_slug: str, scheme_name: str) -> dict[str, Any]:
+    """One valid accreditation as the API and the dumps show it."""
+    return {
+        "id": row.id, "lab": lab_slug, "scheme": row.scheme_code, "scheme_name": scheme_name,
+        "certificate_no": row.certificate_no, "issuer": row.issuer, "scope": row.scope,
+        "valid_from": row.valid_from.isoformat() if row.valid_from else None,
+        "valid_until": row.valid_until.isoformat() if row.valid_until else None,
+    }
+
+
+def network_record(network: Network) -> dict[str, Any]:
+    """One network as the API shows it (callers pass only networks the asker may see)."""
+    return {"id": network.id, "slug": network.slug, "name": network.name,
+            "description": network.description, "ket_area": network.ket_code,
+            "ecosystem": network.ecosystem, "visibility": network.visibility}
+
+
+def ket_areas() -> list[dict[str, Any]]:
+    """The KET areas, level-1 areas first, each with its parent's code."""
+    return [{"code": k.code, "name": k.name, "parent": k.parent_code}
+            for k in db.session.scalars(select(KetArea).order_by(
+                KetArea.parent_code.is_not(None), KetArea.position, KetArea.code))]
+
+
+def categories() -> list[dict[str, Any]]:
+    """The equipment categories, in their shipped order."""
+    return [{"code": c.code, "name": c.name, "group": c.group_name,
+             "booking_unit": c.booking_unit}
+            for c in db.session.scalars(select(EquipmentCategory)
+                                        .order_by(EquipmentCategory.number))]
