@@ -776,3 +776,33 @@ def can_see_online_url(actor: Actor, event: Event) -> bool:
     """The online link goes to the event's editors here; the registration service adds
     registered people (it extends this predicate)."""
     return can_edit_event(actor, event)
+
+
+# Meetings between participants of an event (issue 15 §5) ------------------------------------
+# The Meet page is for the people registered for a published event, and its organisers (its
+# editors) see its figures; a draft event is 404 for everyone but its editors, a published
+# one 403 for everyone else. A meeting is known only to its two people (404 for the rest).
+
+
+def can_meet(actor: Actor, event: Event) -> bool:
+    """People registered for a published (not cancelled) event publish a profile on its
+    Meet page and arrange meetings there."""
+    from labnet.services.meetings.participation import is_registered
+
+    user = _user(actor)
+    return bool(user and event.status == "published" and is_registered(event, user))
+
+
+def can_see_meeting_figures(actor: Actor, event: Event) -> bool:
+    """The event's organisers (its editors, admins included) see how many meetings took
+    place."""
+    return can_edit_event(actor, event)
+
+
+def meet_event_for(actor: Actor, slug: str) -> Event:
+    """The event of a Meet page: 404 when missing or a draft the actor does not organise,
+    403 when the actor may neither meet there nor see its figures."""
+    event = event_for(actor, slug)
+    if not (can_meet(actor, event) or can_see_meeting_figures(actor, event)):
+        raise PermissionDenied(slug)
+    return event

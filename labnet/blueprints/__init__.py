@@ -16,6 +16,7 @@ from labnet.blueprints.lab_create import bp as lab_create
 from labnet.blueprints.main import bp as main
 from labnet.blueprints.manage import bp as manage
 from labnet.blueprints.maps import bp as maps
+from labnet.blueprints.meetings import bp as meetings
 from labnet.blueprints.networks import bp as networks
 from labnet.blueprints.requests import bp as requests
 from labnet.blueprints.team import bp as team
@@ -36,4 +37,5 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(networks)  # /networks, /networks/<slug>, gaps, invitations
     app.register_blueprint(requests)  # /requests, /requests/new, /requests/inbox, /requests/<ref>
     app.register_blueprint(team)  # /labs/<slug>/claim, /claims, /manage/labs/<slug>/managers
+    app.register_blueprint(meetings)  # /events/<slug>/meet: profiles, meetings, schedule
     app.register_blueprint(lab_create)  # /manage/propose, proposals, new-lab, /admin/labs, …

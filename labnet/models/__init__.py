@@ -28,6 +28,12 @@ from labnet.models.jobs import GeocodeRequest, JobLock
 from labnet.models.lab import Lab, LabKet, LabManager, OpeningHours
 from labnet.models.lab_proposal import LabProposal, ProposalStatus
 from labnet.models.lab_watch import LabWatch
+from labnet.models.meetings import (
+    Meeting,
+    MeetingProfile,
+    MeetingSlotTaken,
+    MeetingStatus,
+)
 from labnet.models.network import (
     Network,
     NetworkCoordinator,
@@ -112,6 +118,10 @@ __all__ = [
     "LabRequest",
     "LabWatch",
     "LoginSession",
+    "Meeting",
+    "MeetingProfile",
+    "MeetingSlotTaken",
+    "MeetingStatus",
     "Membership",
     "Network",
     "NetworkCoordinator",
