@@ -13,6 +13,16 @@ from labnet.models.equipment import (
     EquipmentSpec,
     EquipmentStatus,
 )
+from labnet.models.events import (
+    Event,
+    EventKet,
+    EventOrganiser,
+    EventSession,
+    Project,
+    ProjectKet,
+    ProjectManager,
+    ProjectPartner,
+)
 from labnet.models.geo import GazetteerAltName, GazetteerPlace, GeocodeCache
 from labnet.models.jobs import GeocodeRequest, JobLock
 from labnet.models.lab import Lab, LabKet, LabManager, OpeningHours
@@ -80,6 +90,10 @@ __all__ = [
     "EquipmentMode",
     "EquipmentSpec",
     "EquipmentStatus",
+    "Event",
+    "EventKet",
+    "EventOrganiser",
+    "EventSession",
     "GazetteerAltName",
     "GazetteerPlace",
     "GeocodeCache",
@@ -111,6 +125,10 @@ __all__ = [
     "Organisation",
     "OutboxEmail",
     "OutboxStatus",
+    "Project",
+    "ProjectKet",
+    "ProjectManager",
+    "ProjectPartner",
     "ProposalStatus",
     "RequestKind",
     "RequestLab",
