@@ -48,6 +48,16 @@ from labnet.models.request import (
 from labnet.models.search import SearchTerm
 from labnet.models.snapshot import CatalogueSnapshot
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
+from labnet.models.training import (
+    Attendance,
+    Certificate,
+    EquipmentQualification,
+    EventQualification,
+    Qualification,
+    QualificationGrant,
+    Registration,
+    RegistrationStatus,
+)
 from labnet.models.team import (
     ClaimMethod,
     ClaimStatus,
@@ -73,6 +83,7 @@ __all__ = [
     "ActivityDaily",
     "ActivityMetric",
     "ActivitySummaryState",
+    "Attendance",
     "AuditEvent",
     "Base",
     "Blackout",
@@ -81,6 +92,7 @@ __all__ = [
     "BookingUnit",
     "CalendarFeed",
     "CatalogueSnapshot",
+    "Certificate",
     "ClaimMethod",
     "ClaimStatus",
     "DemandSignal",
@@ -88,11 +100,13 @@ __all__ = [
     "EquipmentCategory",
     "EquipmentKet",
     "EquipmentMode",
+    "EquipmentQualification",
     "EquipmentSpec",
     "EquipmentStatus",
     "Event",
     "EventKet",
     "EventOrganiser",
+    "EventQualification",
     "EventSession",
     "GazetteerAltName",
     "GazetteerPlace",
@@ -130,6 +144,10 @@ __all__ = [
     "ProjectManager",
     "ProjectPartner",
     "ProposalStatus",
+    "Qualification",
+    "QualificationGrant",
+    "Registration",
+    "RegistrationStatus",
     "RequestKind",
     "RequestLab",
     "RequestMessage",

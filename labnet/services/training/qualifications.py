@@ -44,6 +44,17 @@ from labnet.services.common.text import clean_text
 from labnet.services.notifications.outbox import enqueue_email
 
 
+def event_page_url(event: Event, *, external: bool = True) -> str:
+    """The event's page (the events area's), or its registration page where that area is
+    not installed."""
+    from flask import current_app, url_for
+
+    endpoint = ("events.detail" if "events.detail" in current_app.view_functions
+                else "training.register")
+    return external_url(endpoint, slug=event.slug) if external else url_for(endpoint,
+                                                                            slug=event.slug)
+
+
 def add_months(at: datetime, months: int) -> datetime:
     """``at`` plus ``months`` calendar months (the 31st becomes the month's last day)."""
     month = at.month - 1 + months
@@ -356,7 +367,7 @@ class Missing:
 
     @property
     def course_url(self) -> str | None:
-        return external_url("events.detail", slug=self.course.slug) if self.course else None
+        return event_page_url(self.course) if self.course else None
 
     def message(self) -> str:
         q = self.qualification
