@@ -33,6 +33,7 @@ from labnet.models import (
 )
 from labnet.models.booking import Booking, BookingStatus
 from labnet.models.events import Event, EventOrganiser, Project, ProjectManager
+from labnet.models.training import Registration
 from labnet.models.network import Network, NetworkCoordinator, NetworkMember, NetworkStage
 from labnet.models.request import (
     WITHDRAWABLE,
@@ -773,9 +774,28 @@ def edited_event_for(actor: Actor, slug: str) -> Event:
 
 
 def can_see_online_url(actor: Actor, event: Event) -> bool:
-    """The online link goes to the event's editors here; the registration service adds
-    registered people (it extends this predicate)."""
-    return can_edit_event(actor, event)
+    """The online link goes to the event's editors and to people holding a seat
+    (registered); not to those waiting, nor to visitors."""
+    return holds_seat(actor, event) or can_edit_event(actor, event)
+
+
+# --- Registration, training and qualifications (issue 15 §3-4) ---------------------------
+
+
+def can_register(actor: Actor) -> bool:
+    """Any active user with a confirmed address registers for events (as for bookings)."""
+    return can_book(actor)
+
+
+def holds_seat(actor: Actor, event: Event) -> bool:
+    """Whether ``actor`` is registered for ``event`` (a seat, not a place on the waiting
+    list nor an open offer)."""
+    user = _user(actor)
+    if user is None:
+        return False
+    return bool(db.session.scalar(select(exists().where(
+        Registration.event_id == event.id, Registration.user_id == user.id,
+        Registration.status == "registered"))))
 
 
 # Meetings between participants of an event (issue 15 §5) ------------------------------------
@@ -787,10 +807,7 @@ def can_see_online_url(actor: Actor, event: Event) -> bool:
 def can_meet(actor: Actor, event: Event) -> bool:
     """People registered for a published (not cancelled) event publish a profile on its
     Meet page and arrange meetings there."""
-    from labnet.services.meetings.participation import is_registered
-
-    user = _user(actor)
-    return bool(user and event.status == "published" and is_registered(event, user))
+    return event.status == "published" and holds_seat(actor, event)
 
 
 def can_see_meeting_figures(actor: Actor, event: Event) -> bool:

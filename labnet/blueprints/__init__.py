@@ -20,6 +20,7 @@ from labnet.blueprints.meetings import bp as meetings
 from labnet.blueprints.networks import bp as networks
 from labnet.blueprints.requests import bp as requests
 from labnet.blueprints.team import bp as team
+from labnet.blueprints.training import bp as training
 
 
 def register_blueprints(app: Flask) -> None:
@@ -37,5 +38,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(networks)  # /networks, /networks/<slug>, gaps, invitations
     app.register_blueprint(requests)  # /requests, /requests/new, /requests/inbox, /requests/<ref>
     app.register_blueprint(team)  # /labs/<slug>/claim, /claims, /manage/labs/<slug>/managers
+    # /events/<slug>/register, /registrations/…, /account/training, organisers' lists,
+    # check-in, /certificates/<code>, /manage/…/qualifications
+    app.register_blueprint(training)
     app.register_blueprint(meetings)  # /events/<slug>/meet: profiles, meetings, schedule
     app.register_blueprint(lab_create)  # /manage/propose, proposals, new-lab, /admin/labs, …

@@ -54,6 +54,16 @@ from labnet.models.request import (
 from labnet.models.search import SearchTerm
 from labnet.models.snapshot import CatalogueSnapshot
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
+from labnet.models.training import (
+    Attendance,
+    Certificate,
+    EquipmentQualification,
+    EventQualification,
+    Qualification,
+    QualificationGrant,
+    Registration,
+    RegistrationStatus,
+)
 from labnet.models.team import (
     ClaimMethod,
     ClaimStatus,
@@ -79,6 +89,7 @@ __all__ = [
     "ActivityDaily",
     "ActivityMetric",
     "ActivitySummaryState",
+    "Attendance",
     "AuditEvent",
     "Base",
     "Blackout",
@@ -87,6 +98,7 @@ __all__ = [
     "BookingUnit",
     "CalendarFeed",
     "CatalogueSnapshot",
+    "Certificate",
     "ClaimMethod",
     "ClaimStatus",
     "DemandSignal",
@@ -94,11 +106,13 @@ __all__ = [
     "EquipmentCategory",
     "EquipmentKet",
     "EquipmentMode",
+    "EquipmentQualification",
     "EquipmentSpec",
     "EquipmentStatus",
     "Event",
     "EventKet",
     "EventOrganiser",
+    "EventQualification",
     "EventSession",
     "GazetteerAltName",
     "GazetteerPlace",
@@ -140,6 +154,10 @@ __all__ = [
     "ProjectManager",
     "ProjectPartner",
     "ProposalStatus",
+    "Qualification",
+    "QualificationGrant",
+    "Registration",
+    "RegistrationStatus",
     "RequestKind",
     "RequestLab",
     "RequestMessage",
