@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.dashboard",
     "tests.fixtures.training",
+    "tests.fixtures.meetings",
 ]

@@ -1,7 +1,7 @@
 """meetings between consortia
 
 Revision ID: c4e7a1d95b20
-Revises: e5c0e1a2b315
+Revises: 7b3e9d1c4a20
 Create Date: 2026-12-04 15:31:30.479506
 
 Issue 15 §5: meeting profiles, 1:1 meetings in an event's slots, and ``meeting_slot_taken``
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4e7a1d95b20'
-down_revision = 'e5c0e1a2b315'
+down_revision = '7b3e9d1c4a20'
 branch_labels = None
 depends_on = None
 

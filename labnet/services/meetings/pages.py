@@ -106,7 +106,7 @@ def _ket_names(codes: set[str]) -> dict[str, str]:
     if not codes:
         return {}
     return dict(db.session.execute(select(KetArea.code, KetArea.name)
-                                   .where(KetArea.code.in_(codes))).tuples())
+                                   .where(KetArea.code.in_(codes))).tuples().all())
 
 
 def meet_page(event: Event, viewer: User, *, now: datetime, ket: str = "") -> MeetPage:
