@@ -105,6 +105,11 @@ def _build_cast(app, request):
 
     seed_lab_create(app, people)
     # --- end creating labs ---
+    # --- meetings at an event: people.mt_* (see cases/meetings) ---
+    from tests.authz.cases.meetings import seed as seed_meetings
+
+    seed_meetings(app, people)
+    # --- end meetings ---
     return people
 
 
