@@ -20,10 +20,14 @@ from labnet.services.analytics.digest import send_coordinator_digest
 from labnet.services.booking import engine, reminders, sme_proof
 from labnet.services.catalogue.labs import claims, contact, creation, invitations, watch
 from labnet.services.catalogue.labs.profile import LabProfile
+from labnet.services.meetings import rules as meet
+from labnet.services.meetings.slots import parse_slot
 from labnet.services.networks import rules as nw
 from labnet.services.notifications.outbox import DEFAULT_WHY, send_digests
 from labnet.services.requests import workflow
 from tests.fixtures.berlin import APPROVING, NOW, SPLIT_DAY, berlin
+from tests.fixtures.meetings import SLOT1, make_event
+from tests.fixtures.meetings import register as register_for_event
 
 TEMPLATES = Path(__file__).parents[2] / "labnet" / "templates" / "email"
 # Every e-mail kind: a template pair whose name is no partial (``_…``, ``…_facts``).
@@ -192,6 +196,18 @@ def _walk(make_org, make_user, make_lab, make_equipment) -> dict[str, str]:
     joins.remind_and_expire_join_requests(now=NOW + 3 * 24 * H)
     db.session.commit()
     joins.remind_and_expire_join_requests(now=NOW + 14 * 24 * H)
+    db.session.commit()
+
+    # Meetings at an event: asked for, answered, called off.
+    event = make_event(lab.id, slug="walk-meet")
+    db.session.commit()
+    for person in (m(), _u(researcher_id)):
+        register_for_event(event.id, person.id)
+        meet.save_profile(_u(person.id), event, meet.ProfileFields(offer="Tests"), now=NOW)
+    asked = meet.request_meeting(m(), event, researcher_id, parse_slot(SLOT1), "Coffee?",
+                                 now=NOW)
+    meet.answer_meeting(_u(researcher_id), event, asked.id, True, "Yes", now=NOW)
+    meet.take_back_meeting(m(), event, asked.id, now=NOW)
     db.session.commit()
     return {"bob@gmail.com": "Bob Waiting"}
 
