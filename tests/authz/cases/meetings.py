@@ -106,7 +106,7 @@ CASES = [
 
 # The dashboard's training and events tables (``dashboard.section_csv``): as every section.
 CASES += [
-    Case("dashboard.section_csv", "GET", lambda p: f"/dashboard/{section}.csv?country=DE",
+    Case("dashboard.section_csv", "GET", lambda p, s=section: f"/dashboard/{s}.csv?country=DE",
          dashboard_table(200), name=section)
     for section in ("events-ket", "events-country", "meetings")
 ]
