@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from labnet.extensions import db
 from labnet.models import Meeting, MeetingProfile, MeetingSlotTaken, OutboxEmail
+from labnet.services.meetings.slots import parse_slot
 from tests.fixtures.auth import post_form
 from tests.fixtures.meetings import SLOT1, SLOT2
 
@@ -184,3 +185,34 @@ def test_who_is_let_onto_the_meet_page(app, client, meet_world, as_person):
     assert 'id="meeting-figures"' in html and 'id="profile-form"' not in html
     assert client.get(PAGE + "/schedule.ics").status_code == 403
     assert client.get("/events/no-such-event/meet").status_code == 404
+
+
+def test_the_meet_page_costs_the_same_queries_at_two_scales(app, client, meet_world,
+                                                            as_person, make_user,
+                                                            count_queries, quick_login):
+    from labnet.models import Event, Registration, User
+    from labnet.services.meetings import rules as meet
+    from tests.fixtures.meetings import NOW
+
+    w = meet_world
+    for person in (w.anna, w.carla):
+        _publish(as_person(person), ket_codes=["AMT"])
+    quick_login(client, w.anna)
+    small = count_queries(PAGE)
+    more = [make_user() for _ in range(8)]
+    with app.app_context():
+        event = db.session.get_one(Event, w.event_id)
+        event.capacity = 20
+        db.session.commit()
+        for user in more:
+            # A seat as the registration service leaves it (Wendy waits before them).
+            db.session.add(Registration(event_id=w.event_id, user_id=user.id,
+                                        status="registered", answers={}, created_at=NOW,
+                                        updated_at=NOW, registered_at=NOW))
+            event.seats_taken += 1
+            meet.save_profile(db.session.get_one(User, user.id), event,
+                              meet.ProfileFields(offer="More", ket_codes=("AMT",)), now=NOW)
+            meet.request_meeting(db.session.get_one(User, user.id), event, w.anna.id,
+                                 parse_slot(SLOT2), "", now=NOW)
+        db.session.commit()
+    assert count_queries(PAGE) == small
