@@ -429,3 +429,6 @@ def test_projects_registry_partners_and_managers(app, client, login, cast, make_
     assert other.get(page).status_code == 200
     assert other.get(page + "/edit").status_code == 403
     assert "CluStrat" in _text(app.test_client().get("/projects"))
+    edit_page = _text(client.get(page + "/edit"))
+    assert 'value="https://clustrat.eu"' in edit_page
+    assert re.search(r'value="AMT"[^>]*checked', edit_page)

@@ -126,7 +126,8 @@ def project_show(slug: str):
 
 @bp.route("/projects/<slug>/edit", methods=["GET", "POST"])
 def project_edit(slug: str):
-    project = permissions.managed_project_for(current_user, slug)
+    project = project_service.load_project(
+        permissions.managed_project_for(current_user, slug).id)
     if request.method == "POST":
         form = ProjectForm()
     else:

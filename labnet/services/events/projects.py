@@ -346,11 +346,16 @@ class ProjectPage:
         return sorted({p.country for p in self.partners if p.country})
 
 
+def load_project(project_id: int) -> Project:
+    """A project with its KET areas loaded (for its page and edit form)."""
+    return db.session.scalars(select(Project).options(selectinload(Project.ket_links))
+                              .where(Project.id == project_id)).one()
+
+
 def project_page(project: Project) -> ProjectPage:
     """A project with its KET areas, partners (names, countries, and an organisation's
     coordinates when it has them) and managers; four queries."""
-    project = db.session.scalars(select(Project).options(selectinload(Project.ket_links))
-                                 .where(Project.id == project.id)).one()
+    project = load_project(project.id)
     rows = db.session.execute(
         select(ProjectPartner, Organisation)
         .outerjoin(Organisation, Organisation.id == ProjectPartner.organisation_id)
