@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, url_for
@@ -120,11 +121,25 @@ def organiser_events(kind: str, organiser_id: int) -> list[Any]:
     return events_of(kind, organiser_id, actor, now=clock.utcnow(), include_drafts=drafts)
 
 
+def _slug_url(endpoint: str, slug: str) -> str:
+    # Building a URL costs a walk of the URL map; a list of 50 events links ~100 pages of
+    # a handful of kinds, so each kind's address is built once per request and filled in.
+    templates = g.setdefault("labnet_slug_urls", {})
+    if endpoint not in templates:
+        templates[endpoint] = url_for(endpoint, slug="SLUG-PLACEHOLDER")
+    return str(templates[endpoint]).replace("SLUG-PLACEHOLDER", quote(slug, safe=""))
+
+
 def event_organiser_url(organiser: Any) -> str:
     """The page of an event's organiser (a lab, network or project)."""
     endpoint = {"lab": "catalogue.lab", "network": "networks.show",
                 "project": "events.project_show"}[organiser.kind]
-    return url_for(endpoint, slug=organiser.slug)
+    return _slug_url(endpoint, organiser.slug)
+
+
+def event_url(slug: str) -> str:
+    """An event's page."""
+    return _slug_url("events.show", slug)
 
 
 def map_tiles() -> dict[str, str]:
@@ -153,7 +168,7 @@ def register_template_helpers(app: Flask) -> None:
         lab_is_managed=lab_is_managed, watching_lab=watching_lab, lab_reach=lab_reach,
         managed_among=managed_among,
         lab_proposals_waiting=lab_proposals_waiting, organiser_events=organiser_events,
-        event_organiser_url=event_organiser_url,
+        event_organiser_url=event_organiser_url, event_url=event_url,
         external_url=external_url, secret_url=secret_url, secret_text=secret_text,
         rate_kinds=RATE_KIND_LABELS)
 

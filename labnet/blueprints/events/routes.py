@@ -44,6 +44,7 @@ from labnet.services.events import events as service
 from labnet.services.events import listing
 from labnet.services.events import projects as project_service
 from labnet.services.geo.geocoding import EUROPEAN_COUNTRIES, country_name
+from labnet.templating import event_url
 
 LOGIN_ONLY = {"events.project_new", "events.project_edit", "events.project_add_partner",
               "events.project_remove_partner", "events.project_grant_manager",
@@ -239,7 +240,7 @@ def index():
         context["grid"] = listing.month_grid(query, current_user, now=now)
     elif query.view == "map":
         context["points"], context["truncated"] = listing.map_points(
-            query, now=now, event_url=lambda e: url_for(".show", slug=e.slug))
+            query, now=now, event_url=event_url)
     else:
         context["page"] = listing.list_page(query, current_user, now=now)
     return render_template("events/index.html", **context), 422 if errors else 200

@@ -23,6 +23,7 @@ import calendar as calendar_module
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from typing import Any
 from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
@@ -38,6 +39,9 @@ from labnet.services.events.events import LANGUAGES, OrganiserView, organisers_o
 from labnet.services.geo.geocoding import EUROPEAN_COUNTRIES
 
 PAGE_SIZE = 50
+# Zones by name, kept: ZoneInfo's own cache holds few zones strongly, and a page of events
+# from many countries would read the zone files again for each row.
+_zone = cache(ZoneInfo)
 MAP_LIMIT = 2000
 FEED_LIMIT = 500
 CALENDAR_LIMIT = 1000
@@ -211,7 +215,7 @@ def _rows(events: list[Event], actor: Any) -> list[EventRow]:
     organisers = organisers_of([e.id for e in events], actor)
     rows = []
     for e in events:
-        zone = ZoneInfo(e.timezone)
+        zone = _zone(e.timezone)
         rows.append(EventRow(e, organisers[e.id], e.starts_at.astimezone(zone),
                              e.ends_at.astimezone(zone)))
     return rows
@@ -307,19 +311,21 @@ def month_grid(query: EventQuery, actor: Any, *, now: datetime) -> MonthGrid:
 # --- map ------------------------------------------------------------------------------------
 
 def map_points(query: EventQuery, *, now: datetime,
-               event_url: Callable[[Event], str]) -> tuple[list[dict[str, Any]], bool]:
+               event_url: Callable[[str], str]) -> tuple[list[dict[str, Any]], bool]:
     """Points of the events matching ``query`` that have a place (at most
     :data:`MAP_LIMIT`), and whether some were left out. Texts travel as data: the map
-    script shows them with ``textContent``."""
-    stmt = filtered(query, now=now).where(Event.latitude.is_not(None)).limit(MAP_LIMIT + 1)
-    events = list(db.session.scalars(stmt))
+    script shows them with ``textContent``. Only the columns drawn are read."""
+    stmt = (filtered(query, now=now).where(Event.latitude.is_not(None))
+            .with_only_columns(Event.slug, Event.title, Event.latitude, Event.longitude,
+                               Event.starts_at, Event.timezone, Event.city, Event.country)
+            .limit(MAP_LIMIT + 1))
+    rows = db.session.execute(stmt).all()
     points = []
-    for e in events[:MAP_LIMIT]:
-        start = e.starts_at.astimezone(ZoneInfo(e.timezone))
-        points.append({"name": e.title, "url": event_url(e), "lat": e.latitude,
-                       "lon": e.longitude,
-                       "detail": f"{start:%d %b %Y} · {e.city}, {e.country}"})
-    return points, len(events) > MAP_LIMIT
+    for slug, title, lat, lon, starts_at, zone, city, country in rows[:MAP_LIMIT]:
+        start = starts_at.astimezone(_zone(zone))
+        points.append({"name": title, "url": event_url(slug), "lat": lat, "lon": lon,
+                       "detail": f"{start:%d %b %Y} · {city}, {country}"})
+    return points, len(rows) > MAP_LIMIT
 
 
 # --- feeds ----------------------------------------------------------------------------------
@@ -353,7 +359,7 @@ def ical_feed(query: EventQuery, *, now: datetime, event_url: Callable[[Event], 
     cal.add("x-wr-calname", "LabNet events")
     stamp = now.astimezone(UTC)
     for event in events:
-        zone = ZoneInfo(event.timezone)
+        zone = _zone(event.timezone)
         url = event_url(event)
         for session in by_event.get(event.id, []):
             entry = icalendar.Event()
@@ -406,7 +412,7 @@ def atom_feed(query: EventQuery, *, now: datetime, feed_url: str, page_url: str,
     for event in events:
         entry = sub(feed, "entry")
         url = event_url(event)
-        start = event.starts_at.astimezone(ZoneInfo(event.timezone))
+        start = event.starts_at.astimezone(_zone(event.timezone))
         title = event.title + (" (cancelled)" if event.status == "cancelled" else "")
         sub(entry, "title", title, type="text")
         sub(entry, "id", url)
@@ -430,7 +436,7 @@ def event_jsonld(event: Event, organisers: list[OrganiserView], *, url: str,
     with Jinja's ``tojson``, which escapes ``<``, ``>``, ``&`` and quotes, so a title
     cannot close the script element. The online link is left out (registered people
     only): a virtual location points at the event page."""
-    zone = ZoneInfo(event.timezone)
+    zone = _zone(event.timezone)
     data: dict[str, Any] = {
         "@context": "https://schema.org", "@type": "Event", "name": event.title,
         "description": event.description, "url": url,
