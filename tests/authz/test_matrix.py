@@ -115,6 +115,11 @@ def _build_cast(app, request):
 
     seed_meetings(app, people)
     # --- end meetings ---
+    # --- registration and training: people.tr_* (see cases/training) ---
+    from tests.authz.cases.training import seed as seed_training
+
+    seed_training(app, people)
+    # --- end registration and training ---
     return people
 
 

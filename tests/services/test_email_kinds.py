@@ -212,10 +212,54 @@ def _walk(make_org, make_user, make_lab, make_equipment) -> dict[str, str]:
     return {"bob@gmail.com": "Bob Waiting"}
 
 
+def _walk_training(make_user, make_lab, make_course) -> None:
+    """Registration, the waiting list, reminders, messages, certificates, qualifications."""
+    from labnet.models.events import Event
+    from labnet.models.training import Qualification
+    from labnet.services.training import attendance, qualifications
+    from labnet.services.training import registration as reg
+
+    lab = make_lab(name="Course Lab")
+    boss_id = make_user(manages=(lab,), full_name="Cole Course").id
+    boss = lambda: _u(boss_id)  # noqa: E731
+    course = make_course(lab, [(berlin(2026, 3, 10, 9), berlin(2026, 3, 10, 12))], capacity=1,
+                         title="Walk course")
+    a, b, c = (make_user(full_name=f"Trainee {n}").id for n in "ABC")
+    first = reg.register(_u(a), course.id, {}, now=NOW)
+    second = reg.register(_u(b), course.id, {}, now=NOW)
+    reg.register(_u(c), course.id, {}, now=NOW)
+    db.session.commit()
+    reg.cancel_registration(_u(a), first.id, now=NOW)  # offered to B
+    db.session.commit()
+    reg.hand_on_offers(now=NOW + 49 * H)  # B's offer lapses, C is offered
+    db.session.commit()
+    third = db.session.scalar(select(reg.Registration).where(
+        reg.Registration.user_id == c, reg.Registration.status == "offered"))
+    reg.accept_offer(_u(c), third.id, now=NOW + 50 * H)
+    reg.send_event_reminders(now=berlin(2026, 3, 9, 10))
+    reg.message_participants(boss(), course.id, "Bring your samples", "Up to 5 each.",
+                             now=NOW + 50 * H)
+    db.session.commit()
+    q = Qualification(lab_id=lab.id, name="SEM operation", validity_months=24, created_at=NOW)
+    db.session.add(q)
+    db.session.commit()
+    qualifications.set_event_grants(boss(), course.id, [q.id], now=NOW)
+    session = attendance.list_sessions(course.id)[0]
+    attendance.mark_attendance(boss(), course.id, third.id, session.id, True, now=NOW)
+    attendance.issue_certificates(boss(), course.id, now=NOW)
+    db.session.commit()
+    grant = db.session.scalar(select(qualifications.QualificationGrant))
+    qualifications.revoke_grant(boss(), grant.id, "Incident", now=NOW)
+    reg.tell_event_cancelled(db.session.get_one(Event, course.id), now=NOW)
+    db.session.commit()
+    del second
+
+
 def test_every_kind_of_email_greets_links_and_says_why(ctx, frozen_clock, make_org, make_user,
                                                         make_lab,
-                                                        make_equipment):
+                                                        make_equipment, make_course):
     gone = _walk(make_org, make_user, make_lab, make_equipment)
+    _walk_training(make_user, make_lab, make_course)
     rows = list(db.session.scalars(select(OutboxEmail).order_by(OutboxEmail.id)))
     names = {**gone, **dict(db.session.execute(select(User.email, User.full_name)).all())}
     sent = {row.kind for row in rows}

@@ -180,6 +180,6 @@ def test_cancelling_the_event_tells_registered_and_waiting(ctx, course, make_use
     for p in people:
         _register(p, course.id)
     event = db.session.get_one(Event, course.id)
-    assert svc.tell_event_cancelled(event, now=NOW) == 3
+    assert len(svc.tell_event_cancelled(event, now=NOW)) == 3
     assert sorted(m.to_addr for m in _mails("event_cancelled")) == sorted(
         _u(p).email for p in people)

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from labnet.blueprints.bookings.forms import no_nul
+from labnet.blueprints.helpers import choices
 
 
 class ButtonForm(FlaskForm):
@@ -37,8 +38,8 @@ def registration_form(questions: list[dict[str, Any]], **kw: Any) -> FlaskForm:
         if q.get("required"):
             label += " *"
         if q.get("kind") == "choice":
-            field: Any = SelectField(label, choices=[("", "—")] + [
-                (str(c), str(c)) for c in q.get("choices") or []], validate_choice=False)
+            field: Any = SelectField(label, choices=choices([("", "—")] + [
+                (str(c), str(c)) for c in q.get("choices") or []]), validate_choice=False)
         else:
             field = TextAreaField(label, validators=[Length(max=2000), no_nul])
         setattr(RegistrationForm, f"q_{key}", field)

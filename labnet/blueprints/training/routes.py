@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 
 from labnet import clock, permissions
-from labnet.blueprints.helpers import commit_or_flash, commit_or_show, csv_download
+from labnet.blueprints.helpers import choices, commit_or_flash, commit_or_show, csv_download
 from labnet.blueprints.training import bp
 from labnet.blueprints.training.forms import (
     ButtonForm,
@@ -251,7 +251,7 @@ def event_qualifications(slug: str):
     event = permissions.edited_event_for(current_user, slug)
     grantable = qualifications.grantable_for_event(current_user, event)
     form = EventGrantsForm()
-    form.qualification_ids.choices = [(q.id, q.name) for q in grantable]
+    form.qualification_ids.choices = choices((q.id, q.name) for q in grantable)
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
@@ -321,9 +321,9 @@ def _qualification_page(q, lab: Lab, *, equipment_form=None, grant_form=None,
     if equipment_form is None:
         equipment_form = RequiredEquipmentForm(prefix="eq")
         equipment_form.equipment_ids.data = sorted(qualifications.required_equipment_ids(q.id))
-    equipment_form.equipment_ids.choices = [
+    equipment_form.equipment_ids.choices = choices(
         (e.id, e.name + (" (operator-assisted: no qualification needed)"
-                         if e.mode == "operator_assisted" else "")) for e in items]
+                         if e.mode == "operator_assisted" else "")) for e in items)
     now = clock.utcnow()
     return render_template(
         "training/qualification.html", q=q, lab=lab, equipment_form=equipment_form,

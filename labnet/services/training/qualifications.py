@@ -49,7 +49,7 @@ def event_page_url(event: Event, *, external: bool = True) -> str:
     not installed."""
     from flask import current_app, url_for
 
-    endpoint = ("events.detail" if "events.detail" in current_app.view_functions
+    endpoint = ("events.show" if "events.show" in current_app.view_functions
                 else "training.register")
     return external_url(endpoint, slug=event.slug) if external else url_for(endpoint,
                                                                             slug=event.slug)

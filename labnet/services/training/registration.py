@@ -443,15 +443,19 @@ def send_event_reminders(*, now: datetime, limit: int = 1000) -> dict[str, int]:
 # --- the organisers' side -------------------------------------------------------------------
 
 
-def tell_event_cancelled(event: Event, *, now: datetime) -> int:
+def tell_event_cancelled(event: Event, *, now: datetime) -> list[str]:
     """The event was cancelled: everyone registered, offered a seat or waiting is told
-    (called by the events service in the cancelling transaction). Returns how many."""
-    regs = list(db.session.scalars(select(Registration).where(
-        Registration.event_id == event.id, Registration.status.in_(LIVE_STATUSES))
-        .order_by(Registration.id)))
-    for reg in regs:
+    (``services.events.notify.event_cancelled``, in the cancelling transaction); their
+    registrations stay as they were (the event's status says it all), and the job offers
+    no seat of a cancelled event. Returns the addresses written to."""
+    rows = db.session.execute(select(Registration, User.email)
+                              .join(User, User.id == Registration.user_id)
+                              .where(Registration.event_id == event.id,
+                                     Registration.status.in_(LIVE_STATUSES))
+                              .order_by(Registration.id)).tuples().all()
+    for reg, _email in rows:
         _mail("event_cancelled", reg, event, f"Cancelled: {event.title}", now=now)
-    return len(regs)
+    return [email for _reg, email in rows]
 
 
 def message_participants(actor: User, event_id: int, subject: str, body: str, *,

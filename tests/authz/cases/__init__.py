@@ -13,10 +13,11 @@ from tests.authz.cases import networks as network_cases
 from tests.authz.cases import organisation as organisation_cases
 from tests.authz.cases import requests as request_cases
 from tests.authz.cases import team as team_cases
+from tests.authz.cases import training as training_cases
 
 CASES = [*core.CASES, *maps.CASES, *manage.CASES, *bookings.CASES, *lab_bookings.CASES,
          *feeds.CASES, *request_cases.CASES,
          *dashboard_cases.CASES, *network_cases.CASES, *organisation_cases.CASES,
-         *team_cases.CASES,
+         *team_cases.CASES, *training_cases.CASES,
          *lab_create_cases.CASES, *administration.CASES, *event_cases.CASES,
          *meeting_cases.CASES]
