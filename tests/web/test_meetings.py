@@ -216,3 +216,14 @@ def test_the_meet_page_costs_the_same_queries_at_two_scales(app, client, meet_wo
                                  parse_slot(SLOT2), "", now=NOW)
         db.session.commit()
     assert count_queries(PAGE) == small
+
+
+def test_the_event_page_leads_participants_to_the_meet_page(client, meet_world, as_person):
+    w = meet_world
+    html = as_person(w.anna).get("/events/vienna-meetup").get_data(as_text=True)
+    assert 'id="meet-link"' in html and f'href="{PAGE}"' in html
+    assert "meetings of 30 minutes between 10:00 and 12:00 (Europe/Vienna)" in html
+    for viewer in (client, as_person(w.eve)):
+        html = viewer.get("/events/vienna-meetup").get_data(as_text=True)
+        assert 'id="event-meetings"' in html and 'id="meet-link"' not in html
+        assert "Register for the event to take part." in html
