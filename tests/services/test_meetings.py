@@ -245,14 +245,19 @@ def test_declining_frees_nothing_and_tells_the_requester(app, meet_world):
         assert _count(OutboxEmail, OutboxEmail.subject.like("%declined your meeting%")) == 1
 
 
+def _two_asked_one_accepted(w) -> tuple[int, int]:
+    """Anna and Ben both ask Carla for slot 1; Carla accepts Anna's."""
+    _profiles(w, w.anna, w.ben, w.carla)
+    first, second = _ask(w, w.anna, w.carla), _ask(w, w.ben, w.carla)
+    meet.answer_meeting(_u(w.carla), _event(w), first, True, "", now=NOW)
+    db.session.commit()
+    return first, second
+
+
 def test_a_second_meeting_in_a_slot_is_refused_on_accepting(app, meet_world):
     w = meet_world
     with app.app_context():
-        _profiles(w, w.anna, w.ben, w.carla)
-        # Both ask Carla for slot 1 before she answers either.
-        first, second = _ask(w, w.anna, w.carla), _ask(w, w.ben, w.carla)
-        meet.answer_meeting(_u(w.carla), _event(w), first, True, "", now=NOW)
-        db.session.commit()
+        _first, second = _two_asked_one_accepted(w)
         with pytest.raises(SlotTaken, match="You already have a meeting in that slot") as caught:
             meet.answer_meeting(_u(w.carla), _event(w), second, True, "", now=NOW)
         assert caught.value.code == 409
@@ -265,10 +270,7 @@ def test_the_database_refuses_a_second_meeting_of_anyone_in_one_slot(app, meet_w
     """The unique key, not the service's check: a row written past the check is refused."""
     w = meet_world
     with app.app_context():
-        _profiles(w, w.anna, w.ben, w.carla)
-        first, second = _ask(w, w.anna, w.carla), _ask(w, w.ben, w.carla)
-        meet.answer_meeting(_u(w.carla), _event(w), first, True, "", now=NOW)
-        db.session.commit()
+        _first, second = _two_asked_one_accepted(w)
         db.session.add(MeetingSlotTaken(event_id=w.event_id, user_id=w.carla.id,
                                         slot_start_at=parse_slot(SLOT1), meeting_id=second))
         with pytest.raises(IntegrityError):

@@ -75,6 +75,18 @@ def _page(event: Event, *, profile_form: ProfileForm | None = None,
         zone=event.timezone), status
 
 
+def _post(event: Event, form: Any, call: Any, *, fields: tuple[str, ...], done: str,
+          anchor: str, **page: Any) -> Any:
+    """Run one service call as the request's transaction: on success flash ``done`` and go
+    back to the Meet page at ``anchor``; on a refusal show the page again with the message
+    on its field (or on ``fields[0]``) and the input kept (422, 409 for a taken slot)."""
+    outcome = commit_or_show(form, call, fields=fields, fallback=fields[0])
+    if outcome:
+        flash(done, "success")
+        return redirect(url_for(".meet", slug=event.slug) + f"#{anchor}")
+    return _page(event, status=outcome.status, **page)
+
+
 @bp.get("/events/<slug>/meet")
 @login_required
 def meet(slug: str):
@@ -110,16 +122,13 @@ def ask(slug: str):
     if invitee is None:
         raise NotFound(form.invitee.data)
     form.slot.choices = choices([(form.slot.data or "", form.slot.data or "")])
-    if form.validate_on_submit():
-        outcome = commit_or_show(form, lambda: service.request_meeting(
-            _actor(), event, invitee, parse_slot(form.slot.data or ""),
-            form.message.data or "", now=clock.utcnow()), fields=("slot", "message"),
-            fallback="slot")
-        if outcome:
-            flash("Your request is sent; you will hear by e-mail.", "success")
-            return redirect(url_for(".meet", slug=slug) + f"#person-{invitee}")
-        return _page(event, request_form=form, request_for=invitee, status=outcome.status)
-    return _page(event, request_form=form, request_for=invitee, status=422)
+    if not form.validate_on_submit():
+        return _page(event, request_form=form, request_for=invitee, status=422)
+    return _post(event, form, lambda: service.request_meeting(
+        _actor(), event, invitee, parse_slot(form.slot.data or ""), form.message.data or "",
+        now=clock.utcnow()), fields=("slot", "message"),
+        done="Your request is sent; you will hear by e-mail.", anchor=f"person-{invitee}",
+        request_form=form, request_for=invitee)
 
 
 @bp.post("/events/<slug>/meet/<int:meeting_id>/answer")
@@ -130,16 +139,13 @@ def answer(slug: str, meeting_id: int):
     accept = form.answer.data == "accept"
     if form.answer.data not in ("accept", "decline"):
         form.answer_note.errors = ["Choose accept or decline."]
-    elif form.validate_on_submit():
-        outcome = commit_or_show(form, lambda: service.answer_meeting(
-            _actor(), event, meeting_id, accept, form.answer_note.data or "",
-            now=clock.utcnow()), fields=("answer_note",), fallback="answer_note")
-        if outcome:
-            flash("Meeting accepted: it is in your schedule." if accept
-                  else "Meeting declined.", "success")
-            return redirect(url_for(".meet", slug=slug) + "#schedule")
-        return _page(event, answer_form=form, answer_for=meeting_id, status=outcome.status)
-    return _page(event, answer_form=form, answer_for=meeting_id, status=422)
+    if form.answer_note.errors or not form.validate_on_submit():
+        return _page(event, answer_form=form, answer_for=meeting_id, status=422)
+    return _post(event, form, lambda: service.answer_meeting(
+        _actor(), event, meeting_id, accept, form.answer_note.data or "", now=clock.utcnow()),
+        fields=("answer_note",), anchor="schedule",
+        done="Meeting accepted: it is in your schedule." if accept else "Meeting declined.",
+        answer_form=form, answer_for=meeting_id)
 
 
 @bp.post("/events/<slug>/meet/<int:meeting_id>/take-back")
