@@ -26,14 +26,10 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import random
-import shutil
 import sys
-import tempfile
 import time
-import traceback
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -41,16 +37,9 @@ from flask import Flask
 from sqlalchemy import func, insert, select, text
 
 from benchmarks import database, measure
+from benchmarks.harness import run_scales
 from benchmarks.progress import Progress
-from benchmarks.run import (
-    close_scale,
-    count_queries,
-    environment,
-    mb,
-    positive,
-    route_lines,
-    stdout_to_stderr,
-)
+from benchmarks.run import close_scale, count_queries, mb, positive, stdout_to_stderr
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_SCALES = "100:500,10000:50000"
@@ -276,62 +265,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, stdout: TextIO) -> int:
-    progress = Progress(quiet=args.quiet)
-    document: dict[str, Any] = {
-        "benchmark": "the common events page, its views and feeds against /ping",
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "environment": environment(),
-        "settings": {"repeat": args.repeat, "warmup": args.warmup, "seed": args.seed,
-                     "client": "Flask test client (in-process)",
-                     "clock": database.SEED_NOW.isoformat(),
-                     "ratio": "median of the route / median of /ping in the same run"},
-        "scales": [],
-    }
-    errors: list[str] = []
-    workdir = Path(tempfile.mkdtemp(prefix="labnet-bench-events-"))
-    started = time.perf_counter()
-    try:
-        for labs, events in args.scales:
-            try:
-                scale = run_scale(args, labs, events, workdir, progress)
-            except measure.RouteFailed as exc:
-                errors.append(f"{labs} labs: {exc}")
-                progress.warn(f"FAILED: {exc}")
-                break
-            except Exception as exc:
-                traceback.print_exc()
-                errors.append(f"{labs} labs: {type(exc).__name__}: {exc}")
-                break
-            document["scales"].append(scale)
-            for line in route_lines(scale["routes"], 16):
-                progress.note("  " + line)
-    except KeyboardInterrupt:
-        progress.note("interrupted")
-        return 130
-    finally:
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    scales = document["scales"]
-    per_scale = {name: [s["routes"][name]["queries"] for s in scales] for name in ROUTE_ORDER}
-    differing = [n for n, c in per_scale.items() if len(set(c)) > 1]
-    document["checks"] = {"queries_per_scale": per_scale,
-                          "all_queries_equal": not differing if len(scales) > 1 else None,
-                          "errors": errors}
-    document["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    document["total_seconds"] = round(time.perf_counter() - started, 1)
-    status = 2 if errors else 1 if differing else 0
-    document["ok"] = status == 0
-    out = json.dumps(document, indent=2, ensure_ascii=False)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(out + "\n", encoding="utf-8")
-    stdout.write(out + "\n")
-    stdout.flush()
-    for name in differing:
-        progress.warn(f"N+1? {name}: queries per scale {per_scale[name]}")
-    for err in errors:
-        progress.warn(f"error: {err}")
-    progress.note(f"wrote {args.output}")
-    return status
+    return run_scales(args, stdout, title="the common events page, its views and feeds "
+                                          "against /ping",
+                      prefix="labnet-bench-events-", route_order=ROUTE_ORDER,
+                      run_scale=run_scale, width=16)
 
 
 if __name__ == "__main__":

@@ -432,3 +432,19 @@ def test_projects_registry_partners_and_managers(app, client, login, cast, make_
     edit_page = _text(client.get(page + "/edit"))
     assert 'value="https://clustrat.eu"' in edit_page
     assert re.search(r'value="AMT"[^>]*checked', edit_page)
+
+
+def test_a_busy_day_of_the_month_shows_four_events_and_links_the_rest(app, client, login,
+                                                                     cast):
+    login(cast.manager)
+    for n in range(6):
+        _create(client, title=f"Busy {n}", sessions="2027-03-10 09:00-10:00",
+                registration_deadline="")
+        _publish(client, _event(app).slug)
+    month = _text(app.test_client().get("/events?view=calendar&month=2027-03"))
+    cell = re.search(r'data-day="2027-03-10".*?</td>', month, re.S).group(0)
+    assert cell.count('class="d-block small text-truncate calendar-event"') == 4
+    more = re.search(r'class="d-block small calendar-more" href="([^"]+)">\+2 more<', cell)
+    assert more, cell
+    listed = _text(app.test_client().get(more.group(1)))
+    assert all(f"Busy {n}" in listed for n in range(6))

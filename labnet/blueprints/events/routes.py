@@ -235,9 +235,10 @@ def index():
                                "country_options": sorted(
                                    ((c, country_name(c)) for c in EUROPEAN_COUNTRIES),
                                    key=lambda x: x[1]),
-                               "organisers": listing.organiser_choices(now=now)}
+                               "organisers": listing.organiser_choices(
+                                   now=now, selected=query.organiser)}
     if query.view == "calendar":
-        context["grid"] = listing.month_grid(query, current_user, now=now)
+        context["grid"] = listing.month_grid(query, now=now)
     elif query.view == "map":
         context["points"], context["truncated"] = listing.map_points(
             query, now=now, event_url=event_url)

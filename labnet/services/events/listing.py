@@ -29,7 +29,7 @@ from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 import icalendar
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import Select, and_, exists, or_, select
 
 from labnet.dates import in_range
 from labnet.extensions import db
@@ -43,8 +43,12 @@ PAGE_SIZE = 50
 # from many countries would read the zone files again for each row.
 _zone = cache(ZoneInfo)
 MAP_LIMIT = 2000
-FEED_LIMIT = 500
-CALENDAR_LIMIT = 1000
+# A subscription holds the next events of its query (clients poll it; a narrower query
+# reaches further ahead); the Atom feed the next ones too, newest announced first.
+FEED_LIMIT = 200
+ATOM_LIMIT = 100
+CALENDAR_LIMIT = 10000
+PER_DAY = 4
 VIEWS = ("list", "calendar", "map")
 MODES = {"online": "Online", "onsite": "On site"}
 
@@ -150,13 +154,16 @@ def parse_query(args: Mapping[str, str], *, known_kets: set[str]) -> tuple[Event
     return EventQuery(**values), errors
 
 
-def _organiser_condition(spec: str) -> ColumnElement[bool]:
+def _by_organiser(stmt: Select[tuple[Event]], spec: str) -> Select[tuple[Event]]:
+    """``stmt`` narrowed to the events of one organiser, joined through the organiser's
+    index (an organiser is on an event once, so rows are not repeated)."""
     kind, _, slug = spec.partition(":")
     model: Any = {"lab": Lab, "network": Network, "project": Project}[kind]
     column = {"lab": EventOrganiser.lab_id, "network": EventOrganiser.network_id,
               "project": EventOrganiser.project_id}[kind]
-    return exists().where(EventOrganiser.event_id == Event.id, column.in_(
-        select(model.id).where(model.slug == slug).scalar_subquery()))
+    return stmt.join(EventOrganiser, and_(
+        EventOrganiser.event_id == Event.id,
+        column == select(model.id).where(model.slug == slug).scalar_subquery()))
 
 
 def _start_of(day: date) -> datetime:
@@ -188,7 +195,7 @@ def filtered(query: EventQuery, *, now: datetime, statuses: tuple[str, ...] = ("
     elif query.mode == "onsite":
         stmt = stmt.where(Event.city != "")
     if query.organiser:
-        stmt = stmt.where(_organiser_condition(query.organiser))
+        stmt = _by_organiser(stmt, query.organiser)
     if query.language:
         stmt = stmt.where(Event.language == query.language)
     if query.free_seats:
@@ -244,22 +251,34 @@ def events_of(kind: str, organiser_id: int, actor: Any, *, now: datetime, limit:
     column = {"lab": EventOrganiser.lab_id, "network": EventOrganiser.network_id,
               "project": EventOrganiser.project_id}[kind]
     statuses = ("published", "draft") if include_drafts else ("published",)
-    stmt = (select(Event).where(Event.status.in_(statuses), Event.ends_at > now,
-                                exists().where(EventOrganiser.event_id == Event.id,
-                                               column == organiser_id))
+    # Driven from the organiser's index (an organiser is on an event once): an EXISTS
+    # would walk every upcoming event of the platform in start order.
+    stmt = (select(Event).join(EventOrganiser, EventOrganiser.event_id == Event.id)
+            .where(column == organiser_id, Event.status.in_(statuses), Event.ends_at > now)
             .order_by(Event.starts_at, Event.id).limit(limit))
     return _rows(list(db.session.scalars(stmt)), actor)
 
 
 # --- month calendar -------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class CalendarEntry:
+    """An event in a day of the month grid: its address name, title and local start."""
+
+    slug: str
+    title: str
+    starts: datetime
+
+
 @dataclass
 class CalendarDay:
-    """One day of the month grid (``in_month`` false for the days of the weeks around)."""
+    """One day of the month grid (``in_month`` false for the days of the weeks around):
+    the first :data:`PER_DAY` events of the day, and how many more there are."""
 
     day: date
     in_month: bool
-    rows: list[EventRow] = field(default_factory=list)
+    entries: list[CalendarEntry] = field(default_factory=list)
+    more: int = 0
 
 
 @dataclass(frozen=True)
@@ -281,31 +300,40 @@ class MonthGrid:
         return (self.month + timedelta(days=32)).replace(day=1)
 
 
-def month_grid(query: EventQuery, actor: Any, *, now: datetime) -> MonthGrid:
+def month_grid(query: EventQuery, *, now: datetime) -> MonthGrid:
     """The month of ``query.month`` (default: this one), each published event matching the
-    other filters shown on every day it spans in its own zone."""
+    other filters on every day it spans in its own zone; a day shows its first
+    :data:`PER_DAY` events and counts the others (its list is a link away). Only the
+    columns shown are read, so a busy month costs tuples, not objects."""
     month = query.month or now.date().replace(day=1)
     last = month.replace(day=calendar_module.monthrange(month.year, month.month)[1])
     # A day either side: an event's local days may differ from its UTC days.
     window = replace(query, date_from=month - timedelta(days=1),
                      date_to=last + timedelta(days=1))
-    events = list(db.session.scalars(filtered(window, now=now).limit(CALENDAR_LIMIT + 1)))
+    stmt = (filtered(window, now=now)
+            .with_only_columns(Event.slug, Event.title, Event.starts_at, Event.ends_at,
+                               Event.timezone).limit(CALENDAR_LIMIT + 1))
+    rows = db.session.execute(stmt).all()
     days: dict[date, CalendarDay] = {}
     weeks = []
     for week in calendar_module.Calendar(firstweekday=0).monthdatescalendar(month.year,
                                                                             month.month):
-        row = [CalendarDay(d, d.month == month.month) for d in week]
-        days.update((c.day, c) for c in row)
-        weeks.append(row)
-    for event_row in _rows(events[:CALENDAR_LIMIT], actor):
-        day = event_row.starts.date()
+        cells = [CalendarDay(d, d.month == month.month) for d in week]
+        days.update((c.day, c) for c in cells)
+        weeks.append(cells)
+    for slug, title, starts_at, ends_at, zone in rows[:CALENDAR_LIMIT]:
+        starts, ends = starts_at.astimezone(_zone(zone)), ends_at.astimezone(_zone(zone))
+        day = starts.date()
         # An event ending at midnight does not occupy the next day.
-        end = (event_row.ends - timedelta(microseconds=1)).date()
+        end = (ends - timedelta(microseconds=1)).date()
         while day <= end:
-            if day in days:
-                days[day].rows.append(event_row)
+            cell = days.get(day)
+            if cell is not None and len(cell.entries) < PER_DAY:
+                cell.entries.append(CalendarEntry(slug, title, starts))
+            elif cell is not None:
+                cell.more += 1
             day += timedelta(days=1)
-    return MonthGrid(month, weeks, len(events) > CALENDAR_LIMIT)
+    return MonthGrid(month, weeks, len(rows) > CALENDAR_LIMIT)
 
 
 # --- map ------------------------------------------------------------------------------------
@@ -330,8 +358,8 @@ def map_points(query: EventQuery, *, now: datetime,
 
 # --- feeds ----------------------------------------------------------------------------------
 
-def _feed_events(query: EventQuery, now: datetime) -> list[Event]:
-    stmt = filtered(query, now=now, statuses=("published", "cancelled")).limit(FEED_LIMIT)
+def _feed_events(query: EventQuery, now: datetime, limit: int = FEED_LIMIT) -> list[Event]:
+    stmt = filtered(query, now=now, statuses=("published", "cancelled")).limit(limit)
     return list(db.session.scalars(stmt))
 
 
@@ -389,7 +417,7 @@ def atom_feed(query: EventQuery, *, now: datetime, feed_url: str, page_url: str,
               event_url: Callable[[Event], str]) -> bytes:
     """An Atom feed (RFC 4287) of the events matching ``query``, newest announced first.
     Every text is an XML text node (escaped by the writer), ``type="text"``."""
-    events = _feed_events(query, now)
+    events = _feed_events(query, now, ATOM_LIMIT)
     events.sort(key=lambda e: (e.published_at or e.created_at, e.id), reverse=True)
     ET.register_namespace("", ATOM)
     feed = ET.Element(f"{{{ATOM}}}feed")
@@ -488,19 +516,26 @@ def sessions_of(event_ids: list[int]) -> dict[int, list[Any]]:
     return result
 
 
-def organiser_choices(*, now: datetime) -> list[tuple[str, str]]:
-    """("kind:slug", name) of the labs, networks (public) and projects that organise a
-    published upcoming event: the organiser filter's choices."""
+def organiser_choices(*, now: datetime, selected: str = "") -> list[tuple[str, str]]:
+    """("kind:slug", name) choices of the organiser filter: the projects and public networks
+    with an upcoming published event (a few hundred rows at most, each checked through the
+    organiser index), and the selected organiser when it is a lab — ten thousand labs make
+    no menu; a lab's page links to its events instead. The same for everyone: members-only
+    networks are never offered (DESIGN rule 6)."""
     upcoming = and_(Event.status == "published", Event.ends_at > now)
     out: list[tuple[str, str]] = []
-    for kind, model, column in (("lab", Lab, EventOrganiser.lab_id),
-                                ("network", Network, EventOrganiser.network_id),
+    for kind, model, column in (("network", Network, EventOrganiser.network_id),
                                 ("project", Project, EventOrganiser.project_id)):
-        stmt = (select(model.slug, model.name).distinct()
-                .join(EventOrganiser, column == model.id)
-                .join(Event, Event.id == EventOrganiser.event_id).where(upcoming)
-                .order_by(model.name).limit(300))
+        stmt = (select(model.slug, model.name).where(exists().where(
+            column == model.id, Event.id == EventOrganiser.event_id, upcoming))
+            .order_by(model.name).limit(300))
         if kind == "network":
             stmt = stmt.where(Network.visibility == "public")
         out.extend((f"{kind}:{slug}", name) for slug, name in db.session.execute(stmt))
+    kind, _, slug = selected.partition(":")
+    if kind == "lab" and slug:
+        name = db.session.scalar(select(Lab.name).where(Lab.slug == slug,
+                                                        Lab.is_published.is_(True)))
+        if name is not None:
+            out.insert(0, (selected, name))
     return out
