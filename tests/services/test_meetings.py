@@ -361,3 +361,25 @@ def test_the_schedule_and_its_calendar_file(app, meet_world):
         # Carla's slot 1 is taken: Anna's card no longer offers it to others.
         ben_view = pages.meet_page(_event(w), _u(w.carla), now=NOW)
         assert all(s.key != SLOT1 for card in ben_view.cards for s in card.free_slots)
+
+
+def test_a_cancelled_registration_takes_the_card_away_and_cannot_be_met(app, meet_world):
+    from labnet.models import Registration
+    from labnet.services.training.registration import cancel_registration
+
+    w = meet_world
+    with app.app_context():
+        _profiles(w, w.anna, w.carla)
+        mid = _ask(w, w.anna, w.carla)
+        reg = db.session.scalar(select(Registration).where(
+            Registration.event_id == w.event_id, Registration.user_id == w.anna.id))
+        cancel_registration(_u(w.anna), reg.id, now=NOW)
+        db.session.commit()
+        page = pages.meet_page(_event(w), _u(w.carla), now=NOW)
+        assert [card.name for card in page.cards] == []
+        with pytest.raises(RuleViolation, match="Anna Alpha no longer takes part"):
+            meet.answer_meeting(_u(w.carla), _event(w), mid, True, "", now=NOW)
+        db.session.rollback()
+        meet.answer_meeting(_u(w.carla), _event(w), mid, False, "", now=NOW)
+        db.session.commit()
+        assert _count(MeetingSlotTaken) == 0

@@ -28,6 +28,7 @@ from labnet.extensions import db
 from labnet.models import KetArea, Organisation, User
 from labnet.models.events import Event, EventSession, Project, ProjectPartner
 from labnet.models.meetings import Meeting, MeetingProfile, MeetingSlotTaken, MeetingStatus
+from labnet.models.training import Registration, RegistrationStatus
 from labnet.services.meetings.slots import Slot, event_days, meeting_slots
 
 
@@ -121,7 +122,10 @@ def meet_page(event: Event, viewer: User, *, now: datetime, ket: str = "") -> Me
         .join(User, User.id == MeetingProfile.user_id)
         .join(Organisation, Organisation.id == User.organisation_id)
         .outerjoin(Project, Project.id == MeetingProfile.project_id)
-        .where(MeetingProfile.event_id == event.id)
+        # Only people who still hold a seat: a cancelled registration takes the card away.
+        .where(MeetingProfile.event_id == event.id, exists().where(
+            Registration.event_id == event.id, Registration.user_id == MeetingProfile.user_id,
+            Registration.status == RegistrationStatus.REGISTERED.value))
         .order_by(User.full_name, MeetingProfile.id)).all()
     names = _ket_names({c for row in rows for c in row[0].ket_codes})
     mine: MeetingProfile | None = None

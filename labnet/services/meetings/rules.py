@@ -234,7 +234,8 @@ def answer_meeting(actor: User, event: Event, meeting_id: int, accept: bool, not
 
     :raises NotFound: unless ``actor`` is the invitee of that meeting of ``event``.
     :raises RuleViolation: on ``answer_note`` (too long, control characters); 409 when it
-        was answered or withdrawn meanwhile; on accepting, when its slot has begun.
+        was answered or withdrawn meanwhile; on accepting, when its slot has begun or the
+        requester no longer holds a seat.
     :raises SlotTaken: when either person already has an accepted meeting in that slot.
     """
     meeting = _meeting(event, meeting_id)
@@ -244,9 +245,12 @@ def answer_meeting(actor: User, event: Event, meeting_id: int, accept: bool, not
     text = clean_text(note, "answer_note", label="The note", limit=NOTE_LIMIT)
     if accept and meeting.slot_start_at <= now:
         raise RuleViolation("answer_note", "That slot has begun; it can only be declined.")
+    requester = db.session.get_one(User, meeting.requester_id)
+    if accept and not permissions.can_meet(requester, event):
+        raise RuleViolation("answer_note", f"{requester.full_name} no longer takes part in "
+                                           "the event; decline the request.")
     after = MeetingStatus.ACCEPTED if accept else MeetingStatus.DECLINED
     _move(meeting, MeetingStatus.REQUESTED.value, after.value, now, text)
-    requester = db.session.get_one(User, meeting.requester_id)
     if accept:
         _hold_slot(meeting, actor, requester)
     record(actor, f"meeting.{after.value}", "meeting", meeting.id, now=now,
