@@ -15,7 +15,6 @@ import io
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
-
 from sqlalchemy import select
 
 from labnet import clock, permissions
