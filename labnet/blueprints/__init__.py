@@ -9,6 +9,7 @@ from labnet.blueprints.auth import bp as auth
 from labnet.blueprints.bookings import bp as bookings
 from labnet.blueprints.catalogue import bp as catalogue
 from labnet.blueprints.dashboard import bp as dashboard
+from labnet.blueprints.events import bp as events
 from labnet.blueprints.feeds import bp as feeds
 from labnet.blueprints.lab_bookings import bp as lab_bookings
 from labnet.blueprints.lab_bookings import mail_bp as mail_settings
@@ -37,6 +38,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(networks)  # /networks, /networks/<slug>, gaps, invitations
     app.register_blueprint(requests)  # /requests, /requests/new, /requests/inbox, /requests/<ref>
     app.register_blueprint(team)  # /labs/<slug>/claim, /claims, /manage/labs/<slug>/managers
+    app.register_blueprint(events)  # /events, /events.ics, /events.atom, /events/<slug>, /projects
     # /events/<slug>/register, /registrations/…, /account/training, organisers' lists,
     # check-in, /certificates/<code>, /manage/…/qualifications
     app.register_blueprint(training)

@@ -200,6 +200,8 @@ class Event(TimestampMixin, Base):
     meeting_day_start: Mapped[time | None]
     meeting_day_end: Mapped[time | None]
     status: Mapped[str] = mapped_column(String(10), default="draft")
+    # Bumped by every change people should see (iCalendar SEQUENCE: clients update entries).
+    sequence: Mapped[int] = mapped_column(default=0)
     published_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     cancel_reason: Mapped[str] = mapped_column(Text, default="")

@@ -51,6 +51,7 @@ def upgrade():
     sa.Column('meeting_day_start', sa.Time(), nullable=True),
     sa.Column('meeting_day_end', sa.Time(), nullable=True),
     sa.Column('status', sa.String(length=10), nullable=False),
+    sa.Column('sequence', sa.Integer(), nullable=False),
     sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancelled_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('cancel_reason', sa.Text(), nullable=False),

@@ -105,6 +105,11 @@ def _build_cast(app, request):
 
     seed_lab_create(app, people)
     # --- end creating labs ---
+    # --- projects and events: people.ev_* (see cases/events) ---
+    from tests.authz.cases.events import seed as seed_events
+
+    seed_events(app, people)
+    # --- end projects and events ---
     # --- registration and training: people.tr_* (see cases/training) ---
     from tests.authz.cases.training import seed as seed_training
 

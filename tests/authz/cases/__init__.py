@@ -6,6 +6,7 @@ and the route-coverage test read the concatenation.
 
 from tests.authz.cases import administration, bookings, core, feeds, lab_bookings, manage, maps
 from tests.authz.cases import dashboard as dashboard_cases
+from tests.authz.cases import events as event_cases
 from tests.authz.cases import lab_create as lab_create_cases
 from tests.authz.cases import networks as network_cases
 from tests.authz.cases import organisation as organisation_cases
@@ -17,4 +18,4 @@ CASES = [*core.CASES, *maps.CASES, *manage.CASES, *bookings.CASES, *lab_bookings
          *feeds.CASES, *request_cases.CASES,
          *dashboard_cases.CASES, *network_cases.CASES, *organisation_cases.CASES,
          *team_cases.CASES, *training_cases.CASES,
-         *lab_create_cases.CASES, *administration.CASES]
+         *lab_create_cases.CASES, *administration.CASES, *event_cases.CASES]
