@@ -33,7 +33,6 @@ from labnet.models import (
 )
 from labnet.models.booking import Booking, BookingStatus
 from labnet.models.events import Event, EventOrganiser, Project, ProjectManager
-from labnet.models.training import Registration
 from labnet.models.network import Network, NetworkCoordinator, NetworkMember, NetworkStage
 from labnet.models.request import (
     WITHDRAWABLE,
@@ -42,6 +41,7 @@ from labnet.models.request import (
     RequestLab,
     RequestStatus,
 )
+from labnet.models.training import Registration
 
 # Who asks: a signed-in user, the anonymous visitor (Flask-Login's), or nobody (jobs).
 Actor: TypeAlias = User | AnonymousUserMixin | None

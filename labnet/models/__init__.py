@@ -54,6 +54,13 @@ from labnet.models.request import (
 from labnet.models.search import SearchTerm
 from labnet.models.snapshot import CatalogueSnapshot
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
+from labnet.models.team import (
+    ClaimMethod,
+    ClaimStatus,
+    InvitationStatus,
+    LabClaim,
+    LabInvitation,
+)
 from labnet.models.training import (
     Attendance,
     Certificate,
@@ -63,13 +70,6 @@ from labnet.models.training import (
     QualificationGrant,
     Registration,
     RegistrationStatus,
-)
-from labnet.models.team import (
-    ClaimMethod,
-    ClaimStatus,
-    InvitationStatus,
-    LabClaim,
-    LabInvitation,
 )
 from labnet.models.user import (
     CalendarFeed,

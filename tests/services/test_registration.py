@@ -183,3 +183,22 @@ def test_cancelling_the_event_tells_registered_and_waiting(ctx, course, make_use
     assert len(svc.tell_event_cancelled(event, now=NOW)) == 3
     assert sorted(m.to_addr for m in _mails("event_cancelled")) == sorted(
         _u(p).email for p in people)
+
+
+def test_the_job_runs_from_the_command_line_and_hands_on_once(app, runner, frozen_clock,
+                                                             course, make_user):
+    a, b, c = (make_user().id for _ in range(3))
+    with app.app_context():
+        first = _register(a, course.id)
+        _register(b, course.id)
+        _register(c, course.id)
+        svc.cancel_registration(_u(a), first.id, now=NOW)
+        db.session.commit()
+    frozen_clock.move_to(NOW + 49 * H)
+    out = runner.invoke(args=["labnet", "jobs", "run", "hand-on-seats"])
+    assert out.exit_code == 0 and "lapsed 1" in out.output, out.output
+    again = runner.invoke(args=["labnet", "jobs", "run", "hand-on-seats"])
+    assert "nothing to do" in again.output, again.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count(OutboxEmail.id)).where(
+            OutboxEmail.kind == "event_offer_lapsed")) == 1

@@ -2,9 +2,8 @@
 
 :func:`event_cancelled` is the one hook the events service calls when an event is
 cancelled, in the cancelling transaction. Registrations belong to the registration service
-(issue 15 §3): it extends this function to tell every registered and waiting person and to
-release their seats. Without registrations nobody has signed up, so nobody is told, and the
-function says so by returning no recipients.
+(issue 15 §3), which tells every registered and waiting person; the seats need no release
+(no seat of a cancelled event is offered or taken again).
 """
 
 from __future__ import annotations
@@ -18,8 +17,10 @@ def event_cancelled(event: Event, now: datetime) -> list[str]:
     """Tell the people registered for ``event`` (just cancelled) that it will not take
     place, with the organisers' reason; answers the addresses written to the outbox.
 
-    The registration service fills this in; on its own the events service has nobody to
-    tell (DESIGN rule 8: nothing goes to nobody — no e-mail is written without a receiver).
+    Everyone registered, offered a seat or waiting is told
+    (``services.training.registration.tell_event_cancelled``); nobody else (DESIGN rule 8:
+    no e-mail is written without a receiver).
     """
-    del event, now  # read by the registration service's version
-    return []
+    from labnet.services.training.registration import tell_event_cancelled
+
+    return tell_event_cancelled(event, now=now)

@@ -46,6 +46,7 @@ FONTS = Path(__file__).resolve().parents[2] / "data" / "fonts"
 
 
 def list_sessions(event_id: int) -> list[EventSession]:
+    """The event's sessions in time order."""
     return list(db.session.scalars(select(EventSession).where(EventSession.event_id == event_id)
                                    .order_by(EventSession.starts_at, EventSession.id)))
 
@@ -61,6 +62,8 @@ def session_label(session: EventSession, zone: str) -> str:
 
 @dataclass(frozen=True)
 class CheckInRow:
+    """One line of the check-in list."""
+
     registration: Registration
     name: str
     organisation: str
@@ -211,6 +214,7 @@ def certificate_by_code(code: str) -> Certificate:
 
 
 def certificates_of(user_id: int) -> list[Certificate]:
+    """The person's certificates, newest first."""
     return list(db.session.scalars(
         select(Certificate).join(Registration, Registration.id == Certificate.registration_id)
         .where(Registration.user_id == user_id).order_by(Certificate.issued_at.desc())))

@@ -303,6 +303,7 @@ class Holding:
     lab: Lab
 
     def is_valid(self, at: datetime) -> bool:
+        """Held at ``at``: not revoked, not expired."""
         return self.grant.revoked_at is None and (self.grant.expires_at is None
                                                    or self.grant.expires_at > at)
 
@@ -320,6 +321,7 @@ def list_holdings(user_id: int) -> list[Holding]:
 
 
 def list_lab_qualifications(lab_id: int) -> list[Qualification]:
+    """The lab's qualifications by name."""
     return list(db.session.scalars(select(Qualification).where(Qualification.lab_id == lab_id)
                                    .order_by(Qualification.name, Qualification.id)))
 
@@ -333,6 +335,7 @@ def list_holders(qualification_id: int) -> Select[tuple[QualificationGrant, User
 
 
 def required_equipment_ids(qualification_id: int) -> set[int]:
+    """The equipment that requires the qualification."""
     return set(db.session.scalars(select(EquipmentQualification.equipment_id).where(
         EquipmentQualification.qualification_id == qualification_id)))
 
@@ -367,9 +370,11 @@ class Missing:
 
     @property
     def course_url(self) -> str | None:
+        """The address of the next course's page."""
         return event_page_url(self.course) if self.course else None
 
     def message(self) -> str:
+        """The refusal in words: what is missing and where to get it."""
         q = self.qualification
         held = (f"your “{q.name}” qualification is not valid then (it expires "
                 f"{self.expired_at:%Y-%m-%d})" if self.expired_at is not None
