@@ -27,13 +27,8 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
-import shutil
 import sys
-import tempfile
 import time
-import traceback
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -42,16 +37,15 @@ from sqlalchemy import select, text
 
 from benchmarks import database, measure
 from benchmarks.dashboard import _login
+from benchmarks.harness import run_scales
 from benchmarks.progress import Progress
 from benchmarks.run import (
     DEFAULT_SCALES,
     close_scale,
     count_queries,
-    environment,
     mb,
     parse_scales,
     positive,
-    route_lines,
     stdout_to_stderr,
 )
 
@@ -261,11 +255,6 @@ def run_scale(args: argparse.Namespace, labs: int, equipment: int, workdir: Path
         close_scale(app, target, args.keep, progress)
 
 
-def summary_lines(scale: dict[str, Any]) -> list[str]:
-    lines = route_lines(scale["routes"], 14)
-    return lines
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     with stdout_to_stderr() as stdout:
@@ -273,62 +262,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(args: argparse.Namespace, stdout: TextIO) -> int:
-    progress = Progress(quiet=args.quiet)
-    document: dict[str, Any] = {
-        "benchmark": "value-chain network pages and the gap finder against /ping",
-        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "environment": environment(),
-        "settings": {"repeat": args.repeat, "warmup": args.warmup, "seed": args.seed,
-                     "client": "Flask test client (in-process)",
-                     "clock": database.SEED_NOW.isoformat(),
-                     "ratio": "median of the route / median of /ping in the same run"},
-        "scales": [],
-    }
-    errors: list[str] = []
-    workdir = Path(tempfile.mkdtemp(prefix="labnet-bench-networks-"))
-    started = time.perf_counter()
-    try:
-        for labs, equipment in args.scales:
-            try:
-                scale = run_scale(args, labs, equipment, workdir, progress)
-            except measure.RouteFailed as exc:
-                errors.append(f"{labs} labs: {exc}")
-                progress.warn(f"FAILED: {exc}")
-                break
-            except Exception as exc:
-                traceback.print_exc()
-                errors.append(f"{labs} labs: {type(exc).__name__}: {exc}")
-                break
-            document["scales"].append(scale)
-            for line in summary_lines(scale):
-                progress.note("  " + line)
-    except KeyboardInterrupt:
-        progress.note("interrupted")
-        return 130
-    finally:
-        if not args.keep:
-            shutil.rmtree(workdir, ignore_errors=True)
-    scales = document["scales"]
-    per_scale = {name: [s["routes"][name]["queries"] for s in scales] for name in ROUTE_ORDER}
-    differing = [n for n, c in per_scale.items() if len(set(c)) > 1]
-    document["checks"] = {"queries_per_scale": per_scale,
-                          "all_queries_equal": not differing if len(scales) > 1 else None,
-                          "errors": errors}
-    document["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    document["total_seconds"] = round(time.perf_counter() - started, 1)
-    status = 2 if errors else 1 if differing else 0
-    document["ok"] = status == 0
-    out = json.dumps(document, indent=2, ensure_ascii=False)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(out + "\n", encoding="utf-8")
-    stdout.write(out + "\n")
-    stdout.flush()
-    for name in differing:
-        progress.warn(f"N+1? {name}: queries per scale {per_scale[name]}")
-    for err in errors:
-        progress.warn(f"error: {err}")
-    progress.note(f"wrote {args.output}")
-    return status
+    return run_scales(args, stdout, title="value-chain network pages and the gap finder "
+                                          "against /ping",
+                      prefix="labnet-bench-networks-", route_order=ROUTE_ORDER,
+                      run_scale=run_scale)
 
 
 if __name__ == "__main__":

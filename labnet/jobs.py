@@ -50,6 +50,7 @@ from labnet.services.geo.geocoding import geocode_pending
 from labnet.services.notifications.outbox import deliver_committed, send_digests, send_outbox
 from labnet.services.ops.backup import scheduled_backup
 from labnet.services.requests.workflow import tell_unanswered_requesters
+from labnet.services.training.registration import hand_on_offers, send_event_reminders
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,12 @@ def _backup(*, now: datetime) -> dict[str, Any]:
 
 def _accreditations(*, now: datetime) -> dict[str, Any]:
     return accreditation_daily(now=now)
+def _hand_on_seats(*, now: datetime) -> dict[str, Any]:
+    return hand_on_offers(now=now)
+
+
+def _remind_event_participants(*, now: datetime) -> dict[str, Any]:
+    return send_event_reminders(now=now)
 
 # name -> (service function, interval, lease, description). Every sweeper finds its due
 # work in the database, so a run that was missed (scheduler down) is caught up by the next.
@@ -172,6 +179,13 @@ JOBS: dict[str, Job] = {
         _write_open_data, timedelta(hours=1), timedelta(minutes=30),
         "once a day (first run of the UTC day) write the open-data files: the public "
         "catalogue as CSV, JSON, GeoJSON and JSON-LD"),
+    "hand-on-seats": Job(
+        _hand_on_seats, timedelta(minutes=5), timedelta(minutes=15),
+        "seat offers not accepted in time lapse and pass to the next person waiting; seats "
+        "free behind a waiting list are offered"),
+    "remind-event-participants": Job(
+        _remind_event_participants, timedelta(hours=1), timedelta(minutes=30),
+        "remind registered people 24 h before an event starts, with its calendar file"),
 }
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 
 from flask_login import AnonymousUserMixin
-from sqlalchemy import ColumnElement, Select, exists, or_, select, true
+from sqlalchemy import ColumnElement, Select, exists, false, or_, select, true
 from sqlalchemy.orm import joinedload
 
 from labnet.converters import parse_id
@@ -35,6 +35,7 @@ from labnet.models import (
     User,
 )
 from labnet.models.booking import Booking, BookingStatus
+from labnet.models.events import Event, EventOrganiser, Project, ProjectManager
 from labnet.models.network import Network, NetworkCoordinator, NetworkMember, NetworkStage
 from labnet.models.request import (
     WITHDRAWABLE,
@@ -43,6 +44,7 @@ from labnet.models.request import (
     RequestLab,
     RequestStatus,
 )
+from labnet.models.training import Registration
 
 # Who asks: a signed-in user, the anonymous visitor (Flask-Login's), or nobody (jobs).
 Actor: TypeAlias = User | AnonymousUserMixin | None
@@ -754,3 +756,160 @@ def label_application_for(actor: Actor, application_id: int) -> LabelApplication
     if application is None or not can_view_label_application(actor, application):
         raise NotFound("label application")
     return application
+# --- Projects and events (issue 15 §1-2) -------------------------------------------------
+# Projects are public. An event is edited by whoever organises it: a manager of an
+# organising lab, a coordinator of an organising network, a manager of an organising
+# project, and admins. Drafts are seen by those only; published and cancelled events by all.
+
+
+def manages_project(actor: Actor, project_id: int) -> bool:
+    """Whether ``actor`` holds the project-manager role of project ``project_id``."""
+    user = _user(actor)
+    if user is None:
+        return False
+    return bool(db.session.scalar(select(exists().where(
+        ProjectManager.project_id == project_id, ProjectManager.user_id == user.id))))
+
+
+def can_create_project(actor: Actor) -> bool:
+    """Any logged-in member of an organisation registers a project (and then manages it)."""
+    return is_member(actor)
+
+
+def can_manage_project(actor: Actor, project: Project) -> bool:
+    """A project's managers and admins edit it, its partners and its managers, and
+    organise events in its name."""
+    return is_admin(actor) or manages_project(actor, project.id)
+
+
+def project_for(actor: Actor, slug: str) -> Project:
+    """The project with ``slug`` (projects are public), else :class:`NotFound`."""
+    project = db.session.scalar(select(Project).where(Project.slug == slug))
+    if project is None:
+        raise NotFound(slug)
+    return project
+
+
+def managed_project_for(actor: Actor, slug: str) -> Project:
+    """The project for its managers' pages: 404 when unknown, 403 when not managed."""
+    project = project_for(actor, slug)
+    require(can_manage_project, actor, project)
+    return project
+
+
+def event_editor_condition(actor: Actor) -> ColumnElement[bool]:
+    """SQL condition on ``Event``: the events ``actor`` may edit (see the module note)."""
+    user = _user(actor)
+    if user is None:
+        return false()
+    if user.is_admin:
+        return true()
+    return exists().where(
+        EventOrganiser.event_id == Event.id,
+        or_(
+            EventOrganiser.lab_id.in_(
+                select(LabManager.lab_id).where(LabManager.user_id == user.id)),
+            EventOrganiser.network_id.in_(
+                select(NetworkCoordinator.network_id).where(
+                    NetworkCoordinator.user_id == user.id)),
+            EventOrganiser.project_id.in_(
+                select(ProjectManager.project_id).where(ProjectManager.user_id == user.id)),
+        ),
+    )
+
+
+def can_edit_event(actor: Actor, event: Event) -> bool:
+    """May ``actor`` edit, publish or cancel ``event`` and see its attendees (one query)."""
+    if _user(actor) is None:
+        return False
+    if is_admin(actor):
+        return True
+    return bool(db.session.scalar(select(exists().where(
+        Event.id == event.id, event_editor_condition(actor)))))
+
+
+def can_organise_for(actor: Actor, organiser: Lab | Network | Project) -> bool:
+    """May ``actor`` create an event in the name of (or add as co-organiser) this lab,
+    network or project."""
+    if isinstance(organiser, Lab):
+        return can_manage_lab(actor, organiser)
+    if isinstance(organiser, Network):
+        return can_run_network(actor, organiser)
+    return can_manage_project(actor, organiser)
+
+
+def listed_event_condition() -> ColumnElement[bool]:
+    """SQL condition on ``Event``: what everyone may see (published or cancelled)."""
+    return Event.status.in_(("published", "cancelled"))
+
+
+def can_view_event(actor: Actor, event: Event) -> bool:
+    """Published and cancelled events are public; drafts are seen by their editors."""
+    return event.status != "draft" or can_edit_event(actor, event)
+
+
+def event_for(actor: Actor, slug: str) -> Event:
+    """The event with ``slug`` if the actor may see it, else :class:`NotFound`."""
+    event = db.session.scalar(select(Event).where(Event.slug == slug))
+    if event is None or not can_view_event(actor, event):
+        raise NotFound(slug)
+    return event
+
+
+def edited_event_for(actor: Actor, slug: str) -> Event:
+    """The event for its organisers' pages: 404 when hidden, 403 when seen but not edited."""
+    event = event_for(actor, slug)
+    require(can_edit_event, actor, event)
+    return event
+
+
+def can_see_online_url(actor: Actor, event: Event) -> bool:
+    """The online link goes to the event's editors and to people holding a seat
+    (registered); not to those waiting, nor to visitors."""
+    return holds_seat(actor, event) or can_edit_event(actor, event)
+
+
+# --- Registration, training and qualifications (issue 15 §3-4) ---------------------------
+
+
+def can_register(actor: Actor) -> bool:
+    """Any active user with a confirmed address registers for events (as for bookings)."""
+    return can_book(actor)
+
+
+def holds_seat(actor: Actor, event: Event) -> bool:
+    """Whether ``actor`` is registered for ``event`` (a seat, not a place on the waiting
+    list nor an open offer)."""
+    user = _user(actor)
+    if user is None:
+        return False
+    return bool(db.session.scalar(select(exists().where(
+        Registration.event_id == event.id, Registration.user_id == user.id,
+        Registration.status == "registered"))))
+
+
+# Meetings between participants of an event (issue 15 §5) ------------------------------------
+# The Meet page is for the people registered for a published event, and its organisers (its
+# editors) see its figures; a draft event is 404 for everyone but its editors, a published
+# one 403 for everyone else. A meeting is known only to its two people (404 for the rest).
+
+
+def can_meet(actor: Actor, event: Event) -> bool:
+    """People registered for a published (not cancelled) event publish a profile on its
+    Meet page and arrange meetings there."""
+    return event.status == "published" and holds_seat(actor, event)
+
+
+def can_see_meeting_figures(actor: Actor, event: Event) -> bool:
+    """The event's organisers (its editors, admins included) see how many meetings took
+    place."""
+    return can_edit_event(actor, event)
+
+
+def meet_event_for(actor: Actor, slug: str) -> Event:
+    """The event of a Meet page: 404 when missing or a draft the actor does not organise,
+    403 when the actor may neither meet there nor see its figures."""
+    event = event_for(actor, slug)
+    if not (can_meet(actor, event) or can_see_meeting_figures(actor, event)):
+        raise PermissionDenied(slug)
+    return event

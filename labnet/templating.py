@@ -8,12 +8,13 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, url_for
 from flask_login import current_user
 
-from labnet import permissions
+from labnet import clock, permissions
 from labnet.links import external_url, secret_text, secret_url
 from labnet.models.booking import RATE_KIND_LABELS
 from labnet.services.accounts.navigation import nav_counts
@@ -22,6 +23,7 @@ from labnet.services.catalogue.labs.creation import count_proposals_to_decide
 from labnet.services.catalogue.labs.reach import Reach, reach_of
 from labnet.services.catalogue.labs.team import is_managed, managed_lab_ids
 from labnet.services.catalogue.labs.watch import is_watching
+from labnet.services.events.listing import events_of
 from labnet.services.geo.geocoding import country_name, country_names
 from labnet.services.networks.rules import list_network_choices, networks_of_lab
 
@@ -109,6 +111,37 @@ def lab_proposals_waiting() -> int:
     return count_proposals_to_decide(_actor()) if _nav_user() is not None else 0
 
 
+def organiser_events(kind: str, organiser_id: int) -> list[Any]:
+    """Upcoming events a lab, network or project (co-)organises, for its page: published
+    ones, and the drafts too for those who organise in its name."""
+    actor = _actor()
+    runs = {"lab": permissions.manages_lab, "network": permissions.coordinates_network,
+            "project": permissions.manages_project}[kind]
+    drafts = permissions.is_admin(actor) or runs(actor, organiser_id)
+    return events_of(kind, organiser_id, actor, now=clock.utcnow(), include_drafts=drafts)
+
+
+def _slug_url(endpoint: str, slug: str) -> str:
+    # Building a URL costs a walk of the URL map; a list of 50 events links ~100 pages of
+    # a handful of kinds, so each kind's address is built once per request and filled in.
+    templates = g.setdefault("labnet_slug_urls", {})
+    if endpoint not in templates:
+        templates[endpoint] = url_for(endpoint, slug="SLUG-PLACEHOLDER")
+    return str(templates[endpoint]).replace("SLUG-PLACEHOLDER", quote(slug, safe=""))
+
+
+def event_organiser_url(organiser: Any) -> str:
+    """The page of an event's organiser (a lab, network or project)."""
+    endpoint = {"lab": "catalogue.lab", "network": "networks.show",
+                "project": "events.project_show"}[organiser.kind]
+    return _slug_url(endpoint, organiser.slug)
+
+
+def event_url(slug: str) -> str:
+    """An event's page."""
+    return _slug_url("events.show", slug)
+
+
 def map_tiles() -> dict[str, str]:
     """Tile settings for the map macros and pages (config TILE_URL, TILE_ATTRIBUTION)."""
     return {"url": current_app.config.get("TILE_URL") or "",
@@ -134,7 +167,8 @@ def register_template_helpers(app: Flask) -> None:
         filter_networks=filter_networks, lab_networks=lab_networks, map_tiles=map_tiles,
         lab_is_managed=lab_is_managed, watching_lab=watching_lab, lab_reach=lab_reach,
         managed_among=managed_among,
-        lab_proposals_waiting=lab_proposals_waiting,
+        lab_proposals_waiting=lab_proposals_waiting, organiser_events=organiser_events,
+        event_organiser_url=event_organiser_url, event_url=event_url,
         external_url=external_url, secret_url=secret_url, secret_text=secret_text,
         rate_kinds=RATE_KIND_LABELS)
 

@@ -5,4 +5,6 @@ pytest_plugins = [
     "tests.fixtures.mail",
     "tests.fixtures.browser",
     "tests.fixtures.dashboard",
+    "tests.fixtures.training",
+    "tests.fixtures.meetings",
 ]

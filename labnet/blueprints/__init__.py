@@ -12,6 +12,7 @@ from labnet.blueprints.auth import bp as auth
 from labnet.blueprints.bookings import bp as bookings
 from labnet.blueprints.catalogue import bp as catalogue
 from labnet.blueprints.dashboard import bp as dashboard
+from labnet.blueprints.events import bp as events
 from labnet.blueprints.feeds import bp as feeds
 from labnet.blueprints.lab_bookings import bp as lab_bookings
 from labnet.blueprints.lab_bookings import mail_bp as mail_settings
@@ -20,11 +21,13 @@ from labnet.blueprints.label import bp as label
 from labnet.blueprints.main import bp as main
 from labnet.blueprints.manage import bp as manage
 from labnet.blueprints.maps import bp as maps
+from labnet.blueprints.meetings import bp as meetings
 from labnet.blueprints.networks import bp as networks
 from labnet.blueprints.open_data import bp as open_data
 from labnet.blueprints.ops import bp as ops
 from labnet.blueprints.requests import bp as requests
 from labnet.blueprints.team import bp as team
+from labnet.blueprints.training import bp as training
 
 
 def register_blueprints(app: Flask) -> None:
@@ -47,5 +50,10 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(api)  # /api/v1/…, /api/docs
     app.register_blueprint(api_tokens)  # /account/tokens
     app.register_blueprint(open_data)  # /open-data, its files and catalog.jsonld
+    app.register_blueprint(events)  # /events, /events.ics, /events.atom, /events/<slug>, /projects
+    # /events/<slug>/register, /registrations/…, /account/training, organisers' lists,
+    # check-in, /certificates/<code>, /manage/…/qualifications
+    app.register_blueprint(training)
+    app.register_blueprint(meetings)  # /events/<slug>/meet: profiles, meetings, schedule
     app.register_blueprint(lab_create)  # /manage/propose, proposals, new-lab, /admin/labs, …
     app.register_blueprint(accreditations)  # /accreditations (+ queue, claims), /verify/<code>

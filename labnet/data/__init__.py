@@ -50,6 +50,11 @@ def demo_centres() -> list[dict[str, Any]]:
     return list(_load("demo/centres.yaml"))
 
 
+def demo_events() -> dict[str, Any]:
+    """The demo projects, people, events, registrations and meetings (issue 15)."""
+    return dict(_load("demo/events.yaml"))
+
+
 def category_rows() -> list[dict[str, Any]]:
     """Equipment categories shaped as ``equipment_category`` rows."""
     return [

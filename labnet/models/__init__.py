@@ -19,6 +19,16 @@ from labnet.models.equipment import (
     EquipmentSpec,
     EquipmentStatus,
 )
+from labnet.models.events import (
+    Event,
+    EventKet,
+    EventOrganiser,
+    EventSession,
+    Project,
+    ProjectKet,
+    ProjectManager,
+    ProjectPartner,
+)
 from labnet.models.excellence import (
     LabelAnswer,
     LabelApplication,
@@ -30,6 +40,12 @@ from labnet.models.jobs import GeocodeRequest, JobLock
 from labnet.models.lab import Lab, LabKet, LabManager, OpeningHours
 from labnet.models.lab_proposal import LabProposal, ProposalStatus
 from labnet.models.lab_watch import LabWatch
+from labnet.models.meetings import (
+    Meeting,
+    MeetingProfile,
+    MeetingSlotTaken,
+    MeetingStatus,
+)
 from labnet.models.network import (
     Network,
     NetworkCoordinator,
@@ -57,6 +73,16 @@ from labnet.models.team import (
     LabClaim,
     LabInvitation,
 )
+from labnet.models.training import (
+    Attendance,
+    Certificate,
+    EquipmentQualification,
+    EventQualification,
+    Qualification,
+    QualificationGrant,
+    Registration,
+    RegistrationStatus,
+)
 from labnet.models.user import (
     CalendarFeed,
     LoginSession,
@@ -78,6 +104,7 @@ __all__ = [
     "ActivityMetric",
     "ActivitySummaryState",
     "ApiToken",
+    "Attendance",
     "AuditEvent",
     "Base",
     "Blackout",
@@ -86,6 +113,7 @@ __all__ = [
     "BookingUnit",
     "CalendarFeed",
     "CatalogueSnapshot",
+    "Certificate",
     "ClaimMethod",
     "ClaimStatus",
     "DemandSignal",
@@ -94,8 +122,14 @@ __all__ = [
     "EquipmentFreeDay",
     "EquipmentKet",
     "EquipmentMode",
+    "EquipmentQualification",
     "EquipmentSpec",
     "EquipmentStatus",
+    "Event",
+    "EventKet",
+    "EventOrganiser",
+    "EventQualification",
+    "EventSession",
     "GazetteerAltName",
     "GazetteerPlace",
     "GeocodeCache",
@@ -120,6 +154,10 @@ __all__ = [
     "LabelScore",
     "LabelStatus",
     "LoginSession",
+    "Meeting",
+    "MeetingProfile",
+    "MeetingSlotTaken",
+    "MeetingStatus",
     "Membership",
     "Network",
     "NetworkCoordinator",
@@ -133,7 +171,15 @@ __all__ = [
     "Organisation",
     "OutboxEmail",
     "OutboxStatus",
+    "Project",
+    "ProjectKet",
+    "ProjectManager",
+    "ProjectPartner",
     "ProposalStatus",
+    "Qualification",
+    "QualificationGrant",
+    "Registration",
+    "RegistrationStatus",
     "RequestKind",
     "RequestLab",
     "RequestMessage",

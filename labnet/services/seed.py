@@ -56,6 +56,7 @@ from labnet.services.booking import free_days
 from labnet.services.catalogue.search import index as search_index
 from labnet.services.catalogue.taxonomy import sync_taxonomies
 from labnet.services.requests.workflow import seed_demo_requests
+from labnet.services.seed_events import seed_demo_events
 
 DEMO_PASSWORD = "labnet-demo"  # noqa: S105 - documented demo password, demo accounts only
 DEMO_ACCOUNTS = (
@@ -216,6 +217,8 @@ def seed_demo(*, now: datetime, progress: Progress = _noop) -> dict[str, int]:
     # of activity for the dashboard.
     seed_demo_requests(now=now)
     _demo_networks(now)
+    # Projects, events, registrations and meetings between consortia (issue 15).
+    seed_demo_events(now=now, password=DEMO_PASSWORD, progress=progress)
     _demo_activity(now, progress)
     accreditations = seed_demo_accreditations(now=now, instance_path=current_app.instance_path)
     progress("demo accreditations", accreditations, accreditations)

@@ -2,7 +2,7 @@
 (equipment_free_day, lab_free_week), filled for the existing data
 
 Revision ID: 9fd0f797c0b8
-Revises: a9e1c0de1701
+Revises: c4e7a1d95b20
 Create Date: 2026-12-04 16:00:00
 
 Issue 13 (fast at scale): the facet counts of a search are one grouped query over
@@ -20,7 +20,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '9fd0f797c0b8'
-down_revision = 'a9e1c0de1701'
+down_revision = 'c4e7a1d95b20'
 branch_labels = None
 depends_on = None
 

@@ -115,6 +115,21 @@ def _build_cast(app, request):
 
     seed_label(app, people)
     # --- end the excellence label ---
+    # --- projects and events: people.ev_* (see cases/events) ---
+    from tests.authz.cases.events import seed as seed_events
+
+    seed_events(app, people)
+    # --- end projects and events ---
+    # --- meetings at an event: people.mt_* (see cases/meetings) ---
+    from tests.authz.cases.meetings import seed as seed_meetings
+
+    seed_meetings(app, people)
+    # --- end meetings ---
+    # --- registration and training: people.tr_* (see cases/training) ---
+    from tests.authz.cases.training import seed as seed_training
+
+    seed_training(app, people)
+    # --- end registration and training ---
     return people
 
 

@@ -44,7 +44,7 @@ def test_manager_claims_with_a_pdf_verifier_verifies_badge_and_filter_follow(
     log_out(page)
 
     log_in(page, verifier, PASSWORD)
-    nav_click(page, "Verify")
+    nav_click(page, "Accreditation claims")
     row = page.locator("#accreditation-queue tr", has_text="Aachen Testing Lab")
     # The evidence link, fetched with the verifier's session (Chromium's PDF viewer is an
     # extension, which the loopback-only check would count as another host).

@@ -14,7 +14,7 @@ ROLES = {
     "manager@labnet.example": ["My bookings", "My requests", "Manage", "Marco Rossi"],
     "coordinator@labnet.example": ["My bookings", "My requests", "Manage", "Claire Dubois"],
     "admin@labnet.example": ["My bookings", "My requests", "Manage", "Admin", "Anna Nowak"],
-    "verifier@labnet.example": ["My bookings", "My requests", "Label queue", "Viktor Horvat"],
+    "verifier@labnet.example": ["My bookings", "My requests", "Verify", "Viktor Horvat"],
 }
 
 # Each top-level entry's box, whether its text overflows it, and the search box's room for

@@ -25,10 +25,14 @@ from labnet.services.analytics.digest import send_coordinator_digest
 from labnet.services.booking import engine, reminders, sme_proof
 from labnet.services.catalogue.labs import claims, contact, creation, invitations, watch
 from labnet.services.catalogue.labs.profile import LabProfile
+from labnet.services.meetings import rules as meet
+from labnet.services.meetings.slots import parse_slot
 from labnet.services.networks import rules as nw
 from labnet.services.notifications.outbox import DEFAULT_WHY, send_digests
 from labnet.services.requests import workflow
 from tests.fixtures.berlin import APPROVING, NOW, SPLIT_DAY, berlin
+from tests.fixtures.meetings import SLOT1, make_event
+from tests.fixtures.meetings import register as register_for_event
 
 TEMPLATES = Path(__file__).parents[2] / "labnet" / "templates" / "email"
 # Every e-mail kind: a template pair whose name is no partial (``_…``, ``…_facts``).
@@ -223,6 +227,17 @@ def _walk(make_org, make_user, make_lab, make_equipment) -> dict[str, str]:
         label.score_application(_u(verifier), application.id,
                                 dict.fromkeys(framework().codes, score), "", now=NOW)
         db.session.commit()
+    # Meetings at an event: asked for, answered, called off.
+    event = make_event(lab.id, slug="walk-meet")
+    db.session.commit()
+    for person in (m(), _u(researcher_id)):
+        register_for_event(event.id, person.id)
+        meet.save_profile(_u(person.id), event, meet.ProfileFields(offer="Tests"), now=NOW)
+    asked = meet.request_meeting(m(), event, researcher_id, parse_slot(SLOT1), "Coffee?",
+                                 now=NOW)
+    meet.answer_meeting(_u(researcher_id), event, asked.id, True, "Yes", now=NOW)
+    meet.take_back_meeting(m(), event, asked.id, now=NOW)
+    db.session.commit()
     return {"bob@gmail.com": "Bob Waiting"}
 
 
@@ -248,10 +263,54 @@ def _accreditation_walk(make_user, boss, lab: Lab, instance: str) -> None:
     db.session.commit()
 
 
+def _walk_training(make_user, make_lab, make_course) -> None:
+    """Registration, the waiting list, reminders, messages, certificates, qualifications."""
+    from labnet.models.events import Event
+    from labnet.models.training import Qualification
+    from labnet.services.training import attendance, qualifications
+    from labnet.services.training import registration as reg
+
+    lab = make_lab(name="Course Lab")
+    boss_id = make_user(manages=(lab,), full_name="Cole Course").id
+    boss = lambda: _u(boss_id)  # noqa: E731
+    course = make_course(lab, [(berlin(2026, 3, 10, 9), berlin(2026, 3, 10, 12))], capacity=1,
+                         title="Walk course")
+    a, b, c = (make_user(full_name=f"Trainee {n}").id for n in "ABC")
+    first = reg.register(_u(a), course.id, {}, now=NOW)
+    second = reg.register(_u(b), course.id, {}, now=NOW)
+    reg.register(_u(c), course.id, {}, now=NOW)
+    db.session.commit()
+    reg.cancel_registration(_u(a), first.id, now=NOW)  # offered to B
+    db.session.commit()
+    reg.hand_on_offers(now=NOW + 49 * H)  # B's offer lapses, C is offered
+    db.session.commit()
+    third = db.session.scalar(select(reg.Registration).where(
+        reg.Registration.user_id == c, reg.Registration.status == "offered"))
+    reg.accept_offer(_u(c), third.id, now=NOW + 50 * H)
+    reg.send_event_reminders(now=berlin(2026, 3, 9, 10))
+    reg.message_participants(boss(), course.id, "Bring your samples", "Up to 5 each.",
+                             now=NOW + 50 * H)
+    db.session.commit()
+    q = Qualification(lab_id=lab.id, name="SEM operation", validity_months=24, created_at=NOW)
+    db.session.add(q)
+    db.session.commit()
+    qualifications.set_event_grants(boss(), course.id, [q.id], now=NOW)
+    session = attendance.list_sessions(course.id)[0]
+    attendance.mark_attendance(boss(), course.id, third.id, session.id, True, now=NOW)
+    attendance.issue_certificates(boss(), course.id, now=NOW)
+    db.session.commit()
+    grant = db.session.scalar(select(qualifications.QualificationGrant))
+    qualifications.revoke_grant(boss(), grant.id, "Incident", now=NOW)
+    reg.tell_event_cancelled(db.session.get_one(Event, course.id), now=NOW)
+    db.session.commit()
+    del second
+
+
 def test_every_kind_of_email_greets_links_and_says_why(ctx, frozen_clock, make_org, make_user,
                                                         make_lab,
-                                                        make_equipment):
+                                                        make_equipment, make_course):
     gone = _walk(make_org, make_user, make_lab, make_equipment)
+    _walk_training(make_user, make_lab, make_course)
     rows = list(db.session.scalars(select(OutboxEmail).order_by(OutboxEmail.id)))
     names = {**gone, **dict(db.session.execute(select(User.email, User.full_name)).all())}
     sent = {row.kind for row in rows}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+from datetime import timedelta
 
 from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
@@ -63,6 +64,8 @@ def index():
         network_choices=analytics.network_choices(current_user),
         centroids=analytics.COUNTRY_CENTROIDS,
         display=analytics.display, scoped=f.lab_scope is not None,
+        upcoming_args={**args, "from": now.date().isoformat(),
+                       "to": (now.date() + timedelta(days=91)).isoformat()},
     ), 422 if errors else 200
 
 

@@ -6,7 +6,7 @@ with formula-like text cells neutralised (DESIGN rule 7).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +22,12 @@ from labnet.models import (
     ActivitySummaryState,
     EquipmentCategory,
     KetArea,
+)
+from labnet.services.analytics.events import (
+    EVENT_SECTIONS,
+    events_by_country,
+    events_by_ket,
+    meetings_by_event,
 )
 from labnet.services.analytics.figures import (
     Table,
@@ -42,7 +48,7 @@ from labnet.services.analytics.summary import SUMMARY_JOB
 from labnet.services.common.spreadsheet import safe_cell
 
 SECTIONS = ("demand", "supply-ket", "supply-country", "matching", "utilisation-labs",
-            "utilisation-categories", "flows", "unmet", "demand-supply")
+            "utilisation-categories", "flows", "unmet", "demand-supply", *EVENT_SECTIONS)
 
 
 @dataclass
@@ -55,6 +61,9 @@ class Dashboard:
     flows: dict[str, Any]
     totals: dict[str, Any]
     summarised_until: datetime | None
+    # The training and events section's meeting totals (requested, accepted, held,
+    # cross_project).
+    meetings: dict[str, int] = field(default_factory=dict)
 
 
 def _names() -> tuple[dict[str, str], dict[str, str], dict[str, str | None]]:
@@ -101,13 +110,21 @@ def build(f: Filters, *, now: datetime, only: str | None = None) -> Dashboard:
     if want("demand-supply"):
         tables["demand-supply"] = demand_against_supply(f, stats, tables["supply-ket"], kets,
                                                         parents)
+    meetings: dict[str, int] = {}
+    if want("events-ket"):
+        tables["events-ket"] = events_by_ket(f, kets, now=now)
+    if want("events-country"):
+        tables["events-country"] = events_by_country(f, now=now)
+    if want("meetings"):
+        tables["meetings"], meetings = meetings_by_event(f, now=now)
     totals: dict[str, Any] = {}
     if "demand" in tables:
         cols = tables["demand"].columns
         for i, col in enumerate(cols[1:], start=1):
             totals[col] = sum(row[i] for row in tables["demand"].rows)
     state = db.session.get(ActivitySummaryState, SUMMARY_JOB) if only is None else None
-    return Dashboard(f, tables, match, flow, totals, state.until if state else None)
+    return Dashboard(f, tables, match, flow, totals, state.until if state else None,
+                     meetings)
 
 
 # --- the shared cache (labnet.caches) ------------------------------------------------------

@@ -37,6 +37,7 @@ from labnet.models import Equipment, EquipmentStatus, Lab, LabManager, User
 from labnet.models.booking import Booking, BookingStatus
 from labnet.models.user import CalendarFeed
 from labnet.permissions import can_manage_lab
+from labnet.services.training.calendar import add_registered_events
 
 PAST_DAYS = 30
 MAX_ENTRIES = 5000
@@ -205,5 +206,8 @@ def build_calendar(feed: CalendarFeed, *, now: datetime) -> bytes:
     stamp = now.astimezone(UTC)
     for booking in db.session.scalars(stmt).unique():
         cal.add_component(_event(booking, feed, stamp))
+    if feed.kind == "organisation":
+        # The owner's own event registrations beside the bookings (issue 15 §3).
+        add_registered_events(cal, feed.user_id, now=now)
     cal.add_missing_timezones()
     return cal.to_ical()
