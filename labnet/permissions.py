@@ -869,7 +869,7 @@ def can_see_online_url(actor: Actor, event: Event) -> bool:
     return holds_seat(actor, event) or can_edit_event(actor, event)
 
 
-# --- Registration, training and qualifications (issue 15 §3-4) ---------------------------
+# --- Registration, training and qualifications ------------------------------------------
 
 
 def can_register(actor: Actor) -> bool:

@@ -26,6 +26,7 @@ from labnet.services.catalogue.labs.watch import is_watching
 from labnet.services.events.listing import events_of
 from labnet.services.geo.geocoding import country_name, country_names
 from labnet.services.networks.rules import list_network_choices, networks_of_lab
+from labnet.services.training.registration import registration_box
 
 
 def money(amount: Decimal | float | None, currency: str = "EUR") -> str:
@@ -137,6 +138,11 @@ def event_organiser_url(organiser: Any) -> str:
     return _slug_url(endpoint, organiser.slug)
 
 
+def event_registration(event: Any) -> Any:
+    """The registration block of an event's page for the current user."""
+    return registration_box(_actor(), event, now=clock.utcnow())
+
+
 def event_url(slug: str) -> str:
     """An event's page."""
     return _slug_url("events.show", slug)
@@ -169,6 +175,7 @@ def register_template_helpers(app: Flask) -> None:
         managed_among=managed_among,
         lab_proposals_waiting=lab_proposals_waiting, organiser_events=organiser_events,
         event_organiser_url=event_organiser_url, event_url=event_url,
+        event_registration=event_registration,
         external_url=external_url, secret_url=secret_url, secret_text=secret_text,
         rate_kinds=RATE_KIND_LABELS)
 

@@ -1,5 +1,5 @@
 """Registration for events, the waiting list, attendance, certificates and the
-qualifications training grants (issue 15 §3, §4).
+qualifications training grants.
 
 A registration holds a seat while it is ``registered`` or ``offered`` (a freed seat kept for
 the first person waiting until ``offer_expires_at``); ``event.seats_taken`` counts exactly

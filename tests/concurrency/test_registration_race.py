@@ -16,11 +16,13 @@ from labnet.extensions import db
 from labnet.models.events import Event
 from labnet.models.training import Registration
 
-SEATS = 10
-# 50 processes on PostgreSQL (row locks wait as long as needed). SQLite serialises every
-# writer on one database lock that each waits for at most 30 s (busy_timeout): 25 processes
-# keep the queue well inside that on a loaded 2-core machine; the guarantee is the same code.
-PROCESSES = 50 if os.environ.get("LABNET_TEST_DATABASE_URL") else 25
+# 50 processes for 10 seats on PostgreSQL (row locks wait as long as needed). SQLite
+# serialises every writer on one database lock that each waits for at most 30 s
+# (busy_timeout, with an fsync per commit): on a loaded 2-core machine 25 processes already
+# made the last one wait longer, so SQLite races 12 for 4 seats, like the booking race; the
+# guarantee is the same code.
+ON_POSTGRES = bool(os.environ.get("LABNET_TEST_DATABASE_URL"))
+PROCESSES, SEATS = (50, 10) if ON_POSTGRES else (12, 4)
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
@@ -55,7 +57,7 @@ def register(database_url: str, instance_path: str, user_id: int, event_id: int,
             db.engine.dispose()
 
 
-def test_fifty_people_registering_at_once_for_ten_seats(app, make_lab, make_user,
+def test_many_people_registering_at_once_never_exceed_the_seats(app, make_lab, make_user,
                                                         make_course, tmp_path):
     lab = make_lab()
     make_user(manages=(lab,))

@@ -202,3 +202,24 @@ def test_the_job_runs_from_the_command_line_and_hands_on_once(app, runner, froze
     with app.app_context():
         assert db.session.scalar(select(func.count(OutboxEmail.id)).where(
             OutboxEmail.kind == "event_offer_lapsed")) == 1
+
+
+def test_registered_events_join_the_persons_calendar_feed_not_a_colleagues(ctx, course,
+                                                                           make_user):
+    import icalendar
+
+    from labnet.services.booking import calendars
+
+    person = make_user()
+    colleague = make_user(organisation=db.session.get_one(User, person.id).organisation)
+    _register(person.id, course.id)
+    secret = "test-secret-key-not-for-production"
+    mine = calendars.ensure_feeds(_u(person.id), secret=secret, now=NOW)[0].feed
+    theirs = calendars.ensure_feeds(_u(colleague.id), secret=secret, now=NOW)[0].feed
+    db.session.commit()
+    cal = icalendar.Calendar.from_ical(calendars.build_calendar(mine, now=NOW))
+    [entry] = cal.walk("VEVENT")
+    assert str(entry.get("summary")).startswith("Course")
+    assert entry.get("dtstart").dt.isoformat() == "2026-03-10T09:00:00+01:00"
+    other = icalendar.Calendar.from_ical(calendars.build_calendar(theirs, now=NOW))
+    assert other.walk("VEVENT") == []

@@ -22,7 +22,24 @@ DOWNLOADS = {
     "manage.equipment_codes": lambda w: "/manage/equipment-codes.csv",
     "lab_bookings.usage_csv": lambda w: "/manage/bookings/usage.csv?month=2026-02",
     "accreditations.registry_csv": lambda w: "/accreditations.csv",
+    "training.participants_csv": lambda w: "/events/csv-course/registrations.csv",
 }
+
+
+def _add_course(app, world) -> None:
+    """An event of the Aachen lab for the registrations CSV (its organisers' download)."""
+    from datetime import UTC, datetime, timedelta
+
+    from labnet.models.events import Event, EventOrganiser
+
+    start = datetime(2026, 3, 20, 9, tzinfo=UTC)
+    with app.app_context():
+        event = Event(slug="csv-course", kind="training_course", title=NAME, status="published",
+                      starts_at=start, ends_at=start + timedelta(hours=3), questions=[])
+        db.session.add(event)
+        db.session.flush()
+        db.session.add(EventOrganiser(event_id=event.id, lab_id=world.aachen.id))
+        db.session.commit()
 
 
 def test_every_csv_route_is_listed(app):
@@ -39,6 +56,8 @@ def test_csv_download_is_utf8_with_a_byte_order_mark(app, client, dash_world, qu
         db.session.get(Lab, dash_world.aachen.id).name = NAME
         db.session.commit()
     summarise(app)
+    if endpoint == "training.participants_csv":
+        _add_course(app, dash_world)
     quick_login(client, dash_world.admin)
     response = client.get(DOWNLOADS[endpoint](dash_world))
     assert response.status_code == 200

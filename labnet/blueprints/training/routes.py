@@ -1,5 +1,5 @@
 """Registration, the waiting list, the organisers' lists, check-in and certificates, and
-qualifications (issue 15 §3-4).
+qualifications.
 
 Events are loaded through ``permissions.event_for`` (drafts 404 for all but their editors)
 and ``edited_event_for`` (403 for people who see the event but do not organise it); a
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -38,7 +37,7 @@ from labnet.extensions import db
 from labnet.links import external_url
 from labnet.models import Equipment, Lab
 from labnet.models.events import Event
-from labnet.models.training import Qualification, Registration, RegistrationStatus
+from labnet.models.training import RegistrationStatus
 from labnet.services.common.spreadsheet import safe_cell
 from labnet.services.training import attendance, qualifications, registration
 from labnet.services.training.calendar import registration_ics
@@ -49,30 +48,6 @@ BADGES = {"registered": "success", "waiting": "warning", "offered": "info",
 
 def _event_page_url(event: Event) -> str:
     return qualifications.event_page_url(event, external=False)
-
-
-@dataclass(frozen=True)
-class RegistrationBox:
-    """What the event page's registration block shows the viewer."""
-
-    mine: Registration | None
-    label: str
-    closed: str | None
-    full: bool
-    grants: list[Qualification]
-
-
-@bp.app_context_processor
-def _registration_box() -> dict[str, object]:
-    def event_registration(event: Event) -> RegistrationBox:
-        mine = registration.live_registration(getattr(current_user, "id", None), event.id)
-        return RegistrationBox(
-            mine, registration.STATUS_LABELS[mine.status] if mine else "",
-            registration.registration_problem(event, now=clock.utcnow()),
-            event.capacity is not None and event.seats_taken >= event.capacity,
-            qualifications.event_grants(event.id))
-
-    return {"event_registration": event_registration}
 
 
 # --- the person's side ----------------------------------------------------------------------

@@ -207,7 +207,7 @@ def build_calendar(feed: CalendarFeed, *, now: datetime) -> bytes:
     for booking in db.session.scalars(stmt).unique():
         cal.add_component(_event(booking, feed, stamp))
     if feed.kind == "organisation":
-        # The owner's own event registrations beside the bookings (issue 15 §3).
+        # The owner's own event registrations beside the bookings.
         add_registered_events(cal, feed.user_id, now=now)
     cal.add_missing_timezones()
     return cal.to_ical()

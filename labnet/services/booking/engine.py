@@ -12,9 +12,9 @@ Rules owned here, and only here:
 - DESIGN rule 8: a lab without an active manager takes no bookings
   (:func:`require_managed_lab`, before the other rules, for the preview and the booking
   alike, so every path obeys it).
-- Issue 15 §4: booking self-service equipment needs the qualifications it requires, valid at
-  the start (``services.training.qualifications.require_qualifications``); operator-assisted
-  equipment needs none.
+- Training that qualifies: booking self-service equipment needs the qualifications it
+  requires, valid at the start (``services.training.qualifications.require_qualifications``);
+  operator-assisted equipment needs none.
 - DESIGN rule 3: instants are UTC; the rules are evaluated in the lab's zone
   (``services.booking.availability``).
 - State changes are compare-and-set on the status, so two job runners or two managers act
@@ -240,7 +240,7 @@ def _checked(actor: Any, equipment_id: int, start_at: datetime, end_at: datetime
     if not can_view_equipment(actor, equipment):
         raise NotFound(equipment_id)
     require_managed_lab(equipment.lab)
-    # Issue 15 §4: self-service equipment may require a qualification the booker holds.
+    # Training that qualifies: self-service equipment may require a qualification the booker holds.
     require_qualifications(actor, equipment, start_at, now=now)
     units = check_rules(equipment, start_at, end_at, now=now)
     if _overlap_exists(equipment, start_at, end_at):

@@ -2,7 +2,7 @@
 
 :func:`event_cancelled` is the one hook the events service calls when an event is
 cancelled, in the cancelling transaction. Registrations belong to the registration service
-(issue 15 §3), which tells every registered and waiting person; the seats need no release
+, which tells every registered and waiting person; the seats need no release
 (no seat of a cancelled event is offered or taken again).
 """
 

@@ -566,6 +566,29 @@ def registration_for(actor: Any, registration_id: int) -> tuple[Registration, Ev
     return reg, event
 
 
+@dataclass(frozen=True)
+class RegistrationBox:
+    """What the event page's registration block shows a viewer."""
+
+    mine: Registration | None
+    label: str
+    closed: str | None
+    full: bool
+    grants: list[Any]
+
+
+def registration_box(actor: Any, event: Event, *, now: datetime) -> RegistrationBox:
+    """The viewer's registration (if any), why registration is closed (if it is), whether
+    the event is full, and the qualifications it grants."""
+    from labnet.services.training.qualifications import event_grants
+
+    mine = live_registration(getattr(actor, "id", None), event.id)
+    return RegistrationBox(mine, STATUS_LABELS[mine.status] if mine else "",
+                           registration_problem(event, now=now),
+                           event.capacity is not None and event.seats_taken >= event.capacity,
+                           event_grants(event.id))
+
+
 def registration_link(reg: Registration) -> str:
     """The absolute address of the person's registration page (e-mails)."""
     return external_url("training.registration", registration_id=reg.id)
