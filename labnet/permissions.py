@@ -665,7 +665,7 @@ def claim_for(actor: Actor, claim_id: int) -> LabClaim:
     return claim
 
 
-# --- Projects and events (issue 15 §1-2) -------------------------------------------------
+# --- Projects and events -------------------------------------------------
 # Projects are public. An event is edited by whoever organises it: a manager of an
 # organising lab, a coordinator of an organising network, a manager of an organising
 # project, and admins. Drafts are seen by those only; published and cancelled events by all.

@@ -1,4 +1,4 @@
-"""The common events page across labs, networks and projects (issue 15 §2): filters, the
+"""The common events page across labs, networks and projects: filters, the
 list, the month calendar, the map, the iCalendar subscription and the Atom feed, and the
 schema.org ``Event`` of an event page.
 
@@ -35,6 +35,7 @@ from labnet.dates import in_range
 from labnet.extensions import db
 from labnet.models import Event, EventKet, EventOrganiser, Lab, Network, Project
 from labnet.models.events import EVENT_KINDS
+from labnet.permissions import listed_lab_condition
 from labnet.services.events.events import LANGUAGES, OrganiserView, organisers_of
 from labnet.services.geo.geocoding import EUROPEAN_COUNTRIES
 
@@ -535,7 +536,7 @@ def organiser_choices(*, now: datetime, selected: str = "") -> list[tuple[str, s
     kind, _, slug = selected.partition(":")
     if kind == "lab" and slug:
         name = db.session.scalar(select(Lab.name).where(Lab.slug == slug,
-                                                        Lab.is_published.is_(True)))
+                                                        listed_lab_condition()))
         if name is not None:
             out.insert(0, (selected, name))
     return out

@@ -2,9 +2,9 @@
 
 :func:`event_cancelled` is the one hook the events service calls when an event is
 cancelled, in the cancelling transaction. Registrations belong to the registration service
-(issue 15 §3): it extends this function to tell every registered and waiting person and to
-release their seats. Without registrations nobody has signed up, so nobody is told, and the
-function says so by returning no recipients.
+(registration and the waiting list): it extends this function to tell every registered
+and waiting person and to release their seats. Without registrations nobody has signed
+up, so nobody is told, and the function says so by returning no recipients.
 """
 
 from __future__ import annotations
