@@ -519,17 +519,20 @@ def sessions_of(event_ids: list[int]) -> dict[int, list[Any]]:
 
 def organiser_choices(*, now: datetime, selected: str = "") -> list[tuple[str, str]]:
     """("kind:slug", name) choices of the organiser filter: the projects and public networks
-    with an upcoming published event (a few hundred rows at most, each checked through the
-    organiser index), and the selected organiser when it is a lab — ten thousand labs make
-    no menu; a lab's page links to its events instead. The same for everyone: members-only
+    with an upcoming published event (a few hundred rows at most), and the selected
+    organiser when it is a lab — ten thousand labs make no menu; a lab's page links to its
+    events instead. The same for everyone: members-only
     networks are never offered (DESIGN rule 6)."""
     upcoming = and_(Event.status == "published", Event.ends_at > now)
     out: list[tuple[str, str]] = []
     for kind, model, column in (("network", Network, EventOrganiser.network_id),
                                 ("project", Project, EventOrganiser.project_id)):
-        stmt = (select(model.slug, model.name).where(exists().where(
-            column == model.id, Event.id == EventOrganiser.event_id, upcoming))
-            .order_by(model.name).limit(300))
+        # Driven from the organiser index (its rows with this kind of organiser), once:
+        # an EXISTS per project or network would walk the events for each of them.
+        ids = (select(column).join(Event, Event.id == EventOrganiser.event_id)
+               .where(column.is_not(None), upcoming))
+        stmt = (select(model.slug, model.name).where(model.id.in_(ids))
+                .order_by(model.name).limit(300))
         if kind == "network":
             stmt = stmt.where(Network.visibility == "public")
         out.extend((f"{kind}:{slug}", name) for slug, name in db.session.execute(stmt))
