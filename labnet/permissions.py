@@ -756,7 +756,9 @@ def label_application_for(actor: Actor, application_id: int) -> LabelApplication
     if application is None or not can_view_label_application(actor, application):
         raise NotFound("label application")
     return application
-# --- Projects and events (issue 15 §1-2) -------------------------------------------------
+
+
+# --- Projects and events -------------------------------------------------
 # Projects are public. An event is edited by whoever organises it: a manager of an
 # organising lab, a coordinator of an organising network, a manager of an organising
 # project, and admins. Drafts are seen by those only; published and cancelled events by all.

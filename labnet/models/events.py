@@ -1,4 +1,4 @@
-"""Projects and events (issue 15 §1, §2).
+"""Projects and events.
 
 A *project* is a transnational project (a consortium) with partners (LabNet organisations,
 or a name and country for those not on LabNet) and its own managers. An *event* (training

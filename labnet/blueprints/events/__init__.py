@@ -1,4 +1,4 @@
-"""Projects and events (issue 15 §1-2): the project registry and pages, the common
+"""Projects and events: the project registry and pages, the common
 ``/events`` page (list, calendar, map, iCalendar and Atom feeds), event pages, and the
 organisers' pages (create, edit, publish, cancel, co-organisers)."""
 

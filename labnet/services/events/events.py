@@ -1,4 +1,4 @@
-"""Events published by labs, networks and projects (issue 15 §2): create, edit, publish,
+"""Events published by labs, networks and projects: create, edit, publish,
 cancel, co-organisers.
 
 Rules (each refusal is a :class:`RuleViolation` naming its field; a form shows them all):

@@ -1,4 +1,4 @@
-"""The common events page across labs, networks and projects (issue 15 §2): filters, the
+"""The common events page across labs, networks and projects: filters, the
 list, the month calendar, the map, the iCalendar subscription and the Atom feed, and the
 schema.org ``Event`` of an event page.
 
@@ -35,6 +35,7 @@ from labnet.dates import in_range
 from labnet.extensions import db
 from labnet.models import Event, EventKet, EventOrganiser, Lab, Network, Project
 from labnet.models.events import EVENT_KINDS
+from labnet.permissions import listed_lab_condition
 from labnet.services.events.events import LANGUAGES, OrganiserView, organisers_of
 from labnet.services.geo.geocoding import EUROPEAN_COUNTRIES
 
@@ -518,24 +519,27 @@ def sessions_of(event_ids: list[int]) -> dict[int, list[Any]]:
 
 def organiser_choices(*, now: datetime, selected: str = "") -> list[tuple[str, str]]:
     """("kind:slug", name) choices of the organiser filter: the projects and public networks
-    with an upcoming published event (a few hundred rows at most, each checked through the
-    organiser index), and the selected organiser when it is a lab — ten thousand labs make
-    no menu; a lab's page links to its events instead. The same for everyone: members-only
+    with an upcoming published event (a few hundred rows at most), and the selected
+    organiser when it is a lab — ten thousand labs make no menu; a lab's page links to its
+    events instead. The same for everyone: members-only
     networks are never offered (DESIGN rule 6)."""
     upcoming = and_(Event.status == "published", Event.ends_at > now)
     out: list[tuple[str, str]] = []
     for kind, model, column in (("network", Network, EventOrganiser.network_id),
                                 ("project", Project, EventOrganiser.project_id)):
-        stmt = (select(model.slug, model.name).where(exists().where(
-            column == model.id, Event.id == EventOrganiser.event_id, upcoming))
-            .order_by(model.name).limit(300))
+        # Driven from the organiser index (its rows with this kind of organiser), once:
+        # an EXISTS per project or network would walk the events for each of them.
+        ids = (select(column).join(Event, Event.id == EventOrganiser.event_id)
+               .where(column.is_not(None), upcoming))
+        stmt = (select(model.slug, model.name).where(model.id.in_(ids))
+                .order_by(model.name).limit(300))
         if kind == "network":
             stmt = stmt.where(Network.visibility == "public")
         out.extend((f"{kind}:{slug}", name) for slug, name in db.session.execute(stmt))
     kind, _, slug = selected.partition(":")
     if kind == "lab" and slug:
         name = db.session.scalar(select(Lab.name).where(Lab.slug == slug,
-                                                        Lab.is_published.is_(True)))
+                                                        listed_lab_condition()))
         if name is not None:
             out.insert(0, (selected, name))
     return out

@@ -1,8 +1,8 @@
 """Who is told when an event changes for its participants.
 
 :func:`event_cancelled` is the one hook the events service calls when an event is
-cancelled, in the cancelling transaction. Registrations belong to the registration service
-, which tells every registered and waiting person; the seats need no release
+cancelled, in the cancelling transaction. Registrations belong to the registration service,
+which tells every registered and waiting person; the seats need no release
 (no seat of a cancelled event is offered or taken again).
 """
 

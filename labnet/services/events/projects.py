@@ -1,4 +1,4 @@
-"""The registry of transnational projects (issue 15 §1).
+"""The registry of transnational projects.
 
 Rules (each refusal is a :class:`RuleViolation` naming its field):
 
