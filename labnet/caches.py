@@ -16,7 +16,7 @@ otherwise up to ``DASHBOARD_CACHE_SECONDS`` old; the map's availability filter i
 cached). Who may see what is not part of the generation: caches key their entries by the
 viewer's scope, read at request time (:func:`labnet.permissions.visibility_scope`).
 
-Shared across hosts (issue 16): the generation is not a number kept in this process but a
+Shared across hosts: the generation is not a number kept in this process but a
 *version key* kept in the cache backend (Flask-Caching: Redis when ``REDIS_URL`` is set,
 a local ``SimpleCache`` otherwise — the same code path for ``make run``). A committed write
 bumps the version of every scope it touched — ``catalogue`` (labs and networks, what

@@ -10,7 +10,7 @@ loser is told "skipped". A runner that dies holding a lease blocks its job only 
 lease ends (then the next scheduler to tick takes it over), so every job bounds its work
 per run well inside its lease.
 
-Once per period (issue 16): the scheduler asks for a run only if none *started* within the
+Once per period: the scheduler asks for a run only if none *started* within the
 job's period (:data:`PERIOD_SLACK` short of its interval), so two schedulers on two hosts,
 whose timers tick at different moments, still run each job once per interval between
 them. ``flask labnet jobs run`` asks without that condition (an operator's explicit run).

@@ -890,7 +890,7 @@ def holds_seat(actor: Actor, event: Event) -> bool:
         Registration.status == "registered"))))
 
 
-# Meetings between participants of an event (issue 15 §5) ------------------------------------
+# Meetings between participants of an event ------------------------------------
 # The Meet page is for the people registered for a published event, and its organisers (its
 # editors) see its figures; a draft event is 404 for everyone but its editors, a published
 # one 403 for everyone else. A meeting is known only to its two people (404 for the rest).

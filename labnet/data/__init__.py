@@ -51,7 +51,7 @@ def demo_centres() -> list[dict[str, Any]]:
 
 
 def demo_events() -> dict[str, Any]:
-    """The demo projects, people, events, registrations and meetings (issue 15)."""
+    """The demo projects, people, events, registrations and meetings."""
     return dict(_load("demo/events.yaml"))
 
 

@@ -1,4 +1,4 @@
-"""Meetings between consortia during an event (issue 15 §5).
+"""Meetings between consortia during an event.
 
 A registered participant publishes a :class:`MeetingProfile` on the event's Meet page
 (what they offer, what they look for, KET areas, the project they come for) and asks another

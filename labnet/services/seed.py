@@ -217,7 +217,7 @@ def seed_demo(*, now: datetime, progress: Progress = _noop) -> dict[str, int]:
     # of activity for the dashboard.
     seed_demo_requests(now=now)
     _demo_networks(now)
-    # Projects, events, registrations and meetings between consortia (issue 15).
+    # Projects, events, registrations and meetings between consortia.
     seed_demo_events(now=now, password=DEMO_PASSWORD, progress=progress)
     _demo_activity(now, progress)
     accreditations = seed_demo_accreditations(now=now, instance_path=current_app.instance_path)

@@ -1,4 +1,4 @@
-"""Demo data of issue 15 (``labnet/data/demo/events.yaml``): three projects (one named after
+"""Demo projects and events (``labnet/data/demo/events.yaml``): three projects (one named after
 the Interreg Central Europe project CluStrat) with demo centres as partners, demo
 participants, a dozen events over the next three months and two past ones, registrations
 (one event full with a waiting list), a multi-session course granting a qualification two

@@ -1,4 +1,4 @@
-"""Accreditation pages (issue 14 §1, §3).
+"""Accreditation pages.
 
 - a lab's managers: ``/manage/labs/<slug>/accreditations`` (the lab's claims and history),
   ``…/new`` (claim or renew), and the claim page ``/accreditations/claims/<id>`` where they

@@ -1,4 +1,4 @@
-"""Meetings between consortia at an event (issue 15 §5): the Meet page with the profiles,
+"""Meetings between consortia at an event: the Meet page with the profiles,
 meeting requests and answers, each person's schedule (.ics) and the organisers' figures."""
 
 from flask import Blueprint

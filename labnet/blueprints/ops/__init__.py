@@ -1,4 +1,4 @@
-"""Operating LabNet: /ready, /metrics, the request id and JSON logs (issue 16)."""
+"""Operating LabNet: /ready, /metrics, the request id and JSON logs."""
 
 from flask import Blueprint
 

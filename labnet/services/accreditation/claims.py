@@ -1,4 +1,4 @@
-"""Accreditation claims and their verification (issue 14 §1).
+"""Accreditation claims and their verification.
 
 Rules owned here:
 

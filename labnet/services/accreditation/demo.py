@@ -1,4 +1,4 @@
-"""Demo accreditations for ``flask labnet seed-demo`` (issue 14 §4): claims in every state
+"""Demo accreditations for ``flask labnet seed-demo``: claims in every state
 from ``labnet/data/demo/accreditations.yaml``, dated relative to the day of seeding, with
 small generated PDF certificates for some open claims. Idempotent: a claim whose lab already
 has that certificate number is skipped."""

@@ -1,4 +1,4 @@
-"""The public registry of accreditations and the verification pages (issue 14 §3).
+"""The public registry of accreditations and the verification pages.
 
 - **Registry**: every currently valid accreditation and label (``validity.currently_valid``)
   of a published lab, filterable by scheme, level, country, KET area (with its sub-areas)

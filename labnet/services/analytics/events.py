@@ -1,4 +1,4 @@
-"""The dashboard's training and events section (issue 15 §6): events and seats offered by
+"""The dashboard's training and events section: events and seats offered by
 KET area and by country, registrations, waiting lists (unmet training demand), attendance
 rate, and meetings between partners of different projects.
 

@@ -1,4 +1,4 @@
-"""Meetings between consortia during an event (issue 15 §5): profiles on the Meet page, 1:1
+"""Meetings between consortia during an event: profiles on the Meet page, 1:1
 meeting requests in the event's slots, answers, each person's schedule and the organisers'
 figure of meetings between partners of different projects.
 

@@ -7,7 +7,7 @@ Rules owned here:
 - a meeting *took place* when it was accepted and its slot has ended; it is *between
   partners of different projects* when each person's organisation is a partner of some
   project and the two organisations share none (:func:`cross_project`) — the figure the
-  policy asks for (issue 15 §5), shared with the dashboard;
+  policy asks for, shared with the dashboard;
 - the page lists profiles only to those who may meet there (``permissions.can_meet``) or
   organise the event; text is shown as text (DESIGN rule 7), the .ics escapes it.
 """

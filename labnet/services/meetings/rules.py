@@ -1,7 +1,7 @@
 """The writes of the Meet page: a participant's profile, a meeting request, its answer, and
 taking it back.
 
-Rules owned here (issue 15 §5; DESIGN rules 3, 5, 7, 8):
+Rules owned here (DESIGN rules 3, 5, 7, 8):
 - only people registered for a published, not cancelled event (``permissions.can_meet``)
   publish a profile there and ask for meetings, until the event ends; both people of a
   meeting are registered and have a profile on the event's page;
