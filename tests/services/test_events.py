@@ -207,3 +207,25 @@ def test_project_dates_and_website_are_checked(world):
         with pytest.raises(RuleViolation) as caught:
             pj.create_project(outsider, fields, now=NOW)
         assert caught.value.field == field, fields
+
+
+def test_raising_the_capacity_offers_the_new_seat_to_the_first_waiting_at_once(world,
+                                                                              make_user):
+    from labnet.models import OutboxEmail
+    from labnet.services.training import registration as reg
+
+    lab, manager, _ = world
+    event = ev.create_event(manager, lab, _fields(capacity=1), now=NOW)
+    ev.publish_event(manager, event, now=NOW)
+    db.session.commit()
+    first, second = (db.session.get(User, make_user().id) for _ in range(2))
+    reg.register(first, event.id, {}, now=NOW)
+    waiting = reg.register(second, event.id, {}, now=NOW)
+    db.session.commit()
+    assert waiting.status == "waiting"
+    ev.update_event(manager, event, _fields(capacity=2), now=NOW)
+    db.session.commit()
+    db.session.refresh(waiting)
+    assert waiting.status == "offered"  # not left for the job's next run
+    assert db.session.scalar(select(OutboxEmail.to_addr).where(
+        OutboxEmail.kind == "event_seat_offered")) == second.email

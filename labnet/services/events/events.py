@@ -496,6 +496,7 @@ def update_event(actor: User, event: Event, fields: EventFields, *, now: datetim
     """
     _require_edit(actor, event)
     out = _check(fields, event=event, now=now)
+    before = event.capacity
     _apply(event, out)
     event.updated_at = now
     event.sequence += 1
@@ -503,6 +504,8 @@ def update_event(actor: User, event: Event, fields: EventFields, *, now: datetim
     audit.record(actor, "event.updated", "event", event.id, now=now)
     db.session.flush()
     db.session.expire(event, ["sessions", "ket_links"])
+    if before is not None and (event.capacity is None or event.capacity > before):
+        notify.seats_added(event, now)  # offered now, not at the job's next run
     return event
 
 

@@ -24,3 +24,12 @@ def event_cancelled(event: Event, now: datetime) -> list[str]:
     from labnet.services.training.registration import tell_event_cancelled
 
     return tell_event_cancelled(event, now=now)
+
+
+def seats_added(event: Event, now: datetime) -> int:
+    """The organisers raised the capacity (or lifted it): the new seats are offered at once
+    to the people waiting, in order (``services.training.registration.fill_free_seats``);
+    answers how many offers were made."""
+    from labnet.services.training.registration import fill_free_seats
+
+    return fill_free_seats(event.id, now=now)
