@@ -67,7 +67,7 @@ DEFAULTS: dict[str, Any] = {
     # Token lifetimes for e-mailed links.
     "CONFIRM_TOKEN_MAX_AGE": 7 * 24 * 3600,
     "RESET_TOKEN_MAX_AGE": 3600,
-    # Redis (redis://host:6379/0): shared caches and their version keys (labnet.caches),
+    # Redis (redis://redis.internal/0): shared caches and their version keys (labnet.caches),
     # rate limits (unless RATELIMIT_STORAGE_URI names another store) and /ready. Without it
     # (development, `make run`) caches are per process (Flask-Caching's SimpleCache) and
     # limits in memory. Production with more than one process needs it.
@@ -242,7 +242,7 @@ def _redis(app: Flask) -> None:
             raise RuntimeError(
                 "REDIS_URL is not set: production shares caches, rate limits and their "
                 "version keys between workers and hosts through Redis; set "
-                "LABNET_REDIS_URL=redis://host:6379/0 (or LABNET_ALLOW_NO_REDIS=true for "
+                "LABNET_REDIS_URL=redis://redis.internal/0 (or LABNET_ALLOW_NO_REDIS=true for "
                 "a single-process installation)")
         app.config.setdefault("CACHE_TYPE", "SimpleCache")
         return

@@ -127,8 +127,26 @@ def render_error(code: int, title: str, message: str | None):
     return render_template("errors/error.html", code=code, title=title, message=message), code
 
 
+def _no_such_address(exc: HTTPException) -> bool:
+    """A 405 whose address names no resource with any method: werkzeug picks the methods
+    of a rule whose path matched before its converters refused the value (an id the
+    database cannot hold), so the honest answer is 404."""
+    if exc.code != 405:
+        return False
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    for method in getattr(exc, "valid_methods", None) or ():
+        try:
+            adapter.match(request.path, method=method)
+            return False
+        except HTTPException:
+            continue
+    return True
+
+
 def http_error_response(exc: HTTPException):
     """The page for an HTTP error (404, 405, 413, 429 …), in words a user understands."""
+    if _no_such_address(exc):
+        return render_error(404, "Not Found", "There is nothing at this address.")
     messages = {
         404: "There is nothing at this address.",
         403: "You are not allowed to do this.",

@@ -148,6 +148,14 @@ def event_url(slug: str) -> str:
     return _slug_url("events.show", slug)
 
 
+def accreditation_badges(lab_ids: list[int]) -> dict[int, list[tuple[str, str | None]]]:
+    """The currently valid accreditations of these labs (one query): badges on cards and
+    lab pages."""
+    from labnet.services.accreditation.validity import badges_by_lab
+
+    return badges_by_lab(list(lab_ids), clock.utcnow())
+
+
 def map_tiles() -> dict[str, str]:
     """Tile settings for the map macros and pages (config TILE_URL, TILE_ATTRIBUTION)."""
     return {"url": current_app.config.get("TILE_URL") or "",
@@ -175,7 +183,7 @@ def register_template_helpers(app: Flask) -> None:
         managed_among=managed_among,
         lab_proposals_waiting=lab_proposals_waiting, organiser_events=organiser_events,
         event_organiser_url=event_organiser_url, event_url=event_url,
-        event_registration=event_registration,
+        event_registration=event_registration, accreditation_badges=accreditation_badges,
         external_url=external_url, secret_url=secret_url, secret_text=secret_text,
         rate_kinds=RATE_KIND_LABELS)
 

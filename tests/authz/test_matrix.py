@@ -145,6 +145,8 @@ def test_route_answers_each_kind_of_user(app, client, quick_login, cast, case: C
     if case.method == "POST":
         kwargs["data"] = {"csrf_token": token, **case.data(cast)}
     response = client.open(case.url(cast), method=case.method, **kwargs)
+    body = response.get_data(as_text=True)
+    response.close()  # a file sent as a stream is closed with its response
     expected = case.expected[actor]
     assert response.status_code == expected, (case.id, actor, response.status_code)
     if expected in (401, 403, 404) or (expected == 302 and actor == "anonymous"
@@ -153,7 +155,7 @@ def test_route_answers_each_kind_of_user(app, client, quick_login, cast, case: C
             assert fingerprint() == before, "a refused request changed the database"
     if case.shows is not None:
         marker = case.shows(cast)
-        assert (marker in response.get_data(as_text=True)) == (actor in case.seers), (
+        assert (marker in body) == (actor in case.seers), (
             case.id, actor, marker)
     if expected == 302 and actor == "anonymous" and case.endpoint.startswith(("admin.",
                                                                             "auth.account",

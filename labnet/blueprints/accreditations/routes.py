@@ -40,7 +40,7 @@ from labnet.blueprints.helpers import choices, commit_or_show, csv_download
 from labnet.extensions import db, login_manager
 from labnet.models import Accreditation, AccreditationScheme, Lab
 from labnet.services.accreditation import claims, evidence, registry
-from labnet.services.accreditation.validity import badges_by_lab, local_today, shown_state
+from labnet.services.accreditation.validity import local_today, shown_state
 from labnet.services.catalogue.taxonomy import ket_names, lab_kind_names
 from labnet.templating import country_name
 
@@ -68,13 +68,6 @@ def _signed_in() -> Any:
 def _schemes() -> list[AccreditationScheme]:
     return list(db.session.scalars(
         db.select(AccreditationScheme).order_by(AccreditationScheme.name)))
-
-
-@bp.app_template_global()
-def accreditation_badges(lab_ids: list[int]) -> dict[int, list[tuple[str, str | None]]]:
-    """The currently valid accreditations of these labs (one query): badges on cards and
-    lab pages."""
-    return badges_by_lab(list(lab_ids), clock.utcnow())
 
 
 # --- a lab's managers ---------------------------------------------------------------------

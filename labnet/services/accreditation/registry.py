@@ -30,7 +30,7 @@ from labnet.models import (
     Lab,
     LabKet,
 )
-from labnet.permissions import listed_lab_condition
+from labnet.permissions import is_listed_lab, listed_lab_condition
 from labnet.services.accreditation.validity import currently_valid, shown_state
 from labnet.services.common.text import like_pattern
 
@@ -211,7 +211,7 @@ def verification(code: str, now: datetime) -> Verification | None:
     if not code or len(code) > 40:
         return None
     acc = db.session.scalar(select(Accreditation).where(Accreditation.code == code))
-    if acc is None or acc.verified_at is None or not acc.lab.is_published:
+    if acc is None or acc.verified_at is None or not is_listed_lab(acc.lab):
         return None
     scheme = db.session.get_one(AccreditationScheme, acc.scheme_code)
     state = shown_state(acc, acc.lab.timezone, now)

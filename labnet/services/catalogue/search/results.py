@@ -336,9 +336,16 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
         free = free_equipment(base.where(_id_in([lab.id for lab in items], "page_ids")),
                               *span, now=now or clock.utcnow())
         kept = [lab for lab in items if lab.id in free.lab_ids]
-        # A lab the engine refuses is not counted either; the count is otherwise the
-        # prefilter's (at most the few labs it lets through that the engine refuses).
-        total -= len(items) - len(kept)
+        if len(kept) < len(items) and offset == 0 and len(items) < want:
+            # The engine refused some candidates and every candidate was checked: the
+            # results are exactly ``kept``, and so are the counts (one grouped query).
+            counts = facets._facet_counts(
+                base.where(_id_in([lab.id for lab in kept], "kept_ids")), at)
+            total = len(kept)
+        else:
+            # A lab the engine refuses is not counted either; the count is otherwise the
+            # prefilter's (at most the few labs it lets through that the engine refuses).
+            total -= len(items) - len(kept)
         items = kept[:per_page]
     word_match = words.match(query.q) if query.words else None
     extra: dict[str, Any] = {}
