@@ -21,7 +21,7 @@ ROLES = {
 # its placeholder (measured with the input's own font).
 MEASURE = """() => {
   const nav = document.querySelector('nav.navbar');
-  const inner = nav.querySelector('.container');
+  const inner = nav.querySelector('.container-fluid');
   const limit = inner.getBoundingClientRect();
   const items = [nav.querySelector('.navbar-brand'),
                  ...nav.querySelectorAll('#nav > .navbar-nav > .nav-item > .nav-link'),
