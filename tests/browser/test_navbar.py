@@ -52,6 +52,9 @@ def _log_in(page, email: str | None) -> None:
     page.fill("input[name=password]", "labnet-demo")
     page.click("button[type=submit]")
     page.locator("nav.navbar form[action$='/logout']").wait_for(state="attached")
+    # Measure the page once its stylesheets apply (the landing page after login may still be
+    # loading them when its navbar is in the DOM).
+    page.wait_for_load_state("load")
 
 
 @pytest.mark.parametrize("email", list(ROLES), ids=lambda e: (e or "visitor").split("@")[0])
