@@ -25,14 +25,13 @@ asserted.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import shutil
 import sys
 import tempfile
 import time
 import traceback
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -40,6 +39,7 @@ from flask import Flask
 from sqlalchemy import insert, select, text
 
 from benchmarks import database, measure
+from benchmarks.harness import finish
 from benchmarks.networks import parse_args as network_args
 from benchmarks.progress import Progress
 from benchmarks.run import close_scale, count_queries, environment, route_lines, stdout_to_stderr
@@ -184,6 +184,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run(args: argparse.Namespace, stdout: TextIO) -> int:
     progress = Progress(quiet=args.quiet)
+    started = time.perf_counter()
     scales: list[dict[str, Any]] = []
     errors: list[str] = []
     workdir = Path(tempfile.mkdtemp(prefix="labnet-bench-accred-"))
@@ -200,27 +201,15 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    per_scale = {name: [s["routes"][name]["queries"] for s in scales] for name in ROUTE_ORDER}
-    differing = [n for n, c in per_scale.items() if len(set(c)) > 1]
     document = {
         "benchmark": "accreditation registry and filter against /ping",
-        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "environment": environment(),
         "settings": {"repeat": args.repeat, "warmup": args.warmup, "seed": args.seed,
                      "accreditations_per_lab": PER_LAB,
                      "clock": database.SEED_NOW.isoformat()},
         "scales": scales,
-        "checks": {"queries_per_scale": per_scale,
-                   "all_queries_equal": not differing if len(scales) > 1 else None,
-                   "errors": errors},
     }
-    out = json.dumps(document, indent=2, ensure_ascii=False)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(out + "\n", encoding="utf-8")
-    stdout.write(out + "\n")
-    for name in differing:
-        progress.warn(f"N+1? {name}: queries per scale {per_scale[name]}")
-    return 2 if errors else 1 if differing else 0
+    return finish(document, ROUTE_ORDER, errors, started, args.output, stdout, progress)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import random
 import shutil
 import sys
@@ -48,6 +47,7 @@ from flask import Flask
 from sqlalchemy import func, insert, select, text
 
 from benchmarks import database, measure
+from benchmarks.harness import finish
 from benchmarks.progress import Progress
 from benchmarks.run import (
     close_scale,
@@ -455,27 +455,7 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-    scales = document["scales"]
-    per_scale = {name: [s["routes"][name]["queries"] for s in scales] for name in ROUTE_ORDER}
-    differing = [n for n, c in per_scale.items() if len(set(c)) > 1]
-    document["checks"] = {"queries_per_scale": per_scale,
-                          "all_queries_equal": not differing if len(scales) > 1 else None,
-                          "errors": errors}
-    document["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
-    document["total_seconds"] = round(time.perf_counter() - started, 1)
-    status = 2 if errors else 1 if differing else 0
-    document["ok"] = status == 0
-    out = json.dumps(document, indent=2, ensure_ascii=False)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(out + "\n", encoding="utf-8")
-    stdout.write(out + "\n")
-    stdout.flush()
-    for name in differing:
-        progress.warn(f"N+1? {name}: queries per scale {per_scale[name]}")
-    for err in errors:
-        progress.warn(f"error: {err}")
-    progress.note(f"wrote {args.output}")
-    return status
+    return finish(document, ROUTE_ORDER, errors, started, args.output, stdout, progress)
 
 
 if __name__ == "__main__":

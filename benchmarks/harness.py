@@ -64,6 +64,14 @@ def run_scales(args: argparse.Namespace, stdout: TextIO, *, title: str, prefix: 
     finally:
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
+    return finish(document, route_order, errors, started, args.output, stdout, progress)
+
+
+def finish(document: dict[str, Any], route_order: Sequence[str], errors: list[str],
+           started: float, output: Path, stdout: TextIO, progress: Progress) -> int:
+    """Check that each route's query count is the same at every scale, write the document
+    to ``output`` and stdout, warn of differences and errors; the exit status (0 fine, 1 a
+    count differs between scales, 2 an error)."""
     scales = document["scales"]
     per_scale = {name: [s["routes"][name]["queries"] for s in scales] for name in route_order}
     differing = [n for n, c in per_scale.items() if len(set(c)) > 1]
@@ -75,13 +83,13 @@ def run_scales(args: argparse.Namespace, stdout: TextIO, *, title: str, prefix: 
     status = 2 if errors else 1 if differing else 0
     document["ok"] = status == 0
     out = json.dumps(document, indent=2, ensure_ascii=False)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(out + "\n", encoding="utf-8")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(out + "\n", encoding="utf-8")
     stdout.write(out + "\n")
     stdout.flush()
     for name in differing:
         progress.warn(f"N+1? {name}: queries per scale {per_scale[name]}")
     for err in errors:
         progress.warn(f"error: {err}")
-    progress.note(f"wrote {args.output}")
+    progress.note(f"wrote {output}")
     return status
