@@ -49,27 +49,40 @@ from benchmarks.progress import Progress
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_SCALES = "100:1000,10000:100000"
 SEARCH_WORD = "photonics"  # one of the words synthetic lab names are made of
-ROUTE_ORDER = ("ping", "home", "labs", "labs_page", "labs_search", "labs_combo", "lab",
-               "equipment", "geojson", "geojson_filtered")
+# A word met through the equipment (its category's vocabulary), not the lab's name: the
+# search's costlier path (every microscopy instrument's lab, the matched machines shown).
+EQUIPMENT_WORD = "microscope"
+ROUTE_ORDER = ("ping", "home", "labs", "labs_page", "labs_search", "labs_words", "labs_combo",
+               "lab", "equipment", "geojson", "geojson_filtered")
 
 
 # --- arguments -----------------------------------------------------------------------------
 
 def parse_scales(value: str) -> list[tuple[int, int]]:
+    """``LABS:EQUIPMENT`` pairs, comma-separated (other benchmarks share this)."""
+    return [(labs, equipment) for labs, equipment, _ in parse_catalogue_scales(value)]
+
+
+def parse_catalogue_scales(value: str) -> list[tuple[int, int, int]]:
+    """``LABS:EQUIPMENT[:BOOKINGS]``, comma-separated (bookings 0 when left out)."""
     scales = []
     for part in value.split(","):
         part = part.strip().replace("_", "")
         if not part:
             continue
-        labs, sep, equipment = part.partition(":")
+        labs, sep, rest = part.partition(":")
+        equipment, _sep, bookings = rest.partition(":")
         try:
-            n_labs, n_eq = int(labs), int(equipment) if sep else int(labs) * 10
+            n_labs = int(labs)
+            n_eq = int(equipment) if sep else n_labs * 10
+            n_bookings = int(bookings) if bookings else 0
         except ValueError:
             raise argparse.ArgumentTypeError(
-                f"bad scale {part!r}: use LABS:EQUIPMENT, e.g. 100:1000") from None
-        if n_labs < 1 or n_eq < 1:
-            raise argparse.ArgumentTypeError(f"bad scale {part!r}: both must be at least 1")
-        scales.append((n_labs, n_eq))
+                f"bad scale {part!r}: use LABS:EQUIPMENT[:BOOKINGS], e.g. 100:1000") from None
+        if n_labs < 1 or n_eq < 1 or n_bookings < 0:
+            raise argparse.ArgumentTypeError(
+                f"bad scale {part!r}: labs and equipment at least 1, bookings at least 0")
+        scales.append((n_labs, n_eq, n_bookings))
     if not scales:
         raise argparse.ArgumentTypeError("no scale given")
     return scales
@@ -88,8 +101,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         description="Time LabNet pages against /ping and count their SQL queries at several "
                     "catalogue scales; print JSON.",
     )
-    parser.add_argument("--scales", type=parse_scales, default=parse_scales(DEFAULT_SCALES),
-                        help=f"LABS:EQUIPMENT pairs, comma-separated (default {DEFAULT_SCALES})")
+    parser.add_argument("--scales", type=parse_catalogue_scales,
+                        default=parse_catalogue_scales(DEFAULT_SCALES),
+                        help=f"LABS:EQUIPMENT[:BOOKINGS], comma-separated (default {DEFAULT_SCALES}; "
+                             "bookings are loaded with benchmarks.bookings.seed_bookings)")
     parser.add_argument("--repeat", type=positive, default=100,
                         help="measured requests per route and scale (default 100)")
     parser.add_argument("--warmup", type=int, default=10,
@@ -190,6 +205,7 @@ def pick_routes(app: Flask, labs: int, equipment: int
         "labs": "/labs",
         "labs_page": f"/labs?page={page}",
         "labs_search": f"/labs?q={word}",
+        "labs_words": f"/labs?q={EQUIPMENT_WORD}",
         # Issue 3's benchmark: words + KET + radius around a city of the synthetic data.
         "labs_combo": f"/labs?q={word}&ket=AMT&near=Aachen&radius_km=500",
         "lab": f"/labs/{lab.slug}",
@@ -224,11 +240,34 @@ def count_queries(client: Any, recorder: measure.QueryRecorder, path: str, runs:
     return counts, last
 
 
+def wire_bytes(client: Any, path: str) -> int:
+    """The body's size as a browser asking for gzip receives it (the map's "on the wire")."""
+    response = client.get(path, headers={"Accept-Encoding": "gzip"})
+    size = len(response.get_data())
+    response.close()
+    return size
+
+
+def load_bookings(app: Flask, target: Any, count: int, progress: Progress) -> dict[str, Any]:
+    """``count`` bookings over the seeded equipment (benchmarks.bookings' loader), then
+    ANALYZE again: the catalogue's pages must not slow down with the bookings table."""
+    from benchmarks.bookings import seed_bookings
+    from labnet.extensions import db
+
+    progress.note(f"loading {count:,} bookings")
+    loaded = seed_bookings(app, count, progress)
+    with app.app_context():
+        db.session.execute(text("ANALYZE" if target.kind == "sqlite" else "ANALYZE booking"))
+        db.session.commit()
+    progress.note(f"loaded in {loaded['seconds']:.1f} s")
+    return loaded
+
+
 def mb(n: int | None) -> float | None:
     return None if n is None else round(n / 1024 / 1024, 1)
 
 
-def run_scale(args: argparse.Namespace, labs: int, equipment: int, workdir: Path,
+def run_scale(args: argparse.Namespace, labs: int, equipment: int, bookings: int, workdir: Path,
               progress: Progress) -> tuple[dict[str, Any], dict[str, list[str]], str]:
     from labnet.extensions import db
 
@@ -247,6 +286,9 @@ def run_scale(args: argparse.Namespace, labs: int, equipment: int, workdir: Path
                                seed_value=args.seed, progress=progress)
         progress.note(f"seeded in {seeded['seed_seconds']:.1f} s "
                       f"(+ ANALYZE {seeded['analyze_seconds']:.1f} s)")
+        loaded: dict[str, Any] = {}
+        if bookings:
+            loaded = load_bookings(app, target, bookings, progress)
         rss_peak_after_seed = measure.peak_rss_bytes()
         routes, info, variants = pick_routes(app, labs, equipment)
         version = database.server_version(app, target)
@@ -272,7 +314,8 @@ def run_scale(args: argparse.Namespace, labs: int, equipment: int, workdir: Path
             size = measure.get_ok(client, path)
             per_route[name] = {"path": path, "queries": counts[-1],
                                "queries_stable": len(set(counts)) == 1,
-                               "alloc_peak_kb": round(alloc / 1024, 1), "bytes": size}
+                               "alloc_peak_kb": round(alloc / 1024, 1), "bytes": size,
+                               "bytes_gzip": wire_bytes(client, path)}
             statements_by_route[name] = [measure.shorten_sql(s.sql) for s in statements]
             if statements:
                 with app.app_context():
@@ -332,6 +375,8 @@ def run_scale(args: argparse.Namespace, labs: int, equipment: int, workdir: Path
             "database": version,
             "migrate_seconds": round(migrate_seconds, 2),
             "seed_seconds": round(seeded["seed_seconds"], 2),
+            "bookings": bookings,
+            "load_bookings_seconds": loaded.get("seconds"),
             "analyze_seconds": round(seeded["analyze_seconds"], 2),
             "database_mb": mb(database.database_bytes(app, target)),
             "rss_peak_mb_after_seed": mb(rss_peak_after_seed),
@@ -447,9 +492,10 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="labnet-bench-"))
     started = time.perf_counter()
     try:
-        for labs, equipment in args.scales:
+        for labs, equipment, bookings in args.scales:
             try:
-                scale, stmts, label = run_scale(args, labs, equipment, workdir, progress)
+                scale, stmts, label = run_scale(args, labs, equipment, bookings, workdir,
+                                                progress)
             except measure.RouteFailed as exc:
                 errors.append(f"{labs} labs / {equipment} equipment: {exc}")
                 progress.warn(f"FAILED: {exc}")
@@ -516,7 +562,7 @@ def run(args: argparse.Namespace, stdout: TextIO) -> int:
     for name in differing:
         progress.warn(f"N+1? {name}: queries per scale "
                       f"{document['checks']['queries_per_scale'][name]}")
-        for (labs, equipment), stmts in zip(args.scales, statements, strict=False):
+        for (labs, equipment, _bookings), stmts in zip(args.scales, statements, strict=False):
             progress.warn(f"  at {labs:,} labs / {equipment:,} equipment:")
             for sql in stmts[name]:
                 progress.warn(f"    {sql[:200]}")
