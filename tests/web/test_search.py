@@ -249,3 +249,66 @@ def test_reloading_a_search_counts_one_demand_signal(client, catalogue, app, fro
     other.environ_base["REMOTE_ADDR"] = "198.51.100.23"
     page(other, "/labs?q=laser&country=DE")
     assert [s.query_text for s in signals(app)] == ["laser", "laser"]
+
+
+# --- the matched set of a words-or-place search, kept in the shared cache ------------------
+
+CACHED_SEARCHES = (
+    "/labs?q=laser", "/labs?q=laser&page=2", "/labs?q=laser&sort=name",
+    "/labs?q=laser&ket=AMT&near=Aachen&radius_km=500",
+    "/labs?near=Aachen&radius_km=300&sort=distance", "/labs?near=Gent&radius_km=5",
+    "/labs?q=lasre+optics", "/labs?q=fibre+bioreactor", "/labs?q=nothingmatches",
+)
+
+
+def without_tokens(html: str) -> str:
+    # The CSRF token is signed with the second it was made in; everything else must agree.
+    return "\n".join(line for line in html.splitlines() if "csrf" not in line)
+
+
+@pytest.mark.parametrize("url", CACHED_SEARCHES)
+def test_a_cached_search_shows_what_a_live_one_shows(client, catalogue, make_lab, app, url):
+    # Enough labs for two pages, with distances, typos (lasre), some-words matches and none.
+    for i in range(3):
+        make_lab(name=f"Laser Annex {i}", country="DE", city="Aachen", lat=50.7 + i / 10,
+                 lon=6.0, kets=("AMT", "AMT.LAS"))
+    app.config["LABS_PER_PAGE"] = 2
+    app.config["FACET_CACHE_SECONDS"] = 0
+    live = without_tokens(page(client, url))
+    app.config["FACET_CACHE_SECONDS"] = 60
+    assert without_tokens(page(client, url)) == live  # the miss, built and stored
+    assert without_tokens(page(client, url)) == live  # the hit
+
+
+@pytest.mark.parametrize("app_config", [{"FACET_CACHE_SECONDS": 60}])
+def test_a_word_search_is_reused_until_a_catalogue_write(client, make_lab, make_equipment,
+                                                         app_config, monkeypatch):
+    from labnet.services.catalogue.search import results
+
+    runs = []
+    real = results._match_set
+    monkeypatch.setattr(results, "_match_set",
+                        lambda *a, **kw: runs.append(1) or real(*a, **kw))
+    alpha = make_lab(name="Alpha Lab", country="FR")
+    make_equipment(alpha, name="Fibre laser", category_code="sem")
+    assert "Alpha Lab" in page(client, "/labs?q=laser")
+    html = page(client, "/labs?q=laser&sort=name")  # another order of the same matches
+    assert "Alpha Lab" in html and len(runs) == 1
+    # A lab published (or equipment added) is found at once, not after the 60 s.
+    beta = make_lab(name="Beta Lab", country="FR")
+    make_equipment(beta, name="Laser cutter", category_code="sem")
+    html = page(client, "/labs?q=laser")
+    assert "Alpha Lab" in html and "Beta Lab" in html and len(runs) == 2
+
+
+@pytest.mark.parametrize("app_config", [{"FACET_CACHE_SECONDS": 60}])
+def test_a_draft_stays_out_of_a_cached_search(client, make_lab, app_config, app):
+    from labnet.models import Lab
+
+    draft = make_lab(name="Hidden Laser Lab", is_published=False)
+    make_lab(name="Open Laser Lab")
+    assert "Hidden Laser Lab" not in page(client, "/labs?q=laser")
+    with app.app_context():
+        db.session.get(Lab, draft.id).is_published = True
+        db.session.commit()
+    assert "Hidden Laser Lab" in page(client, "/labs?q=laser")  # published: shown at once

@@ -131,9 +131,23 @@ class _Circle:
                 continue
             self.approx[lab_id] = h
 
+    @classmethod
+    def known(cls, place: Any, radius: float, approx: dict[int, float],
+              coords: dict[int, tuple[float, float]]) -> _Circle:
+        """The circle of a search kept in the cache: its labs' haversine distances and
+        coordinates as they were found, without reading the bounding box again."""
+        circle = cls(place, radius, ())
+        circle.approx = approx
+        circle._coords = coords
+        return circle
+
     @property
     def ids(self) -> list[int]:
         return sorted(self.approx)
+
+    def coords(self, ids: Any) -> dict[int, tuple[float, float]]:
+        """The coordinates of ``ids`` (labs within the circle)."""
+        return {i: self._coords[i] for i in ids}
 
     def exact(self, lab_id: int) -> float:
         if lab_id not in self._exact:
@@ -148,12 +162,17 @@ class _Circle:
         return self.approx[lab_id] * (1 + geo.APPROX_ERROR)
 
 
-def _near(query: SearchQuery) -> _Circle | None:
-    """Labs within the radius of the query's place: a bounding box over ix_lab_lat_lon in
-    SQL, then distances in Python on those candidates only (RELIABILITY §6.4.6)."""
+def _place(query: SearchQuery) -> Any:
+    """The place ``near`` names (``None`` without one, or when it is not found)."""
     if not query.near:
         return None
-    place = query.place if query.place is not None else geo.geocode(query.near)
+    return query.place if query.place is not None else geo.geocode(query.near)
+
+
+def _near(query: SearchQuery, place: Any = None) -> _Circle | None:
+    """Labs within the radius of the query's place: a bounding box over ix_lab_lat_lon in
+    SQL, then distances in Python on those candidates only (RELIABILITY §6.4.6)."""
+    place = place if place is not None else _place(query)
     if place is None:
         return None
     min_lat, max_lat, min_lon, max_lon = geo.bounding_box(place.lat, place.lon, query.radius)

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from labnet import caches, clock
+from labnet import caches, clock, permissions
 from labnet.extensions import db
 from labnet.models import Equipment, EquipmentStatus, Lab, LabFacet, LabKet, LabKind
 from labnet.services.booking import free_days
@@ -41,8 +41,9 @@ from labnet.services.catalogue.search.filters import (
     _free,
     _id_in,
     _near,
+    _place,
 )
-from labnet.services.catalogue.search.query import SearchQuery, _taxonomy
+from labnet.services.catalogue.search.query import SearchQuery, _taxonomy, depends_on_viewer
 
 ACCREDITED = 2  # tie-breakers added to the words' score (below its smallest step)
 BOOKABLE = 1
@@ -240,6 +241,48 @@ class SearchResult:
         yield from range(right_start, pages_end)
 
 
+@dataclass(frozen=True)
+class _Matched:
+    """A words-or-place search's matched set: (id, name, score) per published lab, the
+    facet counts over them, and what the words' page needs besides (for the cache)."""
+
+    rows: list[tuple[int, str, int]]
+    counts: dict[tuple[str, str], int]
+    all_words: bool = True
+    corrections: dict[str, str] = field(default_factory=dict)
+    # With ``near``: the matched labs' haversine distances and coordinates (the page's
+    # order and exact distances need no second read of the bounding box).
+    approx: dict[int, float] = field(default_factory=dict)
+    coords: dict[int, tuple[float, float]] = field(default_factory=dict)
+
+
+def _match_set(query: SearchQuery, base: Select[tuple[Lab]], conds: list[Any],
+               at: datetime, circle: _Circle | None) -> _Matched:
+    """Run the filters once: the matching labs' ids, names and scores (Core rows: thousands
+    of labs may match a word) and the facet counts over those ids."""
+    conn = db.session.connection()
+    match = None
+    if query.words:
+        match = words.match(query.q)
+        scores = match.scores
+        accredited, bookable = _tie_breakers(at)
+        rows = [(r[0], r[1], scores.get(r[0], 0) + ACCREDITED * r[2] + BOOKABLE * r[3])
+                for r in conn.execute(
+                    base.with_only_columns(Lab.id, Lab.name, accredited, bookable)
+                    .where(*conds))]
+    else:
+        rows = [(r[0], r[1], 0) for r in conn.execute(
+            base.with_only_columns(Lab.id, Lab.name).where(*conds))]
+    ids = [r[0] for r in rows]
+    counts = facets.counts_of_ids(ids, at)
+    near: dict[str, Any] = {}
+    if circle is not None:
+        near = {"approx": {i: circle.approx[i] for i in ids}, "coords": circle.coords(ids)}
+    if match is None:
+        return _Matched(rows, counts, **near)
+    return _Matched(rows, counts, match.all_words, dict(match.corrections), **near)
+
+
 def _list_options(stmt: Select[tuple[Lab]]) -> Select[tuple[Lab]]:
     return stmt.options(
         joinedload(Lab.kind), joinedload(Lab.organisation), selectinload(Lab.ket_links)
@@ -268,12 +311,21 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
     """
     at = now or clock.utcnow()
     taxonomy = _taxonomy()
-    circle = _near(query)
-    conds = _conditions(query, taxonomy, at, circle.ids if circle else None,
-                        actor=actor)
+    place = _place(query)
     span = ((query.available_from, query.available_to, query.hours)
             if query.available_from and query.available_to and query.hours else None)
     checking = span is not None
+
+    def conditions(circle: _Circle | None) -> list[ColumnElement[bool]]:
+        return _conditions(query, taxonomy, at, circle.ids if circle else None, actor=actor)
+
+    # A words-or-place search not about availability may come from the cache (below): its
+    # conditions (the words' read the word index, the place's the bounding box) are then
+    # built only on a miss.
+    cached = bool(facet_cache_seconds) and not checking and bool(query.words or place)
+    circle = None if cached else _near(query, place)
+    conds = [] if cached else conditions(circle)
+    found: _Matched | None = None
     if span is not None:
         # "Free for D hours": the free-time summary's prefilter here; the exact rule
         # engine checks the labs of the page below (twice a page of candidates, so the few
@@ -285,14 +337,14 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
     offset = (query.page - 1) * per_page
     sort = query.effective_sort
     items: list[Lab]
-    if checking and circle is None and not query.words:
+    if checking and place is None and not query.words:
         # Most labs are free: their counts are the bare catalogue's maintained ones minus
         # those of the labs the prefilter leaves out.
         counts = facets.counts_for(base.where(*conds), None, at)
         items = list(db.session.scalars(_list_options(
             base.where(*conds).order_by(Lab.name, Lab.id).limit(want).offset(offset)
         )).unique())
-    elif circle is None and not query.words:
+    elif place is None and not query.words:
         # Browsing by filters only: the database orders by name (index) and pages.
         if not conds and facet_cache is not None and facet_cache_seconds > 0:
             # No criterion at all, so no network filter: the counts are over the published
@@ -311,20 +363,25 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
         # Words or a place: the filters (the word matches over equipment are the costly
         # part) run once, returning each match's id, name and relevance; the facets count
         # over those ids, the page is ordered in Python (by the exact distances where they
-        # decide), and its labs are loaded by id.
-        # Core rows (no ORM loading per row: thousands of labs may match a word).
-        conn = db.session.connection()
-        if query.words:
-            scores = words.match(query.q).scores
-            accredited, bookable = _tie_breakers(at)
-            rows = [(r[0], r[1], scores.get(r[0], 0) + ACCREDITED * r[2] + BOOKABLE * r[3])
-                    for r in conn.execute(
-                        base.with_only_columns(Lab.id, Lab.name, accredited, bookable)
-                        .where(*conds))]
+        # decide), and its labs are loaded by id. The matched set and its counts are kept
+        # in the shared cache per (criteria, viewer's scope, hour, catalogue version): a
+        # committed catalogue write on any host starts new entries (DESIGN rule 9).
+        def matched() -> _Matched:
+            if not cached:
+                return _match_set(query, base, conds, at, circle)
+            near = _near(query, place)
+            return _match_set(query, base, conditions(near), at, near)
+
+        if not cached:
+            found = matched()
         else:
-            rows = [(r[0], r[1], 0) for r in conn.execute(
-                base.with_only_columns(Lab.id, Lab.name).where(*conds))]
-        counts = facets.counts_for(base.where(*conds), len(rows), at)
+            key = (tuple(sorted(query.to_args(page=None, sort=None).items())),
+                   permissions.visibility_scope(actor) if depends_on_viewer(query) else None,
+                   facets.hour_of(at), caches.generation())
+            found = caches.remember("search", key, facet_cache_seconds, matched)
+        rows, counts = found.rows, found.counts
+        if cached and place is not None:
+            circle = _Circle.known(place, query.radius, found.approx, found.coords)
         page_ids = _page_ids(rows, circle, sort, offset, want)
         loaded = {lab.id: lab for lab in db.session.scalars(_list_options(
             select(Lab).where(Lab.id.in_(page_ids))
@@ -347,7 +404,9 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
             # prefilter's (at most the few labs it lets through that the engine refuses).
             total -= len(items) - len(kept)
         items = kept[:per_page]
-    word_match = words.match(query.q) if query.words else None
+    word_match = (words.shown(query.q, found.all_words, found.corrections)
+                  if query.words and found is not None else
+                  words.match(query.q) if query.words else None)
     extra: dict[str, Any] = {}
     if word_match is not None:
         extra = {

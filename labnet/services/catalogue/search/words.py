@@ -194,6 +194,14 @@ def match(q: str) -> WordMatch:
     return result
 
 
+def shown(q: str, all_words: bool, fixed: dict[str, str]) -> WordMatch:
+    """What a page shows of a match kept in the cache (the words marked on the cards, the
+    corrections, "all words"), without reading the index again: ``scores`` is empty, so
+    this is never a search's condition (use :func:`match`)."""
+    analysis = txt.analyse(q, fixed) if fixed else txt.analyse(q)
+    return WordMatch(analysis=analysis, scores={}, all_words=all_words, corrections=fixed)
+
+
 @event.listens_for(Session, "after_commit")
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
