@@ -45,6 +45,7 @@ from sqlalchemy import inspect as sa_inspect
 
 from benchmarks import database, measure
 from benchmarks.progress import Progress
+from labnet.config import DEFAULTS
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_SCALES = "100:1000,10000:100000"
@@ -52,8 +53,17 @@ SEARCH_WORD = "photonics"  # one of the words synthetic lab names are made of
 # A word met through the equipment (its category's vocabulary), not the lab's name: the
 # search's costlier path (every microscopy instrument's lab, the matched machines shown).
 EQUIPMENT_WORD = "microscope"
-ROUTE_ORDER = ("ping", "home", "labs", "labs_page", "labs_search", "labs_words", "labs_combo",
-               "lab", "equipment", "geojson", "geojson_filtered")
+ROUTE_ORDER = ("ping", "home", "labs", "labs_cold", "labs_page", "labs_search",
+               "labs_search_cold", "labs_words", "labs_words_cold", "labs_combo",
+               "labs_combo_cold", "lab", "equipment", "geojson", "geojson_cold",
+               "geojson_filtered")
+# Routes measured cold: the catalogue's version is bumped before each request, as any
+# committed catalogue write does on any host, so no cached answer serves it.
+COLD = "cold:"
+COLD_ROUTES = ("labs", "labs_search", "labs_words", "labs_combo", "geojson")
+# The caches as production has them (labnet.config); the cold routes show the cost
+# without them.
+CACHE_CONFIG = {name: DEFAULTS[name] for name in ("FACET_CACHE_SECONDS", "GEOJSON_CACHE_SECONDS")}
 
 
 # --- arguments -----------------------------------------------------------------------------
@@ -213,6 +223,8 @@ def pick_routes(app: Flask, labs: int, equipment: int
         "geojson": "/map/labs.geojson",
         "geojson_filtered": f"/map/labs.geojson?country={lab.country}",
     }
+    routes.update({f"{name}_cold": COLD + routes[name] for name in COLD_ROUTES})
+    routes = {name: routes[name] for name in ROUTE_ORDER}
     info = {"published_labs": published, "list_pages": pages, "search_word": word,
             "search_matches": hits, "lab_equipment_count": lab.equipment_count}
     last_page_rows = published - (pages - 1) * per_page
@@ -223,6 +235,7 @@ def pick_routes(app: Flask, labs: int, equipment: int
     }
     if one_hit:
         variants["labs_search"] = [{"path": f"/labs?q={one_hit}", "rows": 1}]
+        variants["labs_search_cold"] = [{"path": f"{COLD}/labs?q={one_hit}", "rows": 1}]
     return routes, info, variants
 
 
@@ -238,6 +251,25 @@ def count_queries(client: Any, recorder: measure.QueryRecorder, path: str, runs:
         last = recorded
         counts.append(len(last))
     return counts, last
+
+
+class CatalogueClient:
+    """The Flask test client, reading a path that starts with :data:`COLD` after a bump
+    of the catalogue's version (``labnet.caches.bump``: what a committed catalogue write
+    does), so that request finds nothing cached."""
+
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.client = app.test_client()
+
+    def get(self, path: str, *args: Any, **kwargs: Any) -> Any:
+        if path.startswith(COLD):
+            from labnet import caches
+
+            with self.app.app_context():
+                caches.bump()
+            path = path[len(COLD):]
+        return self.client.get(path, *args, **kwargs)
 
 
 def wire_bytes(client: Any, path: str) -> int:
@@ -278,6 +310,7 @@ def run_scale(args: argparse.Namespace, labs: int, equipment: int, bookings: int
     else:
         target = database.sqlite_target(workdir, f"bench-{labs}-{equipment}")
     app = database.build_app(target, workdir / f"instance-{labs}")
+    app.config.update(CACHE_CONFIG)
     try:
         progress.note(f"migrating {target.label}")
         migrate_seconds = database.migrate(app, target, quiet=args.quiet)
@@ -298,7 +331,7 @@ def run_scale(args: argparse.Namespace, labs: int, equipment: int, bookings: int
         # Requests must run outside any app context of ours: each then gets its own
         # context and session, as in production (an outer context would share one session
         # and its identity map across requests and hide queries).
-        client = app.test_client()
+        client = CatalogueClient(app)
         measure.install_lazy_load_guard()
         for path in routes.values():
             measure.get_ok(client, path)  # compile templates, fill caches
@@ -309,6 +342,7 @@ def run_scale(args: argparse.Namespace, labs: int, equipment: int, bookings: int
         plans: dict[str, Any] = {}
         scans: dict[str, Any] = {}
         for name, path in routes.items():
+            measure.get_ok(client, path)  # a warm route's cache refilled after a cold one
             counts, statements = count_queries(client, recorder, path)
             alloc = measure.allocation_peak(client, path)
             size = measure.get_ok(client, path)
@@ -338,6 +372,7 @@ def run_scale(args: argparse.Namespace, labs: int, equipment: int, bookings: int
             sc["tables"] = {t: rows[t] for t in sc["tables"] if t in rows}
         for name, items in variants.items():
             for variant in items:
+                measure.get_ok(client, variant["path"])  # as the route's: cache filled
                 counts, _ = count_queries(client, recorder, variant["path"], runs=1)
                 variant["queries"] = counts[0]
                 variant["queries_equal"] = counts[0] == per_route[name]["queries"]

@@ -27,7 +27,8 @@ DEFAULTS: dict[str, Any] = {
     "SQLITE_TEST_PRAGMAS": False,  # the test suite's no-fsync setting; never in production
     # Map data is rebuilt at most this often per process (clients may reuse it as long).
     "GEOJSON_CACHE_SECONDS": 60,
-    # Facet counts of the bare /labs page (every published lab) are reused this long.
+    # Facet counts of the bare /labs page (every published lab), and a words-or-place
+    # search's matched set with its counts (shared cache), are reused this long at most.
     "FACET_CACHE_SECONDS": 60,
     # The coordinators' dashboard's figures (per filters and lab scope) are reused this
     # long in each process (services.analytics.build_cached); 0 computes every load.
