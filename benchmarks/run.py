@@ -113,8 +113,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--scales", type=parse_catalogue_scales,
                         default=parse_catalogue_scales(DEFAULT_SCALES),
-                        help=f"LABS:EQUIPMENT[:BOOKINGS], comma-separated (default {DEFAULT_SCALES}; "
-                             "bookings are loaded with benchmarks.bookings.seed_bookings)")
+                        help=f"LABS:EQUIPMENT[:BOOKINGS], comma-separated (default "
+                             f"{DEFAULT_SCALES}; bookings are loaded with "
+                             "benchmarks.bookings.seed_bookings)")
     parser.add_argument("--repeat", type=positive, default=100,
                         help="measured requests per route and scale (default 100)")
     parser.add_argument("--warmup", type=int, default=10,

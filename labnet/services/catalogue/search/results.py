@@ -307,7 +307,10 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
 
     ``facet_cache``: when given, the counts of the bare catalogue (no criterion at all, the
     most visited page and the costliest count: every published lab) are reused for
-    ``facet_cache_seconds``; the page of labs itself is always read live.
+    ``facet_cache_seconds``. A search with words or a place keeps its matched set (ids,
+    names, scores, counts, distances: :class:`_Matched`) in the shared cache for as long,
+    per criteria, hour, catalogue version and (network filter) viewer's scope; a search
+    for free time is never cached. The page of labs itself is always read live.
     """
     at = now or clock.utcnow()
     taxonomy = _taxonomy()
