@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
 from sqlalchemy import inspect as sa_inspect
 
@@ -254,23 +255,19 @@ def count_queries(client: Any, recorder: measure.QueryRecorder, path: str, runs:
     return counts, last
 
 
-class CatalogueClient:
+class CatalogueClient(FlaskClient):
     """The Flask test client, reading a path that starts with :data:`COLD` after a bump
     of the catalogue's version (``labnet.caches.bump``: what a committed catalogue write
     does), so that request finds nothing cached."""
 
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self.client = app.test_client()
-
-    def get(self, path: str, *args: Any, **kwargs: Any) -> Any:
-        if path.startswith(COLD):
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        if args and isinstance(args[0], str) and args[0].startswith(COLD):
             from labnet import caches
 
-            with self.app.app_context():
+            with self.application.app_context():
                 caches.bump()
-            path = path[len(COLD):]
-        return self.client.get(path, *args, **kwargs)
+            args = (args[0][len(COLD):], *args[1:])
+        return super().open(*args, **kwargs)
 
 
 def wire_bytes(client: Any, path: str) -> int:
@@ -332,7 +329,7 @@ def run_scale(args: argparse.Namespace, labs: int, equipment: int, bookings: int
         # Requests must run outside any app context of ours: each then gets its own
         # context and session, as in production (an outer context would share one session
         # and its identity map across requests and hide queries).
-        client = CatalogueClient(app)
+        client = CatalogueClient(app, app.response_class, use_cookies=True)
         measure.install_lazy_load_guard()
         for path in routes.values():
             measure.get_ok(client, path)  # compile templates, fill caches
