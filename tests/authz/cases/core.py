@@ -27,6 +27,9 @@ CASES = [
          name="hidden-network", shows=lambda p: "Matrix Lab", seers=HIDDEN_SEERS),
     Case("catalogue.labs", "GET", lambda p: "/labs?network=mx-public", ALL_OK,
          name="public-network", shows=lambda p: "Matrix Lab", seers=ACTORS),
+    # With words the matched set is kept in the shared cache: per viewer's scope (issue 13).
+    Case("catalogue.labs", "GET", lambda p: "/labs?network=mx-hidden&q=matrix", ALL_OK,
+         name="hidden-network-words", shows=lambda p: "Matrix Lab", seers=HIDDEN_SEERS),
     # A lab page lists the networks the lab belongs to: members-only ones for their seers.
     Case("catalogue.lab", "GET", lambda p: f"/labs/{p.lab.slug}", ALL_OK, name="published",
          shows=lambda p: "Matrix hidden", seers=HIDDEN_SEERS),
