@@ -3,15 +3,16 @@
 Rules owned here:
 
 - **Access** (GDPR Art. 15 and 20): :func:`personal_data` gathers everything LabNet keeps that
-  names the person — the account, its roles, sessions, calendar feeds and API tokens (name,
-  scopes, created, expires, last used, revoked; never a secret, its hash or its prefix), the bookings and requests they made, the messages they wrote, what they did
+  names the person — the account, its roles, sessions, calendar feeds and API tokens
+  (name, scopes, created, expires, last used, revoked; never a secret, its hash or its
+  prefix), the bookings and requests they made, the messages they wrote, what they did
   (the audit trail) and the e-mails sent to them (kind, subject, status; not the bodies, which
   may hold one-time links) — as one JSON-ready document.
 - **Erasure** (Art. 17): :func:`delete_account` anonymises the account instead of removing the
   row, because the bookings, requests and messages it made belong to the organisation (its
   invoices, its project history). Afterwards nothing names the person: name, address, password,
-  sessions, API tokens, roles, lab and network duties, calendar feeds and the bodies of the e-mails sent to
-  them are gone; the row says only "deleted account" and can never log in again.
+  sessions, API tokens, roles, lab and network duties, calendar feeds and the bodies of the
+  e-mails sent to them are gone; the row says only "deleted account" and can never log in again.
 - **Nothing left without a receiver** (DESIGN rule 8): an account is not deleted while someone
   would be left waiting on it — upcoming bookings it requested, open requests it sent, a lab or
   network it alone looks after, an organisation with other members that it alone administers.

@@ -44,10 +44,11 @@ SCOPE_LABELS = {
     TokenScope.REQUEST: "request: send requests and post messages on them",
     TokenScope.MANAGE: "manage: decide bookings, update equipment, answer requests",
 }
-DEMO_TOKEN = TOKEN_PREFIX + "demo-read-book-never-in-production"  # noqa: S105 (documented)
-DEMO_TOKEN_USER = "sme@labnet.example"
+# The demo token: documented in the README, made for the demo SME outside production only.
+DEMO_TOKEN = TOKEN_PREFIX + "demo-read-book-never-in-production"
+DEMO_TOKEN_USER = "sme@labnet.example"  # noqa: S105 (an e-mail address)
 DEMO_TOKEN_SCOPES = (TokenScope.READ.value, TokenScope.BOOK.value)
-DEMO_TOKEN_NAME = "Demo token (the README's example)"
+DEMO_TOKEN_NAME = "Demo token (the README's example)"  # noqa: S105 (its label)
 # How often a token's last use is written: reads should not each become a write.
 LAST_USE_RESOLUTION = timedelta(minutes=1)
 
@@ -129,6 +130,7 @@ def _make(actor: User, new: NewToken, secret: str, *, now: datetime) -> MadeToke
 
 
 def is_demo_token(secret: str) -> bool:
+    """Whether ``secret`` is :data:`DEMO_TOKEN` (compared in constant time)."""
     return hmac.compare_digest(secret.encode(), DEMO_TOKEN.encode())
 
 
