@@ -39,10 +39,12 @@ MAX_TOKEN_DAYS = 366
 MAX_ACTIVE_TOKENS = 20
 DEFAULT_LIFETIME = timedelta(days=90)
 SCOPE_LABELS = {
-    TokenScope.READ: "read: your bookings, requests and the networks you see",
-    TokenScope.BOOK: "book: make and cancel bookings",
+    TokenScope.READ: "read: your bookings, requests, event registrations and the networks "
+                     "you see",
+    TokenScope.BOOK: "book: make and cancel bookings, register for events",
     TokenScope.REQUEST: "request: send requests and post messages on them",
-    TokenScope.MANAGE: "manage: decide bookings, update equipment, answer requests",
+    TokenScope.MANAGE: "manage: decide bookings, update equipment, answer requests, cancel "
+                       "registrations for events you organise",
 }
 # The demo token: documented in the README, made for the demo SME outside production only.
 DEMO_TOKEN = TOKEN_PREFIX + "demo-read-book-never-in-production"
