@@ -2,8 +2,9 @@
 
 For each scale (``BOOKINGS:EQUIPMENT``, labs a tenth of the equipment; default 10,000:1,000
 and 1,000,000:100,000) it builds a fresh database through the migrations, seeds the
-synthetic catalogue and the bookings (``benchmarks.bookings.seed_bookings``), runs
-``ANALYZE``, then measures in-process with the Flask test client, the clock frozen at
+synthetic catalogue, the bookings (``benchmarks.bookings.seed_bookings``) and five events
+per lab (``benchmarks.events.seed_events``: 50,000 at 10,000 labs), runs ``ANALYZE``, then
+measures in-process with the Flask test client, the clock frozen at
 :data:`benchmarks.database.SEED_NOW`:
 
 - ``ping``: the trivial route, the denominator of every ratio;
@@ -11,6 +12,9 @@ synthetic catalogue and the bookings (``benchmarks.bookings.seed_bookings``), ru
   and a KET area; ``api_labs_near`` near a city within 100 km; ``api_labs_free`` free for
   4 hours in a week;
 - ``api_availability``: ``GET /api/v1/equipment/<id>/availability`` for a week;
+- ``api_events``: ``GET /api/v1/events`` (upcoming, first 50); ``api_events_filtered`` with
+  a country and a KET area; ``api_events_next``: the page after the first (its cursor);
+  ``api_event``: one event with its sessions and registration state;
 
 each as median and p90, ratio to ``/ping``'s median, SQL statements per request (equal at
 both scales, or exit 1). Then the open-data dump (``write_dumps``) once: seconds, rows,
@@ -33,11 +37,13 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
+from urllib.parse import urlsplit
 
 from sqlalchemy import select, text
 
 from benchmarks import database, measure
 from benchmarks.bookings import parse_scales, seed_bookings
+from benchmarks.events import seed_events
 from benchmarks.progress import Progress
 from benchmarks.run import (
     close_scale,
@@ -52,7 +58,9 @@ from benchmarks.run import (
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_SCALES = "10000:1000,1000000:100000"
 ROUTE_ORDER = ("ping", "api_labs", "api_labs_filtered", "api_labs_near", "api_labs_free",
-               "api_availability")
+               "api_availability", "api_events", "api_events_filtered", "api_events_next",
+               "api_event")
+EVENTS_PER_LAB = 5
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -73,9 +81,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def _paths(app: Any) -> dict[str, str]:
+def _paths(app: Any, events: dict[str, Any]) -> dict[str, str]:
     from labnet.extensions import db
-    from labnet.models import Equipment, Lab, LabKet
+    from labnet.models import Equipment, EventKet, Lab, LabKet
 
     now = database.SEED_NOW
     with app.app_context():
@@ -87,6 +95,13 @@ def _paths(app: Any) -> dict[str, str]:
             Lab.is_published.is_(True), Lab.city != "").order_by(Lab.id).limit(1)).one()
         city = db.session.scalar(select(Lab.city).where(Lab.id == lab_id))
         ket = db.session.scalar(select(LabKet.ket_code).where(LabKet.lab_id == lab_id).limit(1))
+        event_ket = db.session.scalar(select(EventKet.ket_code).order_by(EventKet.event_id)
+                                      .limit(1))
+    client = app.test_client()
+    first = client.get("/api/v1/events").get_json()
+    if not first.get("next"):
+        raise RuntimeError("the events list has a single page: seed more events")
+    after = urlsplit(first["next"])
     monday = now.date() + timedelta(days=7 - now.weekday())
     week = f"available_from={monday}&available_to={monday + timedelta(days=6)}&hours=4"
     return {
@@ -97,6 +112,11 @@ def _paths(app: Any) -> dict[str, str]:
         "api_labs_free": f"/api/v1/labs?{week}",
         "api_availability": f"/api/v1/equipment/{equipment_id}/availability?from={monday}"
                             f"&to={monday + timedelta(days=6)}",
+        "api_events": "/api/v1/events",
+        "api_events_filtered": f"/api/v1/events?country={events['country']}"
+                               f"&ket={event_ket.split('.')[0]}",
+        "api_events_next": f"{after.path}?{after.query}",
+        "api_event": f"/api/v1/events/{events['event_slug']}",
     }
 
 
@@ -140,11 +160,12 @@ def run_scale(args: argparse.Namespace, bookings: int, equipment: int, workdir: 
         database.seed(app, target, labs=labs, equipment=equipment, seed_value=args.seed,
                       progress=progress)
         seed_bookings(app, bookings, progress, seed=args.seed)
+        events = seed_events(app, labs * EVENTS_PER_LAB, args.seed, progress)
         with app.app_context():
             db.session.execute(text("ANALYZE"))
             db.session.commit()
             engine = db.engine
-        paths = _paths(app)
+        paths = _paths(app, events)
         client = app.test_client()
         recorder = measure.QueryRecorder(engine)
         measure.install_lazy_load_guard()
@@ -168,6 +189,7 @@ def run_scale(args: argparse.Namespace, bookings: int, equipment: int, workdir: 
         dump = _dump(app, workdir / f"dump-{equipment}", traced=False)
         dump["traced"] = _dump(app, workdir / f"dump-{equipment}", traced=True)
         return {"labs": labs, "equipment": equipment, "bookings": bookings,
+                "events": labs * EVENTS_PER_LAB, "upcoming_events": events["upcoming"],
                 "database": database.server_version(app, target),
                 "database_mb": mb(database.database_bytes(app, target)),
                 "routes": routes, "open_data_dump": dump}

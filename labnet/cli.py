@@ -19,6 +19,7 @@ from labnet.errors import LabNetError, RuleViolation
 from labnet.extensions import db
 from labnet.jobs import JOBS, build_scheduler, run_job
 from labnet.models import JobLock, Lab, Role, User
+from labnet.services.accounts import tokens
 from labnet.services.accounts.rules import grant_role, list_users, managed_labs, revoke_role
 from labnet.services.booking import free_days
 from labnet.services.catalogue.search import index as search_index
@@ -76,17 +77,33 @@ def seed_demo_cmd(if_empty: bool) -> None:
 
     if if_empty and db.session.scalar(select(func.count(Lab.id))):
         click.echo("Demo data already present; nothing to do.")
+    else:
+        started = time.monotonic()
+        result = seed_demo(now=clock.utcnow(), progress=_progress_printer())
+        db.session.commit()
+        click.echo(f"Demo data: {result['labs']} labs, {result['equipment']} pieces of "
+                   f"equipment added in {time.monotonic() - started:.1f} s.")
+    _demo_token()
+
+
+def _demo_token() -> None:
+    """The README's API example token for the demo SME (a database seeded before it existed
+    gets it too); never under production settings."""
+    try:
+        tokens.ensure_demo_token(production=current_app.config["ENV_NAME"] == "production",
+                                 now=clock.utcnow())
+    except RuleViolation as exc:
+        db.session.rollback()
+        click.echo(f"No demo API token: {exc.message}")
         return
-    started = time.monotonic()
-    result = seed_demo(now=clock.utcnow(), progress=_progress_printer())
     db.session.commit()
-    click.echo(f"Demo data: {result['labs']} labs, {result['equipment']} pieces of equipment "
-               f"added in {time.monotonic() - started:.1f} s.")
+    click.echo(f"Demo API token (read, book) for {tokens.DEMO_TOKEN_USER}: {tokens.DEMO_TOKEN}")
 
 
 @labnet_cli.command("demo-accounts")
+@with_appcontext
 def demo_accounts_cmd() -> None:
-    """Print the demo accounts."""
+    """Print the demo accounts and the demo API token."""
     _print_demo_accounts()
 
 
@@ -94,6 +111,13 @@ def _print_demo_accounts() -> None:
     click.echo(f"Demo accounts (password for all: {DEMO_PASSWORD}):")
     for email, _name, what in DEMO_ACCOUNTS:
         click.echo(f"  {email:<28} {what}")
+    if current_app.config["ENV_NAME"] == "production":
+        click.echo("No demo API token under production settings.")
+        return
+    click.echo(f"Demo API token (read, book) for {tokens.DEMO_TOKEN_USER}, made by seed-demo:")
+    click.echo(f"  {tokens.DEMO_TOKEN}")
+    click.echo("  curl -H 'Authorization: Bearer " + tokens.DEMO_TOKEN
+               + "' $LABNET_BASE_URL/api/v1/bookings")
 
 
 @labnet_cli.command("seed-synthetic")

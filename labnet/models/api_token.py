@@ -17,8 +17,8 @@ from labnet.models.base import Base
 
 
 class TokenScope(StrEnum):
-    READ = "read"  # the caller's own bookings and requests, networks they may see
-    BOOK = "book"  # create and cancel bookings
+    READ = "read"  # the caller's own bookings, requests, registrations; networks they may see
+    BOOK = "book"  # create and cancel bookings; register for events (same right)
     REQUEST = "request"  # create requests and post messages on them
     MANAGE = "manage"  # lab managers: decide bookings, update equipment, answer requests
 

@@ -11,9 +11,12 @@ import pytest
 from labnet import clock
 from labnet.extensions import db
 from labnet.models import Role, User
+from labnet.models.training import Registration
 from labnet.services.accounts import tokens
 from labnet.services.booking import engine
+from labnet.services.training import registration
 from tests.api.helpers import bearer, make_token
+from tests.api.test_api_events import make_event
 from tests.authz.test_matrix import fingerprint
 from tests.fixtures.berlin import APPROVING, SPLIT_DAY, berlin
 
@@ -42,6 +45,14 @@ def world(app, frozen_clock, make_lab, make_equipment, make_user, make_org):
                                    now=clock.utcnow())
         db.session.commit()
         w.booking_id = b.id
+        event = make_event(lab.id, slug="lab-day", starts_at=berlin(2026, 3, 20, 9),
+                           ends_at=berlin(2026, 3, 20, 17))
+        make_event(lab.id, slug="lab-draft", status="draft")
+        db.session.commit()
+        reg = registration.register(db.session.get(User, w.users["member"].id), event.id, {},
+                                    now=clock.utcnow())
+        db.session.commit()
+        w.registration_id = reg.id
     all_scopes = {"member": ("read", "book", "request"), "outsider": ("read", "book", "request"),
                   "manager": ("read", "book", "manage"), "other_manager": ("read", "manage"),
                   "admin": ("read", "book", "manage")}
@@ -56,7 +67,22 @@ def world(app, frozen_clock, make_lab, make_equipment, make_user, make_org):
 # user's own loaders decide (404 for another organisation's booking).
 def _cases(w):
     booking = f"/api/v1/bookings/{w.booking_id}"
+    registration = f"/api/v1/registrations/{w.registration_id}"
     return [
+        ("GET", "/api/v1/events/lab-draft", None,
+         {"none": 404, "member": 404, "other_manager": 404, "manager": 200, "admin": 200}),
+        ("GET", "/api/v1/registrations", None, {"none": 401, "member": 200,
+                                                "read_only": 200}),
+        ("POST", f"{registration}/cancel", {},
+         {"none": 400, "outsider": 404, "other_manager": 404, "read_only": 403}),
+        ("POST", f"{registration}/accept", {},
+         {"none": 400, "outsider": 404, "manager": 404, "read_only": 403,
+          "member": 422}),  # the member's own, but no seat was offered
+        ("POST", "/api/v1/events/lab-draft/registrations", {},
+         {"none": 400, "member": 404, "read_only": 403}),
+        ("POST", "/api/v1/events/lab-day/registrations", {},
+         {"none": 400, "read_only": 403, "other_manager": 403, "member": 422,
+          "outsider": 201}),
         ("GET", "/api/v1/bookings", None, {"none": 401, "member": 200, "outsider": 200,
                                            "manager": 200, "read_only": 200}),
         ("POST", f"{booking}/cancel", {"reason": "No longer needed"},
@@ -103,15 +129,20 @@ def test_expired_and_revoked_tokens_are_401_and_write_nothing(app, client, world
         tokens.revoke_token(db.session.get(User, member.id), _token_id(world.tokens["member"]),
                             now=clock.utcnow())
         db.session.commit()
-    r = client.post(url, data=body, headers=bearer(world.tokens["member"]),
-                    content_type="application/json")
-    assert r.status_code == 401
+    others = (f"/api/v1/registrations/{world.registration_id}/cancel",
+              "/api/v1/events/lab-day/registrations")
+    for target in (url, *others):
+        r = client.post(target, data=body, headers=bearer(world.tokens["member"]),
+                        content_type="application/json")
+        assert r.status_code == 401, target
     frozen_clock.move_to(frozen_clock.now + timedelta(days=400))
-    r = client.post(url, data=body, headers=bearer(world.tokens["read_only"]),
-                    content_type="application/json")
-    assert r.status_code == 401
+    for target in (url, *others):
+        r = client.post(target, data=body, headers=bearer(world.tokens["read_only"]),
+                        content_type="application/json")
+        assert r.status_code == 401, target
     with app.app_context():
         assert db.session.get(engine.Booking, world.booking_id).status == "pending"
+        assert db.session.get(Registration, world.registration_id).status == "registered"
 
 
 def _token_id(secret: str) -> int:

@@ -57,7 +57,7 @@ def test_page_says_no_files_before_the_first_dump(client, catalogue):
 
 def test_job_writes_public_files_only_and_once_a_day(app, client, catalogue):
     outcome = _run(app)
-    assert outcome.result["written"] == 13
+    assert outcome.result["written"] == 16
     assert _run(app).result == {"skipped": clock.utcnow().date().isoformat()}
     everything = ""
     for name in ("labs.csv", "labs.json", "labs.geojson", "labs.jsonld", "equipment.csv",

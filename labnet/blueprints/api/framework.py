@@ -130,7 +130,8 @@ def _bearer() -> tokens.Bearer | None:
         raise ApiProblem(401, "unauthorized", "Not authenticated",
                          "Send a personal access token as 'Authorization: Bearer …'.",
                          headers={"WWW-Authenticate": 'Bearer realm="labnet"'})
-    found = tokens.authenticate(secret.strip(), now=clock.utcnow())
+    found = tokens.authenticate(secret.strip(), now=clock.utcnow(),
+                                production=current_app.config["ENV_NAME"] == "production")
     if found is None:
         db.session.rollback()
         raise ApiProblem(401, "unauthorized", "Not authenticated",

@@ -1,19 +1,23 @@
 """``/api/v1``: thin routes over the same loaders, scopes and services as the HTML views.
 
 Each route loads through ``permissions`` (404 for what the caller may not know, 403 for
-what they may see but not do), calls one service, and the framework commits once. Events
-are not here yet: they will join as ``/api/v1/events`` with their own schemas when the
-events services exist, through the same :func:`framework.operation`.
+what they may see but not do), calls one service, and the framework commits once.
+
+Registering for an event takes the ``book`` scope: it reserves capacity (a seat) for the
+token's user as a booking reserves equipment, and the rule behind both is the same
+(``permissions.can_register`` is ``can_book``), so a token that may book may register and
+a new scope would only be a second name for the same right. Cancelling someone else's
+registration (an event's organisers) takes ``manage``, as deciding a booking does.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Response, current_app, render_template, url_for
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from labnet import clock, permissions
 from labnet.blueprints.api import bp, schemas
@@ -29,11 +33,16 @@ from labnet.blueprints.api.framework import (
 )
 from labnet.errors import RuleViolation
 from labnet.extensions import db
-from labnet.models import Booking, LabRequest
+from labnet.models import Booking, Event, LabRequest
+from labnet.models.training import Registration
 from labnet.services.booking import availability, engine
 from labnet.services.catalogue import public, search
 from labnet.services.catalogue.labs import equipment as equipment_service
+from labnet.services.catalogue.taxonomy import ket_names
+from labnet.services.events import events as event_service
+from labnet.services.events import listing
 from labnet.services.requests import workflow
+from labnet.services.training import registration
 
 PER_PAGE = 20
 MAX_DAYS = 31
@@ -74,7 +83,7 @@ def labs(call: Call) -> Response:
            tag="catalogue", response=schemas.LabDetail)
 def lab(call: Call, slug: str) -> dict[str, Any]:
     found = permissions.lab_for(call.actor, slug[:120])
-    rows = db.session.execute(public.valid_accreditations(clock.utcnow().date())
+    rows = db.session.execute(public.valid_accreditations(clock.utcnow())
                               .where(public.Accreditation.lab_id == found.id)).all()
     return {**public.lab_record(found),
             "accreditations": [public.accreditation_record(*row) for row in rows]}
@@ -167,7 +176,7 @@ def networks(call: Call) -> Response:
            query=schemas.ListQuery, response=schemas.AccreditationList, paginated=True)
 def accreditations(call: Call) -> Response:
     after = decode_cursor(call.query.cursor, "after")
-    rows = db.session.execute(public.valid_accreditations(clock.utcnow().date())
+    rows = db.session.execute(public.valid_accreditations(clock.utcnow())
                               .where(public.Accreditation.id > after)
                               .limit(call.query.limit + 1)).all()
     more = len(rows) > call.query.limit
@@ -300,6 +309,119 @@ def answer_request(call: Call, ref: str) -> dict[str, Any]:
     lab = permissions.lab_for(call.actor, call.body.lab)
     return _request(workflow.answer(call.actor, found, lab, call.body.accept,
                                     call.body.message, now=clock.utcnow()))
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+def _micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+@operation("GET", "/v1/events", summary="Upcoming published events (the /events filters)",
+           tag="events", query=schemas.EventsQuery, response=schemas.EventList, paginated=True)
+def events(call: Call) -> Response:
+    q: schemas.EventsQuery = call.query
+    args = {name: str(value) for name, value in q.model_dump(
+        by_alias=True, exclude_none=True, exclude={"cursor", "limit"}).items()}
+    query, errors = listing.parse_query(args, known_kets=set(ket_names()))
+    if errors:
+        raise ApiProblem(422, "validation", "Invalid input", "Some filters cannot be used.",
+                         {name: [message] for name, message in errors.items()})
+    stmt = listing.filtered(query, now=clock.utcnow())
+    if q.cursor:  # keyset on the listing's order (start, id)
+        start = datetime.fromtimestamp(decode_cursor(q.cursor, "t") / 1_000_000, UTC)
+        after = decode_cursor(q.cursor, "after")
+        stmt = stmt.where(or_(Event.starts_at > start,
+                              and_(Event.starts_at == start, Event.id > after)))
+    found = list(db.session.scalars(stmt.limit(q.limit + 1)))
+    more = len(found) > q.limit
+    found = found[:q.limit]
+    cursor = (encode_cursor({"t": _micros(found[-1].starts_at), "after": found[-1].id})
+              if more and found else None)
+    return page(public.event_records(found, call.actor), cursor)
+
+
+def _registration(reg: Registration, event_slug: str) -> dict[str, Any]:
+    return {"id": reg.id, "event": event_slug, "status": reg.status,
+            "waiting_position": registration.waiting_position(reg),
+            "offer_expires_at": reg.offer_expires_at.isoformat() if reg.offer_expires_at
+            else None, "created_at": reg.created_at.isoformat()}
+
+
+@operation("GET", "/v1/events/<slug>",
+           summary="One event: sessions, seats left, registration state", tag="events",
+           response=schemas.EventDetail)
+def event(call: Call, slug: str) -> dict[str, Any]:
+    found = event_service.load_event(permissions.event_for(call.actor, slug[:140]).id)
+    now = clock.utcnow()
+    box = registration.registration_box(call.actor, found, now=now)
+    zone = found.timezone
+    return {
+        **public.event_records([found], call.actor)[0],
+        "prerequisites": found.prerequisites,
+        "sessions": [{"title": s.title,
+                      "starts_at": availability.utc_to_local(s.starts_at, zone).isoformat(),
+                      "ends_at": availability.utc_to_local(s.ends_at, zone).isoformat()}
+                     for s in found.sessions],
+        "questions": [{"key": str(q.get("key", "")), "label": str(q.get("label", "")),
+                       "kind": str(q.get("kind", "text")), "required": bool(q.get("required")),
+                       "choices": [str(c) for c in q.get("choices") or []]}
+                      for q in found.questions or []],
+        "registration": {"open": box.closed is None, "closed_reason": box.closed,
+                         "full": box.full,
+                         "mine": _registration(box.mine, found.slug) if box.mine else None},
+    }
+
+
+@operation("POST", "/v1/events/<slug>/registrations",
+           summary="Register for an event (a seat, or the waiting list when it is full)",
+           tag="events", scope="book", body=schemas.NewRegistration,
+           response=schemas.Registration, status=201)
+def register(call: Call, slug: str) -> dict[str, Any]:
+    found = permissions.event_for(call.actor, slug[:140])
+    answers = {f"q_{key}": value for key, value in call.body.answers.items()}
+    reg = registration.register(call.actor, found.id, answers, now=clock.utcnow())
+    return _registration(reg, found.slug)
+
+
+@operation("GET", "/v1/registrations", summary="Your event registrations", tag="events",
+           scope="read", query=schemas.ListQuery, response=schemas.RegistrationList,
+           paginated=True)
+def registrations(call: Call) -> Response:
+    stmt = select(Registration).where(Registration.user_id == call.actor.id)
+    rows, cursor = _keyset(stmt, Registration.id, call.query)
+    slugs = dict(db.session.execute(select(Event.id, Event.slug).where(
+        Event.id.in_({r.event_id for r in rows}))).tuples().all())
+    return page([_registration(r, slugs[r.event_id]) for r in rows], cursor)
+
+
+def _scope_for_registration(call: Call, reg: Registration) -> None:
+    """The person acts with ``book``, the event's organisers with ``manage``."""
+    needed = "book" if reg.user_id == call.actor.id else "manage"
+    if needed not in call.scopes:
+        raise ApiProblem(403, "scope", "Insufficient scope",
+                         f"This needs a token with the '{needed}' scope.")
+
+
+@operation("POST", "/v1/registrations/<int:registration_id>/cancel",
+           summary="Cancel a registration, a place on the waiting list or an offered seat",
+           tag="events", scope=("book", "manage"), body=schemas.NoBody,
+           response=schemas.Registration)
+def cancel_registration(call: Call, registration_id: int) -> dict[str, Any]:
+    reg, found = registration.registration_for(call.actor, registration_id)
+    _scope_for_registration(call, reg)
+    reg = registration.cancel_registration(call.actor, reg.id, now=clock.utcnow())
+    return _registration(reg, found.slug)
+
+
+@operation("POST", "/v1/registrations/<int:registration_id>/accept",
+           summary="Accept the seat offered to you from the waiting list", tag="events",
+           scope="book", body=schemas.NoBody, response=schemas.Registration)
+def accept_offer(call: Call, registration_id: int) -> dict[str, Any]:
+    reg, found = registration.registration_for(call.actor, registration_id)
+    reg = registration.accept_offer(call.actor, reg.id, now=clock.utcnow())
+    return _registration(reg, found.slug)
 
 
 # --- the document and its reference page --------------------------------------------------

@@ -283,3 +283,115 @@ class Message(BaseModel):
     id: int
     request: str | None
     created_at: datetime
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+class EventsQuery(Strict):
+    """The filters of ``/events`` (their rules are the events listing's)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: date | None = Field(default=None, alias="from",
+                               description="Events that end after this day starts (UTC)")
+    end: date | None = Field(default=None, alias="to",
+                             description="Events that start before this day ends (UTC)")
+    kind: str | None = Field(default=None, max_length=40)
+    ket: str | None = Field(default=None, max_length=40,
+                            description="A KET area (takes its sub-areas too)")
+    country: str | None = Field(default=None, max_length=2)
+    organiser: str | None = Field(default=None, max_length=160,
+                                  description="lab:<slug>, network:<slug> or project:<slug>")
+    language: str | None = Field(default=None, max_length=2)
+    mode: Literal["online", "onsite"] | None = None
+    free: Literal["1"] | None = Field(default=None, description="Only events with free seats")
+    cursor: str | None = Field(default=None, max_length=200)
+    limit: int = Field(default=50, ge=1, le=100)
+
+
+class NewRegistration(Strict):
+    answers: dict[str, str] = Field(
+        default_factory=dict, max_length=50,
+        description="Answers to the event's questions, by question key; a refusal names "
+                    "the field q_<key>, as the form does")
+
+
+class Organiser(BaseModel):
+    kind: Literal["lab", "network", "project"]
+    slug: str
+    name: str
+
+
+class Event(BaseModel):
+    id: int
+    slug: str
+    title: str
+    kind: str
+    status: Literal["published", "cancelled"]
+    description: str
+    language: str
+    timezone: str
+    starts_at: datetime
+    ends_at: datetime
+    address: str
+    city: str
+    country: str | None
+    lat: float | None
+    lon: float | None
+    online: bool
+    capacity: int | None
+    seats_left: int | None
+    registration_deadline: datetime | None
+    price_sme: str | None
+    price_standard: str | None
+    currency: str
+    ket_areas: list[str]
+    organisers: list[Organiser]
+
+
+class EventList(BaseModel):
+    items: list[Event]
+    next: str | None
+
+
+class EventSession(BaseModel):
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class Question(BaseModel):
+    key: str
+    label: str
+    kind: str
+    required: bool
+    choices: list[str]
+
+
+class Registration(BaseModel):
+    id: int
+    event: str
+    status: Literal["registered", "waiting", "offered", "cancelled", "lapsed"]
+    waiting_position: int | None
+    offer_expires_at: datetime | None
+    created_at: datetime
+
+
+class RegistrationList(BaseModel):
+    items: list[Registration]
+    next: str | None
+
+
+class RegistrationState(BaseModel):
+    open: bool
+    closed_reason: str | None
+    full: bool
+    mine: Registration | None = Field(description="The token user's live registration")
+
+
+class EventDetail(Event):
+    prerequisites: str
+    sessions: list[EventSession]
+    questions: list[Question]
+    registration: RegistrationState

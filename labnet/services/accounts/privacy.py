@@ -3,15 +3,16 @@
 Rules owned here:
 
 - **Access** (GDPR Art. 15 and 20): :func:`personal_data` gathers everything LabNet keeps that
-  names the person — the account, its roles, sessions and calendar feeds (never their
-  secret tokens), the bookings and requests they made, the messages they wrote, what they did
+  names the person — the account, its roles, sessions, calendar feeds and API tokens
+  (name, scopes, created, expires, last used, revoked; never a secret, its hash or its
+  prefix), the bookings and requests they made, the messages they wrote, what they did
   (the audit trail) and the e-mails sent to them (kind, subject, status; not the bodies, which
   may hold one-time links) — as one JSON-ready document.
 - **Erasure** (Art. 17): :func:`delete_account` anonymises the account instead of removing the
   row, because the bookings, requests and messages it made belong to the organisation (its
   invoices, its project history). Afterwards nothing names the person: name, address, password,
-  sessions, roles, lab and network duties, calendar feeds and the bodies of the e-mails sent to
-  them are gone; the row says only "deleted account" and can never log in again.
+  sessions, API tokens, roles, lab and network duties, calendar feeds and the bodies of the
+  e-mails sent to them are gone; the row says only "deleted account" and can never log in again.
 - **Nothing left without a receiver** (DESIGN rule 8): an account is not deleted while someone
   would be left waiting on it — upcoming bookings it requested, open requests it sent, a lab or
   network it alone looks after, an organisation with other members that it alone administers.
@@ -31,6 +32,7 @@ from labnet import security
 from labnet.errors import RuleViolation, raise_all
 from labnet.extensions import db
 from labnet.models import (
+    ApiToken,
     AuditEvent,
     Lab,
     LabManager,
@@ -83,6 +85,9 @@ def personal_data(user: User, *, now: datetime) -> dict[str, Any]:
     feeds = session.scalars(
         select(CalendarFeed).where(CalendarFeed.user_id == user.id)
         .order_by(CalendarFeed.created_at)).all()
+    api_tokens = session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user.id)
+        .order_by(ApiToken.created_at, ApiToken.id)).all()
     bookings = session.execute(
         select(Booking, Lab.name)
         .join(Lab, Lab.id == Booking.lab_id)
@@ -126,6 +131,10 @@ def personal_data(user: User, *, now: datetime) -> dict[str, Any]:
         "calendar_feeds": [{"kind": f.kind, "equipment_id": f.equipment_id,
                             "created_at": _iso(f.created_at), "revoked_at": _iso(f.revoked_at)}
                            for f in feeds],
+        "api_tokens": [{"name": t.name, "scopes": sorted(t.scope_set),
+                        "created_at": _iso(t.created_at), "expires_at": _iso(t.expires_at),
+                        "last_used_at": _iso(t.last_used_at), "revoked_at": _iso(t.revoked_at)}
+                       for t in api_tokens],
         "bookings": [{"reference": b.reference, "lab": lab_name, "equipment_id": b.equipment_id,
                       "start_at": _iso(b.start_at), "end_at": _iso(b.end_at),
                       "status": b.status, "purpose": b.purpose,
@@ -225,6 +234,7 @@ def delete_account(user: User, *, password: str, now: datetime) -> None:
     session = db.session
     session.execute(delete(LoginSession).where(LoginSession.user_id == user.id))
     session.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user.id))
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
     session.execute(delete(LabManager).where(LabManager.user_id == user.id))
     session.execute(delete(NetworkCoordinator).where(NetworkCoordinator.user_id == user.id))
     session.execute(delete(UserRole).where(UserRole.user_id == user.id))

@@ -8,11 +8,17 @@ Rules owned here:
 - the token is shown once; only its sha256 is stored; a revoked or expired token, or one of
   a user who can no longer log in, opens nothing;
 - each use records the last-use instant (at most once a minute per token, so reads do not
-  turn into writes on every request).
+  turn into writes on every request);
+- the demo token (:data:`DEMO_TOKEN`, printed by ``flask labnet demo-accounts``) is a fixed,
+  documented secret so the README's example works at once after ``make run``: it is made
+  only for the demo SME account, only outside production, stored hashed like any other, and
+  refused by :func:`authenticate` under production settings even if a demo database was
+  copied there.
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -33,11 +39,18 @@ MAX_TOKEN_DAYS = 366
 MAX_ACTIVE_TOKENS = 20
 DEFAULT_LIFETIME = timedelta(days=90)
 SCOPE_LABELS = {
-    TokenScope.READ: "read: your bookings, requests and the networks you see",
-    TokenScope.BOOK: "book: make and cancel bookings",
+    TokenScope.READ: "read: your bookings, requests, event registrations and the networks "
+                     "you see",
+    TokenScope.BOOK: "book: make and cancel bookings, register for events",
     TokenScope.REQUEST: "request: send requests and post messages on them",
-    TokenScope.MANAGE: "manage: decide bookings, update equipment, answer requests",
+    TokenScope.MANAGE: "manage: decide bookings, update equipment, answer requests, cancel "
+                       "registrations for events you organise",
 }
+# The demo token: documented in the README, made for the demo SME outside production only.
+DEMO_TOKEN = TOKEN_PREFIX + "demo-read-book-never-in-production"
+DEMO_TOKEN_USER = "sme@labnet.example"  # noqa: S105 (an e-mail address)
+DEMO_TOKEN_SCOPES = (TokenScope.READ.value, TokenScope.BOOK.value)
+DEMO_TOKEN_NAME = "Demo token (the README's example)"  # noqa: S105 (its label)
 # How often a token's last use is written: reads should not each become a write.
 LAST_USE_RESOLUTION = timedelta(minutes=1)
 
@@ -100,10 +113,13 @@ def create_token(actor: User, new: NewToken, *, now: datetime) -> MadeToken:
     :raises RuleViolations: on ``name``, ``scopes`` or ``expires_on``: an empty or over-long
         name, an unknown scope or one the user does not hold, an expiry not in the next year.
     """
+    return _make(actor, new, TOKEN_PREFIX + secrets.token_urlsafe(32), now=now)
+
+
+def _make(actor: User, new: NewToken, secret: str, *, now: datetime) -> MadeToken:
     name, problems = _problems(actor, new, now=now)
     raise_all(problems)
     assert new.expires_on is not None
-    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     scopes = " ".join(s.value for s in TokenScope if s.value in set(new.scopes))
     # The token lasts to the end of the chosen day (UTC): an expiry is a day people choose.
     expires_at = datetime.combine(new.expires_on, time.max, tzinfo=now.tzinfo)
@@ -113,6 +129,37 @@ def create_token(actor: User, new: NewToken, *, now: datetime) -> MadeToken:
     db.session.flush()
     audit.record(actor, "api_token.create", "api_token", token.id, now=now, scopes=scopes)
     return MadeToken(token=token, secret=secret)
+
+
+def is_demo_token(secret: str) -> bool:
+    """Whether ``secret`` is :data:`DEMO_TOKEN` (compared in constant time)."""
+    return hmac.compare_digest(secret.encode(), DEMO_TOKEN.encode())
+
+
+def ensure_demo_token(*, production: bool, now: datetime) -> ApiToken:
+    """The demo SME's :data:`DEMO_TOKEN` (read and book, a year), made when missing, expired
+    or revoked; the one in place otherwise.
+
+    :raises RuleViolation: on ``token`` under production settings, or without the demo
+        SME account (``flask labnet seed-demo`` makes it).
+    """
+    if production:
+        raise RuleViolation("token", "The demo token is never made under production "
+                                     "settings.")
+    user = db.session.scalar(select(User).where(User.email == DEMO_TOKEN_USER))
+    if user is None:
+        raise RuleViolation("token", f"There is no demo account {DEMO_TOKEN_USER}: run "
+                                     "'flask labnet seed-demo' first.")
+    token = db.session.scalar(select(ApiToken).where(
+        ApiToken.token_hash == security.token_hash(DEMO_TOKEN)))
+    if token is not None and token.revoked_at is None and token.expires_at > now:
+        return token
+    if token is not None:  # an old one: the hash is unique, so it makes way
+        db.session.delete(token)
+        db.session.flush()
+    new = NewToken(DEMO_TOKEN_NAME, DEMO_TOKEN_SCOPES,
+                   (now + timedelta(days=MAX_TOKEN_DAYS - 2)).date())
+    return _make(user, new, DEMO_TOKEN, now=now).token
 
 
 def list_tokens(actor: User) -> Select[tuple[ApiToken]]:
@@ -146,10 +193,13 @@ class Bearer:
     scopes: frozenset[str]
 
 
-def authenticate(secret: str, *, now: datetime) -> Bearer | None:
+def authenticate(secret: str, *, now: datetime, production: bool = False) -> Bearer | None:
     """The user and scopes of a valid token, or ``None`` (unknown, revoked, expired, or a user
-    who can no longer log in). Records the last use, at most once a minute."""
+    who can no longer log in; the demo token under production settings). Records the last
+    use, at most once a minute."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 100:
+        return None
+    if production and is_demo_token(secret):
         return None
     token = db.session.scalar(select(ApiToken).where(
         ApiToken.token_hash == security.token_hash(secret)))

@@ -3,9 +3,10 @@ DCAT-AP description, under CC BY 4.0.
 
 Rules owned here:
 - only public records (:mod:`labnet.services.catalogue.public`): published labs without any
-  person's contact details, their equipment that is not retired, verified unexpired
-  accreditations, public networks, the KET areas; never drafts, members-only networks,
-  e-mail addresses or bookings;
+  person's contact details, their equipment that is not retired, currently valid
+  accreditations, public networks, the KET areas, upcoming public events (published, or
+  cancelled and not yet ended, marked so); never drafts, members-only networks, e-mail
+  addresses, bookings, an event's online link, questions or participants;
 - every file is written as its rows are read (batches of 1,000 by id), to a temporary file
   renamed over the old one when complete, so a reader never sees half a file and memory
   stays flat at any catalogue size;
@@ -46,6 +47,10 @@ ACCREDITATION_COLUMNS = ("id", "lab", "scheme", "scheme_name", "certificate_no",
                          "scope", "valid_from", "valid_until")
 NETWORK_COLUMNS = ("id", "slug", "name", "description", "ket_area", "ecosystem")
 KET_COLUMNS = ("code", "name", "parent")
+EVENT_COLUMNS = ("id", "slug", "title", "kind", "status", "description", "language",
+                 "timezone", "starts_at", "ends_at", "address", "city", "country", "lat", "lon",
+                 "online", "capacity", "seats_left", "registration_deadline", "price_sme",
+                 "price_standard", "currency", "ket_areas", "organisers")
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,7 @@ DATASETS = (
             ("csv", "json")),
     Dataset("networks", "Public networks", NETWORK_COLUMNS, ("csv", "json")),
     Dataset("ket-areas", "KET areas", KET_COLUMNS, ("csv", "json")),
+    Dataset("events", "Upcoming public events", EVENT_COLUMNS, ("csv", "json", "jsonld")),
 )
 MEDIA_TYPES = {"csv": "text/csv", "json": "application/json",
                "geojson": "application/geo+json", "jsonld": "application/ld+json"}
@@ -79,7 +85,7 @@ def _records(name: str, *, now: datetime) -> Iterator[dict[str, Any]]:
     elif name == "accreditations":
         after = 0
         while True:
-            rows = db.session.execute(public.valid_accreditations(now.date())
+            rows = db.session.execute(public.valid_accreditations(now)
                                       .where(public.Accreditation.id > after)
                                       .limit(public.BATCH)).all()
             if not rows:
@@ -96,13 +102,17 @@ def _records(name: str, *, now: datetime) -> Iterator[dict[str, Any]]:
             yield record
     elif name == "ket-areas":
         yield from public.ket_areas()
+    elif name == "events":
+        for event, organisers, codes in public.iter_public_events(now):
+            yield public.event_record(event, organisers, codes)
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, list):
-        value = " ".join(str(v) for v in value)
+    if isinstance(value, list):  # KET codes; an event's organisers as kind:slug
+        value = " ".join(f"{v['kind']}:{v['slug']}" if isinstance(v, dict) else str(v)
+                         for v in value)
     return safe_cell(str(value))
 
 
@@ -173,6 +183,31 @@ def _equipment_ld(item: dict[str, Any], base_url: str) -> dict[str, Any]:
                        "offeredBy": {"@id": lab_url(base_url, item["lab"])}}}
 
 
+_ORGANISER_PATHS = {"lab": "labs", "network": "networks", "project": "projects"}
+
+
+def _events_ld(base_url: str, now: datetime) -> Iterator[dict[str, Any]]:
+    """Upcoming public events as schema.org ``Event`` nodes: the event page's own JSON-LD
+    (``listing.event_jsonld``: start and end with their offset, status, place, offers when
+    priced), each organiser named by the ``@id`` its own node has (a lab's is in
+    ``labs.jsonld``), and an event without a place of its own held at its organising lab."""
+    from labnet.services.events.listing import event_jsonld
+
+    def organiser_url(o: Any) -> str:
+        return f"{base_url}/{_ORGANISER_PATHS[o.kind]}/{o.slug}"
+
+    for event, organisers, _codes in public.iter_public_events(now):
+        url = f"{base_url}/events/{event.slug}"
+        node = event_jsonld(event, organisers, url=url, organiser_url=organiser_url)
+        node.pop("@context")
+        node["@id"] = url
+        for entry, o in zip(node["organizer"], organisers, strict=True):
+            entry["@id"] = entry["url"]
+            if o.kind == "lab" and not event.has_place and not event.is_online:
+                node["location"] = {"@type": "Place", "name": o.name, "url": entry["url"]}
+        yield node
+
+
 def _ld_head() -> str:
     return ('{"@context": "https://schema.org", "license": "' + LICENCE + '",\n'
             '"@graph": [')
@@ -199,9 +234,12 @@ def _writer(dataset: Dataset, fmt: str, base_url: str, now: datetime
         return lambda out: _write_array(out, features(),
                                         head='{"type": "FeatureCollection", "features": [',
                                         tail="]}")
-    to_ld = _lab_ld if dataset.name == "labs" else _equipment_ld
-    return lambda out: _write_array(out, (to_ld(r, base_url) for r in rows()),
-                                    head=_ld_head(), tail="]}")
+    if dataset.name == "events":
+        nodes = lambda: _events_ld(base_url, now)  # noqa: E731
+    else:
+        to_ld = _lab_ld if dataset.name == "labs" else _equipment_ld
+        nodes = lambda: (to_ld(r, base_url) for r in rows())  # noqa: E731
+    return lambda out: _write_array(out, nodes(), head=_ld_head(), tail="]}")
 
 
 def write_dumps(directory: Path, *, base_url: str, now: datetime,

@@ -5,9 +5,14 @@ Rules owned here (DESIGN rule 6 and the open-data offer):
   not retired are public; drafts never appear;
 - a lab's record carries no person's contact details (no contact name, e-mail or phone):
   the lab page's contact form reaches the lab without showing an address;
-- an accreditation is public only when verified and not expired on the day asked
-  (the catalogue's own rule, ``search.filters``);
-- networks: only public ones; members-only networks stay with ``permissions``' scopes.
+- an accreditation is public only while currently valid (verified, its end at the lab's
+  midnight still ahead: ``accreditation.validity.currently_valid``, the one rule every
+  reader asks);
+- networks: only public ones; members-only networks stay with ``permissions``' scopes;
+- events: published ones (and, in the dumps, cancelled ones not yet ended, so a calendar
+  that copied them learns of the cancellation); never drafts, the online link (registered
+  people only), the organiser's questions, or who registered; a members-only network is
+  left out of the organisers.
 
 Lists are keyset-paginated by id (``after_id``), so a dump of 10,000 labs and 100,000
 pieces of equipment is read in batches and never held in memory at once.
@@ -16,27 +21,33 @@ pieces of equipment is read in batches and never held in memory at once.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import datetime
+from functools import cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, select
 
 from labnet.extensions import db
 from labnet.models import (
     Accreditation,
     AccreditationScheme,
-    AccreditationStatus,
     Equipment,
     EquipmentCategory,
     EquipmentStatus,
+    Event,
+    EventKet,
     KetArea,
     Lab,
     LabKet,
     Network,
 )
 from labnet.permissions import listed_lab_condition
+from labnet.services.accreditation.validity import currently_valid
+from labnet.services.events.events import OrganiserView, organisers_of
 
 BATCH = 1000
+_zone = cache(ZoneInfo)
 
 
 def lab_record(lab: Lab, ket_codes: list[str] | None = None) -> dict[str, Any]:
@@ -116,14 +127,13 @@ def iter_public_equipment(batch: int = BATCH) -> Iterator[dict[str, Any]]:
         db.session.expunge_all()
 
 
-def valid_accreditations(today: date) -> Select[tuple[Accreditation, str, str]]:
-    """Verified accreditations not expired on ``today`` of published labs, with the lab's
-    slug and the scheme's name, by id."""
+def valid_accreditations(now: datetime) -> Select[tuple[Accreditation, str, str]]:
+    """Currently valid accreditations (``validity.currently_valid`` at ``now``) of published
+    labs, with the lab's slug and the scheme's name, by id."""
     return (select(Accreditation, Lab.slug, AccreditationScheme.name)
             .join(Lab, Lab.id == Accreditation.lab_id)
             .join(AccreditationScheme, AccreditationScheme.code == Accreditation.scheme_code)
-            .where(listed_lab_condition(), Accreditation.status == AccreditationStatus.VERIFIED,
-                   or_(Accreditation.valid_until.is_(None), Accreditation.valid_until >= today))
+            .where(listed_lab_condition(), currently_valid(now))
             .order_by(Accreditation.id))
 
 
@@ -157,3 +167,72 @@ def categories() -> list[dict[str, Any]]:
              "booking_unit": c.booking_unit}
             for c in db.session.scalars(select(EquipmentCategory)
                                         .order_by(EquipmentCategory.number))]
+
+
+# --- events ---------------------------------------------------------------------------------
+
+
+def _money(cents: int | None) -> str | None:
+    return None if cents is None else f"{cents / 100:.2f}"
+
+
+def event_record(event: Event, organisers: list[OrganiserView],
+                 ket_codes: list[str]) -> dict[str, Any]:
+    """One event as the API and the dumps show it: times in the event's zone with their
+    offset, seats left, prices; never the online link, the questions or who registered."""
+    zone = _zone(event.timezone)
+    deadline = event.registration_deadline
+    return {
+        "id": event.id, "slug": event.slug, "title": event.title, "kind": event.kind,
+        "status": event.status, "description": event.description,
+        "language": event.language, "timezone": event.timezone,
+        "starts_at": event.starts_at.astimezone(zone).isoformat(),
+        "ends_at": event.ends_at.astimezone(zone).isoformat(),
+        "address": event.address, "city": event.city, "country": event.country,
+        "lat": event.latitude, "lon": event.longitude, "online": event.is_online,
+        "capacity": event.capacity, "seats_left": event.seats_left,
+        "registration_deadline": deadline.astimezone(zone).isoformat() if deadline else None,
+        "price_sme": _money(event.price_sme_cents),
+        "price_standard": _money(event.price_standard_cents), "currency": event.currency,
+        "ket_areas": ket_codes,
+        "organisers": [{"kind": o.kind, "slug": o.slug, "name": o.name} for o in organisers],
+    }
+
+
+def event_ket_codes(event_ids: list[int]) -> dict[int, list[str]]:
+    """Each event's KET area codes (one query)."""
+    codes: dict[int, list[str]] = {i: [] for i in event_ids}
+    if event_ids:
+        for event_id, code in db.session.execute(
+                select(EventKet.event_id, EventKet.ket_code)
+                .where(EventKet.event_id.in_(event_ids))
+                .order_by(EventKet.event_id, EventKet.ket_code)):
+            codes[event_id].append(code)
+    return codes
+
+
+def event_records(events: list[Event], actor: Any) -> list[dict[str, Any]]:
+    """:func:`event_record` of each event, in four queries whatever their number."""
+    ids = [e.id for e in events]
+    organisers, codes = organisers_of(ids, actor), event_ket_codes(ids)
+    return [event_record(e, organisers[e.id], codes[e.id]) for e in events]
+
+
+def iter_public_events(now: datetime, batch: int = BATCH
+                       ) -> Iterator[tuple[Event, list[OrganiserView], list[str]]]:
+    """Every published or cancelled event not yet ended at ``now``, by id, with its
+    organisers (as anyone sees them) and KET areas, read ``batch`` at a time."""
+    after = 0
+    while True:
+        events = list(db.session.scalars(
+            select(Event).where(Event.status.in_(("published", "cancelled")),
+                                Event.ends_at > now, Event.id > after)
+            .order_by(Event.id).limit(batch)))
+        if not events:
+            return
+        ids = [e.id for e in events]
+        organisers, codes = organisers_of(ids, None), event_ket_codes(ids)
+        for event in events:
+            yield event, organisers[event.id], codes[event.id]
+        after = events[-1].id
+        db.session.expunge_all()

@@ -48,6 +48,18 @@ CASES = [
          NO_TOKEN),
     Case("api.answer_request", "POST", lambda p: f"/api/v1/requests/{p.request_ref}/answer",
          NO_TOKEN),
+    # Events: the course and draft of the training cases' world (``cases/training.py``).
+    Case("api.events", "GET", lambda p: "/api/v1/events", ALL_OK),
+    Case("api.event", "GET", lambda p: f"/api/v1/events/{p.tr_event_slug}", ALL_OK),
+    Case("api.event", "GET", lambda p: "/api/v1/events/matrix-draft-course",
+         dict.fromkeys(ACTORS, 404), name="draft"),  # its editors too: no cookie is read
+    Case("api.register", "POST", lambda p: f"/api/v1/events/{p.tr_event_slug}/registrations",
+         NO_TOKEN),
+    Case("api.registrations", "GET", lambda p: "/api/v1/registrations", NO_TOKEN),
+    Case("api.cancel_registration", "POST",
+         lambda p: f"/api/v1/registrations/{p.tr_reg_id}/cancel", NO_TOKEN),
+    Case("api.accept_offer", "POST", lambda p: f"/api/v1/registrations/{p.tr_reg_id}/accept",
+         NO_TOKEN),
     Case("api.openapi", "GET", lambda p: "/api/v1/openapi.json", ALL_OK),
     Case("api.docs", "GET", lambda p: "/api/docs", ALL_OK),
     Case("open_data.index", "GET", lambda p: "/open-data", ALL_OK),
