@@ -7,12 +7,11 @@ It builds a temporary SQLite database through the migrations, loads the shipped 
 catalogue, serves the app on 127.0.0.1 (werkzeug, one thread per request) and opens each
 page in Debian's Chromium through Playwright, counting through the DevTools protocol:
 
-| field | meaning |
-| --- | --- |
-| `first_view_bytes` | bytes received for the page and all it loaded (headers + encoded bodies) with an empty cache |
-| `first_view_requests` | responses fetched from the network on that first view |
-| `html_bytes`, `html_raw_bytes` | the page's own document on the wire, and its decoded size |
-| `repeat_view_bytes`, `repeat_view_requests` | the same page opened again in the same browser: what still goes over the network (revalidations included) |
+Per page: `first_view_bytes` and `first_view_requests`, what came over the network with
+an empty cache (headers plus encoded bodies, every subresource); `html_bytes` and
+`html_raw_bytes`, the page's own document on the wire and decoded; `repeat_view_bytes` and
+`repeat_view_requests`, the same page opened again in the same browser (revalidations
+included).
 
 Map tiles are off (`TILE_URL` empty): they are another host's weight, not LabNet's.
 Nothing is asserted; the document goes to stdout and to `--output`.

@@ -61,7 +61,14 @@ def _init_logging(app: Flask) -> None:
 def _init_extensions(app: Flask) -> None:
     from labnet import clock
     from labnet.extensions import (
-        bootstrap, cache, compress, csrf, db, limiter, login_manager, migrate,
+        bootstrap,
+        cache,
+        compress,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
     )
 
     db.init_app(app)

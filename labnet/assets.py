@@ -63,6 +63,12 @@ def init_assets(app: Flask) -> None:
 
     @app.after_request
     def _long_cache(response):
+        if is_asset(request.endpoint) and response.is_streamed:
+            # Read the (small) file into the response and close it now: Flask-Compress,
+            # which runs next, then compresses it whole (gzip included) instead of
+            # streaming it from a file handle nothing would close if the client left.
+            response.direct_passthrough = False
+            response.make_sequence()
         if (is_asset(request.endpoint) and response.status_code in (200, 304)
                 and request.args.get("v")
                 and request.args["v"] == fingerprint(request.endpoint or "",

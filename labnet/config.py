@@ -123,7 +123,9 @@ DEFAULTS: dict[str, Any] = {
     # and such URLs are cached this many seconds (a changed file gets a new URL); responses
     # are compressed (Flask-Compress: zstd, br, gzip or deflate, whichever the client takes).
     "STATIC_MAX_AGE": 365 * 24 * 3600,
-    "COMPRESS_STREAMING_ENDPOINT_CONDITIONAL": ["static", "bootstrap.static", "maps.vendor"],
+    # Streamed answers (file downloads, exports) stay as they are: Flask-Compress would not
+    # close their files when a client leaves early. Static files are read whole first.
+    "COMPRESS_STREAMS": False,
     "TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     "TILE_ATTRIBUTION": "&copy; OpenStreetMap contributors",
     # Geocoding (services/geo/geocoding.py): the offline gazetteer, or Nominatim called only
