@@ -3,8 +3,10 @@
 // the focus to the field in question.
 (function () {
   'use strict';
-  var summary = document.querySelector('[data-error-summary]');
-  if (summary) { summary.focus(); }
+  // Else what a step of a form answered (the booking's price) takes it, when there is one.
+  var first = document.querySelector('[data-error-summary]') ||
+    document.querySelector('[data-focus-on-load]');
+  if (first) { first.focus(); }
   document.addEventListener('click', function (event) {
     var link = event.target.closest && event.target.closest('[data-error-summary] a[href^="#"]');
     if (!link) { return; }
