@@ -69,6 +69,7 @@ def init_assets(app: Flask) -> None:
             # streaming it from a file handle nothing would close if the client left.
             response.direct_passthrough = False
             response.make_sequence()
+            response.close()  # the file is read: let go of its handle (closing is idempotent)
         if (is_asset(request.endpoint) and response.status_code in (200, 304)
                 and request.args.get("v")
                 and request.args["v"] == fingerprint(request.endpoint or "",
