@@ -178,3 +178,22 @@ def test_no_main_page_scrolls_sideways_on_a_phone(live_server, demo_data, page):
         found |= _sideways(page, [p.replace("EQUIPMENT", f"/equipment/{equipment_id}")
                                   for p in paths])
     assert found == {}, "\n".join(f"{path}: {m}" for path, m in found.items())
+
+
+def test_map_markers_are_reached_by_keyboard_and_an_opened_popup_is_announced(
+        live_server, demo_data, page):
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/map?q=Fraunhofer")
+    page.wait_for_selector("#lab-map[data-state=ready]")
+    # The list view of the same labs comes before the map in the reading order.
+    assert page.locator("#list-view").get_attribute("href").startswith("/labs?q=Fraunhofer")
+    keys = Keyboard(page)
+    keys.skip_to_main()
+    keys.tab_to("#lab-map .leaflet-marker-icon[title]", limit=60)
+    name = page.evaluate("document.activeElement.title")
+    keys.press("Enter")
+    status = page.locator("#map-status")
+    assert status.get_attribute("aria-live") == "polite"
+    page.wait_for_function(
+        "name => document.getElementById('map-status').textContent.includes(name)", arg=name)
+    assert status.inner_text().startswith("Opened: ")
