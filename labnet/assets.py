@@ -51,8 +51,9 @@ def init_assets(app: Flask) -> None:
         return hashes[key]
 
     def is_asset(endpoint: str | None) -> bool:
-        return bool(endpoint) and (endpoint in ("static", "maps.vendor")
-                                   or endpoint.endswith(".static"))
+        if not endpoint:
+            return False
+        return endpoint in ("static", "maps.vendor") or endpoint.endswith(".static")
 
     @app.url_defaults
     def _version(endpoint: str, values: dict) -> None:
