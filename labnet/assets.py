@@ -1,4 +1,4 @@
-"""Static files: fingerprinted URLs and long cache lifetimes (page weight, issue 18).
+"""Page weight: compressed answers, fingerprinted static URLs, long cache lifetimes.
 
 Every ``url_for`` of a static endpoint (the app's ``static``, Bootstrap-Flask's
 ``bootstrap.static``, the map's ``maps.vendor``) gets ``v=<hash of the file's bytes>``. A
@@ -6,6 +6,9 @@ request carrying the file's current hash is answered with ``Cache-Control: publi
 max-age=STATIC_MAX_AGE, immutable``, so a browser keeps the file without asking again; a
 changed file has a new hash, hence a new URL, and is fetched afresh. A URL without ``v``
 or with a stale one keeps the default (revalidated) caching.
+
+Pages and static files go out compressed (Flask-Compress) to clients that accept it,
+except the JSON API's answers.
 
 Hashes are computed once per process and file; in debug mode on every URL, so an edited
 file is seen at once.
@@ -61,6 +64,17 @@ def init_assets(app: Flask) -> None:
             version = fingerprint(endpoint, values)
             if version:
                 values["v"] = version
+
+    from labnet.extensions import compress
+
+    @app.after_request
+    def _compress(response):
+        # Runs after _long_cache (registered later, so called earlier). The JSON API keeps
+        # its answers and ETags as they are: its clients and its document checker see the
+        # bytes the API describes.
+        if request.blueprint == "api":
+            return response
+        return compress.after_request(response)
 
     @app.after_request
     def _long_cache(response):

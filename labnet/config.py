@@ -126,6 +126,7 @@ DEFAULTS: dict[str, Any] = {
     # Streamed answers (file downloads, exports) stay as they are: Flask-Compress would not
     # close their files when a client leaves early. Static files are read whole first.
     "COMPRESS_STREAMS": False,
+    "COMPRESS_REGISTER": False,  # labnet/assets.py calls it, the JSON API aside
     "TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     "TILE_ATTRIBUTION": "&copy; OpenStreetMap contributors",
     # Geocoding (services/geo/geocoding.py): the offline gazetteer, or Nominatim called only

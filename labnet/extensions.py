@@ -20,7 +20,7 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 bootstrap = Bootstrap5()
-# Compressed responses for clients that accept it (page weight, issue 18).
+# Compressed answers for clients that accept them (labnet/assets.py registers it).
 compress = Compress()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # Shared caches and their version keys (labnet.caches): Redis with REDIS_URL, else local.

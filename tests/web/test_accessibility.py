@@ -43,7 +43,7 @@ def test_a_failed_submit_ties_each_error_to_its_field_and_sums_them_up(client, p
     field = re.search(r'<input [^>]*name="thu_1_closes"[^>]*>', html).group(0)
     assert 'aria-invalid="true"' in field
     assert 'aria-describedby="thu_1_closes-error"' in field
-    assert re.search(r'id="thu_1_closes-error"[^>]*>Enter the closing time', html)
+    assert re.search(r'id="thu_1_closes-error"><div [^>]*>Enter the closing time', html)
     opening = re.search(r"<div [^>]*data-error-summary[^>]*>", html).group(0)
     assert 'role="alert"' in opening and 'tabindex="-1"' in opening
     summary = html[html.index(opening):]
@@ -137,3 +137,11 @@ def test_pages_and_static_files_are_sent_compressed_to_who_accepts_it(client):
             assert unpacked == plain.get_data()
         else:  # the page's CSRF token is signed afresh on each answer
             assert unpacked.rstrip().endswith(b"</html>")
+
+
+def test_the_json_api_answers_stay_uncompressed_with_their_etags(client):
+    plain = client.get("/api/v1/categories")
+    asked = client.get("/api/v1/categories", headers={"Accept-Encoding": "gzip, br, zstd"})
+    assert asked.status_code == plain.status_code
+    assert "Content-Encoding" not in asked.headers
+    assert asked.headers.get("ETag") == plain.headers.get("ETag")
