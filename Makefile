@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := labnet:create_app
 
 .PHONY: venv venv-run run test test-slow test-postgres test-browser test-all lint typecheck \
-	lock bench bench-bookings load clean
+	lock bench bench-bookings load clean vnu
 
 ## Installs come from the lock files in requirements/ (pip-compile from pyproject.toml's
 ## ranges; `make lock` writes them again), then LabNet itself without dependencies.
@@ -62,7 +62,14 @@ test-postgres: venv
 	LABNET_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/pytest -n $(WORKERS) -m "not browser"
 
 ## Chromium driven by Playwright (needs Debian's chromium at /usr/bin/chromium).
-test-browser: venv
+## The Nu HTML Checker (npm's vnu-jar, run with Java 17) for the browser suite's HTML check.
+VNU_VERSION := 26.9.27
+VNU_JAR := $(VENV)/vnu/node_modules/vnu-jar/build/dist/vnu.jar
+$(VNU_JAR):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/vnu vnu-jar@$(VNU_VERSION)
+vnu: $(VNU_JAR)
+
+test-browser: venv vnu
 	$(BIN)/pytest -m browser
 
 test-all: test test-slow test-postgres test-browser lint

@@ -60,12 +60,22 @@ def _init_logging(app: Flask) -> None:
 
 def _init_extensions(app: Flask) -> None:
     from labnet import clock
-    from labnet.extensions import bootstrap, cache, csrf, db, limiter, login_manager, migrate
+    from labnet.extensions import (
+        bootstrap,
+        cache,
+        compress,
+        csrf,
+        db,
+        limiter,
+        login_manager,
+        migrate,
+    )
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
     csrf.init_app(app)
     bootstrap.init_app(app)
+    compress.init_app(app)
     limiter.init_app(app)
     cache.init_app(app)
     login_manager.init_app(app)
@@ -184,3 +194,7 @@ def _register_hooks(app: Flask) -> None:
                 "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
             )
         return response
+
+    from labnet.assets import init_assets
+
+    init_assets(app)  # fingerprinted static URLs, cached for a year

@@ -120,6 +120,14 @@ DEFAULTS: dict[str, Any] = {
     "PROXY_FIX_X_FOR": 0,
     "LABS_PER_PAGE": 20,
     "BOOTSTRAP_SERVE_LOCAL": True,
+    # Page weight (labnet/assets.py): static files are linked as <file>?v=<hash of the file>
+    # and such URLs are cached this many seconds (a changed file gets a new URL); responses
+    # are compressed (Flask-Compress: zstd, br, gzip or deflate, whichever the client takes).
+    "STATIC_MAX_AGE": 365 * 24 * 3600,
+    # Streamed answers (file downloads, exports) stay as they are: Flask-Compress would not
+    # close their files when a client leaves early. Static files are read whole first.
+    "COMPRESS_STREAMS": False,
+    "COMPRESS_REGISTER": False,  # labnet/assets.py calls it, the JSON API aside
     "TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
     "TILE_ATTRIBUTION": "&copy; OpenStreetMap contributors",
     # Geocoding (services/geo/geocoding.py): the offline gazetteer, or Nominatim called only

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask_bootstrap import Bootstrap5
 from flask_caching import Cache
+from flask_compress import Compress
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -19,6 +20,8 @@ migrate = Migrate(compare_type=True, render_as_batch=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 bootstrap = Bootstrap5()
+# Compressed answers for clients that accept them (labnet/assets.py registers it).
+compress = Compress()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
 # Shared caches and their version keys (labnet.caches): Redis with REDIS_URL, else local.
 cache = Cache()

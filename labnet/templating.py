@@ -171,6 +171,7 @@ class _NavManages:
 
 
 def register_template_helpers(app: Flask) -> None:
+    app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(country_name, "country_name")
     app.add_template_filter(money, "money")
     app.add_template_filter(localtime, "localtime")

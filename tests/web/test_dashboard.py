@@ -128,7 +128,7 @@ def test_totals_cross_border_share_and_the_flow_map_data(client, seen):
     assert "8 interactions" in html and "of which 4 cross a border" in html
     # Each flow row carries the two countries' centroids for the map.
     assert 'data-from="51.17,10.45" data-to="46.23,2.21" data-count="2"' in html
-    assert 'src="/static/vendor/chartjs/chart.umd.min.js"' in html
+    assert 'src="/static/vendor/chartjs/chart.umd.min.js?v=' in html  # fingerprinted
     assert not re.search(r'<(script|link)[^>]+(src|href)="(https?:)?//', html)  # no CDN
 
 

@@ -62,3 +62,9 @@ def privacy():
 @bp.get("/terms")
 def terms():
     return render_template("main/terms.html", operator=_operator())
+
+
+@bp.get("/accessibility")
+def accessibility():
+    """The accessibility statement the EU Web Accessibility Directive asks for."""
+    return render_template("main/accessibility.html", operator=_operator())

@@ -174,7 +174,6 @@ def hours_form_class(slots: int = HOURS_SLOTS) -> type[FlaskForm]:
         for n in range(1, slots + 1):
             for end, label in (("opens", "Opens"), ("closes", "Closes")):
                 setattr(HoursForm, f"{day}_{n}_{end}",
-                        TimeField(label, validators=[Optional()],
-                                  render_kw={"placeholder": "hh:mm"}))
+                        TimeField(label, validators=[Optional()]))
     HoursForm.slots = slots  # type: ignore[attr-defined]
     return HoursForm

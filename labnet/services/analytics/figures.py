@@ -72,6 +72,23 @@ class Table:
     # page marks them and the chart draws them dashed, so a partial month is no collapse.
     partial: frozenset[int] = frozenset()
 
+    def chart_summary(self) -> str:
+        """The chart in one sentence, computed from its rows, for those who cannot see it:
+        per drawn column its total and the row with the most ("Requests: 57 in all, most
+        Photonics (41)"). Empty when the table draws no chart."""
+        if not self.chart or not self.rows:
+            return ""
+        parts = []
+        for i in self.series:
+            values = [(row[i], row[0]) for row in self.rows
+                      if isinstance(row[i], int | float) and not isinstance(row[i], bool)]
+            if not values:
+                continue
+            top, label = max(values, key=lambda pair: pair[0])  # the first row on a tie
+            total = _num(sum(value for value, _ in values))
+            parts.append(f"{self.columns[i]}: {total} in all, most {label} ({_num(top)})")
+        return "; ".join(parts) + "." if parts else ""
+
 
 def _pct(part: float | None, whole: float | None) -> float | None:
     if not whole:

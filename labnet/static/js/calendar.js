@@ -110,7 +110,10 @@
       times.sort();
       var table = el('table', 'table table-sm table-bordered small calendar-grid');
       var head = el('tr');
-      head.appendChild(el('th', '', ''));
+      // The corner: named for screen readers (its column holds the times of day).
+      var corner = el('th');
+      corner.appendChild(el('span', 'visually-hidden', 'Time'));
+      head.appendChild(corner);
       data.days.forEach(function (day, i) {
         head.appendChild(el('th', 'text-center', DAY_NAMES[i] + ' ' + day.date.slice(5)));
       });

@@ -82,6 +82,12 @@
   });
   map.addLayer(cluster);
   el.dataset.state = 'loading';
+  // Markers and clusters are reachable with Tab (Leaflet's keyboard option) and open with
+  // Enter; an opened popup is read out through the polite live region below the map.
+  map.on('popupopen', function (event) {
+    var content = event.popup.getElement();
+    status.textContent = content ? 'Opened: ' + content.textContent.trim() : '';
+  });
 
   fetch(el.dataset.geojsonUrl, {
     headers: { Accept: 'application/geo+json' }, credentials: 'same-origin'

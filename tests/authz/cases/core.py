@@ -20,6 +20,7 @@ CASES = [
     Case("main.imprint", "GET", lambda p: "/imprint", ALL_OK),
     Case("main.privacy", "GET", lambda p: "/privacy", ALL_OK),
     Case("main.terms", "GET", lambda p: "/terms", ALL_OK),
+    Case("main.accessibility", "GET", lambda p: "/accessibility", ALL_OK),
     Case("catalogue.labs", "GET", lambda p: "/labs", ALL_OK,
          shows=lambda p: "Matrix Lab", seers=ACTORS),
     # The network filter: a members-only network's labs only for those who see it (issue 6).
