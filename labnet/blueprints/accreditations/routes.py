@@ -281,10 +281,10 @@ def _verify_url_template() -> str:
 @bp.get("/accreditations")
 def registry_page():
     query = _registry_query()
-    rows, total = registry.search(query, clock.utcnow())
+    page = registry.search(query, clock.utcnow())
     return render_template(
-        "accreditations/registry.html", rows=rows, total=total, query=query,
-        per_page=registry.PER_PAGE, scheme_pairs=_scheme_pairs(), levels=registry.LEVELS,
+        "accreditations/registry.html", page=page, rows=page.rows, query=query,
+        scheme_pairs=_scheme_pairs(), levels=registry.LEVELS,
         ket_names=ket_names(), kind_names=lab_kind_names(),
         countries=sorted(data.accreditation_bodies()))
 
