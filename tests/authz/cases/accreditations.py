@@ -46,6 +46,7 @@ def seed(app, people) -> None:
         db.session.commit()
         people.acc_claim_id, people.acc_question_id = acc.id, question.id
         people.acc_code = verified.code
+        people.acc_evidence = acc.evidence_file
 
 
 def _claim(p, tail: str = "") -> str:
@@ -78,7 +79,10 @@ CASES = [
          data=lambda p: {"scheme_code": ""}, name="draft"),
     Case("accreditations.claim", "GET", lambda p: _claim(p), SEEN_404,
          shows=lambda p: "MX-CLAIM-7", seers=SEERS),
-    Case("accreditations.evidence_file", "GET", lambda p: _claim(p, "/evidence"), SEEN_404),
+    Case("accreditations.evidence_file", "GET", lambda p: f"/evidence/{p.acc_evidence}",
+         SEEN_404),
+    Case("accreditations.evidence_file", "GET", lambda p: "/evidence/claims/../../secret_key",
+         {**dict.fromkeys(ACTORS, 404), "anonymous": 302}, name="outside"),
     Case("accreditations.decide", "POST", lambda p: _claim(p, "/decide"), _decide(409),
          data=lambda p: {"action": "verify", "version": 999}),
     Case("accreditations.ask", "POST", lambda p: _claim(p, "/ask"), _decide(422),

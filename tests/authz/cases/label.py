@@ -4,9 +4,9 @@ The cast adds a draft application of the matrix lab (by its manager, answer text
 ``Matrix draft answer``) and a submitted application of ``other_lab`` (by its manager).
 Verifiers and admins (DESIGN: admins may do everything) see submitted applications and
 score them, never a draft; the other lab's manager is refused scoring their own lab (403
-on the form). Who gets an
-evidence PDF is tested with real files in tests/web/test_label.py (the matrix's
-per-test instance folder holds no file, so every reader who may see it gets 404 there).
+on the form). Label evidence is
+served by the one evidence route (cases/accreditations ``accreditations.evidence_file``);
+who gets a label answer's PDF is tested with real files in tests/web/test_label.py.
 """
 
 from __future__ import annotations
@@ -77,6 +77,4 @@ CASES = [
          data=lambda p: SCORES),
     Case("label.score", "POST", lambda p: f"{_draft(p)}/score",
          _hidden(("manager", "admin"), 403), name="draft", data=lambda p: SCORES),
-    Case("label.evidence", "GET", lambda p: f"{_draft(p)}/evidence/S1",
-         _hidden(("manager", "admin"), 404)),
 ]
