@@ -123,7 +123,7 @@ def adopt_legacy(conn: Connection, instance_path: str) -> int:
         names = conn.scalars(select(model.evidence_file).distinct().where(
             model.evidence_file.is_not(None), model.evidence_file != "")).all()
         for name in names:
-            if name.split("/", 1)[0] in KINDS:
+            if not name or name.split("/", 1)[0] in KINDS:
                 continue
             new = f"{kind}/{secrets.token_hex(16)}.pdf"
             source = old_root / name
@@ -152,6 +152,8 @@ def restore_legacy(conn: Connection, instance_path: str) -> int:
         names = conn.scalars(select(model.evidence_file).distinct().where(
             model.evidence_file.like(f"{kind}/%"))).all()
         for name in names:
+            if not name:
+                continue
             old = name.split("/", 1)[1]
             source = root / FOLDER / name
             if source.is_file():

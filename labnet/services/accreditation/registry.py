@@ -55,7 +55,8 @@ class Cursor:
     def parse(cls, value: str | None) -> Cursor | None:
         """``"12-345"`` → Cursor; anything else is None (the first page)."""
         lab, _, acc = (value or "").partition("-")
-        if not (lab.isdigit() and acc.isdigit() and len(lab) < 12 and len(acc) < 12):
+        # ASCII digits only: "²".isdigit() is true, and int("²") raises.
+        if not all(p.isascii() and p.isdigit() and len(p) < 12 for p in (lab, acc)):
             return None
         return cls(int(lab), int(acc))
 
@@ -240,7 +241,6 @@ def _count(query: RegistryQuery, now: datetime, few: list[int] | None) -> tuple[
     rows, held = db.session.execute(
         select(func.count(Accreditation.id), func.count(func.distinct(labs.c.id)))
         .select_from(labs)
-        .join(Lab, Lab.id == labs.c.id)
         .join(Accreditation, Accreditation.lab_id == labs.c.id)
         .where(*_acc_conditions(query, now), *_words(query))).one()
     return rows, held > COUNT_CAP

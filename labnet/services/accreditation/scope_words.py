@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Connection,
-    Select,
     delete,
     event,
     insert,
@@ -92,7 +92,7 @@ def matches(stems: Iterable[str]) -> list[ColumnElement[bool]]:
     return conds
 
 
-def candidate_labs(term: str, limit: int) -> Select[Any]:
+def candidate_labs(term: str, limit: int) -> CompoundSelect:
     """Labs whose name or one of whose accreditations' scopes holds ``term``, read from
     at most ``limit`` index entries of each kind (enough to tell a rare word)."""
     scopes = (select(Accreditation.lab_id.label("lab_id"))
