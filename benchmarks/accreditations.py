@@ -11,7 +11,9 @@ runs ``ANALYZE`` and measures in-process with the clock frozen at
 - ``ping``: the trivial route, the denominator of every ratio;
 - ``registry``: ``/accreditations`` (every currently valid accreditation, first page);
 - ``registry_filtered``: ``/accreditations?scheme=iso-iec-17025&country=DE``;
-- ``registry_search``: ``/accreditations?q=tensile`` (lab name and scope text);
+- ``registry_search``: ``/accreditations?q=tensile`` (lab name and scope words; about
+  half the accreditations have it); ``registry_rare``: a word no scope holds;
+- ``registry_later``: a page a third of the way through the registry (keyset cursor);
 - ``labs_accreditation``: ``/labs?accreditation=iso-9001``;
 - ``verify``: a public verification page.
 
@@ -46,7 +48,7 @@ from benchmarks.run import close_scale, count_queries, environment, route_lines,
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ROUTE_ORDER = ("ping", "registry", "registry_filtered", "registry_search",
-               "labs_accreditation", "verify")
+               "registry_rare", "registry_later", "labs_accreditation", "verify")
 PER_LAB = 3
 SCHEMES = ("iso-iec-17025", "iso-9001", "iso-14001", "iso-iec-27001", "iso-13485",
            "labnet-excellence")
@@ -69,6 +71,7 @@ def seed_accreditations(app: Flask, seed_value: int) -> dict[str, Any]:
     from labnet.extensions import db
     from labnet.models import Accreditation, Lab
     from labnet.models.accreditation import new_verification_code
+    from labnet.services.accreditation import scope_words
     from labnet.services.accreditation.validity import ends_at
 
     rng = random.Random(seed_value)
@@ -98,10 +101,20 @@ def seed_accreditations(app: Flask, seed_value: int) -> dict[str, Any]:
                 })
         for start in range(0, len(rows), 5000):
             db.session.execute(insert(Accreditation), rows[start:start + 5000])
+        # Core inserts pass the ORM's flush hook: the scope word index is built here.
+        scope_words.rebuild(db.session.connection())
         db.session.commit()
         code = db.session.scalar(select(Accreditation.code).where(
             Accreditation.status == "verified").order_by(Accreditation.id).limit(1))
-    return {"accreditations": len(rows), "verify_code": code}
+        # A page in the middle of the registry: the cursor of a verified row of the lab
+        # whose name sorts half-way.
+        middle = db.session.execute(
+            select(Lab.id, Accreditation.id).join(Accreditation, Accreditation.lab_id == Lab.id)
+            .where(Accreditation.status == "verified")
+            .order_by(Lab.name, Lab.id, Accreditation.id)
+            .offset(len(rows) // 3).limit(1)).one()
+    return {"accreditations": len(rows), "verify_code": code,
+            "middle_cursor": f"{middle[0]}-{middle[1]}"}
 
 
 def run_scale(args: argparse.Namespace, labs: int, equipment: int, workdir: Path,
@@ -136,6 +149,8 @@ def run_scale(args: argparse.Namespace, labs: int, equipment: int, workdir: Path
             "registry": "/accreditations",
             "registry_filtered": "/accreditations?scheme=iso-iec-17025&country=DE",
             "registry_search": "/accreditations?q=tensile",
+            "registry_rare": "/accreditations?q=ultrasonic",
+            "registry_later": f"/accreditations?after={extra['middle_cursor']}",
             "labs_accreditation": "/labs?accreditation=iso-9001",
             "verify": f"/verify/{extra['verify_code']}",
         }

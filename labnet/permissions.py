@@ -9,6 +9,7 @@ is not allowed.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeAlias
 
@@ -25,6 +26,7 @@ from labnet.models import (
     EquipmentStatus,
     Lab,
     LabClaim,
+    LabelAnswer,
     LabelApplication,
     LabelStatus,
     LabManager,
@@ -756,6 +758,35 @@ def label_application_for(actor: Actor, application_id: int) -> LabelApplication
     if application is None or not can_view_label_application(actor, application):
         raise NotFound("label application")
     return application
+
+
+@dataclass(frozen=True)
+class EvidenceFile:
+    """A stored evidence PDF and the name it is sent under."""
+
+    stored_name: str
+    download_name: str
+    inline: bool
+
+
+def evidence_for(actor: Actor, stored_name: str) -> EvidenceFile:
+    """The evidence file ``stored_name`` (``services.accreditation.evidence``) if the actor
+    may read what it belongs to — a claim (:func:`can_see_accreditation`) or a label answer
+    (:func:`can_view_label_application`) — else :class:`NotFound`."""
+    if stored_name:
+        acc = db.session.scalar(select(Accreditation)
+                                .where(Accreditation.evidence_file == stored_name))
+        if acc is not None and can_see_accreditation(actor, acc):
+            return EvidenceFile(stored_name, f"evidence-{acc.id}.pdf", inline=True)
+        answer = db.session.scalar(select(LabelAnswer)
+                                   .where(LabelAnswer.evidence_file == stored_name))
+        if answer is not None:
+            application = db.session.get(LabelApplication, answer.application_id)
+            if application is not None and can_view_label_application(actor, application):
+                return EvidenceFile(stored_name,
+                                    f"{application.lab.slug}-{answer.criterion}.pdf",
+                                    inline=False)
+    raise NotFound("evidence")
 
 
 # --- Projects and events -------------------------------------------------

@@ -5,6 +5,7 @@ from labnet.models.accreditation import (
     AccreditationQuestion,
     AccreditationReminder,
     AccreditationStatus,
+    AccreditationTerm,
 )
 from labnet.models.analytics import ActivityDaily, ActivityMetric, ActivitySummaryState
 from labnet.models.api_token import ApiToken, TokenScope
@@ -100,6 +101,7 @@ __all__ = [
     "AccreditationReminder",
     "AccreditationScheme",
     "AccreditationStatus",
+    "AccreditationTerm",
     "ActivityDaily",
     "ActivityMetric",
     "ActivitySummaryState",

@@ -57,6 +57,10 @@ class Accreditation(TimestampMixin, Base):
                         name="validity"),
         Index("ix_accreditation_scheme_status", "scheme_code", "status", "valid_until"),
         Index("ix_accreditation_status_ends_at", "status", "ends_at"),
+        # The catalogue's ``accreditation=`` filter: the labs holding a valid one of a
+        # scheme, read from the index alone (scheme, status, end, lab).
+        Index("ix_accreditation_scheme_valid_lab", "scheme_code", "status", "ends_at",
+              "lab_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -133,3 +137,15 @@ class AccreditationReminder(Base):
         ForeignKey("accreditation.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(20))
     sent_at: Mapped[datetime]
+
+
+class AccreditationTerm(Base):
+    """``term`` (a stem, as the catalogue's word search makes them) occurs in the
+    accreditation's scope: the registry's scope search reads this instead of every scope.
+    Kept by :mod:`labnet.services.accreditation.scope_words` at every flush."""
+
+    __tablename__ = "accreditation_term"
+
+    term: Mapped[str] = mapped_column(String(80), primary_key=True)
+    accreditation_id: Mapped[int] = mapped_column(
+        ForeignKey("accreditation.id", ondelete="CASCADE"), primary_key=True, index=True)

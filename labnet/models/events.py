@@ -159,7 +159,10 @@ class Event(TimestampMixin, Base):
             name="coords_source",
         ),
         # The listing: published events still running, in start order.
-        Index("ix_event_status_starts", "status", "starts_at", "id"),
+        # Lists in start order skip past events inside the index (ends_at covered), and
+        # the feeds (published and cancelled: two statuses) walk starts_at itself.
+        Index("ix_event_status_starts_ends", "status", "starts_at", "id", "ends_at"),
+        Index("ix_event_starts_status_ends", "starts_at", "id", "status", "ends_at"),
         Index("ix_event_status_ends", "status", "ends_at"),
         Index("ix_event_country_starts", "country", "starts_at"),
     )

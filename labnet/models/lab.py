@@ -36,6 +36,8 @@ class Lab(TimestampMixin, Base):
         Index("ix_lab_published_created", "is_published", "created_at", "id"),
         # Name order with the id tie-breaker: deep pages walk the index, not the table.
         Index("ix_lab_published_name", "is_published", "name", "id"),
+        # The accreditation registry filtered by country walks this in name order.
+        Index("ix_lab_published_country_name", "is_published", "country", "name", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -58,7 +58,7 @@ def _found(app, now: datetime) -> dict[str, set[str]]:
             "search": {lab.name for lab in search_labs(None, query, per_page=50, now=now).items},
             "map": {m.name for m in map_labs(None, query, now=now)},
             "badges": {ids[i] for i in badges_by_lab(list(ids), now)},
-            "registry": {r.lab_name for r in registry.search(registry.RegistryQuery(), now)[0]},
+            "registry": {r.lab_name for r in registry.search(registry.RegistryQuery(), now).rows},
         }
         counts = facets.bare_counts(now)
         out["facet"] = {str(counts.get(("accreditation", "iso-9001"), 0))}

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from flask import current_app
 from sqlalchemy import func, select
 
 from labnet.errors import PermissionDenied, RuleViolation
@@ -24,7 +25,8 @@ from labnet.models import (
     Role,
     User,
 )
-from labnet.services.accreditation import label, label_evidence, label_figures
+from labnet.services.accreditation import evidence, label, label_figures
+from labnet.services.accreditation.demo import demo_pdf
 from labnet.services.accreditation.label_framework import (
     SCHEME_CODE,
     framework,
@@ -150,19 +152,20 @@ def test_a_draft_saves_partial_answers_and_refuses_bad_evidence_on_its_field(wor
         label.save_answers(_u(w.manager), application, answers, submit=False, now=NOW)
     assert {v.field for v in exc.value.violations} == {"url_S1", "file_C1"}
     db.session.rollback()
-    big = b"%PDF-1.4 " + b"0" * label_evidence.MAX_BYTES
+    big = b"%PDF-1.4 " + b"0" * evidence.MAX_BYTES
     with pytest.raises(RuleViolation) as exc:
-        label_evidence.check_pdf(big, "file_C1")
-    assert "at most 10 MB" in exc.value.message
+        evidence.check_pdf(big, "file_C1")
+    assert exc.value.field == "file_C1" and "larger than 10 MB" in exc.value.message
     application = label.start_application(_u(w.manager), w.lab, now=NOW)
     answers = _answers(S2="")
     answers["C1"] = label.AnswerInput(text="Offer", url="https://lab.example/offer",
-                                      file=b"%PDF-1.4 tiny", file_name="offer.pdf")
+                                      file=demo_pdf("offer"), file_name="offer.pdf")
     label.save_answers(_u(w.manager), application, answers, submit=False, now=NOW)
     db.session.commit()
     stored = label.answers_of(application.id)
     assert stored["S2"].text == "" and stored["C1"].evidence_name == "offer.pdf"
-    assert label_evidence.path_of(stored["C1"].evidence_file).read_bytes() == b"%PDF-1.4 tiny"
+    path = evidence.path_of(current_app.instance_path, stored["C1"].evidence_file)
+    assert path.read_bytes() == demo_pdf("offer")
 
 
 def test_only_the_labs_managers_apply_and_one_application_at_a_time(world):

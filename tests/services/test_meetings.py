@@ -377,9 +377,13 @@ def test_a_cancelled_registration_takes_the_card_away_and_cannot_be_met(app, mee
         db.session.commit()
         page = pages.meet_page(_event(w), _u(w.carla), now=NOW)
         assert [card.name for card in page.cards] == []
+        # Her unanswered request went with her registration: nothing is left to answer.
+        assert db.session.get(Meeting, mid).status == "withdrawn"
         with pytest.raises(RuleViolation, match="Anna Alpha no longer takes part"):
             meet.answer_meeting(_u(w.carla), _event(w), mid, True, "", now=NOW)
         db.session.rollback()
-        meet.answer_meeting(_u(w.carla), _event(w), mid, False, "", now=NOW)
-        db.session.commit()
+        with pytest.raises(RuleViolation, match="taken back meanwhile") as refused:
+            meet.answer_meeting(_u(w.carla), _event(w), mid, False, "", now=NOW)
+        assert refused.value.code == 409
+        db.session.rollback()
         assert _count(MeetingSlotTaken) == 0

@@ -104,6 +104,7 @@ def test_claim_verify_badge_filter_registry_and_verification_page(app, client, q
     assert acc.status == "claimed" and acc.issuer == DAKKS
     # Left empty, valid until = issued on + 60 months − 1 day.
     assert acc.valid_until == date(2030, 5, 31)
+    assert acc.evidence_file.startswith("claims/")
     stored = Path(app.instance_path) / "evidence" / acc.evidence_file
     assert stored.read_bytes().startswith(b"%PDF-")
     assert "static" not in str(stored)
@@ -118,7 +119,7 @@ def test_claim_verify_badge_filter_registry_and_verification_page(app, client, q
     quick_login(client, cast.verifier)
     queue = client.get("/accreditations/queue").get_data(as_text=True)
     assert f'id="queue-{acc.id}"' in queue
-    pdf = client.get(f"/accreditations/claims/{acc.id}/evidence")
+    pdf = client.get(f"/evidence/{acc.evidence_file}")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     assert pdf.data.startswith(b"%PDF-")
     pdf.close()
@@ -160,7 +161,7 @@ def test_the_evidence_and_claim_are_refused_to_everyone_else(app, client, quick_
     quick_login(client, cast.manager)
     assert post_claim(client, cast.lab.slug).status_code == 302
     acc = only_claim(app)
-    urls = (f"/accreditations/claims/{acc.id}", f"/accreditations/claims/{acc.id}/evidence")
+    urls = (f"/accreditations/claims/{acc.id}", f"/evidence/{acc.evidence_file}")
     for who in (cast.other_manager, cast.member, make_user(roles=(Role.COORDINATOR,))):
         other = app.test_client()
         quick_login(other, who)
@@ -213,7 +214,7 @@ def test_bad_input_is_refused_on_its_field_and_nothing_is_written(app, client, q
 
 def _evidence_files(app) -> set[str]:
     folder = Path(app.instance_path) / "evidence"
-    return {p.name for p in folder.iterdir()} if folder.exists() else set()
+    return {str(p) for p in folder.rglob("*")} if folder.exists() else set()
 
 
 def _actions(app) -> list[str]:

@@ -5,6 +5,7 @@ who gets an evidence PDF, and nothing typed rendered as markup."""
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -12,12 +13,13 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.test import encode_multipart
 
 from labnet.extensions import db
-from labnet.models import LabelApplication, LabelScore, LabelStatus, Role
+from labnet.models import LabelAnswer, LabelApplication, LabelScore, LabelStatus, Role
+from labnet.services.accreditation.demo import demo_pdf
 from labnet.services.accreditation.label_framework import framework
 from tests.fixtures.auth import csrf_token, login_as, post_form
 
 CODES = framework().codes
-PDF = b"%PDF-1.4\n% evidence\n"
+PDF = demo_pdf("label evidence")  # a real PDF: the one evidence store parses it
 
 
 @pytest.fixture
@@ -89,7 +91,13 @@ def test_a_non_pdf_is_refused_on_its_field_and_a_pdf_is_stored_for_the_right_peo
                                        "file_Q1": (io.BytesIO(PDF), "cert.pdf")},
                          content_type="multipart/form-data")
     assert response.status_code == 302
-    evidence = f"{url}/evidence/Q1"
+    with app.app_context():
+        stored = db.session.scalar(select(LabelAnswer.evidence_file).where(
+            LabelAnswer.application_id == app_id, LabelAnswer.criterion == "Q1"))
+    assert stored.startswith("label/")
+    assert (Path(app.instance_path) / "evidence" / stored).read_bytes() == PDF
+    evidence = f"/evidence/{stored}"
+    assert f'href="{evidence}"' in client.get(url).get_data(as_text=True)
     got = client.get(evidence)
     assert got.status_code == 200 and got.data == PDF
     assert got.headers["Content-Type"] == "application/pdf"

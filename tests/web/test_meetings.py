@@ -227,3 +227,72 @@ def test_the_event_page_leads_participants_to_the_meet_page(client, meet_world, 
         html = viewer.get("/events/vienna-meetup").get_data(as_text=True)
         assert 'id="event-meetings"' in html and 'id="meet-link"' not in html
         assert "Register for the event to take part." in html
+
+
+def test_cancelling_a_registration_calls_off_the_persons_meetings_and_tells_the_others(
+        app, meet_world, as_person):
+    w = meet_world
+    for person in (w.anna, w.ben, w.carla, w.dan):
+        assert _publish(as_person(person), f"{person.full_name} offers").status_code == 302
+    anna = as_person(w.anna)
+    # Anna and Carla agree on a meeting; Ben asks Anna; Anna asks Dan; Ben and Carla meet
+    # without Anna (untouched).
+    for client, invitee, slot in ((anna, w.carla, SLOT1), (as_person(w.ben), w.anna, SLOT2),
+                                  (anna, w.dan, SLOT2), (as_person(w.ben), w.carla, SLOT2)):
+        assert post_form(client, PAGE + "/requests", {"invitee": str(invitee.id),
+                                                      "slot": slot, "message": ""},
+                         page=PAGE).status_code == 302
+    with app.app_context():
+        ids = {(m.requester_id, m.invitee_id): m.id for m in db.session.scalars(select(Meeting))}
+    for answerer, key in ((w.carla, (w.anna.id, w.carla.id)), (w.carla, (w.ben.id, w.carla.id))):
+        assert post_form(as_person(answerer), f"{PAGE}/{ids[key]}/answer",
+                         {"answer": "accept", "answer_note": ""}, page=PAGE).status_code == 302
+    assert _count(app, MeetingSlotTaken) == 4
+
+    with app.app_context():
+        from labnet.models import Registration
+        reg_id = db.session.scalar(select(Registration.id).where(
+            Registration.user_id == w.anna.id, Registration.event_id == w.event_id))
+    page = f"/registrations/{reg_id}"
+    assert post_form(anna, f"{page}/cancel", {}, page=page).status_code == 302
+
+    with app.app_context():
+        states = {k: db.session.get(Meeting, i).status for k, i in ids.items()}
+        slots = set(db.session.scalars(select(MeetingSlotTaken.meeting_id)))
+    assert states == {(w.anna.id, w.carla.id): "cancelled",
+                      (w.ben.id, w.anna.id): "declined",
+                      (w.anna.id, w.dan.id): "withdrawn",
+                      (w.ben.id, w.carla.id): "accepted"}
+    assert slots == {ids[(w.ben.id, w.carla.id)]}  # Carla's SLOT1 is free again
+    for other in (w.carla, w.ben, w.dan):
+        mail = _mail(app, other.email, "meeting_cancelled")
+        assert "Anna Alpha no longer takes part in" in mail.body_text, other.full_name
+    # Carla sees the slot free on her schedule, and Anna's card is gone from the page.
+    page = as_person(w.carla).get(PAGE).get_data(as_text=True)
+    schedule = page[page.index('id="schedule"'):page.index('id="incoming"')]
+    assert "Anna Alpha" not in schedule and "Ben Beta" in schedule
+    assert "Anna Alpha offers" not in page
+
+
+def test_a_meeting_whose_slot_has_begun_stays_when_the_registration_is_cancelled(
+        app, meet_world, as_person, frozen_clock):
+    w = meet_world
+    for person in (w.anna, w.carla):
+        assert _publish(as_person(person)).status_code == 302
+    assert post_form(as_person(w.anna), PAGE + "/requests",
+                     {"invitee": str(w.carla.id), "slot": SLOT1, "message": ""},
+                     page=PAGE).status_code == 302
+    with app.app_context():
+        mid = db.session.scalar(select(Meeting.id))
+    assert post_form(as_person(w.carla), f"{PAGE}/{mid}/answer",
+                     {"answer": "accept", "answer_note": ""}, page=PAGE).status_code == 302
+    frozen_clock.move_to(parse_slot(SLOT1))  # the meeting has begun
+    from labnet.models import Registration, User
+    from labnet.services.training.registration import cancel_registration
+    with app.app_context():
+        reg = db.session.scalar(select(Registration).where(Registration.user_id == w.anna.id))
+        cancel_registration(db.session.get(User, w.anna.id), reg.id, now=parse_slot(SLOT1))
+        db.session.commit()
+        assert db.session.get(Meeting, mid).status == "accepted"
+        assert db.session.scalar(select(func.count()).select_from(OutboxEmail).where(
+            OutboxEmail.kind == "meeting_cancelled")) == 0

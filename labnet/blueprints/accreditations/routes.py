@@ -4,8 +4,10 @@
   ``…/new`` (claim or renew), and the claim page ``/accreditations/claims/<id>`` where they
   answer questions;
 - verifiers (and admins): ``/accreditations/queue``, the same claim page with its
-  decisions and questions; evidence at ``/accreditations/claims/<id>/evidence``, served to
-  the lab's managers, verifiers and admins only (404 for anyone else);
+  decisions and questions;
+- evidence PDFs of claims and label answers at ``/evidence/<stored name>`` (the one
+  store, ``services.accreditation.evidence``), served to whoever may read their claim or
+  application only (404 for anyone else);
 - everyone: the registry ``/accreditations`` (+ ``.csv``, ``.json``) and ``/verify/<code>``.
 
 Each route loads through ``permissions``, calls one service and commits once.
@@ -180,19 +182,20 @@ def claim(accreditation_id: int):
     return _claim_page(permissions.accreditation_for(current_user, accreditation_id))
 
 
-@bp.get("/accreditations/claims/<int:accreditation_id>/evidence")
-def evidence_file(accreditation_id: int):
+@bp.get("/evidence/<path:stored_name>")
+def evidence_file(stored_name: str):
+    """Every evidence PDF (claims' certificates, label answers' evidence): one route, one
+    permission decision (``permissions.evidence_for``), 404 for anyone else."""
     if (login := _signed_in()) is not None:
         return login
-    acc = permissions.accreditation_for(current_user, accreditation_id)
-    if not acc.evidence_file:
-        abort(404)
-    path = evidence.path_of(current_app.instance_path, acc.evidence_file)
-    if not path.is_file():
+    found = permissions.evidence_for(current_user, stored_name)
+    path = evidence.path_of(current_app.instance_path, found.stored_name)
+    if path is None:
         abort(404)
     # Read whole (at most 10 MB): no open file outlives the request.
+    disposition = "inline" if found.inline else "attachment"
     response = Response(path.read_bytes(), mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="evidence-{acc.id}.pdf"',
+        "Content-Disposition": f'{disposition}; filename="{found.download_name}"',
         "X-Content-Type-Options": "nosniff"})
     response.cache_control.no_store = True
     response.cache_control.private = True
@@ -281,10 +284,10 @@ def _verify_url_template() -> str:
 @bp.get("/accreditations")
 def registry_page():
     query = _registry_query()
-    rows, total = registry.search(query, clock.utcnow())
+    page = registry.search(query, clock.utcnow())
     return render_template(
-        "accreditations/registry.html", rows=rows, total=total, query=query,
-        per_page=registry.PER_PAGE, scheme_pairs=_scheme_pairs(), levels=registry.LEVELS,
+        "accreditations/registry.html", page=page, rows=page.rows, query=query,
+        scheme_pairs=_scheme_pairs(), levels=registry.LEVELS,
         ket_names=ket_names(), kind_names=lab_kind_names(),
         countries=sorted(data.accreditation_bodies()))
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from labnet import clock, permissions
@@ -20,7 +20,7 @@ from labnet.blueprints.label import bp
 from labnet.blueprints.label.forms import application_form, score_form
 from labnet.extensions import db
 from labnet.models import LabelApplication, LabelStatus
-from labnet.services.accreditation import label, label_evidence, label_figures
+from labnet.services.accreditation import evidence, label, label_figures
 from labnet.services.accreditation.label_framework import framework
 
 
@@ -111,7 +111,7 @@ def _answers(form: Any) -> dict[str, label.AnswerInput]:
     answers = {}
     for c in framework().criteria:
         upload = form[f"file_{c.code}"].data
-        data = upload.stream.read(label_evidence.MAX_BYTES + 1) if upload else None
+        data = upload.stream.read(evidence.MAX_BYTES + 1) if upload else None
         answers[c.code] = label.AnswerInput(
             text=form[f"answer_{c.code}"].data or "", url=form[f"url_{c.code}"].data or "",
             file=data or None, file_name=getattr(upload, "filename", "") or "",
@@ -153,21 +153,3 @@ def score(application_id: int):
         return _page(db.session.get_one(LabelApplication, application_id), scoring=form,
                      status=outcome.status)
     return _page(application, scoring=form, status=422)
-
-
-@bp.get("/label/applications/<int:application_id>/evidence/<criterion>")
-@login_required
-def evidence(application_id: int, criterion: str):
-    application = permissions.label_application_for(current_user, application_id)
-    answer = label.answers_of(application.id).get(criterion)
-    path = label_evidence.path_of(answer.evidence_file) if answer and answer.evidence_file \
-        else None
-    if path is None:
-        abort(404)
-    # At most 10 MB: read whole, so no file handle outlives the request.
-    response = Response(path.read_bytes(), mimetype="application/pdf", headers={
-        "Content-Disposition":
-            f'attachment; filename="{application.lab.slug}-{criterion}.pdf"'})
-    response.cache_control.private = True
-    response.cache_control.no_store = True
-    return response

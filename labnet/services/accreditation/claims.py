@@ -222,7 +222,8 @@ def create_claim(actor: User, lab: Lab, item: ClaimInput, *, now: datetime,
         status=S.CLAIMED, claimed_by_id=actor.id, evidence_url=item.evidence_url.strip(),
         renews_id=renews.id if renews else None, created_at=now, updated_at=now)
     if item.evidence_pdf is not None:
-        acc.evidence_file = evidence.store(instance_path, item.evidence_pdf)
+        acc.evidence_file = evidence.store(db.session(), instance_path, "claims",
+                                           item.evidence_pdf)
         acc.evidence_name = (item.evidence_name or "certificate.pdf")[:200]
         acc.evidence_size = len(item.evidence_pdf)
     db.session.add(acc)

@@ -78,7 +78,7 @@ def _claim(row: dict[str, Any], lab: Lab, now: datetime, verifier: User | None,
         acc.renews_id = old.id if old else None
     if row.get("pdf"):
         pdf = demo_pdf(row["certificate"])
-        acc.evidence_file = evidence.store(instance_path, pdf)
+        acc.evidence_file = evidence.store(db.session(), instance_path, "claims", pdf)
         acc.evidence_name = "certificate.pdf"
         acc.evidence_size = len(pdf)
     return acc

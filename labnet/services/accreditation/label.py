@@ -6,7 +6,7 @@ Rules owned here:
   at a time (a draft, then submitted); when the lab holds a current label, the new
   application renews it (``renews_id``). Answers are text (at most
   :data:`MAX_ANSWER` characters) with optional evidence: an ``http(s)`` address and/or a
-  PDF (``label_evidence``). A draft is saved with any answers; **submitting needs an answer
+  PDF (the evidence store). A draft is saved with any answers; **submitting needs an answer
   to every criterion** (each missing one refused on its field) and freezes LabNet's
   figures of the last 12 months (``label_figures``) into the application. Verifiers are
   e-mailed (DESIGN rule 8).
@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, cast
 
+from flask import current_app
 from sqlalchemy import CursorResult, Select, exists, func, select, update
 from sqlalchemy.exc import IntegrityError
 
@@ -54,7 +55,7 @@ from labnet.models import (
     UserRole,
 )
 from labnet.models.excellence import OPEN_STATUSES
-from labnet.services.accreditation import label_evidence
+from labnet.services.accreditation import evidence
 from labnet.services.accreditation.label_figures import lab_figures
 from labnet.services.accreditation.label_framework import SCHEME_CODE, framework, level_for
 from labnet.services.common import audit
@@ -247,7 +248,7 @@ def save_answers(actor: User, application: LabelApplication, answers: dict[str, 
             problems.append(exc)
         if given.file:
             try:
-                label_evidence.check_pdf(given.file, f"file_{c.code}")
+                evidence.check_pdf(given.file, f"file_{c.code}")
             except RuleViolation as exc:
                 problems.append(exc)
     raise_all(problems)
@@ -258,8 +259,8 @@ def save_answers(actor: User, application: LabelApplication, answers: dict[str, 
                                                 criterion=c.code, evidence_file=None)
         row.text, row.evidence_url = text, url
         if given.file:
-            row.evidence_file = label_evidence.store(application.id, c.code, given.file,
-                                                     f"file_{c.code}")
+            row.evidence_file = evidence.store(db.session(), current_app.instance_path,
+                                               "label", given.file)
             row.evidence_name = (given.file_name or "evidence.pdf")[:200]
         elif given.remove_file:
             row.evidence_file, row.evidence_name = None, ""

@@ -2,8 +2,10 @@
 
 - **Registry**: every currently valid accreditation and label (``validity.currently_valid``)
   of a published lab, filterable by scheme, level, country, KET area (with its sub-areas)
-  and lab kind, searchable by lab name and scope text; one page of rows and the total in
-  two queries whatever the registry's size; the same rows as CSV and JSON.
+  and lab kind, searchable by the words of lab names and scopes (:mod:`.scope_words`);
+  pages follow one another by keyset (after / before a row, in the order lab name, lab
+  id, accreditation id) and the total is counted over at most :data:`COUNT_CAP` labs, so
+  a page costs three short queries whatever the registry's size; the same rows as CSV and JSON.
 - **Verification**: ``/verify/<code>`` shows what a third party needs — lab, scheme, scope,
   valid until, verified by LabNet on which date — or that it expired, was withdrawn,
   suspended or superseded, and when. Codes are random (``new_verification_code``); an
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, false, func, literal, or_, select, tuple_
 
 from labnet.extensions import db
 from labnet.models import (
@@ -31,17 +33,41 @@ from labnet.models import (
     LabKet,
 )
 from labnet.permissions import is_listed_lab, listed_lab_condition
+from labnet.services.accreditation import scope_words
 from labnet.services.accreditation.validity import currently_valid, shown_state
-from labnet.services.common.text import like_pattern
 
 PER_PAGE = 50
+COUNT_CAP = 200  # labs
+FEW_LABS = 200
 LEVELS = ("bronze", "silver", "gold")
 MAX_Q = 200
 
 
 @dataclass(frozen=True)
+class Cursor:
+    """A row's place in the registry's order (lab name, lab id, accreditation id), as the
+    ``after=`` / ``before=`` parameter ``<lab id>-<accreditation id>`` names it."""
+
+    lab_id: int
+    acc_id: int
+
+    @classmethod
+    def parse(cls, value: str | None) -> Cursor | None:
+        """``"12-345"`` → Cursor; anything else is None (the first page)."""
+        lab, _, acc = (value or "").partition("-")
+        # ASCII digits only: "²".isdigit() is true, and int("²") raises.
+        if not all(p.isascii() and p.isdigit() and len(p) < 12 for p in (lab, acc)):
+            return None
+        return cls(int(lab), int(acc))
+
+    def __str__(self) -> str:
+        return f"{self.lab_id}-{self.acc_id}"
+
+
+@dataclass(frozen=True)
 class RegistryQuery:
-    """The registry's filters, as typed (unknown codes simply match nothing)."""
+    """The registry's filters, as typed (unknown codes simply match nothing), and the page
+    asked for: after or before a row, or the first."""
 
     scheme: str = ""
     level: str = ""
@@ -49,20 +75,19 @@ class RegistryQuery:
     ket: str = ""
     kind: str = ""
     q: str = ""
-    page: int = 1
+    after: Cursor | None = None
+    before: Cursor | None = None
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> RegistryQuery:
-        """Read the query string; a bad page number is page 1."""
+        """Read the query string; a malformed cursor is the first page."""
         def text(name: str) -> str:
             return (args.get(name) or "").strip()[:MAX_Q]
-        try:
-            page = max(1, min(int(args.get("page") or 1), 10_000))
-        except ValueError:
-            page = 1
+        after = Cursor.parse(args.get("after"))
         return cls(scheme=text("scheme"), level=text("level").lower(),
                    country=text("country").upper(), ket=text("ket"), kind=text("kind"),
-                   q=text("q"), page=page)
+                   q=text("q"), after=after,
+                   before=None if after else Cursor.parse(args.get("before")))
 
     def params(self) -> dict[str, str]:
         """The non-empty filters (for links to the downloads and pages)."""
@@ -89,6 +114,27 @@ class RegistryRow:
     valid_until: date | None
     verified_at: datetime | None
     code: str | None
+    lab_id: int
+    acc_id: int
+
+    @property
+    def cursor(self) -> Cursor:
+        """The row's place, for the links to the next and previous pages."""
+        return Cursor(self.lab_id, self.acc_id)
+
+
+@dataclass(frozen=True)
+class RegistryPage:
+    """One page of the registry: its rows, the cursors of the neighbouring pages (None at
+    either end) and the number of matching rows, exact unless more than :data:`COUNT_CAP`
+    labs hold some (``total_capped``: then it counts those labs' rows, shown as "more
+    than …")."""
+
+    rows: list[RegistryRow]
+    total: int
+    total_capped: bool
+    next_after: Cursor | None
+    prev_before: Cursor | None
 
 
 def _lab_conditions(query: RegistryQuery) -> list[ColumnElement[bool]]:
@@ -116,48 +162,118 @@ def _acc_conditions(query: RegistryQuery, now: datetime) -> list[ColumnElement[b
 def _words(query: RegistryQuery) -> list[ColumnElement[bool]]:
     if not query.q:
         return []
-    pattern = like_pattern(query.q)
-    return [or_(Lab.name.ilike(pattern, escape="\\"),
-                Accreditation.scope.ilike(pattern, escape="\\"))]
+    stems = scope_words.query_stems(query.q)
+    # Only function words ("the", "of"): nothing to look up, so nothing matches.
+    return scope_words.matches(stems) if stems else [false()]
 
 
-def _select(query: RegistryQuery, now: datetime) -> Select[Any]:
+def _matching(query: RegistryQuery, now: datetime) -> Select[Any]:
     return (
         select(Lab.name, Lab.slug, Lab.country, Lab.kind_code, Accreditation.scheme_code,
                AccreditationScheme.name, Accreditation.level, Accreditation.certificate_no,
                Accreditation.issuer, Accreditation.scope, Accreditation.valid_from,
-               Accreditation.valid_until, Accreditation.verified_at, Accreditation.code)
+               Accreditation.valid_until, Accreditation.verified_at, Accreditation.code,
+               Lab.id, Accreditation.id)
         .select_from(Lab)
         .join(Accreditation, Accreditation.lab_id == Lab.id)
         .join(AccreditationScheme, AccreditationScheme.code == Accreditation.scheme_code)
         .where(*_lab_conditions(query), *_acc_conditions(query, now), *_words(query))
-        # Labs by name (index ix_lab_published_name walked in order, so a page stops early
-        # instead of sorting every valid accreditation), then each lab's by id.
-        .order_by(Lab.name, Lab.id, Accreditation.id)
     )
 
 
-def search(query: RegistryQuery, now: datetime) -> tuple[list[RegistryRow], int]:
-    """One page of the registry and the number of matching rows (two queries)."""
-    # Counted without a row-by-row join when no word is searched: the labs' conditions as
-    # a set of ids (an index), the accreditations' by their (status, ends_at) index.
-    if query.q:
-        count = (select(func.count()).select_from(Accreditation)
-                 .join(Lab, Lab.id == Accreditation.lab_id)
-                 .where(*_lab_conditions(query), *_acc_conditions(query, now), *_words(query)))
-    else:
-        count = (select(func.count()).select_from(Accreditation)
-                 .where(*_acc_conditions(query, now),
-                        Accreditation.lab_id.in_(select(Lab.id).where(*_lab_conditions(query)))))
-    total = db.session.scalar(count) or 0
-    rows = db.session.execute(
-        _select(query, now).limit(PER_PAGE).offset((query.page - 1) * PER_PAGE)).all()
-    return [RegistryRow(*r) for r in rows], total
+# The registry's order: labs by name, then by id, then each lab's accreditations by id.
+_ORDER = (Lab.name, Lab.id, Accreditation.id)
+
+
+def _key(cursor: Cursor) -> Any:
+    # The cursor names the row by ids; the lab's name comes from the row itself, so a link
+    # stays short and cannot place the reader anywhere but at a real row.
+    name = select(Lab.name).where(Lab.id == cursor.lab_id).scalar_subquery()
+    return tuple_(name, literal(cursor.lab_id), literal(cursor.acc_id))
+
+
+def _labs_holding(query: RegistryQuery, now: datetime, few: list[int] | None
+                  ) -> Select[Any]:
+    """Listed labs matching the lab filters that hold a matching accreditation. Asked as
+    "labs, each with a matching accreditation" (one index probe per lab, so a walk in
+    name order stops after a page), never as "every matching accreditation, sorted".
+    ``few``: the only labs a rare word can be in (:func:`_few_labs`), read instead."""
+    held = (select(Accreditation.id)
+            .where(Accreditation.lab_id == Lab.id, *_acc_conditions(query, now),
+                   *_words(query)).exists())
+    conds = [*_lab_conditions(query), held]
+    if few is not None:
+        conds.append(Lab.id.in_(bindparam("few_labs", few, expanding=True,
+                                           literal_execute=True)))
+    return select(Lab.id).where(*conds)
+
+
+def _few_labs(query: RegistryQuery) -> list[int] | None:
+    """For a word search, the labs its first word's index entries name when they are at
+    most :data:`FEW_LABS` (a rare word: the page starts from them), else None (a common
+    word: walking the labs in name order finds a page sooner). One query either way."""
+    stems = scope_words.query_stems(query.q) if query.q else []
+    if not stems:
+        return None
+    ids = list(db.session.scalars(scope_words.candidate_labs(stems[0], FEW_LABS + 1)))
+    return ids if len(ids) <= FEW_LABS else None
+
+
+def _page_labs(query: RegistryQuery, now: datetime, few: list[int] | None,
+               cursor: Cursor | None, backwards: bool) -> list[int]:
+    """The labs a page's rows can come from: the next PER_PAGE + 2 in name order from
+    the cursor's lab on (one more than rows, in case the cursor's lab has none left)."""
+    stmt = _labs_holding(query, now, few)
+    if cursor is not None:
+        here = tuple_(Lab.name, Lab.id)
+        mark = tuple_(select(Lab.name).where(Lab.id == cursor.lab_id).scalar_subquery(),
+                      literal(cursor.lab_id))
+        stmt = stmt.where(here <= mark if backwards else here >= mark)
+    order = (Lab.name.desc(), Lab.id.desc()) if backwards else (Lab.name, Lab.id)
+    return list(db.session.scalars(stmt.order_by(*order).limit(PER_PAGE + 2)))
+
+
+def _count(query: RegistryQuery, now: datetime, few: list[int] | None) -> tuple[int, bool]:
+    """The matching rows of at most :data:`COUNT_CAP` + 1 labs holding one, and whether
+    more than COUNT_CAP labs hold some (then it is a lower bound: "more than …")."""
+    # No order: any COUNT_CAP + 1 labs tell "more than", so the walk stops there.
+    labs = _labs_holding(query, now, few).limit(COUNT_CAP + 1).subquery()
+    rows, held = db.session.execute(
+        select(func.count(Accreditation.id), func.count(func.distinct(labs.c.id)))
+        .select_from(labs)
+        .join(Accreditation, Accreditation.lab_id == labs.c.id)
+        .where(*_acc_conditions(query, now), *_words(query))).one()
+    return rows, held > COUNT_CAP
+
+
+def search(query: RegistryQuery, now: datetime) -> RegistryPage:
+    """One page of the registry (keyset: after or before a row) and its bounded count:
+    three queries (four with words), each reading at most a page's or :data:`COUNT_CAP`
+    labs' index entries whatever the registry's size."""
+    backwards = query.before is not None
+    cursor = query.before if backwards else query.after
+    few = _few_labs(query)
+    labs = _page_labs(query, now, few, cursor, backwards)
+    stmt = _matching(query, now).where(Lab.id.in_(labs))
+    if cursor is not None:
+        order = tuple_(*_ORDER)
+        stmt = stmt.where(order < _key(cursor) if backwards else order > _key(cursor))
+    stmt = stmt.order_by(*((c.desc() for c in _ORDER) if backwards else _ORDER))
+    found = [RegistryRow(*r) for r in db.session.execute(stmt.limit(PER_PAGE + 1))]
+    more = len(found) > PER_PAGE
+    rows = list(reversed(found[:PER_PAGE])) if backwards else found[:PER_PAGE]
+    more_after, more_before = (True, more) if backwards else (more, cursor is not None)
+    total, capped = _count(query, now, few)
+    return RegistryPage(
+        rows=rows, total=total, total_capped=capped,
+        next_after=rows[-1].cursor if rows and more_after else None,
+        prev_before=rows[0].cursor if rows and more_before else None)
 
 
 def all_rows(query: RegistryQuery, now: datetime) -> list[RegistryRow]:
     """Every matching row (the downloads)."""
-    return [RegistryRow(*r) for r in db.session.execute(_select(query, now))]
+    return [RegistryRow(*r) for r in db.session.execute(
+        _matching(query, now).order_by(*_ORDER))]
 
 
 COLUMNS = ("lab", "country", "lab_kind", "scheme", "scheme_name", "level", "certificate_no",

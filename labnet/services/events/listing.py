@@ -523,16 +523,18 @@ def organiser_choices(*, now: datetime, selected: str = "") -> list[tuple[str, s
     organiser when it is a lab — ten thousand labs make no menu; a lab's page links to its
     events instead. The same for everyone: members-only
     networks are never offered (DESIGN rule 6)."""
-    upcoming = and_(Event.status == "published", Event.ends_at > now)
     out: list[tuple[str, str]] = []
     for kind, model, column in (("network", Network, EventOrganiser.network_id),
                                 ("project", Project, EventOrganiser.project_id)):
-        # Driven from the organiser index (its rows with this kind of organiser), once:
-        # an EXISTS per project or network would walk the events for each of them.
-        ids = (select(column).join(Event, Event.id == EventOrganiser.event_id)
-               .where(column.is_not(None), upcoming))
-        stmt = (select(model.slug, model.name).where(model.id.in_(ids))
-                .order_by(model.name).limit(300))
+        # Driven from the organisers (a few hundred at most), each probing its own events
+        # through ix_event_organiser_<kind>_event until one is upcoming: never a walk of
+        # every upcoming event (tens of thousands) to collect the organisers.
+        # (Nested, not a join: a join lets the planner start from the events instead.)
+        upcoming = (select(Event.id).where(Event.id == EventOrganiser.event_id,
+                                           Event.status == "published", Event.ends_at > now)
+                    .exists())
+        held = select(EventOrganiser.id).where(column == model.id, upcoming).exists()
+        stmt = select(model.slug, model.name).where(held).order_by(model.name).limit(300)
         if kind == "network":
             stmt = stmt.where(Network.visibility == "public")
         out.extend((f"{kind}:{slug}", name) for slug, name in db.session.execute(stmt))

@@ -14,6 +14,10 @@ Rules owned here (DESIGN rules 3, 5, 7, 8):
   first (:class:`~labnet.errors.SlotTaken`, 409);
 - the requester withdraws an unanswered request; either person cancels an accepted
   meeting before its slot starts (its rows go, the slot is free again);
+- a person whose registration is cancelled (by them or the organiser) leaves every open
+  meeting of that event: accepted ones whose slot has not begun are cancelled (the slot
+  rows go), unanswered requests are withdrawn (theirs) or declined (to them)
+  (:func:`call_off_meetings_of_leaver`);
 - each step tells the other person by e-mail with a link to the Meet page, and is audited.
 """
 
@@ -321,3 +325,54 @@ def take_back_meeting(actor: User, event: Event, meeting_id: int, *,
                   now=now, why=_why(event))
     db.session.flush()
     return meeting
+
+
+def call_off_meetings_of_leaver(actor: User | None, event: Event, person: User, *,
+                                now: datetime) -> int:
+    """``person``'s registration for ``event`` was just cancelled (called in that
+    transaction, after the event's row lock): their open meetings there end and the other
+    person of each is told. Accepted meetings whose slot has not begun are cancelled and
+    their slot rows deleted; requests not yet answered are withdrawn (asked by them) or
+    declined (asked of them). Meetings whose slot has begun stay as they are (they took
+    place or not; attendance says). Returns how many ended.
+    """
+    meetings = list(db.session.scalars(
+        select(Meeting).where(
+            Meeting.event_id == event.id,
+            (Meeting.requester_id == person.id) | (Meeting.invitee_id == person.id),
+            ((Meeting.status == MeetingStatus.REQUESTED.value)
+             | ((Meeting.status == MeetingStatus.ACCEPTED.value)
+                & (Meeting.slot_start_at > now))))
+        .order_by(Meeting.id).execution_options(populate_existing=True)))
+    ended = 0
+    for meeting in meetings:
+        if meeting.status == MeetingStatus.ACCEPTED.value:
+            after = MeetingStatus.CANCELLED
+        elif meeting.requester_id == person.id:
+            after = MeetingStatus.WITHDRAWN
+        else:
+            after = MeetingStatus.DECLINED
+        # Conditional, like every move: one the other person answered or called off a
+        # moment ago is left as they left it.
+        moved = cast(CursorResult[Any], db.session.execute(
+            update(Meeting).where(Meeting.id == meeting.id, Meeting.status == meeting.status)
+            .values(status=after.value, answered_at=now)
+            .execution_options(synchronize_session=False)))
+        if moved.rowcount != 1:
+            continue
+        db.session.execute(delete(MeetingSlotTaken)
+                           .where(MeetingSlotTaken.meeting_id == meeting.id))
+        db.session.refresh(meeting)
+        other = db.session.get_one(User, meeting.invitee_id
+                                   if meeting.requester_id == person.id
+                                   else meeting.requester_id)
+        record(actor, f"meeting.{after.value}", "meeting", meeting.id, now=now,
+               event_id=event.id, reason="registration_cancelled")
+        enqueue_email("meeting_cancelled", other.email,
+                      f"Your meeting with {person.full_name} at {event.title} is off",
+                      {"event": event, "meeting": meeting, "by": person, "withdrawn": False,
+                       "left_event": True, "slot": slot_label(event, meeting)},
+                      now=now, why=_why(event))
+        ended += 1
+    db.session.flush()
+    return ended

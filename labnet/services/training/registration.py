@@ -50,6 +50,7 @@ from labnet.permissions import can_edit_event, can_register, can_view_event, req
 from labnet.services.booking.availability import utc_to_local
 from labnet.services.common import audit
 from labnet.services.common.text import clean_text, text_problem
+from labnet.services.meetings.rules import call_off_meetings_of_leaver
 from labnet.services.notifications.outbox import enqueue_email
 
 REMIND_BEFORE = timedelta(hours=24)
@@ -332,6 +333,10 @@ def cancel_registration(actor: User, registration_id: int, *, now: datetime) -> 
                                       " already.")
     audit.record(actor, "registration.cancelled", "registration", reg.id, now=now,
                  event_id=event.id, was=was, by_organiser=not own)
+    if reg.user_id is not None:
+        # Their Meet profile is hidden with the registration; their meetings end too.
+        call_off_meetings_of_leaver(actor, event, db.session.get_one(User, reg.user_id),
+                                    now=now)
     _mail("event_registration_cancelled", reg, event,
           f"Registration cancelled: {event.title}", now=now, by_organiser=not own, was=was)
     if held:

@@ -3,9 +3,10 @@ and its evidence file, decisions, questions and answers, the verifier queue, the
 registry and verification pages.
 
 The cast adds, on the matrix lab, an open claim with a PDF certificate and a question on it
-(``acc_claim_id``, ``acc_question_id``) and a verified accreditation (``acc_code``). Admins
-act as verifiers; the matrix has no verifier actor, so the verifier's own view is tested in
-tests/web/test_accreditations.py (and a coordinator, like everyone else, gets 404).
+(``acc_claim_id``, ``acc_question_id``) and a verified accreditation (``acc_code``). The
+verifier actor (and admins, who may act as verifiers) sees the claim, its evidence and the
+queue, decides and asks, and never answers for the lab; a coordinator, like everyone else,
+gets 404 (a verifier who manages the lab is tested in tests/web/test_accreditations.py).
 """
 
 from __future__ import annotations
@@ -45,22 +46,24 @@ def seed(app, people) -> None:
         db.session.commit()
         people.acc_claim_id, people.acc_question_id = acc.id, question.id
         people.acc_code = verified.code
+        people.acc_evidence = acc.evidence_file
 
 
 def _claim(p, tail: str = "") -> str:
     return f"/accreditations/claims/{p.acc_claim_id}{tail}"
 
 
-# The claim page and evidence: the lab's managers and admins (verifiers); 404 for others.
-SEERS = ("manager", "admin")
+# The claim page and evidence: the lab's managers, verifiers and admins; 404 for others.
+SEERS = ("manager", "admin", "verifier")
 SEEN_404 = {**only(SEERS, 200, 404), "anonymous": 302}
-ADMIN_ONLY_403 = {**only(("admin",), 200, 403), "anonymous": 302}
+VERIFIERS = ("admin", "verifier")
+VERIFIERS_ONLY_403 = {**only(VERIFIERS, 200, 403), "anonymous": 302}
 
 
 def _decide(ok: int) -> dict[str, int]:
-    # Admins decide (here: a stale version, 409, nothing written); the lab's manager may
-    # see the claim but not decide it (403); others do not know it exists (404).
-    return {**only(("admin",), ok, 404), "manager": 403, "anonymous": 302}
+    # Verifiers and admins decide (here: a stale version, 409, nothing written); the lab's
+    # manager may see the claim but not decide it (403); others do not know it exists.
+    return {**only(VERIFIERS, ok, 404), "manager": 403, "anonymous": 302}
 
 
 CASES = [
@@ -76,17 +79,20 @@ CASES = [
          data=lambda p: {"scheme_code": ""}, name="draft"),
     Case("accreditations.claim", "GET", lambda p: _claim(p), SEEN_404,
          shows=lambda p: "MX-CLAIM-7", seers=SEERS),
-    Case("accreditations.evidence_file", "GET", lambda p: _claim(p, "/evidence"), SEEN_404),
+    Case("accreditations.evidence_file", "GET", lambda p: f"/evidence/{p.acc_evidence}",
+         SEEN_404),
+    Case("accreditations.evidence_file", "GET", lambda p: "/evidence/claims/../../secret_key",
+         {**dict.fromkeys(ACTORS, 404), "anonymous": 302}, name="outside"),
     Case("accreditations.decide", "POST", lambda p: _claim(p, "/decide"), _decide(409),
          data=lambda p: {"action": "verify", "version": 999}),
     Case("accreditations.ask", "POST", lambda p: _claim(p, "/ask"), _decide(422),
          data=lambda p: {"question": ""}),
     Case("accreditations.answer", "POST",
          lambda p: _claim(p, f"/questions/{p.acc_question_id}/answer"),
-         {**only(("manager",), 422, 404), "admin": 403, "anonymous": 302},
+         {**only(("manager",), 422, 404), "admin": 403, "verifier": 403, "anonymous": 302},
          data=lambda p: {"answer": ""}),
-    Case("accreditations.queue", "GET", lambda p: "/accreditations/queue", ADMIN_ONLY_403,
-         shows=lambda p: f"queue-{p.acc_claim_id}", seers=("admin",)),
+    Case("accreditations.queue", "GET", lambda p: "/accreditations/queue", VERIFIERS_ONLY_403,
+         shows=lambda p: f"queue-{p.acc_claim_id}", seers=VERIFIERS),
     Case("accreditations.registry_page", "GET", lambda p: "/accreditations", ALL_OK,
          shows=lambda p: "MX-VERIFIED-1", seers=ACTORS),
     Case("accreditations.registry_csv", "GET", lambda p: "/accreditations.csv", ALL_OK),

@@ -2,10 +2,11 @@
 
 The cast adds a draft application of the matrix lab (by its manager, answer text
 ``Matrix draft answer``) and a submitted application of ``other_lab`` (by its manager).
-The matrix has no verifier actor: admins score (DESIGN: admins may do everything); the
-other lab's manager is refused scoring their own lab (403 on the form). Who gets an
-evidence PDF is tested with real files in tests/web/test_label.py (the matrix's
-per-test instance folder holds no file, so every reader who may see it gets 404 there).
+Verifiers and admins (DESIGN: admins may do everything) see submitted applications and
+score them, never a draft; the other lab's manager is refused scoring their own lab (403
+on the form). Label evidence is
+served by the one evidence route (cases/accreditations ``accreditations.evidence_file``);
+who gets a label answer's PDF is tested with real files in tests/web/test_label.py.
 """
 
 from __future__ import annotations
@@ -55,26 +56,25 @@ SCORES = {f"score_{c}": "3" for c in framework().codes}
 CASES = [
     Case("label.index", "GET", lambda p: "/label", ALL_OK),
     Case("label.queue", "GET", lambda p: "/label/queue",
-         only(("admin",), 200, 403, anonymous=302),
-         shows=lambda p: f"label-application-{p.lb_submitted_id}", seers=("admin",)),
+         only(("admin", "verifier"), 200, 403, anonymous=302),
+         shows=lambda p: f"label-application-{p.lb_submitted_id}", seers=("admin", "verifier")),
     Case("label.lab", "GET", lambda p: f"/label/labs/{p.lab.slug}", managed(200)),
     Case("label.apply", "POST", lambda p: f"/label/labs/{p.lab.slug}/apply", managed(302)),
     Case("label.application", "GET", _draft, _hidden(("manager", "admin"), 200),
          shows=lambda p: DRAFT_TEXT, seers=("manager", "admin")),
-    Case("label.application", "GET", _submitted, _hidden(("other_manager", "admin"), 200),
+    Case("label.application", "GET", _submitted,
+         _hidden(("other_manager", "admin", "verifier"), 200),
          name="submitted", shows=lambda p: "Other lab answer",
-         seers=("other_manager", "admin")),
+         seers=("other_manager", "admin", "verifier")),
     Case("label.save", "POST", lambda p: f"{_draft(p)}/answers",
          _hidden(("manager", "admin"), 302),
          data=lambda p: {"action": "save", "answer_S1": "Changed"}),
     Case("label.save", "POST", lambda p: f"{_submitted(p)}/answers",
-         _hidden(("other_manager", "admin"), 403),
+         _hidden(("other_manager", "admin", "verifier"), 403),
          name="submitted", data=lambda p: {"action": "save", "answer_S1": "Changed"}),
     Case("label.score", "POST", lambda p: f"{_submitted(p)}/score",
-         {**_hidden(("other_manager", "admin"), 302), "other_manager": 403},
+         {**_hidden(("other_manager", "admin", "verifier"), 302), "other_manager": 403},
          data=lambda p: SCORES),
     Case("label.score", "POST", lambda p: f"{_draft(p)}/score",
          _hidden(("manager", "admin"), 403), name="draft", data=lambda p: SCORES),
-    Case("label.evidence", "GET", lambda p: f"{_draft(p)}/evidence/S1",
-         _hidden(("manager", "admin"), 404)),
 ]
