@@ -45,6 +45,7 @@ from sqlalchemy import (
     delete,
     event,
     exists,
+    func,
     inspect,
     or_,
     select,
@@ -350,40 +351,39 @@ def candidates(first: date, last: date, hours: float, conn: Connection
                  EquipmentFreeDay.longest_free_minutes >= need_day[False]))
 
     in_span = EquipmentFreeDay.day.between(first, last)
-    # Days taken (shorter than needed) on weekdays that would otherwise do.
+    # The days (of a kind, in a lab) on which every bookable piece of equipment of that
+    # kind is taken (shorter than needed), counted by the database over the day index:
+    # a handful of rows, whatever the number of bookings.
+    week_count = (select(LabFreeWeek.equipment)
+                  .where(LabFreeWeek.lab_id == EquipmentFreeDay.lab_id,
+                         LabFreeWeek.hourly == EquipmentFreeDay.hourly,
+                         LabFreeWeek.weekday == EquipmentFreeDay.weekday)
+                  .scalar_subquery())
     taken = conn.execute(
-        select(EquipmentFreeDay.lab_id, EquipmentFreeDay.hourly,
-               EquipmentFreeDay.equipment_id, EquipmentFreeDay.weekday)
-        .where(in_span, ~day_ok())).all()
+        select(EquipmentFreeDay.lab_id, EquipmentFreeDay.hourly, EquipmentFreeDay.weekday,
+               EquipmentFreeDay.day)
+        .where(in_span, ~day_ok())
+        .group_by(EquipmentFreeDay.lab_id, EquipmentFreeDay.hourly, EquipmentFreeDay.day,
+                  EquipmentFreeDay.weekday)
+        .having(func.count() >= week_count)).all()
     full: list[int] = []
     if taken:
         labs = sorted({r[0] for r in taken})
-        good: dict[tuple[int, bool], tuple[set[int], int]] = {}
-        for lab_id, hourly, weekday, longest, count in conn.execute(
-                select(LabFreeWeek.lab_id, LabFreeWeek.hourly, LabFreeWeek.weekday,
-                       LabFreeWeek.longest_free_minutes, LabFreeWeek.equipment)
+        # The weekdays each kind of each of those labs could be free on.
+        good: dict[int, dict[bool, set[int]]] = {}
+        for lab_id, hourly, weekday in conn.execute(
+                select(LabFreeWeek.lab_id, LabFreeWeek.hourly, LabFreeWeek.weekday)
                 .where(LabFreeWeek.lab_id.in_(labs), week_ok())):
-            del longest
-            wds, _count = good.get((lab_id, hourly), (set(), count))
-            wds.add(weekday)
-            good[(lab_id, hourly)] = (wds, count)
-        per_equipment: Counter[tuple[int, bool, int]] = Counter(
-            (lab_id, hourly, equipment_id) for lab_id, hourly, equipment_id, weekday in taken
-            if weekday in good.get((lab_id, hourly), (set(), 0))[0])
-        blocked_kinds: dict[int, set[bool]] = {}
-        blocked_count: Counter[tuple[int, bool]] = Counter()
-        for (lab_id, hourly, _eq), n in per_equipment.items():
-            wds = good[(lab_id, hourly)][0]
-            if n >= sum(days[w] for w in wds):  # taken on every day it could be free
-                blocked_count[(lab_id, hourly)] += 1
-        for (lab_id, hourly), (_wds, count) in good.items():
-            if blocked_count[(lab_id, hourly)] >= count:
-                blocked_kinds.setdefault(lab_id, set()).add(hourly)
-        kinds_good: dict[int, set[bool]] = {}
-        for lab_id, hourly in good:
-            kinds_good.setdefault(lab_id, set()).add(hourly)
-        full = sorted(lab_id for lab_id, kinds in blocked_kinds.items()
-                      if kinds >= kinds_good[lab_id])
+            good.setdefault(lab_id, {}).setdefault(hourly, set()).add(weekday)
+        gone: dict[tuple[int, bool], set[date]] = {}
+        for lab_id, hourly, _weekday, day in taken:
+            gone.setdefault((lab_id, hourly), set()).add(day)
+        span_days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+        full = sorted(
+            lab_id for lab_id, kinds in good.items()
+            if all({d for d in span_days if d.weekday() in wds} <= gone.get((lab_id, hourly),
+                                                                          set())
+                   for hourly, wds in kinds.items()))
     week: ColumnElement[bool] = exists().where(LabFreeWeek.lab_id == Lab.id, week_ok())
     if full:
         week = and_(week, Lab.id.not_in(full))
