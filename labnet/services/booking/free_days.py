@@ -22,7 +22,9 @@ Rules owned here, once:
   marks the equipment or lab concerned; before the transaction commits (and before a
   search reads) their rows are rebuilt from the data (:func:`sync`). An UPDATE or DELETE
   statement whose rows cannot be told rebuilds everything. ``flask labnet search
-  reindex`` and the migration call :func:`rebuild`.
+  reindex`` and the migration call :func:`rebuild`. The booking service's new request
+  is the exception (:func:`narrow`): it only takes time away, so the days it touches are
+  recomputed from the equipment's bookings around them and lowered, never raised.
 """
 
 from __future__ import annotations
@@ -536,11 +538,10 @@ def _narrow_rows(conn: Connection, entries: Iterable[tuple[Any, ...]], skip: set
         rows += [{"equipment_id": equipment_id, "day": day, "lab_id": lab_id,
                   "hourly": hourly, "weekday": day.weekday(), "longest_free_minutes": minutes}
                  for day, minutes in values.items()]
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    stmt = insert(EquipmentFreeDay)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    stmt = (postgresql.insert if conn.dialect.name == "postgresql"
+            else sqlite.insert)(EquipmentFreeDay)
     stored, offered = EquipmentFreeDay.longest_free_minutes, stmt.excluded.longest_free_minutes
     conn.execute(stmt.on_conflict_do_update(
         index_elements=[EquipmentFreeDay.equipment_id, EquipmentFreeDay.day],
