@@ -275,3 +275,47 @@ def test_a_rollback_leaves_the_summary_as_it_was(app, make_lab, make_equipment, 
             free_days.candidates(wed, wed, 1, db.session.connection()))))
         db.session.rollback()
     assert prefiltered(app, lab.id, wed, wed, 1)
+
+
+def test_a_booking_request_lowers_its_day_and_never_raises_it(app, make_lab, make_equipment,
+                                                              member):
+    wed = date(2026, 3, 4)
+    lab = make_lab(timezone="Europe/Berlin", min_lead_hours=0, max_advance_days=365,
+                   hours=((8, 17),))
+    sem = make_equipment(lab, booking_unit="hour", max_units=8)
+    with app.app_context():  # the afternoon is dark: 08:00–12:00 is left
+        db.session.add(Blackout(lab_id=lab.id, equipment_id=sem.id,
+                                start_at=berlin(2026, 3, 4, 12), end_at=berlin(2026, 3, 4, 17),
+                                reason="Service", created_at=NOW))
+        db.session.commit()
+
+    def stored() -> list[tuple[date, int]]:
+        with app.app_context():
+            return [tuple(r) for r in db.session.execute(
+                select(EquipmentFreeDay.day, EquipmentFreeDay.longest_free_minutes)
+                .where(EquipmentFreeDay.equipment_id == sem.id))]
+
+    assert stored() == [(wed, 240)]
+    with app.test_request_context():
+        service.request_booking(db.session.get(User, member.id), sem.id,
+                                berlin(2026, 3, 4, 8), berlin(2026, 3, 4, 9), "Imaging",
+                                now=NOW)
+        db.session.commit()
+    # The request counts its equipment's bookings, not its blackouts (09:00–17:00 free to
+    # it): the stored 240 minutes stay, still at least the 180 truly left.
+    assert stored() == [(wed, 240)]
+    assert prefiltered(app, lab.id, wed, wed, 3) and exact(app, lab.id, wed, wed, 3)
+    assert not prefiltered(app, lab.id, wed, wed, 5)
+    with app.test_request_context():
+        service.request_booking(db.session.get(User, member.id), sem.id,
+                                berlin(2026, 3, 4, 10), berlin(2026, 3, 4, 11), "Imaging",
+                                now=NOW)
+        db.session.commit()
+    # 08:00–09:00 and 10:00–11:00 taken: the longest run its bookings leave is 11:00–17:00
+    # (360) but the stored value is lower still; a rebuild counts the blackout: 60.
+    assert stored() == [(wed, 240)]
+    with app.app_context():
+        free_days.rebuild(db.session.connection(), [lab.id], now=NOW)
+        db.session.commit()
+    assert stored() == [(wed, 60)]
+    assert not prefiltered(app, lab.id, wed, wed, 2) and not exact(app, lab.id, wed, wed, 2)
