@@ -368,15 +368,15 @@ def candidates(first: date, last: date, hours: float, conn: Connection
         .group_by(EquipmentFreeDay.lab_id, EquipmentFreeDay.hourly, EquipmentFreeDay.day,
                   EquipmentFreeDay.weekday)
         .having(func.count() >= week_count)).all()
+    # The weekdays each kind of each of those labs could be free on (asked even when no
+    # day is taken: the same statements whatever the bookings).
+    good: dict[int, dict[bool, set[int]]] = {}
+    for lab_id, hourly, weekday in conn.execute(
+            select(LabFreeWeek.lab_id, LabFreeWeek.hourly, LabFreeWeek.weekday)
+            .where(LabFreeWeek.lab_id.in_(sorted({r[0] for r in taken})), week_ok())):
+        good.setdefault(lab_id, {}).setdefault(hourly, set()).add(weekday)
     full: list[int] = []
     if taken:
-        labs = sorted({r[0] for r in taken})
-        # The weekdays each kind of each of those labs could be free on.
-        good: dict[int, dict[bool, set[int]]] = {}
-        for lab_id, hourly, weekday in conn.execute(
-                select(LabFreeWeek.lab_id, LabFreeWeek.hourly, LabFreeWeek.weekday)
-                .where(LabFreeWeek.lab_id.in_(labs), week_ok())):
-            good.setdefault(lab_id, {}).setdefault(hourly, set()).add(weekday)
         gone: dict[tuple[int, bool], set[date]] = {}
         for lab_id, hourly, _weekday, day in taken:
             gone.setdefault((lab_id, hourly), set()).add(day)
