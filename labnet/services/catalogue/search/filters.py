@@ -44,7 +44,6 @@ from labnet.models import (
 )
 from labnet.permissions import visible_labs
 from labnet.services.accreditation.validity import currently_valid
-from labnet.services.booking import free_days
 from labnet.services.booking.availability import FreeEquipment, free_equipment
 from labnet.services.catalogue.search import words
 from labnet.services.catalogue.search.query import SearchQuery, _Taxonomy, _taxonomy
@@ -187,12 +186,8 @@ def list_matching(actor: Any, query: SearchQuery, *,
 def _free(actor: Any, query: SearchQuery, conds: list[ColumnElement[bool]],
           now: datetime | None) -> FreeEquipment | None:
     """The labs matching ``conds`` with equipment free as ``query`` asks (``None`` without
-    the filter): the free-time summary's prefilter (two queries) narrows them to the
-    candidates, then the exact engine decides over those (five queries)."""
+    the filter): five queries over the candidates the other filters left."""
     if query.available_from is None or query.available_to is None or query.hours is None:
         return None
-    free_days.sync(db.session())
-    prefilter = free_days.candidates(query.available_from, query.available_to, query.hours,
-                                     db.session.connection())
-    return free_equipment(_base(actor).where(*conds, prefilter), query.available_from,
+    return free_equipment(_base(actor).where(*conds), query.available_from,
                           query.available_to, query.hours, now=now or clock.utcnow())
