@@ -13,6 +13,8 @@ the Flask test client, the clock frozen at :data:`benchmarks.database.SEED_NOW`:
 - ``queue``: the lab manager's queue (``/manage/bookings``) of three labs;
 - ``labs_free``: ``/labs`` filtered to equipment free for 4 hours in a week, and
   ``labs_free_combo`` the same with a country;
+- ``map_free``: the map's data (``/map/labs.geojson``) under the same availability filter
+  (never cached: it follows the bookings);
 
 each as median and p90, ratio to ``/ping``'s median in the same run, SQL statements per
 request; and booking requests accepted per second by one process (``book.per_second``).
@@ -60,7 +62,7 @@ from benchmarks.run import (
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_SCALES = "10000:1000,1000000:100000"
 ROUTE_ORDER = ("ping", "availability", "book", "book_refused", "queue", "labs_free",
-               "labs_free_combo")
+               "labs_free_combo", "map_free")
 ProgressFn = Callable[[str, int, int], None]
 
 
@@ -397,6 +399,7 @@ class _Setup:
             "queue": "/manage/bookings",
             "labs_free": f"/labs?{week}",
             "labs_free_combo": f"/labs?{week}&country={country}",
+            "map_free": f"/map/labs.geojson?{week}",
         }
         self.labs = labs
 
@@ -475,7 +478,7 @@ def run_scale(args: argparse.Namespace, bookings: int, equipment: int, workdir: 
         member = setup.login(app, setup.member_id)
         manager = setup.login(app, setup.manager_id)
         clients = {"ping": anon, "availability": anon, "queue": manager, "labs_free": anon,
-                   "labs_free_combo": anon}
+                   "labs_free_combo": anon, "map_free": anon}
         recorder = measure.QueryRecorder(engine)
         measure.install_lazy_load_guard()
         for name, path in setup.paths.items():
@@ -530,7 +533,7 @@ def run_scale(args: argparse.Namespace, bookings: int, equipment: int, workdir: 
         samples = measure.time_routes(
             clients["ping"], {"ping": setup.paths["ping"]}, repeat=args.repeat,
             warmup=args.warmup, budget=args.budget, progress=progress)
-        for name in ("availability", "queue", "labs_free", "labs_free_combo"):
+        for name in ("availability", "queue", "labs_free", "labs_free_combo", "map_free"):
             samples.update(measure.time_routes(
                 clients[name], {name: setup.paths[name]}, repeat=args.repeat,
                 warmup=args.warmup, budget=args.budget, progress=progress))

@@ -9,7 +9,7 @@ from decimal import Decimal
 from itertools import count
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
@@ -98,22 +98,34 @@ def scenarios(draw):
         at = draw(st.integers(-30, 20))
         for _ in range(draw(st.integers(0, 5))):
             length = draw(st.integers(1, 30))
-            bookings.append((at, length))
+            # Written as the booking service does (narrowing the summary) or by anyone
+            # else (rebuilding it); some are cancelled afterwards.
+            bookings.append((at, length, draw(st.booleans()), draw(st.booleans())))
             at += length + draw(st.integers(1, 20)) + (buffer // 60) + 1
         dark = draw(st.lists(st.tuples(st.integers(-10, 100), st.integers(1, 40)), max_size=1))
         pieces.append((unit, buffer, draw(st.integers(1, 10)), bookings, dark))
     lab_dark = draw(st.lists(st.tuples(st.integers(-10, 100), st.integers(1, 30)),
                              max_size=1))
     hours = draw(st.sampled_from(HOURS_ASKED))
-    return zone, first, last, week, pieces, lab_dark, hours
+    # At the end, one weekday's opening hours changed (or none).
+    change = draw(st.none() | st.tuples(st.integers(0, 6), st.integers(0, 22),
+                                        st.integers(1, 24)))
+    return zone, first, last, week, pieces, lab_dark, hours, change
 
 
 @settings(max_examples=60, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(case=scenarios())
+# A lab free but for the hour the booking service took: its narrowed day must still pass.
+@example(case=("Europe/Berlin", date(2026, 6, 10), date(2026, 6, 10), [(2, 8, 17)],
+               [("hour", 0, 8, [(8, 1, True, False)], [])], [], 4, None))
+# … and one whose day the service's second booking leaves an hour of.
+@example(case=("Europe/Berlin", date(2026, 6, 10), date(2026, 6, 10), [(2, 8, 17)],
+               [("hour", 0, 8, [(8, 4, True, False), (13, 4, True, False)], [])], [], 1,
+               None))
 def test_the_prefilter_never_drops_a_lab_the_exact_engine_shows(app, make_lab, make_equipment,
                                                                  member, case):
-    zone, first, last, week, pieces, lab_dark, hours = case
+    zone, first, last, week, pieces, lab_dark, hours, change = case
     lab = make_lab(timezone=zone, min_lead_hours=0, max_advance_days=730, hours=())
     start_of_span = local_to_utc(datetime.combine(first, time(0)), zone)
     with app.app_context():
@@ -121,14 +133,12 @@ def test_the_prefilter_never_drops_a_lab_the_exact_engine_shows(app, make_lab, m
             db.session.add(OpeningHours(lab_id=lab.id, weekday=weekday,
                                         opens_at=time(opens), closes_at=time(closes)))
         db.session.commit()
-    for unit, buffer, max_units, bookings, dark in pieces:
+    items = []
+    for unit, buffer, max_units, _bookings, dark in pieces:
         item = make_equipment(lab, booking_unit=unit, buffer_minutes=buffer,
                               max_units=max_units)
+        items.append(item)
         with app.app_context():
-            for at, length in bookings:
-                start = start_of_span + timedelta(hours=at)
-                db.session.add(_booking(lab, item, member, start,
-                                        start + timedelta(hours=length), buffer))
             for at, length in dark:
                 start = start_of_span + timedelta(hours=at)
                 db.session.add(Blackout(lab_id=lab.id, equipment_id=item.id, start_at=start,
@@ -141,6 +151,41 @@ def test_the_prefilter_never_drops_a_lab_the_exact_engine_shows(app, make_lab, m
             db.session.add(Blackout(lab_id=lab.id, equipment_id=None, start_at=start,
                                     end_at=start + timedelta(hours=length), reason="x",
                                     created_at=NOW))
+        db.session.commit()
+    hours_now = {(w, o): c for w, o, c in week}
+    if change is not None:
+        weekday, opens, length = change
+        hours_now = {k: v for k, v in hours_now.items() if k[0] != weekday}
+        hours_now[(weekday, opens)] = min(opens + length, 23)
+        with app.app_context():
+            for row in db.session.scalars(select(OpeningHours).where(
+                    OpeningHours.lab_id == lab.id, OpeningHours.weekday == weekday)):
+                db.session.delete(row)
+            db.session.flush()
+            db.session.add(OpeningHours(lab_id=lab.id, weekday=weekday, opens_at=time(opens),
+                                        closes_at=time(hours_now[(weekday, opens)])))
+            db.session.commit()
+    # Then the bookings, one transaction each: as the booking service writes them
+    # (narrowing the summary from what it has loaded) or as any other writer (rebuilding
+    # the equipment's rows); then some are cancelled.
+    made = []
+    for item, (unit, buffer, _max, bookings, _dark) in zip(items, pieces, strict=True):
+        for at, length, by_service, cancel in bookings:
+            with app.app_context():
+                start = start_of_span + timedelta(hours=at)
+                booking = _booking(lab, item, member, start, start + timedelta(hours=length),
+                                   buffer, status="pending" if by_service else "confirmed")
+                if by_service:
+                    free_days.narrow(db.session(), booking, zone=zone, hours=[
+                        (w, time(o), time(c)) for (w, o), c in hours_now.items()],
+                        hourly=unit == "hour", buffer_minutes=buffer)
+                db.session.add(booking)
+                db.session.commit()
+                made.append((booking.id, cancel))
+    with app.app_context():
+        for booking_id, cancel in made:
+            if cancel:
+                db.session.get(Booking, booking_id).status = "cancelled"
         db.session.commit()
     if exact(app, lab.id, first, last, hours):
         assert prefiltered(app, lab.id, first, last, hours), case
@@ -230,3 +275,47 @@ def test_a_rollback_leaves_the_summary_as_it_was(app, make_lab, make_equipment, 
             free_days.candidates(wed, wed, 1, db.session.connection()))))
         db.session.rollback()
     assert prefiltered(app, lab.id, wed, wed, 1)
+
+
+def test_a_booking_request_lowers_its_day_and_never_raises_it(app, make_lab, make_equipment,
+                                                              member):
+    wed = date(2026, 3, 4)
+    lab = make_lab(timezone="Europe/Berlin", min_lead_hours=0, max_advance_days=365,
+                   hours=((8, 17),))
+    sem = make_equipment(lab, booking_unit="hour", max_units=8)
+    with app.app_context():  # the afternoon is dark: 08:00–12:00 is left
+        db.session.add(Blackout(lab_id=lab.id, equipment_id=sem.id,
+                                start_at=berlin(2026, 3, 4, 12), end_at=berlin(2026, 3, 4, 17),
+                                reason="Service", created_at=NOW))
+        db.session.commit()
+
+    def stored() -> list[tuple[date, int]]:
+        with app.app_context():
+            return [tuple(r) for r in db.session.execute(
+                select(EquipmentFreeDay.day, EquipmentFreeDay.longest_free_minutes)
+                .where(EquipmentFreeDay.equipment_id == sem.id))]
+
+    assert stored() == [(wed, 240)]
+    with app.test_request_context():
+        service.request_booking(db.session.get(User, member.id), sem.id,
+                                berlin(2026, 3, 4, 8), berlin(2026, 3, 4, 9), "Imaging",
+                                now=NOW)
+        db.session.commit()
+    # The request counts its equipment's bookings, not its blackouts (09:00–17:00 free to
+    # it): the stored 240 minutes stay, still at least the 180 truly left.
+    assert stored() == [(wed, 240)]
+    assert prefiltered(app, lab.id, wed, wed, 3) and exact(app, lab.id, wed, wed, 3)
+    assert not prefiltered(app, lab.id, wed, wed, 5)
+    with app.test_request_context():
+        service.request_booking(db.session.get(User, member.id), sem.id,
+                                berlin(2026, 3, 4, 10), berlin(2026, 3, 4, 11), "Imaging",
+                                now=NOW)
+        db.session.commit()
+    # 08:00–09:00 and 10:00–11:00 taken: the longest run its bookings leave is 11:00–17:00
+    # (360) but the stored value is lower still; a rebuild counts the blackout: 60.
+    assert stored() == [(wed, 240)]
+    with app.app_context():
+        free_days.rebuild(db.session.connection(), [lab.id], now=NOW)
+        db.session.commit()
+    assert stored() == [(wed, 60)]
+    assert not prefiltered(app, lab.id, wed, wed, 2) and not exact(app, lab.id, wed, wed, 2)
