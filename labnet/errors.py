@@ -175,6 +175,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
+        # An outage met inside another error handler (the form-expired page loads the
+        # signed-in user) reaches Flask as a 500 wrapping it: still a 503, not a 500 page.
+        original = getattr(exc, "original_exception", None)
+        if exc.code == 500 and original is not None and is_outage(original):
+            return outage_response(original)
         return http_error_response(exc)
 
     @app.errorhandler(CSRFError)

@@ -90,3 +90,14 @@ def test_server_databases_check_a_pooled_connection_before_use(url, pre_ping):
     options = app.config["SQLALCHEMY_ENGINE_OPTIONS"]
     assert options.get("pool_pre_ping") is pre_ping
     assert options["pool_size"] == 3
+
+
+@pytest.mark.parametrize("app_config", [{"PROPAGATE_EXCEPTIONS": False}])  # as in production
+def test_an_outage_inside_another_error_handler_is_still_a_503(app, client, monkeypatch):
+    """Measured under `make load`: a form whose GET met the restart posts without its token;
+    the CSRF handler's page then needs the database too, and that was a 500 traceback."""
+    import labnet.errors
+
+    monkeypatch.setattr(labnet.errors, "resubmission", _db_gone)
+    response = client.post("/login", data={"email": "a@example.org", "password": "x"})
+    _assert_clean_503(response)
