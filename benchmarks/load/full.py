@@ -51,7 +51,7 @@ SETTINGS: dict[str, Any] = {
     "equipment": int(env("LOAD_EQUIPMENT", "2000" if SMOKE else "100000")),
     "bookings": int(env("LOAD_BOOKINGS", "20000" if SMOKE else "1000000")),
     "steps": [int(u) for u in env("LOAD_STEPS", "5,10" if SMOKE
-                                  else "10,20,40,60,80,100,130,160,200").split(",")],
+                                  else "2,5,10,20,40,60,80,120,160").split(",")],
     "step_seconds": int(env("LOAD_STEP_TIME", "20" if SMOKE else "60")),
     "spawn_rate": float(env("LOAD_SPAWN", "5")),
     "p95_ms": float(env("LOAD_P95_MS", "300")),
@@ -581,7 +581,12 @@ def summary(doc: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def _stop(_signum: int, _frame: Any) -> None:
+    raise SystemExit(143)  # run the finally blocks: gunicorn stopped, results written
+
+
 def main() -> int:
+    signal.signal(signal.SIGTERM, _stop)
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     private_pg = not SETTINGS["database_url"]
