@@ -1,3 +1,5 @@
+# ruff: noqa: S603, S607, S108 - this script starts local tools (initdb, pg_ctl, psql,
+# redis-server, gunicorn, Locust) on paths it chooses; it is run by hand, not by the app.
 """``make load``: the whole load measurement in one command (issue 16).
 
 1. A private PostgreSQL cluster (``initdb`` under ``LOAD_PG_DIR``, port ``LOAD_PG_PORT``) and
@@ -95,8 +97,9 @@ def pg_ctl(action: str) -> None:
     data = SETTINGS["pg_dir"] / "data"
     cmd = [str(PG_BIN / "pg_ctl"), "-D", str(data), "-w", "-l", str(SETTINGS["pg_dir"] / "log")]
     if action in ("start", "restart"):
-        cmd += ["-o", f"'-p {SETTINGS['pg_port']} -k {SETTINGS['pg_dir']} -c listen_addresses=127.0.0.1"
-                      " -c shared_buffers=512MB -c max_connections=200'"]
+        cmd += ["-o", f"'-p {SETTINGS['pg_port']} -k {SETTINGS['pg_dir']} "
+                      "-c listen_addresses=127.0.0.1 -c shared_buffers=512MB "
+                      "-c max_connections=200'"]
     if action in ("stop", "restart"):
         cmd += ["-m", "fast"]
     cmd.append(action)
@@ -300,11 +303,8 @@ def read_stats(path: Path) -> dict[str, Any]:
     pages: dict[str, Any] = {}
     with path.open() as fh:
         for row in csv.DictReader(fh):
-            name = row["Name"] if row["Type"] != "" else "Aggregated"
-            if row["Name"] == "Aggregated":
-                name = "Aggregated"
-            else:
-                name = f"{row['Type']} {row['Name']}"
+            name = ("Aggregated" if row["Name"] == "Aggregated"
+                    else f"{row['Type']} {row['Name']}")
             pages[name] = {"requests": int(row["Request Count"]),
                            "failures": int(row["Failure Count"]),
                            "rps": round(float(row["Requests/s"]), 2),
@@ -408,6 +408,7 @@ def run_faults(server: Server, users: int, database_url: str, private_pg: bool) 
     assert isinstance(proc, subprocess.Popen)
     time.sleep(users / SETTINGS["spawn_rate"] + gap)
     events = []
+    mid_request = False
     for what in steps:
         at = time.time()
         load = uptime()
@@ -420,12 +421,13 @@ def run_faults(server: Server, users: int, database_url: str, private_pg: bool) 
             time.sleep(1)
             redis_start()
         else:
-            victim = busiest_worker(server)
-            note(f"  kill -9 worker {victim}")
+            victim, mid_request = busiest_worker(server)
+            note(f"  kill -9 worker {victim} ({'mid-request' if mid_request else 'idle'})")
             os.kill(victim, signal.SIGKILL)
         done = time.time()
         recovered = wait_normal(server)
         events.append({"fault": what, "at": at, "done": done, "uptime": load,
+                       "worker_mid_request": mid_request if what == "worker" else None,
                        "seconds_until_ready": round(recovered - done, 2)
                        if recovered else None})
         note(f"  {what}: answering normally {events[-1]['seconds_until_ready']} s after")
@@ -439,21 +441,32 @@ def run_faults(server: Server, users: int, database_url: str, private_pg: bool) 
             "pages": read_stats(RESULTS / "load-faults_stats.csv"), "uptime_after": uptime()}
 
 
-def busiest_worker(server: Server) -> int:
-    """A worker in the middle of a request (its CPU time grows now), else the first."""
-    workers = server.workers()
-
-    def cpu(pid: int) -> int:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            return int(fields[11]) + int(fields[12])
-        except OSError:
-            return 0
-
-    before = {pid: cpu(pid) for pid in workers}
-    time.sleep(0.2)
-    busy = sorted(workers, key=lambda pid: cpu(pid) - before[pid], reverse=True)
-    return busy[0]
+def busiest_worker(server: Server, limit: float = 10) -> tuple[int, bool]:
+    """A worker in the middle of a request: one holding an established connection on the
+    server's port (a sync worker has one only while it serves a request). Returns the pid
+    and whether it was caught mid-request (else the first worker, after ``limit`` s)."""
+    port = f"{SETTINGS['port']:04X}"
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        established = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            try:
+                lines = Path(table).read_text().splitlines()[1:]
+            except OSError:
+                continue
+            for line in lines:
+                fields = line.split()
+                if fields[1].endswith(f":{port}") and fields[3] == "01":
+                    established.add(f"socket:[{fields[9]}]")
+        for pid in server.workers():
+            try:
+                fds = {os.readlink(f) for f in Path(f"/proc/{pid}/fd").iterdir()}
+            except OSError:
+                continue
+            if fds & established:
+                return pid, True
+        time.sleep(0.01)
+    return server.workers()[0], False
 
 
 def wait_normal(server: Server, limit: float = 120) -> float | None:

@@ -88,11 +88,20 @@ class Visitor(HttpUser):
 class _SignedIn(HttpUser):
     abstract = True
     email = ""
+    signed_in = False
 
     def on_start(self):
+        self.sign_in()
+
+    def sign_in(self) -> bool:
+        """Sign in (again: a login that met a restart answered 503 and must be repeated)."""
         page = self.client.get("/login").text
-        self.client.post("/login", data={"csrf_token": _csrf(page), "email": self.email,
-                                         "password": PASSWORD}, name="/login")
+        response = self.client.post("/login", data={"csrf_token": _csrf(page),
+                                                    "email": self.email, "password": PASSWORD},
+                                    name="/login", allow_redirects=False)
+        location = response.headers.get("Location", "")
+        self.signed_in = response.status_code == 302 and "/login" not in location
+        return self.signed_in
 
 
 class Booker(_SignedIn):
@@ -103,12 +112,18 @@ class Booker(_SignedIn):
     email = "sme@labnet.example"
 
     def on_start(self):
+        self.equipment: list[str] = []
         super().on_start()
-        page = self.client.get("/labs/fraunhofer-ilt", name="/labs/<slug>").text
-        self.equipment = sorted(set(EQUIPMENT.findall(page))) or ["1"]
 
     @task
     def request_booking(self):
+        if not self.signed_in and not self.sign_in():
+            return
+        if not self.equipment:
+            page = self.client.get("/labs/fraunhofer-ilt", name="/labs/<slug>").text
+            self.equipment = sorted(set(EQUIPMENT.findall(page)))
+            if not self.equipment:
+                return
         item = random.choice(self.equipment)
         url = f"/equipment/{item}/book"
         page = self.client.get(url, name="/equipment/<id>/book").text
@@ -132,6 +147,8 @@ class Manager(_SignedIn):
 
     @task
     def queue(self):
+        if not self.signed_in and not self.sign_in():
+            return
         self.client.get("/manage/bookings")
         self.client.get("/requests/inbox")
 
@@ -145,4 +162,6 @@ class Coordinator(_SignedIn):
 
     @task
     def dashboard(self):
+        if not self.signed_in and not self.sign_in():
+            return
         self.client.get("/dashboard")
