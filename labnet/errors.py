@@ -165,6 +165,22 @@ def register_error_handlers(app: Flask) -> None:
 
     _render = render_error
 
+    @app.teardown_appcontext
+    def _release_session(_exc: BaseException | None) -> None:
+        # Runs before Flask-SQLAlchemy's own teardown (registered earlier, run later). A
+        # database restarted mid-request makes the closing rollback fail; outside any
+        # handler that would be a bare 500 from gunicorn after the answer was decided.
+        try:
+            db.session.close()
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("Connection lost while closing the session: %s", type(exc).__name__)
+            try:
+                db.session.invalidate()
+            except Exception:  # already gone: the pool drops it on the next checkout
+                log.debug("session invalidate failed", exc_info=True)
+
     @app.errorhandler(NotFound)
     def _not_found(_exc):
         return _render(404, "Not found", "There is nothing at this address.")
