@@ -193,7 +193,16 @@ def seed(database_url: str) -> dict[str, Any]:
                 note(f"seeding {SETTINGS['bookings'] - bookings:,} bookings")
                 seed_bookings(app, SETTINGS["bookings"] - bookings, now=datetime.now(UTC))
             note("seeding the demo data (the accounts the locustfile signs in with)")
+            # The demo's own activity books active published equipment at random: hide the
+            # synthetic equipment (booked already) meanwhile, then put it back as it was.
+            db.session.execute(text("CREATE TEMP TABLE load_hidden AS SELECT id FROM equipment "
+                                    "WHERE status = 'active'"))
+            db.session.execute(text("UPDATE equipment SET status = 'retired' "
+                                    "WHERE id IN (SELECT id FROM load_hidden)"))
             seed_demo(now=datetime.now(UTC))
+            db.session.execute(text("UPDATE equipment SET status = 'active' "
+                                    "WHERE id IN (SELECT id FROM load_hidden)"))
+            db.session.execute(text("DROP TABLE load_hidden"))
             db.session.commit()
         tables = ", ".join(t.name for t in db.metadata.sorted_tables)
         db.session.execute(text(f"ANALYZE {tables}"))
