@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := labnet:create_app
 
 .PHONY: venv venv-run run test test-slow test-postgres test-browser test-all lint typecheck \
-	lock bench bench-bookings load clean vnu
+	lock bench bench-bookings load load-host clean vnu
 
 ## Installs come from the lock files in requirements/ (pip-compile from pyproject.toml's
 ## ranges; `make lock` writes them again), then LabNet itself without dependencies.
@@ -83,9 +83,16 @@ bench: venv
 bench-bookings: venv
 	$(BIN)/python -m benchmarks.bookings
 
-## Load test (Locust, its own .venv-load from requirements/load.txt) against a LabNet already
-## serving on loopback (LOAD_HOST, default http://127.0.0.1:8000), bounded by LOAD_TIME.
-load:
+## Load test, one command (benchmarks/load/full.py): a private PostgreSQL cluster and Redis
+## (never the shared ones: the fault run restarts them), the 10,000-lab / 1,000,000-booking
+## catalogue seeded once, gunicorn, Locust (its own .venv-load) in steps until p95 or errors
+## break, a soak at 70 % and the fault run. LOAD_* variables bound it (README, Load test);
+## LOAD_SMOKE=1 is a short check. `make load-host` runs the mix once against a LabNet
+## already serving on loopback (LOAD_HOST, LOAD_USERS, LOAD_TIME).
+load: venv-run
+	$(BIN)/python -m benchmarks.load.full
+
+load-host:
 	benchmarks/load/run.sh
 
 ## ruff over the code, mypy over the models, permissions and services (pyproject.toml).

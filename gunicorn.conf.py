@@ -17,7 +17,7 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = 20
 keepalive = 5
 # Restart each worker now and then (a slow leak cannot grow without bound).
-max_requests = 2000
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "2000"))
 max_requests_jitter = 200
 # The app writes JSON lines with the request id; gunicorn's own access log would repeat it.
 accesslog = None

@@ -262,6 +262,9 @@ def _redis(app: Flask) -> None:
     app.config.setdefault("CACHE_KEY_PREFIX", "labnet:")
     if app.config.get("RATELIMIT_STORAGE_URI") in (None, "", "memory://"):
         app.config["RATELIMIT_STORAGE_URI"] = url
+    # While Redis is away, limits count in each process's memory instead of refusing
+    # every request (Flask-Limiter goes back to Redis once it answers again).
+    app.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
 
 
 def _database_uri(app: Flask) -> None:
@@ -273,6 +276,12 @@ def _database_uri(app: Flask) -> None:
         if url.startswith(prefix):
             url = "postgresql+psycopg://" + url[len(prefix) :]
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if not url.startswith("sqlite"):
+        # A connection the server closed (a restart, a failover, an idle timeout) is
+        # noticed when it is taken from the pool, not by the request that uses it.
+        options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+        options.setdefault("pool_pre_ping", True)
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
 def _secret_key(app: Flask) -> None:

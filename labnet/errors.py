@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Request, current_app, jsonify, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from labnet.extensions import db
@@ -164,6 +165,22 @@ def register_error_handlers(app: Flask) -> None:
 
     _render = render_error
 
+    @app.teardown_appcontext
+    def _release_session(_exc: BaseException | None) -> None:
+        # Runs before Flask-SQLAlchemy's own teardown (registered earlier, run later). A
+        # database restarted mid-request makes the closing rollback fail; outside any
+        # handler that would be a bare 500 from gunicorn after the answer was decided.
+        try:
+            db.session.close()
+        except Exception as exc:
+            if not is_outage(exc):
+                raise
+            log.warning("Connection lost while closing the session: %s", type(exc).__name__)
+            try:
+                db.session.invalidate()
+            except Exception:  # already gone: the pool drops it on the next checkout
+                log.debug("session invalidate failed", exc_info=True)
+
     @app.errorhandler(NotFound)
     def _not_found(_exc):
         return _render(404, "Not found", "There is nothing at this address.")
@@ -174,6 +191,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
+        # An outage met inside another error handler (the form-expired page loads the
+        # signed-in user) reaches Flask as a 500 wrapping it: still a 503, not a 500 page.
+        original = getattr(exc, "original_exception", None)
+        if exc.code == 500 and original is not None and is_outage(original):
+            return outage_response(original)
         return http_error_response(exc)
 
     @app.errorhandler(CSRFError)
@@ -201,9 +223,53 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
+        if is_outage(exc):
+            return outage_response(exc)
         log.exception("Unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
         return _render(500, "Something went wrong", "The error was logged; nothing was saved.")
+
+
+# Seconds a client is told to wait when the database or Redis is away for a moment.
+OUTAGE_RETRY_AFTER = 5
+
+
+def is_outage(exc: BaseException) -> bool:
+    """The database or Redis cannot be reached now (a restart, a failover, a full pool):
+    the request did nothing durable, and the same request a few seconds later may work."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    try:
+        from redis.exceptions import ConnectionError as RedisDown
+        from redis.exceptions import TimeoutError as RedisSlow
+    except ImportError:  # pragma: no cover - redis is a dependency of the app
+        return False
+    return isinstance(exc, RedisDown | RedisSlow)
+
+
+def outage_response(exc: BaseException):
+    """503 with Retry-After, never a traceback: the transaction was rolled back (a write
+    that failed here was not made), and a client may send the request again."""
+    log.warning("Service unavailable on %s %s: %s: %s", request.method, request.path,
+                type(exc).__name__, str(exc).splitlines()[0] if str(exc) else "")
+    try:
+        db.session.rollback()
+    except Exception:  # the connection is gone: the pool replaces it on the next checkout
+        db.session.close()
+    title, message = ("Temporarily unavailable",
+                      "LabNet cannot reach its database for a moment. Nothing was saved; "
+                      "please try again in a few seconds.")
+    try:
+        response = current_app.make_response(render_error(503, title, message))
+    except Exception:  # the error page needs the database too (the signed-in user)
+        db.session.close()
+        response = current_app.response_class(
+            f"<!doctype html><html lang=\"en\"><title>{title} – LabNet</title>"
+            f"<h1>{title}</h1><p>{message}</p></html>", status=503, mimetype="text/html")
+    response.headers["Retry-After"] = str(OUTAGE_RETRY_AFTER)
+    return response
 
 
 class SlotTaken(RuleViolation):
