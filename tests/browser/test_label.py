@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+from labnet.services.accreditation.demo import demo_pdf
 from labnet.services.accreditation.label_framework import framework
 from labnet.services.seed import DEMO_PASSWORD
 from tests.fixtures.browser import nav_click
@@ -43,7 +44,7 @@ def test_a_manager_applies_and_the_verifier_scores_from_the_queue(live_server, d
     for code in codes[:-1]:
         page.locator(f"#answer_{code}").fill(f"ISE on {code}: {HOSTILE}")
     pdf = tmp_path / "certificate.pdf"
-    pdf.write_bytes(b"%PDF-1.4\n% ISE quality certificate\n")
+    pdf.write_bytes(demo_pdf("ISE quality certificate"))
     page.locator(f"#file_{codes[0]}").set_input_files(str(pdf))
     page.get_by_role("button", name="Submit for scoring").click()
     error = page.locator(f"[data-field=answer_{codes[-1]}]")
