@@ -57,7 +57,7 @@ def test_new_company_registers_confirms_by_email_logs_in_and_opens_a_lab_on_loop
     assert email in page.locator("#registered").inner_text()
 
     # The message left through the app's SMTP client before the page was answered.
-    [message] = smtp.to(email)
+    [message] = smtp.wait_for(email)
     link = LINK_RE.search(smtp.text(message)).group(0)
     assert link.startswith(live_server.url + "/"), link
     page.goto(link)

@@ -11,7 +11,6 @@ organisation's admin.
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -28,10 +27,7 @@ LAB_PUBLIC = "info@nano.uni-example.eu"
 def _mail_to(smtp, address: str) -> str:
     """The newest message to ``address``; mail that leaves after the page's answer
     (registration) may take a moment."""
-    deadline = time.monotonic() + 10
-    while not smtp.to(address) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return smtp.text(smtp.to(address)[-1])
+    return smtp.text(smtp.wait_for(address)[-1])
 
 
 def _log_in(page, email: str, password: str = PASSWORD) -> None:
