@@ -289,6 +289,13 @@ def test_a_booking_request_lowers_its_day_and_never_raises_it(app, make_lab, mak
                                 reason="Service", created_at=NOW))
         db.session.commit()
 
+    def book(start_hour: int, end_hour: int) -> None:
+        with app.test_request_context():
+            service.request_booking(db.session.get(User, member.id), sem.id,
+                                    berlin(2026, 3, 4, start_hour), berlin(2026, 3, 4, end_hour),
+                                    "Imaging", now=NOW)
+            db.session.commit()
+
     def stored() -> list[tuple[date, int]]:
         with app.app_context():
             return [tuple(r) for r in db.session.execute(
@@ -296,21 +303,13 @@ def test_a_booking_request_lowers_its_day_and_never_raises_it(app, make_lab, mak
                 .where(EquipmentFreeDay.equipment_id == sem.id))]
 
     assert stored() == [(wed, 240)]
-    with app.test_request_context():
-        service.request_booking(db.session.get(User, member.id), sem.id,
-                                berlin(2026, 3, 4, 8), berlin(2026, 3, 4, 9), "Imaging",
-                                now=NOW)
-        db.session.commit()
+    book(8, 9)
     # The request counts its equipment's bookings, not its blackouts (09:00–17:00 free to
     # it): the stored 240 minutes stay, still at least the 180 truly left.
     assert stored() == [(wed, 240)]
     assert prefiltered(app, lab.id, wed, wed, 3) and exact(app, lab.id, wed, wed, 3)
     assert not prefiltered(app, lab.id, wed, wed, 5)
-    with app.test_request_context():
-        service.request_booking(db.session.get(User, member.id), sem.id,
-                                berlin(2026, 3, 4, 10), berlin(2026, 3, 4, 11), "Imaging",
-                                now=NOW)
-        db.session.commit()
+    book(10, 11)
     # 08:00–09:00 and 10:00–11:00 taken: the longest run its bookings leave is 11:00–17:00
     # (360) but the stored value is lower still; a rebuild counts the blackout: 60.
     assert stored() == [(wed, 240)]
