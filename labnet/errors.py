@@ -177,7 +177,7 @@ def register_error_handlers(app: Flask) -> None:
                 raise
             log.warning("Connection lost while closing the session: %s", type(exc).__name__)
             try:
-                db.session.invalidate()
+                db.session().invalidate()
             except Exception:  # already gone: the pool drops it on the next checkout
                 log.debug("session invalidate failed", exc_info=True)
 
