@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := labnet:create_app
 
 .PHONY: venv venv-run run test test-slow test-postgres test-browser test-all lint typecheck \
-	lock bench bench-bookings load load-host clean vnu
+	lock bench bench-bookings load load-host clean vnu messages translations
 
 ## Installs come from the lock files in requirements/ (pip-compile from pyproject.toml's
 ## ranges; `make lock` writes them again), then LabNet itself without dependencies.
@@ -108,6 +108,20 @@ lock: venv
 		--extra test --extra browser --extra dev -o requirements/dev.txt pyproject.toml
 	$(BIN)/pip-compile -q --strip-extras --no-emit-index-url --no-emit-find-links \
 		-o requirements/load.txt requirements/load.in
+
+## Translations (labnet/i18n.py, docs/TRANSLATING.md): `make messages` extracts every marked
+## text into labnet/translations/messages.pot and adds the new ones to each language's
+## catalogue; after translating, `make translations` compiles the .mo files LabNet reads
+## (they are committed, so a fresh clone needs no compile step; a test checks they match).
+BABEL_KEYWORDS := -k _ -k _l -k gettext -k ngettext:1,2 -k lazy_gettext -k pgettext:1c,2
+messages: venv
+	$(BIN)/pybabel -q extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output --project LabNet \
+		-o labnet/translations/messages.pot labnet
+	$(BIN)/pybabel -q update -i labnet/translations/messages.pot -d labnet/translations \
+		--no-fuzzy-matching --ignore-obsolete
+
+translations: venv
+	$(BIN)/pybabel -q compile -d labnet/translations
 
 clean:
 	rm -rf $(VENV) .venv-load *.egg-info .pytest_cache

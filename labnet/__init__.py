@@ -70,6 +70,7 @@ def _init_extensions(app: Flask) -> None:
         login_manager,
         migrate,
     )
+    from labnet.i18n import _l
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(_migrations_dir()))
@@ -79,8 +80,11 @@ def _init_extensions(app: Flask) -> None:
     limiter.init_app(app)
     cache.init_app(app)
     login_manager.init_app(app)
+    from labnet.i18n import init_i18n
+
+    init_i18n(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Please log in to see this page."
+    login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
 
     with app.app_context():

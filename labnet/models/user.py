@@ -59,6 +59,9 @@ class User(TimestampMixin, Base):
     # How notifications arrive: "immediate", or "digest" (one e-mail a day). Mails that
     # need an action (approve, reject) always come at once.
     mail_mode: Mapped[str] = mapped_column(String(10), default="immediate")
+    # The language pages and e-mail are written in (labnet.i18n.LANGUAGES); "" = not
+    # chosen: the browser's, and LabNet's default for e-mail.
+    locale: Mapped[str] = mapped_column(String(8), default="", server_default="")
     org_role: Mapped[str] = mapped_column(String(8), default=OrgRole.MEMBER,
                                           server_default="member")
     membership: Mapped[str] = mapped_column(String(8), default=Membership.ACTIVE,

@@ -324,4 +324,4 @@ def test_every_kind_of_email_greets_links_and_says_why(ctx, frozen_clock, make_o
         assert APP_LINK.search(text), (row.kind, "no link to a page of the app")
         assert re.search(r'href="http://labnet\.test/(?!account/notifications)', html), row.kind
         assert "You receive this" in text and "You receive this" in html, row.kind
-        assert DEFAULT_WHY not in text, (row.kind, "says no reason of its own")
+        assert str(DEFAULT_WHY) not in text, (row.kind, "says no reason of its own")

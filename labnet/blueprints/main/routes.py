@@ -1,8 +1,16 @@
 from urllib.parse import urlsplit
 
-from flask import current_app, jsonify, render_template
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import refresh
+from flask_login import current_user
 
+from labnet import clock
 from labnet.blueprints.main import bp
+from labnet.errors import RuleViolation
+from labnet.extensions import db
+from labnet.i18n import COOKIE, COOKIE_MAX_AGE, _, valid_language
+from labnet.security import safe_next
+from labnet.services.accounts.rules import set_language
 from labnet.services.catalogue import pages as catalogue
 from labnet.services.catalogue.taxonomy import ket_names
 
@@ -15,6 +23,30 @@ def index():
         newest=catalogue.newest_labs(6),
         ket_names=ket_names(),
     )
+
+
+@bp.post("/language")
+def language():
+    """The header's language switcher: saved on the account of a signed-in person (pages
+    and e-mail), in a cookie for everybody; back to the page it was used on."""
+    code = valid_language(request.form.get("switch_language"))
+    back = safe_next(request.form.get("return_to")) or url_for("main.index")
+    if code is None:
+        flash(_("Choose one of the languages in the list."), "danger")
+        return redirect(back)
+    if current_user.is_authenticated:
+        try:
+            set_language(current_user._get_current_object(), code, now=clock.utcnow())
+        except RuleViolation as exc:  # an inactive account: nothing saved
+            db.session.rollback()
+            flash(exc.message, "danger")
+            return redirect(back)
+        db.session.commit()
+    response = redirect(back)
+    response.set_cookie(COOKIE, code, max_age=COOKIE_MAX_AGE, samesite="Lax",
+                        secure=request.is_secure, httponly=True)
+    refresh()
+    return response
 
 
 @bp.get("/health")

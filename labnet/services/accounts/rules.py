@@ -890,3 +890,26 @@ def set_mail_mode(actor: User, mode: str, *, now: datetime) -> User:
         actor.updated_at = now
     db.session.flush()
     return actor
+
+
+def set_language(actor: User, code: str, *, now: datetime) -> User:
+    """The language the actor reads LabNet in and receives e-mail in (labnet.i18n).
+
+    :raises PermissionDenied: for anonymous or inactive actors.
+    :raises RuleViolation: ``language`` when LabNet is not translated into ``code``.
+    """
+    from labnet.i18n import LANGUAGES, _, valid_language
+
+    if not isinstance(actor, User) or not actor.is_active:
+        raise PermissionDenied("set_language")
+    chosen = valid_language(code)
+    if chosen is None:
+        raise RuleViolation("language", _("Choose one of the languages offered: %(names)s.",
+                                          names=", ".join(LANGUAGES.values())))
+    if actor.locale != chosen:
+        audit.record(actor, "user.locale", "user", actor.id, now=now, old=actor.locale,
+                     new=chosen)
+        actor.locale = chosen
+        actor.updated_at = now
+    db.session.flush()
+    return actor

@@ -40,6 +40,7 @@ from sqlalchemy.orm import Session
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _, _l, force_locale, language_of
 from labnet.links import REDACT_KEY, SEEN_KEY, external_url
 from labnet.models import OutboxEmail, OutboxStatus, User
 from labnet.services.common.audit import record
@@ -54,12 +55,12 @@ PENDING_KEY = "labnet_outbox_pending"
 
 # Said at the foot of a message whose caller gave no reason (``why``); the e-mail kinds the
 # app sends all give one (tests/services/test_email_kinds.py).
-DEFAULT_WHY = "You receive this because this address is known to LabNet."
+DEFAULT_WHY = _l("You receive this because this address is known to LabNet.")
 
 
 def enqueue_email(
-    kind: str, to_addr: str, subject: str, context: Mapping[str, Any], *, now: datetime,
-    action_required: bool = False, reply_to: str | None = None, why: str = "",
+    kind: str, to_addr: str, subject: str | Any, context: Mapping[str, Any], *, now: datetime,
+    action_required: bool = False, reply_to: str | None = None, why: str | Any = "",
 ) -> OutboxEmail | None:
     """Render ``email/<kind>.txt`` and ``.html`` and queue the message.
 
@@ -90,29 +91,33 @@ def enqueue_email(
     if recipient is not None and not recipient.is_active:
         return None
     held = not action_required and recipient is not None and recipient.mail_mode == "digest"
-    frame = {
-        "_greeting": f"Hello {recipient.full_name}," if recipient and recipient.full_name
-        else "Hello,",
-        "_why": why or DEFAULT_WHY,
-        "_settings_url": external_url("mail_settings.notifications")
-        if recipient is not None and not action_required else "",
-    }
-    seen: list[str] = []
-    ctx = dict(context, subject=subject, **frame, **{SEEN_KEY: seen, REDACT_KEY: False})
+    # Written in the recipient's language, whoever caused it: callers pass the subject and
+    # the reason lazily (``_l``), so they are read here, in that language.
+    with force_locale(language_of(recipient)):
+        subject = str(subject)
+        frame = {
+            "_greeting": _("Hello %(name)s,", name=recipient.full_name)
+            if recipient and recipient.full_name else _("Hello,"),
+            "_why": str(why or DEFAULT_WHY),
+            "_settings_url": external_url("mail_settings.notifications")
+            if recipient is not None and not action_required else "",
+        }
+        seen: list[str] = []
+        ctx = dict(context, subject=subject, **frame, **{SEEN_KEY: seen, REDACT_KEY: False})
 
-    def text(ctx: dict[str, Any]) -> str:
-        return render_template("email/_layout.txt", _body=render_template(
-            f"email/{kind}.txt", **ctx).strip(), **ctx)
+        def text(ctx: dict[str, Any]) -> str:
+            return render_template("email/_layout.txt", _body=render_template(
+                f"email/{kind}.txt", **ctx).strip(), **ctx)
 
-    body_text = text(ctx)
-    body_html = render_template(f"email/{kind}.html", **ctx)
-    redacted_text = redacted_html = None
-    if seen:
-        ctx = dict(ctx, **{SEEN_KEY: None, REDACT_KEY: True})
-        redacted_text = text(ctx)
-        redacted_html = render_template(f"email/{kind}.html", **ctx)
-        if any(secret in redacted_text or secret in redacted_html for secret in seen):
-            raise RuntimeError(f"email/{kind}: a secret link is printed outside secret_url")
+        body_text = text(ctx)
+        body_html = render_template(f"email/{kind}.html", **ctx)
+        redacted_text = redacted_html = None
+        if seen:
+            ctx = dict(ctx, **{SEEN_KEY: None, REDACT_KEY: True})
+            redacted_text = text(ctx)
+            redacted_html = render_template(f"email/{kind}.html", **ctx)
+            if any(secret in redacted_text or secret in redacted_html for secret in seen):
+                raise RuntimeError(f"email/{kind}: a secret link is printed outside secret_url")
     row = OutboxEmail(
         created_at=now,
         kind=kind,

@@ -1,0 +1,163 @@
+"""Languages: which one a page, an e-mail or a file is written in, and the formats of its
+dates, numbers and money.
+
+The language of a request is, in this order: the one saved on the signed-in account, the
+one chosen with the header's switcher (a cookie, for people without an account), the best
+match of the browser's ``Accept-Language``, English. URLs never carry it: a link sent to
+somebody opens in *their* language. E-mail is written in the recipient's language
+(:func:`language_of` and ``force_locale`` in the outbox), whoever caused it to be sent.
+
+Every text a person reads is marked for translation where it is written: ``_()`` in
+templates and code that runs while a request is answered, ``_l()`` (lazy) where a text is
+defined once at import (form labels, constant tables) and read later in somebody's
+language. ``make messages`` extracts them into ``labnet/translations/messages.pot`` and
+updates each language's catalogue; ``make translations`` compiles them. The tests in
+``tests/i18n`` fail on a template text or service message that is not marked and on a
+catalogue that lacks a translation (docs/TRANSLATING.md says how to add a language).
+
+Names that are shipped data (KET areas, equipment categories, accreditation schemes, lab
+kinds) are translated as data, beside the English name in their YAML file
+(:func:`data_name`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+from babel import Locale
+from flask import Flask, g, has_request_context, request
+from flask_babel import Babel, force_locale, get_locale, lazy_gettext
+from flask_babel import gettext as _gettext
+from flask_babel import ngettext as _ngettext
+from flask_login import current_user
+
+#: The languages LabNet is translated into: code → the language's own name.
+LANGUAGES: dict[str, str] = {
+    "en": "English",
+    "de": "Deutsch",
+    "fr": "Français",
+    "it": "Italiano",
+    "sl": "Slovenščina",
+    "cs": "Čeština",
+    "pl": "Polski",
+    "hu": "Magyar",
+}
+DEFAULT_LANGUAGE = "en"
+#: The switcher's cookie for people without an account (a year).
+COOKIE = "labnet_lang"
+COOKIE_MAX_AGE = 365 * 24 * 3600
+
+babel = Babel()
+
+# The names code and templates use: ``_`` translates now, ``_l`` when the text is read.
+_ = _gettext
+_l = lazy_gettext
+ngettext = _ngettext
+
+__all__ = [
+    "DEFAULT_LANGUAGE",
+    "LANGUAGES",
+    "_",
+    "_l",
+    "current_language",
+    "data_name",
+    "force_locale",
+    "init_i18n",
+    "language_of",
+    "ngettext",
+    "valid_language",
+]
+
+
+def valid_language(code: str | None) -> str | None:
+    """``code`` if LabNet is translated into it, else None."""
+    code = (code or "").strip().lower()
+    return code if code in LANGUAGES else None
+
+
+def _from_account() -> str | None:
+    user = current_user if has_request_context() else None
+    if user is not None and getattr(user, "is_authenticated", False):
+        return valid_language(getattr(user, "locale", None))
+    return None
+
+
+def select_language() -> str:
+    """The language of the current request (module docstring: account, cookie, browser)."""
+    if not has_request_context():
+        return DEFAULT_LANGUAGE
+    chosen = _from_account() or valid_language(request.cookies.get(COOKIE))
+    if chosen:
+        return chosen
+    g.labnet_language_negotiated = True
+    return request.accept_languages.best_match(list(LANGUAGES), DEFAULT_LANGUAGE) \
+        or DEFAULT_LANGUAGE
+
+
+def current_language() -> str:
+    """The code of the language being written now ("en" outside any request)."""
+    locale = get_locale()
+    return locale.language if locale is not None else DEFAULT_LANGUAGE
+
+
+def language_of(person: Any | None) -> str:
+    """The language to write to ``person`` in (an account, or None for an address without
+    one): their saved choice, else LabNet's default."""
+    return valid_language(getattr(person, "locale", None)) or DEFAULT_LANGUAGE
+
+
+DATA_DIR = Path(__file__).resolve().parent / "data" / "i18n"
+#: The kinds of shipped data translated in ``labnet/data/i18n/<lang>.yaml``, each a
+#: mapping code → {field: text} (fields as in the English YAML file).
+DATA_KINDS = ("ket_areas", "equipment_categories", "equipment_groups",
+              "accreditation_schemes", "lab_kinds")
+
+
+@cache
+def data_catalogue(lang: str) -> dict[str, dict[str, dict[str, str]]]:
+    """The shipped data's translations into ``lang`` ({} for English or none)."""
+    path = DATA_DIR / f"{lang}.yaml"
+    if lang == DEFAULT_LANGUAGE or not path.exists():
+        return {}
+    with path.open(encoding="utf-8") as handle:
+        loaded = yaml.safe_load(handle) or {}
+    return {kind: dict(loaded.get(kind) or {}) for kind in DATA_KINDS}
+
+
+def data_name(kind: str, code: str | None, english: str | None, field: str = "name") -> str:
+    """A shipped data entry's ``field`` (a KET area's, a category's, a scheme's or a lab
+    kind's name or description) in the current language; English where none is given."""
+    english = english or ""
+    entries = data_catalogue(current_language()).get(kind) or {}
+    entry = entries.get(code or "")
+    if isinstance(entry, str):
+        return entry if field == "name" else english
+    if isinstance(entry, Mapping):
+        return str(entry.get(field) or english)
+    return english
+
+
+def init_i18n(app: Flask) -> None:
+    """Flask-Babel with LabNet's selector; the switcher's globals; ``Vary`` for answers
+    whose language came from the browser's header."""
+    app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
+    babel.init_app(app, locale_selector=select_language)
+    app.jinja_env.globals.update(languages=LANGUAGES, current_language=current_language,
+                                 data_name=data_name, _l=lazy_gettext)
+    app.jinja_env.policies["ext.i18n.trimmed"] = True
+
+    @app.after_request
+    def _vary_language(response):
+        if g.get("labnet_language_negotiated"):
+            response.vary.add("Accept-Language")
+        response.headers.setdefault("Content-Language", current_language())
+        return response
+
+
+def locale_object() -> Locale:
+    """The Babel ``Locale`` of the current request (formats)."""
+    return get_locale() or Locale.parse(DEFAULT_LANGUAGE)
