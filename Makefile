@@ -7,7 +7,7 @@ PG_TEST_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export FLASK_APP := labnet:create_app
 
 .PHONY: venv venv-run run test test-slow test-postgres test-browser test-all lint typecheck \
-	lock bench bench-bookings load load-host clean vnu messages translations
+	lock bench bench-bookings load load-host clean vnu messages translations lighthouse
 
 ## Installs come from the lock files in requirements/ (pip-compile from pyproject.toml's
 ## ranges; `make lock` writes them again), then LabNet itself without dependencies.
@@ -68,6 +68,15 @@ VNU_JAR := $(VENV)/vnu/node_modules/vnu-jar/build/dist/vnu.jar
 $(VNU_JAR):
 	npm install --silent --no-audit --no-fund --prefix $(VENV)/vnu vnu-jar@$(VNU_VERSION)
 vnu: $(VNU_JAR)
+
+## Lighthouse (npm, pinned: 13 wants Node 22) on the demo platform's main pages:
+## accessibility and mobile performance (benchmarks/lighthouse.py; needs /usr/bin/chromium).
+LIGHTHOUSE_VERSION := 12.2.3
+LIGHTHOUSE := $(VENV)/lighthouse/node_modules/.bin/lighthouse
+$(LIGHTHOUSE):
+	npm install --silent --no-audit --no-fund -E --prefix $(VENV)/lighthouse lighthouse@$(LIGHTHOUSE_VERSION)
+lighthouse: venv $(LIGHTHOUSE)
+	$(BIN)/python -m benchmarks.lighthouse
 
 test-browser: venv vnu
 	$(BIN)/pytest -m browser

@@ -21,31 +21,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import sys
-import tempfile
-import threading
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import make_server
-
-from benchmarks.database import build_app, migrate, sqlite_target
+from benchmarks.demo_server import demo_server, first_lab_path
 
 CHROMIUM = "/usr/bin/chromium"
 PAGES = ("/", "/labs", "/map", "LAB")
-
-
-def _lab_path(app) -> str:
-    from sqlalchemy import select
-
-    from labnet.extensions import db
-    from labnet.models import Lab
-
-    with app.app_context():
-        slug = db.session.scalar(select(Lab.slug).where(Lab.slug.is_not(None))
-                                 .order_by(Lab.id).limit(1))
-    return f"/labs/{slug}"
 
 
 def _view(page, cdp, url: str) -> dict[str, int]:
@@ -122,32 +105,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output", default="benchmarks/results/page_weight.json")
     args = parser.parse_args(argv)
-    from labnet import clock
-    from labnet.extensions import db
-    from labnet.services.seed import seed_demo
-
-    with tempfile.TemporaryDirectory() as folder:
-        target = sqlite_target(Path(folder), "weight")
-        server = make_server("127.0.0.1", 0, None, threaded=True)  # type: ignore[arg-type]
-        port = server.server_port
-        app = build_app(target, Path(folder))
-        app.config.update(TILE_URL="", SERVER_NAME=None, GEOJSON_CACHE_SECONDS=60,
-                          FACET_CACHE_SECONDS=60)
-        migrate(app, target, quiet=True)
-        with app.app_context():
-            seed_demo(now=clock.utcnow())
-            db.session.commit()
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        server.app = app  # type: ignore[attr-defined]
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            paths = [(_lab_path(app) if p == "LAB" else p) for p in PAGES]
-            document = {"pages": measure(
-                f"http://127.0.0.1:{port}", paths)}
-        finally:
-            server.shutdown()
-            thread.join(timeout=10)
+    with demo_server() as (base_url, app):
+        paths = [(first_lab_path(app) if p == "LAB" else p) for p in PAGES]
+        document = {"pages": measure(base_url, paths)}
     text = json.dumps(document, indent=2)
     print(text)
     out = Path(args.output)
