@@ -34,6 +34,12 @@ METRICS = ("first-contentful-paint", "largest-contentful-paint", "total-blocking
            "cumulative-layout-shift", "speed-index")
 
 
+def _nodes(found: dict[str, Any]) -> list[str]:
+    """The elements a failed audit names (their CSS selectors; five at most)."""
+    items = (found.get("details") or {}).get("items") or []
+    return [str((item.get("node") or {}).get("selector", "")) for item in items][:5]
+
+
 def audit(lighthouse: Path, url: str, report: Path, lang: str) -> dict[str, Any]:
     env = dict(os.environ, CHROME_PATH=CHROMIUM)
     headers = json.dumps({"Accept-Language": lang})
@@ -45,7 +51,8 @@ def audit(lighthouse: Path, url: str, report: Path, lang: str) -> dict[str, Any]
     result = json.loads(report.read_text())
     categories = result["categories"]
     refs = [ref["id"] for ref in categories["accessibility"].get("auditRefs", [])]
-    failed = sorted(ref for ref in refs if result["audits"].get(ref, {}).get("score") == 0)
+    failed = {ref: _nodes(result["audits"][ref]) for ref in sorted(refs)
+              if result["audits"].get(ref, {}).get("score") == 0}
     return {
         "accessibility": round(100 * (categories["accessibility"]["score"] or 0)),
         "performance_mobile": round(100 * (categories["performance"]["score"] or 0)),
