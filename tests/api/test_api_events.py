@@ -183,6 +183,9 @@ def test_register_wait_and_cancel_with_tokens(app, client, ev):
     assert post(client, url, {"answers": {"diet": "any"}}, ev.tokens["ben"]).status_code == 201
     carl = post(client, url, {"answers": {"diet": "any"}}, ev.tokens["carl"]).get_json()
     assert carl["status"] == "waiting" and carl["waiting_position"] == 1
+    # The list gives the same place, counted for the whole page in one query.
+    listed = client.get("/api/v1/registrations", headers=bearer(ev.tokens["carl"]))
+    assert listed.get_json()["items"][0]["waiting_position"] == 1
     assert _seats(app, ev.vienna_id) == 2
     seen = client.get("/api/v1/events/vienna-meetup", headers=bearer(ev.tokens["anna"]))
     assert seen.get_json()["registration"]["mine"]["id"] == anna["id"]

@@ -220,7 +220,8 @@ def test_two_close_scores_award_the_label_as_a_verified_accreditation(world):
     assert (row.scheme_code, row.status, row.level) == (SCHEME_CODE, "verified", "gold")
     assert row.valid_from == date(2026, 3, 5) and row.valid_until == date(2028, 3, 4)
     assert row.verified_by_id == w.v2.id and row.verified_at == NOW + timedelta(days=3)
-    mail = db.session.scalars(select(OutboxEmail).where(OutboxEmail.kind == "label_decided")).all()
+    mail = db.session.scalars(select(OutboxEmail).where(OutboxEmail.kind == "label_decided")
+                              .order_by(OutboxEmail.to_addr)).all()
     assert [m.to_addr for m in mail] == sorted([w.manager.email, w.own.email])
     assert "Gold" in mail[0].subject
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(

@@ -342,9 +342,12 @@ def events(call: Call) -> Response:
     return page(public.event_records(found, call.actor), cursor)
 
 
-def _registration(reg: Registration, event_slug: str) -> dict[str, Any]:
+def _registration(reg: Registration, event_slug: str,
+                  positions: dict[int, int] | None = None) -> dict[str, Any]:
+    position = (positions.get(reg.id) if positions is not None
+                else registration.waiting_position(reg))
     return {"id": reg.id, "event": event_slug, "status": reg.status,
-            "waiting_position": registration.waiting_position(reg),
+            "waiting_position": position,
             "offer_expires_at": reg.offer_expires_at.isoformat() if reg.offer_expires_at
             else None, "created_at": reg.created_at.isoformat()}
 
@@ -393,7 +396,8 @@ def registrations(call: Call) -> Response:
     rows, cursor = _keyset(stmt, Registration.id, call.query)
     slugs = dict(db.session.execute(select(Event.id, Event.slug).where(
         Event.id.in_({r.event_id for r in rows}))).tuples().all())
-    return page([_registration(r, slugs[r.event_id]) for r in rows], cursor)
+    positions = registration.waiting_positions(rows)  # one query, not one per row
+    return page([_registration(r, slugs[r.event_id], positions) for r in rows], cursor)
 
 
 def _scope_for_registration(call: Call, reg: Registration) -> None:
