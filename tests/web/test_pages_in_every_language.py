@@ -4,7 +4,7 @@ known, nothing cached in another language)."""
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from html.parser import HTMLParser
 
 import pytest
@@ -22,7 +22,7 @@ SIGNED_IN = ["/", "/bookings", "/requests", "/account", "/manage", "/manage/book
              "LAB", "BOOK"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(code: str) -> dict[str, str]:
     """English msgid → its translation, where the two differ (names and "OK" do not)."""
     path = LABNET / "translations" / code / "LC_MESSAGES" / "messages.po"
