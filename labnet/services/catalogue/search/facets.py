@@ -192,12 +192,12 @@ def _facets(query: SearchQuery, taxonomy: _Taxonomy,
     chosen = query.ket
     chosen_area = taxonomy.kets[chosen][1] or chosen if chosen in taxonomy.kets else ""
     kets: list[FacetValue] = []
-    for code, (name, parent, _) in taxonomy.kets.items():
+    for code, (name, parent, _position) in taxonomy.kets.items():
         if parent is not None or (chosen_area and code != chosen_area):
             continue
         children = tuple(
             FacetValue(sub, sub_name, counts.get(("ket", sub), 0), sub == chosen)
-            for sub, (sub_name, sub_parent, _) in taxonomy.kets.items()
+            for sub, (sub_name, sub_parent, _position) in taxonomy.kets.items()
             if sub_parent == code and (counts.get(("ket", sub)) or sub == chosen)
         )
         n = counts.get(("ket1", code), 0)
