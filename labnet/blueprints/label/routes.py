@@ -14,6 +14,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from labnet import clock, permissions
+from labnet.i18n import _
 from labnet.blueprints.auth.forms import ConfirmForm
 from labnet.blueprints.helpers import commit_or_flash, commit_or_show
 from labnet.blueprints.label import bp

@@ -29,7 +29,7 @@
   if (!el || !window.L || !L.markerClusterGroup) { return; }
   var status = document.getElementById('map-status');
 
-  // The words, in the page's language (a JSON block the page writes); English by default.
+  // The words, in the page's language (data-texts, JSON); English by default.
   var texts = {
     kets: 'KET: {names}',
     pieces: { one: '{n} piece of equipment', other: '{n} pieces of equipment' },
@@ -39,10 +39,9 @@
     empty: 'No lab with a position matches these filters.',
     error: 'The map data could not be loaded. The list view shows the same labs.'
   };
-  var textsNode = document.getElementById('map-texts');
-  if (textsNode) {
+  if (el.dataset.texts) {
     try {
-      var given = JSON.parse(textsNode.textContent);
+      var given = JSON.parse(el.dataset.texts);
       Object.keys(given).forEach(function (key) { if (given[key]) { texts[key] = given[key]; } });
     } catch (e) { /* keep the English */ }
   }
