@@ -12,17 +12,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
+
+from labnet.i18n import _l
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-RANGE_MESSAGE = f"Enter a date between the years {FIRST_YEAR} and {LAST_YEAR}."
-FORMAT_MESSAGE = "Give a date as YYYY-MM-DD."
+RANGE_MESSAGE = _l("Enter a date between the years %(first)s and %(last)s.",
+                   first=FIRST_YEAR, last=LAST_YEAR)
+FORMAT_MESSAGE = _l("Give a date as YYYY-MM-DD.")
 
 
 class DateOutOfRange(ValueError):
     """A well-formed date outside FIRST_YEAR..LAST_YEAR (``day``, for a caller whose own
     window is narrower and says so in its words)."""
 
-    def __init__(self, day: date, message: str = RANGE_MESSAGE):
+    def __init__(self, day: date, message: Any = RANGE_MESSAGE):
+        message = str(message)  # lazy texts are read now, in the reader's language
         super().__init__(message)
         self.day = day
         self.message = message
@@ -45,7 +50,7 @@ def check_instant(at: datetime) -> datetime:
     return at
 
 
-def parse_day(text: str | None, *, message: str = FORMAT_MESSAGE) -> date:
+def parse_day(text: str | None, *, message: Any = FORMAT_MESSAGE) -> date:
     """A day typed as YYYY-MM-DD.
 
     :raises ValueError: ``message`` when it is not a date.
@@ -55,7 +60,7 @@ def parse_day(text: str | None, *, message: str = FORMAT_MESSAGE) -> date:
     try:
         day = date.fromisoformat(raw)
     except ValueError:
-        raise ValueError(message) from None
+        raise ValueError(str(message)) from None
     return check_day(day)
 
 

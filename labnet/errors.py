@@ -19,6 +19,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from labnet.extensions import db
+from labnet.i18n import _l, force_locale
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +31,9 @@ class LabNetError(Exception):
 class RuleViolation(LabNetError):
     """A business rule refused the action; ``field`` names the form field concerned."""
 
-    def __init__(self, field: str | None, message: str, code: int = 422):
+    def __init__(self, field: str | None, message: Any, code: int = 422):
+        if message is not None and not isinstance(message, str):
+            message = str(message)  # a lazy text (_l) is read now, in the reader's language
         super().__init__(message)
         self.field = field
         self.message = message
@@ -114,8 +117,14 @@ def resubmission(req: Request) -> dict[str, Any]:
             "dropped_files": bool(req.files)}
 
 
-def render_error(code: int, title: str, message: str | None):
+def render_error(code: int, title: Any, message: Any | None):
     """The error page, or its JSON form for the API and JSON clients."""
+    if request.path.startswith("/api/v1/") or wants_json():
+        # Machine answers stay in English (the API's problem types are keyed by the title);
+        # the texts given here are lazy, so they are read in English now.
+        with force_locale("en"):
+            title = str(title)
+            message = None if message is None else str(message)
     if request.path.startswith("/api/v1/"):
         # The API answers every error, its own or the app's (404, 405, 500), in RFC 9457.
         slug = title.lower().replace(" ", "-")
@@ -147,16 +156,25 @@ def _no_such_address(exc: HTTPException) -> bool:
 def http_error_response(exc: HTTPException):
     """The page for an HTTP error (404, 405, 413, 429 …), in words a user understands."""
     if _no_such_address(exc):
-        return render_error(404, "Not Found", "There is nothing at this address.")
+        return render_error(404, _l("Not Found"), _l("There is nothing at this address."))
     messages = {
-        404: "There is nothing at this address.",
-        403: "You are not allowed to do this.",
-        405: "This address does not accept that kind of request.",
-        413: "What you sent is too large. The limit is "
-        f"{(current_app.config.get('MAX_CONTENT_LENGTH') or 0) // (1024 * 1024)} MB.",
-        429: "Too many attempts. Please wait a minute and try again.",
+        404: _l("There is nothing at this address."),
+        403: _l("You are not allowed to do this."),
+        405: _l("This address does not accept that kind of request."),
+        413: _l("What you sent is too large. The limit is %(size)s MB.",
+               size=(current_app.config.get("MAX_CONTENT_LENGTH") or 0) // (1024 * 1024)),
+        429: _l("Too many attempts. Please wait a minute and try again."),
     }
-    return render_error(exc.code or 500, exc.name, messages.get(exc.code or 0, exc.description))
+    titles = {
+        400: _l("Bad Request"),
+        403: _l("Forbidden"),
+        404: _l("Not Found"),
+        405: _l("Method Not Allowed"),
+        413: _l("Request Entity Too Large"),
+        429: _l("Too Many Requests"),
+    }
+    return render_error(exc.code or 500, titles.get(exc.code or 0, exc.name),
+                        messages.get(exc.code or 0, exc.description))
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -183,11 +201,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(NotFound)
     def _not_found(_exc):
-        return _render(404, "Not found", "There is nothing at this address.")
+        return _render(404, _l("Not found"), _l("There is nothing at this address."))
 
     @app.errorhandler(PermissionDenied)
     def _forbidden(_exc):
-        return _render(403, "Not allowed", "You are not allowed to do this.")
+        return _render(403, _l("Not allowed"), _l("You are not allowed to do this."))
 
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException):
@@ -205,10 +223,10 @@ def register_error_handlers(app: Flask) -> None:
         # check fails in the app's before_request). The input is kept by re-rendering the
         # posted fields into a form that posts to the same address with a fresh token.
         if request.path.startswith("/api/v1/"):
-            return _render(400, "Missing token",
-                           "Send a personal access token as 'Authorization: Bearer …'.")
+            return _render(400, "Missing token",  # i18n: keep (the API's answer)
+                           "Send a personal access token as 'Authorization: Bearer …'.")  # i18n: keep
         if request.method != "POST" or wants_json():
-            return _render(400, "Form expired", exc.description)
+            return _render(400, _l("Form expired"), exc.description)
         return render_template("errors/form_expired.html", **resubmission(request)), 400
 
     @app.errorhandler(DataError)
@@ -217,9 +235,9 @@ def register_error_handlers(app: Flask) -> None:
         # a number out of range) that a form let through. Nothing was saved.
         log.warning("Data error on %s %s: %s", request.method, request.path, exc.orig)
         db.session.rollback()
-        return _render(400, "Input not accepted",
-                       "Something you sent contains characters or values that cannot be "
-                       "stored. Nothing was saved; please check the form and try again.")
+        return _render(400, _l("Input not accepted"),
+                       _l("Something you sent contains characters or values that cannot be "
+                         "stored. Nothing was saved; please check the form and try again."))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
@@ -227,7 +245,8 @@ def register_error_handlers(app: Flask) -> None:
             return outage_response(exc)
         log.exception("Unhandled error on %s %s", request.method, request.path)
         db.session.rollback()
-        return _render(500, "Something went wrong", "The error was logged; nothing was saved.")
+        return _render(500, _l("Something went wrong"),
+                       _l("The error was logged; nothing was saved."))
 
 
 # Seconds a client is told to wait when the database or Redis is away for a moment.
@@ -258,9 +277,9 @@ def outage_response(exc: BaseException):
         db.session.rollback()
     except Exception:  # the connection is gone: the pool replaces it on the next checkout
         db.session.close()
-    title, message = ("Temporarily unavailable",
-                      "LabNet cannot reach its database for a moment. Nothing was saved; "
-                      "please try again in a few seconds.")
+    title, message = (_l("Temporarily unavailable"),
+                      _l("LabNet cannot reach its database for a moment. Nothing was saved; "
+                        "please try again in a few seconds."))
     try:
         response = current_app.make_response(render_error(503, title, message))
     except Exception:  # the error page needs the database too (the signed-in user)
@@ -276,6 +295,6 @@ class SlotTaken(RuleViolation):
     """Another booking took the slot a moment ago (the lock check or the database
     backstop). Shown as "this slot was just taken"; 409 in the API."""
 
-    def __init__(self, message: str = "This slot was just taken by another booking. "
-                                      "Please choose another time."):
+    def __init__(self, message: Any = _l("This slot was just taken by another booking. "
+                                         "Please choose another time.")):
         super().__init__("start_at", message, code=409)

@@ -28,7 +28,8 @@ from labnet.services.catalogue.labs.reach import Reach, reach_of
 from labnet.services.catalogue.labs.team import is_managed, managed_lab_ids
 from labnet.services.catalogue.labs.watch import is_watching
 from labnet.services.events.listing import events_of
-from labnet.services.geo.geocoding import country_name, country_names
+from labnet.services.geo.geocoding import country_names
+from labnet.services.geo.geocoding import local_country_name as country_name
 from labnet.services.networks.rules import list_network_choices, networks_of_lab
 from labnet.services.training.registration import registration_box
 
@@ -199,6 +200,19 @@ class _NavManages:
         return _nav_counts().manages
 
 
+def plural_samples() -> dict[str, int]:
+    """A whole number of each CLDR plural category of the current language (``one``: 1,
+    ``few``: 2 …), so a page can hand a script each plural form of a text; the script picks
+    one with ``Intl.PluralRules`` (static/js/map.js)."""
+    from labnet.i18n import locale_object
+
+    locale = locale_object()
+    samples: dict[str, int] = {}
+    for n in range(0, 200):
+        samples.setdefault(locale.plural_form(n), n)
+    return samples
+
+
 def register_template_helpers(app: Flask) -> None:
     app.jinja_env.add_extension("jinja2.ext.do")
     app.add_template_filter(country_name, "country_name")
@@ -210,7 +224,7 @@ def register_template_helpers(app: Flask) -> None:
         request_inbox_count=request_inbox_count, pending_booking_count=pending_booking_count,
         filter_networks=filter_networks, lab_networks=lab_networks, map_tiles=map_tiles,
         lab_is_managed=lab_is_managed, watching_lab=watching_lab, lab_reach=lab_reach,
-        managed_among=managed_among,
+        managed_among=managed_among, plural_samples=plural_samples,
         lab_proposals_waiting=lab_proposals_waiting, organiser_events=organiser_events,
         event_organiser_url=event_organiser_url, event_url=event_url,
         event_registration=event_registration, accreditation_badges=accreditation_badges,

@@ -17,7 +17,7 @@ class _Bounded:
         value = self.data  # type: ignore[has-type]
         if value is not None and not in_range(value):  # a datetime is a date too
             self.data = None
-            raise ValueError(RANGE_MESSAGE)
+            raise ValueError(str(RANGE_MESSAGE))
 
 
 class BoundedDateField(_Bounded, DateField):

@@ -14,8 +14,10 @@ from wtforms.fields.choices import SelectChoice
 from labnet import clock
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _l
 from labnet.services.common.spreadsheet import csv_download_text
-from labnet.services.geo.geocoding import EUROPEAN_COUNTRIES, country_name
+from labnet.services.geo.geocoding import EUROPEAN_COUNTRIES
+from labnet.services.geo.geocoding import local_country_name as country_name
 from labnet.services.notifications import outbox as notifications
 
 T = TypeVar("T")
@@ -152,7 +154,7 @@ def show_rule_refusals(form: FlaskForm, call: Callable[[], object]) -> None:
         db.session.rollback()
 
 
-FORM_EXPIRED = "The form had expired; nothing changed. Please try again."
+FORM_EXPIRED = _l("The form had expired; nothing changed. Please try again.")
 
 
 def commit_or_flash(form: FlaskForm, call: Callable[[], T], *, done: str) -> Outcome[T]:
@@ -160,11 +162,11 @@ def commit_or_flash(form: FlaskForm, call: Callable[[], T], *, done: str) -> Out
     expired form runs nothing; a refusal is rolled back and flashed as a warning; a success
     is committed and ``done`` flashed. The view then redirects back to the button's page."""
     if not form.validate_on_submit():
-        flash(FORM_EXPIRED, "warning")
+        flash(str(FORM_EXPIRED), "warning")
         return Outcome(refusal=RuleViolation(None, FORM_EXPIRED, 400))
-    outcome = _commit(call, lambda exc: flash(exc.message, "warning"))
+    outcome = _commit(call, lambda exc: flash(str(exc.message), "warning"))
     if outcome:
-        flash(done, "success")
+        flash(str(done), "success")
     return outcome
 
 

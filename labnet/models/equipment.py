@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from labnet.i18n import _l
 from labnet.models.base import Base, TimestampMixin
 from labnet.models.lab import Lab
 from labnet.models.taxonomy import EquipmentCategory
@@ -19,7 +20,7 @@ class BookingUnit(StrEnum):
     DAY = "day"
 
 
-UNIT_LABELS = {"hour": "hour", "half_day": "half day", "day": "day"}
+UNIT_LABELS = {"hour": _l("hour"), "half_day": _l("half day"), "day": _l("day")}
 
 
 class EquipmentMode(StrEnum):
@@ -29,9 +30,9 @@ class EquipmentMode(StrEnum):
 
 
 MODE_LABELS = {
-    "self_service": "Self-service (after training)",
-    "operator_assisted": "Operator-assisted",
-    "request_only": "On request only",
+    "self_service": _l("Self-service (after training)"),
+    "operator_assisted": _l("Operator-assisted"),
+    "request_only": _l("On request only"),
 }
 
 
@@ -39,6 +40,13 @@ class EquipmentStatus(StrEnum):
     ACTIVE = "active"
     MAINTENANCE = "maintenance"
     RETIRED = "retired"
+
+
+STATUS_LABELS = {
+    "active": _l("active"),
+    "maintenance": _l("maintenance"),
+    "retired": _l("retired"),
+}
 
 
 class Equipment(TimestampMixin, Base):
@@ -98,11 +106,16 @@ class Equipment(TimestampMixin, Base):
 
     @property
     def unit_label(self) -> str:
-        return UNIT_LABELS.get(self.booking_unit, self.booking_unit)
+        return str(UNIT_LABELS.get(self.booking_unit, self.booking_unit))
 
     @property
     def mode_label(self) -> str:
-        return MODE_LABELS.get(self.mode, self.mode)
+        return str(MODE_LABELS.get(self.mode, self.mode))
+
+    @property
+    def status_label(self) -> str:
+        """The status in the reader's language (the code stays in ``status``)."""
+        return str(STATUS_LABELS.get(self.status, self.status))
 
     @property
     def is_bookable(self) -> bool:

@@ -7,6 +7,7 @@ from datetime import datetime, time
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from labnet.i18n import _l
 from labnet.models.base import Base, TimestampMixin
 from labnet.models.organisation import Organisation
 from labnet.models.taxonomy import LabKind
@@ -109,7 +110,8 @@ class LabManager(Base):
     granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
 
 
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
+            _l("Saturday"), _l("Sunday"))
 
 
 class OpeningHours(Base):
@@ -131,4 +133,4 @@ class OpeningHours(Base):
 
     @property
     def weekday_name(self) -> str:
-        return WEEKDAYS[self.weekday]
+        return str(WEEKDAYS[self.weekday])

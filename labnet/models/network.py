@@ -13,25 +13,26 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from labnet.i18n import _l
 from labnet.models.base import Base
 
 # The EU's 14 industrial ecosystems (2021 update of the Industrial Strategy, DOMAIN §1.3):
 # code -> label. Codes are stored in ``network.ecosystem``.
 ECOSYSTEMS: dict[str, str] = {
-    "aerospace-defence": "Aerospace & defence",
-    "agri-food": "Agri-food",
-    "construction": "Construction",
-    "cultural-creative": "Cultural & creative industries",
-    "digital": "Digital",
-    "electronics": "Electronics",
-    "energy-intensive": "Energy-intensive industries",
-    "energy-renewables": "Energy – renewables",
-    "health": "Health",
-    "mobility-transport-automotive": "Mobility – transport – automotive",
-    "proximity-social-civil-security": "Proximity, social economy & civil security",
-    "retail": "Retail",
-    "textiles": "Textiles",
-    "tourism": "Tourism",
+    "aerospace-defence": _l("Aerospace & defence"),
+    "agri-food": _l("Agri-food"),
+    "construction": _l("Construction"),
+    "cultural-creative": _l("Cultural & creative industries"),
+    "digital": _l("Digital"),
+    "electronics": _l("Electronics"),
+    "energy-intensive": _l("Energy-intensive industries"),
+    "energy-renewables": _l("Energy – renewables"),
+    "health": _l("Health"),
+    "mobility-transport-automotive": _l("Mobility – transport – automotive"),
+    "proximity-social-civil-security": _l("Proximity, social economy & civil security"),
+    "retail": _l("Retail"),
+    "textiles": _l("Textiles"),
+    "tourism": _l("Tourism"),
 }
 
 VISIBILITIES = ("public", "members")

@@ -8,6 +8,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, Float, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from labnet.i18n import _l
 from labnet.models.base import Base, TimestampMixin
 
 
@@ -21,12 +22,12 @@ class OrgKind(StrEnum):
 
 
 ORG_KIND_LABELS = {
-    OrgKind.COMPANY: "Company",
-    OrgKind.RTO: "Research or technology organisation",
-    OrgKind.UNIVERSITY: "University",
-    OrgKind.CLUSTER: "Cluster organisation",
-    OrgKind.KIBS: "Knowledge-intensive business services",
-    OrgKind.PUBLIC_BODY: "Public body",
+    OrgKind.COMPANY: _l("Company"),
+    OrgKind.RTO: _l("Research or technology organisation"),
+    OrgKind.UNIVERSITY: _l("University"),
+    OrgKind.CLUSTER: _l("Cluster organisation"),
+    OrgKind.KIBS: _l("Knowledge-intensive business services"),
+    OrgKind.PUBLIC_BODY: _l("Public body"),
 }
 
 
@@ -47,10 +48,10 @@ class SizeClass(StrEnum):
 
 
 SIZE_CLASS_LABELS = {
-    SizeClass.MICRO: "Micro (fewer than 10 staff, up to €2 m turnover)",
-    SizeClass.SMALL: "Small (fewer than 50 staff, up to €10 m turnover)",
-    SizeClass.MEDIUM: "Medium (fewer than 250 staff, up to €50 m turnover)",
-    SizeClass.LARGE: "Large (250 staff or more)",
+    SizeClass.MICRO: _l("Micro (fewer than 10 staff, up to €2 m turnover)"),
+    SizeClass.SMALL: _l("Small (fewer than 50 staff, up to €10 m turnover)"),
+    SizeClass.MEDIUM: _l("Medium (fewer than 250 staff, up to €50 m turnover)"),
+    SizeClass.LARGE: _l("Large (250 staff or more)"),
 }
 
 

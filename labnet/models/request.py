@@ -21,6 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from labnet.i18n import _l
 from labnet.models.base import Base, TimestampMixin
 from labnet.models.lab import Lab
 from labnet.models.organisation import Organisation
@@ -34,9 +35,9 @@ class RequestKind(StrEnum):
 
 
 REQUEST_KIND_LABELS = {
-    RequestKind.ACCESS: "Access to a capability or facility",
-    RequestKind.SERVICE: "Service (test, analysis, prototype)",
-    RequestKind.JOINT_PROJECT: "Joint project",
+    RequestKind.ACCESS: _l("Access to a capability or facility"),
+    RequestKind.SERVICE: _l("Service (test, analysis, prototype)"),
+    RequestKind.JOINT_PROJECT: _l("Joint project"),
 }
 
 
@@ -51,13 +52,13 @@ class RequestStatus(StrEnum):
 
 
 REQUEST_STATUS_LABELS = {
-    RequestStatus.SUBMITTED: "Submitted",
-    RequestStatus.IN_REVIEW: "In review",
-    RequestStatus.ACCEPTED: "Accepted",
-    RequestStatus.DECLINED: "Declined",
-    RequestStatus.ACTIVE: "Active",
-    RequestStatus.COMPLETED: "Completed",
-    RequestStatus.WITHDRAWN: "Withdrawn",
+    RequestStatus.SUBMITTED: _l("Submitted"),
+    RequestStatus.IN_REVIEW: _l("In review"),
+    RequestStatus.ACCEPTED: _l("Accepted"),
+    RequestStatus.DECLINED: _l("Declined"),
+    RequestStatus.ACTIVE: _l("Active"),
+    RequestStatus.COMPLETED: _l("Completed"),
+    RequestStatus.WITHDRAWN: _l("Withdrawn"),
 }
 
 # "Open": still waiting for somebody, or running. Closed: declined, completed, withdrawn.
@@ -81,18 +82,32 @@ class LabAnswer(StrEnum):
     DECLINED = "declined"
 
 
+# The stored values (English, as saved in ``project_request.funding_programme``); people
+# read FUNDING_PROGRAMME_LABELS.
 FUNDING_PROGRAMMES = (
-    "Horizon Europe",
+    "Horizon Europe",  # i18n: keep (the stored value)
     "Interreg",
-    "Digital Europe",
+    "Digital Europe",  # i18n: keep (the stored value)
     "LIFE",
     "EIC Accelerator",
-    "European Regional Development Fund",
-    "National programme",
-    "Regional programme",
-    "Own funds",
+    "European Regional Development Fund",  # i18n: keep
+    "National programme",  # i18n: keep
+    "Regional programme",  # i18n: keep
+    "Own funds",  # i18n: keep
     "Other",
 )
+FUNDING_PROGRAMME_LABELS = {
+    "Horizon Europe": "Horizon Europe",  # i18n: keep (the stored value)
+    "Interreg": "Interreg",
+    "Digital Europe": "Digital Europe",  # i18n: keep (the stored value)
+    "LIFE": "LIFE",
+    "EIC Accelerator": "EIC Accelerator",
+    "European Regional Development Fund": _l("European Regional Development Fund"),  # i18n: keep
+    "National programme": _l("National programme"),  # i18n: keep
+    "Regional programme": _l("Regional programme"),  # i18n: keep
+    "Own funds": _l("Own funds"),  # i18n: keep
+    "Other": _l("Other"),  # i18n: keep
+}
 
 
 def _in(column: str, enum: type[StrEnum]) -> str:

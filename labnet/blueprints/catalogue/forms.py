@@ -7,13 +7,14 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from labnet.blueprints.auth.forms import printable
+from labnet.i18n import _l
 from labnet.services.catalogue.labs.contact import MESSAGE_MAX, SUBJECT_MAX
 
 
 class ContactForm(FlaskForm):
-    subject = StringField("Subject", validators=[DataRequired("Enter a subject."),
+    subject = StringField(_l("Subject"), validators=[DataRequired(_l("Enter a subject.")),
                                                  Length(max=SUBJECT_MAX), printable])
-    message = TextAreaField("Message (plain text)", validators=[
-        DataRequired("Write your message."),
-        Length(max=MESSAGE_MAX, message=f"The message is too long: at most {MESSAGE_MAX:,} "
-               "characters.")])
+    message = TextAreaField(_l("Message (plain text)"), validators=[
+        DataRequired(_l("Write your message.")),
+        Length(max=MESSAGE_MAX, message=_l("The message is too long: at most %(num)s characters.",
+                                           num=f"{MESSAGE_MAX:,}"))])

@@ -6,11 +6,12 @@ from labnet.blueprints.catalogue import bp
 from labnet.blueprints.catalogue.forms import ContactForm
 from labnet.blueprints.helpers import commit_or_show, search_client
 from labnet.extensions import db, limiter, login_manager
+from labnet.i18n import _
 from labnet.services.booking import engine as booking_engine
 from labnet.services.catalogue import demand, search
 from labnet.services.catalogue import pages as catalogue
 from labnet.services.catalogue.labs import contact
-from labnet.services.catalogue.taxonomy import ket_names
+from labnet.services.catalogue.taxonomy import local_ket_names as ket_names
 
 
 @bp.get("/labs")
@@ -76,8 +77,8 @@ def contact_lab(slug: str):
         now=clock.utcnow()))
     if not sent:
         return _lab_page(found, form, sent.status)
-    flash(f"Your message was sent to {found.name}. Their answer will come to your e-mail "
-          "address; a copy of your message is on its way to you.", "success")
+    flash(_("Your message was sent to %(lab)s. Their answer will come to your e-mail "
+            "address; a copy of your message is on its way to you.", lab=found.name), "success")
     return redirect(url_for("catalogue.lab", slug=found.slug, _anchor="contact"))
 
 

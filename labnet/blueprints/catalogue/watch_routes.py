@@ -8,6 +8,7 @@ from labnet import clock, permissions
 from labnet.blueprints.catalogue import bp
 from labnet.errors import RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _
 from labnet.security import safe_next
 from labnet.services.catalogue.labs import watch
 
@@ -24,11 +25,11 @@ def watch_lab(slug: str):
         added = watch.watch_lab(current_user._get_current_object(), lab, now=clock.utcnow())
     except RuleViolation as exc:
         db.session.rollback()
-        flash(exc.message, "warning")
+        flash(str(exc.message), "warning")
         return _back(slug)
     db.session.commit()
-    flash(f"We will send you one e-mail when {lab.name} opens for bookings."
-          if added else f"You are already waiting for {lab.name}.", "success")
+    flash(_("We will send you one e-mail when %(lab)s opens for bookings.", lab=lab.name)
+          if added else _("You are already waiting for %(lab)s.", lab=lab.name), "success")
     return _back(slug)
 
 
@@ -38,5 +39,5 @@ def unwatch_lab(slug: str):
     lab = permissions.lab_for(current_user, slug)
     watch.unwatch_lab(current_user._get_current_object(), lab.id, now=clock.utcnow())
     db.session.commit()
-    flash(f"You will not be told about {lab.name}.", "info")
+    flash(_("You will not be told about %(lab)s.", lab=lab.name), "info")
     return _back(slug)

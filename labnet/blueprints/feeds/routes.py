@@ -16,6 +16,7 @@ from labnet.blueprints.feeds import bp
 from labnet.converters import parse_id
 from labnet.errors import NotFound
 from labnet.extensions import db
+from labnet.i18n import _
 from labnet.services.booking import calendars
 
 
@@ -52,5 +53,5 @@ def regenerate():
     calendars.regenerate_feed(current_user, feed_id, secret=current_app.config["SECRET_KEY"],
                               now=clock.utcnow())
     db.session.commit()
-    flash("New calendar address made; the old one no longer works.", "success")
+    flash(_("New calendar address made; the old one no longer works."), "success")
     return redirect(url_for("feeds.calendar"))

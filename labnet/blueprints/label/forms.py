@@ -12,6 +12,7 @@ from wtforms import BooleanField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from labnet.blueprints.auth.forms import strip
+from labnet.i18n import _l
 from labnet.services.accreditation.label import MAX_ANSWER, MAX_COMMENT, MAX_URL
 from labnet.services.accreditation.label_framework import framework
 
@@ -25,10 +26,10 @@ def application_form() -> type[FlaskForm]:
         fields[f"answer_{c.code}"] = TextAreaField(
             f"{c.code} · {c.title}", validators=[Optional(), Length(max=MAX_ANSWER)])
         fields[f"url_{c.code}"] = StringField(
-            "Evidence address (optional)", validators=[Optional(), Length(max=MAX_URL)],
+            _l("Evidence address (optional)"), validators=[Optional(), Length(max=MAX_URL)],
             filters=[strip])
-        fields[f"file_{c.code}"] = FileField("Evidence PDF (optional, at most 10 MB)")
-        fields[f"remove_{c.code}"] = BooleanField("Remove the stored PDF")
+        fields[f"file_{c.code}"] = FileField(_l("Evidence PDF (optional, at most 10 MB)"))
+        fields[f"remove_{c.code}"] = BooleanField(_l("Remove the stored PDF"))
     return type("ApplicationForm", (FlaskForm,), fields)
 
 
@@ -39,7 +40,7 @@ def score_form() -> type[FlaskForm]:
     fields: dict[str, object] = {
         f"score_{c.code}": StringField(f"{c.code} · {c.title}", filters=[strip])
         for c in framework().criteria}
-    fields["comment"] = TextAreaField("Comment (optional, the other verifiers read it once "
-                                      "both scores are in)",
+    fields["comment"] = TextAreaField(_l("Comment (optional, the other verifiers read it once "
+                                         "both scores are in)"),
                                       validators=[Optional(), Length(max=MAX_COMMENT)])
     return type("ScoreForm", (FlaskForm,), fields)

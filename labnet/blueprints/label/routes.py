@@ -14,6 +14,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from labnet import clock, permissions
+from labnet.i18n import _
 from labnet.blueprints.auth.forms import ConfirmForm
 from labnet.blueprints.helpers import commit_or_flash, commit_or_show
 from labnet.blueprints.label import bp
@@ -61,7 +62,7 @@ def apply(slug: str):
     the_lab = permissions.managed_lab_for(current_user, slug)
     outcome = commit_or_flash(
         ConfirmForm(), lambda: label.start_application(_actor(), the_lab, now=clock.utcnow()),
-        done="Your application is started: answer each criterion, save, and submit.")
+        done=_("Your application is started: answer each criterion, save, and submit."))
     if outcome and outcome.value is not None:
         return redirect(url_for("label.application", application_id=outcome.value.id))
     return redirect(url_for("label.lab", slug=the_lab.slug))
@@ -130,8 +131,8 @@ def save(application_id: int):
         outcome = commit_or_show(form, lambda: label.save_answers(
             _actor(), application, _answers(form), submit=submit, now=clock.utcnow()))
         if outcome:
-            flash("Submitted: two LabNet verifiers will score it." if submit
-                  else "Your answers are saved.", "success")
+            flash(_("Submitted: two LabNet verifiers will score it.") if submit
+                  else _("Your answers are saved."), "success")
             return redirect(url_for("label.application", application_id=application.id))
         return _page(db.session.get_one(LabelApplication, application_id), form=form,
                      status=outcome.status)
@@ -148,7 +149,7 @@ def score(application_id: int):
         outcome = commit_or_show(form, lambda: label.score_application(
             _actor(), application.id, given, form.comment.data or "", now=clock.utcnow()))
         if outcome:
-            flash("Your scores are recorded.", "success")
+            flash(_("Your scores are recorded."), "success")
             return redirect(url_for("label.application", application_id=application_id))
         return _page(db.session.get_one(LabelApplication, application_id), scoring=form,
                      status=outcome.status)

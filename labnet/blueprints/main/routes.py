@@ -12,7 +12,7 @@ from labnet.i18n import COOKIE, COOKIE_MAX_AGE, _, valid_language
 from labnet.security import safe_next
 from labnet.services.accounts.rules import set_language
 from labnet.services.catalogue import pages as catalogue
-from labnet.services.catalogue.taxonomy import ket_names
+from labnet.services.catalogue.taxonomy import local_ket_names as ket_names
 
 
 @bp.get("/")

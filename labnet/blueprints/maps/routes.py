@@ -20,12 +20,14 @@ from flask_login import current_user
 from werkzeug.security import safe_join
 
 from labnet import caches, clock, permissions
+from labnet.i18n import _
 from labnet.blueprints.helpers import EUROPEAN_COUNTRIES, search_client
 from labnet.blueprints.maps import bp
 from labnet.extensions import db
 from labnet.links import external_url
 from labnet.services.catalogue import demand, maps, search, snapshots
-from labnet.services.catalogue.taxonomy import ket_names
+from labnet.i18n import DEFAULT_LANGUAGE, current_language, data_name
+from labnet.services.catalogue.taxonomy import ket_names, lab_kind_names, local_ket_names
 from labnet.templating import country_name
 
 # Browsers and proxies may reuse the data for a minute; after that the ETag makes the
@@ -89,9 +91,10 @@ def _geojson_representation(query, gzipped: bool, scope) -> tuple[str, bytes]:
     host is seen at once (DESIGN rule 9). Answers under the availability filter follow the
     bookings and are never cached.
     """
-    if not query.is_search:
+    if not query.is_search and current_language() == DEFAULT_LANGUAGE:
         # Every published lab: the snapshot kept up to date by each catalogue write, the
         # same for every process (services.catalogue.snapshots); live only while unbuilt.
+        # The snapshot is in English; other languages build (and cache) their own.
         stored = snapshots.map_document(_lab_url_template(), gzipped=gzipped)
         if stored is not None:
             return stored[0] + ("-gz" if gzipped else ""), stored[1]
@@ -100,13 +103,21 @@ def _geojson_representation(query, gzipped: bool, scope) -> tuple[str, bytes]:
         ttl = 0
     # The shared cache (labnet.caches): every host sees a catalogue or network write at once.
     # (Network writes bump the catalogue's version too: a network filter is covered.)
-    key = (tuple(sorted(query.to_args(page=None).items())), gzipped, scope, caches.generation())
+    # The names in it (kinds, KET areas, countries) are in the reader's language: one entry
+    # per language.
+    key = (tuple(sorted(query.to_args(page=None).items())), gzipped, scope, caches.generation(),
+           current_language())
     return caches.remember("geojson", key, ttl, lambda: _build_geojson(query, gzipped, scope))
 
 
 def _build_geojson(query, gzipped: bool, scope) -> tuple[str, bytes]:
-    data = maps.build_geojson(search.map_labs(current_user, query, now=clock.utcnow()),
-                              url_template=_lab_url_template(), ket_names=ket_names())
+    english = current_language() == DEFAULT_LANGUAGE
+    data = maps.build_geojson(
+        search.map_labs(current_user, query, now=clock.utcnow()),
+        url_template=_lab_url_template(), ket_names=ket_names() if english else local_ket_names(),
+        kind_names=None if english else {
+            name: data_name("lab_kinds", code, name) for code, name in lab_kind_names()},
+        country_names=country_name)
     # 10,000 labs are ~2.8 MB of JSON but ~0.36 MB gzipped: compress here, since the
     # development server and many deployments would not. Each encoding is its own
     # representation, so each gets its own strong ETag.
@@ -156,16 +167,16 @@ def export():
     query, errors = search.parse_query(request.args)
     if errors:
         message = " ".join(f"{k}: {v}" for k, v in errors.items())
-        return render_template("errors/error.html", code=422, title="Check the filters",
+        return render_template("errors/error.html", code=422, title=_("Check the filters"),
                                message=message), 422
     now = clock.utcnow()
     args = _map_args(query)
-    summary = ", ".join(f"{k}={v}" for k, v in sorted(args.items())) or "all labs"
+    summary = ", ".join(f"{k}={v}" for k, v in sorted(args.items())) or "all labs"  # i18n: keep
     document = maps.build_export(
         search.map_labs(current_user, query, now=clock.utcnow()),
         tile_url=current_app.config.get("TILE_URL") or "",
         tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "",
-        url_template=_lab_url_template(external=True), ket_names=ket_names(),
+        url_template=_lab_url_template(external=True), ket_names=local_ket_names(),
         summary=summary, generated_at=now,
     )
     response = current_app.response_class(document, mimetype="text/html")

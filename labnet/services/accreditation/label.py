@@ -41,6 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from labnet import clock, permissions
 from labnet.errors import RuleViolation, raise_all
 from labnet.extensions import db
+from labnet.i18n import _, _l
 from labnet.models import (
     Accreditation,
     AccreditationStatus,
@@ -182,6 +183,10 @@ def verifier_queue(actor: User) -> Select[tuple[LabelApplication]]:
             .order_by(LabelApplication.submitted_at, LabelApplication.id))
 
 
+#: The label's levels as people read them (the framework's names are English data).
+LEVEL_NAMES = {"bronze": _l("Bronze"), "silver": _l("Silver"), "gold": _l("Gold")}
+
+
 # --- applying -----------------------------------------------------------------------------
 
 
@@ -193,8 +198,8 @@ def start_application(actor: User, lab: Lab, *, now: datetime) -> LabelApplicati
     """
     permissions.require(permissions.can_apply_label, actor, lab)
     if open_application(lab.id) is not None:
-        raise RuleViolation(None, f"{lab.name} has an application in progress already: "
-                            "continue that one.")
+        raise RuleViolation(None, _("%(lab)s has an application in progress already: "
+                                    "continue that one.", lab=lab.name))
     today = clock.to_zone(now, lab.timezone).date()
     renewing = current_label(lab.id, today)
     application = LabelApplication(lab_id=lab.id, created_by_id=actor.id,
@@ -205,18 +210,18 @@ def start_application(actor: User, lab: Lab, *, now: datetime) -> LabelApplicati
     try:
         db.session.flush()  # the partial unique index is the backstop of the check above
     except IntegrityError:
-        raise RuleViolation(None, f"{lab.name} has an application in progress already: "
-                            "continue that one.", 409) from None
+        raise RuleViolation(None, _("%(lab)s has an application in progress already: "
+                                    "continue that one.", lab=lab.name), 409) from None
     audit.record(actor, "label.started", "label_application", application.id, now=now,
                  lab_id=lab.id, renews=application.renews_id)
     return application
 
 
 def _clean_url(value: str, field: str) -> str:
-    url = clean_text(value, field, label="The address", limit=MAX_URL)
+    url = clean_text(value, field, label=_("The address"), limit=MAX_URL)
     if url and not url.lower().startswith(("https://", "http://")):
-        raise RuleViolation(field, "Give the full address of the evidence, starting with "
-                            "https:// (or leave it empty).")
+        raise RuleViolation(field, _("Give the full address of the evidence, starting with "
+                                     "https:// (or leave it empty)."))
     return url
 
 
@@ -238,11 +243,12 @@ def save_answers(actor: User, application: LabelApplication, answers: dict[str, 
     for c in fw.criteria:
         given = answers.get(c.code, AnswerInput())
         try:
-            text = clean_text(given.text, f"answer_{c.code}", label="The answer",
+            text = clean_text(given.text, f"answer_{c.code}", label=_("The answer"),
                               limit=MAX_ANSWER, one_line=False)
             if submit and not text:
                 raise RuleViolation(f"answer_{c.code}",
-                                    f"Answer {c.code} ({c.title}) before submitting.")
+                                    _("Answer %(code)s (%(title)s) before submitting.",
+                                      code=c.code, title=c.title))
             cleaned[c.code] = (text, _clean_url(given.url, f"url_{c.code}"))
         except RuleViolation as exc:
             problems.append(exc)
@@ -285,7 +291,7 @@ def _submit(actor: User, application: LabelApplication, *, now: datetime) -> Non
                 figures=lab_figures(application.lab, now=now), updated_at=now)
         .execution_options(synchronize_session=False))).rowcount
     if done != 1:
-        raise RuleViolation(None, "This application was submitted meanwhile.", 409)
+        raise RuleViolation(None, _("This application was submitted meanwhile."), 409)
     db.session.refresh(application)
     audit.record(actor, "label.submitted", "label_application", application.id, now=now,
                  lab_id=application.lab_id)
@@ -309,15 +315,15 @@ def _verifiers(application: LabelApplication, exclude: tuple[int | None, ...]) -
     return people or [u for u in holders(Role.ADMIN) if u.id not in exclude]
 
 
-def _tell_verifiers(application: LabelApplication, kind: str, subject: str, *,
+def _tell_verifiers(application: LabelApplication, kind: str, subject: Any, *,
                     now: datetime, exclude: tuple[int | None, ...],
                     **context: Any) -> None:
     for person in _verifiers(application, exclude):
         enqueue_email(kind, person.email, subject,
                       {"application": application, "lab": application.lab, **context},
                       now=now, action_required=True,
-                      why="You receive this because you score applications for the LabNet "
-                          "excellence label.")
+                      why=_l("You receive this because you score applications for the "
+                             "LabNet excellence label."))
 
 
 # --- scoring and the decision ------------------------------------------------------------
@@ -326,10 +332,10 @@ def _tell_verifiers(application: LabelApplication, kind: str, subject: str, *,
 def _parse_score(value: Any, field: str) -> int:
     text = str(value if value is not None else "").strip()
     if not text:
-        raise RuleViolation(field, "Give a score from 0 to 4.")
+        raise RuleViolation(field, _("Give a score from 0 to 4."))
     if not (text.isascii() and text.lstrip("-").isdigit()) or not 0 <= int(text) <= 4:
-        raise RuleViolation(field, f"“{text[:20]}” is no score: give a whole number from "
-                            "0 to 4.")
+        raise RuleViolation(field, _("“%(text)s” is no score: give a whole number from "
+                                     "0 to 4.", text=text[:20]))
     return int(text)
 
 
@@ -351,25 +357,25 @@ def score_application(actor: User, application_id: int, given: dict[str, Any], c
     application = db.session.get_one(LabelApplication, application_id,
                                      populate_existing=True)
     if permissions.manages_lab(actor, application.lab_id):
-        raise RuleViolation(None, "You manage this lab: a verifier from outside scores it.",
+        raise RuleViolation(None, _("You manage this lab: a verifier from outside scores it."),
                             403)
     if application.status in (LabelStatus.AWARDED, LabelStatus.NOT_AWARDED):
-        raise RuleViolation(None, "This application is decided already: no more scores.",
+        raise RuleViolation(None, _("This application is decided already: no more scores."),
                             409)
     permissions.require(permissions.can_score_label, actor, application)
     scores = scores_of(application.id)
     if any(s.verifier_id == actor.id for s in scores):
-        raise RuleViolation(None, "You have scored this application already.", 409)
+        raise RuleViolation(None, _("You have scored this application already."), 409)
     taken = seats(scores)
     if application.status == LabelStatus.SUBMITTED:
         free = [s for s in INITIAL_SEATS if s not in taken]
         if not free:  # both in but not moved on: cannot happen under the lock
-            raise RuleViolation(None, "Two verifiers have scored this application already.",
+            raise RuleViolation(None, _("Two verifiers have scored this application already."),
                                 409)
         seat = free[0]
     else:
         if THIRD_SEAT in taken:
-            raise RuleViolation(None, "A third verifier has decided already.", 409)
+            raise RuleViolation(None, _("A third verifier has decided already."), 409)
         seat = THIRD_SEAT
     wanted = criteria_to_score(application, scores)
     problems: list[RuleViolation] = []
@@ -380,7 +386,7 @@ def score_application(actor: User, application_id: int, given: dict[str, Any], c
         except RuleViolation as exc:
             problems.append(exc)
     try:
-        note = clean_text(comment, "comment", label="The comment", limit=MAX_COMMENT,
+        note = clean_text(comment, "comment", label=_("The comment"), limit=MAX_COMMENT,
                           one_line=False)
     except RuleViolation as exc:
         problems.append(exc)
@@ -393,8 +399,9 @@ def score_application(actor: User, application_id: int, given: dict[str, Any], c
         # The unique constraints are the backstop: the caller rolls the transaction back.
         db.session.flush()
     except IntegrityError:
-        raise RuleViolation(None, "Another verifier scored this application at the same "
-                            "moment: open it again to see what is still needed.", 409) from None
+        raise RuleViolation(None, _("Another verifier scored this application at the same "
+                                    "moment: open it again to see what is still needed."),
+                            409) from None
     audit.record(actor, "label.scored", "label_application", application.id, now=now,
                  seat=seat, scores=values)
     scores = scores_of(application.id)
@@ -406,7 +413,8 @@ def score_application(actor: User, application_id: int, given: dict[str, Any], c
             audit.record(None, "label.third_needed", "label_application", application.id,
                          now=now, criteria=conflicts)
             _tell_verifiers(application, "label_third_needed",
-                            f"A third score is needed: {application.lab.name}", now=now,
+                            _l("A third score is needed: %(lab)s", lab=application.lab.name),
+                            now=now,
                             exclude=tuple(seats(scores).values()), criteria=conflicts)
         else:
             _decide(actor, application, scores, now=now)
@@ -458,13 +466,16 @@ def _decide(actor: User, application: LabelApplication, scores: list[LabelScore]
             select(User).join(LabManager, LabManager.user_id == User.id)
             .where(LabManager.lab_id == lab.id).order_by(User.email)):
         enqueue_email("label_decided", manager.email,
-                      f"LabNet excellence label: {lab.name} — "
-                      + (f"{outcome.level.name} awarded" if outcome.level else "not awarded"),
+                      _l("LabNet excellence label: %(lab)s — %(level)s awarded", lab=lab.name,
+                         level=LEVEL_NAMES.get(outcome.level.code, outcome.level.name))
+                      if outcome.level else
+                      _l("LabNet excellence label: %(lab)s — not awarded", lab=lab.name),
                       {"application": application, "lab": lab, "label": label,
                        "level": outcome.level, "reasons": outcome.reasons,
                        "total": outcome.total, "max_total": fw.max_total},
                       now=now, action_required=True,
-                      why=f"You receive this because you manage {lab.name} on LabNet.")
+                      why=_l("You receive this because you manage %(lab)s on LabNet.",
+                             lab=lab.name))
 
 
 def _take_over(application: LabelApplication, valid_from: date, *, actor: User,
@@ -482,5 +493,5 @@ def _take_over(application: LabelApplication, valid_from: date, *, actor: User,
         old.status = AccreditationStatus.SUPERSEDED
         old.version += 1
         old.decided_at, old.decided_by_id = now, actor.id
-        old.reason = f"Renewed by label {application.id}."
+        old.reason = f"Renewed by label {application.id}."  # i18n: keep (a stored record)
 

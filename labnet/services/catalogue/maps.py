@@ -17,7 +17,7 @@ import hashlib
 import html
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -28,6 +28,7 @@ from urllib.parse import quote
 from sqlalchemy import select
 
 from labnet.extensions import db
+from labnet.i18n import data_name
 from labnet.models import AccreditationScheme, EquipmentCategory, LabKind
 from labnet.services.catalogue.taxonomy import ket_tree
 from labnet.services.geo.geocoding import country_name
@@ -80,9 +81,12 @@ def filter_choices() -> FilterChoices:
 
     kets: list[tuple[str, str]] = []
     for area, subs in ket_tree():
-        kets.append((area.code, area.name))
-        kets.extend((sub.code, f"— {sub.name}") for sub in subs)
-    kinds = list(db.session.execute(select(LabKind.code, LabKind.name).order_by(LabKind.name)))
+        kets.append((area.code, data_name("ket_areas", area.code, area.name)))
+        kets.extend((sub.code, f"— {data_name('ket_areas', sub.code, sub.name)}")
+                    for sub in subs)
+    kinds = sorted(((code, data_name("lab_kinds", code, name)) for code, name in
+                    db.session.execute(select(LabKind.code, LabKind.name))),
+                   key=lambda pair: pair[1])
     categories = list(db.session.execute(
         select(EquipmentCategory.code, EquipmentCategory.name)
         .order_by(EquipmentCategory.number)
@@ -93,9 +97,11 @@ def filter_choices() -> FilterChoices:
     ))
     return FilterChoices(
         kets=kets,
-        kinds=[tuple(r) for r in kinds],
-        categories=[tuple(r) for r in categories],
-        accreditations=[tuple(r) for r in schemes],
+        kinds=kinds,
+        categories=[(code, data_name("equipment_categories", code, name))
+                    for code, name in categories],
+        accreditations=[(code, data_name("accreditation_schemes", code, name))
+                        for code, name in schemes],
     )
 
 
@@ -119,7 +125,8 @@ def lab_url(template: str, slug: str) -> str:
 
 
 def build_geojson(labs: Sequence[Any], *, url_template: str,
-                  ket_names: Mapping[str, str]) -> MapData:
+                  ket_names: Mapping[str, str], kind_names: Mapping[str, str] | None = None,
+                  country_names: Callable[[str], str] = country_name) -> MapData:
     """A FeatureCollection of ``labs`` (``search.MapLab`` rows) with only what the map shows.
 
     Properties: id, name, kind, city, country, kets (codes), equipment (count), url. Two
@@ -127,7 +134,10 @@ def build_geojson(labs: Sequence[Any], *, url_template: str,
     ``ket_names`` and ``country_names``. Coordinates are [lon, lat] rounded to five
     decimals; the JSON is compact. The ETag is a hash of the body, so it changes with
     anything the map shows (names, counts, KET links, kinds), whatever table changed.
+    ``kind_names`` (English name -> the reader's) and ``country_names`` give the names in a
+    language; by default they are English (the stored snapshot).
     """
+    kind_names = kind_names or {}
     features = []
     kets_used: set[str] = set()
     countries: set[str] = set()
@@ -139,7 +149,8 @@ def build_geojson(labs: Sequence[Any], *, url_template: str,
             "geometry": {"type": "Point", "coordinates": [
                 round(lab.lon, COORD_DECIMALS), round(lab.lat, COORD_DECIMALS)]},
             "properties": {
-                "id": lab.id, "name": lab.name, "kind": lab.kind_name, "city": lab.city,
+                "id": lab.id, "name": lab.name, "kind": kind_names.get(lab.kind_name, lab.kind_name),
+                "city": lab.city,
                 "country": lab.country, "kets": list(lab.ket_codes),
                 "equipment": lab.equipment_count, "url": lab_url(url_template, lab.slug),
             },
@@ -148,7 +159,7 @@ def build_geojson(labs: Sequence[Any], *, url_template: str,
         "type": "FeatureCollection",
         "features": features,
         "ket_names": {code: ket_names.get(code, code) for code in sorted(kets_used)},
-        "country_names": {code: country_name(code) for code in sorted(countries)},
+        "country_names": {code: country_names(code) for code in sorted(countries)},
     }
     # ensure_ascii keeps "<" etc. as is, which is fine for application/json; it escapes
     # nothing a JSON parser would misread, and consumers treat values as text (rule 7).

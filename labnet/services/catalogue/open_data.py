@@ -63,14 +63,17 @@ class Dataset:
     formats: tuple[str, ...]
 
 
+# ``title`` is the English title of the machine descriptions (DCAT-AP); the open-data page
+# shows each set's title in the reader's language (templates/open_data/index.html).
 DATASETS = (
     Dataset("labs", "Labs", LAB_COLUMNS, ("csv", "json", "geojson", "jsonld")),
     Dataset("equipment", "Equipment", EQUIPMENT_COLUMNS, ("csv", "json", "jsonld")),
-    Dataset("accreditations", "Verified accreditations", ACCREDITATION_COLUMNS,
+    Dataset("accreditations", "Verified accreditations", ACCREDITATION_COLUMNS,  # i18n: keep
             ("csv", "json")),
-    Dataset("networks", "Public networks", NETWORK_COLUMNS, ("csv", "json")),
+    Dataset("networks", "Public networks", NETWORK_COLUMNS, ("csv", "json")),  # i18n: keep
     Dataset("ket-areas", "KET areas", KET_COLUMNS, ("csv", "json")),
-    Dataset("events", "Upcoming public events", EVENT_COLUMNS, ("csv", "json", "jsonld")),
+    Dataset("events", "Upcoming public events", EVENT_COLUMNS,  # i18n: keep
+            ("csv", "json", "jsonld")),
 )
 MEDIA_TYPES = {"csv": "text/csv", "json": "application/json",
                "geojson": "application/geo+json", "jsonld": "application/ld+json"}
@@ -308,7 +311,9 @@ def dcat_catalog(manifest: dict[str, Any] | None, *, base_url: str,
         datasets.append({
             "@id": f"{base_url}/open-data#{dataset.name}", "@type": "dcat:Dataset",
             "dct:title": f"LabNet: {dataset.title}",
-            "dct:description": f"{dataset.title} of the LabNet catalogue of European labs.",
+            # English: the machine description for data portals
+            "dct:description":
+                f"{dataset.title} of the LabNet catalogue of European labs.",  # i18n: keep
             "dct:publisher": {"@type": "foaf:Agent", "foaf:name": publisher},
             "dct:license": {"@id": LICENCE}, "dcat:keyword": ["labs", "research "
                                                                        "infrastructure",

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from labnet import data
 from labnet.extensions import db
+from labnet.i18n import data_name
 from labnet.models import AccreditationScheme, EquipmentCategory, KetArea, LabKind
 
 # The shipped tables, each keyed by its ``code``.
@@ -54,6 +55,24 @@ def ket_tree() -> list[tuple[KetArea, list[KetArea]]]:
 def ket_names() -> dict[str, str]:
     """KET area code -> name, both levels."""
     return dict(db.session.execute(select(KetArea.code, KetArea.name)).tuples().all())
+
+
+def local_ket_names() -> dict[str, str]:
+    """KET area code -> name in the reader's language (labnet/data/i18n), both levels. For
+    pages; stored or cached documents keep the English of :func:`ket_names`."""
+    return {code: data_name("ket_areas", code, name) for code, name in ket_names().items()}
+
+
+def local_category_names() -> dict[str, str]:
+    """Equipment category code -> name in the reader's language."""
+    return {code: data_name("equipment_categories", code, name)
+            for code, name in category_names().items()}
+
+
+def local_lab_kind_names() -> list[tuple[str, str]]:
+    """(code, name) of the lab kinds in the reader's language, by that name."""
+    return sorted(((code, data_name("lab_kinds", code, name)) for code, name in lab_kind_names()),
+                  key=lambda pair: pair[1])
 
 
 def category_names() -> dict[str, str]:

@@ -18,19 +18,20 @@ from __future__ import annotations
 import re
 
 from labnet.errors import RuleViolation
+from labnet.i18n import _, _l
 
 _LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # The same words as the forms' one_line validator, so a refusal reads alike everywhere.
-LINE_MESSAGE = "Remove the control characters (tabs, line breaks and the like) from this text."
-TEXT_MESSAGE = "Remove the control characters from this text."
+LINE_MESSAGE = _l("Remove the control characters (tabs, line breaks and the like) from this text.")
+TEXT_MESSAGE = _l("Remove the control characters from this text.")
 
 
 def control_problem(value: str | None, *, one_line: bool = True) -> str | None:
     """The rule itself: why ``value`` is refused for the control characters it holds, or
     ``None``. Services with their own wording for lengths call this one directly."""
     if (_LINE_CONTROL if one_line else _TEXT_CONTROL).search(value or ""):
-        return LINE_MESSAGE if one_line else TEXT_MESSAGE
+        return str(LINE_MESSAGE if one_line else TEXT_MESSAGE)
     return None
 
 
@@ -41,7 +42,8 @@ def text_problem(value: str, *, label: str, limit: int, one_line: bool = True) -
     if control:
         return control
     if len(value or "") > limit:
-        return f"{label} is too long: at most {limit:,} characters."
+        return _("%(label)s is too long: at most %(num)s characters.", label=label,
+                 num=f"{limit:,}")
     return None
 
 

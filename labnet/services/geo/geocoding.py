@@ -47,6 +47,7 @@ from sqlalchemy import ColumnElement, and_, delete, inspect, or_, select
 from labnet import clock
 from labnet.errors import RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _
 from labnet.models import GazetteerAltName, GazetteerPlace, GeocodeCache, GeocodeRequest, Lab
 
 PROVIDERS = ("gazetteer", "nominatim")
@@ -146,7 +147,7 @@ def _country_table() -> dict[str, Any]:
 def country_names() -> dict[str, str]:
     """ISO alpha-2 -> the country's English name."""
     names = {code: c["name"] for code, c in _country_table().items()}
-    names["GB"] = "United Kingdom"
+    names["GB"] = "United Kingdom"  # i18n: keep (the English name; local_country_name reads)
     return names
 
 
@@ -155,6 +156,20 @@ def country_name(code: str | None) -> str:
     if not code:
         return ""
     return country_names().get(code.upper(), code.upper())
+
+
+def local_country_name(code: str | None) -> str:
+    """The country's name in the current language (Babel's CLDR names), English as
+    :func:`country_name` for English or a code CLDR does not know."""
+    from labnet.i18n import DEFAULT_LANGUAGE, current_language, locale_object
+
+    if not code:
+        return ""
+    if current_language() != DEFAULT_LANGUAGE:
+        local = locale_object().territories.get(code.upper())
+        if local:
+            return str(local)
+    return country_name(code)
 
 
 @cache
@@ -691,18 +706,21 @@ def set_manual_coordinates(lab: Lab, lat: float, lon: float) -> None:
         except (TypeError, ValueError):
             number = math.nan
         if isinstance(value, bool) or not math.isfinite(number):
-            raise RuleViolation(field, f"Enter the {_FIELD_WORDS[field]} as a number "
-                                       f"between -{limit} and {limit}.")
+            raise RuleViolation(field, _("Enter the latitude as a number between -%(limit)s "
+                                         "and %(limit)s.", limit=limit) if field == "lat" else
+                                _("Enter the longitude as a number between -%(limit)s "
+                                  "and %(limit)s.", limit=limit))
         if not -limit <= number <= limit:
-            raise RuleViolation(field, f"The {_FIELD_WORDS[field]} must be between "
-                                       f"-{limit} and {limit} degrees.")
+            raise RuleViolation(field, _("The latitude must be between -%(limit)s and "
+                                         "%(limit)s degrees.", limit=limit) if field == "lat"
+                                else _("The longitude must be between -%(limit)s and "
+                                       "%(limit)s degrees.", limit=limit))
         values[field] = number
     lab.lat, lab.lon = values["lat"], values["lon"]
     lab.coords_source = "manual"
     _flush_if_persistent(lab)
 
 
-_FIELD_WORDS = {"lat": "latitude", "lon": "longitude"}
 
 
 def clear_manual_coordinates(lab: Lab) -> None:

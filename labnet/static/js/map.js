@@ -29,6 +29,38 @@
   if (!el || !window.L || !L.markerClusterGroup) { return; }
   var status = document.getElementById('map-status');
 
+  // The words, in the page's language (data-texts, JSON); English by default.
+  var texts = {
+    kets: 'KET: {names}',
+    pieces: { one: '{n} piece of equipment', other: '{n} pieces of equipment' },
+    open: 'Open the lab page',
+    opened: 'Opened: {content}',
+    ready: 'Click a cluster to zoom in, a marker for the lab.',
+    empty: 'No lab with a position matches these filters.',
+    error: 'The map data could not be loaded. The list view shows the same labs.'
+  };
+  if (el.dataset.texts) {
+    try {
+      var given = JSON.parse(el.dataset.texts);
+      Object.keys(given).forEach(function (key) { if (given[key]) { texts[key] = given[key]; } });
+    } catch (e) { /* keep the English */ }
+  }
+  var plural = null;
+  try { plural = new Intl.PluralRules(document.documentElement.lang || 'en'); } catch (e) { plural = null; }
+
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (all, key) {
+      return Object.prototype.hasOwnProperty.call(values, key) ? String(values[key]) : all;
+    });
+  }
+
+  function pieces(n) {
+    var forms = texts.pieces || {};
+    var form = forms[plural ? plural.select(n) : (n === 1 ? 'one' : 'other')] ||
+      forms.other || forms.many || (n === 1 ? '{n} piece of equipment' : '{n} pieces of equipment');
+    return fill(form, { n: n });
+  }
+
   function add(parent, tag, text, className) {
     var node = document.createElement(tag);
     node.textContent = text;
@@ -55,12 +87,11 @@
       var names = props.kets.map(function (code) {
         return (doc.ket_names || {})[code] || code;
       });
-      add(box, 'div', 'KET: ' + names.join(', '), 'lab-popup-kets');
+      add(box, 'div', fill(texts.kets, { names: names.join(', ') }), 'lab-popup-kets');
     }
     var n = props.equipment;
-    add(box, 'div', n + (n === 1 ? ' piece' : ' pieces') + ' of equipment',
-        'lab-popup-equipment');
-    var open = add(box, 'a', 'Open the lab page', 'lab-popup-open');
+    add(box, 'div', pieces(n), 'lab-popup-equipment');
+    var open = add(box, 'a', texts.open, 'lab-popup-open');
     open.href = safeHref(props.url);
     return box;
   }
@@ -86,7 +117,7 @@
   // Enter; an opened popup is read out through the polite live region below the map.
   map.on('popupopen', function (event) {
     var content = event.popup.getElement();
-    status.textContent = content ? 'Opened: ' + content.textContent.trim() : '';
+    status.textContent = content ? fill(texts.opened, { content: content.textContent.trim() }) : '';
   });
 
   fetch(el.dataset.geojsonUrl, {
@@ -115,12 +146,10 @@
       } else {
         el.dataset.state = 'ready';
       }
-      status.textContent = markers.length
-        ? 'Click a cluster to zoom in, a marker for the lab.'
-        : 'No lab with a position matches these filters.';
+      status.textContent = markers.length ? texts.ready : texts.empty;
     })
     .catch(function () {
       el.dataset.state = 'error';
-      status.textContent = 'The map data could not be loaded. The list view shows the same labs.';
+      status.textContent = texts.error;
     });
 }());

@@ -3,11 +3,15 @@
  * from every lab of one stage to every lab of the next. Names are shown as text only
  * (popups and the legend are DOM nodes filled with textContent; DESIGN rule 7).
  * When done, the element gets data-state="ready" and data-markers / data-lines counts.
+ * Words come from the element in the page's language: data-text-stage ("Stage {position}:
+ * {name}") and data-text-error; English when they are not given.
  */
 (function () {
   'use strict';
   var el = document.getElementById('network-map');
   if (!el || !window.L) { return; }
+  var stageText = el.dataset.textStage || 'Stage {position}: {name}';
+  var errorText = el.dataset.textError || 'The map data could not be loaded.';
 
   function popup(lab, stage) {
     var box = document.createElement('div');
@@ -22,7 +26,8 @@
     box.appendChild(where);
     var st = document.createElement('div');
     st.className = 'lab-popup-kets';
-    st.textContent = 'Stage ' + stage.position + ': ' + stage.name;
+    st.textContent = stageText.replace('{position}', String(stage.position))
+      .replace('{name}', stage.name);
     box.appendChild(st);
     return box;
   }
@@ -99,7 +104,7 @@
     .catch(function () {
       var note = document.createElement('p');
       note.className = 'text-danger small';
-      note.textContent = 'The map data could not be loaded.';
+      note.textContent = errorText;
       el.parentNode.insertBefore(note, el.nextSibling);
       el.dataset.state = 'error';
     });

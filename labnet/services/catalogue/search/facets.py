@@ -35,13 +35,14 @@ from typing import Any
 from sqlalchemy import Select, bindparam, case, distinct, func, or_, select
 
 from labnet.extensions import db
+from labnet.i18n import _
 from labnet.models import Accreditation, CatalogueSnapshot, Lab, LabFacet
 from labnet.permissions import listed_lab_condition, visible_labs
 from labnet.services.accreditation.validity import next_change
 from labnet.services.catalogue.search import index
 from labnet.services.catalogue.search.filters import _valid_accreditation
 from labnet.services.catalogue.search.query import SNAPSHOT_KEY, SearchQuery, _Taxonomy
-from labnet.services.geo.geocoding import country_names
+from labnet.services.geo.geocoding import country_names, local_country_name
 
 
 @dataclass(frozen=True)
@@ -191,12 +192,12 @@ def _facets(query: SearchQuery, taxonomy: _Taxonomy,
     chosen = query.ket
     chosen_area = taxonomy.kets[chosen][1] or chosen if chosen in taxonomy.kets else ""
     kets: list[FacetValue] = []
-    for code, (name, parent, _) in taxonomy.kets.items():
+    for code, (name, parent, _position) in taxonomy.kets.items():
         if parent is not None or (chosen_area and code != chosen_area):
             continue
         children = tuple(
             FacetValue(sub, sub_name, counts.get(("ket", sub), 0), sub == chosen)
-            for sub, (sub_name, sub_parent, _) in taxonomy.kets.items()
+            for sub, (sub_name, sub_parent, _position) in taxonomy.kets.items()
             if sub_parent == code and (counts.get(("ket", sub)) or sub == chosen)
         )
         n = counts.get(("ket1", code), 0)
@@ -210,9 +211,10 @@ def _facets(query: SearchQuery, taxonomy: _Taxonomy,
         "ket": tuple(kets),
         "category": values("category", taxonomy.categories, query.category),
         "kind": values("kind", taxonomy.kinds, query.kind),
-        "country": values("country", country_names(), query.country),
+        "country": values("country", {code: local_country_name(code)
+                                      for code in country_names()}, query.country),
         "accreditation": values("accreditation", taxonomy.schemes, query.accreditation),
-        "bookable": (FacetValue("1", "Has bookable equipment", counts.get(("bookable", ""), 0),
-                                query.bookable),),
+        "bookable": (FacetValue("1", _("Has bookable equipment"),
+                                counts.get(("bookable", ""), 0), query.bookable),),
     }
 

@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from labnet import clock
 from labnet.dates import DateOutOfRange, parse_day
 from labnet.extensions import db
+from labnet.i18n import _, _l, data_name
 from labnet.models import (
     AccreditationScheme,
     CatalogueSnapshot,
@@ -187,7 +188,13 @@ def _taxonomy() -> _Taxonomy:
     )).all()
     parts: dict[str, dict[str, Any]] = {"ket": {}, "category": {}, "kind": {}, "scheme": {},
                                         "snapshot": {}}
+    # Shipped names in the reader's language (labnet/data/i18n); kept per session, so per
+    # request and so per language.
+    kinds = {"ket": "ket_areas", "category": "equipment_categories", "kind": "lab_kinds",
+             "scheme": "accreditation_schemes"}
     for family, code, name, parent, position in sorted(rows, key=lambda r: (r[4], r[2])):
+        if family in kinds:
+            name = data_name(kinds[family], code, name)
         parts[family][code] = (name, parent, position) if family == "ket" else name
     db.session.info[SNAPSHOT_KEY] = parts["snapshot"].get("facets")
     taxonomy = _Taxonomy(kets=parts["ket"], categories=parts["category"], kinds=parts["kind"],
@@ -219,32 +226,43 @@ def parse_query(args: Mapping[str, str]) -> tuple[SearchQuery, dict[str, str]]:
 
     q = text("q")
     if len(q) > MAX_Q_LENGTH:
-        errors["q"] = (f"Search words are limited to {MAX_Q_LENGTH} characters; "
-                       "the rest was left out.")
+        errors["q"] = _("Search words are limited to %(num)s characters; the rest was left "
+                        "out.", num=MAX_Q_LENGTH)
         q = q[:MAX_Q_LENGTH].rstrip()
     if len(q.split()) > MAX_WORDS:
-        errors["q"] = f"Only the first {MAX_WORDS} words are searched for."
+        errors["q"] = _("Only the first %(num)s words are searched for.", num=MAX_WORDS)
 
-    def code(name: str, known: Mapping[str, Any], what: str, *, upper: bool = False) -> str:
+    unknown = {
+        "ket": _l("There is no KET area with the code “%(code)s”; that filter was left out."),
+        "category": _l("There is no equipment category with the code “%(code)s”; that filter "
+                       "was left out."),
+        "kind": _l("There is no kind of lab with the code “%(code)s”; that filter was left "
+                   "out."),
+        "accreditation": _l("There is no accreditation scheme with the code “%(code)s”; that "
+                            "filter was left out."),
+        "country": _l("There is no country (two letters, ISO 3166) with the code “%(code)s”; "
+                      "that filter was left out."),
+    }
+
+    def code(name: str, known: Mapping[str, Any], *, upper: bool = False) -> str:
         raw = text(name)
         value = raw.upper() if upper else raw.lower()
         if value and value not in known:
-            errors[name] = (f"There is no {what} with the code “{raw[:60]}”; "
-                            "that filter was left out.")
+            errors[name] = str(unknown[name]) % {"code": raw[:60]}
             return ""
         return value
 
-    ket = code("ket", taxonomy.kets, "KET area", upper=True)
-    category = code("category", taxonomy.categories, "equipment category")
-    kind = code("kind", taxonomy.kinds, "kind of lab")
-    accreditation = code("accreditation", taxonomy.schemes, "accreditation scheme")
-    country = code("country", country_names(), "country (two letters, ISO 3166)", upper=True)
+    ket = code("ket", taxonomy.kets, upper=True)
+    category = code("category", taxonomy.categories)
+    kind = code("kind", taxonomy.kinds)
+    accreditation = code("accreditation", taxonomy.schemes)
+    country = code("country", country_names(), upper=True)
 
     raw_bookable = text("bookable").lower()
     bookable = raw_bookable in _TRUE
     if raw_bookable not in _TRUE + _FALSE:
-        errors["bookable"] = (f"“{raw_bookable[:20]}” is not yes or no; use bookable=1 to "
-                              "show only labs with bookable equipment.")
+        errors["bookable"] = _("“%(value)s” is not yes or no; use bookable=1 to show only "
+                               "labs with bookable equipment.", value=raw_bookable[:20])
 
     radius_km: float | None = None
     raw_radius = text("radius_km")
@@ -257,28 +275,29 @@ def parse_query(args: Mapping[str, str]) -> tuple[SearchQuery, dict[str, str]]:
         if math.isfinite(value) and MIN_RADIUS_KM <= value <= MAX_RADIUS_KM:
             radius_km = value
         else:
-            errors["radius_km"] = (
-                f"The radius must be a number of kilometres from {MIN_RADIUS_KM:g} to "
-                f"{MAX_RADIUS_KM:g}; “{raw_radius[:20]}” is not, so "
-                f"{DEFAULT_RADIUS_KM:g} km was used.")
+            errors["radius_km"] = _(
+                "The radius must be a number of kilometres from %(min)s to %(max)s; "
+                "“%(value)s” is not, so %(default)s km was used.", min=f"{MIN_RADIUS_KM:g}",
+                max=f"{MAX_RADIUS_KM:g}", value=raw_radius[:20],
+                default=f"{DEFAULT_RADIUS_KM:g}")
 
     near = text("near")[:MAX_NEAR_LENGTH]
     place = None
     if near:
         place = geo.geocode(near)
         if place is None:
-            errors["near"] = (f"No place called “{near}” was found, so the distance filter "
-                              "was left out. Try a town or city name.")
+            errors["near"] = _("No place called “%(place)s” was found, so the distance "
+                               "filter was left out. Try a town or city name.", place=near)
             near = ""
 
     sort = text("sort").lower() or "relevance"
     if sort not in SORTS:
-        errors["sort"] = (f"“{sort[:20]}” is not a way to sort; choose relevance, distance "
-                          "or name.")
+        errors["sort"] = _("“%(value)s” is not a way to sort; choose relevance, distance "
+                           "or name.", value=sort[:20])
         sort = "relevance"
     elif sort == "distance" and not near:
-        errors.setdefault("sort", "Sorting by distance needs a place in “near”; "
-                                  "the labs are sorted by name.")
+        errors.setdefault("sort", _("Sorting by distance needs a place in “near”; "
+                                    "the labs are sorted by name."))
         sort = "relevance"
 
     page = 1
@@ -289,14 +308,15 @@ def parse_query(args: Mapping[str, str]) -> tuple[SearchQuery, dict[str, str]]:
         except ValueError:
             page = 0
         if not 1 <= page <= MAX_PAGE:
-            errors["page"] = (f"The page must be a whole number from 1 to {MAX_PAGE:,}; "
-                              f"“{raw_page[:20]}” is not, so the first page is shown.")
+            errors["page"] = _("The page must be a whole number from 1 to %(max)s; "
+                               "“%(value)s” is not, so the first page is shown.",
+                               max=f"{MAX_PAGE:,}", value=raw_page[:20])
             page = 1
 
     network = text("network").lower()[:120]
     if network and not network.replace("-", "").isalnum():
-        errors["network"] = (f"There is no network “{network[:60]}”; that filter was left "
-                             "out.")
+        errors["network"] = _("There is no network “%(name)s”; that filter was left out.",
+                              name=network[:60])
         network = ""
     available_from, available_to, hours = _parse_availability(args, errors)
     query = SearchQuery(network=network,
@@ -339,20 +359,22 @@ def _parse_availability(args: Mapping[str, str], errors: dict[str, str]
         return None, None, None
     today = clock.utcnow().date()
     days: dict[str, date] = {}
-    for name, what in (("available_from", "first"), ("available_to", "last")):
+    for name in ("available_from", "available_to"):
         if not raw[name]:
-            errors[name] = (f"Give the {what} day too: “free for some hours” needs both "
-                            "dates; that filter was left out.")
+            errors[name] = (_("Give the first day too: “free for some hours” needs both "
+                              "dates; that filter was left out.") if name == "available_from"
+                            else _("Give the last day too: “free for some hours” needs both "
+                                   "dates; that filter was left out."))
             continue
         try:
-            days[name] = parse_day(raw[name], message=f"“{raw[name]}” is not a date; use the "
-                                                      "form 2026-03-02.")
+            days[name] = parse_day(raw[name], message=_("“%(value)s” is not a date; use the "
+                                                        "form 2026-03-02.", value=raw[name]))
         except DateOutOfRange as exc:
             # The search's own window (today to two years ahead) is narrower: its check
             # below refuses the day in those words, before any arithmetic with it.
             days[name] = exc.day
         except ValueError as exc:
-            errors[name] = f"{exc} The availability filter was left out."
+            errors[name] = _("%(problem)s The availability filter was left out.", problem=exc)
     hours = 1.0
     if raw["hours"]:
         try:
@@ -360,27 +382,30 @@ def _parse_availability(args: Mapping[str, str], errors: dict[str, str]
         except ValueError:
             hours = math.nan
         if not (math.isfinite(hours) and hours > 0):
-            errors["hours"] = (f"The hours must be a number above 0; “{raw['hours'][:20]}” is "
-                               "not. The availability filter was left out.")
+            errors["hours"] = _("The hours must be a number above 0; “%(value)s” is not. The "
+                                "availability filter was left out.", value=raw["hours"][:20])
     if len(days) < 2 or "hours" in errors:
         return None, None, None
     first, last = days["available_from"], days["available_to"]
     if first < today:
-        errors["available_from"] = (f"{first:%Y-%m-%d} is in the past; choose today or a later "
-                                    "day. The availability filter was left out.")
+        errors["available_from"] = _("%(day)s is in the past; choose today or a later day. "
+                                     "The availability filter was left out.",
+                                     day=f"{first:%Y-%m-%d}")
     elif last < first:
-        errors["available_to"] = (f"The last day ({last:%Y-%m-%d}) is before the first "
-                                  f"({first:%Y-%m-%d}). The availability filter was left out.")
+        errors["available_to"] = _("The last day (%(last)s) is before the first (%(first)s). "
+                                   "The availability filter was left out.",
+                                   last=f"{last:%Y-%m-%d}", first=f"{first:%Y-%m-%d}")
     elif (last - first).days + 1 > MAX_SPAN_DAYS:
-        errors["available_to"] = (f"Search at most {MAX_SPAN_DAYS} days at a time "
-                                  f"({(last - first).days + 1} asked). The availability filter "
-                                  "was left out.")
+        errors["available_to"] = _("Search at most %(max)s days at a time (%(asked)s asked). "
+                                   "The availability filter was left out.",
+                                   max=MAX_SPAN_DAYS, asked=(last - first).days + 1)
     elif (last - today).days > MAX_AHEAD_DAYS:
-        errors["available_to"] = ("No lab takes bookings that far ahead (two years at most). "
-                                  "The availability filter was left out.")
+        errors["available_to"] = _("No lab takes bookings that far ahead (two years at most). "
+                                   "The availability filter was left out.")
     elif hours > ((last - first).days + 1) * 24:
-        errors["hours"] = (f"{hours:g} hours do not fit between {first:%Y-%m-%d} and "
-                           f"{last:%Y-%m-%d}. The availability filter was left out.")
+        errors["hours"] = _("%(hours)s hours do not fit between %(first)s and %(last)s. The "
+                            "availability filter was left out.", hours=f"{hours:g}",
+                            first=f"{first:%Y-%m-%d}", last=f"{last:%Y-%m-%d}")
     else:
         return first, last, hours
     return None, None, None
