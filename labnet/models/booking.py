@@ -17,6 +17,7 @@ from enum import StrEnum
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Numeric, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from labnet.i18n import _l
 from labnet.models.base import Base, TimestampMixin
 from labnet.models.equipment import Equipment
 from labnet.models.lab import Lab
@@ -34,8 +35,16 @@ class BookingStatus(StrEnum):
     NO_SHOW = "no_show"
 
 
-# The rate a booking was priced at (``Booking.rate_kind``), in words.
-RATE_KIND_LABELS = {"academic": "academic rate", "sme": "SME rate", "industry": "industry rate"}
+# The rate a booking was priced at (``Booking.rate_kind``), in words (read in the reader's
+# language).
+RATE_KIND_LABELS = {"academic": _l("academic rate"), "sme": _l("SME rate"),
+                    "industry": _l("industry rate")}
+# A booking's status in words, for messages (templates: ``bookings/_units.html``).
+BOOKING_STATUS_LABELS = {
+    "pending": _l("pending"), "confirmed": _l("confirmed"), "rejected": _l("rejected"),
+    "cancelled": _l("cancelled"), "expired": _l("expired"), "completed": _l("completed"),
+    "no_show": _l("no show"),
+}
 
 # Only these hold their slot; every other state frees it.
 ACTIVE_STATUSES = (BookingStatus.PENDING, BookingStatus.CONFIRMED)

@@ -8,6 +8,8 @@ organisation and the lab's managers); the rules are the booking service's.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -18,16 +20,21 @@ from labnet.blueprints.helpers import apply_violation, commit_or_show
 from labnet.dates import parse_day, parse_local_datetime
 from labnet.errors import RuleViolation, SlotTaken
 from labnet.extensions import db
+from labnet.i18n import _
 from labnet.models import Booking, BookingStatus, Equipment, User
 from labnet.services.booking import availability, engine, reminders
 from labnet.services.booking.availability import local_to_utc, utc_to_local
 from labnet.services.common import audit
+from labnet.templating import localtime
 
 STATUS_BADGES = {
     "pending": "warning", "confirmed": "success", "rejected": "danger",
     "cancelled": "secondary", "expired": "secondary", "completed": "primary",
     "no_show": "dark",
 }
+# The wall-clock time the booking form's hint shows as an example (in each language's own
+# format: "2026-03-04 09:00" in English).
+EXAMPLE_TIME = datetime(2026, 3, 4, 9, 0, tzinfo=UTC)
 
 
 def _equipment(equipment_id: int) -> Equipment:
@@ -49,6 +56,7 @@ def _book_page(item: Equipment, form: BookingForm, quote=None, status: int = 200
         "bookings/create.html", item=item, lab=item.lab, form=form, quote=quote, zone=zone,
         folds={name: choices for name, choices in folds.items() if choices},
         is_sme=bool(org and org.is_sme), hours_text=availability.describe_hours(hours, zone),
+        example_at=EXAMPLE_TIME,
     ), status
 
 
@@ -95,12 +103,14 @@ def create(equipment_id: int):
         return _book_page(item, form, status=exc.code)
     db.session.commit()
     if booking.status == BookingStatus.CONFIRMED:
-        flash(f"Booking {booking.reference} is confirmed.", "success")
+        flash(_("Booking %(ref)s is confirmed.", ref=booking.reference), "success")
+    elif booking.hold_until:
+        flash(_("Request %(ref)s sent. It is pending until the lab decides (the slot is held "
+                "until %(until)s lab time).", ref=booking.reference,
+                until=localtime(booking.hold_until, zone)), "info")
     else:
-        hold = utc_to_local(booking.hold_until, zone) if booking.hold_until else None
-        flash(f"Request {booking.reference} sent. It is pending until the lab decides"
-              + (f" (the slot is held until {hold:%Y-%m-%d %H:%M} lab time)." if hold else "."),
-              "info")
+        flash(_("Request %(ref)s sent. It is pending until the lab decides.",
+                ref=booking.reference), "info")
     return redirect(url_for("bookings.detail", booking_id=booking.id))
 
 
@@ -112,13 +122,14 @@ def availability_json(equipment_id: int):
     raw = request.args.get("week", "")
     if raw:
         try:
-            week = parse_day(raw[:10], message="Give the week as a date, like 2026-03-02.")
+            week = parse_day(raw[:10], message=_("Give the week as a date, like 2026-03-02."))
         except ValueError as exc:
             return jsonify({"errors": {"week": [str(exc)]}}), 422
     else:
         week = utc_to_local(now, item.lab.timezone).date()
     if abs((week - now.date()).days) > 5 * 366:
-        return jsonify({"errors": {"week": ["Choose a week within five years of today."]}}), 422
+        return jsonify({"errors": {"week": [_("Choose a week within five years of today.")]}}), \
+            422
     view = availability.week_view(item, week, now=now)
     return jsonify({
         "equipment": view.equipment_id, "zone": view.zone, "unit": view.unit,
@@ -161,7 +172,7 @@ def _detail_page(booking: Booking, form: CancelForm, status: int = 200):
     upcoming = engine.is_upcoming(booking, now)
     return render_template(
         "bookings/detail.html", booking=booking, history=audit.list_history("booking", booking.id),
-        form=form, badges=STATUS_BADGES, upcoming=upcoming,
+        form=form, badges=STATUS_BADGES, upcoming=upcoming, reason_text=engine.reason_text,
         # Past and closed bookings offer no cancel button (nor a calendar file).
         may_cancel=upcoming and permissions.can_cancel_booking(current_user, booking, now),
         deadline=permissions.booking_cancel_deadline(booking),
@@ -185,7 +196,7 @@ def cancel(booking_id: int):
         current_user, booking.id, form.reason.data or "", now=clock.utcnow()))
     if not cancelled:
         return _detail_page(_load(booking_id), form, status=cancelled.refusal.code)
-    flash(f"Booking {booking.reference} is cancelled.", "success")
+    flash(_("Booking %(ref)s is cancelled.", ref=booking.reference), "success")
     return redirect(url_for("bookings.detail", booking_id=booking.id))
 
 
@@ -237,8 +248,9 @@ def ics(booking_id: int):
     event.add("dtstart", utc_to_local(booking.start_at, zone))
     event.add("dtend", utc_to_local(booking.end_at, zone))
     event.add("summary", f"{booking.equipment.name} ({booking.reference})")
-    event.add("description", f"{booking.reference} at {booking.lab.name}\n"
-                             f"Purpose: {booking.purpose}")
+    event.add("description", _("%(ref)s at %(lab)s\nPurpose: %(purpose)s",
+                               ref=booking.reference, lab=booking.lab.name,
+                               purpose=booking.purpose))
     event.add("location", booking.lab.name)
     status = {"confirmed": "CONFIRMED", "pending": "TENTATIVE",
               "completed": "CONFIRMED"}.get(booking.status, "CANCELLED")

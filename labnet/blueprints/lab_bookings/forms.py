@@ -17,9 +17,10 @@ from wtforms.validators import InputRequired, Length, Optional
 from labnet.blueprints.fields import BoundedDateTimeLocalField
 from labnet.blueprints.helpers import choices
 from labnet.blueprints.manage.forms import no_nul, one_line, strip
+from labnet.i18n import _l
 
 LOCAL_FORMAT = "%Y-%m-%dT%H:%M"
-WHEN = "Enter a date and time."
+WHEN = _l("Enter a date and time.")
 
 
 class ActionForm(FlaskForm):
@@ -27,19 +28,19 @@ class ActionForm(FlaskForm):
 
 
 class ReasonForm(FlaskForm):
-    reason = TextAreaField("Reason (sent to the requester)",
+    reason = TextAreaField(_l("Reason (sent to the requester)"),
                            validators=[Length(max=2000), no_nul], filters=[strip])
 
 
-AMOUNT = "Give an amount like 1250.00."
+AMOUNT = _l("Give an amount like 1250.00.")
 
 
 class ApproveForm(FlaskForm):
     """The price the booking is confirmed at: empty means the estimate."""
 
-    final_price = DecimalField("Final price (excl. VAT)", places=2, validators=[Optional()],
+    final_price = DecimalField(_l("Final price (excl. VAT)"), places=2, validators=[Optional()],
                                render_kw={"inputmode": "decimal"})
-    price_reason = StringField("Why it differs from the estimate (the customer reads it)",
+    price_reason = StringField(_l("Why it differs from the estimate (the customer reads it)"),
                                validators=[Length(max=500), one_line], filters=[strip])
 
 
@@ -47,11 +48,11 @@ class UsageForm(FlaskForm):
     """What a completed booking used: empty hours mean the booked length, an empty amount
     the one computed from the rate applied."""
 
-    actual_hours = DecimalField("Hours actually used", places=2, validators=[Optional()],
+    actual_hours = DecimalField(_l("Hours actually used"), places=2, validators=[Optional()],
                                 render_kw={"inputmode": "decimal"})
-    charged = DecimalField("Amount charged (excl. VAT)", places=2, validators=[Optional()],
+    charged = DecimalField(_l("Amount charged (excl. VAT)"), places=2, validators=[Optional()],
                            render_kw={"inputmode": "decimal"})
-    charge_reason = StringField("Why another amount than the computed one",
+    charge_reason = StringField(_l("Why another amount than the computed one"),
                                 validators=[Length(max=500), one_line], filters=[strip])
 
 
@@ -61,35 +62,35 @@ class UsageExportForm(FlaskForm):
     class Meta:
         csrf = False
 
-    month = StringField("Month", validators=[Length(max=7)])
-    organisation = SelectField("Customer organisation", validate_choice=False)
+    month = StringField(_l("Month"), validators=[Length(max=7)])
+    organisation = SelectField(_l("Customer organisation"), validate_choice=False)
 
 
 class ShortenForm(FlaskForm):
-    start_at = BoundedDateTimeLocalField("New start (lab time)", format=LOCAL_FORMAT,
+    start_at = BoundedDateTimeLocalField(_l("New start (lab time)"), format=LOCAL_FORMAT,
                                          validators=[InputRequired(WHEN)])
-    end_at = BoundedDateTimeLocalField("New end (lab time)", format=LOCAL_FORMAT,
+    end_at = BoundedDateTimeLocalField(_l("New end (lab time)"), format=LOCAL_FORMAT,
                                        validators=[InputRequired(WHEN)])
 
 
 class BlackoutForm(FlaskForm):
-    equipment_id = SelectField("What is unavailable", validate_choice=False)
-    start_at = BoundedDateTimeLocalField("From (lab time)", format=LOCAL_FORMAT,
+    equipment_id = SelectField(_l("What is unavailable"), validate_choice=False)
+    start_at = BoundedDateTimeLocalField(_l("From (lab time)"), format=LOCAL_FORMAT,
                                          validators=[InputRequired(WHEN)])
-    end_at = BoundedDateTimeLocalField("Until (lab time)", format=LOCAL_FORMAT,
+    end_at = BoundedDateTimeLocalField(_l("Until (lab time)"), format=LOCAL_FORMAT,
                                        validators=[InputRequired(WHEN)])
-    reason = StringField("Reason (bookers see it)", validators=[Length(max=300), one_line],
+    reason = StringField(_l("Reason (bookers see it)"), validators=[Length(max=300), one_line],
                          filters=[strip])
     affected_action = RadioField(
-        "Bookings in this period", validate_choice=False, validators=[Optional()],
-        choices=choices([("keep", "Keep them (the requesters are told of the blackout)"),
-                         ("cancel", "Cancel them (the requesters are told why)")]))
+        _l("Bookings in this period"), validate_choice=False, validators=[Optional()],
+        choices=choices([("keep", _l("Keep them (the requesters are told of the blackout)")),
+                         ("cancel", _l("Cancel them (the requesters are told why)"))]))
     # The bookings the manager was shown: the choice applies to exactly these.
     seen_ids = HiddenField()
 
 
 class MailModeForm(FlaskForm):
     mail_mode = RadioField(
-        "How e-mail reaches you", validate_choice=False,
-        choices=choices([("immediate", "At once: each message when it happens"),
-                         ("digest", "Daily digest: one message a day with everything")]))
+        _l("How e-mail reaches you"), validate_choice=False,
+        choices=choices([("immediate", _l("At once: each message when it happens")),
+                         ("digest", _l("Daily digest: one message a day with everything"))]))

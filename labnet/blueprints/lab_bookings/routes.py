@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from babel.dates import format_date
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -32,6 +33,7 @@ from labnet.converters import parse_id
 from labnet.dates import FIRST_YEAR, LAST_YEAR, DateOutOfRange, parse_day
 from labnet.errors import RuleViolation
 from labnet.extensions import db, login_manager
+from labnet.i18n import _, current_language, locale_object
 from labnet.models import Lab
 from labnet.models.booking import Booking
 from labnet.services.accounts import rules as accounts
@@ -95,7 +97,7 @@ def _refused(exc: RuleViolation):
 
 
 def _expired_form():
-    flash("The form had expired; nothing changed. Please try again.", "warning")
+    flash(_("The form had expired; nothing changed. Please try again."), "warning")
     return redirect(url_for(".queue"))
 
 
@@ -118,10 +120,10 @@ def approve(booking_id: int):
         db.session.rollback()
         apply_violation(form, exc)
         return _queue_page({("approve", booking.id): form}, exc.code)
-    return _done(f"{booking.reference} is confirmed; the requester was told.")
+    return _done(_("%(ref)s is confirmed; the requester was told.", ref=booking.reference))
 
 
-def _with_reason(booking_id: int, kind: str, action: Any, message: str):
+def _with_reason(booking_id: int, kind: str, action: Any, message: Any):
     booking = _decidable(booking_id)
     form = ReasonForm()
     if form.validate_on_submit():
@@ -133,20 +135,22 @@ def _with_reason(booking_id: int, kind: str, action: Any, message: str):
                 return _refused(exc)
             apply_violation(form, exc)
         else:
-            return _done(message.format(ref=booking.reference))
+            return _done(message(booking.reference))
     return _queue_page({(kind, booking.id): form}, 422)
 
 
 @bp.post("/<int:booking_id>/reject")
 def reject(booking_id: int):
     return _with_reason(booking_id, "reject", service.reject_booking,
-                        "{ref} was rejected; the requester was told why.")
+                        lambda ref: _("%(ref)s was rejected; the requester was told why.",
+                                      ref=ref))
 
 
 @bp.post("/<int:booking_id>/cancel")
 def cancel(booking_id: int):
     return _with_reason(booking_id, "cancel", service.cancel_booking,
-                        "{ref} was cancelled; the requester was told why.")
+                        lambda ref: _("%(ref)s was cancelled; the requester was told why.",
+                                      ref=ref))
 
 
 @bp.post("/<int:booking_id>/no-show")
@@ -158,7 +162,7 @@ def no_show(booking_id: int):
         service.mark_no_show(_actor(), booking.id, now=clock.utcnow())
     except RuleViolation as exc:
         return _refused(exc)
-    return _done(f"{booking.reference} is recorded as a no-show.")
+    return _done(_("%(ref)s is recorded as a no-show.", ref=booking.reference))
 
 
 @bp.post("/<int:booking_id>/ask-proof")
@@ -170,9 +174,9 @@ def ask_proof(booking_id: int):
         sme_proof.ask_for_sme_proof(_actor(), booking.id, now=clock.utcnow())
     except RuleViolation as exc:
         return _refused(exc)
-    return _done(f"Proof of the SME size class was asked for {booking.reference}: the "
-                 "requester and their organisation's admins were told what to send to the "
-                 "LabNet admins.")
+    return _done(_("Proof of the SME size class was asked for %(ref)s: the requester and "
+                   "their organisation's admins were told what to send to the LabNet admins.",
+                   ref=booking.reference))
 
 
 @bp.route("/<int:booking_id>/shorten", methods=["GET", "POST"])
@@ -193,7 +197,8 @@ def shorten(booking_id: int):
             service.shorten_booking(_actor(), booking.id, start, end, now=clock.utcnow())
 
         if commit_or_show(form, shorten):
-            flash(f"{booking.reference} was shortened; the requester was told.", "success")
+            flash(_("%(ref)s was shortened; the requester was told.", ref=booking.reference),
+                  "success")
             return redirect(url_for(".queue"))
     return render_template("lab_bookings/shorten.html", booking=booking, form=form,
                            zone=zone), (422 if form.errors else 200)
@@ -221,7 +226,7 @@ def record_usage(booking_id: int):
                                now=clock.utcnow())
 
         if commit_or_show(form, record):
-            flash(f"Usage of {booking.reference} is recorded.", "success")
+            flash(_("Usage of %(ref)s is recorded.", ref=booking.reference), "success")
             return redirect(url_for(".queue"))
     return render_template(
         "lab_bookings/usage_record.html", booking=booking, form=form,
@@ -233,7 +238,7 @@ def _usage_export() -> tuple[UsageExportForm, date | None, int | None, list[tupl
     permissions.require(permissions.can_export_usage, current_user)
     form = UsageExportForm(request.args)
     customers = usage.customer_organisations(_actor())
-    form.organisation.choices = [("", "All customers")] + [(str(i), n) for i, n in customers]
+    form.organisation.choices = [("", _("All customers"))] + [(str(i), n) for i, n in customers]
     today = clock.utcnow().date()
     month = organisation = None
     try:
@@ -243,7 +248,7 @@ def _usage_export() -> tuple[UsageExportForm, date | None, int | None, list[tupl
     if form.organisation.data:
         organisation = parse_id(form.organisation.data)
         if organisation not in {i for i, _n in customers}:
-            form.organisation.errors = ["Choose a customer from the list."]
+            form.organisation.errors = [_("Choose a customer from the list.")]
             organisation = None
     return form, month, organisation, customers
 
@@ -278,10 +283,10 @@ def _week_start(value: str | None, zone: str) -> date:
     today = utc_to_local(clock.utcnow(), zone).date()
     if value:
         try:
-            today = parse_day(value, message="Give the week as YYYY-MM-DD.")
+            today = parse_day(value, message=_("Give the week as YYYY-MM-DD."))
         except DateOutOfRange:
-            abort(400, f"Give the week as a date between the years {FIRST_YEAR} and "
-                       f"{LAST_YEAR}.")
+            abort(400, _("Give the week as a date between the years %(first)s and %(last)s.",
+                         first=FIRST_YEAR, last=LAST_YEAR))
         except ValueError as exc:
             abort(400, str(exc))
     return today - timedelta(days=today.weekday())
@@ -313,8 +318,18 @@ def calendar(slug: str):
                 closed.setdefault((bo.equipment_id, n), []).append(bo)
     return render_template(
         "lab_bookings/calendar.html", lab=lab, days=days, equipment=equipment, grid=grid,
+        week_label=_day_text(monday, "medium"), day_labels=[_day_text(d, "EEE dd MMM")
+                                                            for d in days],
         closed=closed, zone=zone, previous=monday - timedelta(days=7),
         following=monday + timedelta(days=7))
+
+
+def _day_text(day: date, pattern: str) -> str:
+    """A day in the current language: ISO ("2026-03-02") or "Mon 02 Mar" in English, the
+    language's own medium date or weekday-day-month pattern in the others."""
+    if current_language() == "en":
+        return day.isoformat() if pattern == "medium" else day.strftime("%a %d %b")
+    return str(format_date(day, pattern, locale=locale_object()))
 
 
 # --- blackouts ---------------------------------------------------------------------------
@@ -322,7 +337,7 @@ def calendar(slug: str):
 
 def _equipment_choices(lab: Lab):
     rows = service.equipment_names(lab, in_service_only=True)
-    return choices([("", "The whole lab"), *((str(i), name) for i, name in rows)])
+    return choices([("", _("The whole lab")), *((str(i), name) for i, name in rows)])
 
 
 @bp.route("/labs/<slug>/blackouts", methods=["GET", "POST"])
@@ -355,7 +370,7 @@ def blackouts(slug: str):
             apply_violation(form, exc)
         else:
             db.session.commit()
-            flash("The blackout was added.", "success")
+            flash(_("The blackout was added."), "success")
             return redirect(url_for(".blackouts", slug=lab.slug))
     if form.errors:
         status = 422
@@ -372,7 +387,7 @@ def delete_blackout(blackout_id: int):
     lab = service.remove_blackout(_actor(), blackout_id, now=clock.utcnow())
     slug = lab.slug
     db.session.commit()
-    flash("The blackout was removed; the period can be booked again.", "success")
+    flash(_("The blackout was removed; the period can be booked again."), "success")
     return redirect(url_for(".blackouts", slug=slug))
 
 
@@ -385,7 +400,7 @@ def notifications():
                         else {"mail_mode": current_user.mail_mode})
     if form.validate_on_submit() and commit_or_show(form, lambda: accounts.set_mail_mode(
             _actor(), form.mail_mode.data or "", now=clock.utcnow())):
-        flash("Your e-mail preference was saved.", "success")
+        flash(_("Your e-mail preference was saved."), "success")
         return redirect(url_for(".notifications"))
     return render_template("lab_bookings/notifications.html", form=form), \
         (422 if form.errors else 200)

@@ -8,32 +8,33 @@ from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, 
 from wtforms.validators import Length
 
 from labnet.blueprints.manage.forms import no_nul, one_line, strip
+from labnet.i18n import _l
 from labnet.services.meetings.rules import MESSAGE_LIMIT, NOTE_LIMIT, TEXT_LIMIT
 
-TOO_LONG = "This text is too long: at most %(max)d characters."
+TOO_LONG = _l("This text is too long: at most %(max)d characters.")
 
 
 class ProfileForm(FlaskForm):
-    offer = TextAreaField("What you offer (skills, equipment, services, results)",
+    offer = TextAreaField(_l("What you offer (skills, equipment, services, results)"),
                           filters=[strip],
                           validators=[Length(max=TEXT_LIMIT, message=TOO_LONG), no_nul])
-    looking_for = TextAreaField("What you look for (partners, technologies, pilots)",
+    looking_for = TextAreaField(_l("What you look for (partners, technologies, pilots)"),
                                 filters=[strip],
                                 validators=[Length(max=TEXT_LIMIT, message=TOO_LONG), no_nul])
-    ket_codes = SelectMultipleField("KET areas (up to five)", validate_choice=False)
-    project_id = SelectField("The project you come for", validate_choice=False)
+    ket_codes = SelectMultipleField(_l("KET areas (up to five)"), validate_choice=False)
+    project_id = SelectField(_l("The project you come for"), validate_choice=False)
 
 
 class MeetingRequestForm(FlaskForm):
     invitee = HiddenField()
-    slot = SelectField("Slot", validate_choice=False)
-    message = TextAreaField("Message (optional)", filters=[strip],
+    slot = SelectField(_l("Slot"), validate_choice=False)
+    message = TextAreaField(_l("Message (optional)"), filters=[strip],
                             validators=[Length(max=MESSAGE_LIMIT, message=TOO_LONG), no_nul])
 
 
 class AnswerForm(FlaskForm):
     answer = HiddenField()
-    answer_note = StringField("Note (optional)", filters=[strip],
+    answer_note = StringField(_l("Note (optional)"), filters=[strip],
                               validators=[Length(max=NOTE_LIMIT, message=TOO_LONG), one_line])
 
 

@@ -27,6 +27,7 @@ from labnet.blueprints.meetings.forms import (
 )
 from labnet.converters import parse_id
 from labnet.errors import NotFound
+from labnet.i18n import _, data_name
 from labnet.models.events import Event
 from labnet.services.catalogue.taxonomy import ket_names
 from labnet.services.meetings import pages
@@ -38,10 +39,16 @@ def _actor():
     return current_user._get_current_object()
 
 
+def _ket_choices() -> list[tuple[str, str]]:
+    """(code, name) of the KET areas, names in the current language, sorted by name."""
+    return sorted(((code, data_name("ket_areas", code, name))
+                   for code, name in ket_names().items()), key=lambda kv: kv[1])
+
+
 def _profile_form(form: ProfileForm, event: Event) -> ProfileForm:
-    form.ket_codes.choices = choices(sorted(ket_names().items(), key=lambda kv: kv[1]))
+    form.ket_codes.choices = choices(_ket_choices())
     form.project_id.choices = choices(
-        [("", "None"), *((str(pid), label) for pid, label
+        [("", _("None")), *((str(pid), label) for pid, label
                          in service.partner_projects(_actor().organisation_id))])
     return form
 
@@ -71,7 +78,7 @@ def _page(event: Event, *, profile_form: ProfileForm | None = None,
         profile_form=profile_form, request_form=request_form, request_for=request_for,
         answer_form=answer_form, answer_for=answer_for, action_form=ActionForm(),
         slot_text=lambda s: pages.slot_text(event, s.start, s.end), ket=ket,
-        ket_choices=sorted(ket_names().items(), key=lambda kv: kv[1]),
+        ket_choices=_ket_choices(),
         zone=event.timezone), status
 
 
@@ -104,11 +111,11 @@ def profile(slug: str):
         ket_codes=tuple(form.ket_codes.data or ()),
         project_id=parse_id(project) if project else None)
     if project and fields.project_id is None:
-        form.project_id.errors = ["Choose one of the projects your organisation is a "
-                                  "partner of."]
+        form.project_id.errors = [_("Choose one of the projects your organisation is a "
+                                    "partner of.")]
     elif form.validate_on_submit() and commit_or_show(form, lambda: service.save_profile(
             _actor(), event, fields, now=clock.utcnow())):
-        flash("Your profile is on the Meet page.", "success")
+        flash(_("Your profile is on the Meet page."), "success")
         return redirect(url_for(".meet", slug=slug))
     return _page(event, profile_form=form, status=422)
 
@@ -127,7 +134,7 @@ def ask(slug: str):
     return _post(event, form, lambda: service.request_meeting(
         _actor(), event, invitee, parse_slot(form.slot.data or ""), form.message.data or "",
         now=clock.utcnow()), fields=("slot", "message"),
-        done="Your request is sent; you will hear by e-mail.", anchor=f"person-{invitee}",
+        done=_("Your request is sent; you will hear by e-mail."), anchor=f"person-{invitee}",
         request_form=form, request_for=invitee)
 
 
@@ -138,13 +145,14 @@ def answer(slug: str, meeting_id: int):
     form = AnswerForm()
     accept = form.answer.data == "accept"
     if form.answer.data not in ("accept", "decline"):
-        form.answer_note.errors = ["Choose accept or decline."]
+        form.answer_note.errors = [_("Choose accept or decline.")]
     if form.answer_note.errors or not form.validate_on_submit():
         return _page(event, answer_form=form, answer_for=meeting_id, status=422)
     return _post(event, form, lambda: service.answer_meeting(
         _actor(), event, meeting_id, accept, form.answer_note.data or "", now=clock.utcnow()),
         fields=("answer_note",), anchor="schedule",
-        done="Meeting accepted: it is in your schedule." if accept else "Meeting declined.",
+        done=_("Meeting accepted: it is in your schedule.") if accept
+        else _("Meeting declined."),
         answer_form=form, answer_for=meeting_id)
 
 
@@ -153,8 +161,8 @@ def answer(slug: str, meeting_id: int):
 def take_back(slug: str, meeting_id: int):
     event = permissions.meet_event_for(_actor(), slug)
     commit_or_flash(ActionForm(), lambda: service.take_back_meeting(
-        _actor(), event, meeting_id, now=clock.utcnow()), done="The meeting is called off; "
-        "the other person is told.")
+        _actor(), event, meeting_id, now=clock.utcnow()),
+        done=_("The meeting is called off; the other person is told."))
     return redirect(url_for(".meet", slug=slug) + "#schedule")
 
 

@@ -22,8 +22,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time, get_day_names
+
 from labnet.errors import RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _, current_language, locale_object
 from labnet.models import (
     ACTIVE_STATUSES,
     Blackout,
@@ -65,9 +68,10 @@ class AmbiguousTime(RuleViolation):
     def __init__(self, field: str, local: datetime, zone: str):
         self.choices = fold_choices(local, zone) or []
         first, second = (label for _fold, label in self.choices)
-        super().__init__(field, f"{local:%Y-%m-%d %H:%M} happens twice in {zone}: the clocks "
-                                f"go back that night. Choose the first ({first}) or the "
-                                f"second ({second}).")
+        super().__init__(field, _(
+            "%(time)s happens twice in %(zone)s: the clocks go back that night. Choose the "
+            "first (%(first)s) or the second (%(second)s).", time=_wall(local), zone=zone,
+            first=first, second=second))
 
 
 def fold_choices(local: datetime, zone: str) -> list[tuple[int, str]] | None:
@@ -97,11 +101,9 @@ def local_to_utc(local: datetime, zone: str, *, field: str = "start_at",
     aware = local.replace(tzinfo=tz, fold=0)
     back = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     if back != local.replace(tzinfo=None, fold=0):
-        raise RuleViolation(
-            field,
-            f"{local:%Y-%m-%d %H:%M} does not exist in {zone}: the clocks jump forward that "
-            "night. Choose another time.",
-        )
+        raise RuleViolation(field, _(
+            "%(time)s does not exist in %(zone)s: the clocks jump forward that night. Choose "
+            "another time.", time=_wall(local), zone=zone))
     if fold is None:
         if fold_choices(local, zone):
             raise AmbiguousTime(field, local, zone)
@@ -122,10 +124,13 @@ def clock_change_note(start: datetime, end: datetime, zone: str) -> str:
     if ls.utcoffset() == le.utcoffset():
         return ""
     hours = (end - start).total_seconds() / 3600
-    way = "back" if (le.utcoffset() or timedelta()) < (ls.utcoffset() or timedelta()) \
-        else "forward"
-    return (f"The clocks go {way} during this booking: {ls:%H:%M} {ls.tzname()} to "
-            f"{le:%H:%M} {le.tzname()} is {hours:g} hours.")
+    values = {"start": f"{ls:%H:%M} {ls.tzname()}", "end": f"{le:%H:%M} {le.tzname()}",
+              "hours": f"{hours:g}"}
+    if (le.utcoffset() or timedelta()) < (ls.utcoffset() or timedelta()):
+        return _("The clocks go back during this booking: %(start)s to %(end)s is %(hours)s "
+                 "hours.", **values)
+    return _("The clocks go forward during this booking: %(start)s to %(end)s is %(hours)s "
+             "hours.", **values)
 
 
 def utc_to_local(at: datetime, zone: str) -> datetime:
@@ -187,24 +192,24 @@ def count_units(start: datetime, end: datetime, unit: str, zone: str) -> int:
     if unit == "hour":
         for field, t in (("start_at", ls), ("end_at", le)):
             if t.minute or t.second or t.microsecond:
-                raise RuleViolation(field, "Bookings of this equipment start and end on the "
-                                           "hour (it is booked by the hour).")
+                raise RuleViolation(field, _("Bookings of this equipment start and end on the "
+                                             "hour (it is booked by the hour)."))
         # Elapsed hours in UTC: a booking across the autumn change really lasts longer.
         return int((end - start).total_seconds() // 3600)
     if unit == "half_day":
         for field, t in (("start_at", ls), ("end_at", le)):
             if t.timetz().replace(tzinfo=None) not in HALF_DAY_STARTS:
-                raise RuleViolation(field, "This equipment is booked by the half day: start "
-                                           "and end at 00:00 or 12:00 (lab time).")
+                raise RuleViolation(field, _("This equipment is booked by the half day: start "
+                                             "and end at 00:00 or 12:00 (lab time)."))
         days = (le.date() - ls.date()).days
         return days * 2 + (1 if le.hour == 12 else 0) - (1 if ls.hour == 12 else 0)
     if unit == "day":
         for field, t in (("start_at", ls), ("end_at", le)):
             if t.timetz().replace(tzinfo=None) != time(0):
-                raise RuleViolation(field, "This equipment is booked by the day: from "
-                                           "midnight to midnight (lab time).")
+                raise RuleViolation(field, _("This equipment is booked by the day: from "
+                                             "midnight to midnight (lab time)."))
         return (le.date() - ls.date()).days
-    raise RuleViolation("unit", f"Unknown booking unit {unit!r}.")
+    raise RuleViolation("unit", _("Unknown booking unit %(unit)r.", unit=unit))
 
 
 def within_opening_hours(
@@ -232,7 +237,7 @@ def within_opening_hours(
 
 def describe_hours(hours: Sequence[tuple[int, time, time]], zone: str) -> str:
     """Opening hours in words for refusal messages: 'Mon–Fri 08:00–12:00, 13:00–17:00'."""
-    names = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    names = _day_names()
     per_day: dict[int, str] = {}
     for weekday, opens, closes in sorted(hours):
         text = f"{opens:%H:%M}–{closes:%H:%M}"
@@ -246,7 +251,27 @@ def describe_hours(hours: Sequence[tuple[int, time, time]], zone: str) -> str:
     parts = [
         (names[a] if a == b else f"{names[a]}–{names[b]}") + f" {text}" for a, b, text in groups
     ]
-    return "; ".join(parts) + f" ({zone})" if parts else f"closed every day ({zone})"
+    return "; ".join(parts) + f" ({zone})" if parts else _("closed every day (%(zone)s)",
+                                                                zone=zone)
+
+
+def _day_names() -> tuple[str, ...]:
+    """Monday to Sunday, abbreviated, in the current language ("Mon" … "Sun" in English)."""
+    if current_language() == "en":
+        return ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+    names = get_day_names("abbreviated", locale=locale_object())
+    return tuple(str(names[i]) for i in range(7))
+
+
+def _wall(local: datetime) -> str:
+    """A naive lab wall-clock time in the current language's format (ISO order in
+    English)."""
+    if current_language() == "en":
+        return f"{local:%Y-%m-%d %H:%M}"
+    locale = locale_object()
+    return str(locale.datetime_formats["medium"]).format(
+        format_time(local.time(), "short", locale=locale),
+        format_date(local.date(), "medium", locale=locale))
 
 
 # Week view (the booking calendar) -----------------------------------------------------------

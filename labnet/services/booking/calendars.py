@@ -33,8 +33,9 @@ from sqlalchemy.orm import joinedload
 from labnet import security
 from labnet.errors import NotFound
 from labnet.extensions import db
+from labnet.i18n import _, force_locale, language_of
 from labnet.models import Equipment, EquipmentStatus, Lab, LabManager, User
-from labnet.models.booking import Booking, BookingStatus
+from labnet.models.booking import BOOKING_STATUS_LABELS, Booking, BookingStatus
 from labnet.models.user import CalendarFeed
 from labnet.permissions import can_manage_lab
 from labnet.services.training.calendar import add_registered_events
@@ -110,7 +111,8 @@ def ensure_feeds(actor: User, *, secret: str, now: datetime) -> list[FeedLink]:
                                    CalendarFeed.revoked_at.is_(None))
         .order_by(CalendarFeed.id.desc()))}
     wanted: list[tuple[str, Equipment | None, str]] = [
-        ("organisation", None, f"Bookings of {actor.organisation.name}")]
+        ("organisation", None, _("Bookings of %(organisation)s",
+                                 organisation=actor.organisation.name))]
     wanted += [("equipment", e, f"{e.name} ({e.lab.name})") for e in _feed_equipment(actor)]
     links = []
     for kind, equipment, label in wanted:
@@ -170,21 +172,31 @@ def _event(booking: Booking, feed: CalendarFeed, stamp: datetime) -> icalendar.E
     event.add("dtstart", booking.start_at.astimezone(zone))
     event.add("dtend", booking.end_at.astimezone(zone))
     event.add("status", ICAL_STATUS.get(booking.status, "CANCELLED"))
+    pending = booking.status == BookingStatus.PENDING
+    names = {"equipment": booking.equipment.name, "lab": booking.lab.name,
+             "organisation": booking.organisation.name}
     if feed.kind == "organisation":
-        summary = f"{booking.equipment.name} at {booking.lab.name}"
+        summary = (_("%(equipment)s at %(lab)s (request)", **names) if pending
+                   else _("%(equipment)s at %(lab)s", **names))
     else:
-        summary = f"{booking.equipment.name}: {booking.organisation.name}"
-    if booking.status == BookingStatus.PENDING:
-        summary += " (request)"
+        summary = (_("%(equipment)s: %(organisation)s (request)", **names) if pending
+                   else _("%(equipment)s: %(organisation)s", **names))
     event.add("summary", summary)
     event.add("location", ", ".join(x for x in (booking.lab.name, booking.lab.city) if x))
-    event.add("description", f"{booking.reference} ({booking.status})\n"
-                             f"Purpose: {booking.purpose}")
+    status = str(BOOKING_STATUS_LABELS.get(booking.status, booking.status))
+    event.add("description", _("%(ref)s (%(status)s)\nPurpose: %(purpose)s",
+                               ref=booking.reference, status=status, purpose=booking.purpose))
     return event
 
 
 def build_calendar(feed: CalendarFeed, *, now: datetime) -> bytes:
-    """The feed's VCALENDAR: its bookings ending from :data:`PAST_DAYS` days ago on."""
+    """The feed's VCALENDAR: its bookings ending from :data:`PAST_DAYS` days ago on, written
+    in the language of the feed's owner (a calendar client fetches it without a session)."""
+    with force_locale(language_of(db.session.get(User, feed.user_id))):
+        return _build_calendar(feed, now=now)
+
+
+def _build_calendar(feed: CalendarFeed, *, now: datetime) -> bytes:
     stmt = (select(Booking)
             .options(joinedload(Booking.equipment), joinedload(Booking.lab),
                      joinedload(Booking.organisation))
@@ -192,11 +204,12 @@ def build_calendar(feed: CalendarFeed, *, now: datetime) -> bytes:
             .order_by(Booking.start_at, Booking.id).limit(MAX_ENTRIES))
     if feed.kind == "organisation":
         stmt = stmt.where(Booking.organisation_id == feed.organisation_id)
-        name = "LabNet bookings"
+        name = _("LabNet bookings")
     else:
         stmt = stmt.where(Booking.equipment_id == feed.equipment_id)
         equipment = db.session.get(Equipment, feed.equipment_id)
-        name = f"LabNet: {equipment.name if equipment else 'equipment'}"
+        name = _("LabNet: %(equipment)s",
+                 equipment=equipment.name if equipment else _("equipment"))
     cal = icalendar.Calendar()
     cal.add("prodid", "-//LabNet//Bookings//EN")
     cal.add("version", "2.0")

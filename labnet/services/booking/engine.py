@@ -36,8 +36,15 @@ from sqlalchemy.orm import joinedload, selectinload
 from labnet.dates import RANGE_MESSAGE, in_range
 from labnet.errors import NotFound, PermissionDenied, RuleViolation, SlotTaken
 from labnet.extensions import db
+from labnet.i18n import _, _l, ngettext
 from labnet.models import Equipment, EquipmentMode, EquipmentStatus, Lab, Organisation, User
-from labnet.models.booking import ACTIVE_STATUSES, Blackout, Booking, BookingStatus
+from labnet.models.booking import (
+    ACTIVE_STATUSES,
+    BOOKING_STATUS_LABELS,
+    Blackout,
+    Booking,
+    BookingStatus,
+)
 from labnet.permissions import (
     booking_cancel_deadline,
     can_book,
@@ -133,6 +140,61 @@ def quote(equipment: Equipment, organisation: Organisation | None, start_at: dat
                  total=rate * units, currency=equipment.currency, clock_change=note)
 
 
+def status_text(status: str) -> str:
+    """A booking status in words, in the current language ("no show" for no_show)."""
+    return str(BOOKING_STATUS_LABELS.get(status, status.replace("_", " ")))
+
+
+def _lab_time(at: datetime, zone: str) -> str:
+    """``at`` on the lab's clock, in the current language's format (English: ISO order)."""
+    from labnet.templating import localtime  # the template filter; imported late (cycle)
+
+    return localtime(at, zone)
+
+
+# Reasons stored on a booking by LabNet itself (``decision_reason``, the audit's ``reason``):
+# kept in English in the database and put into the reader's language by
+# :func:`reason_text` when shown.
+EXPIRED_REASON = "Nobody decided before the hold ran out."  # i18n: keep
+NO_SHOW_REASON = "Marked as a no-show by the lab."  # i18n: keep
+BLACKOUT_PREFIX = "Blackout: "  # i18n: keep
+
+
+def reason_text(text: str | None) -> str:
+    """A stored decision reason for people: LabNet's own ones in the current language,
+    what a person typed as it was typed."""
+    text = text or ""
+    if text == EXPIRED_REASON:
+        return _("Nobody decided before the hold ran out.")
+    if text == NO_SHOW_REASON:
+        return _("Marked as a no-show by the lab.")
+    if text.startswith(BLACKOUT_PREFIX):
+        return _("Blackout: %(reason)s", reason=text[len(BLACKOUT_PREFIX):])
+    return text
+
+
+def _too_short(count: int, unit: str) -> str:
+    if unit == "hour":
+        return ngettext("Too short: the minimum is %(num)d hour.",
+                        "Too short: the minimum is %(num)d hours.", count)
+    if unit == "half_day":
+        return ngettext("Too short: the minimum is %(num)d half day.",
+                        "Too short: the minimum is %(num)d half days.", count)
+    return ngettext("Too short: the minimum is %(num)d day.",
+                    "Too short: the minimum is %(num)d days.", count)
+
+
+def _too_long(count: int, unit: str) -> str:
+    if unit == "hour":
+        return ngettext("Too long: the maximum is %(num)d hour.",
+                        "Too long: the maximum is %(num)d hours.", count)
+    if unit == "half_day":
+        return ngettext("Too long: the maximum is %(num)d half day.",
+                        "Too long: the maximum is %(num)d half days.", count)
+    return ngettext("Too long: the maximum is %(num)d day.",
+                    "Too long: the maximum is %(num)d days.", count)
+
+
 def _hours(lab: Lab) -> list[tuple[int, Any, Any]]:
     return [(h.weekday, h.opens_at, h.closes_at) for h in lab.opening_hours]
 
@@ -147,32 +209,33 @@ def check_rules(equipment: Equipment, start_at: datetime, end_at: datetime, *,
     lab = equipment.lab
     zone = lab.timezone
     if equipment.status != EquipmentStatus.ACTIVE:
-        raise RuleViolation("equipment", f"This equipment is not available for booking "
-                                         f"(status: {equipment.status}).")
+        raise RuleViolation("equipment", _("This equipment is not available for booking "
+                                           "(status: %(status)s).", status=equipment.status))
     if equipment.mode == EquipmentMode.REQUEST_ONLY:
-        raise RuleViolation("equipment", "This equipment is used on request only: send the lab "
-                                         "a service request instead of booking a slot.")
+        raise RuleViolation("equipment", _("This equipment is used on request only: send the "
+                                           "lab a service request instead of booking a slot."))
     if end_at <= start_at:
-        raise RuleViolation("end_at", "The end must be after the start.")
+        raise RuleViolation("end_at", _("The end must be after the start."))
     units = count_units(start_at, end_at, equipment.booking_unit, zone)
     if start_at < now + timedelta(hours=lab.min_lead_hours):
         earliest = utc_to_local(now + timedelta(hours=lab.min_lead_hours), zone)
-        raise RuleViolation("start_at", f"Too soon: this lab needs {lab.min_lead_hours} hours' "
-                                        f"notice (earliest {earliest:%Y-%m-%d %H:%M} lab time).")
+        raise RuleViolation("start_at", ngettext(
+            "Too soon: this lab needs %(num)d hour's notice (earliest %(earliest)s lab time).",
+            "Too soon: this lab needs %(num)d hours' notice (earliest %(earliest)s lab time).",
+            lab.min_lead_hours, earliest=_lab_time(earliest, zone)))
     if start_at > now + timedelta(days=lab.max_advance_days):
-        raise RuleViolation("start_at", f"Too far ahead: this lab takes bookings at most "
-                                        f"{lab.max_advance_days} days in advance.")
-    unit_label = equipment.unit_label
+        raise RuleViolation("start_at", ngettext(
+            "Too far ahead: this lab takes bookings at most %(num)d day in advance.",
+            "Too far ahead: this lab takes bookings at most %(num)d days in advance.",
+            lab.max_advance_days))
     if units < equipment.min_units:
-        raise RuleViolation("end_at", f"Too short: the minimum is {equipment.min_units} "
-                                      f"{unit_label}{'s' if equipment.min_units != 1 else ''}.")
+        raise RuleViolation("end_at", _too_short(equipment.min_units, equipment.booking_unit))
     if units > equipment.max_units:
-        raise RuleViolation("end_at", f"Too long: the maximum is {equipment.max_units} "
-                                      f"{unit_label}{'s' if equipment.max_units != 1 else ''}.")
+        raise RuleViolation("end_at", _too_long(equipment.max_units, equipment.booking_unit))
     hours = _hours(lab)
     if not within_opening_hours(start_at, end_at, equipment.booking_unit, hours, zone):
-        raise RuleViolation("start_at", "Outside opening hours: the lab is open "
-                                        f"{describe_hours(hours, zone)}.")
+        raise RuleViolation("start_at", _("Outside opening hours: the lab is open %(hours)s.",
+                                          hours=describe_hours(hours, zone)))
     blackout = db.session.scalar(
         select(Blackout).where(
             Blackout.lab_id == lab.id,
@@ -182,15 +245,10 @@ def check_rules(equipment: Equipment, start_at: datetime, end_at: datetime, *,
         ).limit(1)
     )
     if blackout is not None:
-        a, b = utc_to_local(blackout.start_at, zone), utc_to_local(blackout.end_at, zone)
-        raise RuleViolation("start_at", f"In a blackout: {blackout.reason} "
-                                        f"({a:%Y-%m-%d %H:%M} – {b:%Y-%m-%d %H:%M} lab time).")
+        raise RuleViolation("start_at", _(
+            "In a blackout: %(reason)s (%(start)s – %(end)s lab time).", reason=blackout.reason,
+            start=_lab_time(blackout.start_at, zone), end=_lab_time(blackout.end_at, zone)))
     return units
-
-
-UNMANAGED_BOOKING = ("Booking opens when the lab is managed on LabNet: nobody at {lab} can "
-                     "confirm bookings here yet. Use “Tell me when” on the lab's page to hear "
-                     "when it can.")
 
 
 def require_managed_lab(lab: Lab) -> None:
@@ -200,7 +258,10 @@ def require_managed_lab(lab: Lab) -> None:
     :raises RuleViolation: on ``equipment``, in words that say what to do instead.
     """
     if not is_managed(lab.id):
-        raise RuleViolation("equipment", UNMANAGED_BOOKING.format(lab=lab.name))
+        raise RuleViolation("equipment", _(
+            "Booking opens when the lab is managed on LabNet: nobody at %(lab)s can confirm "
+            "bookings here yet. Use “Tell me when” on the lab's page to hear when it can.",
+            lab=lab.name))
 
 
 def _overlap_exists(equipment: Equipment, start_at: datetime, end_at: datetime,
@@ -217,15 +278,16 @@ def _overlap_exists(equipment: Equipment, start_at: datetime, end_at: datetime,
     return bool(db.session.scalar(select(exists().where(cond))))
 
 
-def booking_why(booking: Booking, address: str) -> str:
+def booking_why(booking: Booking, address: str) -> Any:
     """Why ``address`` receives mail about ``booking``: it asked for it, or it manages the
-    lab (the e-mail layout prints it at the foot)."""
+    lab (the e-mail layout prints it at the foot; lazy: read in the recipient's language)."""
     if address == booking.requester.email:
-        return f"You receive this because you requested booking {booking.reference} on LabNet."
-    return f"You receive this because you manage {booking.lab.name} on LabNet."
+        return _l("You receive this because you requested booking %(ref)s on LabNet.",
+                  ref=booking.reference)
+    return _l("You receive this because you manage %(lab)s on LabNet.", lab=booking.lab.name)
 
 
-def _mail(kind: str, to: list[str], subject: str, booking: Booking, *, now: datetime,
+def _mail(kind: str, to: list[str], subject: Any, booking: Booking, *, now: datetime,
           action_required: bool = False, **extra: Any) -> None:
     for address in to:
         enqueue_email(kind, address, subject, {"booking": booking, **extra}, now=now,
@@ -244,8 +306,8 @@ def _checked(actor: Any, equipment_id: int, start_at: datetime, end_at: datetime
     require_qualifications(actor, equipment, start_at, now=now)
     units = check_rules(equipment, start_at, end_at, now=now)
     if _overlap_exists(equipment, start_at, end_at):
-        raise SlotTaken("Not available: another booking (or its set-up time) overlaps this "
-                        "time. Choose another slot.")
+        raise SlotTaken(_("Not available: another booking (or its set-up time) overlaps this "
+                          "time. Choose another slot."))
     return equipment, units
 
 
@@ -275,8 +337,8 @@ def request_booking(actor: User, equipment_id: int, start_at: datetime, end_at: 
     """
     require(can_book, actor)
     purpose = squashed_text(purpose, "purpose", limit=2000,
-                            empty="Say briefly what the booking is for.",
-                            too_long="Keep the purpose under 2,000 characters.")
+                            empty=_("Say briefly what the booking is for."),
+                            too_long=_("Keep the purpose under 2,000 characters."))
     if start_at.tzinfo is None or end_at.tzinfo is None:
         raise ValueError("request_booking needs aware datetimes")
     _lock_equipment(equipment_id)
@@ -315,13 +377,15 @@ def request_booking(actor: User, equipment_id: int, start_at: datetime, end_at: 
     booking.lab = lab
     if approval:
         _mail("booking_requested", manager_addresses(lab.id),
-              f"Booking request {booking.reference}: {equipment.name}", booking, now=now,
-              action_required=True)
+              _l("Booking request %(ref)s: %(equipment)s", ref=booking.reference,
+                 equipment=equipment.name), booking, now=now, action_required=True)
         _mail("booking_received", [actor.email],
-              f"Your request {booking.reference} is waiting for the lab", booking, now=now)
+              _l("Your request %(ref)s is waiting for the lab", ref=booking.reference),
+              booking, now=now)
     else:
         _mail("booking_confirmed", [actor.email],
-              f"Booking {booking.reference} confirmed: {equipment.name}", booking, now=now)
+              _l("Booking %(ref)s confirmed: %(equipment)s", ref=booking.reference,
+                 equipment=equipment.name), booking, now=now)
     db.session.flush()
     return booking
 
@@ -372,13 +436,13 @@ def agreed_price(booking: Booking, final_price: Decimal | None, reason: str) -> 
     if final_price is None:
         return Decimal(booking.price_estimate), reason
     if final_price < 0:
-        raise RuleViolation("final_price", "The price cannot be negative.")
+        raise RuleViolation("final_price", _("The price cannot be negative."))
     if final_price != final_price.quantize(Decimal("0.01")) or final_price >= Decimal(10) ** 10:
-        raise RuleViolation("final_price", "Give the price in cents at most, like 1250.00.")
+        raise RuleViolation("final_price", _("Give the price in cents at most, like 1250.00."))
     if final_price != booking.price_estimate and not reason:
-        raise RuleViolation("price_reason", "Tell the customer why the price differs from the "
-                                            f"estimate ({booking.price_estimate} "
-                                            f"{booking.currency}).")
+        raise RuleViolation("price_reason", _(
+            "Tell the customer why the price differs from the estimate (%(estimate)s "
+            "%(currency)s).", estimate=booking.price_estimate, currency=booking.currency))
     return final_price, reason if final_price != booking.price_estimate else ""
 
 
@@ -395,18 +459,20 @@ def approve_booking(actor: User, booking_id: int, *, now: datetime,
     require(can_decide_booking, actor, booking)
     price, reason = agreed_price(booking, final_price, price_reason)
     if booking.hold_until is not None and booking.hold_until < now:
-        raise RuleViolation("status", "This request's hold has expired; it can no longer "
-                                      "be approved.")
+        raise RuleViolation("status", _("This request's hold has expired; it can no longer "
+                                        "be approved."))
     if not _transition(booking, (BookingStatus.PENDING,), BookingStatus.CONFIRMED, now=now,
                        actor=actor):
-        raise RuleViolation("status", f"This booking is {booking.status}; only pending "
-                                      "requests can be approved.")
+        raise RuleViolation("status", _(
+            "This booking is %(status)s; only pending requests can be approved.",
+            status=status_text(booking.status)))
     booking.final_price, booking.price_reason = price, reason
     db.session.flush()
     audit.record(actor, "booking.approved", "booking", booking.id, now=now,
                  final_price=str(price), price_reason=reason)
     _mail("booking_confirmed", [booking.requester.email],
-          f"Booking {booking.reference} confirmed: {booking.equipment.name}", booking, now=now)
+          _l("Booking %(ref)s confirmed: %(equipment)s", ref=booking.reference,
+             equipment=booking.equipment.name), booking, now=now)
     db.session.flush()
     return booking
 
@@ -420,14 +486,15 @@ def reject_booking(actor: User, booking_id: int, reason: str, *, now: datetime) 
     require(can_decide_booking, actor, booking)
     reason = " ".join(reason.split())
     if not reason:
-        raise RuleViolation("reason", "Give the requester a reason.")
+        raise RuleViolation("reason", _("Give the requester a reason."))
     if not _transition(booking, (BookingStatus.PENDING,), BookingStatus.REJECTED, now=now,
                        actor=actor, reason=reason[:2000]):
-        raise RuleViolation("status", f"This booking is {booking.status}; only pending "
-                                      "requests can be rejected.")
+        raise RuleViolation("status", _(
+            "This booking is %(status)s; only pending requests can be rejected.",
+            status=status_text(booking.status)))
     audit.record(actor, "booking.rejected", "booking", booking.id, now=now, reason=reason)
     _mail("booking_rejected", [booking.requester.email],
-          f"Booking request {booking.reference} rejected", booking, now=now)
+          _l("Booking request %(ref)s rejected", ref=booking.reference), booking, now=now)
     db.session.flush()
     return booking
 
@@ -446,22 +513,25 @@ def cancel_booking(actor: User, booking_id: int, reason: str, *, now: datetime) 
     as_manager = can_decide_booking(actor, booking)
     reason = " ".join(reason.split())
     if as_manager and actor.organisation_id != booking.organisation_id and not reason:
-        raise RuleViolation("reason", "Tell the requester why the booking is cancelled.")
+        raise RuleViolation("reason", _("Tell the requester why the booking is cancelled."))
     if not as_manager:
         if actor.organisation_id != booking.organisation_id:
             raise PermissionDenied("cancel")
         deadline = booking_cancel_deadline(booking)
         if now > deadline and booking.status == BookingStatus.CONFIRMED:
-            raise RuleViolation("status", f"Too late to cancel online: the deadline was "
-                                          f"{booking.lab.cancel_deadline_hours} hours before the "
-                                          "start. Contact the lab.")
+            raise RuleViolation("status", ngettext(
+                "Too late to cancel online: the deadline was %(num)d hour before the start. "
+                "Contact the lab.",
+                "Too late to cancel online: the deadline was %(num)d hours before the start. "
+                "Contact the lab.", booking.lab.cancel_deadline_hours))
     if not _transition(booking, tuple(ACTIVE_STATUSES), BookingStatus.CANCELLED, now=now,
                        actor=actor, reason=reason[:2000]):
-        raise RuleViolation("status", f"This booking is already {booking.status}.")
+        raise RuleViolation("status", _("This booking is already %(status)s.",
+                                        status=status_text(booking.status)))
     audit.record(actor, "booking.cancelled", "booking", booking.id, now=now, reason=reason)
     to = [booking.requester.email, *manager_addresses(booking.lab_id)]
-    _mail("booking_cancelled", sorted(set(to)), f"Booking {booking.reference} cancelled",
-          booking, now=now)
+    _mail("booking_cancelled", sorted(set(to)),
+          _l("Booking %(ref)s cancelled", ref=booking.reference), booking, now=now)
     db.session.flush()
     return booking
 
@@ -482,10 +552,11 @@ def expire_holds(*, now: datetime) -> int:
         if booking.hold_until is None or booking.hold_until >= now:
             continue
         if _transition(booking, (BookingStatus.PENDING,), BookingStatus.EXPIRED, now=now,
-                       actor=None, reason="Nobody decided before the hold ran out."):
+                       actor=None, reason=EXPIRED_REASON):
             audit.record(None, "booking.expired", "booking", booking.id, now=now)
             _mail("booking_expired", [booking.requester.email],
-                  f"Booking request {booking.reference} expired", booking, now=now)
+                  _l("Booking request %(ref)s expired", ref=booking.reference), booking,
+                  now=now)
             done += 1
     db.session.flush()
     return done
@@ -502,10 +573,11 @@ class BlackoutConflict(RuleViolation):
     cancel them (``bookings``, oldest start first) instead of hiding them silently."""
 
     def __init__(self, bookings: list[Booking]):
-        super().__init__("affected_action",
-                         f"This period covers {len(bookings)} active "
-                         f"booking{'s' if len(bookings) != 1 else ''}. Choose whether to keep "
-                         "or cancel them; their requesters will be told either way.", code=409)
+        super().__init__("affected_action", ngettext(
+            "This period covers %(num)d active booking. Choose whether to keep or cancel "
+            "them; their requesters will be told either way.",
+            "This period covers %(num)d active bookings. Choose whether to keep or cancel "
+            "them; their requesters will be told either way.", len(bookings)), code=409)
         self.bookings = bookings
 
 
@@ -650,27 +722,26 @@ def shorten_booking(actor: User, booking_id: int, new_start: datetime, new_end: 
     booking = get_booking_for_update(booking_id)
     require(can_decide_booking, actor, booking)
     if booking.status != BookingStatus.CONFIRMED:
-        raise RuleViolation("status", f"This booking is {booking.status}; only confirmed "
-                                      "bookings can be shortened.")
+        raise RuleViolation("status", _(
+            "This booking is %(status)s; only confirmed bookings can be shortened.",
+            status=status_text(booking.status)))
     if booking.end_at <= now:
-        raise RuleViolation("status", "This booking is already over.")
+        raise RuleViolation("status", _("This booking is already over."))
     if new_end <= new_start:
-        raise RuleViolation("end_at", "The end must be after the start.")
+        raise RuleViolation("end_at", _("The end must be after the start."))
     if new_start < booking.start_at:
-        raise RuleViolation("start_at", "The new start must not be before the booked start; "
-                                        "to book more time, make a new booking.")
+        raise RuleViolation("start_at", _("The new start must not be before the booked start; "
+                                          "to book more time, make a new booking."))
     if new_end > booking.end_at:
-        raise RuleViolation("end_at", "The new end must not be after the booked end; to book "
-                                      "more time, make a new booking.")
+        raise RuleViolation("end_at", _("The new end must not be after the booked end; to "
+                                        "book more time, make a new booking."))
     if (new_start, new_end) == (booking.start_at, booking.end_at):
-        raise RuleViolation("end_at", "This is the booked time already: move the start later "
-                                      "or the end earlier.")
+        raise RuleViolation("end_at", _("This is the booked time already: move the start "
+                                        "later or the end earlier."))
     equipment = booking.equipment
     units = count_units(new_start, new_end, equipment.booking_unit, booking.lab.timezone)
     if units < equipment.min_units:
-        raise RuleViolation("end_at", f"Too short: the minimum is {equipment.min_units} "
-                                      f"{equipment.unit_label}"
-                                      f"{'s' if equipment.min_units != 1 else ''}.")
+        raise RuleViolation("end_at", _too_short(equipment.min_units, equipment.booking_unit))
     old = (booking.start_at, booking.end_at)
     booking.start_at, booking.end_at = new_start, new_end
     booking.blocked_start = new_start - timedelta(minutes=equipment.buffer_minutes)
@@ -688,7 +759,8 @@ def shorten_booking(actor: User, booking_id: int, new_start: datetime, new_end: 
                  old_start=old[0].isoformat(), old_end=old[1].isoformat(),
                  start=new_start.isoformat(), end=new_end.isoformat())
     _mail("booking_shortened", [booking.requester.email],
-          f"Booking {booking.reference} shortened: {equipment.name}", booking, now=now,
+          _l("Booking %(ref)s shortened: %(equipment)s", ref=booking.reference,
+             equipment=equipment.name), booking, now=now,
           old_start=old[0], old_end=old[1])
     db.session.flush()
     return booking
@@ -704,16 +776,17 @@ def mark_no_show(actor: User, booking_id: int, *, now: datetime) -> Booking:
     booking = get_booking_for_update(booking_id)
     require(can_decide_booking, actor, booking)
     if booking.status == BookingStatus.CONFIRMED and booking.end_at > now:
-        raise RuleViolation("status", "A booking can be marked as a no-show only after it "
-                                      "has ended.")
+        raise RuleViolation("status", _("A booking can be marked as a no-show only after it "
+                                        "has ended."))
     if not _transition(booking, (BookingStatus.CONFIRMED, BookingStatus.COMPLETED),
                        BookingStatus.NO_SHOW, now=now, actor=actor,
-                       reason="Marked as a no-show by the lab."):
-        raise RuleViolation("status", f"This booking is {booking.status}; only confirmed or "
-                                      "completed bookings can be marked as a no-show.")
+                       reason=NO_SHOW_REASON):
+        raise RuleViolation("status", _(
+            "This booking is %(status)s; only confirmed or completed bookings can be marked "
+            "as a no-show.", status=status_text(booking.status)))
     audit.record(actor, "booking.no_show", "booking", booking.id, now=now)
     _mail("booking_no_show", [booking.requester.email],
-          f"Booking {booking.reference} recorded as a no-show", booking, now=now)
+          _l("Booking %(ref)s recorded as a no-show", ref=booking.reference), booking, now=now)
     db.session.flush()
     return booking
 
@@ -758,22 +831,23 @@ def add_blackout(actor: User, lab_id: int, equipment_id: int | None, start_at: d
     if start_at.tzinfo is None or end_at.tzinfo is None:
         raise ValueError("add_blackout needs aware datetimes")
     reason = squashed_text(reason, "reason", limit=300,
-                           empty="Say why (e.g. maintenance, holidays): bookers see it.",
-                           too_long="Keep the reason under 300 characters.")
+                           empty=_("Say why (e.g. maintenance, holidays): bookers see it."),
+                           too_long=_("Keep the reason under 300 characters."))
     for field, at in (("start_at", start_at), ("end_at", end_at)):
         if not in_range(at):  # year 9999 would block "forever" and overflow later steps
             raise RuleViolation(field, RANGE_MESSAGE)
     if end_at <= start_at:
-        raise RuleViolation("end_at", "The end must be after the start.")
+        raise RuleViolation("end_at", _("The end must be after the start."))
     if end_at <= now:
-        raise RuleViolation("end_at", "This period is already over.")
+        raise RuleViolation("end_at", _("This period is already over."))
     if equipment_id is not None:
         owner = db.session.scalar(select(Equipment.lab_id).where(Equipment.id == equipment_id))
         if owner != lab.id:
-            raise RuleViolation("equipment_id", "Choose equipment of this lab, or the whole "
-                                                "lab.")
+            raise RuleViolation("equipment_id", _("Choose equipment of this lab, or the whole "
+                                                  "lab."))
     if affected_action not in (None, "keep", "cancel"):
-        raise RuleViolation("affected_action", "Choose whether to keep or cancel the bookings.")
+        raise RuleViolation("affected_action",
+                            _("Choose whether to keep or cancel the bookings."))
     _lock_lab_equipment(lab.id, equipment_id)
     cond = [Booking.lab_id == lab.id,
             Booking.status.in_([s.value for s in ACTIVE_STATUSES]),
@@ -801,13 +875,15 @@ def add_blackout(actor: User, lab_id: int, equipment_id: int | None, start_at: d
         cancelled = False
         if affected_action == "cancel":
             cancelled = _transition(booking, tuple(ACTIVE_STATUSES), BookingStatus.CANCELLED,
-                                    now=now, actor=actor, reason=f"Blackout: {reason}")
+                                    now=now, actor=actor, reason=BLACKOUT_PREFIX + reason)
             if cancelled:
                 audit.record(actor, "booking.cancelled", "booking", booking.id, now=now,
-                             reason=f"Blackout: {reason}", blackout_id=blackout.id)
+                             reason=BLACKOUT_PREFIX + reason, blackout_id=blackout.id)
         _mail("blackout_notice", [booking.requester.email],
-              f"Booking {booking.reference} {'cancelled' if cancelled else 'kept'}: "
-              f"{booking.equipment.name} is unavailable", booking, now=now,
+              _l("Booking %(ref)s cancelled: %(equipment)s is unavailable",
+                 ref=booking.reference, equipment=booking.equipment.name) if cancelled else
+              _l("Booking %(ref)s kept: %(equipment)s is unavailable",
+                 ref=booking.reference, equipment=booking.equipment.name), booking, now=now,
               blackout=blackout, cancelled=cancelled)
     db.session.flush()
     return blackout

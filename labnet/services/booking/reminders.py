@@ -32,6 +32,7 @@ from sqlalchemy import CursorResult, exists, func, select, update
 
 from labnet import security
 from labnet.extensions import db
+from labnet.i18n import _l
 from labnet.models import Lab, OutboxEmail
 from labnet.models.booking import Booking, BookingStatus
 from labnet.permissions import booking_cancel_deadline
@@ -147,7 +148,8 @@ def _remind(booking_id: int, now: datetime) -> int:
         return 0  # another runner sent it, or the booking changed meanwhile
     deadline = booking_cancel_deadline(booking)
     enqueue_email("booking_reminder", booking.requester.email,
-                  f"Reminder: {booking.equipment.name}, booking {booking.reference}",
+                  _l("Reminder: %(equipment)s, booking %(ref)s",
+                     equipment=booking.equipment.name, ref=booking.reference),
                   {"booking": booking, "cancel_token": cancel_token(booking),
                    "cancel_until": deadline if now < deadline else None}, now=now,
                   why=booking_why(booking, booking.requester.email))
@@ -173,7 +175,8 @@ def _warn_hold(booking_id: int, now: datetime) -> int:
         return 0
     for address in manager_addresses(booking.lab_id):
         enqueue_email("hold_expiring", address,
-                      f"Decide soon: request {tag} for {booking.equipment.name}",
+                      _l("Decide soon: request %(tag)s for %(equipment)s", tag=tag,
+                         equipment=booking.equipment.name),
                       {"booking": booking}, now=now, action_required=True,
                       why=booking_why(booking, address))
     return 1

@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload
 
 from labnet.errors import NotFound, RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _, _l
 from labnet.models import User
 from labnet.models.booking import Booking
 from labnet.permissions import can_decide_booking, require
@@ -48,16 +49,17 @@ def ask_for_sme_proof(actor: User, booking_id: int, *, now: datetime) -> Booking
     require(can_decide_booking, actor, booking)
     org = booking.organisation
     if booking.rate_kind != "sme" or not org.is_sme:
-        raise RuleViolation(None, f"{booking.reference} is not at the SME rate: there is no "
-                            "size class to prove.")
+        raise RuleViolation(None, _("%(ref)s is not at the SME rate: there is no size class "
+                                    "to prove.", ref=booking.reference))
     if org.size_verified:
-        raise RuleViolation(None, f"A LabNet admin has verified {org.name}'s size class "
-                            "already.")
+        raise RuleViolation(None, _("A LabNet admin has verified %(organisation)s's size class "
+                                    "already.", organisation=org.name))
     if booking.sme_proof_requested_at is not None:
-        raise RuleViolation(None, f"Proof was asked for {booking.reference} already.")
+        raise RuleViolation(None, _("Proof was asked for %(ref)s already.",
+                                    ref=booking.reference))
     admins = accounts.platform_admins()
     if not admins:
-        raise RuleViolation(None, "LabNet has no admin to receive the proof yet.")
+        raise RuleViolation(None, _("LabNet has no admin to receive the proof yet."))
     admin_addresses = [a.email for a in admins]
     asked = {booking.requester.email: booking.requester}
     for person in accounts.organisation_admins(org.id):
@@ -65,22 +67,25 @@ def ask_for_sme_proof(actor: User, booking_id: int, *, now: datetime) -> Booking
     for person in asked.values():
         enqueue_email(
             "sme_proof_requested", person.email,
-            f"{booking.lab.name} asks {org.name} to prove its SME size class",
+            _l("%(lab)s asks %(organisation)s to prove its SME size class",
+               lab=booking.lab.name, organisation=org.name),
             {"person": person, "booking": booking, "organisation": org,
              "admin_addresses": admin_addresses, "is_requester": person.id == booking.requester_id},
             now=now, action_required=True, reply_to=admin_addresses[0],
-            why=f"You receive this because you made the booking {booking.reference}."
+            why=_l("You receive this because you made the booking %(ref)s.",
+                   ref=booking.reference)
             if person.id == booking.requester_id else
-            f"You receive this because you are an organisation admin of {org.name}.",
+            _l("You receive this because you are an organisation admin of %(organisation)s.",
+               organisation=org.name),
         )
     for admin in admins:
         enqueue_email(
             "sme_proof_admin", admin.email,
-            f"Proof of size class asked from {org.name}",
+            _l("Proof of size class asked from %(organisation)s", organisation=org.name),
             {"admin": admin, "booking": booking, "organisation": org, "manager": actor},
             now=now, action_required=True,
-            why="You receive this because you are a LabNet admin: the admins verify an "
-                "organisation's size class.",
+            why=_l("You receive this because you are a LabNet admin: the admins verify an "
+                   "organisation's size class."),
         )
     booking.sme_proof_requested_at = now
     booking.updated_at = now

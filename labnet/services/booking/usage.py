@@ -31,11 +31,12 @@ from sqlalchemy.orm import joinedload
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _, _l
 from labnet.models import Organisation, User
 from labnet.models.booking import RATE_KIND_LABELS, Booking, BookingStatus
 from labnet.permissions import can_decide_booking, can_export_usage, managed_bookings, require
 from labnet.services.booking.availability import utc_to_local
-from labnet.services.booking.engine import get_booking_for_update
+from labnet.services.booking.engine import get_booking_for_update, status_text
 from labnet.services.common import audit
 from labnet.services.common.spreadsheet import safe_cell
 
@@ -67,15 +68,30 @@ def charge_for(booking: Booking, actual_hours: Decimal) -> Decimal:
     return (per_unit * used).quantize(CENT)
 
 
-def _amount(value: Decimal, field: str, what: str, limit: Decimal) -> Decimal:
+def _amount_messages(field: str, limit: Decimal) -> tuple[str, str, str]:
+    """The refusals of an amount field (negative, too precise or too large, not a number),
+    each a whole sentence in the current language."""
+    below = f"{limit:,.0f}"
+    if field == "actual_hours":
+        return (_("The hours used cannot be negative."),
+                _("Give the hours used with two decimals at most, below %(limit)s.",
+                  limit=below),
+                _("Give the hours used as a number."))
+    return (_("The amount charged cannot be negative."),
+            _("Give the amount charged with two decimals at most, below %(limit)s.",
+              limit=below),
+            _("Give the amount charged as a number."))
+
+
+def _amount(value: Decimal, field: str, limit: Decimal) -> Decimal:
+    negative, precise, number = _amount_messages(field, limit)
     try:
         if value < 0:
-            raise RuleViolation(field, f"The {what} cannot be negative.")
+            raise RuleViolation(field, negative)
         if value != value.quantize(CENT) or value >= limit:
-            raise RuleViolation(field, f"Give the {what} with two decimals at most, below "
-                                       f"{limit:,.0f}.")
+            raise RuleViolation(field, precise)
     except InvalidOperation as exc:
-        raise RuleViolation(field, f"Give the {what} as a number.") from exc
+        raise RuleViolation(field, number) from exc
     return value
 
 
@@ -94,18 +110,19 @@ def record_usage(actor: User, booking_id: int, actual_hours: Decimal | None,
     booking = get_booking_for_update(booking_id)
     require(can_decide_booking, actor, booking)
     if booking.status != BookingStatus.COMPLETED:
-        raise RuleViolation("status", f"This booking is {booking.status}; usage is recorded "
-                                      "once a booking is completed.")
+        raise RuleViolation("status", _(
+            "This booking is %(status)s; usage is recorded once a booking is completed.",
+            status=status_text(booking.status)))
     hours = booked_hours(booking) if actual_hours is None else \
-        _amount(actual_hours, "actual_hours", "hours used", MAX_HOURS)
+        _amount(actual_hours, "actual_hours", MAX_HOURS)
     computed = charge_for(booking, hours)
     reason = " ".join(reason.split())[:500]
     amount = computed if charged is None else \
-        _amount(charged, "charged", "amount charged", MAX_AMOUNT)
+        _amount(charged, "charged", MAX_AMOUNT)
     if amount != computed and not reason:
-        raise RuleViolation("charge_reason", f"Say why you charge another amount than the "
-                                             f"{computed} {booking.currency} computed from the "
-                                             "rate applied.")
+        raise RuleViolation("charge_reason", _(
+            "Say why you charge another amount than the %(amount)s %(currency)s computed from "
+            "the rate applied.", amount=computed, currency=booking.currency))
     booking.actual_hours, booking.charged = hours, amount
     booking.charge_reason = reason if amount != computed else ""
     booking.usage_recorded_at = now
@@ -145,9 +162,9 @@ def parse_month(value: str | None, *, today: date) -> date:
     try:
         month = datetime.strptime(value.strip()[:7], "%Y-%m").date()
     except ValueError as exc:
-        raise RuleViolation("month", "Give the month like 2026-03.") from exc
+        raise RuleViolation("month", _("Give the month like 2026-03.")) from exc
     if not 2000 <= month.year <= 2100 or len(value.strip()) != 7:
-        raise RuleViolation("month", "Give the month like 2026-03, between 2000 and 2100.")
+        raise RuleViolation("month", _("Give the month like 2026-03, between 2000 and 2100."))
     return month
 
 
@@ -192,23 +209,25 @@ def usage_rows(actor: User, month: date, organisation_id: int | None = None) -> 
     return rows
 
 
-USAGE_HEADER = ("organisation", "booking reference", "equipment", "lab", "start (lab time)",
-                "end (lab time)", "booked hours", "actual hours", "rate kind", "price charged",
-                "currency", "usage recorded")
+# The export's column headers, read in the reader's language when written.
+USAGE_HEADER = (_l("organisation"), _l("booking reference"), _l("equipment"), _l("lab"),
+                _l("start (lab time)"), _l("end (lab time)"), _l("booked hours"),
+                _l("actual hours"), _l("rate kind"), _l("price charged"), _l("currency"),
+                _l("usage recorded"))
 
 
 def usage_csv(rows: list[UsageRow]) -> str:
     """The usage rows as CSV text (the caller adds the BOM), formula-guarded."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(USAGE_HEADER)
+    writer.writerow([str(header) for header in USAGE_HEADER])
     for r in rows:
         writer.writerow([
             safe_cell(r.organisation), safe_cell(r.reference), safe_cell(r.equipment),
             safe_cell(r.lab), f"{r.start:%Y-%m-%d %H:%M}", f"{r.end:%Y-%m-%d %H:%M}",
             f"{r.booked_hours:.2f}", f"{r.actual_hours:.2f}",
-            RATE_KIND_LABELS.get(r.rate_kind, r.rate_kind), f"{r.charged:.2f}", r.currency,
-            "yes" if r.recorded else "no (booked figures)",
+            str(RATE_KIND_LABELS.get(r.rate_kind, r.rate_kind)), f"{r.charged:.2f}", r.currency,
+            _("yes") if r.recorded else _("no (booked figures)"),
         ])
     return out.getvalue()
 

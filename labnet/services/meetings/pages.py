@@ -20,11 +20,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
+from babel.dates import format_date
 from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from labnet.extensions import db
+from labnet.i18n import _, current_language, data_name, locale_object
 from labnet.models import KetArea, Organisation, User
 from labnet.models.events import Event, EventSession, Project, ProjectPartner
 from labnet.models.meetings import Meeting, MeetingProfile, MeetingSlotTaken, MeetingStatus
@@ -46,10 +48,14 @@ def event_slots(event: Event) -> list[Slot]:
 
 
 def slot_text(event: Event, start: datetime, end: datetime) -> str:
-    """A slot in the event's zone, e.g. "Tue 12 May 2026, 10:00–10:30 CEST"."""
+    """A slot in the event's zone, e.g. "Tue 12 May 2026, 10:00–10:30 CEST" (the day in the
+    current language's words and order)."""
     zone = ZoneInfo(event.timezone)
     a, b = start.astimezone(zone), end.astimezone(zone)
-    return f"{a:%a %d %b %Y, %H:%M}–{b:%H:%M} {a.tzname()}"
+    if current_language() == "en":
+        return f"{a:%a %d %b %Y, %H:%M}–{b:%H:%M} {a.tzname()}"
+    day = format_date(a.date(), "EEE d MMM y", locale=locale_object())
+    return f"{day}, {a:%H:%M}–{b:%H:%M} {a.tzname()}"
 
 
 def slot_label(event: Event, meeting: Meeting) -> str:
@@ -140,7 +146,7 @@ def meet_page(event: Event, viewer: User, *, now: datetime, ket: str = "") -> Me
         theirs = busy.get(profile.user_id, set())
         cards.append(ProfileCard(
             profile, name, org, country or "", (acronym or project or ""),
-            [names.get(c, c) for c in profile.ket_codes],
+            [data_name("ket_areas", c, names.get(c, c)) for c in profile.ket_codes],
             [s for s in slots if s.start > now and s.start not in mine_busy
              and s.start not in theirs]))
     incoming: list[MeetingRow] = []
@@ -173,7 +179,7 @@ def schedule_ics(event: Event, viewer: User, *, now: datetime) -> bytes:
     cal.add("prodid", "-//LabNet//Meetings//EN")
     cal.add("version", "2.0")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"Meetings at {event.title}")
+    cal.add("x-wr-calname", _("Meetings at %(event)s", event=event.title))
     place = ", ".join(x for x in (event.city, event.country or "") if x)
     for meeting, other_name, other_org in db.session.execute(
             select(Meeting, other.full_name, Organisation.name)
@@ -188,8 +194,9 @@ def schedule_ics(event: Event, viewer: User, *, now: datetime) -> bytes:
         item.add("dtstamp", now.astimezone(UTC))
         item.add("dtstart", meeting.slot_start_at.astimezone(zone))
         item.add("dtend", meeting.slot_end_at.astimezone(zone))
-        item.add("summary", f"Meeting with {other_name} ({other_org})")
-        item.add("description", f"1:1 meeting at {event.title}."
+        item.add("summary", _("Meeting with %(name)s (%(organisation)s)", name=other_name,
+                              organisation=other_org))
+        item.add("description", _("1:1 meeting at %(event)s.", event=event.title)
                  + (f"\n{meeting.message}" if meeting.message else ""))
         if place:
             item.add("location", place)

@@ -27,12 +27,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
+from flask_babel import LazyString
 from sqlalchemy import CursorResult, delete, exists, select, update
 from sqlalchemy.exc import IntegrityError
 
 from labnet import permissions
 from labnet.errors import NotFound, RuleViolation, SlotTaken, raise_all
 from labnet.extensions import db
+from labnet.i18n import _, _l, ngettext
 from labnet.models import KetArea, User
 from labnet.models.events import Event, ProjectPartner
 from labnet.models.meetings import (
@@ -67,7 +69,7 @@ class ProfileFields:
 def _require_meeting_open(actor: User, event: Event, now: datetime, field: str | None) -> None:
     permissions.require(permissions.can_meet, actor, event)
     if now >= event.ends_at:
-        raise RuleViolation(field, "The event is over: meetings can no longer be arranged.")
+        raise RuleViolation(field, _("The event is over: meetings can no longer be arranged."))
 
 
 def partner_projects(organisation_id: int) -> list[tuple[int, str]]:
@@ -94,26 +96,29 @@ def save_profile(actor: User, event: Event, fields: ProfileFields, *,
     _require_meeting_open(actor, event, now, "offer")
     problems: list[RuleViolation] = []
     texts: dict[str, str] = {}
-    for name, label in (("offer", "What you offer"), ("looking_for", "What you look for")):
+    for name, label in (("offer", _("What you offer")),
+                        ("looking_for", _("What you look for"))):
         try:
             texts[name] = clean_text(getattr(fields, name), name, label=label,
                                      limit=TEXT_LIMIT, one_line=False)
         except RuleViolation as exc:
             problems.append(exc)
     if not problems and not (texts["offer"] or texts["looking_for"]):
-        problems.append(RuleViolation("offer", "Say what you offer or what you look for, "
-                                               "so others know why to meet you."))
+        problems.append(RuleViolation("offer", _("Say what you offer or what you look for, "
+                                                 "so others know why to meet you.")))
     codes = tuple(dict.fromkeys(c.strip().upper() for c in fields.ket_codes if c.strip()))
     if len(codes) > MAX_KETS:
-        problems.append(RuleViolation("ket_codes", f"Choose at most {MAX_KETS} KET areas."))
+        problems.append(RuleViolation("ket_codes", ngettext(
+            "Choose at most %(num)d KET area.", "Choose at most %(num)d KET areas.",
+            MAX_KETS)))
     elif codes:
         known = set(db.session.scalars(select(KetArea.code).where(KetArea.code.in_(codes))))
         if set(codes) - known:
-            problems.append(RuleViolation("ket_codes", "Choose KET areas from the list."))
+            problems.append(RuleViolation("ket_codes", _("Choose KET areas from the list.")))
     if fields.project_id is not None and fields.project_id not in {
             pid for pid, _label in partner_projects(actor.organisation_id)}:
         problems.append(RuleViolation(
-            "project_id", "Choose one of the projects your organisation is a partner of."))
+            "project_id", _("Choose one of the projects your organisation is a partner of.")))
     raise_all(problems)
     profile = db.session.scalar(select(MeetingProfile).where(
         MeetingProfile.event_id == event.id, MeetingProfile.user_id == actor.id))
@@ -148,9 +153,15 @@ def _find_slot(event: Event, start: datetime | None) -> Slot | None:
     return next((s for s in event_slots(event) if s.start == start), None)
 
 
-def _why(event: Event) -> str:
-    return (f"You receive this because you are registered for {event.title} and take part "
-            "in its meetings between participants.")
+def _why(event: Event) -> Any:
+    return _l("You receive this because you are registered for %(event)s and take part in "
+              "its meetings between participants.", event=event.title)
+
+
+def _slot(event: Event, meeting: Meeting) -> Any:
+    """The meeting's slot for an e-mail's context: written when the e-mail is, in the
+    recipient's language (:func:`slot_label`)."""
+    return LazyString(slot_label, event, meeting)
 
 
 def request_meeting(actor: User, event: Event, invitee_id: int, slot_start: datetime | None,
@@ -171,27 +182,27 @@ def request_meeting(actor: User, event: Event, invitee_id: int, slot_start: date
             or not permissions.can_meet(invitee, event):
         raise NotFound(invitee_id)
     if not _profile_of(event.id, actor.id):
-        raise RuleViolation("slot", "Publish your own profile first, so the person you ask "
-                                    "knows who you are.")
-    text = clean_text(message, "message", label="The message", limit=MESSAGE_LIMIT,
+        raise RuleViolation("slot", _("Publish your own profile first, so the person you ask "
+                                      "knows who you are."))
+    text = clean_text(message, "message", label=_("The message"), limit=MESSAGE_LIMIT,
                       one_line=False)
     slot = _find_slot(event, slot_start)
     if slot is None:
-        raise RuleViolation("slot", "Choose one of the event's meeting slots.")
+        raise RuleViolation("slot", _("Choose one of the event's meeting slots."))
     if slot.start <= now:
-        raise RuleViolation("slot", "That slot has begun; choose a later one.")
+        raise RuleViolation("slot", _("That slot has begun; choose a later one."))
     if _slot_busy(event.id, actor.id, slot.start):
-        raise RuleViolation("slot", "You already have a meeting in that slot.")
+        raise RuleViolation("slot", _("You already have a meeting in that slot."))
     if _slot_busy(event.id, invitee.id, slot.start):
-        raise RuleViolation("slot", f"{invitee.full_name} already has a meeting in that "
-                                    "slot; choose another one.")
+        raise RuleViolation("slot", _("%(name)s already has a meeting in that slot; choose "
+                                      "another one.", name=invitee.full_name))
     if db.session.scalar(select(exists().where(
             Meeting.event_id == event.id, Meeting.slot_start_at == slot.start,
             Meeting.status == MeetingStatus.REQUESTED.value,
             ((Meeting.requester_id == actor.id) & (Meeting.invitee_id == invitee.id))
             | ((Meeting.requester_id == invitee.id) & (Meeting.invitee_id == actor.id))))):
-        raise RuleViolation("slot", "A request between you two for that slot is already "
-                                    "waiting for an answer.")
+        raise RuleViolation("slot", _("A request between you two for that slot is already "
+                                      "waiting for an answer."))
     meeting = Meeting(event_id=event.id, requester_id=actor.id, invitee_id=invitee.id,
                       slot_start_at=slot.start, slot_end_at=slot.end, message=text,
                       status=MeetingStatus.REQUESTED.value, created_at=now)
@@ -200,9 +211,10 @@ def request_meeting(actor: User, event: Event, invitee_id: int, slot_start: date
     record(actor, "meeting.requested", "meeting", meeting.id, now=now, event_id=event.id,
            invitee_id=invitee.id)
     enqueue_email("meeting_requested", invitee.email,
-                  f"{actor.full_name} asks to meet you at {event.title}",
+                  _l("%(name)s asks to meet you at %(event)s", name=actor.full_name,
+                     event=event.title),
                   {"event": event, "meeting": meeting, "requester": actor,
-                   "slot": slot_label(event, meeting)},
+                   "slot": _slot(event, meeting)},
                   now=now, action_required=True, why=_why(event))
     return meeting
 
@@ -224,8 +236,8 @@ def _move(meeting: Meeting, before: str, after: str, now: datetime, note: str = 
         .values(status=after, answered_at=now, answer_note=note)
         .execution_options(synchronize_session=False)))
     if result.rowcount != 1:
-        raise RuleViolation(None, "This meeting request was answered or taken back "
-                                  "meanwhile; the page shows where it stands.", code=409)
+        raise RuleViolation(None, _("This meeting request was answered or taken back "
+                                    "meanwhile; the page shows where it stands."), code=409)
     db.session.refresh(meeting)
 
 
@@ -246,13 +258,13 @@ def answer_meeting(actor: User, event: Event, meeting_id: int, accept: bool, not
     if meeting.invitee_id != actor.id:
         raise NotFound(meeting_id)
     _require_meeting_open(actor, event, now, "answer_note")
-    text = clean_text(note, "answer_note", label="The note", limit=NOTE_LIMIT)
+    text = clean_text(note, "answer_note", label=_("The note"), limit=NOTE_LIMIT)
     if accept and meeting.slot_start_at <= now:
-        raise RuleViolation("answer_note", "That slot has begun; it can only be declined.")
+        raise RuleViolation("answer_note", _("That slot has begun; it can only be declined."))
     requester = db.session.get_one(User, meeting.requester_id)
     if accept and not permissions.can_meet(requester, event):
-        raise RuleViolation("answer_note", f"{requester.full_name} no longer takes part in "
-                                           "the event; decline the request.")
+        raise RuleViolation("answer_note", _("%(name)s no longer takes part in the event; "
+                                             "decline the request.", name=requester.full_name))
     after = MeetingStatus.ACCEPTED if accept else MeetingStatus.DECLINED
     _move(meeting, MeetingStatus.REQUESTED.value, after.value, now, text)
     if accept:
@@ -260,9 +272,12 @@ def answer_meeting(actor: User, event: Event, meeting_id: int, accept: bool, not
     record(actor, f"meeting.{after.value}", "meeting", meeting.id, now=now,
            event_id=event.id)
     enqueue_email("meeting_answered", requester.email,
-                  f"{actor.full_name} {after.value} your meeting at {event.title}",
+                  _l("%(name)s accepted your meeting at %(event)s", name=actor.full_name,
+                     event=event.title) if accept else
+                  _l("%(name)s declined your meeting at %(event)s", name=actor.full_name,
+                     event=event.title),
                   {"event": event, "meeting": meeting, "invitee": actor, "accepted": accept,
-                   "slot": slot_label(event, meeting)},
+                   "slot": _slot(event, meeting)},
                   now=now, why=_why(event))
     return meeting
 
@@ -271,11 +286,11 @@ def _hold_slot(meeting: Meeting, invitee: User, requester: User) -> None:
     """Write the slot rows of both people; a clash (checked first for its message, held
     by the unique key whatever commits meanwhile) refuses the whole answer."""
     if _slot_busy(meeting.event_id, invitee.id, meeting.slot_start_at):
-        raise SlotTaken("You already have a meeting in that slot; decline this one or "
-                        "cancel the other first.")
+        raise SlotTaken(_("You already have a meeting in that slot; decline this one or "
+                          "cancel the other first."))
     if _slot_busy(meeting.event_id, requester.id, meeting.slot_start_at):
-        raise SlotTaken(f"{requester.full_name} has meanwhile agreed to another meeting in "
-                        "that slot; decline this one.")
+        raise SlotTaken(_("%(name)s has meanwhile agreed to another meeting in that slot; "
+                          "decline this one.", name=requester.full_name))
     try:
         with db.session.begin_nested():
             db.session.add_all([
@@ -283,8 +298,8 @@ def _hold_slot(meeting: Meeting, invitee: User, requester: User) -> None:
                                  slot_start_at=meeting.slot_start_at, meeting_id=meeting.id)
                 for person in (invitee, requester)])
     except IntegrityError:
-        raise SlotTaken("That slot was just taken by another meeting of one of you; "
-                        "decline this one or choose another slot.") from None
+        raise SlotTaken(_("That slot was just taken by another meeting of one of you; "
+                          "decline this one or choose another slot.")) from None
 
 
 def take_back_meeting(actor: User, event: Event, meeting_id: int, *,
@@ -302,15 +317,15 @@ def take_back_meeting(actor: User, event: Event, meeting_id: int, *,
         raise NotFound(meeting_id)
     if meeting.status == MeetingStatus.REQUESTED.value:
         if actor.id != meeting.requester_id:
-            raise RuleViolation(None, "Decline the request instead.")
+            raise RuleViolation(None, _("Decline the request instead."))
         after = MeetingStatus.WITHDRAWN
     elif meeting.status == MeetingStatus.ACCEPTED.value:
         if meeting.slot_start_at <= now:
-            raise RuleViolation(None, "The meeting's slot has begun; it can no longer be "
-                                      "cancelled.")
+            raise RuleViolation(None, _("The meeting's slot has begun; it can no longer be "
+                                        "cancelled."))
         after = MeetingStatus.CANCELLED
     else:
-        raise RuleViolation(None, "This meeting is no longer open.", code=409)
+        raise RuleViolation(None, _("This meeting is no longer open."), code=409)
     before = meeting.status
     _move(meeting, before, after.value, now, meeting.answer_note)
     db.session.execute(delete(MeetingSlotTaken).where(MeetingSlotTaken.meeting_id == meeting.id))
@@ -318,10 +333,11 @@ def take_back_meeting(actor: User, event: Event, meeting_id: int, *,
                                else meeting.requester_id)
     record(actor, f"meeting.{after.value}", "meeting", meeting.id, now=now, event_id=event.id)
     enqueue_email("meeting_cancelled", other.email,
-                  f"{actor.full_name} called off the meeting at {event.title}",
+                  _l("%(name)s called off the meeting at %(event)s", name=actor.full_name,
+                     event=event.title),
                   {"event": event, "meeting": meeting, "by": actor, "withdrawn":
                    after is MeetingStatus.WITHDRAWN,
-                   "slot": slot_label(event, meeting)},
+                   "slot": _slot(event, meeting)},
                   now=now, why=_why(event))
     db.session.flush()
     return meeting
@@ -369,9 +385,10 @@ def call_off_meetings_of_leaver(actor: User | None, event: Event, person: User, 
         record(actor, f"meeting.{after.value}", "meeting", meeting.id, now=now,
                event_id=event.id, reason="registration_cancelled")
         enqueue_email("meeting_cancelled", other.email,
-                      f"Your meeting with {person.full_name} at {event.title} is off",
+                      _l("Your meeting with %(name)s at %(event)s is off",
+                         name=person.full_name, event=event.title),
                       {"event": event, "meeting": meeting, "by": person, "withdrawn": False,
-                       "left_event": True, "slot": slot_label(event, meeting)},
+                       "left_event": True, "slot": _slot(event, meeting)},
                       now=now, why=_why(event))
         ended += 1
     db.session.flush()

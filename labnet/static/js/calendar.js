@@ -7,6 +7,9 @@
  * later free slot extends the end. On the equipment page (data-book-url) a click opens the
  * booking form with the slot filled in. Everything is built with DOM nodes and textContent,
  * never parsed as HTML (DESIGN rule 7); no inline script or style (CSP).
+ *
+ * Its words come translated from the template (data-t-* on the box: "%(name)s" marks where
+ * a value goes); the English below is only the default.
  */
 (function () {
   'use strict';
@@ -17,8 +20,29 @@
     closed: 'text-muted small',
     blackout: 'badge text-bg-dark w-100'
   };
-  var STATE_TEXT = { open: 'free', busy: 'busy', closed: 'closed', blackout: 'blackout' };
-  var DAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
+  var ENGLISH = {
+    previous: '← Previous week', next: 'Next week →', week: 'Week of %(week)s',
+    note: 'Times in lab time (%(zone)s), booked by the %(unit)s.',
+    ownNote: 'Your own time (%(zone)s) is shown under each row time, and in a slot where it differs that day.',
+    time: 'Time', closedWeek: 'Closed all week.', yours: '%(time)s yours',
+    free: 'free', busy: 'busy', closed: 'closed', blackout: 'blackout',
+    notBookable: 'not bookable',
+    failed: 'The calendar could not be loaded; the booking form still works.',
+    days: 'Mon,Tue,Wed,Thu,Fri,Sat,Sun'
+  };
+
+  // The box's translated word for ``key`` (data-t-<key>), else the English default; values
+  // fill the "%(name)s" places.
+  function words(box) {
+    return function (key, values) {
+      var attr = 't' + key.charAt(0).toUpperCase() + key.slice(1);
+      var text = box.dataset[attr] || ENGLISH[key] || key;
+      Object.keys(values || {}).forEach(function (name) {
+        text = text.split('%(' + name + ')s').join(values[name]);
+      });
+      return text;
+    };
+  }
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -39,14 +63,18 @@
     } catch (e) { return ''; }
   }
 
-  function timeIn(iso) {
-    try {
-      return new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', hourCycle: 'h23' })
-        .format(new Date(iso)) + ' yours';
-    } catch (e) { return ''; }
-  }
-
   function init(box) {
+    var t = words(box);
+    var STATE_TEXT = { open: t('free'), busy: t('busy'), closed: t('closed'), blackout: t('blackout') };
+    var DAY_NAMES = t('days').split(',');
+
+    function timeIn(iso) {
+      try {
+        return t('yours', { time: new Intl.DateTimeFormat(undefined, {
+          hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso)) });
+      } catch (e) { return ''; }
+    }
+
     var zone = box.dataset.zone;
     var mine = viewerZone();
     var showMine = mine && mine !== zone;
@@ -85,18 +113,18 @@
     function draw(data) {
       box.textContent = '';
       var nav = el('div', 'd-flex align-items-center gap-2 mb-2');
-      var prev = el('button', 'btn btn-outline-secondary btn-sm', '← Previous week');
+      var prev = el('button', 'btn btn-outline-secondary btn-sm', t('previous'));
       prev.type = 'button';
       prev.addEventListener('click', function () { load(data.prev); });
-      var next = el('button', 'btn btn-outline-secondary btn-sm', 'Next week →');
+      var next = el('button', 'btn btn-outline-secondary btn-sm', t('next'));
       next.type = 'button';
       next.addEventListener('click', function () { load(data.next); });
       nav.appendChild(prev);
-      nav.appendChild(el('strong', 'calendar-week', 'Week of ' + data.week));
+      nav.appendChild(el('strong', 'calendar-week', t('week', { week: data.week })));
       nav.appendChild(next);
       box.appendChild(nav);
-      var note = 'Times in lab time (' + data.zone + '), booked by the ' + data.unit_label + '.';
-      if (showMine) { note += ' Your own time (' + mine + ') is shown under each row time, and in a slot where it differs that day.'; }
+      var note = t('note', { zone: data.zone, unit: data.unit_label });
+      if (showMine) { note += ' ' + t('ownNote', { zone: mine }); }
       box.appendChild(el('p', 'small text-muted mb-1', note));
 
       // Rows: every local start time that occurs in the week, in order.
@@ -112,7 +140,7 @@
       var head = el('tr');
       // The corner: named for screen readers (its column holds the times of day).
       var corner = el('th');
-      corner.appendChild(el('span', 'visually-hidden', 'Time'));
+      corner.appendChild(el('span', 'visually-hidden', t('time')));
       head.appendChild(corner);
       data.days.forEach(function (day, i) {
         head.appendChild(el('th', 'text-center', DAY_NAMES[i] + ' ' + day.date.slice(5)));
@@ -123,7 +151,7 @@
       var body = el('tbody');
       if (!times.length) {
         var row = el('tr');
-        var cell = el('td', 'text-muted', 'Closed all week.');
+        var cell = el('td', 'text-muted', t('closedWeek'));
         cell.colSpan = 8;
         row.appendChild(cell);
         body.appendChild(row);
@@ -169,7 +197,7 @@
             }
           } else {
             var state = slot.state === 'open' ? 'closed' : slot.state;
-            var label = slot.state === 'open' ? 'not bookable' : STATE_TEXT[state];
+            var label = slot.state === 'open' ? t('notBookable') : STATE_TEXT[state];
             var span = el('span', STATE_CLASS[state], label);
             span.dataset.state = slot.state;
             cell.appendChild(span);
@@ -193,8 +221,7 @@
         .then(draw)
         .catch(function () {
           box.textContent = '';
-          box.appendChild(el('p', 'text-danger small', 'The calendar could not be loaded; ' +
-            'the booking form still works.'));
+          box.appendChild(el('p', 'text-danger small', t('failed')));
         });
     }
 
