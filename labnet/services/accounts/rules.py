@@ -31,7 +31,6 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from flask_babel.speaklater import LazyString
 from sqlalchemy import CursorResult, Select, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from zxcvbn import zxcvbn
@@ -40,7 +39,7 @@ from labnet import security
 from labnet.data import common_passwords, free_mail_domains
 from labnet.errors import PermissionDenied, RuleViolation
 from labnet.extensions import db
-from labnet.i18n import DEFAULT_LANGUAGE, _, _l, current_language, ngettext
+from labnet.i18n import DEFAULT_LANGUAGE, LazyText, _, _l, current_language, ngettext
 from labnet.models import (
     Lab,
     LabManager,
@@ -417,10 +416,10 @@ def send_confirmation(user: User, *, now: datetime) -> None:
     )
 
 
-def lifetime_words(seconds: int) -> LazyString:
+def lifetime_words(seconds: int) -> LazyText:
     """How long a link works, as the e-mail says it: "7 days", "1 hour", "90 minutes"
     (lazy: read in the language of the e-mail it is put into)."""
-    return LazyString(_lifetime_text, seconds)
+    return LazyText(_lifetime_text, seconds)
 
 
 def _lifetime_text(seconds: int) -> str:

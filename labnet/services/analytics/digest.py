@@ -9,13 +9,12 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 from flask_babel import format_date
-from flask_babel.speaklater import LazyString
 from sqlalchemy import (
     select,
 )
 
 from labnet.extensions import db
-from labnet.i18n import _, _l, force_locale, language_of
+from labnet.i18n import LazyText, _, _l, force_locale, language_of
 from labnet.links import external_url
 from labnet.models import (
     ActivitySummaryState,
@@ -72,7 +71,7 @@ def send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
         if language not in boards:
             with force_locale(language):
                 boards[language] = build(f, now=now)
-    subject = LazyString(_digest_subject, f.start, f.end)
+    subject = LazyText(_digest_subject, f.start, f.end)
     for user in recipients:
         enqueue_email("coordinator_digest", user.email, subject,
                       {"name": user.full_name, "board": boards[language_of(user)],
