@@ -30,10 +30,12 @@ from typing import Any
 import yaml
 from babel import Locale
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, force_locale, get_locale, lazy_gettext
+from flask_babel import Babel, force_locale, get_locale
 from flask_babel import gettext as _gettext
 from flask_babel import ngettext as _ngettext
+from flask_babel.speaklater import LazyString
 from flask_login import current_user
+from markupsafe import escape
 
 #: The languages LabNet is translated into: code → the language's own name.
 LANGUAGES: dict[str, str] = {
@@ -55,12 +57,29 @@ babel = Babel()
 
 # The names code and templates use: ``_`` translates now, ``_l`` when the text is read.
 _ = _gettext
+
+
+class LazyText(LazyString):
+    """A text translated when it is read. Escaped in templates like any plain text
+    (Flask-Babel's ``LazyString`` declares itself safe HTML, so a form's message or label
+    with an apostrophe or "&" would reach the page unescaped)."""
+
+    def __html__(self) -> str:
+        return str(escape(str(self)))
+
+
+def lazy_gettext(string: str, **variables: Any) -> LazyText:
+    """``gettext`` of ``string`` when the text is read (see :class:`LazyText`)."""
+    return LazyText(_gettext, string, **variables)
+
+
 _l = lazy_gettext
 ngettext = _ngettext
 
 __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
+    "LazyText",
     "_",
     "_l",
     "current_language",

@@ -20,6 +20,7 @@ from labnet.blueprints.admin.forms import (
 from labnet.blueprints.helpers import commit_or_flash, commit_or_show
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db, login_manager
+from labnet.i18n import _
 from labnet.models import OutboxEmail, OutboxStatus, User
 from labnet.services.accounts import administration, joins
 from labnet.services.accounts import rules as accounts
@@ -73,7 +74,8 @@ def grant(user_id: int):
         now=clock.utcnow()))
     if not granted:
         return _user_page(target, form, 422)
-    flash("Role granted." if granted.value else "This person already had that role.", "success")
+    flash(_("Role granted.") if granted.value else _("This person already had that role."),
+          "success")
     return redirect(url_for("admin.user", user_id=target.id))
 
 
@@ -82,7 +84,7 @@ def revoke(user_id: int):
     target = permissions.user_for_admin(current_user, user_id)
     form = RevokeRoleForm()
     if not form.validate_on_submit():
-        flash("The request was incomplete; nothing changed.", "warning")
+        flash(_("The request was incomplete; nothing changed."), "warning")
         return redirect(url_for("admin.user", user_id=target.id))
     try:
         changed = accounts.revoke_role(current_user, target, form.role.data,
@@ -92,7 +94,7 @@ def revoke(user_id: int):
         flash(exc.message, "error")
         return redirect(url_for("admin.user", user_id=target.id))
     db.session.commit()
-    flash("Role removed." if changed else "This person did not have that role.", "info")
+    flash(_("Role removed.") if changed else _("This person did not have that role."), "info")
     return redirect(url_for("admin.user", user_id=target.id))
 
 
@@ -109,14 +111,14 @@ def move(user_id: int):
     if not moved:
         db.session.refresh(target)
         return _user_page(target, move_form=form, status=moved.status)
-    flash(f"{target.full_name} moved from {old_name} to {target.organisation.name}; they "
-          "were told by e-mail.", "success")
+    flash(_("%(name)s moved from %(old)s to %(new)s; they were told by e-mail.",
+            name=target.full_name, old=old_name, new=target.organisation.name), "success")
     return redirect(url_for("admin.user", user_id=target.id))
 
 
-def _account_button(user_id: int, call, done: str):
+def _account_button(user_id: int, call, done):
     target = permissions.user_for_admin(current_user, user_id)
-    commit_or_flash(ButtonForm(), lambda: call(target), done=done.format(name=target.full_name))
+    commit_or_flash(ButtonForm(), lambda: call(target), done=done(target.full_name))
     return redirect(url_for("admin.user", user_id=target.id))
 
 
@@ -124,19 +126,22 @@ def _account_button(user_id: int, call, done: str):
 def deactivate(user_id: int):
     return _account_button(user_id, lambda t: administration.set_active(
         current_user, t, False, now=clock.utcnow()),
-        "{name}'s account is deactivated: logged out everywhere, no login, no e-mail.")
+        lambda name: _("%(name)s's account is deactivated: logged out everywhere, no login, "
+                       "no e-mail.", name=name))
 
 
 @bp.post("/users/<int:user_id>/reactivate")
 def reactivate(user_id: int):
     return _account_button(user_id, lambda t: administration.set_active(
-        current_user, t, True, now=clock.utcnow()), "{name}'s account is active again.")
+        current_user, t, True, now=clock.utcnow()),
+        lambda name: _("%(name)s's account is active again.", name=name))
 
 
 @bp.post("/users/<int:user_id>/resend-confirmation")
 def resend_confirmation(user_id: int):
     return _account_button(user_id, lambda t: administration.resend_confirmation(
-        current_user, t, now=clock.utcnow()), "A new confirmation link was sent to {name}.")
+        current_user, t, now=clock.utcnow()),
+        lambda name: _("A new confirmation link was sent to %(name)s.", name=name))
 
 
 @bp.post("/users/<int:user_id>/org-admin")
@@ -146,8 +151,10 @@ def org_admin(user_id: int):
     make = form.make_admin.data == "1"
     commit_or_flash(form, lambda: administration.set_org_admin(
         current_user, target, make, now=clock.utcnow()),
-        done=f"{target.full_name} is {'now' if make else 'no longer'} an organisation admin "
-             f"of {target.organisation.name}.")
+        done=_("%(name)s is now an organisation admin of %(organisation)s.",
+               name=target.full_name, organisation=target.organisation.name) if make else
+        _("%(name)s is no longer an organisation admin of %(organisation)s.",
+          name=target.full_name, organisation=target.organisation.name))
     return redirect(url_for("admin.user", user_id=target.id))
 
 
@@ -191,7 +198,7 @@ def organisation(organisation_id: int):
     if not saved:
         db.session.refresh(org)
         return _organisation_page(org, form, saved.status)
-    flash("Organisation saved.", "success")
+    flash(_("Organisation saved."), "success")
     return redirect(url_for("admin.organisation", organisation_id=org.id))
 
 
@@ -202,7 +209,8 @@ def verify_size(organisation_id: int):
     verified = form.verified.data == "1"
     commit_or_flash(form, lambda: administration.set_size_verified(
         current_user, org, verified, now=clock.utcnow()),
-        done=f"{org.name}'s size class is {'verified' if verified else 'self-declared again'}.")
+        done=_("%(name)s's size class is verified.", name=org.name) if verified else
+        _("%(name)s's size class is self-declared again.", name=org.name))
     return redirect(url_for("admin.organisation", organisation_id=org.id))
 
 
@@ -221,7 +229,8 @@ def approve_join(user_id: int):
     person = permissions.join_request_for_admin(current_user, user_id)
     commit_or_flash(ButtonForm(), lambda: accounts.accept_join(
         current_user, person, now=clock.utcnow()),
-        done=f"{person.full_name} is now a member of {person.organisation.name}; they were told.")
+        done=_("%(name)s is now a member of %(organisation)s; they were told.",
+               name=person.full_name, organisation=person.organisation.name))
     return redirect(url_for("admin.join_requests"))
 
 
@@ -231,7 +240,8 @@ def decline_join(user_id: int):
     name, org_name = person.full_name, person.organisation.name
     commit_or_flash(ButtonForm(), lambda: accounts.refuse_join(
         current_user, person, now=clock.utcnow()),
-        done=f"{name}'s request to join {org_name} was declined; they were told.")
+        done=_("%(name)s's request to join %(organisation)s was declined; they were told.",
+               name=name, organisation=org_name))
     return redirect(url_for("admin.join_requests"))
 
 
@@ -258,7 +268,7 @@ def outbox_requeue(message_id: int):
         raise NotFound(message_id)
     commit_or_flash(ButtonForm(), lambda: notifications.requeue(
         message, actor=current_user, now=clock.utcnow()),
-        done=f"The message to {message.to_addr} is queued again.")
+        done=_("The message to %(address)s is queued again.", address=message.to_addr))
     return redirect(url_for("admin.outbox", status="failed"))
 
 

@@ -14,16 +14,17 @@ from labnet.blueprints.api import tokens_bp as bp
 from labnet.blueprints.helpers import apply_violation, choices
 from labnet.errors import NotFound, RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _, _l
 from labnet.services.accounts import tokens
 
 
 class TokenForm(FlaskForm):
-    name = StringField("Name", validators=[Length(max=80)])
+    name = StringField(_l("Name"), validators=[Length(max=80)])
     scopes = SelectMultipleField(
-        "Scopes", choices=choices((s.value, label) for s, label in tokens.SCOPE_LABELS.items()),
+        _l("Scopes"), choices=choices((s.value, label) for s, label in tokens.SCOPE_LABELS.items()),
         option_widget=widgets.CheckboxInput(), widget=widgets.ListWidget(prefix_label=False),
         validate_choice=False)
-    expires_on = DateField("Expires on")
+    expires_on = DateField(_l("Expires on"))
 
 
 def _page(form: TokenForm, secret: str | None = None, status: int = 200):
@@ -72,5 +73,5 @@ def revoke(token_id: int):
         db.session.rollback()
         raise NotFound(token_id) from None
     db.session.commit()
-    flash("Token revoked: it no longer works.", "success")
+    flash(_("Token revoked: it no longer works."), "success")
     return redirect(url_for("api_tokens.index"))

@@ -11,6 +11,7 @@ from labnet import clock
 from labnet.blueprints.auth import bp
 from labnet.blueprints.auth.forms import DeleteAccountForm
 from labnet.blueprints.helpers import commit_or_show
+from labnet.i18n import _
 from labnet.services.accounts import privacy
 
 
@@ -45,8 +46,8 @@ def delete_account():
             user, password=form.password.data, now=now)):
         logout_user()
         session.clear()
-        flash("Your account is deleted. The bookings and requests you made stay with your "
-              "organisation without your name.", "info")
+        flash(_("Your account is deleted. The bookings and requests you made stay with "
+                "your organisation without your name."), "info")
         return redirect(url_for("main.index"))
     return render_template("auth/data.html", form=form,
                            blockers=privacy.deletion_blockers(user, now=now)), 422

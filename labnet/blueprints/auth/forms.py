@@ -24,10 +24,11 @@ from wtforms.validators import (
 )
 
 from labnet.blueprints.helpers import choices
+from labnet.i18n import _, _l
 from labnet.models.organisation import ORG_KIND_LABELS, SIZE_CLASS_LABELS
 
-EMAIL = [DataRequired("Enter your e-mail address."), Length(max=254),
-         Email("Enter a valid e-mail address, like name@example.org.",
+EMAIL = [DataRequired(_l("Enter your e-mail address.")), Length(max=254),
+         Email(_l("Enter a valid e-mail address, like name@example.org."),
                check_deliverability=False)]
 
 
@@ -43,86 +44,88 @@ def printable(form, field) -> None:
     """No control characters in a one-line text: PostgreSQL cannot store NUL (a 500
     otherwise), and no name needs a tab, line break or terminal escape."""
     if field.data and _CONTROL.search(field.data):
-        raise ValidationError("Remove the control characters (tabs, line breaks and the "
-                              "like) from this text.")
+        raise ValidationError(_("Remove the control characters (tabs, line breaks and the "
+                                "like) from this text."))
 
 
 class LoginForm(FlaskForm):
-    email = StringField("E-mail address", validators=EMAIL, filters=[strip])
-    password = PasswordField("Password", validators=[DataRequired("Enter your password."),
-                                                     Length(max=256)])
+    email = StringField(_l("E-mail address"), validators=EMAIL, filters=[strip])
+    password = PasswordField(_l("Password"), validators=[
+        DataRequired(_l("Enter your password.")), Length(max=256)])
     next = HiddenField()
 
 
 class RegisterForm(FlaskForm):
-    full_name = StringField("Your name", validators=[DataRequired("Enter your name."),
-                                                     Length(max=120), printable])
-    email = StringField("Work e-mail address", validators=EMAIL, filters=[strip])
+    full_name = StringField(_l("Your name"), validators=[
+        DataRequired(_l("Enter your name.")), Length(max=120), printable])
+    email = StringField(_l("Work e-mail address"), validators=EMAIL, filters=[strip])
     password = PasswordField(
-        "Password", validators=[DataRequired("Choose a password."), Length(max=128)]
+        _l("Password"), validators=[DataRequired(_l("Choose a password.")), Length(max=128)]
     )
     password_confirm = PasswordField(
-        "Repeat the password",
-        validators=[DataRequired("Repeat the password."),
-                    EqualTo("password", "The two passwords do not match.")],
+        _l("Repeat the password"),
+        validators=[DataRequired(_l("Repeat the password.")),
+                    EqualTo("password", _l("The two passwords do not match."))],
     )
     organisation_mode = RadioField(
-        "Your organisation",
-        choices=choices([("new", "Register a new organisation"),
-                         ("existing", "Join an organisation already on LabNet")]),
+        _l("Your organisation"),
+        choices=choices([("new", _l("Register a new organisation")),
+                         ("existing", _l("Join an organisation already on LabNet"))]),
         default="new",
-        validators=[InputRequired("Choose whether your organisation is new here.")],
+        validators=[InputRequired(_l("Choose whether your organisation is new here."))],
     )
     organisation = StringField(
-        "Organisation name", validators=[DataRequired("Enter your organisation's name."),
-                                         Length(max=200), printable]
+        _l("Organisation name"), validators=[
+            DataRequired(_l("Enter your organisation's name.")), Length(max=200), printable]
     )
     org_kind = SelectField(
-        "Kind of organisation",
+        _l("Kind of organisation"),
         choices=choices([("", "—")] + [(k.value, v) for k, v in ORG_KIND_LABELS.items()]),
         validators=[Optional()],
     )
     size_class = SelectField(
-        "Company size (EU definition)",
+        _l("Company size (EU definition)"),
         choices=choices([("", "—")] + [(k.value, v) for k, v in SIZE_CLASS_LABELS.items()]),
         validators=[Optional()],
     )
-    country = SelectField("Country", validators=[Optional()])
+    country = SelectField(_l("Country"), validators=[Optional()])
     accept_terms = BooleanField(
-        "I accept the terms of use and have read the privacy notice",
-        validators=[DataRequired("Accept the terms of use and the privacy notice to register.")],
+        _l("I accept the terms of use and have read the privacy notice"),
+        validators=[DataRequired(
+            _l("Accept the terms of use and the privacy notice to register."))],
     )
 
     def validate(self, extra_validators=None) -> bool:
         ok = super().validate(extra_validators)
         if self.organisation_mode.data == "new":
             if not self.org_kind.data:
-                self.org_kind.errors = [*self.org_kind.errors, "Choose the kind of organisation."]
+                self.org_kind.errors = [*self.org_kind.errors,
+                                        _("Choose the kind of organisation.")]
                 ok = False
             if not self.country.data:
-                self.country.errors = [*self.country.errors, "Choose the country."]
+                self.country.errors = [*self.country.errors, _("Choose the country.")]
                 ok = False
         return ok
 
 
 class EmailForm(FlaskForm):
-    email = StringField("E-mail address", validators=EMAIL, filters=[strip])
+    email = StringField(_l("E-mail address"), validators=EMAIL, filters=[strip])
 
 
 class NewPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[DataRequired("Choose a password."),
-                                                         Length(max=128)])
+    password = PasswordField(_l("New password"), validators=[
+        DataRequired(_l("Choose a password.")), Length(max=128)])
     password_confirm = PasswordField(
-        "Repeat the new password",
-        validators=[DataRequired("Repeat the password."),
-                    EqualTo("password", "The two passwords do not match.")],
+        _l("Repeat the new password"),
+        validators=[DataRequired(_l("Repeat the password.")),
+                    EqualTo("password", _l("The two passwords do not match."))],
     )
 
 
 class ChangePasswordForm(NewPasswordForm):
     current_password = PasswordField(
-        "Current password", validators=[DataRequired("Enter your current password."),
-                                        Length(max=256)]
+        _l("Current password"), validators=[
+            DataRequired(_l("Enter your current password.")), Length(max=256)]
     )
 
 
@@ -131,8 +134,8 @@ class ConfirmForm(FlaskForm):
 
 
 class DeleteAccountForm(FlaskForm):
-    password = PasswordField("Your password", validators=[
-        DataRequired("Enter your password to delete the account."), Length(max=256)])
+    password = PasswordField(_l("Your password"), validators=[
+        DataRequired(_l("Enter your password to delete the account.")), Length(max=256)])
     understood = BooleanField(
-        "I understand that my account is deleted for good and cannot be restored",
-        validators=[DataRequired("Tick the box to confirm that the deletion is final.")])
+        _l("I understand that my account is deleted for good and cannot be restored"),
+        validators=[DataRequired(_l("Tick the box to confirm that the deletion is final."))])

@@ -41,6 +41,7 @@ from labnet.extensions import (
     login_failed,
     target_email_key,
 )
+from labnet.i18n import _, _l, ngettext
 from labnet.permissions import can_manage_members, require
 from labnet.security import safe_next
 from labnet.services.accounts import rules as accounts
@@ -111,7 +112,7 @@ def login():
         else:
             _sign_in(user)
             db.session.commit()
-            flash(f"Welcome, {user.full_name}.", "success")
+            flash(_("Welcome, %(name)s.", name=user.full_name), "success")
             # The page that sent them here first (an e-mail's link, a button); otherwise
             # where their work waits (services.accounts.navigation.landing_endpoint).
             return redirect(safe_next(form.next.data) or url_for(landing_endpoint(user)))
@@ -134,13 +135,13 @@ def render_login_limited():
     form = LoginForm(formdata=None, email=request.form.get("email", "")[:254],
                      next=safe_next(request.form.get("next")) or "")
     form.form_errors.append(
-        "Too many login attempts. Please wait a minute before trying again."
+        _("Too many login attempts. Please wait a minute before trying again.")
     )
     return render_template("auth/login.html", form=form), 429
 
 
-LIMITED = ("Too many requests from here or for this e-mail address. Nothing was sent; "
-           "please wait an hour and try again.")
+LIMITED = _l("Too many requests from here or for this e-mail address. Nothing was sent; "
+             "please wait an hour and try again.")
 
 
 def render_limited():
@@ -160,7 +161,7 @@ def render_limited():
                     "auth.resend_confirmation": "auth/resend.html"}[endpoint]
     else:
         return None
-    form.form_errors.append(LIMITED)
+    form.form_errors.append(str(LIMITED))
     return render_template(template, form=form), 429
 
 
@@ -181,7 +182,7 @@ def logout():
         db.session.commit()
         logout_user()
     session.clear()
-    flash("You are logged out.", "info")
+    flash(_("You are logged out."), "info")
     return redirect(url_for("main.index"))
 
 
@@ -226,11 +227,11 @@ def confirm(token: str):
         return render_template("auth/resend.html", form=form), 400
     db.session.commit()
     if user.is_member:
-        flash("Your e-mail address is confirmed. You can log in now.", "success")
+        flash(_("Your e-mail address is confirmed. You can log in now."), "success")
     else:
-        flash(f"Your e-mail address is confirmed. We asked the admins of "
-              f"{user.organisation.name} to approve your request to join; we will e-mail you "
-              "when they decide.", "success")
+        flash(_("Your e-mail address is confirmed. We asked the admins of %(organisation)s "
+                "to approve your request to join; we will e-mail you when they decide.",
+                organisation=user.organisation.name), "success")
     return redirect(url_for("auth.login"))
 
 
@@ -242,7 +243,8 @@ def resend_confirmation():
     if form.validate_on_submit():
         accounts.resend_confirmation(form.email.data, now=clock.utcnow())
         db.session.commit()
-        flash("If an unconfirmed account uses this address, a new link is on its way.", "info")
+        flash(_("If an unconfirmed account uses this address, a new link is on its way."),
+              "info")
         return mail_after_response(redirect(url_for("auth.login")))
     return render_template("auth/resend.html", form=form), 422 if form.errors else 200
 
@@ -255,8 +257,9 @@ def reset_request():
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data, now=clock.utcnow())
         db.session.commit()
-        flash("If an account uses this address, we have sent a link to reset the password. "
-              f"It works for {current_app.config['RESET_TOKEN_MAX_AGE'] // 60} minutes.", "info")
+        flash(_("If an account uses this address, we have sent a link to reset the "
+                "password. It works for %(num)d minutes.",
+                num=current_app.config["RESET_TOKEN_MAX_AGE"] // 60), "info")
         return mail_after_response(redirect(url_for("auth.login")))
     return render_template("auth/reset_request.html", form=form), 422 if form.errors else 200
 
@@ -265,15 +268,15 @@ def reset_request():
 def reset(token: str):
     if accounts.user_for_reset_token(token, now=clock.utcnow()) is None:
         form = EmailForm()
-        form.form_errors.append("This reset link is invalid, expired or already used. "
-                                "Ask for a new one.")
+        form.form_errors.append(_("This reset link is invalid, expired or already used. "
+                                  "Ask for a new one."))
         return render_template("auth/reset_request.html", form=form), 400
     form = NewPasswordForm()
     if form.validate_on_submit() and commit_or_show(
             form, lambda: accounts.reset_password(token, form.password.data, now=clock.utcnow())):
         logout_user()
         session.clear()
-        flash("Your password is changed. Log in with the new one.", "success")
+        flash(_("Your password is changed. Log in with the new one."), "success")
         return redirect(url_for("auth.login"))
     return render_template("auth/reset.html", form=form), 422 if form.errors else 200
 
@@ -307,7 +310,7 @@ def change_password():
             # Every session was revoked; this browser gets a new one.
             _sign_in(user)
             db.session.commit()
-            flash("Your password is changed. Other devices are logged out.", "success")
+            flash(_("Your password is changed. Other devices are logged out."), "success")
             return redirect(url_for("auth.account"))
     return render_template("auth/password.html", form=form), 422 if form.errors else 200
 
@@ -325,7 +328,8 @@ def logout_everywhere():
     db.session.commit()
     logout_user()
     session.clear()
-    flash(f"Logged out of {count} session{'s' if count != 1 else ''} on every device.", "info")
+    flash(ngettext("Logged out of %(num)d session on every device.",
+                   "Logged out of %(num)d sessions on every device.", count), "info")
     return redirect(url_for("auth.login"))
 
 
@@ -348,7 +352,7 @@ def members():
     return _members_page()
 
 
-def _members_action(call, done: str):
+def _members_action(call, done):
     """One button of the members page: the service call as the one transaction, then
     back to the page; a refusal shows on the page (422), nothing written."""
     actor = current_user._get_current_object()
@@ -360,7 +364,7 @@ def _members_action(call, done: str):
     outcome = commit_or_show(form, lambda: call(actor))
     if not outcome:
         return _members_page(form, 422)
-    flash(done.format(value=outcome.value), "success")
+    flash(done(outcome.value), "success")
     return redirect(url_for("auth.members"))
 
 
@@ -369,7 +373,8 @@ def _members_action(call, done: str):
 def approve_member(user_id: int):
     return _members_action(
         lambda actor: accounts.approve_member(actor, user_id, now=clock.utcnow()).full_name,
-        "{value} is now a member of your organisation; we told them by e-mail.")
+        lambda name: _("%(name)s is now a member of your organisation; we told them by "
+                       "e-mail.", name=name))
 
 
 @bp.post("/organisation/members/<int:user_id>/decline")
@@ -377,7 +382,8 @@ def approve_member(user_id: int):
 def decline_member(user_id: int):
     return _members_action(
         lambda actor: accounts.decline_member(actor, user_id, now=clock.utcnow()),
-        "You declined the request of {value}; we told them by e-mail.")
+        lambda name: _("You declined the request of %(name)s; we told them by e-mail.",
+                       name=name))
 
 
 @bp.post("/organisation/members/<int:user_id>/grant-admin")
@@ -385,7 +391,7 @@ def decline_member(user_id: int):
 def grant_org_admin(user_id: int):
     return _members_action(
         lambda actor: accounts.set_org_admin(actor, user_id, True, now=clock.utcnow()),
-        "Organisation admin role granted.")
+        lambda _value: _("Organisation admin role granted."))
 
 
 @bp.post("/organisation/members/<int:user_id>/revoke-admin")
@@ -393,4 +399,4 @@ def grant_org_admin(user_id: int):
 def revoke_org_admin(user_id: int):
     return _members_action(
         lambda actor: accounts.set_org_admin(actor, user_id, False, now=clock.utcnow()),
-        "Organisation admin role revoked.")
+        lambda _value: _("Organisation admin role revoked."))

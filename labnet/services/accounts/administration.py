@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _, _l, ngettext
 from labnet.models import (
     CalendarFeed,
     Lab,
@@ -54,12 +55,12 @@ from labnet.services.notifications.outbox import enqueue_email
 
 # The user list's role filter: value → label.
 ROLE_FILTERS = {
-    "manager": "Lab managers",
-    "org_admin": "Organisation admins",
-    "coordinator": "Coordinators",
-    "admin": "Admins",
-    "pending": "Join requests",
-    "deactivated": "Deactivated",
+    "manager": _l("Lab managers"),
+    "org_admin": _l("Organisation admins"),
+    "coordinator": _l("Coordinators"),
+    "admin": _l("Admins"),
+    "pending": _l("Join requests"),
+    "deactivated": _l("Deactivated"),
 }
 _DOMAIN = re.compile(r"^(?=.{4,200}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
@@ -119,10 +120,11 @@ def organisation_by_name(name: str | None) -> Organisation:
     """
     typed = " ".join((name or "").split())
     if not typed:
-        raise RuleViolation("organisation", "Enter the name of the organisation.")
+        raise RuleViolation("organisation", _("Enter the name of the organisation."))
     org = db.session.scalar(select(Organisation).where(Organisation.name_key == typed.lower()))
     if org is None:
-        raise RuleViolation("organisation", f"No organisation named “{typed}” is registered.")
+        raise RuleViolation("organisation", _("No organisation named “%(name)s” is registered.",
+                                               name=typed))
     return org
 
 
@@ -135,12 +137,14 @@ def move_user(actor: User, person: User, organisation: Organisation, *, now: dat
     """
     require(can_administer_users, actor)
     if not person.is_member:
-        raise RuleViolation(None, f"{person.full_name} has asked to join "
-                            f"{person.organisation.name} and is no member yet: decide the "
-                            "request instead.")
+        raise RuleViolation(None, _("%(name)s has asked to join %(organisation)s and is no "
+                                    "member yet: decide the request instead.",
+                                    name=person.full_name,
+                                    organisation=person.organisation.name))
     if organisation.id == person.organisation_id:
-        raise RuleViolation("organisation", f"{person.full_name} is a member of "
-                            f"{organisation.name} already.")
+        raise RuleViolation("organisation", _("%(name)s is a member of %(organisation)s "
+                                              "already.", name=person.full_name,
+                                              organisation=organisation.name))
     old = person.organisation
     was_admin = person.org_role == OrgRole.ADMIN
     person.organisation = organisation
@@ -157,11 +161,13 @@ def move_user(actor: User, person: User, organisation: Organisation, *, now: dat
                  organisation_id=organisation.id, old_organisation_id=old.id,
                  was_org_admin=was_admin)
     enqueue_email(
-        "user_moved", person.email, f"You are now a member of {organisation.name} on LabNet",
+        "user_moved", person.email,
+        _l("You are now a member of %(organisation)s on LabNet",
+           organisation=organisation.name),
         {"person": person, "old": old, "new": organisation, "was_admin": was_admin},
         now=now, action_required=True, reply_to=actor.email,
-        why=f"You receive this because a LabNet admin moved your account to "
-            f"{organisation.name}.",
+        why=_l("You receive this because a LabNet admin moved your account to "
+               "%(organisation)s.", organisation=organisation.name),
     )
     db.session.flush()
     return person
@@ -180,14 +186,16 @@ def set_active(actor: User, person: User, active: bool, *, now: datetime) -> boo
         return False
     if not active:
         if person.id == actor.id:
-            raise RuleViolation(None, "You cannot deactivate your own account.")
+            raise RuleViolation(None, _("You cannot deactivate your own account."))
         labs = team.last_manager_labs(person.id)
         if labs:
             names = ", ".join(lab.name for lab in labs)
-            raise RuleViolation(None, f"{person.full_name} is the only manager of {names}. "
-                                "A lab keeps at least one manager: hand "
-                                f"{'it' if len(labs) == 1 else 'them'} over to another "
-                                "manager first.")
+            raise RuleViolation(None, ngettext(
+                "%(name)s is the only manager of %(labs)s. A lab keeps at least one manager: "
+                "hand it over to another manager first.",
+                "%(name)s is the only manager of %(labs)s. A lab keeps at least one manager: "
+                "hand them over to another manager first.",
+                len(labs), name=person.full_name, labs=names))
     person.is_active = active
     person.updated_at = now
     if not active:
@@ -207,9 +215,9 @@ def resend_confirmation(actor: User, person: User, *, now: datetime) -> None:
     """
     require(can_administer_users, actor)
     if person.is_confirmed:
-        raise RuleViolation(None, f"{person.email} is confirmed already.")
+        raise RuleViolation(None, _("%(email)s is confirmed already.", email=person.email))
     if not person.is_active:
-        raise RuleViolation(None, "The account is deactivated; reactivate it first.")
+        raise RuleViolation(None, _("The account is deactivated; reactivate it first."))
     accounts.send_confirmation(person, now=now)
     audit.record(actor, "user.confirmation_resent", "user", person.id, now=now)
     db.session.flush()
@@ -225,8 +233,9 @@ def set_org_admin(actor: User, person: User, make_admin: bool, *, now: datetime)
     """
     require(can_administer_users, actor)
     if not person.is_member or not person.is_active:
-        raise RuleViolation(None, f"{person.full_name} is no active member of "
-                            f"{person.organisation.name}.")
+        raise RuleViolation(None, _("%(name)s is no active member of %(organisation)s.",
+                                    name=person.full_name,
+                                    organisation=person.organisation.name))
     return accounts.change_org_admin(actor, person, make_admin, now=now)
 
 
@@ -288,33 +297,35 @@ def update_organisation(actor: User, org: Organisation, data: OrganisationEdit, 
         ``size_class`` (a company needs one), ``email_domain`` (not a domain, free mail).
     """
     require(can_administer_users, actor)
-    name = clean_text(" ".join((data.name or "").split()), "name", label="The name",
-                      limit=200, required="Enter the organisation's name.")
+    name = clean_text(" ".join((data.name or "").split()), "name", label=_("The name"),
+                      limit=200, required=_("Enter the organisation's name."))
     taken = db.session.scalar(select(Organisation.id).where(
         Organisation.name_key == name.lower(), Organisation.id != org.id))
     if taken:
-        raise RuleViolation("name", f"Another organisation is named “{name}” already.")
+        raise RuleViolation("name", _("Another organisation is named “%(name)s” already.",
+                                       name=name))
     if data.kind not in {k.value for k in OrgKind}:
-        raise RuleViolation("kind", "Choose what kind of organisation it is.")
+        raise RuleViolation("kind", _("Choose what kind of organisation it is."))
     country = (data.country or "").upper()
     if country not in EUROPEAN_COUNTRIES:
-        raise RuleViolation("country", "Choose a country from the list.")
-    city = clean_text(data.city, "city", label="The city", limit=120)
+        raise RuleViolation("country", _("Choose a country from the list."))
+    city = clean_text(data.city, "city", label=_("The city"), limit=120)
     size = data.size_class or None
     if data.kind == OrgKind.COMPANY:
         if size not in {s.value for s in SizeClass}:
-            raise RuleViolation("size_class", "A company needs its EU size class (it decides "
-                                "the SME rates).")
+            raise RuleViolation("size_class", _("A company needs its EU size class (it "
+                                                "decides the SME rates)."))
     else:
         size = None
     domain = (data.email_domain or "").strip().lower().lstrip("@") or None
     if domain is not None:
         if not _DOMAIN.match(domain):
-            raise RuleViolation("email_domain", "Enter a domain such as example.org, without "
-                                "“@” or “www”.")
+            raise RuleViolation("email_domain", _("Enter a domain such as example.org, "
+                                                  "without “@” or “www”."))
         if accounts.join_domain(f"x@{domain}") is None:
-            raise RuleViolation("email_domain", f"{domain} is a free-mail provider: its "
-                                "users work anywhere, so it cannot be an organisation's domain.")
+            raise RuleViolation("email_domain", _(
+                "%(domain)s is a free-mail provider: its users work anywhere, so it cannot be "
+                "an organisation's domain.", domain=domain))
     changes = {
         key: [getattr(org, key), value]
         for key, value in (("name", name), ("kind", data.kind), ("country", country),
@@ -327,7 +338,7 @@ def update_organisation(actor: User, org: Organisation, data: OrganisationEdit, 
         org.size_verified_at = None
         org.size_verified_by_id = None
         changes["size_verified"] = [True, False]
-    for key, (_, value) in changes.items():
+    for key, (_old, value) in changes.items():
         if key != "size_verified":
             setattr(org, key, value)
     org.name_key = name.lower()
@@ -337,8 +348,8 @@ def update_organisation(actor: User, org: Organisation, data: OrganisationEdit, 
     except IntegrityError as exc:
         # Another admin gave an organisation this name a moment ago: both passed the check
         # above, the unique index refuses the second. The caller rolls back.
-        raise RuleViolation("name", f"Another organisation was named “{name}” a moment "
-                            "ago.") from exc
+        raise RuleViolation("name", _("Another organisation was named “%(name)s” a moment "
+                                      "ago.", name=name)) from exc
     audit.record(actor, "organisation.updated", "organisation", org.id, now=now,
                  organisation_id=org.id, changes=changes)
     db.session.flush()
@@ -355,7 +366,8 @@ def set_size_verified(actor: User, org: Organisation, verified: bool, *,
     """
     require(can_administer_users, actor)
     if org.kind != OrgKind.COMPANY or org.size_class is None:
-        raise RuleViolation(None, f"{org.name} is no company: it has no size class to verify.")
+        raise RuleViolation(None, _("%(name)s is no company: it has no size class to verify.",
+                                    name=org.name))
     if org.size_verified == verified:
         return False
     org.size_verified_at = now if verified else None

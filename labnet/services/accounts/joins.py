@@ -22,6 +22,7 @@ from sqlalchemy import Select, exists, select
 from sqlalchemy.orm import aliased
 
 from labnet.extensions import db
+from labnet.i18n import _l
 from labnet.models import Membership, OrgRole, User
 from labnet.permissions import can_administer_users, require
 from labnet.services.accounts import rules as accounts
@@ -66,12 +67,13 @@ def remind_and_expire_join_requests(*, now: datetime) -> dict[str, Any]:
                      organisation_id=person.organisation_id, email=person.email)
         enqueue_email(
             "join_expired", person.email,
-            f"Your request to join {person.organisation.name} expired",
+            _l("Your request to join %(organisation)s expired",
+               organisation=person.organisation.name),
             {"person": person, "organisation": person.organisation,
              "days": EXPIRE_AFTER.days},
             now=now, action_required=True,
-            why=f"You receive this because you asked to join {person.organisation.name} "
-                "on LabNet.",
+            why=_l("You receive this because you asked to join %(organisation)s on LabNet.",
+                   organisation=person.organisation.name),
         )
         db.session.delete(person)
         expired += 1
@@ -86,15 +88,17 @@ def remind_and_expire_join_requests(*, now: datetime) -> dict[str, Any]:
         for approver in approvers:
             enqueue_email(
                 "join_reminder", approver.email,
-                f"Reminder: {person.full_name} asks to join {person.organisation.name}",
+                _l("Reminder: %(name)s asks to join %(organisation)s",
+                   name=person.full_name, organisation=person.organisation.name),
                 {"admin": approver, "person": person, "organisation": person.organisation,
                  "platform": platform, "days": (now - confirmed_at).days,
                  "expires_at": confirmed_at + EXPIRE_AFTER},
                 now=now, action_required=True,
-                why=f"You receive this because you are a LabNet admin and "
-                    f"{person.organisation.name} has no organisation admin." if platform else
-                f"You receive this because you are an organisation admin of "
-                f"{person.organisation.name} on LabNet.",
+                why=_l("You receive this because you are a LabNet admin and "
+                       "%(organisation)s has no organisation admin.",
+                       organisation=person.organisation.name) if platform else
+                _l("You receive this because you are an organisation admin of "
+                   "%(organisation)s on LabNet.", organisation=person.organisation.name),
             )
         person.join_reminded_at = now
         audit.record(None, "organisation.join_reminded", "user", person.id, now=now,

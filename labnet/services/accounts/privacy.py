@@ -31,6 +31,7 @@ from sqlalchemy import delete, func, select, update
 from labnet import security
 from labnet.errors import RuleViolation, raise_all
 from labnet.extensions import db
+from labnet.i18n import _, ngettext
 from labnet.models import (
     ApiToken,
     AuditEvent,
@@ -48,7 +49,7 @@ from labnet.services.catalogue.labs import team
 from labnet.services.common import audit
 
 EXPORT_FORMAT = "LabNet personal data export, version 1"
-DELETED_NAME = "Deleted account"
+DELETED_NAME = "Deleted account"  # i18n: keep (stored as the account's name)
 ERASED_BODY = "[erased when the recipient deleted their account]"
 # Not an Argon2 hash: verify_password is False for every password.
 NO_PASSWORD = "!"  # noqa: S105 - a marker, not a secret
@@ -115,6 +116,7 @@ def personal_data(user: User, *, now: datetime) -> dict[str, Any]:
             "email_confirmed_at": _iso(user.email_confirmed_at),
             "last_login_at": _iso(user.last_login_at),
             "notifications": user.mail_mode,
+            "language": user.locale or None,
             "terms_version": user.terms_version or None,
             "terms_accepted_at": _iso(user.terms_accepted_at),
             "organisation": {"name": org.name, "kind": org.kind, "country": org.country,
@@ -180,7 +182,10 @@ def _sole_admin_with_members(user: User) -> bool:
 
 def _names(items: list[str], limit: int = 5) -> str:
     shown = ", ".join(items[:limit])
-    return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
+    if len(items) <= limit:
+        return shown
+    return ngettext("%(names)s and %(num)d more", "%(names)s and %(num)d more",
+                    len(items) - limit, names=shown)
 
 
 def deletion_blockers(user: User, *, now: datetime) -> list[str]:
@@ -193,29 +198,33 @@ def deletion_blockers(user: User, *, now: datetime) -> list[str]:
             Booking.status.in_([s.value for s in ACTIVE_STATUSES]))
         .order_by(Booking.start_at)))
     if bookings:
-        blockers.append(f"You have upcoming bookings ({_names([b or '?' for b in bookings])}): "
-                        "cancel them, or let them end, before you delete your account — the "
-                        "labs would otherwise write to no one about them.")
+        blockers.append(_("You have upcoming bookings (%(references)s): cancel them, or let "
+                          "them end, before you delete your account — the labs would "
+                          "otherwise write to no one about them.",
+                          references=_names([b or '?' for b in bookings])))
     requests = list(db.session.scalars(
         select(LabRequest.title).where(
             LabRequest.created_by_id == user.id,
             LabRequest.status.in_([s.value for s in OPEN_STATUSES]))
         .order_by(LabRequest.created_at)))
     if requests:
-        blockers.append(f"You have open requests ({_names([f'“{t}”' for t in requests])}): "
-                        "withdraw or complete them first — the labs answer you.")
+        blockers.append(_("You have open requests (%(titles)s): withdraw or complete them "
+                          "first — the labs answer you.",
+                          titles=_names([f'“{t}”' for t in requests])))
     labs = team.last_manager_labs(user.id)
     if labs:
-        blockers.append(f"You are the only manager of {_names([lab.name for lab in labs])}: "
-                        "hand the lab over to a colleague first (a lab always keeps a manager).")
+        blockers.append(_("You are the only manager of %(labs)s: hand the lab over to a "
+                          "colleague first (a lab always keeps a manager).",
+                          labs=_names([lab.name for lab in labs])))
     networks = _last_coordinator_networks(user.id)
     if networks:
-        blockers.append(f"You are the only coordinator of "
-                        f"{_names([n.name for n in networks])}: add another coordinator first.")
+        blockers.append(_("You are the only coordinator of %(networks)s: add another "
+                          "coordinator first.", networks=_names([n.name for n in networks])))
     if _sole_admin_with_members(user):
-        blockers.append(f"You are the only organisation admin of {user.organisation.name}, which "
-                        "has other members: make one of them an organisation admin first "
-                        "(Organisation → Members), so that someone can approve who joins.")
+        blockers.append(_("You are the only organisation admin of %(organisation)s, which has "
+                          "other members: make one of them an organisation admin first "
+                          "(Organisation → Members), so that someone can approve who joins.",
+                          organisation=user.organisation.name))
     return blockers
 
 
@@ -227,7 +236,7 @@ def delete_account(user: User, *, password: str, now: datetime) -> None:
     """
     problems = [RuleViolation(None, blocker) for blocker in deletion_blockers(user, now=now)]
     if not security.verify_password(user.password_hash, password):
-        problems.insert(0, RuleViolation("password", "This is not your password."))
+        problems.insert(0, RuleViolation("password", _("This is not your password.")))
     raise_all(problems)
 
     old_email = user.email

@@ -39,6 +39,7 @@ from labnet import security
 from labnet.data import common_passwords, free_mail_domains
 from labnet.errors import PermissionDenied, RuleViolation
 from labnet.extensions import db
+from labnet.i18n import DEFAULT_LANGUAGE, LazyText, _, _l, current_language, ngettext
 from labnet.models import (
     Lab,
     LabManager,
@@ -76,7 +77,6 @@ COMMON_PASSWORDS = frozenset(
 # zxcvbn's score: 0 too guessable … 4 very unguessable. 3 is "safely unguessable" against
 # an online attack with throttling (about 10^8 guesses), which is our case.
 MIN_ZXCVBN_SCORE = 3
-TOO_EASY = "This password is too easy to guess"
 
 
 def normalise_email(email: str) -> str:
@@ -105,30 +105,35 @@ def check_password_strength(password: str, email: str = "") -> None:
     :raises RuleViolation: on field ``password`` when the password is weak.
     """
     if len(password) < MIN_PASSWORD:
-        raise RuleViolation("password", f"Use at least {MIN_PASSWORD} characters.")
+        raise RuleViolation("password", _("Use at least %(num)d characters.", num=MIN_PASSWORD))
     if len(password) > MAX_PASSWORD:
-        raise RuleViolation("password", f"Use at most {MAX_PASSWORD} characters.")
+        raise RuleViolation("password", _("Use at most %(num)d characters.", num=MAX_PASSWORD))
     lowered = password.lower()
     if lowered in COMMON_PASSWORDS or lowered in common_passwords():
         raise RuleViolation(
-            "password", f"{TOO_EASY}: it is on the list of passwords leaked most often in "
-            "data breaches, which attackers try first; choose another.")
+            "password", _("This password is too easy to guess: it is on the list of passwords "
+                          "leaked most often in data breaches, which attackers try first; "
+                          "choose another."))
     if len(set(password)) < 4:
-        raise RuleViolation("password", f"{TOO_EASY}: it repeats too few different "
-                            "characters; choose another.")
+        raise RuleViolation("password", _("This password is too easy to guess: it repeats too "
+                                          "few different characters; choose another."))
     address = normalise_email(email)
     local = address.split("@", 1)[0]
     if local and len(local) >= 4 and local in lowered:
-        raise RuleViolation("password", "The password must not contain your e-mail address.")
+        raise RuleViolation("password", _("The password must not contain your e-mail address."))
     # zxcvbn's matching is quadratic in the length; the first 72 characters decide.
     hints = [address, local, *address.rsplit("@", 1)[-1].split("."), "labnet"]
     result = zxcvbn(password[:72], user_inputs=[h for h in hints if h])
     if result["score"] < MIN_ZXCVBN_SCORE:
-        feedback = result.get("feedback") or {}
-        why = _plain(feedback.get("warning") or "it follows a pattern of common words, names, "
-                     "dates or keyboard runs that is quick to try")
+        # zxcvbn explains in English only: other languages get the general reason.
+        english = current_language() == DEFAULT_LANGUAGE
+        feedback = (result.get("feedback") or {}) if english else {}
+        why = _plain(feedback.get("warning") or _(
+            "it follows a pattern of common words, names, dates or keyboard runs that is "
+            "quick to try"))
         tips = " ".join(feedback.get("suggestions") or [])
-        raise RuleViolation("password", f"{TOO_EASY} ({why}); choose another. {tips}".strip())
+        message = _("This password is too easy to guess (%(why)s); choose another.", why=why)
+        raise RuleViolation("password", f"{message} {tips}".strip())
 
 
 @dataclass(frozen=True)
@@ -154,21 +159,21 @@ def _checked_organisation(data: NewOrganisation) -> dict[str, str | None]:
     """The new organisation's fields once its rules hold; writes nothing."""
     name = " ".join(data.name.split())
     if not name:
-        raise RuleViolation("organisation", "Enter the organisation's name.")
+        raise RuleViolation("organisation", _("Enter the organisation's name."))
     if data.kind not in {k.value for k in OrgKind}:
-        raise RuleViolation("org_kind", "Choose what kind of organisation it is.")
+        raise RuleViolation("org_kind", _("Choose what kind of organisation it is."))
     size = data.size_class or None
     if data.kind == OrgKind.COMPANY and size not in {s.value for s in SizeClass}:
         raise RuleViolation(
-            "size_class", "A company needs its EU size class (it decides the SME rates)."
+            "size_class", _("A company needs its EU size class (it decides the SME rates).")
         )
     if data.kind != OrgKind.COMPANY:
         size = None
     if db.session.scalar(select(Organisation.id).where(Organisation.name_key == name.lower())):
         raise RuleViolation(
             "organisation",
-            f"An organisation named “{name}” is already registered; choose “join an existing "
-            "organisation”.",
+            _("An organisation named “%(name)s” is already registered; choose “join an "
+              "existing organisation”.", name=name),
         )
     return {"name": name, "kind": data.kind, "size_class": size,
             "country": data.country.upper()}
@@ -258,8 +263,8 @@ def register_member(
         # moment: both passed the checks above, the unique index refuses the second. The
         # caller rolls back on RuleViolation, so nothing of this attempt stays.
         field = "email" if "email" in str(exc.orig).lower() else "organisation"
-        raise RuleViolation(field, "This was registered a moment ago by someone else. Log in, "
-                            "reset the password or choose another name.") from exc
+        raise RuleViolation(field, _("This was registered a moment ago by someone else. Log "
+                                     "in, reset the password or choose another name.")) from exc
     audit.record(user, "user.registered", "user", user.id, now=now, organisation_id=org.id)
     send_confirmation(user, now=now)
     return user
@@ -280,8 +285,8 @@ def add_member_account(*, email: str, full_name: str, password: str,
     email = normalise_email(email)
     check_password_strength(password, email)
     if db.session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise RuleViolation("email", "An account uses this address already: log in with it "
-                            "instead (or reset its password).")
+        raise RuleViolation("email", _("An account uses this address already: log in with "
+                                       "it instead (or reset its password)."))
     is_admin = (membership == Membership.ACTIVE
                 and not organisation_admins(organisation.id))
     user = User(email=email, full_name=" ".join(full_name.split()),
@@ -293,8 +298,8 @@ def add_member_account(*, email: str, full_name: str, password: str,
     try:
         db.session.flush()
     except IntegrityError as exc:  # the same address registered a moment ago
-        raise RuleViolation("email", "This address was registered a moment ago. Log in "
-                            "or reset the password.") from exc
+        raise RuleViolation("email", _("This address was registered a moment ago. Log in "
+                                       "or reset the password.")) from exc
     audit.record(user, "user.registered", "user", user.id, now=now,
                  organisation_id=organisation.id)
     return user
@@ -328,8 +333,8 @@ def _organisation_to_join(name: str) -> Organisation:
     if org is None:
         raise RuleViolation(
             "organisation",
-            f"No organisation named “{name.strip()}” is registered. Check the spelling or "
-            "register a new organisation.",
+            _("No organisation named “%(name)s” is registered. Check the spelling or "
+              "register a new organisation.", name=name.strip()),
         )
     # An organisation without organisation admins is no refusal: its requests go to the
     # platform admins (join_approvers), so they still reach someone (DESIGN rule 8).
@@ -357,12 +362,13 @@ def ask_organisation_admins(user: User, *, now: datetime) -> None:
     for admin in approvers:
         enqueue_email(
             "join_requested", admin.email,
-            f"{user.full_name} asks to join {user.organisation.name} on LabNet",
+            _l("%(name)s asks to join %(organisation)s on LabNet", name=user.full_name,
+               organisation=user.organisation.name),
             {"admin": admin, "person": user, "organisation": user.organisation,
              "platform": platform},
             now=now, action_required=True,
-            why=f"You receive this because you are an organisation admin of "
-                f"{user.organisation.name} on LabNet.",
+            why=_l("You receive this because you are an organisation admin of "
+                   "%(organisation)s on LabNet.", organisation=user.organisation.name),
         )
 
 
@@ -389,9 +395,10 @@ def tell_owner_of_registration_attempt(owner: User, *, now: datetime) -> None:
         send_confirmation(owner, now=now)
         return
     enqueue_email(
-        "register_attempt", owner.email, "Someone tried to register with your LabNet address",
+        "register_attempt", owner.email,
+        _l("Someone tried to register with your LabNet address"),
         {"user": owner}, now=now, action_required=True,
-        why="You receive this because this address belongs to a LabNet account.",
+        why=_l("You receive this because this address belongs to a LabNet account."),
     )
 
 
@@ -401,22 +408,29 @@ def send_confirmation(user: User, *, now: datetime) -> None:
     enqueue_email(
         "confirm_email",
         user.email,
-        "Confirm your LabNet e-mail address",
+        _l("Confirm your LabNet e-mail address"),
         {"user": user, "token": token,
          "lifetime": lifetime_words(current_app.config["CONFIRM_TOKEN_MAX_AGE"])},
         now=now, action_required=True,
-        why="You receive this because this address was used to register on LabNet.",
+        why=_l("You receive this because this address was used to register on LabNet."),
     )
 
 
-def lifetime_words(seconds: int) -> str:
-    """How long a link works, as the e-mail says it: "7 days", "1 hour", "90 minutes"."""
-    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+def lifetime_words(seconds: int) -> LazyText:
+    """How long a link works, as the e-mail says it: "7 days", "1 hour", "90 minutes"
+    (lazy: read in the language of the e-mail it is put into)."""
+    return LazyText(_lifetime_text, seconds)
+
+
+def _lifetime_text(seconds: int) -> str:
+    for size in (86400, 3600):
         if seconds >= size and seconds % size == 0:
             count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
+            if size == 86400:
+                return ngettext("%(num)d day", "%(num)d days", count)
+            return ngettext("%(num)d hour", "%(num)d hours", count)
     minutes = max(1, seconds // 60)
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
 
 
 def resend_confirmation(email: str, *, now: datetime) -> None:
@@ -447,7 +461,8 @@ def confirm_email(token: str, *, now: datetime) -> User:
     user = _token_user(data)
     if data is None or user is None or user.email != data.get("e"):
         raise RuleViolation(
-            None, "This confirmation link is invalid or has expired. Ask for a new one below."
+            None, _("This confirmation link is invalid or has expired. Ask for a new one "
+                    "below.")
         )
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now
@@ -468,14 +483,14 @@ def authenticate(email: str, password: str, *, now: datetime) -> User:
     if user is None:
         # Spend the same time as a real check, so timing does not reveal accounts.
         security.verify_password(_dummy_hash(), password)
-        raise RuleViolation("password", "Wrong e-mail address or password.")
+        raise RuleViolation("password", _("Wrong e-mail address or password."))
     if not security.verify_password(user.password_hash, password) or not user.is_active:
-        raise RuleViolation("password", "Wrong e-mail address or password.")
+        raise RuleViolation("password", _("Wrong e-mail address or password."))
     if not user.is_confirmed:
         raise RuleViolation(
             "email",
-            "Please confirm your e-mail address first: follow the link we sent you, or ask "
-            "for a new one.",
+            _("Please confirm your e-mail address first: follow the link we sent you, or "
+              "ask for a new one."),
         )
     if not user.is_member:
         # Only the person who knows the password learns this. A pending request has no
@@ -483,9 +498,12 @@ def authenticate(email: str, password: str, *, now: datetime) -> User:
         _approvers, platform = join_approvers(user.organisation_id)
         raise RuleViolation(
             "email",
-            f"Your request to join {user.organisation.name} is waiting for approval by "
-            f"{'the LabNet admins' if platform else 'its organisation admins'}. We will "
-            "e-mail you when they decide.",
+            _("Your request to join %(organisation)s is waiting for approval by the LabNet "
+              "admins. We will e-mail you when they decide.",
+              organisation=user.organisation.name) if platform else
+            _("Your request to join %(organisation)s is waiting for approval by its "
+              "organisation admins. We will e-mail you when they decide.",
+              organisation=user.organisation.name),
         )
     if security.needs_rehash(user.password_hash):
         user.password_hash = security.hash_password(password)
@@ -577,9 +595,9 @@ def change_password(user: User, current: str, new: str, *, now: datetime) -> Non
         same as before.
     """
     if not security.verify_password(user.password_hash, current):
-        raise RuleViolation("current_password", "This is not your current password.")
+        raise RuleViolation("current_password", _("This is not your current password."))
     if current == new:
-        raise RuleViolation("password", "Choose a password different from the current one.")
+        raise RuleViolation("password", _("Choose a password different from the current one."))
     check_password_strength(new, user.email)
     user.password_hash = security.hash_password(new)
     end_all_sessions(user, now=now)
@@ -596,12 +614,12 @@ def request_password_reset(email: str, *, now: datetime) -> None:
     enqueue_email(
         "reset_password",
         user.email,
-        "Reset your LabNet password",
+        _l("Reset your LabNet password"),
         {"user": user, "token": token,
          "minutes": current_app.config["RESET_TOKEN_MAX_AGE"] // 60},
         now=now, action_required=True,
-        why="You receive this because someone asked to reset the password of this LabNet "
-            "account.",
+        why=_l("You receive this because someone asked to reset the password of this "
+               "LabNet account."),
     )
     audit.record(user, "user.password_reset_requested", "user", user.id, now=now)
 
@@ -627,7 +645,7 @@ def reset_password(token: str, new: str, *, now: datetime) -> User:
     """
     user = user_for_reset_token(token, now=now)
     if user is None:
-        raise RuleViolation(None, "This reset link is invalid, expired or already used.")
+        raise RuleViolation(None, _("This reset link is invalid, expired or already used."))
     check_password_strength(new, user.email)
     user.password_hash = security.hash_password(new)
     if user.email_confirmed_at is None:
@@ -672,13 +690,15 @@ def list_members(actor: User) -> Select[tuple[User]]:
 def _decided(actor: User, person: User, approved: bool, *, now: datetime) -> None:
     enqueue_email(
         "join_decided", person.email,
-        f"Your request to join {person.organisation.name} was "
-        f"{'approved' if approved else 'declined'}",
+        _l("Your request to join %(organisation)s was approved",
+           organisation=person.organisation.name) if approved else
+        _l("Your request to join %(organisation)s was declined",
+           organisation=person.organisation.name),
         {"person": person, "organisation": person.organisation, "approved": approved,
          "by_platform": not can_manage_members(actor, person.organisation_id)},
         now=now, action_required=True,
-        why=f"You receive this because you asked to join {person.organisation.name} on "
-            "LabNet.",
+        why=_l("You receive this because you asked to join %(organisation)s on LabNet.",
+               organisation=person.organisation.name),
     )
 
 
@@ -697,8 +717,8 @@ def accept_join(actor: User, person: User, *, now: datetime) -> User:
     """Accept a pending request loaded by the caller's permission loader (the members
     page's or the admin queue's); see :func:`approve_member`."""
     if not person.is_confirmed:
-        raise RuleViolation(None, f"{person.full_name} has not confirmed their e-mail address "
-                            "yet; wait for them to do so.")
+        raise RuleViolation(None, _("%(name)s has not confirmed their e-mail address yet; "
+                                    "wait for them to do so.", name=person.full_name))
     person.membership = Membership.ACTIVE
     person.updated_at = now
     audit.record(actor, "organisation.member_approved", "user", person.id, now=now,
@@ -751,8 +771,8 @@ def change_org_admin(actor: User, person: User, make_admin: bool, *, now: dateti
     if person.org_role == wanted:
         return False
     if not make_admin and len(organisation_admins(person.organisation_id)) <= 1:
-        raise RuleViolation("user", "An organisation keeps at least one organisation admin; "
-                            "make someone else admin first.")
+        raise RuleViolation("user", _("An organisation keeps at least one organisation "
+                                      "admin; make someone else admin first."))
     person.org_role = wanted
     person.updated_at = now
     audit.record(actor, f"organisation.admin_{'granted' if make_admin else 'revoked'}",
@@ -777,7 +797,7 @@ def lab_by_slug(slug: str | None) -> Lab | None:
     return resolve_lab(slug, listed_only=False, what="lab")
 
 
-UNKNOWN_ROLE = "Unknown role; choose lab manager, coordinator, verifier or admin."
+UNKNOWN_ROLE = _l("Unknown role; choose lab manager, coordinator, verifier or admin.")
 
 
 def grant_role(actor: User | None, user: User, role: str, *, lab: Lab | None = None,
@@ -791,7 +811,7 @@ def grant_role(actor: User | None, user: User, role: str, *, lab: Lab | None = N
         require(can_administer_users, actor)
     if role == Role.LAB_MANAGER:
         if lab is None:
-            raise RuleViolation("lab", "Choose the lab this person will manage.")
+            raise RuleViolation("lab", _("Choose the lab this person will manage."))
         if not team.add_manager(lab, user, by=actor, now=now):
             return False
     elif role in (Role.COORDINATOR, Role.ADMIN, Role.VERIFIER):
@@ -800,7 +820,7 @@ def grant_role(actor: User | None, user: User, role: str, *, lab: Lab | None = N
         user.roles.append(UserRole(role=role, granted_at=now,
                                    granted_by_id=actor.id if actor else None))
     else:
-        raise RuleViolation("role", UNKNOWN_ROLE)
+        raise RuleViolation("role", str(UNKNOWN_ROLE))
     audit.record(actor, "role.granted", "user", user.id, now=now, role=role,
                  lab_id=lab.id if lab else None)
     db.session.flush()
@@ -818,7 +838,7 @@ def revoke_role(actor: User | None, user: User, role: str, *, lab: Lab | None = 
         require(can_administer_users, actor)
     if role == Role.LAB_MANAGER:
         if lab is None:
-            raise RuleViolation("lab", "Choose the lab.")
+            raise RuleViolation("lab", _("Choose the lab."))
         # The lab's last manager stays (DESIGN rule 10): the rule lives in team.
         if not team.remove_manager(lab, user, by=actor, now=now, field="role"):
             return False
@@ -831,10 +851,10 @@ def revoke_role(actor: User | None, user: User, role: str, *, lab: Lab | None = 
                 select(func.count()).select_from(UserRole).where(UserRole.role == Role.ADMIN)
             ).scalar_one()
             if admins <= 1:
-                raise RuleViolation("role", "This is the last admin; grant another admin first.")
+                raise RuleViolation("role", _("This is the last admin; grant another admin first."))
         user.roles.remove(held_role)
     else:
-        raise RuleViolation("role", UNKNOWN_ROLE)
+        raise RuleViolation("role", str(UNKNOWN_ROLE))
     audit.record(actor, "role.revoked", "user", user.id, now=now, role=role,
                  lab_id=lab.id if lab else None)
     db.session.flush()
@@ -882,7 +902,7 @@ def set_mail_mode(actor: User, mode: str, *, now: datetime) -> User:
     if not isinstance(actor, User) or not actor.is_active:
         raise PermissionDenied("set_mail_mode")
     if mode not in MAIL_MODES:
-        raise RuleViolation("mail_mode", "Choose “at once” or “daily digest”.")
+        raise RuleViolation("mail_mode", _("Choose “at once” or “daily digest”."))
     if actor.mail_mode != mode:
         audit.record(actor, "user.mail_mode", "user", actor.id, now=now, old=actor.mail_mode,
                      new=mode)

@@ -28,6 +28,7 @@ from sqlalchemy import Select, select, update
 from labnet import security
 from labnet.errors import RuleViolation, raise_all
 from labnet.extensions import db
+from labnet.i18n import _, _l
 from labnet.models import ApiToken, TokenScope, User
 from labnet.permissions import can_hold_token_scope
 from labnet.services.common import audit
@@ -39,18 +40,18 @@ MAX_TOKEN_DAYS = 366
 MAX_ACTIVE_TOKENS = 20
 DEFAULT_LIFETIME = timedelta(days=90)
 SCOPE_LABELS = {
-    TokenScope.READ: "read: your bookings, requests, event registrations and the networks "
-                     "you see",
-    TokenScope.BOOK: "book: make and cancel bookings, register for events",
-    TokenScope.REQUEST: "request: send requests and post messages on them",
-    TokenScope.MANAGE: "manage: decide bookings, update equipment, answer requests, cancel "
-                       "registrations for events you organise",
+    TokenScope.READ: _l("read: your bookings, requests, event registrations and the "
+                        "networks you see"),
+    TokenScope.BOOK: _l("book: make and cancel bookings, register for events"),
+    TokenScope.REQUEST: _l("request: send requests and post messages on them"),
+    TokenScope.MANAGE: _l("manage: decide bookings, update equipment, answer requests, "
+                          "cancel registrations for events you organise"),
 }
 # The demo token: documented in the README, made for the demo SME outside production only.
 DEMO_TOKEN = TOKEN_PREFIX + "demo-read-book-never-in-production"
 DEMO_TOKEN_USER = "sme@labnet.example"  # noqa: S105 (an e-mail address)
 DEMO_TOKEN_SCOPES = (TokenScope.READ.value, TokenScope.BOOK.value)
-DEMO_TOKEN_NAME = "Demo token (the README's example)"  # noqa: S105 (its label)
+DEMO_TOKEN_NAME = "Demo token (the README's example)"  # noqa: S105 # i18n: keep (stored)
 # How often a token's last use is written: reads should not each become a write.
 LAST_USE_RESOLUTION = timedelta(minutes=1)
 
@@ -76,34 +77,38 @@ def _problems(actor: User, new: NewToken, *, now: datetime) -> tuple[str, list[R
     problems: list[RuleViolation] = []
     name = ""
     try:
-        name = clean_text(new.name, "name", label="The name", limit=80,
-                          required="Give the token a name, so you can tell it apart later.")
+        name = clean_text(new.name, "name", label=_("The name"), limit=80,
+                          required=_("Give the token a name, so you can tell it apart "
+                                     "later."))
     except RuleViolation as exc:
         problems.append(exc)
     known = {s.value for s in TokenScope}
     if not new.scopes:
-        problems.append(RuleViolation("scopes", "Choose at least one scope."))
+        problems.append(RuleViolation("scopes", _("Choose at least one scope.")))
     for scope in new.scopes:
         if scope not in known:
-            problems.append(RuleViolation("scopes", f"There is no scope called {scope!r}."))
+            problems.append(RuleViolation("scopes", _("There is no scope called %(scope)s.",
+                                                       scope=repr(scope))))
         elif not can_hold_token_scope(actor, scope):
             problems.append(RuleViolation(
-                "scopes", f"Your account cannot {scope}: a token never grants more than "
-                          "its user has."))
+                "scopes", _("Your account cannot %(scope)s: a token never grants more than "
+                            "its user has.", scope=scope)))
     today = now.date()
     if new.expires_on is None:
-        problems.append(RuleViolation("expires_on", "Choose the day the token expires."))
+        problems.append(RuleViolation("expires_on", _("Choose the day the token expires.")))
     elif new.expires_on <= today:
-        problems.append(RuleViolation("expires_on", "The expiry must be after today."))
+        problems.append(RuleViolation("expires_on", _("The expiry must be after today.")))
     elif new.expires_on > today + timedelta(days=MAX_TOKEN_DAYS):
         problems.append(RuleViolation(
-            "expires_on", f"A token lasts at most {MAX_TOKEN_DAYS} days; choose an earlier day."))
+            "expires_on", _("A token lasts at most %(num)d days; choose an earlier day.",
+                            num=MAX_TOKEN_DAYS)))
     active = db.session.scalar(select(db.func.count()).select_from(ApiToken).where(
         ApiToken.user_id == actor.id, ApiToken.revoked_at.is_(None),
         ApiToken.expires_at > now)) or 0
     if active >= MAX_ACTIVE_TOKENS:
         problems.append(RuleViolation(
-            "name", f"You already have {MAX_ACTIVE_TOKENS} tokens; revoke one first."))
+            "name", _("You already have %(num)d tokens; revoke one first.",
+                      num=MAX_ACTIVE_TOKENS)))
     return name, problems
 
 
@@ -145,11 +150,11 @@ def ensure_demo_token(*, production: bool, now: datetime) -> ApiToken:
     """
     if production:
         raise RuleViolation("token", "The demo token is never made under production "
-                                     "settings.")
+                                     "settings.")  # i18n: keep (the command line's)
     user = db.session.scalar(select(User).where(User.email == DEMO_TOKEN_USER))
     if user is None:
         raise RuleViolation("token", f"There is no demo account {DEMO_TOKEN_USER}: run "
-                                     "'flask labnet seed-demo' first.")
+                                     "'flask labnet seed-demo' first.")  # i18n: keep
     token = db.session.scalar(select(ApiToken).where(
         ApiToken.token_hash == security.token_hash(DEMO_TOKEN)))
     if token is not None and token.revoked_at is None and token.expires_at > now:
@@ -177,7 +182,7 @@ def revoke_token(actor: User, token_id: int, *, now: datetime) -> ApiToken:
         ApiToken.id == token_id, ApiToken.user_id == actor.id,
         ApiToken.revoked_at.is_(None)))
     if token is None:
-        raise RuleViolation("token", "There is no such token of yours to revoke.", code=404)
+        raise RuleViolation("token", _("There is no such token of yours to revoke."), code=404)
     token.revoked_at = now
     db.session.flush()
     audit.record(actor, "api_token.revoke", "api_token", token.id, now=now)

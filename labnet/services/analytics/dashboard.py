@@ -18,6 +18,7 @@ from sqlalchemy import (
 
 from labnet import caches
 from labnet.extensions import db
+from labnet.i18n import current_language, data_name
 from labnet.models import (
     ActivitySummaryState,
     EquipmentCategory,
@@ -71,9 +72,11 @@ def _names() -> tuple[dict[str, str], dict[str, str], dict[str, str | None]]:
         select(literal("ket"), KetArea.code, KetArea.name, KetArea.parent_code)
         .union_all(select(literal("cat"), EquipmentCategory.code, EquipmentCategory.name,
                           null()))).all()
-    kets = {c: n for fam, c, n, _p in rows if fam == "ket"}
+    # In the reader's language (shipped data, labnet.i18n.data_name).
+    kets = {c: data_name("ket_areas", c, n) for fam, c, n, _p in rows if fam == "ket"}
     parents = {c: p for fam, c, _n, p in rows if fam == "ket"}
-    cats = {c: n for fam, c, n, _p in rows if fam == "cat"}
+    cats = {c: data_name("equipment_categories", c, n) for fam, c, n, _p in rows
+            if fam == "cat"}
     return kets, cats, parents
 
 
@@ -131,8 +134,9 @@ def build(f: Filters, *, now: datetime, only: str | None = None) -> Dashboard:
 
 
 def _cache_key(f: Filters) -> tuple[Any, ...]:
-    """The filters, and the labs of the viewer's scope (their ids, read now: a manager who
-    gains or loses a lab gets a view of their own at once); ``None`` for everything."""
+    """The filters, the language (the tables' titles, headers and notes are written in
+    it), and the labs of the viewer's scope (their ids, read now: a manager who gains or
+    loses a lab gets a view of their own at once); ``None`` for everything."""
     scope = None if f.lab_scope is None else tuple(sorted(db.session.scalars(f.lab_scope)))
     # ``network_id`` is only ever a network the viewer may see (:func:`parse_filters`), and
     # a network's figures are the same for everyone who sees it. The versions start new
@@ -142,7 +146,7 @@ def _cache_key(f: Filters) -> tuple[Any, ...]:
     if f.network_id is not None:
         scopes.append(f"network:{f.network_id}")
     return (f.start, f.end, f.ket, f.country, f.kind, f.network_id, scope,
-            caches.versions(scopes))
+            current_language(), caches.versions(scopes))
 
 
 def build_cached(f: Filters, *, now: datetime, ttl: float, only: str | None = None

@@ -8,11 +8,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
+from flask_babel import format_date
 from sqlalchemy import (
     select,
 )
 
 from labnet.extensions import db
+from labnet.i18n import LazyText, _, _l, force_locale, language_of
 from labnet.links import external_url
 from labnet.models import (
     ActivitySummaryState,
@@ -39,6 +41,12 @@ def digest_cutoff(now: datetime) -> datetime:
     return cutoff if cutoff <= now else cutoff - timedelta(days=7)
 
 
+def _digest_subject(start: Any, end: Any) -> str:
+    """The digest's subject in the language being written (read inside the recipient's)."""
+    return _("LabNet weekly: demand and supply, %(start)s – %(end)s",
+             start=format_date(start, "dd MMM"), end=format_date(end, "dd MMM yyyy"))
+
+
 def send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
     """Once a week (first run after Monday 07:00 UTC): every active coordinator gets the
     previous week's figures (Monday to Sunday), plain text and HTML. Flushes only."""
@@ -50,19 +58,26 @@ def send_coordinator_digest(*, now: datetime) -> dict[str, Any]:
         return {"sent": 0, "week": None}
     end = cutoff.date() - timedelta(days=1)
     f = Filters(start=end - timedelta(days=6), end=end)
-    board = build(f, now=now)
-    recipients = db.session.execute(
-        select(User.email, User.full_name).join(UserRole, UserRole.user_id == User.id)
+    recipients = list(db.session.scalars(
+        select(User).join(UserRole, UserRole.user_id == User.id)
         .where(UserRole.role == Role.COORDINATOR, User.is_active.is_(True))
-        .order_by(User.email)).all()
+        .order_by(User.email)))
     link = external_url("dashboard.index",
                         **{"from": f.start.isoformat(), "to": f.end.isoformat()})
-    subject = f"LabNet weekly: demand and supply, {f.start:%d %b} – {f.end:%d %b %Y}"
-    for email, name in recipients:
-        enqueue_email("coordinator_digest", email, subject,
-                      {"name": name, "board": board, "link": link, "display": display},
-                      now=now, why="You receive this weekly summary because you coordinate "
-                                   "networks on LabNet.")
+    # The tables' titles and headers are text: one board per language of the recipients.
+    boards: dict[str, Any] = {}
+    for user in recipients:
+        language = language_of(user)
+        if language not in boards:
+            with force_locale(language):
+                boards[language] = build(f, now=now)
+    subject = LazyText(_digest_subject, f.start, f.end)
+    for user in recipients:
+        enqueue_email("coordinator_digest", user.email, subject,
+                      {"name": user.full_name, "board": boards[language_of(user)],
+                       "link": link, "display": display},
+                      now=now, why=_l("You receive this weekly summary because you "
+                                      "coordinate networks on LabNet."))
     if state is None:
         state = ActivitySummaryState(name=DIGEST_JOB)
         db.session.add(state)

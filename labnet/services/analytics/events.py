@@ -28,6 +28,7 @@ from sqlalchemy import and_, case, exists, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from labnet.extensions import db
+from labnet.i18n import _, _l
 from labnet.models import KetArea, Lab
 from labnet.models.events import Event, EventKet, EventOrganiser
 from labnet.models.meetings import Meeting
@@ -39,8 +40,8 @@ from labnet.services.geo.geocoding import country_name
 from labnet.services.meetings.pages import meeting_counts
 
 EVENT_SECTIONS = ("events-ket", "events-country", "meetings")
-COLUMNS = ["Events", "Seats offered", "Registrations", "Waiting list",
-           "Registrations (past events)", "Attended", "Attendance rate %"]
+COLUMNS = [_l("Events"), _l("Seats offered"), _l("Registrations"), _l("Waiting list"),
+           _l("Registrations (past events)"), _l("Attended"), _l("Attendance rate %")]
 
 
 def _organised_by_lab(*conds: ColumnElement[bool]) -> ColumnElement[bool]:
@@ -103,9 +104,14 @@ def _row(n: Any, seats: Any, registered: Any, waiting: Any, past: Any, attended:
     return [*values, _pct(values[5], values[4])]
 
 
-NOTE = ("Published events starting in the period. Seats offered count events with a "
-        "capacity; the waiting list is the training demand no seat met; the attendance rate "
-        "is of past events: registered people marked present at one session at least.")
+NOTE = _l("Published events starting in the period. Seats offered count events with a "
+          "capacity; the waiting list is the training demand no seat met; the attendance "
+          "rate is of past events: registered people marked present at one session at least.")
+
+
+def _columns() -> list[str]:
+    """The figures' headers, read now (the tables are cached and pickled as text)."""
+    return [str(c) for c in COLUMNS]
 
 
 def events_by_ket(f: Filters, names: dict[str, str], *, now: datetime) -> Table:
@@ -124,10 +130,10 @@ def events_by_ket(f: Filters, names: dict[str, str], *, now: datetime) -> Table:
     rows = db.session.execute(
         select(pairs.c.area, *_sums(per)).join(per, per.c.event_id == pairs.c.event_id)
         .group_by(pairs.c.area).order_by(func.count().desc(), pairs.c.area)).all()
-    return Table("events-ket", "Training and events by KET area",
-                 ["KET area", "Code", *COLUMNS],
+    return Table("events-ket", _("Training and events by KET area"),
+                 [_("KET area"), _("Code"), *_columns()],
                  [[names.get(a, a), a, *_row(*sums)] for a, *sums in rows],
-                 note=NOTE, series=(3, 4, 5))
+                 note=str(NOTE), series=(3, 4, 5))
 
 
 def events_by_country(f: Filters, *, now: datetime) -> Table:
@@ -136,10 +142,10 @@ def events_by_country(f: Filters, *, now: datetime) -> Table:
     rows = db.session.execute(
         select(per.c.country, *_sums(per)).group_by(per.c.country)
         .order_by(func.count().desc(), per.c.country)).all()
-    return Table("events-country", "Training and events by country",
-                 ["Country", "Code", *COLUMNS],
-                 [[country_name(c) if c else "Online", c or "", *_row(*sums)]
-                  for c, *sums in rows], note=NOTE, series=(3, 4, 5))
+    return Table("events-country", _("Training and events by country"),
+                 [_("Country"), _("Code"), *_columns()],
+                 [[country_name(c) if c else _("Online"), c or "", *_row(*sums)]
+                  for c, *sums in rows], note=str(NOTE), series=(3, 4, 5))
 
 
 def meetings_by_event(f: Filters, *, now: datetime) -> tuple[Table, dict[str, int]]:
@@ -155,12 +161,12 @@ def meetings_by_event(f: Filters, *, now: datetime) -> tuple[Table, dict[str, in
     top = sorted(rows, key=lambda r: (-int(r[3] or 0), -int(r[1] or 0), r[0]))[:TOP_ROWS]
     titles = dict(db.session.execute(select(Event.id, Event.title).where(
         Event.id.in_([r[0] for r in top]))).tuples().all()) if top else {}
-    table = Table("meetings", "Meetings between participants", [
-        "Event", "Meeting requests", "Accepted", "Held", "Held between partners of "
-        "different projects"],
+    table = Table("meetings", _("Meetings between participants"), [
+        _("Event"), _("Meeting requests"), _("Accepted"), _("Held"),
+        _("Held between partners of different projects")],
         [[titles.get(eid, eid), int(n), int(acc), int(held), int(cross)]
          for eid, n, acc, held, cross in top],
-        note="A meeting was held when it was accepted and its slot is over; it is between "
-             "partners of different projects when both people's organisations are partners "
-             "of projects on LabNet and share none.", series=(3, 4))
+        note=_("A meeting was held when it was accepted and its slot is over; it is between "
+               "partners of different projects when both people's organisations are "
+               "partners of projects on LabNet and share none."), series=(3, 4))
     return table, totals

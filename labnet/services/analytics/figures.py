@@ -25,6 +25,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from labnet import permissions
 from labnet.extensions import db
+from labnet.i18n import _, _l, data_name
 from labnet.models import (
     ActivityDaily,
     DemandSignal,
@@ -52,8 +53,9 @@ from labnet.services.geo.geocoding import country_name
 
 TOP_ROWS = 50  # long tables (labs, flows, unmet searches) show the first 50 rows
 REQUEST_KINDS = ("access", "service", "joint_project")
-REQUEST_KIND_LABELS = {"access": "Access", "service": "Service",
-                       "joint_project": "Joint project"}
+# The demand table's column per request kind.
+REQUEST_KIND_COLUMNS = {"access": _l("Access requests"), "service": _l("Service requests"),
+                        "joint_project": _l("Joint project requests")}
 
 
 @dataclass
@@ -85,8 +87,9 @@ class Table:
             if not values:
                 continue
             top, label = max(values, key=lambda pair: pair[0])  # the first row on a tie
-            total = _num(sum(value for value, _ in values))
-            parts.append(f"{self.columns[i]}: {total} in all, most {label} ({_num(top)})")
+            total = _num(sum(value for value, _label in values))
+            parts.append(_("%(column)s: %(total)s in all, most %(label)s (%(top)s)",
+                           column=self.columns[i], total=total, label=label, top=_num(top)))
         return "; ".join(parts) + "." if parts else ""
 
 
@@ -129,15 +132,14 @@ def _bucket_label(first: date, f: Filters, today: date) -> tuple[str, bool]:
     label = first.strftime("%Y-%m" if f.bucket == "month" else "%Y-%m-%d")
     last = _bucket_end(first, f.bucket)
     if first <= today <= last and today <= f.end:
-        return f"{label} (to date)", True
+        return _("%(label)s (to date)", label=label), True
     if first < f.start or last > f.end:
-        return f"{label} (partial)", True
+        return _("%(label)s (partial)", label=label), True
     return label, False
 
 
 def _partial_note(f: Filters, today: date) -> str:
     """What the partial buckets of :func:`demand` cover, in days."""
-    unit = "month" if f.bucket == "month" else "week"
     notes = []
     for first in _buckets(f):
         label, partial = _bucket_label(first, f, today)
@@ -145,12 +147,17 @@ def _partial_note(f: Filters, today: date) -> str:
             last = min(_bucket_end(first, f.bucket), f.end, max(today, f.start))
             counted = max(0, (last - max(first, f.start)).days + 1)
             whole = (_bucket_end(first, f.bucket) - first).days + 1
-            notes.append(f"{label}: {counted} of {whole} days")
+            notes.append(_("%(label)s: %(counted)s of %(whole)s days", label=label,
+                           counted=counted, whole=whole))
     if not notes:
         return ""
-    return (f"A {unit} marked “to date” or “partial” counts only some of its days "
-            f"({'; '.join(notes)}), so it is lower than a whole {unit}; the chart draws "
-            "it dashed.")
+    if f.bucket == "month":
+        return _("A month marked “to date” or “partial” counts only some of its days "
+                 "(%(notes)s), so it is lower than a whole month; the chart draws it dashed.",
+                 notes="; ".join(notes))
+    return _("A week marked “to date” or “partial” counts only some of its days "
+             "(%(notes)s), so it is lower than a whole week; the chart draws it dashed.",
+             notes="; ".join(notes))
 
 
 def demand(f: Filters, stats: Sequence[Any], today: date) -> Table:
@@ -174,10 +181,10 @@ def demand(f: Filters, stats: Sequence[Any], today: date) -> Table:
         counts = by_bucket.setdefault(_as_date(b), {})
         counts[kind] = counts.get(kind, 0) + n
     show_searches = f.searches_visible
-    columns = [("Month" if f.bucket == "month" else "Week of")]
+    columns = [_("Month") if f.bucket == "month" else _("Week of")]
     if show_searches:
-        columns += ["Searches", "Unmet searches"]
-    columns += ["Booking requests", *(f"{REQUEST_KIND_LABELS[k]} requests" for k in REQUEST_KINDS)]
+        columns += [_("Searches"), _("Unmet searches")]
+    columns += [_("Booking requests"), *(str(REQUEST_KIND_COLUMNS[k]) for k in REQUEST_KINDS)]
     rows: list[list[Any]] = []
     partial: set[int] = set()
     for b in sorted(by_bucket):
@@ -190,7 +197,7 @@ def demand(f: Filters, stats: Sequence[Any], today: date) -> Table:
             row += [int(v.get("searches") or 0), int(v.get("unmet") or 0)]
         row += [int(v.get("bookings") or 0), *(int(v.get(k) or 0) for k in REQUEST_KINDS)]
         rows.append(row)
-    return Table("demand", "Demand over time", columns, rows, chart="line",
+    return Table("demand", _("Demand over time"), columns, rows, chart="line",
                  series=tuple(range(1, len(columns))), partial=frozenset(partial),
                  note=_partial_note(f, today))
 
@@ -238,8 +245,8 @@ def supply_by_ket(f: Filters, names: dict[str, str]) -> Table:
                func.sum(labs.c.open_hours))
         .join(labs, labs.c.lab_id == pairs.c.lab_id).group_by(pairs.c.area)
         .order_by(func.count().desc(), pairs.c.area)).all()
-    return Table("supply-ket", "Supply by KET area",
-                 ["KET area", "Code", "Labs", "Equipment", "Bookable hours"],
+    return Table("supply-ket", _("Supply by KET area"),
+                 [_("KET area"), _("Code"), _("Labs"), _("Equipment"), _("Bookable hours")],
                  [[names.get(a, a), a, n, int(eq or 0), _num(h or 0, 0)]
                   for a, n, eq, h in rows], series=(2, 3))
 
@@ -252,8 +259,8 @@ def supply_by_country(f: Filters) -> Table:
                func.sum(labs.c.open_hours))
         .group_by(labs.c.country).order_by(func.count().desc(), labs.c.country)).all()
 
-    return Table("supply-country", "Supply by country",
-                 ["Country", "Code", "Labs", "Equipment", "Bookable hours"],
+    return Table("supply-country", _("Supply by country"),
+                 [_("Country"), _("Code"), _("Labs"), _("Equipment"), _("Bookable hours")],
                  [[country_name(c), c, n, int(eq or 0), _num(h or 0, 0)]
                   for c, n, eq, h in rows], series=(2, 3))
 
@@ -280,22 +287,22 @@ def matching(f: Filters, figures: RequestFigures) -> tuple[Table, dict[str, Any]
     """The matching table (answers, decisions, medians) and its figures."""
     m = matching_figures(f, figures)
     rows = [
-        ["Requests made", m["requests"]],
-        ["Answered by a lab", m["answered"]],
-        ["Accepted", m["accepted"]],
-        ["Declined", m["declined"]],
-        ["Acceptance rate (%)", m["acceptance_rate"]],
-        ["Median time to first response", _approx_hours(m["median_first_response_hours"])],
-        ["Median time to decision", _approx_hours(m["median_decision_hours"])],
-        ["Requests at least a week old", m["week_old"]],
-        ["Unanswered for more than a week", m["unanswered_week"]],
-        ["Share unanswered for more than a week (%)", m["unanswered_week_share"]],
+        [_("Requests made"), m["requests"]],
+        [_("Answered by a lab"), m["answered"]],
+        [_("Accepted"), m["accepted"]],
+        [_("Declined"), m["declined"]],
+        [_("Acceptance rate (%)"), m["acceptance_rate"]],
+        [_("Median time to first response"), _approx_hours(m["median_first_response_hours"])],
+        [_("Median time to decision"), _approx_hours(m["median_decision_hours"])],
+        [_("Requests at least a week old"), m["week_old"]],
+        [_("Unanswered for more than a week"), m["unanswered_week"]],
+        [_("Share unanswered for more than a week (%)"), m["unanswered_week_share"]],
     ]
-    return Table("matching", "Matching", ["Figure", "Value"], rows, chart="",
-                 note="Acceptance rate: accepted ÷ (accepted + declined). A request is "
-                      "unanswered for more than a week when no lab answered within 7 days. "
-                      "Medians are interpolated from hour buckets (0, 1, 2, 4, 8, 12, 16, 24, "
-                      "36, 48, 72, 96 h …), so they are approximate (≈)."), m
+    return Table("matching", _("Matching"), [_("Figure"), _("Value")], rows, chart="",
+                 note=_("Acceptance rate: accepted ÷ (accepted + declined). A request is "
+                        "unanswered for more than a week when no lab answered within 7 days. "
+                        "Medians are interpolated from hour buckets (0, 1, 2, 4, 8, 12, 16, "
+                        "24, 36, 48, 72, 96 h …), so they are approximate (≈).")), m
 
 
 def utilisation_by_lab(f: Filters) -> Table:
@@ -310,12 +317,14 @@ def utilisation_by_lab(f: Filters) -> Table:
         select(labs.c.name, labs.c.country, hours, labs.c.open_hours)
         .outerjoin(booked, booked.c.lab_id == labs.c.lab_id)
         .order_by(hours.desc(), labs.c.name).limit(TOP_ROWS)).all()
-    return Table("utilisation-labs", "Utilisation per lab",
-                 ["Lab", "Country", "Confirmed hours", "Open hours", "Utilisation (%)"],
+    return Table("utilisation-labs", _("Utilisation per lab"),
+                 [_("Lab"), _("Country"), _("Confirmed hours"), _("Open hours"),
+                  _("Utilisation (%)")],
                  [[name, c, _num(h), _num(o, 0), _pct(h, o)] for name, c, h, o in rows],
                  series=(2, 3),
-                 note=f"The {TOP_ROWS} labs with the most confirmed hours. Open hours: "
-                      "weekly opening hours × bookable equipment × weeks in the period.")
+                 note=_("The %(num)d labs with the most confirmed hours. Open hours: weekly "
+                        "opening hours × bookable equipment × weeks in the period.",
+                        num=TOP_ROWS))
 
 
 def utilisation_by_category(f: Filters) -> Table:
@@ -342,9 +351,11 @@ def utilisation_by_category(f: Filters) -> Table:
         .outerjoin(opened, opened.c.code == EquipmentCategory.code)
         .where(or_(booked.c.hours.is_not(None), opened.c.hours.is_not(None)))
         .order_by(hours.desc(), EquipmentCategory.name)).all()
-    return Table("utilisation-categories", "Utilisation per equipment category",
-                 ["Category", "Code", "Confirmed hours", "Open hours", "Utilisation (%)"],
-                 [[name, code, _num(h), _num(o or 0, 0), _pct(h, o)]
+    return Table("utilisation-categories", _("Utilisation per equipment category"),
+                 [_("Category"), _("Code"), _("Confirmed hours"), _("Open hours"),
+                  _("Utilisation (%)")],
+                 [[data_name("equipment_categories", code, name), code, _num(h),
+                   _num(o or 0, 0), _pct(h, o)]
                   for name, code, h, o in rows], series=(2, 3))
 
 
@@ -409,12 +420,13 @@ def _flow_table(booking_rows: Sequence[Any], request_rows: Sequence[Any]
     ordered = sorted(merged.items(), key=lambda kv: (-(kv[1][0] + kv[1][1]), kv[0]))
     total = sum(b + r for b, r in merged.values())
     cross = sum(b + r for (dc, sc), (b, r) in merged.items() if dc != sc)
-    rows = [[country_name(dc) or "Unknown", dc, country_name(sc), sc, b, r, b + r,
-             "yes" if dc != sc else "no"] for (dc, sc), (b, r) in ordered[:TOP_ROWS]]
-    table = Table("flows", "Flows: demand country → supply country",
-                  ["From (demand)", "From code", "To (supply)", "To code", "Booking requests",
-                   "Requests", "Interactions", "Cross-border"], rows, chart="",
-                  note="Requests count once per lab they were sent to.")
+    rows = [[country_name(dc) or _("Unknown"), dc, country_name(sc), sc, b, r, b + r,
+             _("yes") if dc != sc else _("no")] for (dc, sc), (b, r) in ordered[:TOP_ROWS]]
+    table = Table("flows", _("Flows: demand country → supply country"),
+                  [_("From (demand)"), _("From code"), _("To (supply)"), _("To code"),
+                   _("Booking requests"), _("Requests"), _("Interactions"),
+                   _("Cross-border")], rows, chart="",
+                  note=_("Requests count once per lab they were sent to."))
     return table, {"interactions": total, "cross_border": cross,
                    "cross_border_share": _pct(cross, total)}
 
@@ -423,7 +435,7 @@ def _searched_for(words: str, ket: str, category: str, country: str) -> str:
     """One unmet search in words: “the words” and the filters, or "filters only"."""
     parts = [f"“{words}”"] if words else []
     parts += [p for p in (ket, category, country) if p]
-    return " · ".join(parts) if parts else "(no words, no filters)"
+    return " · ".join(parts) if parts else _("(no words, no filters)")
 
 
 def unmet(f: Filters, names: dict[str, str], categories: dict[str, str]) -> Table:
@@ -455,13 +467,14 @@ def unmet(f: Filters, names: dict[str, str], categories: dict[str, str]) -> Tabl
         country = country_name(s) if s else ""
         out.append([_searched_for(q or "", ket, cat, country), q or "", ket, cat, country,
                     int(n)])
-    return Table("unmet", "Unmet demand: searches that found nothing or nearly nothing",
-                 ["Searched for", "Words", "KET area", "Equipment category", "Country",
-                  "Searches"], out, series=(5,),
-                 note=f"Searches that found {UNMET_MAX_RESULTS} labs or fewer, grouped by "
-                      "the words searched (ignoring case) and the KET area, category and "
-                      "country chosen; an empty cell is a filter not used. Counted live, so "
-                      "they may include searches newer than the summary above.")
+    return Table("unmet", _("Unmet demand: searches that found nothing or nearly nothing"),
+                 [_("Searched for"), _("Words"), _("KET area"), _("Equipment category"),
+                  _("Country"), _("Searches")], out, series=(5,),
+                 note=_("Searches that found %(num)d labs or fewer, grouped by the words "
+                        "searched (ignoring case) and the KET area, category and country "
+                        "chosen; an empty cell is a filter not used. Counted live, so they "
+                        "may include searches newer than the summary above.",
+                        num=UNMET_MAX_RESULTS))
 
 
 def demand_against_supply(f: Filters, stats: Sequence[Any], supply: Table,
@@ -492,15 +505,15 @@ def demand_against_supply(f: Filters, stats: Sequence[Any], supply: Table,
         out.append([names.get(code, code), code, r, n,
                     None if ratio is None else round(ratio, 2),
                     None if ratio is None or not average else round(ratio / average, 2)])
-    return Table("demand-supply", "Demand against supply per KET area",
-                 ["KET area", "Code", "Requests", "Labs", "Requests per lab",
-                  "Against the average (×)"], out, series=(2, 3),
-                 note="Requests that name a KET area, against the labs offering it. "
-                      "Requests per lab = requests ÷ labs; against the average = that "
-                      "figure ÷ the requests per lab over all the areas listed (1 = "
-                      "average, 2 = twice as many requests per lab as the average area, "
-                      "0.5 = half). Empty: no lab offers the area (the areas most in "
-                      "need come first).")
+    return Table("demand-supply", _("Demand against supply per KET area"),
+                 [_("KET area"), _("Code"), _("Requests"), _("Labs"), _("Requests per lab"),
+                  _("Against the average (×)")], out, series=(2, 3),
+                 note=_("Requests that name a KET area, against the labs offering it. "
+                        "Requests per lab = requests ÷ labs; against the average = that "
+                        "figure ÷ the requests per lab over all the areas listed (1 = "
+                        "average, 2 = twice as many requests per lab as the average area, "
+                        "0.5 = half). Empty: no lab offers the area (the areas most in "
+                        "need come first)."))
 
 
 def display(value: Any) -> str:

@@ -23,6 +23,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from labnet import permissions
 from labnet.dates import parse_day
 from labnet.extensions import db
+from labnet.i18n import _, data_name
 from labnet.models import (
     ActivityDaily,
     KetArea,
@@ -188,8 +189,9 @@ def _request_conditions(f: Filters) -> list[ColumnElement[bool]]:
 
 def lab_kinds() -> list[tuple[str, str]]:
     """The kinds of lab the filter offers (code, name), by name."""
-    return list(db.session.execute(select(LabKind.code, LabKind.name).order_by(LabKind.name))
-                .tuples())
+    kinds = db.session.execute(select(LabKind.code, LabKind.name)).tuples()
+    return sorted(((code, data_name("lab_kinds", code, name)) for code, name in kinds),
+                  key=lambda pair: pair[1].casefold())
 
 
 def ket_choices() -> list[tuple[str, str]]:
@@ -198,7 +200,7 @@ def ket_choices() -> list[tuple[str, str]]:
         select(KetArea.code, KetArea.name, KetArea.parent_code)
         .order_by(func.coalesce(KetArea.parent_code, KetArea.code),
                   KetArea.parent_code.is_not(None), KetArea.position, KetArea.code)).all()
-    return [(c, ("— " if p else "") + n) for c, n, p in rows]
+    return [(c, ("— " if p else "") + data_name("ket_areas", c, n)) for c, n, p in rows]
 
 
 def _length(column: Any) -> int:
@@ -248,28 +250,28 @@ def parse_filters(args: Any, actor: Any, *, today: date
 
     start, end = day("from", start), day("to", end)
     if start > end:
-        errors["to"] = "The end must not be before the start."
+        errors["to"] = _("The end must not be before the start.")
         start, end = default_period(today)
     elif (end - start).days + 1 > MAX_PERIOD_DAYS:
-        errors["from"] = "Choose a period of at most three years."
+        errors["from"] = _("Choose a period of at most three years.")
         start, end = default_period(today)
     ket = values["ket"].upper()
     if ket and not db.session.scalar(select(exists().where(KetArea.code == ket))):
-        errors["ket"] = "Choose a KET area from the list."
+        errors["ket"] = _("Choose a KET area from the list.")
         ket = ""
     country = values["country"].upper()
     if country and (len(country) != 2 or not country.isalpha()):
-        errors["country"] = "Choose a country from the list."
+        errors["country"] = _("Choose a country from the list.")
         country = ""
     kind = values["kind"]
     if kind and not db.session.scalar(select(exists().where(LabKind.code == kind))):
-        errors["kind"] = "Choose a kind of lab from the list."
+        errors["kind"] = _("Choose a kind of lab from the list.")
         kind = ""
     net_id = None
     if values["network"]:
         net_id = network_id(actor, values["network"])
         if net_id is None:
-            errors["network"] = "Choose a network from the list."
+            errors["network"] = _("Choose a network from the list.")
     values.update(ket=ket, country=country)
     return (Filters(start=start, end=end, ket=ket, country=country, kind=kind,
                     network_id=net_id, lab_scope=permissions.dashboard_lab_scope(actor)),
