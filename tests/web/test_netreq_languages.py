@@ -216,3 +216,52 @@ def test_request_mail_in_each_recipients_language(app, client, login, cast, slic
                  page=f"/requests/{reference}").status_code == 302
     assert _subjects(app, cast.member.email)[-1] == (
         f"Anfrage {reference}: Materials Lab hat angenommen")
+
+
+@pytest.mark.parametrize("language", ["de", "fr", "it", "sl", "cs", "pl", "hu"])
+def test_every_page_of_the_part_renders_in_each_language(
+        app, client, login, cast, slice_catalogues, language):
+    with app.app_context():
+        for person in (cast.coordinator, cast.member, cast.manager):
+            db.session.get(type(person), person.id).locale = language
+        db.session.commit()
+    stages = _network(app, client, login, cast)
+    assert _post(client, "/networks/battery-chain/invite",
+                 {"stage_id": str(stages[0]), "lab": "materials-lab", "message": "Hi"},
+                 page="/networks/battery-chain/manage").status_code == 302
+    assert _post(client, f"/networks/battery-chain/stages/{stages[1]}/retire", {},
+                 page="/networks/battery-chain/manage").status_code == 302
+    for url in ("/networks", "/networks/battery-chain", "/networks/battery-chain/manage",
+                "/networks/battery-chain/gaps", "/networks/battery-chain/edit",
+                "/networks/new", f"/networks/battery-chain/stages/{stages[0]}/edit"):
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["Content-Language"] == language, url
+    member = app.test_client()
+    login_as(member, cast.member)
+    for kind in ("access", "service", "joint_project"):
+        assert member.get(f"/requests/new?kind={kind}&lab=materials-lab").status_code == 200
+    assert member.get("/requests/new?lab=materials-lab").status_code == 200
+    sent = _post(member, "/requests/new", {
+        **{"kind": "joint_project", "lab": ["materials-lab", "pilot-lab"],
+           "title": "Housings", "summary": "Design", "ket_code": "AMT",
+           "budget_min_eur": "100", "budget_max_eur": "200", "duration_months": "3",
+           "funding_programme": "", "trl_now": "3", "trl_target": "5"}},
+        page="/requests/new?kind=joint_project&lab=materials-lab&lab=pilot-lab")
+    assert sent.status_code == 302, _text(sent)
+    with app.app_context():
+        reference = db.session.scalar(select(LabRequest.reference))
+    assert _post(member, f"/requests/{reference}/messages", {"body": "Hello", "lab": ""},
+                 page=f"/requests/{reference}").status_code == 302
+    for url in (f"/requests/{reference}", "/requests", "/requests?status=open"):
+        assert member.get(url).status_code == 200, url
+    manager = app.test_client()
+    login_as(manager, cast.manager)
+    assert _post(manager, f"/requests/{reference}/answer",
+                 {"lab": "", "decision": "decline", "answer_message": ""},
+                 page=f"/requests/{reference}").status_code == 422
+    assert _post(manager, f"/requests/{reference}/answer",
+                 {"lab": "", "decision": "accept", "answer_message": "Yes"},
+                 page=f"/requests/{reference}").status_code == 302
+    for url in (f"/requests/{reference}", "/requests/inbox", "/networks/invitations"):
+        assert manager.get(url).status_code == 200, url
