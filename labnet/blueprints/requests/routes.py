@@ -7,6 +7,9 @@ and admins); the rules and the workflow are ``services.requests.workflow``'.
 
 from __future__ import annotations
 
+from datetime import date
+
+from babel.dates import format_date
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -17,7 +20,7 @@ from labnet.blueprints.requests.forms import ActionForm, AnswerForm, MessageForm
 from labnet.converters import parse_id
 from labnet.errors import NotFound, PermissionDenied
 from labnet.extensions import db
-from labnet.i18n import _, _l, data_name
+from labnet.i18n import _, _l, current_language, data_name, locale_object
 from labnet.models import Equipment, KetArea, Lab
 from labnet.models.request import (
     ANSWERABLE,
@@ -215,6 +218,16 @@ def _load(key: str) -> LabRequest:
     return service.load_request(found.id)
 
 
+def _day(day: date | None) -> str:
+    """A date as the reader writes it: ISO in English (as ``localtime``), else the
+    language's medium date."""
+    if day is None:
+        return ""
+    if current_language() == "en":
+        return day.isoformat()
+    return str(format_date(day, "medium", locale=locale_object()))
+
+
 def _detail_page(req: LabRequest, *, message_form: MessageForm | None = None,
                  answer_form: AnswerForm | None = None, action_form: ActionForm | None = None,
                  status: int = 200):
@@ -244,7 +257,7 @@ def _detail_page(req: LabRequest, *, message_form: MessageForm | None = None,
         thread_open=req.status in THREAD_OPEN, badges=STATUS_BADGES,
         answer_badges=ANSWER_BADGES, equipment=equipment, ket=ket,
         answer_labels=service.ANSWER_LABELS, history_labels=HISTORY_LABELS,
-        status_word=service.StatusWord(req.status),
+        status_word=service.StatusWord(req.status), deadline=_day(req.deadline),
     ), status
 
 
