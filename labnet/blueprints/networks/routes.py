@@ -33,6 +33,7 @@ from labnet.blueprints.networks.forms import (
 from labnet.converters import parse_id
 from labnet.errors import RuleViolation
 from labnet.extensions import login_manager
+from labnet.i18n import _, data_name
 from labnet.models.network import ECOSYSTEMS, Network
 from labnet.services.catalogue.taxonomy import category_names, ket_names
 from labnet.services.networks import rules as service
@@ -103,12 +104,17 @@ def map_json(slug: str):
 
 # --- create and edit a network -------------------------------------------------------------
 
+def _ket_items() -> list[tuple[str, str]]:
+    """(code, name) of the KET areas, names in the reader's language."""
+    return [(code, data_name("ket_areas", code, name)) for code, name in ket_names().items()]
+
+
 def _network_choices(form: NetworkForm) -> None:
-    form.ket_code.choices = choices([("", "— none —"), *ket_names().items()])
-    form.ecosystem.choices = choices([("", "— choose —"), *ECOSYSTEMS.items()])
-    form.visibility.choices = choices([("public", "Public: everyone sees it"),
-                                       ("members", "Members only: its coordinators and the "
-                                                   "managers of member labs")])
+    form.ket_code.choices = choices([("", _("— none —")), *_ket_items()])
+    form.ecosystem.choices = choices([("", _("— choose —")), *ECOSYSTEMS.items()])
+    form.visibility.choices = choices([("public", _("Public: everyone sees it")),
+                                       ("members", _("Members only: its coordinators and the "
+                                                     "managers of member labs"))])
 
 
 def _fields(form: NetworkForm) -> service.NetworkFields:
@@ -128,7 +134,8 @@ def create():
     if form.validate_on_submit() and (created := commit_or_show(form, lambda: (
             service.create_network(_actor(), _fields(form), now=clock.utcnow())))):
         network = created.value
-        flash(f"The network “{network.name}” was created. Add its stages next.", "success")
+        flash(_("The network “%(name)s” was created. Add its stages next.", name=network.name),
+              "success")
         return redirect(url_for(".manage", slug=network.slug))
     return render_template("networks/edit.html", form=form, network=None), _status(form)
 
@@ -146,7 +153,7 @@ def edit(slug: str):
     _network_choices(form)
     if form.validate_on_submit() and commit_or_show(form, lambda: service.update_network(
             _actor(), network, _fields(form), now=clock.utcnow())):
-        flash("The network was saved.", "success")
+        flash(_("The network was saved."), "success")
         return redirect(url_for(".manage", slug=network.slug))
     return render_template("networks/edit.html", form=form, network=network), _status(form)
 
@@ -154,14 +161,15 @@ def edit(slug: str):
 # --- the coordinators' page: stages, invitations, coordinators -----------------------------
 
 def _stage_choices(form: StageForm) -> None:
-    form.ket_codes.choices = choices(ket_names().items())
-    form.category_codes.choices = choices(sorted(category_names().items(),
-                                                 key=lambda kv: kv[1]))
+    form.ket_codes.choices = choices(_ket_items())
+    form.category_codes.choices = choices(sorted(
+        ((code, data_name("equipment_categories", code, name))
+         for code, name in category_names().items()), key=lambda kv: kv[1].casefold()))
 
 
 def _invite_choices(form: InviteForm, page: service.NetworkPage) -> None:
     form.stage_id.choices = choices(
-        [("", "— choose —"), *((str(v.stage.id), f"{i}. {v.stage.name}")
+        [("", _("— choose —")), *((str(v.stage.id), f"{i}. {v.stage.name}")
                                for i, v in enumerate(page.stages, start=1))])
 
 
@@ -179,7 +187,7 @@ def _manage_page(network: Network, *, stage_form: StageForm | None = None,
         "networks/manage.html", page=page, network=network, stage_form=stage_form,
         invite_form=invite_form, coordinator_form=coordinator_form or CoordinatorForm(
             formdata=None), action_form=ActionForm(), colour=service.stage_colour,
-        unmanaged=service.unmanaged_members(page),
+        unmanaged=service.unmanaged_members(page), member_labels=service.MEMBER_STATUS_LABELS,
         ket_names=ket_names(), categories=category_names(),
     ), status
 
@@ -213,7 +221,7 @@ def add_stage(slug: str):
     return _form_action(
         network, form,
         lambda: service.add_stage(_actor(), network, _stage_fields(form), now=clock.utcnow()),
-        "The stage was added.", "stage_form")
+        _("The stage was added."), "stage_form")
 
 
 def _stage_fields(form: StageForm) -> service.StageFields:
@@ -240,7 +248,7 @@ def edit_stage(slug: str, stage_id: int):
         outcome = commit_or_show(form, lambda: service.update_stage(
             _actor(), network, stage.id, _stage_fields(form), now=clock.utcnow()))
         if outcome:
-            flash("The stage was saved.", "success")
+            flash(_("The stage was saved."), "success")
             return redirect(url_for(".manage", slug=network.slug))
         status = _refusal_status(outcome)
     elif request.method == "POST":
@@ -261,7 +269,7 @@ def move_stage(slug: str, stage_id: int):
     stage = service.get_stage(network, stage_id)
     return _button(network, lambda f: service.move_stage(
         _actor(), network, stage.id, f.direction.data or "", now=clock.utcnow()),
-        "The stages were reordered.", MoveForm())
+        _("The stages were reordered."), MoveForm())
 
 
 @bp.post("/networks/<slug>/stages/<int:stage_id>/retire")
@@ -270,7 +278,8 @@ def retire_stage(slug: str, stage_id: int):
     stage = service.get_stage(network, stage_id)
     return _button(network, lambda f: service.retire_stage(
         _actor(), network, stage.id, now=clock.utcnow()),
-        f"The stage “{stage.name}” was retired; it stays listed with its past members.")
+        _("The stage “%(name)s” was retired; it stays listed with its past members.",
+          name=stage.name))
 
 
 @bp.post("/networks/<slug>/invite")
@@ -284,12 +293,13 @@ def invite(slug: str):
         raw = form.stage_id.data or ""
         stage_id = parse_id(raw)
         if stage_id is None:
-            raise RuleViolation("stage_id", "Choose a stage of this network.")
+            raise RuleViolation("stage_id", _("Choose a stage of this network."))
         service.invite(_actor(), network, stage_id, form.lab.data or "",
                        form.message.data or "", now=clock.utcnow())
 
-    done = (f"The lab “{form.lab.data}” was invited; its managers were told, or, for a lab "
-            "not yet managed on LabNet, its public e-mail address, with a link to claim it.")
+    done = _("The lab “%(lab)s” was invited; its managers were told, or, for a lab not yet "
+             "managed on LabNet, its public e-mail address, with a link to claim it.",
+             lab=form.lab.data)
     if back:
         # The gap finder's one-click button: its refusals come back as a message there.
         commit_or_flash(form, act, done=done)
@@ -302,7 +312,7 @@ def remove_member(slug: str, member_id: int):
     network = permissions.run_network_for(current_user, slug)
     return _button(network, lambda f: service.remove_member(
         _actor(), network, member_id, now=clock.utcnow()),
-        "The lab was removed from the network (kept in the history).")
+        _("The lab was removed from the network (kept in the history)."))
 
 
 @bp.post("/networks/<slug>/coordinators")
@@ -313,7 +323,7 @@ def add_coordinator(slug: str):
         network, form,
         lambda: service.add_coordinator(_actor(), network, form.email.data or "",
                                         now=clock.utcnow()),
-        "The coordinator was added.", "coordinator_form")
+        _("The coordinator was added."), "coordinator_form")
 
 
 # --- the gap finder ------------------------------------------------------------------------
@@ -331,7 +341,8 @@ def gaps(slug: str):
 def _invitations_page(forms: dict[int, AnswerForm] | None = None, status: int = 200):
     rows = service.invitations_for(_actor())
     return render_template("networks/invitations.html", rows=rows, forms=forms or {},
-                           action_form=ActionForm()), status
+                           action_form=ActionForm(),
+                           member_labels=service.MEMBER_STATUS_LABELS), status
 
 
 @bp.get("/networks/invitations")
@@ -347,15 +358,15 @@ def answer(member_id: int):
     if form.validate_on_submit():
         if form.answer.data not in ("accept", "decline"):
             form.answer_message.errors = [*form.answer_message.errors,
-                                          "Choose accept or decline."]
+                                          _("Choose accept or decline.")]
         else:
             accept = form.answer.data == "accept"
             outcome = commit_or_show(form, lambda: service.answer_invitation(
                 _actor(), member.id, accept, form.answer_message.data or "",
                 now=clock.utcnow()))
             if outcome:
-                flash("You accepted the invitation; the coordinators were told." if accept
-                      else "You declined the invitation; the coordinators were told.",
+                flash(_("You accepted the invitation; the coordinators were told.") if accept
+                      else _("You declined the invitation; the coordinators were told."),
                       "success")
                 return redirect(url_for(".invitations"))
             status = _refusal_status(outcome)
@@ -369,5 +380,5 @@ def leave(member_id: int):
     member = permissions.invitation_for(current_user, member_id)
     commit_or_flash(ActionForm(), lambda: service.leave_network(
         _actor(), member.id, now=clock.utcnow()),
-        done="The lab left the network; the coordinators were told.")
+        done=_("The lab left the network; the coordinators were told."))
     return redirect(url_for(".invitations"))

@@ -4,6 +4,9 @@ request service says so, for the form and any other caller alike."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask_babel import format_decimal
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
@@ -17,34 +20,51 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from labnet.blueprints.fields import BoundedDateField
 from labnet.blueprints.helpers import choices
+from labnet.i18n import _l
 from labnet.models.request import FUNDING_PROGRAMMES, RequestKind
 from labnet.services.requests.workflow import MAX_TEXT
 
 # The empty choice of a joint project's terms: stored as unknown and shown as such.
-NOT_DECIDED = "Not decided yet"
+NOT_DECIDED = _l("Not decided yet")
 TRL_CHOICES = [("", NOT_DECIDED)] + [(str(n), f"TRL {n}") for n in range(1, 10)]
 
 
 def no_nul(form, field) -> None:
     if field.data and isinstance(field.data, str) and "\x00" in field.data:
-        raise ValidationError("Remove the control characters from this text.")
+        raise ValidationError(_l("Remove the control characters from this text."))
 
 
-def _long(what: str):
-    return Length(max=MAX_TEXT, message=f"Keep {what} under {MAX_TEXT:,} characters.")
+class _Number:
+    """A number written in the reader's language when the lazy message is read."""
 
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return format_decimal(self.value)
+
+
+_LIMIT = _Number(MAX_TEXT)
+
+
+def _long(message: Any):
+    """The length check of a long text (``message``: lazy, naming the limit)."""
+    return Length(max=MAX_TEXT, message=message)
+
+
+_AMOUNT = _l("Give an amount between 0 and %(max)s.", max=_Number(1_000_000_000))
 
 # Which fields each kind asks for, and the message when one is missing.
 REQUIRED = {
-    RequestKind.ACCESS: {"title": "Say which capability or facility you need access to.",
-                         "summary": "Describe what you want to do."},
-    RequestKind.SERVICE: {"title": "Say what the lab should test, analyse or make.",
-                          "summary": "Describe what you need.",
-                          "quantity": "Say how many (samples, parts, hours…).",
-                          "deadline": "Give the date you need the results by."},
-    RequestKind.JOINT_PROJECT: {"title": "Give the project a title.",
-                                "summary": "Summarise the project.",
-                                "ket_code": "Choose the project's Key Enabling Technology."},
+    RequestKind.ACCESS: {"title": _l("Say which capability or facility you need access to."),
+                         "summary": _l("Describe what you want to do.")},
+    RequestKind.SERVICE: {"title": _l("Say what the lab should test, analyse or make."),
+                          "summary": _l("Describe what you need."),
+                          "quantity": _l("Say how many (samples, parts, hours…)."),
+                          "deadline": _l("Give the date you need the results by.")},
+    RequestKind.JOINT_PROJECT: {"title": _l("Give the project a title."),
+                                "summary": _l("Summarise the project."),
+                                "ket_code": _l("Choose the project's Key Enabling Technology.")},
 }
 
 
@@ -52,25 +72,26 @@ class RequestForm(FlaskForm):
     kind = HiddenField()
     # The chosen labs by slug (checkboxes; several for a joint project). Existence and
     # publication are checked by the service, so the choices are not validated here.
-    lab = SelectMultipleField("Labs", validate_choice=False)
-    add_lab = StringField("Add a lab (its name, or its address name such as fraunhofer-ilt)",
+    lab = SelectMultipleField(_l("Labs"), validate_choice=False)
+    add_lab = StringField(_l("Add a lab (its name, or its address name such as fraunhofer-ilt)"),
                           validators=[Optional(), Length(max=200), no_nul])
     equipment = HiddenField()
-    title = StringField("Title", validators=[Length(max=200), no_nul])
-    summary = TextAreaField("Summary", validators=[_long("the summary"), no_nul])
-    quantity = StringField("Quantity", validators=[Length(max=120), no_nul])
-    deadline = BoundedDateField("Deadline", validators=[Optional()],
+    title = StringField(_l("Title"), validators=[Length(max=200), no_nul])
+    summary = TextAreaField(_l("Summary"), validators=[
+        _long(_l("Keep the summary under %(limit)s characters.", limit=_LIMIT)), no_nul])
+    quantity = StringField(_l("Quantity"), validators=[Length(max=120), no_nul])
+    deadline = BoundedDateField(_l("Deadline"), validators=[Optional()],
                          render_kw={"type": "date"})
-    ket_code = SelectField("Key Enabling Technology", default="")
-    budget_min_eur = IntegerField("Budget from (EUR)", validators=[
-        Optional(), NumberRange(0, 1_000_000_000, "Give an amount between 0 and 1,000,000,000.")])
-    budget_max_eur = IntegerField("Budget up to (EUR)", validators=[
-        Optional(), NumberRange(0, 1_000_000_000, "Give an amount between 0 and 1,000,000,000.")])
-    duration_months = IntegerField("Duration (months)", validators=[
-        Optional(), NumberRange(1, 120, "Give a duration between 1 and 120 months.")])
-    funding_programme = SelectField("Funding programme", default="")
-    trl_now = SelectField("TRL now", default="")
-    trl_target = SelectField("TRL targeted", default="")
+    ket_code = SelectField(_l("Key Enabling Technology"), default="")
+    budget_min_eur = IntegerField(_l("Budget from (EUR)"), validators=[
+        Optional(), NumberRange(0, 1_000_000_000, _AMOUNT)])
+    budget_max_eur = IntegerField(_l("Budget up to (EUR)"), validators=[
+        Optional(), NumberRange(0, 1_000_000_000, _AMOUNT)])
+    duration_months = IntegerField(_l("Duration (months)"), validators=[
+        Optional(), NumberRange(1, 120, _l("Give a duration between 1 and 120 months."))])
+    funding_programme = SelectField(_l("Funding programme"), default="")
+    trl_now = SelectField(_l("TRL now"), default="")
+    trl_target = SelectField(_l("TRL targeted"), default="")
 
     def __init__(self, *args, ket_choices=(), **kwargs):
         super().__init__(*args, **kwargs)
@@ -101,21 +122,23 @@ class RequestForm(FlaskForm):
 
 
 class MessageForm(FlaskForm):
-    body = TextAreaField("Message", validators=[
-        InputRequired("Write a message."), _long("the message"), no_nul])
-    lab = SelectField("Writing for", validate_choice=False, default="")
+    body = TextAreaField(_l("Message"), validators=[
+        InputRequired(_l("Write a message.")),
+        _long(_l("Keep the message under %(limit)s characters.", limit=_LIMIT)), no_nul])
+    lab = SelectField(_l("Writing for"), validate_choice=False, default="")
 
 
 class AnswerForm(FlaskForm):
     lab = HiddenField()
-    decision = SelectField("Your lab's answer", default="")
-    answer_message = TextAreaField("Message to the company (required when declining)",
-                                   validators=[_long("the message"), no_nul])
+    decision = SelectField(_l("Your lab's answer"), default="")
+    answer_message = TextAreaField(_l("Message to the company (required when declining)"),
+                                   validators=[_long(_l("Keep the message under %(limit)s "
+                                                        "characters.", limit=_LIMIT)), no_nul])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.decision.choices = choices([("", "—"), ("accept", "Accept"),
-                                         ("decline", "Decline")])
+        self.decision.choices = choices([("", "—"), ("accept", _l("Accept")),
+                                         ("decline", _l("Decline"))])
 
 
 class ActionForm(FlaskForm):

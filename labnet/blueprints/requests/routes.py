@@ -7,6 +7,9 @@ and admins); the rules and the workflow are ``services.requests.workflow``'.
 
 from __future__ import annotations
 
+from datetime import date
+
+from babel.dates import format_date
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -17,6 +20,7 @@ from labnet.blueprints.requests.forms import ActionForm, AnswerForm, MessageForm
 from labnet.converters import parse_id
 from labnet.errors import NotFound, PermissionDenied
 from labnet.extensions import db
+from labnet.i18n import _, _l, current_language, data_name, locale_object
 from labnet.models import Equipment, KetArea, Lab
 from labnet.models.request import (
     ANSWERABLE,
@@ -37,6 +41,16 @@ STATUS_BADGES = {
     "active": "primary", "completed": "secondary", "withdrawn": "secondary",
 }
 ANSWER_BADGES = {"pending": "warning", "accepted": "success", "declined": "danger"}
+# A request's history as people read it, by audit action (a lab's answers: the template).
+HISTORY_LABELS = {
+    "request.submitted": _l("submitted"),
+    "request.in_review": _l("in review"),
+    "request.accepted": _l("accepted"),
+    "request.declined": _l("declined"),
+    "request.active": _l("active"),
+    "request.withdrawn": _l("withdrawn"),
+    "request.completed": _l("completed"),
+}
 
 
 # --- the new-request form -------------------------------------------------------------------
@@ -50,7 +64,8 @@ def _kind(raw: str | None) -> RequestKind | None:
 
 
 def _ket_choices() -> list[tuple[str, str]]:
-    return [(k.code, f"{k.code} · {k.name}") for k in list_ket_areas()]
+    return [(k.code, f"{k.code} · {data_name('ket_areas', k.code, k.name)}")
+            for k in list_ket_areas()]
 
 
 def _shown_labs(slugs: list[str]) -> list[tuple[str, Lab | None]]:
@@ -148,7 +163,8 @@ def create():
     if not sent:
         return _form_page(form, kind, status=sent.status)
     created = sent.value
-    flash(f"Request {created.reference} sent. " + service.receivers_note(created), "success")
+    flash(_("Request %(ref)s sent.", ref=created.reference) + " "
+          + service.receivers_note(created), "success")
     return redirect(url_for("requests.detail", key=created.reference))
 
 
@@ -168,7 +184,7 @@ def index():
     rows = list(db.session.scalars(service.list_requests(current_user, status=status)))
     return render_template("requests/index.html", rows=rows, status=status,
                            statuses=REQUEST_STATUS_LABELS, badges=STATUS_BADGES,
-                           answer_badges=ANSWER_BADGES,
+                           answer_badges=ANSWER_BADGES, answer_labels=service.ANSWER_LABELS,
                            may_send=permissions.can_send_request(current_user))
 
 
@@ -190,7 +206,8 @@ def inbox():
                                                       status=status)))
     return render_template("requests/inbox.html", rows=rows, labs=labs, lab_slug=lab_slug,
                            status=status, statuses=REQUEST_STATUS_LABELS,
-                           badges=STATUS_BADGES, answer_badges=ANSWER_BADGES)
+                           badges=STATUS_BADGES, answer_badges=ANSWER_BADGES,
+                           answer_labels=service.ANSWER_LABELS)
 
 
 # --- one request ----------------------------------------------------------------------------
@@ -201,6 +218,16 @@ def _load(key: str) -> LabRequest:
     return service.load_request(found.id)
 
 
+def _day(day: date | None) -> str:
+    """A date as the reader writes it: ISO in English (as ``localtime``), else the
+    language's medium date."""
+    if day is None:
+        return ""
+    if current_language() == "en":
+        return day.isoformat()
+    return str(format_date(day, "medium", locale=locale_object()))
+
+
 def _detail_page(req: LabRequest, *, message_form: MessageForm | None = None,
                  answer_form: AnswerForm | None = None, action_form: ActionForm | None = None,
                  status: int = 200):
@@ -208,7 +235,8 @@ def _detail_page(req: LabRequest, *, message_form: MessageForm | None = None,
     company = permissions.is_request_company_side(current_user, req)
     names = {link.lab_id: link.lab.name for link in req.labs}
     message_form = message_form or MessageForm()
-    sides = ([("", f"{req.organisation.name} (the company)")] if company else []) + [
+    sides = ([("", _("%(name)s (the company)", name=req.organisation.name))] if company
+             else []) + [
         (str(lab_id), names[lab_id]) for lab_id in managed]
     message_form.lab.choices = choices(sides)
     answerable = [link for link in req.labs if link.lab_id in managed
@@ -228,6 +256,8 @@ def _detail_page(req: LabRequest, *, message_form: MessageForm | None = None,
                                                       managed_lab_ids=managed),
         thread_open=req.status in THREAD_OPEN, badges=STATUS_BADGES,
         answer_badges=ANSWER_BADGES, equipment=equipment, ket=ket,
+        answer_labels=service.ANSWER_LABELS, history_labels=HISTORY_LABELS,
+        status_word=service.StatusWord(req.status), deadline=_day(req.deadline),
     ), status
 
 
@@ -256,7 +286,7 @@ def post_message(key: str):
         current_user, req.id, form.body.data or "", lab=lab, now=clock.utcnow()))
     if not sent:
         return _detail_page(_load(key), message_form=form, status=sent.status)
-    flash("Message sent.", "success")
+    flash(_("Message sent."), "success")
     return redirect(url_for("requests.detail", key=req.reference) + "#thread")
 
 
@@ -269,13 +299,13 @@ def answer(key: str):
     if not form.validate_on_submit():
         return _detail_page(req, answer_form=form, status=422)
     if form.decision.data not in ("accept", "decline"):
-        form.decision.errors = [*form.decision.errors, "Choose accept or decline."]
+        form.decision.errors = [*form.decision.errors, _("Choose accept or decline.")]
         return _detail_page(req, answer_form=form, status=422)
     raw = form.lab.data or ""
     managed = permissions.request_managed_lab_ids(current_user, req.id)
     lab_id = parse_id(raw) if raw.isdigit() else (managed[0] if len(managed) == 1 else None)
     if lab_id is None:
-        form.decision.errors = [*form.decision.errors, "Say which of your labs answers."]
+        form.decision.errors = [*form.decision.errors, _("Say which of your labs answers.")]
         return _detail_page(req, answer_form=form, status=422)
     answered = commit_or_show(
         form, lambda: service.answer(current_user, req.id, lab_id,
@@ -284,7 +314,7 @@ def answer(key: str):
         fields=("answer_message", "decision"), fallback="decision")
     if not answered:
         return _detail_page(_load(key), answer_form=form, status=answered.status)
-    flash("Your lab's answer is recorded and the company is told.", "success")
+    flash(_("Your lab's answer is recorded and the company is told."), "success")
     return redirect(url_for("requests.detail", key=req.reference))
 
 
@@ -306,22 +336,22 @@ def _action(key: str, run, done: str):
 @bp.post("/requests/<key>/review")
 @login_required
 def review(key: str):
-    return _action(key, service.start_review, "The request is now in review.")
+    return _action(key, service.start_review, _("The request is now in review."))
 
 
 @bp.post("/requests/<key>/confirm")
 @login_required
 def confirm(key: str):
-    return _action(key, service.confirm, "Confirmed: the request is active.")
+    return _action(key, service.confirm, _("Confirmed: the request is active."))
 
 
 @bp.post("/requests/<key>/withdraw")
 @login_required
 def withdraw(key: str):
-    return _action(key, service.withdraw, "The request is withdrawn.")
+    return _action(key, service.withdraw, _("The request is withdrawn."))
 
 
 @bp.post("/requests/<key>/complete")
 @login_required
 def complete(key: str):
-    return _action(key, service.complete, "The request is marked completed.")
+    return _action(key, service.complete, _("The request is marked completed."))

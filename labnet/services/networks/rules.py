@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
+from flask_babel import format_decimal
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import selectinload
@@ -37,6 +38,7 @@ from sqlalchemy.orm import selectinload
 from labnet import permissions
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _, _l
 from labnet.models import EquipmentCategory, KetArea, Lab, LabManager, User
 from labnet.models.network import (
     ECOSYSTEMS,
@@ -68,6 +70,15 @@ RESERVED_SLUGS = frozenset({"new", "invitations", "memberships"})
 MAX_STAGES = 20
 MAX_KEYWORDS = 20
 MAX_MESSAGE = 2000
+
+#: A membership's status as people read it.
+MEMBER_STATUS_LABELS = {
+    "invited": _l("invited"),
+    "accepted": _l("accepted"),
+    "declined": _l("declined"),
+    "left": _l("left"),
+    "removed": _l("removed"),
+}
 
 
 # --- input --------------------------------------------------------------------------------
@@ -105,7 +116,8 @@ def _text(value: str, field_name: str, *, max_len: int, required: str | None = N
     if required and not value:
         raise RuleViolation(field_name, required)
     if len(value) > max_len:
-        raise RuleViolation(field_name, f"Use at most {max_len:,} characters.")
+        raise RuleViolation(field_name, _("Use at most %(max)s characters.",
+                                            max=format_decimal(max_len)))
     return value
 
 
@@ -123,49 +135,52 @@ def _known_categories(codes: list[str]) -> set[str]:
 
 
 def _check_network(fields: NetworkFields, *, network_id: int | None) -> dict[str, Any]:
-    name = _text(fields.name, "name", max_len=200, required="Enter the network's name.")
+    name = _text(fields.name, "name", max_len=200, required=_("Enter the network's name."))
     description = _text(fields.description, "description", max_len=10000, one_line=False)
     slug = (fields.slug or "").strip().lower()
     if slug:
         if len(slug) > 120 or not SLUG_RE.match(slug):
-            raise RuleViolation("slug", "Use lower-case letters, digits and single hyphens "
-                                        "(for example battery-value-chain), at most 120.")
+            raise RuleViolation("slug", _("Use lower-case letters, digits and single hyphens "
+                                          "(for example battery-value-chain), at most 120."))
     else:
         slug = slugify(name, max_len=100)
         if slug == "org":
             slug = "network"
     ket = (fields.ket_code or "").strip().upper()
     if ket and ket not in _known_kets([ket]):
-        raise RuleViolation("ket_code", "Choose a KET area from the list.")
+        raise RuleViolation("ket_code", _("Choose a KET area from the list."))
     if fields.ecosystem not in ECOSYSTEMS:
-        raise RuleViolation("ecosystem", "Choose one of the 14 industrial ecosystems.")
+        raise RuleViolation("ecosystem", _("Choose one of the 14 industrial ecosystems."))
     if fields.visibility not in VISIBILITIES:
-        raise RuleViolation("visibility", "Choose public or members only.")
+        raise RuleViolation("visibility", _("Choose public or members only."))
     if slug in RESERVED_SLUGS:
-        raise RuleViolation("slug", f"The address “{slug}” is reserved; choose another.")
+        raise RuleViolation("slug", _("The address “%(slug)s” is reserved; choose another.",
+                                      slug=slug))
     others = select(Network.id).where(Network.id != (network_id or -1))
     if db.session.scalar(others.where(Network.name_key == name.lower())) is not None:
-        raise RuleViolation("name", "Another network already has this name.")
+        raise RuleViolation("name", _("Another network already has this name."))
     if db.session.scalar(others.where(Network.slug == slug)) is not None:
-        raise RuleViolation("slug", f"The address “{slug}” is taken by another network; "
-                                    "choose another.")
+        raise RuleViolation("slug", _("The address “%(slug)s” is taken by another network; "
+                                      "choose another.", slug=slug))
     return {"name": name, "name_key": name.lower(), "slug": slug, "description": description,
             "ket_code": ket or None, "ecosystem": fields.ecosystem,
             "visibility": fields.visibility}
 
 
 def _check_stage(fields: StageFields) -> dict[str, Any]:
-    name = _text(fields.name, "name", max_len=200, required="Enter the stage's name.")
+    name = _text(fields.name, "name", max_len=200, required=_("Enter the stage's name."))
     description = _text(fields.description, "description", max_len=5000, one_line=False)
     kets = sorted({c.strip().upper() for c in fields.ket_codes if c.strip()})
     unknown = set(kets) - _known_kets(kets)
     if unknown:
-        raise RuleViolation("ket_codes", f"Unknown KET area: {', '.join(sorted(unknown))}.")
+        raise RuleViolation("ket_codes", _("Unknown KET area: %(codes)s.",
+                                             codes=", ".join(sorted(unknown))))
     cats = sorted({c.strip().lower() for c in fields.category_codes if c.strip()})
     unknown = set(cats) - _known_categories(cats)
     if unknown:
         raise RuleViolation("category_codes",
-                            f"Unknown equipment category: {', '.join(sorted(unknown))}.")
+                            _("Unknown equipment category: %(codes)s.",
+                              codes=", ".join(sorted(unknown))))
     raw = _text(fields.keywords, "keywords", max_len=2000, one_line=False)
     keywords: list[str] = []
     for line in raw.splitlines():
@@ -173,10 +188,10 @@ def _check_stage(fields: StageFields) -> dict[str, Any]:
         if not word or word.lower() in (k.lower() for k in keywords):
             continue
         if len(word) > 60:
-            raise RuleViolation("keywords", "Each keyword has at most 60 characters.")
+            raise RuleViolation("keywords", _("Each keyword has at most 60 characters."))
         keywords.append(word)
     if len(keywords) > MAX_KEYWORDS:
-        raise RuleViolation("keywords", f"Use at most {MAX_KEYWORDS} keywords.")
+        raise RuleViolation("keywords", _("Use at most %(max)s keywords.", max=MAX_KEYWORDS))
     return {"name": name, "description": description, "kets": kets, "cats": cats,
             "keywords": "\n".join(keywords)}
 
@@ -253,15 +268,15 @@ def add_coordinator(actor: User, network: Network, email: str, *, now: datetime)
     _require_run(actor, network)
     address = (email or "").strip().lower()
     if not address:
-        raise RuleViolation("email", "Enter the e-mail address of the coordinator to add.")
+        raise RuleViolation("email", _("Enter the e-mail address of the coordinator to add."))
     user = db.session.scalar(select(User).where(User.email == address))
     if user is None or not user.is_active:
-        raise RuleViolation("email", "Nobody with this e-mail address has an account.")
+        raise RuleViolation("email", _("Nobody with this e-mail address has an account."))
     if not (user.is_coordinator or user.is_admin):
-        raise RuleViolation("email", "This person is not a network coordinator; an admin "
-                                     "grants the coordinator role first.")
+        raise RuleViolation("email", _("This person is not a network coordinator; an admin "
+                                       "grants the coordinator role first."))
     if permissions.coordinates_network(user, network.id):
-        raise RuleViolation("email", "This person already coordinates the network.")
+        raise RuleViolation("email", _("This person already coordinates the network."))
     db.session.add(NetworkCoordinator(network_id=network.id, user_id=user.id, added_at=now,
                                       added_by_id=actor.id))
     audit.record(actor, "network.coordinator_added", "network", network.id, now=now,
@@ -276,7 +291,7 @@ def _stage_of(network: Network, stage_id: int | None, field_name: str = "stage_i
               ) -> NetworkStage:
     stage = db.session.get(NetworkStage, stage_id) if stage_id else None
     if stage is None or stage.network_id != network.id:
-        raise RuleViolation(field_name, "Choose a stage of this network.", code=404)
+        raise RuleViolation(field_name, _("Choose a stage of this network."), code=404)
     return stage
 
 
@@ -321,7 +336,8 @@ def add_stage(actor: User, network: Network, fields: StageFields, *,
     active = db.session.scalar(select(func.count(NetworkStage.id)).where(
         NetworkStage.network_id == network.id, NetworkStage.retired_at.is_(None))) or 0
     if active >= MAX_STAGES:
-        raise RuleViolation("name", f"A network has at most {MAX_STAGES} active stages.")
+        raise RuleViolation("name", _("A network has at most %(max)s active stages.",
+                                      max=MAX_STAGES))
     last = db.session.scalar(select(func.max(NetworkStage.position))
                              .where(NetworkStage.network_id == network.id))
     stage = NetworkStage(network_id=network.id, position=(last or 0) + 1, name=values["name"],
@@ -347,8 +363,8 @@ def update_stage(actor: User, network: Network, stage_id: int, fields: StageFiel
     _require_run(actor, network)
     stage = _stage_of(network, stage_id)
     if stage.is_retired:
-        raise RuleViolation("name", "This stage is retired; it is kept as history and "
-                                    "cannot be changed.")
+        raise RuleViolation("name", _("This stage is retired; it is kept as history and "
+                                      "cannot be changed."))
     values = _check_stage(fields)
     _set_needs(stage, values)
     network.updated_at = now
@@ -364,9 +380,9 @@ def move_stage(actor: User, network: Network, stage_id: int, direction: str, *,
     _require_run(actor, network)
     stage = _stage_of(network, stage_id)
     if direction not in ("up", "down"):
-        raise RuleViolation("direction", "Move a stage up or down.")
+        raise RuleViolation("direction", _("Move a stage up or down."))
     if stage.is_retired:
-        raise RuleViolation("direction", "A retired stage keeps its place.")
+        raise RuleViolation("direction", _("A retired stage keeps its place."))
     active = list(db.session.scalars(
         select(NetworkStage).where(NetworkStage.network_id == network.id,
                                    NetworkStage.retired_at.is_(None))
@@ -377,8 +393,8 @@ def move_stage(actor: User, network: Network, stage_id: int, direction: str, *,
     i = active.index(stage)
     j = i - 1 if direction == "up" else i + 1
     if not 0 <= j < len(active):
-        raise RuleViolation("direction", "This stage is already "
-                            + ("first." if direction == "up" else "last."))
+        raise RuleViolation("direction", _("This stage is already first.") if direction == "up"
+                            else _("This stage is already last."))
     active[i].position, active[j].position = active[j].position, active[i].position
     network.updated_at = now
     audit.record(actor, "network.stage_moved", "network", network.id, now=now,
@@ -392,7 +408,7 @@ def retire_stage(actor: User, network: Network, stage_id: int, *, now: datetime)
     _require_run(actor, network)
     stage = _stage_of(network, stage_id)
     if stage.is_retired:
-        raise RuleViolation("stage_id", "This stage is already retired.")
+        raise RuleViolation("stage_id", _("This stage is already retired."))
     _lock(network)
     stage.retired_at = now
     network.updated_at = now
@@ -432,10 +448,10 @@ def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, m
     message = _text(message, "message", max_len=MAX_MESSAGE, one_line=False)
     stage = _stage_of(network, stage_id)
     if stage.is_retired:
-        raise RuleViolation("stage_id", "This stage is retired; invite to an active stage.")
+        raise RuleViolation("stage_id", _("This stage is retired; invite to an active stage."))
     if not (lab_slug or "").strip():
-        raise RuleViolation("lab", "Enter the lab to invite (its name, or its address name "
-                                   "such as fraunhofer-ise).")
+        raise RuleViolation("lab", _("Enter the lab to invite (its name, or its address name "
+                                     "such as fraunhofer-ise)."))
     # A published lab by its name or address name (services.catalogue.labs.picker).
     lab = resolve_lab(lab_slug)
     # DESIGN rule 8, as for requests: refused before writing when nobody would receive it.
@@ -444,8 +460,10 @@ def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, m
     _lock(network)
     existing = _active_row(network.id, lab.id)
     if existing is not None:
-        what = "is already invited to" if existing.status == "invited" else "is already a member of"
-        raise RuleViolation("lab", f"{lab.name} {what} this network.", code=409)
+        refusal = (_("%(lab)s is already invited to this network.", lab=lab.name)
+                   if existing.status == "invited" else
+                   _("%(lab)s is already a member of this network.", lab=lab.name))
+        raise RuleViolation("lab", refusal, code=409)
     member = NetworkMember(network_id=network.id, stage_id=stage.id, lab_id=lab.id,
                            status="invited", invited_by_id=actor.id, invited_at=now,
                            message=message, answer_message="")
@@ -455,19 +473,21 @@ def invite(actor: User, network: Network, stage_id: int | None, lab_slug: str, m
                  network_id=network.id, stage_id=stage.id, lab_id=lab.id)
     for address in manager_addresses(lab.id):
         enqueue_email("network_invitation", address,
-                      f"Invitation: {lab.name} in the network {network.name}",
+                      _l("Invitation: %(lab)s in the network %(network)s", lab=lab.name,
+                         network=network.name),
                       {"network": network, "stage": stage, "lab": lab, "member": member,
                        "inviter": actor}, now=now, action_required=True,
-                      why=f"You receive this because you manage {lab.name} on LabNet.")
+                      why=_manager_why(lab))
     if lab_reach.kind == CONTACT:
         enqueue_email("network_invitation_to_contact", lab_reach.address,
-                      f"Invitation: {lab.name} in the network {network.name} on LabNet",
+                      _l("Invitation: %(lab)s in the network %(network)s on LabNet",
+                         lab=lab.name, network=network.name),
                       {"network": network, "stage": stage, "lab": lab, "member": member,
                        "inviter": actor, "claim_url": claim_url(lab)}, now=now,
                       action_required=True,
-                      why=f"You receive this because {lab_reach.address} is the public "
-                          f"contact e-mail of {lab.name} on LabNet, and nobody manages the "
-                          "lab there yet.")
+                      why=_l("You receive this because %(address)s is the public contact "
+                             "e-mail of %(lab)s on LabNet, and nobody manages the lab there "
+                             "yet.", address=lab_reach.address, lab=lab.name))
     return member
 
 
@@ -483,8 +503,15 @@ def unmanaged_members(page: NetworkPage) -> list[tuple[MemberView, Reach]]:
     return [(r, reach[r.lab_id]) for r in missing]
 
 
-def _coordinator_why(network: Network) -> str:
-    return f"You receive this because you coordinate the network {network.name} on LabNet."
+def _coordinator_why(network: Network) -> Any:
+    """Why a coordinator receives a network's e-mail (lazy: read in their language)."""
+    return _l("You receive this because you coordinate the network %(network)s on LabNet.",
+              network=network.name)
+
+
+def _manager_why(lab: Lab) -> Any:
+    """Why a lab's manager receives a network's e-mail (lazy: read in their language)."""
+    return _l("You receive this because you manage %(lab)s on LabNet.", lab=lab.name)
 
 
 def answer_invitation(actor: User, member_id: int, accept: bool, message: str, *,
@@ -495,8 +522,8 @@ def answer_invitation(actor: User, member_id: int, accept: bool, message: str, *
     message = _text(message, "answer_message", max_len=MAX_MESSAGE, one_line=False)
     stage = db.session.get(NetworkStage, member.stage_id)
     if member.status == "invited" and stage is not None and stage.is_retired:
-        raise RuleViolation("answer_message", "This stage was retired; the invitation can "
-                                              "no longer be answered.", code=409)
+        raise RuleViolation("answer_message", _("This stage was retired; the invitation can "
+                                                "no longer be answered."), code=409)
     status = "accepted" if accept else "declined"
     result = cast(CursorResult[Any], db.session.execute(
         update(NetworkMember)
@@ -506,8 +533,9 @@ def answer_invitation(actor: User, member_id: int, accept: bool, message: str, *
         .execution_options(synchronize_session=False)))
     if result.rowcount != 1:
         db.session.refresh(member)
-        raise RuleViolation("answer_message", "This invitation was already answered ("
-                            f"{member.status}); an invitation is answered once.", code=409)
+        raise RuleViolation("answer_message", _(
+            "This invitation was already answered (%(status)s); an invitation is answered "
+            "once.", status=MEMBER_STATUS_LABELS.get(member.status, member.status)), code=409)
     db.session.refresh(member)
     network = db.session.get_one(Network, member.network_id)
     lab = db.session.get_one(Lab, member.lab_id)
@@ -515,7 +543,10 @@ def answer_invitation(actor: User, member_id: int, accept: bool, message: str, *
                  network_id=member.network_id, lab_id=member.lab_id)
     for address in _coordinator_addresses(member.network_id):
         enqueue_email("network_answer", address,
-                      f"{lab.name} {status} the invitation to {network.name}",
+                      (_l("%(lab)s accepted the invitation to %(network)s", lab=lab.name,
+                          network=network.name) if accept else
+                       _l("%(lab)s declined the invitation to %(network)s", lab=lab.name,
+                          network=network.name)),
                       {"network": network, "stage": stage, "lab": lab, "member": member,
                        "accepted": accept}, now=now, why=_coordinator_why(network))
     return member
@@ -539,17 +570,19 @@ def remove_member(actor: User, network: Network, member_id: int, *,
     _require_run(actor, network)
     member = db.session.get(NetworkMember, member_id)
     if member is None or member.network_id != network.id:
-        raise RuleViolation("member_id", "No such member of this network.", code=404)
+        raise RuleViolation("member_id", _("No such member of this network."), code=404)
     _lock(network)
     _end(actor, member, "removed", now=now, allowed=("invited", "accepted"),
-         refusal="This lab is no longer invited or a member.")
+         refusal=_("This lab is no longer invited or a member."))
     lab = db.session.get_one(Lab, member.lab_id)
     audit.record(actor, "network.member_removed", "network_member", member.id, now=now,
                  network_id=network.id, lab_id=member.lab_id)
     for address in manager_addresses(member.lab_id):
-        enqueue_email("network_ended", address, f"{lab.name} was removed from {network.name}",
+        enqueue_email("network_ended", address,
+                      _l("%(lab)s was removed from %(network)s", lab=lab.name,
+                         network=network.name),
                       {"network": network, "lab": lab, "member": member, "left": False},
-                      now=now, why=f"You receive this because you manage {lab.name} on LabNet.")
+                      now=now, why=_manager_why(lab))
     return member
 
 
@@ -559,12 +592,13 @@ def leave_network(actor: User, member_id: int, *, now: datetime) -> NetworkMembe
     network = db.session.get_one(Network, member.network_id)
     _lock(network)
     _end(actor, member, "left", now=now, allowed=("accepted",),
-         refusal="The lab is not a member of this network.")
+         refusal=_("The lab is not a member of this network."))
     lab = db.session.get_one(Lab, member.lab_id)
     audit.record(actor, "network.member_left", "network_member", member.id, now=now,
                  network_id=network.id, lab_id=member.lab_id)
     for address in _coordinator_addresses(network.id):
-        enqueue_email("network_ended", address, f"{lab.name} left {network.name}",
+        enqueue_email("network_ended", address,
+                      _l("%(lab)s left %(network)s", lab=lab.name, network=network.name),
                       {"network": network, "lab": lab, "member": member, "left": True},
                       now=now, why=_coordinator_why(network))
     return member

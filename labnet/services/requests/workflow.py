@@ -53,17 +53,20 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, cast
 
+from flask_babel import format_decimal
 from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import joinedload, selectinload
 
 from labnet.errors import NotFound, PermissionDenied, RuleViolation, raise_all
 from labnet.extensions import db
+from labnet.i18n import _, _l, current_language
 from labnet.models import Equipment, KetArea, Lab, LabManager, User
 from labnet.models.request import (
     ANSWERABLE,
     FUNDING_PROGRAMMES,
     OPEN_STATUSES,
+    REQUEST_STATUS_LABELS,
     THREAD_OPEN,
     WITHDRAWABLE,
     LabAnswer,
@@ -104,6 +107,39 @@ MAX_LABS = 10
 MAX_BUDGET = 1_000_000_000
 MAX_DURATION_MONTHS = 120
 
+#: A lab's answer to a request as people read it.
+ANSWER_LABELS: dict[str, Any] = {
+    LabAnswer.PENDING: _l("pending"),
+    LabAnswer.ACCEPTED: _l("accepted"),
+    LabAnswer.DECLINED: _l("declined"),
+}
+
+# The refusal of a text over its limit, by what the text is (``what`` of :func:`_text`).
+_TOO_LONG = {
+    "this text": _l("Keep this text under %(limit)s characters (it has %(count)s)."),
+    "the title": _l("Keep the title under %(limit)s characters (it has %(count)s)."),
+    "the description": _l("Keep the description under %(limit)s characters "
+                          "(it has %(count)s)."),
+    "the quantity": _l("Keep the quantity under %(limit)s characters (it has %(count)s)."),
+    "the message": _l("Keep the message under %(limit)s characters (it has %(count)s)."),
+}
+
+
+class StatusWord:
+    """A request status as it reads inside a sentence ("This request is in review: …"),
+    written when the sentence is read, in the reader's language: the status label in
+    lower case (German keeps the label's capitals; its sentences quote the label)."""
+
+    def __init__(self, status: str) -> None:
+        self.status = status
+
+    def __str__(self) -> str:
+        try:
+            label = str(REQUEST_STATUS_LABELS[RequestStatus(self.status)])
+        except ValueError:
+            return str(self.status)
+        return label if current_language() == "de" else label.lower()
+
 
 def _id(obj: Any) -> int:
     return obj if isinstance(obj, int) else obj.id
@@ -118,8 +154,8 @@ def _text(value: str | None, field: str, *, required: str | None, limit: int,
     if required and not value:
         raise RuleViolation(field, required)
     if len(value) > limit:
-        raise RuleViolation(field, f"Keep {what} under {limit:,} characters "
-                                   f"(it has {len(value):,}).")
+        raise RuleViolation(field, str(_TOO_LONG[what]) % {
+            "limit": format_decimal(limit), "count": format_decimal(len(value))})
     return value
 
 
@@ -167,8 +203,12 @@ def _move(req: LabRequest, new: RequestStatus, *, now: datetime, **values: Any) 
     return True
 
 
-def _status_refusal(req: LabRequest, doing: str) -> RuleViolation:
-    return RuleViolation("status", f"This request is {req.status_label.lower()}: {doing}")
+_CHANGED = _l("This request is %(status)s: it changed a moment ago.")
+
+
+def _status_refusal(req: LabRequest, message: Any) -> RuleViolation:
+    """``message``: a lazy sentence naming the request's ``%(status)s``."""
+    return RuleViolation("status", str(message) % {"status": StatusWord(req.status)})
 
 
 # --- who ---------------------------------------------------------------------------------
@@ -206,12 +246,12 @@ def _require_lab_manager(user: User, req: LabRequest, lab_id: int | None) -> int
         if len(managed) != 1:
             if not managed:
                 raise PermissionDenied("Only the labs' managers can do this.")
-            raise RuleViolation("lab", "Say which of your labs you act for.")
+            raise RuleViolation("lab", _("Say which of your labs you act for."))
         return managed[0]
     if lab_id not in managed:
         if not managed:
             raise PermissionDenied("Only the labs' managers can do this.")
-        raise RuleViolation("lab", "You do not manage this lab of the request.")
+        raise RuleViolation("lab", _("You do not manage this lab of the request."))
     return lab_id
 
 
@@ -227,9 +267,10 @@ def _party_addresses(req: LabRequest, *, lab_ids: Iterable[int] | None = None) -
     return sorted(to)
 
 
-def _notify(kind: str, req: LabRequest, subject: str, actor: User | None, *, now: datetime,
+def _notify(kind: str, req: LabRequest, subject: Any, actor: User | None, *, now: datetime,
             to: list[str] | None = None, action_required: bool = False, **extra: Any) -> None:
-    """E-mail every party but the actor (or ``to``), in the caller's transaction."""
+    """E-mail every party but the actor (or ``to``), in the caller's transaction.
+    ``subject`` and the texts among ``extra`` are lazy: read in each recipient's language."""
     addresses = to if to is not None else _party_addresses(req)
     for address in addresses:
         if actor is not None and address == actor.email:
@@ -239,17 +280,20 @@ def _notify(kind: str, req: LabRequest, subject: str, actor: User | None, *, now
                       action_required=action_required, why=_why(req, address))
 
 
-def _why(req: LabRequest, address: str) -> str:
+def _why(req: LabRequest, address: str) -> Any:
     if address == req.created_by.email:
-        return f"You receive this because you sent request {req.reference} on LabNet."
-    return (f"You receive this because you manage a lab that request {req.reference} is "
-            "addressed to on LabNet.")
+        return _l("You receive this because you sent request %(ref)s on LabNet.",
+                  ref=req.reference)
+    return _l("You receive this because you manage a lab that request %(ref)s is addressed "
+              "to on LabNet.", ref=req.reference)
 
 
-def _status_changed(req: LabRequest, actor: User | None, headline: str, *, now: datetime,
+def _status_changed(req: LabRequest, actor: User | None, headline: Any, *, now: datetime,
                     note: str = "") -> None:
-    _notify("request_status", req, f"Request {req.reference} {req.status_label.lower()}: "
-                                    f"{req.title}", actor, now=now, headline=headline, note=note)
+    _notify("request_status", req,
+            _l("Request %(ref)s %(status)s: %(title)s", ref=req.reference,
+               status=StatusWord(req.status), title=req.title),
+            actor, now=now, headline=headline, note=note)
 
 
 # --- creating ------------------------------------------------------------------------------
@@ -268,11 +312,12 @@ def resolve_labs(slugs: Sequence[str]) -> list[Lab]:
     if not wanted:
         return []
     if len(wanted) > MAX_LABS:
-        raise RuleViolation("lab", f"A joint project may address at most {MAX_LABS} labs.")
+        raise RuleViolation("lab", _("A joint project may address at most %(max)s labs.",
+                                     max=MAX_LABS))
     found = get_listed_labs(wanted)
     for slug in wanted:
         if slug not in found:
-            raise RuleViolation("lab", f"There is no published lab “{slug}”.")
+            raise RuleViolation("lab", _("There is no published lab “%(slug)s”.", slug=slug))
     return [found[s] for s in wanted]
 
 
@@ -316,39 +361,40 @@ def _project_terms(new: NewRequest, problems: list[RuleViolation]) -> dict[str, 
     """
     if not new.ket_code:
         problems.append(RuleViolation("ket_code",
-                                      "Choose the project's Key Enabling Technology."))
+                                      _("Choose the project's Key Enabling Technology.")))
     elif db.session.get(KetArea, new.ket_code) is None:
         problems.append(RuleViolation("ket_code",
-                                      "Choose a Key Enabling Technology from the list."))
+                                      _("Choose a Key Enabling Technology from the list.")))
     budget_min_eur, budget_max_eur = new.budget_min_eur, new.budget_max_eur
     in_range = True
     for field, value in (("budget_min_eur", budget_min_eur),
                          ("budget_max_eur", budget_max_eur)):
         if value is not None and not 0 <= value <= MAX_BUDGET:
             in_range = False
-            problems.append(RuleViolation(field, "Give an amount in euros between 0 and "
-                                                 f"{MAX_BUDGET:,}."))
+            problems.append(RuleViolation(field, _("Give an amount in euros between 0 and "
+                                                   "%(max)s.", max=format_decimal(MAX_BUDGET))))
     if (in_range and budget_min_eur is not None and budget_max_eur is not None
             and budget_min_eur > budget_max_eur):
         problems.append(RuleViolation("budget_max_eur",
-                                      "The maximum budget is below the minimum."))
+                                      _("The maximum budget is below the minimum.")))
     duration_months = new.duration_months
     if duration_months is not None and not 1 <= duration_months <= MAX_DURATION_MONTHS:
-        problems.append(RuleViolation("duration_months", "Give a duration between 1 and "
-                                                         f"{MAX_DURATION_MONTHS} months."))
+        problems.append(RuleViolation("duration_months", _(
+            "Give a duration between 1 and %(max)s months.", max=MAX_DURATION_MONTHS)))
     if new.funding_programme and new.funding_programme not in FUNDING_PROGRAMMES:
         problems.append(RuleViolation("funding_programme",
-                                      "Choose a funding programme from the list."))
+                                      _("Choose a funding programme from the list.")))
     trl_now, trl_target = new.trl_now, new.trl_target
     trls_ok = True
-    for field, value, which in (("trl_now", trl_now, "current"),
-                                ("trl_target", trl_target, "targeted")):
+    for field, value, refusal in (("trl_now", trl_now, _l("Choose the current TRL, 1 to 9.")),
+                                  ("trl_target", trl_target,
+                                   _l("Choose the targeted TRL, 1 to 9."))):
         if value is not None and not 1 <= value <= 9:
             trls_ok = False
-            problems.append(RuleViolation(field, f"Choose the {which} TRL, 1 to 9."))
+            problems.append(RuleViolation(field, str(refusal)))
     if trls_ok and trl_now is not None and trl_target is not None and trl_target < trl_now:
         problems.append(RuleViolation("trl_target",
-                                      "The targeted TRL is below the current one."))
+                                      _("The targeted TRL is below the current one.")))
     return {"ket_code": new.ket_code, "budget_min_eur": budget_min_eur,
             "budget_max_eur": budget_max_eur, "duration_months": duration_months,
             "funding_programme": new.funding_programme, "trl_now": trl_now,
@@ -376,31 +422,32 @@ def create_request(user: User, new: NewRequest, *, now: datetime) -> LabRequest:
     try:
         kind = RequestKind(new.kind)
     except ValueError:
-        raise RuleViolation("kind", "Choose access, service or joint project.") from None
+        raise RuleViolation("kind", _("Choose access, service or joint project.")) from None
     ids: list[int] = []
     for lab_id in new.lab_ids:
         if lab_id not in ids:
             ids.append(lab_id)
     if not ids:
-        raise RuleViolation("lab", "Choose the lab to send this request to."
+        raise RuleViolation("lab", _("Choose the lab to send this request to.")
                             if kind != RequestKind.JOINT_PROJECT else
-                            "Choose at least one lab for the joint project.")
+                            _("Choose at least one lab for the joint project."))
     # Every broken rule is collected and refused at once (one per field), so a person
     # mends the form in one go, not one error per submit.
     problems: list[RuleViolation] = []
     labs: dict[int, Lab] = {}
     if kind != RequestKind.JOINT_PROJECT and len(ids) > 1:
-        problems.append(RuleViolation("lab", "An access or service request goes to one lab; "
-                                             "propose a joint project to work with several."))
+        problems.append(RuleViolation("lab", _("An access or service request goes to one "
+                                               "lab; propose a joint project to work with "
+                                               "several.")))
     elif len(ids) > MAX_LABS:
-        problems.append(RuleViolation("lab", f"A joint project may address at most "
-                                             f"{MAX_LABS} labs."))
+        problems.append(RuleViolation("lab", _("A joint project may address at most "
+                                               "%(max)s labs.", max=MAX_LABS)))
     else:
         labs = {lab.id: lab for lab in db.session.scalars(
             select(Lab).where(Lab.id.in_(ids), listed_lab_condition()))}
         if len(labs) != len(ids):
-            problems.append(RuleViolation("lab", "One of the labs does not exist or is not "
-                                                 "published."))
+            problems.append(RuleViolation("lab", _("One of the labs does not exist or is not "
+                                                   "published.")))
         else:
             # DESIGN rule 8: refused before anything is written when a lab has nobody to
             # receive it.
@@ -410,11 +457,11 @@ def create_request(user: User, new: NewRequest, *, now: datetime) -> LabRequest:
             except RuleViolation as exc:
                 problems.append(exc)
     if kind == RequestKind.ACCESS:
-        title_msg = "Say which capability or facility you need access to."
+        title_msg = _("Say which capability or facility you need access to.")
     elif kind == RequestKind.SERVICE:
-        title_msg = "Say what the lab should test, analyse or make."
+        title_msg = _("Say what the lab should test, analyse or make.")
     else:
-        title_msg = "Give the project a title."
+        title_msg = _("Give the project a title.")
     title = summary = quantity = ""
     try:
         title = " ".join(_text(new.title, "title", required=title_msg, limit=MAX_TITLE,
@@ -422,21 +469,22 @@ def create_request(user: User, new: NewRequest, *, now: datetime) -> LabRequest:
     except RuleViolation as exc:
         problems.append(exc)
     try:
-        summary = _text(new.summary, "summary", required="Describe what you need.",
+        summary = _text(new.summary, "summary", required=_("Describe what you need."),
                         limit=MAX_TEXT, what="the description")
     except RuleViolation as exc:
         problems.append(exc)
     try:
         quantity = " ".join(_text(new.quantity, "quantity", required=(
-            "Say how many (samples, parts, hours…)." if kind == RequestKind.SERVICE else None),
+            _("Say how many (samples, parts, hours…).") if kind == RequestKind.SERVICE
+            else None),
             limit=MAX_QUANTITY, what="the quantity", one_line=True).split())
     except RuleViolation as exc:
         problems.append(exc)
     deadline = new.deadline
     if kind == RequestKind.SERVICE and deadline is None:
-        problems.append(RuleViolation("deadline", "Give the date you need the results by."))
+        problems.append(RuleViolation("deadline", _("Give the date you need the results by.")))
     elif deadline is not None and deadline < now.date():
-        problems.append(RuleViolation("deadline", "The deadline is in the past."))
+        problems.append(RuleViolation("deadline", _("The deadline is in the past.")))
     equipment = None
     if new.equipment_id is not None and labs:
         equipment = db.session.scalar(
@@ -445,7 +493,7 @@ def create_request(user: User, new: NewRequest, *, now: datetime) -> LabRequest:
         if (equipment is None or equipment.lab_id not in labs
                 or not can_view_equipment(user, equipment)):
             problems.append(RuleViolation("equipment",
-                                          "This equipment is not one of the chosen lab's."))
+                                          _("This equipment is not one of the chosen lab's.")))
     terms = (_project_terms(new, problems) if kind == RequestKind.JOINT_PROJECT
              else _NO_PROJECT_TERMS)
     raise_all(problems)
@@ -467,33 +515,63 @@ def create_request(user: User, new: NewRequest, *, now: datetime) -> LabRequest:
     audit.record(user, "request.submitted", "lab_request", req.id, now=now, kind=str(kind),
                  labs=ids)
     req = load_request(req.id)
-    _notify("request_new", req, f"New {req.kind_label.lower()} request {req.reference}: "
-                                f"{req.title}", user, now=now,
+    _notify("request_new", req, _NEW_SUBJECTS[RequestKind(req.kind)](req), user, now=now,
             to=_party_addresses(req), action_required=True, equipment=equipment)
     for lab_reach in reach.values():
         if lab_reach.kind == CONTACT:
             lab = lab_reach.lab
             enqueue_email(
                 "request_to_lab_contact", lab_reach.address,
-                f"{req.kind_label} request for {lab.name} on LabNet: {req.title}",
+                _CONTACT_SUBJECTS[RequestKind(req.kind)](req, lab),
                 {"req": req, "lab": lab, "actor": user, "claim_url": claim_url(lab)},
-                now=now, action_required=True,
-                why=f"You receive this because {lab_reach.address} is the public contact "
-                    f"e-mail of {lab.name} on LabNet, and nobody manages the lab there yet.")
+                now=now, action_required=True, why=_contact_why(lab_reach.address, lab))
     db.session.flush()
     return req
+
+
+# The subjects of a new request, by kind (the kind's label inside the sentence).
+_NEW_SUBJECTS: dict[RequestKind, Any] = {
+    RequestKind.ACCESS: lambda req: _l(
+        "New access to a capability or facility request %(ref)s: %(title)s",
+        ref=req.reference, title=req.title),
+    RequestKind.SERVICE: lambda req: _l(
+        "New service (test, analysis, prototype) request %(ref)s: %(title)s",
+        ref=req.reference, title=req.title),
+    RequestKind.JOINT_PROJECT: lambda req: _l(
+        "New joint project request %(ref)s: %(title)s", ref=req.reference, title=req.title),
+}
+# The subjects of a new request to a lab's public address, by kind.
+_CONTACT_SUBJECTS: dict[RequestKind, Any] = {
+    RequestKind.ACCESS: lambda req, lab: _l(
+        "Access to a capability or facility request for %(lab)s on LabNet: %(title)s",
+        lab=lab.name, title=req.title),
+    RequestKind.SERVICE: lambda req, lab: _l(
+        "Service (test, analysis, prototype) request for %(lab)s on LabNet: %(title)s",
+        lab=lab.name, title=req.title),
+    RequestKind.JOINT_PROJECT: lambda req, lab: _l(
+        "Joint project request for %(lab)s on LabNet: %(title)s", lab=lab.name,
+        title=req.title),
+}
+
+
+def _contact_why(address: str, lab: Lab) -> Any:
+    """Why a lab's public address receives a request's e-mail (lazy)."""
+    return _l("You receive this because %(address)s is the public contact e-mail of %(lab)s "
+              "on LabNet, and nobody manages the lab there yet.", address=address,
+              lab=lab.name)
 
 
 def receivers_note(req: LabRequest) -> str:
     """What the sender is told once the request is sent: who received it (DESIGN rule 8)."""
     reach = reach_of(link.lab for link in req.labs)
     contacts = [r.lab.name for r in reach.values() if r.kind == CONTACT]
-    note = ("The lab answers on the request's page; you get an e-mail on every reply."
+    note = (_("The lab answers on the request's page; you get an e-mail on every reply.")
             if len(reach) == 1 else
-            "The labs answer on the request's page; you get an e-mail on every reply.")
+            _("The labs answer on the request's page; you get an e-mail on every reply."))
     if contacts:
-        note += (f" Not yet managed on LabNet: {', '.join(contacts)}. We sent it to the "
-                 "public e-mail address, asking them to claim the lab on LabNet to answer.")
+        note += " " + _("Not yet managed on LabNet: %(labs)s. We sent it to the public e-mail "
+                        "address, asking them to claim the lab on LabNet to answer.",
+                        labs=", ".join(contacts))
     return note
 
 
@@ -532,7 +610,8 @@ def tell_unanswered_requesters(*, now: datetime, limit: int = 500) -> int:
             continue
         reach = reach_of(link.lab for link in req.labs)
         enqueue_email("request_unanswered", req.created_by.email,
-                      f"No answer yet to request {req.reference}: {req.title}",
+                      _l("No answer yet to request %(ref)s: %(title)s", ref=req.reference,
+                         title=req.title),
                       {"req": req, "reach": list(reach.values()),
                        "days": UNANSWERED_AFTER.days}, now=now,
                       why=_why(req, req.created_by.email))
@@ -562,12 +641,14 @@ def start_review(user: User, request: LabRequest | int, *, now: datetime) -> Lab
     if not _require_party(user, req):
         raise PermissionDenied("Only the labs' managers can open a request for review.")
     if req.status != RequestStatus.SUBMITTED:
-        raise _status_refusal(req, "only a submitted request can be opened for review.")
+        raise _status_refusal(req, _l("This request is %(status)s: only a submitted request "
+                                      "can be opened for review."))
     _first_response(req, now)
     if not _move(req, RequestStatus.IN_REVIEW, now=now):
-        raise _status_refusal(req, "it changed a moment ago.")
+        raise _status_refusal(req, _CHANGED)
     audit.record(user, "request.in_review", "lab_request", req.id, now=now)
-    _status_changed(req, user, f"{user.full_name} is reviewing your request.", now=now)
+    _status_changed(req, user, _l("%(name)s is reviewing your request.", name=user.full_name),
+                    now=now)
     db.session.flush()
     return req
 
@@ -584,10 +665,11 @@ def answer(user: User, request: LabRequest | int, lab: Lab | int, accept: bool, 
     req = _lock(_id(request), now)
     lab_id = _require_lab_manager(user, req, _id(lab))
     message = _text(message, "answer_message", required=None if accept else
-                    "Tell the company why your lab declines.", limit=MAX_TEXT,
+                    _("Tell the company why your lab declines."), limit=MAX_TEXT,
                     what="the message")
     if req.status not in ANSWERABLE:
-        raise _status_refusal(req, "it no longer takes answers from labs.")
+        raise _status_refusal(req, _l("This request is %(status)s: it no longer takes answers "
+                                      "from labs."))
     link = next(link for link in req.labs if link.lab_id == lab_id)
     new_answer = LabAnswer.ACCEPTED if accept else LabAnswer.DECLINED
     result = cast(CursorResult[Any], db.session.execute(
@@ -598,8 +680,9 @@ def answer(user: User, request: LabRequest | int, lab: Lab | int, accept: bool, 
         .execution_options(synchronize_session=False)
     ))
     if result.rowcount != 1:
-        raise RuleViolation("answer", f"{link.lab.name} has already answered "
-                                      f"({link.answer}).")
+        raise RuleViolation("answer", _("%(lab)s has already answered (%(answer)s).",
+                                        lab=link.lab.name,
+                                        answer=ANSWER_LABELS.get(link.answer, link.answer)))
     db.session.refresh(link)
     _first_response(req, now)
     audit.record(user, f"request.lab_{new_answer}", "lab_request", req.id, now=now,
@@ -617,12 +700,16 @@ def answer(user: User, request: LabRequest | int, lab: Lab | int, accept: bool, 
         target, extra = None, {}
     if target is not None:
         if not _move(req, target, now=now, **extra):
-            raise _status_refusal(req, "it changed a moment ago.")
+            raise _status_refusal(req, _CHANGED)
         audit.record(user, f"request.{target}", "lab_request", req.id, now=now)
-    verb = "accepted" if accept else "declined"
-    _notify("request_status", req,
-            f"Request {req.reference}: {link.lab.name} {verb}", user, now=now,
-            headline=f"{link.lab.name} {verb} the request.", note=message)
+    names = {"ref": req.reference, "lab": link.lab.name}
+    if accept:
+        subject = _l("Request %(ref)s: %(lab)s accepted", **names)
+        headline = _l("%(lab)s accepted the request.", **names)
+    else:
+        subject = _l("Request %(ref)s: %(lab)s declined", **names)
+        headline = _l("%(lab)s declined the request.", **names)
+    _notify("request_status", req, subject, user, now=now, headline=headline, note=message)
     db.session.flush()
     return req
 
@@ -643,7 +730,7 @@ def post_message(user: User, request: LabRequest | int, body: str, *,
     """
     req = _lock(_id(request), now)
     managed = _require_party(user, req)
-    body = _text(body, "body", required="Write a message.", limit=MAX_TEXT,
+    body = _text(body, "body", required=_("Write a message."), limit=MAX_TEXT,
                  what="the message")
     lab_id: int | None
     if lab is not None:
@@ -653,7 +740,7 @@ def post_message(user: User, request: LabRequest | int, body: str, *,
     else:
         lab_id = _require_lab_manager(user, req, managed[0] if len(managed) == 1 else None)
     if req.status not in THREAD_OPEN:
-        raise _status_refusal(req, "its thread is closed.")
+        raise _status_refusal(req, _l("This request is %(status)s: its thread is closed."))
     message = RequestMessage(request_id=req.id, author_id=user.id, lab_id=lab_id, body=body,
                              created_at=now)
     db.session.add(message)
@@ -665,7 +752,9 @@ def post_message(user: User, request: LabRequest | int, body: str, *,
         if req.status == RequestStatus.SUBMITTED and _move(req, RequestStatus.IN_REVIEW,
                                                            now=now):
             audit.record(user, "request.in_review", "lab_request", req.id, now=now)
-    _notify("request_message", req, f"New message on request {req.reference}: {req.title}",
+    _notify("request_message", req,
+            _l("New message on request %(ref)s: %(title)s", ref=req.reference,
+               title=req.title),
             user, now=now, message=message, speaker=speaker)
     if lab_id is None:
         _tell_unmanaged_labs(req, message, user, now=now)
@@ -684,12 +773,11 @@ def _tell_unmanaged_labs(req: LabRequest, message: RequestMessage, actor: User, 
         lab = lab_reach.lab
         enqueue_email(
             "request_message_to_lab_contact", lab_reach.address,
-            f"New message on the request to {lab.name} on LabNet: {req.title}",
+            _l("New message on the request to %(lab)s on LabNet: %(title)s", lab=lab.name,
+               title=req.title),
             {"req": req, "lab": lab, "actor": actor, "message": message,
              "claim_url": claim_url(lab)},
-            now=now,
-            why=f"You receive this because {lab_reach.address} is the public contact e-mail "
-                f"of {lab.name} on LabNet, and nobody manages the lab there yet.")
+            now=now, why=_contact_why(lab_reach.address, lab))
 
 
 # --- the company side ------------------------------------------------------------------------
@@ -700,14 +788,17 @@ def confirm(user: User, request: LabRequest | int, *, now: datetime) -> LabReque
     req = _lock(_id(request), now)
     _require_company(user, req, "confirm the request")
     if req.status != RequestStatus.ACCEPTED:
-        raise _status_refusal(req, "it can be confirmed once at least one lab has accepted.")
+        raise _status_refusal(req, _l("This request is %(status)s: it can be confirmed once at "
+                                      "least one lab has accepted."))
     if not _move(req, RequestStatus.ACTIVE, now=now, confirmed_at=now):
-        raise _status_refusal(req, "it changed a moment ago.")
+        raise _status_refusal(req, _CHANGED)
     audit.record(user, "request.active", "lab_request", req.id, now=now)
     accepted = [link.lab_id for link in req.labs if link.answer == LabAnswer.ACCEPTED]
-    _notify("request_status", req, f"Request {req.reference} confirmed: {req.title}", user,
-            now=now, to=_party_addresses(req, lab_ids=accepted),
-            headline=f"{req.organisation.name} confirmed the request: the work can start.",
+    _notify("request_status", req,
+            _l("Request %(ref)s confirmed: %(title)s", ref=req.reference, title=req.title),
+            user, now=now, to=_party_addresses(req, lab_ids=accepted),
+            headline=_l("%(organisation)s confirmed the request: the work can start.",
+                        organisation=req.organisation.name),
             note="")
     db.session.flush()
     return req
@@ -718,11 +809,13 @@ def withdraw(user: User, request: LabRequest | int, *, now: datetime) -> LabRequ
     req = _lock(_id(request), now)
     _require_company(user, req, "withdraw the request")
     if req.status not in WITHDRAWABLE:
-        raise _status_refusal(req, "it can no longer be withdrawn.")
+        raise _status_refusal(req, _l("This request is %(status)s: it can no longer be "
+                                      "withdrawn."))
     if not _move(req, RequestStatus.WITHDRAWN, now=now, closed_at=now):
-        raise _status_refusal(req, "it changed a moment ago.")
+        raise _status_refusal(req, _CHANGED)
     audit.record(user, "request.withdrawn", "lab_request", req.id, now=now)
-    _status_changed(req, user, f"{req.organisation.name} withdrew the request.", now=now)
+    _status_changed(req, user, _l("%(organisation)s withdrew the request.",
+                                  organisation=req.organisation.name), now=now)
     db.session.flush()
     return req
 
@@ -734,14 +827,16 @@ def complete(user: User, request: LabRequest | int, *, now: datetime) -> LabRequ
     managed = _require_party(user, req)
     accepted = {link.lab_id for link in req.labs if link.answer == LabAnswer.ACCEPTED}
     if not _company_side(user, req) and not accepted.intersection(managed):
-        raise RuleViolation("status", "Only the company or a lab that accepted can mark "
-                                      "the request completed.")
+        raise RuleViolation("status", _("Only the company or a lab that accepted can mark "
+                                        "the request completed."))
     if req.status != RequestStatus.ACTIVE:
-        raise _status_refusal(req, "only an active request can be marked completed.")
+        raise _status_refusal(req, _l("This request is %(status)s: only an active request can "
+                                      "be marked completed."))
     if not _move(req, RequestStatus.COMPLETED, now=now, closed_at=now):
-        raise _status_refusal(req, "it changed a moment ago.")
+        raise _status_refusal(req, _CHANGED)
     audit.record(user, "request.completed", "lab_request", req.id, now=now)
-    _status_changed(req, user, f"{user.full_name} marked the request completed.", now=now)
+    _status_changed(req, user, _l("%(name)s marked the request completed.",
+                                  name=user.full_name), now=now)
     db.session.flush()
     return req
 
@@ -856,7 +951,7 @@ def list_inbox(actor: User, *, lab_id: int | None = None, status: str = "", limi
 # --- demo data -------------------------------------------------------------------------------
 
 
-DEMO_FIRST_TITLE = "Laser-textured wear coatings for pump housings"
+DEMO_FIRST_TITLE = "Laser-textured wear coatings for pump housings"  # i18n: keep (demo data)
 
 
 def seed_demo_requests(*, now: datetime) -> int:
@@ -880,31 +975,36 @@ def seed_demo_requests(*, now: datetime) -> int:
         {"kind": RequestKind.JOINT_PROJECT, "status": RequestStatus.ACCEPTED, "age": 12,
          "title": DEMO_FIRST_TITLE,
          "summary": "A two-year pilot: laser texturing at ILT, process chain at IPT, coating "
-                    "trials at IWS, reaching a production-ready process.",
+                    "trials at IWS, reaching a production-ready process.",  # i18n: keep
          "ket_code": "AMT", "budget_min_eur": 250_000, "budget_max_eur": 600_000,
-         "duration_months": 24, "funding_programme": "Horizon Europe", "trl_now": 4,
+         "duration_months": 24, "funding_programme": "Horizon Europe", "trl_now": 4,  # i18n: keep
          "trl_target": 7,
-         "labs": [("fraunhofer-ilt", LabAnswer.ACCEPTED, "We can take the texturing part."),
+         "labs": [("fraunhofer-ilt", LabAnswer.ACCEPTED,
+                   "We can take the texturing part."),  # i18n: keep
                   ("fraunhofer-ipt", LabAnswer.PENDING, ""),
-                  ("fraunhofer-iws", LabAnswer.DECLINED, "No capacity before 2027.")],
-         "messages": [(None, "Could we meet at the Aachen open lab day?"),
-                      ("fraunhofer-ilt", "Yes, let's meet there; bring sample parts.")]},
+                  ("fraunhofer-iws", LabAnswer.DECLINED, "No capacity before 2027.")],  # i18n: keep
+         "messages": [(None, "Could we meet at the Aachen open lab day?"),  # i18n: keep
+                      ("fraunhofer-ilt",
+                       "Yes, let's meet there; bring sample parts.")]},  # i18n: keep
         {"kind": RequestKind.SERVICE, "status": RequestStatus.SUBMITTED, "age": 2,
-         "title": "Efficiency measurement of 20 prototype PV cells",
-         "summary": "IV curves under standard test conditions, with a short report.",
+         "title": "Efficiency measurement of 20 prototype PV cells",  # i18n: keep
+         "summary": "IV curves under standard test conditions, with a short report.",  # i18n: keep
          "quantity": "20 cells", "deadline": (now + 30 * day).date(),
          "labs": [("fraunhofer-ise", LabAnswer.PENDING, "")], "messages": []},
         {"kind": RequestKind.ACCESS, "status": RequestStatus.IN_REVIEW, "age": 5,
-         "title": "Ultrashort-pulse laser micromachining station",
-         "summary": "Three days of supervised access to drill cooling holes in test parts.",
+         "title": "Ultrashort-pulse laser micromachining station",  # i18n: keep
+         "summary":
+             "Three days of supervised access to drill cooling holes in test parts.",  # i18n: keep
          "labs": [("fraunhofer-ilt", LabAnswer.PENDING, "")],
-         "messages": [("fraunhofer-ilt", "Which material and thickness are the parts?")]},
+         "messages": [("fraunhofer-ilt",
+                       "Which material and thickness are the parts?")]},  # i18n: keep
         {"kind": RequestKind.SERVICE, "status": RequestStatus.COMPLETED, "age": 60,
-         "title": "Surface roughness analysis of milled aluminium parts",
-         "summary": "Roughness (Ra, Rz) on 8 parts, two directions each.",
+         "title": "Surface roughness analysis of milled aluminium parts",  # i18n: keep
+         "summary": "Roughness (Ra, Rz) on 8 parts, two directions each.",  # i18n: keep
          "quantity": "8 parts", "deadline": (now - 40 * day).date(),
-         "labs": [("fraunhofer-ipt", LabAnswer.ACCEPTED, "Done within two weeks.")],
-         "messages": [("fraunhofer-ipt", "Report attached to our e-mail; thank you.")]},
+         "labs": [("fraunhofer-ipt", LabAnswer.ACCEPTED, "Done within two weeks.")],  # i18n: keep
+         "messages": [("fraunhofer-ipt",
+                       "Report attached to our e-mail; thank you.")]},  # i18n: keep
     ]
     added = 0
     for plan in plans:
