@@ -131,7 +131,7 @@ def display(key: str, figures: dict[str, Any]) -> str:
     if key.endswith("_share"):
         return f"{value:g} %"
     if key == "median_response_hours":
-        return _("≈ %(hours)s h (of %(answered)s answered)", hours=f"{value:g}",
+        return _("≈ %(hours)s h (of %(answered)s answered)", hours=format(value, "g"),
                  answered=figures.get("requests_answered", 0))
     return str(value)
 
