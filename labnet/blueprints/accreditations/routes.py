@@ -40,6 +40,7 @@ from labnet.blueprints.accreditations.forms import (
 )
 from labnet.blueprints.helpers import choices, commit_or_show, csv_download
 from labnet.extensions import db, login_manager
+from labnet.i18n import _, data_name
 from labnet.models import Accreditation, AccreditationScheme, Lab
 from labnet.services.accreditation import claims, evidence, registry
 from labnet.services.accreditation.validity import local_today, shown_state
@@ -83,7 +84,7 @@ def lab_list(slug: str):
     now = clock.utcnow()
     rows = [(a, shown_state(a, lab.timezone, now)) for a in claims.of_lab(lab)]
     return render_template("accreditations/lab_list.html", lab=lab, rows=rows,
-                           scheme_names=dict(_scheme_pairs()))
+                           scheme_names=dict(_scheme_pairs()), level_names=registry.LEVEL_NAMES)
 
 
 def _scheme_pairs() -> list[tuple[str, str]]:
@@ -117,8 +118,9 @@ def new_claim(slug: str):
     lab = permissions.managed_lab_for(current_user, slug)
     form = ClaimForm()
     schemes = _schemes()
-    form.scheme_code.choices = choices([("", "Choose a scheme…"),
-                                        *((s.code, s.name) for s in schemes)])
+    form.scheme_code.choices = choices([
+        ("", _("Choose a scheme…")),
+        *((s.code, data_name("accreditation_schemes", s.code, s.name)) for s in schemes)])
     renews: Accreditation | None = None
     if request.method == "GET" and request.args.get("renews", "").isdigit():
         renews = db.session.get(Accreditation, int(request.args["renews"]))
@@ -138,7 +140,7 @@ def new_claim(slug: str):
             current_user, lab, item, now=now, instance_path=current_app.instance_path,
             today=local_today(lab.timezone, now)))
         if done:
-            flash("Your claim was sent to LabNet's verifiers.", "success")
+            flash(_("Your claim was sent to LabNet's verifiers."), "success")
             return redirect(url_for(".claim", accreditation_id=done.value.id))
         status = done.status
     elif form.errors:
@@ -172,6 +174,8 @@ def _claim_page(acc: Accreditation, *, decision: DecisionForm | None = None,
         decision=decision or DecisionForm(formdata=None), question=question
         or QuestionForm(formdata=None), answer=answer or AnswerForm(formdata=None),
         answering=answering, history=history, action_word=claims.action_word,
+        state_labels=claims.STATE_LABELS, action_labels=claims.ACTION_LABELS,
+        decided_on=claims.DECIDED_ON, level_names=registry.LEVEL_NAMES,
         scope_lines=claims.scope_lines(acc.scope)), status
 
 
@@ -216,7 +220,7 @@ def decide(accreditation_id: int):
             reason=form.reason.data or "", now=clock.utcnow()),
             fields=("reason", "action"), fallback=None)
         if done:
-            flash(f"The accreditation is {claims.action_word(action)}.", "success")
+            flash(str(claims.ACTION_DONE[action]), "success")
             return redirect(url_for(".queue") if action in ("verify", "reject")
                             else url_for(".claim", accreditation_id=acc.id))
         return _claim_page(acc, decision=form, status=done.status)
@@ -234,7 +238,7 @@ def ask(accreditation_id: int):
         done = commit_or_show(form, lambda: claims.ask(
             current_user, acc, form.question.data or "", now=clock.utcnow()))
         if done:
-            flash("Your question was sent to the lab.", "success")
+            flash(_("Your question was sent to the lab."), "success")
             return redirect(url_for(".claim", accreditation_id=acc.id))
         return _claim_page(acc, question=form, status=done.status)
     return _claim_page(acc, question=form, status=422)
@@ -252,7 +256,7 @@ def answer(accreditation_id: int, question_id: int):
         done = commit_or_show(form, lambda: claims.answer(
             current_user, acc, question_id, form.answer.data or "", now=clock.utcnow()))
         if done:
-            flash("Your answer was sent to the verifier.", "success")
+            flash(_("Your answer was sent to the verifier."), "success")
             return redirect(url_for(".claim", accreditation_id=acc.id))
         return _claim_page(acc, answer=form, answering=question_id, status=done.status)
     return _claim_page(acc, answer=form, answering=question_id, status=422)
@@ -287,7 +291,7 @@ def registry_page():
     page = registry.search(query, clock.utcnow())
     return render_template(
         "accreditations/registry.html", page=page, rows=page.rows, query=query,
-        scheme_pairs=_scheme_pairs(), levels=registry.LEVELS,
+        scheme_pairs=_scheme_pairs(), levels=registry.LEVELS, level_names=registry.LEVEL_NAMES,
         ket_names=ket_names(), kind_names=lab_kind_names(),
         countries=sorted(data.accreditation_bodies()))
 
@@ -309,5 +313,5 @@ def verify(code: str):
     found = registry.verification(code, clock.utcnow())
     if found is None:
         abort(404)
-    return render_template("accreditations/verify.html", v=found,
+    return render_template("accreditations/verify.html", v=found, level_names=registry.LEVEL_NAMES,
                            scope_lines=claims.scope_lines(found.acc.scope))

@@ -33,6 +33,7 @@ from sqlalchemy import CursorResult, select, update
 from labnet import data
 from labnet.errors import NotFound, PermissionDenied, RuleViolation, raise_all
 from labnet.extensions import db
+from labnet.i18n import _, _l
 from labnet.models import (
     Accreditation,
     AccreditationQuestion,
@@ -60,6 +61,27 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str, bool]] = {
     "suspend": (frozenset({S.VERIFIED}), S.SUSPENDED, True),
     "withdraw": (frozenset({S.VERIFIED, S.SUSPENDED}), S.WITHDRAWN, True),
     "reinstate": (frozenset({S.SUSPENDED}), S.VERIFIED, False),
+}
+#: What each state is called on the pages and in messages (the codes stay in the data).
+STATE_LABELS = {
+    "claimed": _l("claimed"), "verified": _l("verified"), "expiring": _l("expiring"),
+    "expired": _l("expired"), "rejected": _l("rejected"), "suspended": _l("suspended"),
+    "withdrawn": _l("withdrawn"), "superseded": _l("superseded"),
+}
+#: The date a decided claim shows on its page, by its state.
+DECIDED_ON = {"rejected": _l("Rejected on"), "suspended": _l("Suspended on"),
+              "withdrawn": _l("Withdrawn on"), "superseded": _l("Superseded on"),
+              "expired": _l("Expired on")}
+#: A decision's button.
+ACTION_LABELS = {"verify": _l("Verify"), "reject": _l("Reject"), "suspend": _l("Suspend"),
+                 "withdraw": _l("Withdraw"), "reinstate": _l("Reinstate")}
+#: Said once a decision is saved.
+ACTION_DONE = {
+    "verify": _l("The accreditation is verified."),
+    "reject": _l("The accreditation is rejected."),
+    "suspend": _l("The accreditation is suspended."),
+    "withdraw": _l("The accreditation is withdrawn."),
+    "reinstate": _l("The accreditation is reinstated."),
 }
 RENEWABLE = frozenset({S.VERIFIED, S.SUSPENDED, S.EXPIRED})
 URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
@@ -113,11 +135,11 @@ def scope_lines(scope: str) -> list[str]:
     return [line.strip() for line in scope.splitlines() if line.strip()]
 
 
-def _lab_why(lab: Lab) -> str:
-    return f"You receive this because you manage {lab.name} on LabNet."
+def _lab_why(lab: Lab) -> Any:
+    return _l("You receive this because you manage %(lab)s on LabNet.", lab=lab.name)
 
 
-VERIFIER_WHY = "You receive this because you verify accreditations on LabNet."
+VERIFIER_WHY = _l("You receive this because you verify accreditations on LabNet.")
 
 
 def verifier_addresses(exclude_lab_id: int | None = None) -> list[str]:
@@ -130,7 +152,7 @@ def verifier_addresses(exclude_lab_id: int | None = None) -> list[str]:
             if exclude_lab_id is None or not manages_lab(u, exclude_lab_id)]
 
 
-def _mail_managers(kind: str, acc: Accreditation, subject: str, now: datetime,
+def _mail_managers(kind: str, acc: Accreditation, subject: Any, now: datetime,
                    **extra: Any) -> None:
     for address in manager_addresses(acc.lab_id):
         enqueue_email(kind, address, subject, {"acc": acc, "lab": acc.lab, **extra}, now=now,
@@ -142,48 +164,53 @@ def _check(lab: Lab, item: ClaimInput, today: date) -> tuple[AccreditationScheme
     problems: list[RuleViolation] = []
     scheme = db.session.get(AccreditationScheme, item.scheme_code) if item.scheme_code else None
     if scheme is None:
-        problems.append(RuleViolation("scheme_code", "Choose the scheme from the list."))
+        problems.append(RuleViolation("scheme_code", _("Choose the scheme from the list.")))
     if not item.certificate_no.strip():
-        problems.append(RuleViolation("certificate_no", "Give the certificate number."))
-    elif bad := text_problem(item.certificate_no, label="The number", limit=100):
+        problems.append(RuleViolation("certificate_no", _("Give the certificate number.")))
+    elif bad := text_problem(item.certificate_no, label=_("The number"), limit=100):
         problems.append(RuleViolation("certificate_no", bad))
     if needs_national_body(item.scheme_code):
         body = national_body(lab.country)
         if body is None:
             problems.append(RuleViolation(
-                "issuer", "This scheme is accredited by a national accreditation body of an "
-                          "EU/EEA country; the lab's country has none in LabNet's list."))
+                "issuer", _("This scheme is accredited by a national accreditation body of "
+                            "an EU/EEA country; the lab's country has none in LabNet's "
+                            "list.")))
         elif item.issuer != body:
             problems.append(RuleViolation(
-                "issuer", f"For this scheme the issuer is the national accreditation body "
-                          f"of the lab's country: {body}."))
+                "issuer", _("For this scheme the issuer is the national accreditation "
+                            "body of the lab's country: %(body)s.", body=body)))
     elif not item.issuer.strip():
-        problems.append(RuleViolation("issuer", "Name the body that issued the certificate."))
-    elif bad := text_problem(item.issuer, label="The issuer", limit=200):
+        problems.append(RuleViolation("issuer", _("Name the body that issued the certificate.")))
+    elif bad := text_problem(item.issuer, label=_("The issuer"), limit=200):
         problems.append(RuleViolation("issuer", bad))
     if item.scheme_code == "iso-iec-17025" and not scope_lines(item.scope):
         problems.append(RuleViolation(
-            "scope", "List the accredited methods or standards, one per line."))
-    if bad := text_problem(item.scope, label="The scope", limit=MAX_SCOPE, one_line=False):
+            "scope", _("List the accredited methods or standards, one per line.")))
+    if bad := text_problem(item.scope, label=_("The scope"), limit=MAX_SCOPE, one_line=False):
         problems.append(RuleViolation("scope", bad))
     if item.valid_from is None:
-        problems.append(RuleViolation("valid_from", "Give the date the certificate was issued."))
+        problems.append(RuleViolation("valid_from",
+                                        _("Give the date the certificate was issued.")))
     elif item.valid_from > today:
-        problems.append(RuleViolation("valid_from", "The issue date cannot be in the future."))
+        problems.append(RuleViolation("valid_from",
+                                        _("The issue date cannot be in the future.")))
     until = item.valid_until or default_valid_until(scheme, item.valid_from)
     if item.valid_from and until and until < item.valid_from:
-        problems.append(RuleViolation("valid_until", "Valid until must not be before issued on."))
+        problems.append(RuleViolation("valid_until",
+                                        _("Valid until must not be before issued on.")))
     elif until is not None and until < today:
-        problems.append(RuleViolation("valid_until", "This certificate has already expired."))
+        problems.append(RuleViolation("valid_until", _("This certificate has already expired.")))
     elif until is None and scheme is not None and item.valid_from is not None:
         pass  # a scheme without a validity period: valid until withdrawn
     if item.evidence_url and (not URL.match(item.evidence_url) or len(item.evidence_url) > 500):
         problems.append(RuleViolation(
-            "evidence_url", "Give the full address (https://…) of the entry in the register."))
+            "evidence_url",
+            _("Give the full address (https://…) of the entry in the register.")))
     if item.evidence_pdf is None and not item.evidence_url:
         problems.append(RuleViolation(
-            "evidence", "Upload the certificate (PDF) or give the address of the entry in "
-                        "the issuer's public register."))
+            "evidence", _("Upload the certificate (PDF) or give the address of the entry "
+                          "in the issuer's public register.")))
     elif item.evidence_pdf is not None:
         try:
             evidence.check_pdf(item.evidence_pdf)
@@ -211,9 +238,10 @@ def create_claim(actor: User, lab: Lab, item: ClaimInput, *, now: datetime,
     if item.renews_id is not None:
         renews = db.session.get(Accreditation, item.renews_id)
         if renews is None or renews.lab_id != lab.id or renews.status not in RENEWABLE:
-            raise RuleViolation("renews_id", "Choose one of this lab's accreditations.")
+            raise RuleViolation("renews_id", _("Choose one of this lab's accreditations."))
         if renews.scheme_code != item.scheme_code:
-            raise RuleViolation("scheme_code", "A renewal keeps the scheme of what it renews.")
+            raise RuleViolation("scheme_code",
+                                _("A renewal keeps the scheme of what it renews."))
     _scheme, until = _check(lab, item, today)
     acc = Accreditation(
         lab_id=lab.id, scheme_code=item.scheme_code, certificate_no=item.certificate_no.strip(),
@@ -232,7 +260,8 @@ def create_claim(actor: User, lab: Lab, item: ClaimInput, *, now: datetime,
                  lab_id=lab.id, scheme=acc.scheme_code, renews=acc.renews_id)
     for address in verifier_addresses(exclude_lab_id=lab.id):
         enqueue_email("accreditation_claimed", address,
-                      f"New accreditation claim: {lab.name}", {"acc": acc, "lab": lab},
+                      _l("New accreditation claim: %(lab)s", lab=lab.name),
+                      {"acc": acc, "lab": lab},
                       now=now, why=VERIFIER_WHY)
     return acc
 
@@ -242,12 +271,12 @@ def decide(actor: User, acc: Accreditation, action: str, *, seen_version: int, r
     """Apply a verifier's decision (:data:`TRANSITIONS`) if nobody acted since the verifier
     loaded the claim (``seen_version``). Flushes; the caller commits."""
     if action not in TRANSITIONS:
-        raise RuleViolation("action", "Choose what to do.")
+        raise RuleViolation("action", _("Choose what to do."))
     if not can_decide_accreditation(actor, acc):
         raise PermissionDenied(acc.id)
     allowed, to, needs_reason = TRANSITIONS[action]
-    reason = clean_text(reason, "reason", label="The reason", limit=MAX_TEXT, one_line=False,
-                        required="Give the reason; the lab will read it." if needs_reason
+    reason = clean_text(reason, "reason", label=_("The reason"), limit=MAX_TEXT, one_line=False,
+                        required=_("Give the reason; the lab will read it.") if needs_reason
                         else None)
     values: dict[str, Any] = {"status": to, "version": acc.version + 1, "updated_at": now,
                               "reason": reason, "decided_by_id": actor.id, "decided_at": now}
@@ -261,8 +290,10 @@ def decide(actor: User, acc: Accreditation, action: str, *, seen_version: int, r
         .execution_options(synchronize_session=False, **{LAB_IDS_OPTION: [acc.lab_id]})))
     if done.rowcount != 1:
         db.session.refresh(acc)
-        raise RuleViolation("version", "Someone else acted on this claim meanwhile (it is now "
-                                       f"{acc.status}); nothing of yours was saved.", code=409)
+        raise RuleViolation("version", _("Someone else acted on this claim meanwhile (it is "
+                                         "now %(state)s); nothing of yours was saved.",
+                                         state=STATE_LABELS.get(acc.status, acc.status)),
+                            code=409)
     db.session.refresh(acc)
     audit.record(actor, f"accreditation.{action}", "accreditation", acc.id, now=now,
                  reason=reason, lab_id=acc.lab_id)
@@ -272,19 +303,31 @@ def decide(actor: User, acc: Accreditation, action: str, *, seen_version: int, r
             old.status = S.SUPERSEDED
             old.version += 1
             old.decided_at, old.decided_by_id = now, actor.id
-            old.reason = f"Renewed by certificate {acc.certificate_no}."
+            # Stored text: written in the verifier's language.
+            old.reason = _("Renewed by certificate %(number)s.", number=acc.certificate_no)
             audit.record(actor, "accreditation.superseded", "accreditation", old.id, now=now,
                          by=acc.id)
     db.session.flush()
-    _mail_managers("accreditation_decision", acc,
-                   f"Accreditation {action_word(action)}: {acc.lab.name}", now, action=action)
+    _mail_managers("accreditation_decision", acc, _decision_subject(action, acc.lab.name),
+                   now, action=action)
     return acc
 
 
-def action_word(action: str) -> str:
-    """The past participle of an action, for subjects and pages."""
-    return {"verify": "verified", "reject": "rejected", "suspend": "suspended",
-            "withdraw": "withdrawn", "reinstate": "reinstated"}[action]
+def _decision_subject(action: str, lab_name: str) -> Any:
+    """The subject of the mail a decision sends (lazy: read in the recipient's language)."""
+    return {
+        "verify": _l("Accreditation verified: %(lab)s", lab=lab_name),
+        "reject": _l("Accreditation rejected: %(lab)s", lab=lab_name),
+        "suspend": _l("Accreditation suspended: %(lab)s", lab=lab_name),
+        "withdraw": _l("Accreditation withdrawn: %(lab)s", lab=lab_name),
+        "reinstate": _l("Accreditation reinstated: %(lab)s", lab=lab_name),
+    }[action]
+
+
+def action_word(action: str) -> Any:
+    """The past participle of an action, for pages (translated when read)."""
+    return {"verify": _l("verified"), "reject": _l("rejected"), "suspend": _l("suspended"),
+            "withdraw": _l("withdrawn"), "reinstate": _l("reinstated")}[action]
 
 
 def ask(actor: User, acc: Accreditation, question: str, *, now: datetime
@@ -293,16 +336,16 @@ def ask(actor: User, acc: Accreditation, question: str, *, now: datetime
     if not can_decide_accreditation(actor, acc):
         raise PermissionDenied(acc.id)
     if acc.status != S.CLAIMED:
-        raise RuleViolation("question", "Questions are asked while the claim is open.")
-    question = clean_text(question, "question", label="The question", limit=MAX_TEXT,
-                          one_line=False, required="Write the question.")
+        raise RuleViolation("question", _("Questions are asked while the claim is open."))
+    question = clean_text(question, "question", label=_("The question"), limit=MAX_TEXT,
+                          one_line=False, required=_("Write the question."))
     q = AccreditationQuestion(accreditation_id=acc.id, asked_by_id=actor.id, asked_at=now,
                               question=question)
     db.session.add(q)
     db.session.flush()
     audit.record(actor, "accreditation.asked", "accreditation", acc.id, now=now, question=q.id)
-    _mail_managers("accreditation_question", acc, f"A question on your claim: {acc.lab.name}",
-                   now, question=q)
+    _mail_managers("accreditation_question", acc,
+                   _l("A question on your claim: %(lab)s", lab=acc.lab.name), now, question=q)
     return q
 
 
@@ -314,23 +357,23 @@ def answer(actor: User, acc: Accreditation, question_id: int, text: str, *, now:
         raise NotFound(question_id)
     if not manages_lab(actor, acc.lab_id):
         raise PermissionDenied(acc.id)
-    text = clean_text(text, "answer", label="The answer", limit=MAX_TEXT, one_line=False,
-                      required="Write the answer.")
+    text = clean_text(text, "answer", label=_("The answer"), limit=MAX_TEXT, one_line=False,
+                      required=_("Write the answer."))
     done = cast(CursorResult[Any], db.session.execute(
         update(AccreditationQuestion)
         .where(AccreditationQuestion.id == q.id, AccreditationQuestion.answered_at.is_(None))
         .values(answer=text, answered_by_id=actor.id, answered_at=now)
         .execution_options(synchronize_session=False)))
     if done.rowcount != 1:
-        raise RuleViolation("answer", "This question has already been answered.", code=409)
+        raise RuleViolation("answer", _("This question has already been answered."), code=409)
     db.session.refresh(q)
     audit.record(actor, "accreditation.answered", "accreditation", acc.id, now=now,
                  question=q.id)
     asker = db.session.get(User, q.asked_by_id) if q.asked_by_id else None
     if asker is not None:
         enqueue_email("accreditation_answer", asker.email,
-                      f"The lab answered: {acc.lab.name}", {"acc": acc, "lab": acc.lab,
-                                                             "question": q},
+                      _l("The lab answered: %(lab)s", lab=acc.lab.name),
+                      {"acc": acc, "lab": acc.lab, "question": q},
                       now=now, why=VERIFIER_WHY)
     return q
 

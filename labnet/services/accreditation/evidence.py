@@ -33,6 +33,7 @@ from sqlalchemy import Connection, event, select, update
 from sqlalchemy.orm import Session, SessionTransaction
 
 from labnet.errors import RuleViolation
+from labnet.i18n import _
 
 MAX_BYTES = 10 * 1024 * 1024
 MAGIC = b"%PDF-"
@@ -50,21 +51,22 @@ def check_pdf(content: bytes, field: str = "evidence", *, max_bytes: int = MAX_B
     :raises RuleViolation: on ``field``.
     """
     if len(content) > max_bytes:
-        raise RuleViolation(field, f"The file is larger than {max_bytes // (1024 * 1024)} "
-                                   "MB; upload a smaller PDF or give the register's address.")
+        raise RuleViolation(field, _("The file is larger than %(size)s MB; upload a smaller "
+                                     "PDF or give the register's address.",
+                                     size=max_bytes // (1024 * 1024)))
     if not content:
-        raise RuleViolation(field, "The file is empty.")
+        raise RuleViolation(field, _("The file is empty."))
     if not content.startswith(MAGIC):
-        raise RuleViolation(field, "This file is not a PDF.")
+        raise RuleViolation(field, _("This file is not a PDF."))
     try:
         reader = PdfReader(io.BytesIO(content), strict=False)
         pages = len(reader.pages)
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError,
             RecursionError) as exc:
         log.info("evidence refused: %s", exc)
-        raise RuleViolation(field, "This PDF cannot be read; it may be damaged.") from exc
+        raise RuleViolation(field, _("This PDF cannot be read; it may be damaged.")) from exc
     if pages < 1:
-        raise RuleViolation(field, "This PDF has no pages.")
+        raise RuleViolation(field, _("This PDF has no pages."))
 
 
 def store(session: Session, instance_path: str, kind: str, content: bytes) -> str:

@@ -24,9 +24,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from babel.dates import format_date
 from sqlalchemy import and_, case, func, or_, select
 
 from labnet.extensions import db
+from labnet.i18n import _, _l, locale_object
 from labnet.models import (
     Accreditation,
     AccreditationStatus,
@@ -46,15 +48,15 @@ from labnet.services.analytics.summary import CONFIRMED_BOOKING, _hour_bucket
 
 PERIOD = timedelta(days=365)
 
-# The figures, in the order shown, with their labels.
+# The figures, in the order shown, with their labels (lazy: read in the reader's language).
 LABELS = (
-    ("bookings_served", "Bookings served"),
-    ("requests_served", "Requests served (accepted)"),
-    ("sme_share", "Share from SMEs"),
-    ("foreign_share", "Share from other countries"),
-    ("median_response_hours", "Median response time to requests"),
-    ("verified_accreditations", "Verified external accreditations"),
-    ("network_memberships", "LabNet network memberships"),
+    ("bookings_served", _l("Bookings served")),
+    ("requests_served", _l("Requests served (accepted)")),
+    ("sme_share", _l("Share from SMEs")),
+    ("foreign_share", _l("Share from other countries")),
+    ("median_response_hours", _l("Median response time to requests")),
+    ("verified_accreditations", _l("Verified external accreditations")),
+    ("network_memberships", _l("LabNet network memberships")),
 )
 
 
@@ -129,11 +131,14 @@ def display(key: str, figures: dict[str, Any]) -> str:
     if key.endswith("_share"):
         return f"{value:g} %"
     if key == "median_response_hours":
-        return f"≈ {value:g} h (of {figures.get('requests_answered', 0)} answered)"
+        return _("≈ %(hours)s h (of %(answered)s answered)", hours=format(value, "g"),
+                 answered=figures.get("requests_answered", 0))
     return str(value)
 
 
 def period_text(figures: dict[str, Any]) -> str:
-    """The figures' period in words ("02 Mar 2025 – 02 Mar 2026")."""
-    return (f"{date.fromisoformat(figures['period_from']):%d %b %Y} – "
-            f"{date.fromisoformat(figures['period_to']):%d %b %Y}")
+    """The figures' period in words ("02 Mar 2025 – 02 Mar 2026"), months in the current
+    language."""
+    def day(value: str) -> str:
+        return format_date(date.fromisoformat(value), "dd MMM yyyy", locale=locale_object())
+    return f"{day(figures['period_from'])} – {day(figures['period_to'])}"

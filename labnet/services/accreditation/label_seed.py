@@ -20,7 +20,7 @@ from labnet.models import Lab, LabelApplication, Role, User, UserRole
 from labnet.services.accreditation import label
 from labnet.services.accreditation.label_framework import framework
 
-SECOND_VERIFIER = ("verifier2@labnet.example", "Greta Lindqvist")
+SECOND_VERIFIER = ("verifier2@labnet.example", "Greta Lindqvist")  # i18n: keep (demo data)
 
 # (lab slug, who applies, days ago it was submitted, the two verifiers' scores by group
 # (strategy, services, cooperation, quality); None for the second: still waiting).
@@ -82,8 +82,8 @@ def seed_demo_labels(*, now: datetime, password: str,
         label.score_application(second, application.id, _scores(one), "", now=at
                                 + timedelta(days=2))
         if two is not None:
-            label.score_application(first, application.id, _scores(two),
-                                    "Evidence checked against the lab's published reports.",
+            note = "Evidence checked against the lab's published reports."  # i18n: keep
+            label.score_application(first, application.id, _scores(two), note,
                                     now=at + timedelta(days=4))
         added += 1
     db.session.flush()

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, false, func, literal, or_, select, tuple_
 
 from labnet.extensions import db
+from labnet.i18n import _l
 from labnet.models import (
     Accreditation,
     AccreditationScheme,
@@ -40,6 +41,8 @@ PER_PAGE = 50
 COUNT_CAP = 200  # labs
 FEW_LABS = 200
 LEVELS = ("bronze", "silver", "gold")
+#: The excellence label's levels as the pages name them.
+LEVEL_NAMES = {"bronze": _l("Bronze"), "silver": _l("Silver"), "gold": _l("Gold")}
 MAX_Q = 200
 
 

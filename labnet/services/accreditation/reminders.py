@@ -26,6 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labnet.extensions import db
+from labnet.i18n import _l, ngettext
 from labnet.models import Accreditation, AccreditationReminder, AccreditationStatus, Lab
 from labnet.services.accreditation.claims import VERIFIER_WHY, _mail_managers, verifier_addresses
 from labnet.services.accreditation.validity import local_today
@@ -88,9 +89,21 @@ def expire(now: datetime) -> int:
         db.session.refresh(acc)
         audit.record(None, "accreditation.expired", "accreditation", acc_id, now=now)
         _mail_managers("accreditation_expired", acc,
-                       f"Accreditation expired: {acc.lab.name}", now)
+                       _l("Accreditation expired: %(lab)s", lab=acc.lab.name), now)
         done += 1
     return done
+
+
+class _EndsIn:
+    """The reminder's subject, read (``str``) in the recipient's language."""
+
+    def __init__(self, days_left: int, lab_name: str) -> None:
+        self.days_left, self.lab_name = days_left, lab_name
+
+    def __str__(self) -> str:
+        return ngettext("Accreditation ends in %(num)d day: %(lab)s",
+                        "Accreditation ends in %(num)d days: %(lab)s", self.days_left,
+                        lab=self.lab_name)
 
 
 def remind(now: datetime) -> int:
@@ -111,7 +124,7 @@ def remind(now: datetime) -> int:
             continue
         acc = db.session.get_one(Accreditation, acc_id)
         _mail_managers("accreditation_expiring", acc,
-                       f"Accreditation ends in {days_left} days: {acc.lab.name}", now,
+                       _EndsIn(days_left, acc.lab.name), now,
                        days_left=days_left)
         sent += 1
     return sent
@@ -131,7 +144,7 @@ def tell_waiting(now: datetime) -> int:
             continue
         for address in verifier_addresses(exclude_lab_id=acc.lab_id):
             enqueue_email("accreditation_waiting", address,
-                          f"Claim waiting for a verifier: {acc.lab.name}",
+                          _l("Claim waiting for a verifier: %(lab)s", lab=acc.lab.name),
                           {"acc": acc, "lab": acc.lab}, now=now, why=VERIFIER_WHY)
         told += 1
     return told
