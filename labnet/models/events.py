@@ -18,15 +18,16 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Float, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from labnet.i18n import _l
 from labnet.models.base import Base, TimestampMixin
 
-EVENT_KINDS: dict[str, str] = {
-    "training_course": "Training course",
-    "workshop": "Workshop",
-    "open_lab_day": "Open lab day",
-    "conference": "Conference",
-    "project_meeting": "Project meeting",
-    "webinar": "Webinar",
+EVENT_KINDS: dict[str, Any] = {  # labels read in the reader's language
+    "training_course": _l("Training course"),
+    "workshop": _l("Workshop"),
+    "open_lab_day": _l("Open lab day"),
+    "conference": _l("Conference"),
+    "project_meeting": _l("Project meeting"),
+    "webinar": _l("Webinar"),
 }
 EVENT_STATUSES = ("draft", "published", "cancelled")
 QUESTION_KINDS = ("text", "choice")
@@ -225,7 +226,7 @@ class Event(TimestampMixin, Base):
 
     @property
     def kind_label(self) -> str:
-        return EVENT_KINDS.get(self.kind, self.kind)
+        return str(EVENT_KINDS.get(self.kind, self.kind))
 
     @property
     def ket_codes(self) -> list[str]:
