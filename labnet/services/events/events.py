@@ -40,7 +40,7 @@ from labnet import permissions
 from labnet.dates import in_range
 from labnet.errors import PermissionDenied, RuleViolation, raise_all
 from labnet.extensions import db
-from labnet.i18n import _, _l
+from labnet.i18n import _, _l, current_language, locale_object
 from labnet.models import (
     Event,
     EventKet,
@@ -72,6 +72,21 @@ LANGUAGES: dict[str, str] = {
     "ro": "Romanian", "ru": "Russian", "sk": "Slovak", "sl": "Slovenian", "sq": "Albanian",
     "sr": "Serbian", "sv": "Swedish", "tr": "Turkish", "uk": "Ukrainian",
 }
+
+
+def language_names() -> dict[str, str]:
+    """:data:`LANGUAGES` named in the reader's language (Babel's names; English as is)."""
+    lang = current_language()
+    if lang == "en":
+        return dict(LANGUAGES)
+    names = locale_object().languages
+    out = {}
+    for code, english in LANGUAGES.items():
+        name = names.get(code) or english
+        out[code] = name[:1].upper() + name[1:]
+    return out
+
+
 CURRENCIES = ("EUR", "BGN", "CHF", "CZK", "DKK", "GBP", "HUF", "ISK", "NOK", "PLN", "RON",
               "RSD", "SEK", "TRY", "UAH")
 RESERVED_SLUGS = frozenset({"new", "calendar", "map"})
@@ -295,7 +310,8 @@ def _check_times(fields: EventFields, out: _Checked) -> None:
                                                               "starts (on the same day).",
                                                               where=where)))
             return
-        title = out.run(clean_text, s.title, "sessions", label=_("%(where)s's title", where=where), limit=200)
+        title = out.run(clean_text, s.title, "sessions",
+                        label=_("%(where)s's title", where=where), limit=200)
         start = out.run(local_to_utc, datetime.combine(s.day, s.start), zone,
                         field="sessions")
         end = out.run(local_to_utc, datetime.combine(s.day, s.end), zone, field="sessions")

@@ -136,7 +136,7 @@ def parse_query(args: Mapping[str, str], *, known_kets: set[str]) -> tuple[Event
         del values["date_to"]
     organiser = (args.get("organiser") or "").strip().lower()
     if organiser:
-        kind, _, slug = organiser.partition(":")
+        kind, _sep, slug = organiser.partition(":")
         if kind not in ("lab", "network", "project") or not slug or len(slug) > 140:
             errors["organiser"] = _("Choose an organiser as lab:…, network:… or project:….")
         else:
@@ -160,7 +160,7 @@ def parse_query(args: Mapping[str, str], *, known_kets: set[str]) -> tuple[Event
 def _by_organiser(stmt: Select[tuple[Event]], spec: str) -> Select[tuple[Event]]:
     """``stmt`` narrowed to the events of one organiser, joined through the organiser's
     index (an organiser is on an event once, so rows are not repeated)."""
-    kind, _, slug = spec.partition(":")
+    kind, _sep, slug = spec.partition(":")
     model: Any = {"lab": Lab, "network": Network, "project": Project}[kind]
     column = {"lab": EventOrganiser.lab_id, "network": EventOrganiser.network_id,
               "project": EventOrganiser.project_id}[kind]
@@ -548,7 +548,7 @@ def organiser_choices(*, now: datetime, selected: str = "") -> list[tuple[str, s
         if kind == "network":
             stmt = stmt.where(Network.visibility == "public")
         out.extend((f"{kind}:{slug}", name) for slug, name in db.session.execute(stmt))
-    kind, _, slug = selected.partition(":")
+    kind, _sep, slug = selected.partition(":")
     if kind == "lab" and slug:
         name = db.session.scalar(select(Lab.name).where(Lab.slug == slug,
                                                         listed_lab_condition()))
