@@ -290,7 +290,8 @@ def show(slug: str):
     starts, ends = service.local_span(event)
     return render_template(
         "events/show.html", event=event, organisers=organisers, edits=edits, jsonld=jsonld,
-        starts=starts, ends=ends, ket_names=ket_names(), languages=service.language_names(),
+        starts=starts, ends=ends, languages=service.language_names(),
+        ket_names={c: data_name("ket_areas", c, n) for c, n in ket_names().items()},
         sees_link=permissions.can_see_online_url(current_user, event),
         cancel_form=CancelForm(), action_form=ActionForm(),
         organiser_form=OrganiserForm(),

@@ -302,6 +302,14 @@ class MonthGrid:
         """The first day of the month after."""
         return (self.month + timedelta(days=32)).replace(day=1)
 
+    @staticmethod
+    def title(month: date) -> str:
+        """A month as the grid names it: "March 2027" in English, the language's own
+        stand-alone month name elsewhere ("März 2027", "marzec 2027")."""
+        if current_language() == "en":
+            return month.strftime("%B %Y")
+        return str(format_date(month, "LLLL y", locale=locale_object()))
+
 
 def month_grid(query: EventQuery, *, now: datetime) -> MonthGrid:
     """The month of ``query.month`` (default: this one), each published event matching the
