@@ -69,6 +69,11 @@ def _status(form: Any) -> int:
     return 422 if form.errors or form.form_errors else 200
 
 
+def _ket_labels() -> dict[str, str]:
+    """KET area names by code, in the reader's language (shipped data)."""
+    return {code: data_name("ket_areas", code, name) for code, name in ket_names().items()}
+
+
 def _ket_choices(form: Any) -> None:
     form.ket_codes.choices = choices((code, data_name("ket_areas", code, name))
                                      for code, name in ket_names().items())
@@ -84,7 +89,7 @@ def _event_url(event: Event) -> str:
 def projects_index():
     return render_template("projects/index.html", rows=project_service.list_projects(),
                            can_create=permissions.can_create_project(current_user),
-                           ket_names=ket_names())
+                           ket_names=_ket_labels())
 
 
 def _project_fields(form: ProjectForm) -> project_service.ProjectFields:
@@ -123,7 +128,7 @@ def project_show(slug: str):
     partner_form.country.choices = choices([("", _("— choose —"))]) + country_choices()
     return render_template(
         "projects/show.html", page=page, project=project, manages=manages,
-        points=project_service.partner_points(page), ket_names=ket_names(),
+        points=project_service.partner_points(page), ket_names=_ket_labels(),
         partner_form=partner_form, manager_form=ManagerForm(), action_form=ActionForm())
 
 
@@ -177,7 +182,7 @@ def project_add_partner(slug: str):
     page = project_service.project_page(project)
     return render_template(
         "projects/show.html", page=page, project=project, manages=True,
-        points=project_service.partner_points(page), ket_names=ket_names(),
+        points=project_service.partner_points(page), ket_names=_ket_labels(),
         partner_form=form, manager_form=ManagerForm(formdata=None),
         action_form=ActionForm()), 422
 
@@ -202,7 +207,7 @@ def project_grant_manager(slug: str):
     partner_form.country.choices = choices([("", _("— choose —"))]) + country_choices()
     return render_template(
         "projects/show.html", page=page, project=project, manages=True,
-        points=project_service.partner_points(page), ket_names=ket_names(),
+        points=project_service.partner_points(page), ket_names=_ket_labels(),
         partner_form=partner_form, manager_form=form, action_form=ActionForm()), 422
 
 
@@ -291,7 +296,7 @@ def show(slug: str):
     return render_template(
         "events/show.html", event=event, organisers=organisers, edits=edits, jsonld=jsonld,
         starts=starts, ends=ends, languages=service.language_names(),
-        ket_names={c: data_name("ket_areas", c, n) for c, n in ket_names().items()},
+        ket_names=_ket_labels(),
         sees_link=permissions.can_see_online_url(current_user, event),
         cancel_form=CancelForm(), action_form=ActionForm(),
         organiser_form=OrganiserForm(),
