@@ -298,7 +298,7 @@ def _check_times(fields: EventFields, out: _Checked) -> None:
                                                                   max=MAX_SESSIONS)))
         return
     for number, s in enumerate(sessions, start=1):
-        where = _("Session %(number)d (%(day)s)", number=number, day=f"{s.day:%Y-%m-%d}") \
+        where = _("Session %(number)d (%(day)s)", number=number, day=s.day.isoformat()) \
             if in_range(s.day) else _("Session %(number)d", number=number)
         if not in_range(s.day):
             out.violations.append(RuleViolation("sessions", _("%(where)s: enter a date between "
@@ -391,7 +391,7 @@ def _check_numbers(fields: EventFields, out: _Checked, event: Event | None) -> N
         out.violations.append(RuleViolation("capacity", _("Give a number of seats from 1 to "
                                                           "%(max)s, or leave it "
                                                           "empty for no limit.",
-                                                          max=f"{MAX_CAPACITY:,}")))
+                                                          max=format(MAX_CAPACITY, ","))))
     elif capacity is not None and event is not None and capacity < event.seats_taken:
         out.violations.append(RuleViolation("capacity", _("%(taken)d seats are "
                                                           "already taken: the capacity cannot "

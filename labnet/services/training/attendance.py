@@ -274,10 +274,10 @@ def _certificate_pdf(cert: Certificate, verify_url: str) -> bytes:
         pdf.set_x(20)
         pdf.cell(width, 6, line, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_x(20)
-    pdf.cell(width, 7, _("%(hours)s hours", hours=f"{cert.hours:g}"), align="C",
+    pdf.cell(width, 7, _("%(hours)s hours", hours=format(cert.hours, "g")), align="C",
              new_x="LMARGIN", new_y="NEXT")
     pdf.set_xy(20, 172)
     pdf.set_font("DejaVuSerif", "", 10)
     pdf.cell(width, 6, _("Issued %(day)s on LabNet. Verify at %(url)s",
-                         day=f"{cert.issued_at:%Y-%m-%d}", url=verify_url), align="C")
+                         day=cert.issued_at.strftime("%Y-%m-%d"), url=verify_url), align="C")
     return bytes(pdf.output())

@@ -385,13 +385,13 @@ class Missing:
         if self.expired_at is not None:
             held = _("This equipment requires a qualification: your “%(name)s” qualification "
                      "is not valid then (it expires %(day)s).", name=q.name,
-                     day=f"{self.expired_at:%Y-%m-%d}")
+                     day=self.expired_at.strftime("%Y-%m-%d"))
         else:
             held = _("This equipment requires a qualification: you do not hold the "
                      "qualification “%(name)s”.", name=q.name)
         if self.course:
             course = _("The next course that grants it: “%(title)s”, %(day)s (%(url)s).",
-                       title=self.course.title, day=f"{self.course.starts_at:%Y-%m-%d}",
+                       title=self.course.title, day=self.course.starts_at.strftime("%Y-%m-%d"),
                        url=self.course_url)
         else:
             course = _("No course that grants it is open for registration at the moment; "

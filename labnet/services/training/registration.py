@@ -238,7 +238,7 @@ def registration_problem(event: Event, *, now: datetime) -> str | None:
         return _("This event has started: registration is closed.")
     if event.registration_deadline is not None and now > event.registration_deadline:
         local = utc_to_local(event.registration_deadline, event.timezone)
-        return _("Registration closed on %(when)s.", when=f"{local:%Y-%m-%d %H:%M %Z}")
+        return _("Registration closed on %(when)s.", when=local.strftime("%Y-%m-%d %H:%M %Z"))
     return None
 
 
