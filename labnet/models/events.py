@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from labnet.i18n import _l
 from labnet.models.base import Base, TimestampMixin
 
-EVENT_KINDS: dict[str, str] = {
+EVENT_KINDS: dict[str, Any] = {  # labels read in the reader's language
     "training_course": _l("Training course"),
     "workshop": _l("Workshop"),
     "open_lab_day": _l("Open lab day"),
@@ -226,7 +226,7 @@ class Event(TimestampMixin, Base):
 
     @property
     def kind_label(self) -> str:
-        return EVENT_KINDS.get(self.kind, self.kind)
+        return str(EVENT_KINDS.get(self.kind, self.kind))
 
     @property
     def ket_codes(self) -> list[str]:

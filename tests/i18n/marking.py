@@ -31,7 +31,8 @@ ALLOWED_WORDS = set("""
 LabNet KET KETs CSV JSON GeoJSON JSON-LD LD API APIs URL URLs ORCID ISO IEC EN SME SMEs
 DCAT-AP DCAT AP
 OpenAPI PDF iCalendar ICS ics RSS Atom km kg EUR UTC TRL ID IDs OK CC BY DOI VAT HTTP HTTPS
-GDPR EU CET CEST GMT HTML CSS JS SQL SQLite PostgreSQL Redis Flask SMTP IMAP OAuth PAT https http
+GDPR EU CET CEST GMT HTML CSS JS SQL SQLite PostgreSQL Redis Flask SMTP IMAP OAuth PAT
+http https
 WCAG AA EDIH DIH OITB RTO KIBS NDT SEM TEM XRD LabNet’s e.g i.e etc vs h min
 Leaflet OpenStreetMap OSM MIT Zenodo Wikidata schema.org GitHub Bearer curl Python JavaScript
 Deutsch English Français Italiano Slovenščina Čeština Polski Magyar

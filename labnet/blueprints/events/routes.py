@@ -37,6 +37,7 @@ from labnet.blueprints.helpers import (
 from labnet.converters import parse_id
 from labnet.errors import NotFound
 from labnet.extensions import db, login_manager
+from labnet.i18n import _, data_name
 from labnet.models import Event, Lab, Project
 from labnet.models.events import EVENT_KINDS
 from labnet.services.catalogue.taxonomy import ket_names, ket_tree
@@ -68,8 +69,14 @@ def _status(form: Any) -> int:
     return 422 if form.errors or form.form_errors else 200
 
 
+def _ket_labels() -> dict[str, str]:
+    """KET area names by code, in the reader's language (shipped data)."""
+    return {code: data_name("ket_areas", code, name) for code, name in ket_names().items()}
+
+
 def _ket_choices(form: Any) -> None:
-    form.ket_codes.choices = choices(ket_names().items())
+    form.ket_codes.choices = choices((code, data_name("ket_areas", code, name))
+                                     for code, name in ket_names().items())
 
 
 def _event_url(event: Event) -> str:
@@ -82,7 +89,7 @@ def _event_url(event: Event) -> str:
 def projects_index():
     return render_template("projects/index.html", rows=project_service.list_projects(),
                            can_create=permissions.can_create_project(current_user),
-                           ket_names=ket_names())
+                           ket_names=_ket_labels())
 
 
 def _project_fields(form: ProjectForm) -> project_service.ProjectFields:
@@ -102,7 +109,7 @@ def project_new():
     if form.validate_on_submit():
         if created := commit_or_show(form, lambda: project_service.create_project(
                 _actor(), _project_fields(form), now=clock.utcnow())):
-            flash("The project was registered; you manage it. Add its partners next.",
+            flash(_("The project was registered; you manage it. Add its partners next."),
                   "success")
             return redirect(url_for(".project_show", slug=created.value.slug))
     elif request.method == "POST":
@@ -118,10 +125,10 @@ def project_show(slug: str):
     page = project_service.project_page(project)
     manages = permissions.can_manage_project(current_user, project)
     partner_form = PartnerForm()
-    partner_form.country.choices = choices([("", "— choose —")]) + country_choices()
+    partner_form.country.choices = choices([("", _("— choose —"))]) + country_choices()
     return render_template(
         "projects/show.html", page=page, project=project, manages=manages,
-        points=project_service.partner_points(page), ket_names=ket_names(),
+        points=project_service.partner_points(page), ket_names=_ket_labels(),
         partner_form=partner_form, manager_form=ManagerForm(), action_form=ActionForm())
 
 
@@ -138,7 +145,7 @@ def project_edit(slug: str):
     if form.validate_on_submit() and commit_or_show(form, lambda: (
             project_service.update_project(_actor(), project, _project_fields(form),
                                            now=clock.utcnow()))):
-        flash("The project was saved.", "success")
+        flash(_("The project was saved."), "success")
         return redirect(url_for(".project_show", slug=project.slug))
     return render_template("projects/edit.html", form=form, project=project,
                            ket_tree=ket_tree()), _status(form)
@@ -165,17 +172,17 @@ def _project_post(slug: str, call: Any, *, done: str) -> Response:
 def project_add_partner(slug: str):
     project = permissions.managed_project_for(current_user, slug)
     form = PartnerForm()
-    form.country.choices = choices([("", "— choose —")]) + country_choices()
+    form.country.choices = choices([("", _("— choose —"))]) + country_choices()
     if form.validate_on_submit() and commit_or_show(form, lambda: project_service.add_partner(
             _actor(), project, organisation=form.organisation.data or "",
             name=form.name.data or "", country=form.country.data or "",
             now=clock.utcnow())):
-        flash("The partner was added.", "success")
+        flash(_("The partner was added."), "success")
         return redirect(url_for(".project_show", slug=project.slug) + "#partners")
     page = project_service.project_page(project)
     return render_template(
         "projects/show.html", page=page, project=project, manages=True,
-        points=project_service.partner_points(page), ket_names=ket_names(),
+        points=project_service.partner_points(page), ket_names=_ket_labels(),
         partner_form=form, manager_form=ManagerForm(formdata=None),
         action_form=ActionForm()), 422
 
@@ -183,7 +190,7 @@ def project_add_partner(slug: str):
 @bp.post("/projects/<slug>/partners/<int:partner_id>/remove")
 def project_remove_partner(slug: str, partner_id: int):
     return _project_post(slug, lambda p: project_service.remove_partner(
-        _actor(), p, partner_id, now=clock.utcnow()), done="The partner was removed.")
+        _actor(), p, partner_id, now=clock.utcnow()), done=_("The partner was removed."))
 
 
 @bp.post("/projects/<slug>/managers")
@@ -193,21 +200,21 @@ def project_grant_manager(slug: str):
     if form.validate_on_submit() and commit_or_show(form, lambda: (
             project_service.grant_manager(_actor(), project, form.email.data or "",
                                           now=clock.utcnow()))):
-        flash("The project-manager role was granted.", "success")
+        flash(_("The project-manager role was granted."), "success")
         return redirect(url_for(".project_show", slug=project.slug) + "#managers")
     page = project_service.project_page(project)
     partner_form = PartnerForm(formdata=None)
-    partner_form.country.choices = choices([("", "— choose —")]) + country_choices()
+    partner_form.country.choices = choices([("", _("— choose —"))]) + country_choices()
     return render_template(
         "projects/show.html", page=page, project=project, manages=True,
-        points=project_service.partner_points(page), ket_names=ket_names(),
+        points=project_service.partner_points(page), ket_names=_ket_labels(),
         partner_form=partner_form, manager_form=form, action_form=ActionForm()), 422
 
 
 @bp.post("/projects/<slug>/managers/<int:user_id>/remove")
 def project_revoke_manager(slug: str, user_id: int):
     return _project_post(slug, lambda p: project_service.revoke_manager(
-        _actor(), p, user_id, now=clock.utcnow()), done="The project-manager role was removed.")
+        _actor(), p, user_id, now=clock.utcnow()), done=_("The project-manager role was removed."))
 
 
 # --- the common events page and its feeds ---------------------------------------------------
@@ -220,8 +227,9 @@ def _ket_options() -> list[tuple[str, str]]:
     """KET areas, each followed by its sub-areas (an area's filter takes them too)."""
     options: list[tuple[str, str]] = []
     for area, subs in ket_tree():
-        options.append((area.code, area.name))
-        options.extend((sub.code, f"— {sub.name}") for sub in subs)
+        options.append((area.code, data_name("ket_areas", area.code, area.name)))
+        options.extend((sub.code, f"— {data_name('ket_areas', sub.code, sub.name)}")
+                       for sub in subs)
     return options
 
 
@@ -230,7 +238,7 @@ def index():
     query, errors = _query()
     now = clock.utcnow()
     context: dict[str, Any] = {"query": query, "errors": errors, "ket_names": ket_names(),
-                               "kinds": EVENT_KINDS, "languages": service.LANGUAGES,
+                               "kinds": EVENT_KINDS, "languages": service.language_names(),
                                "modes": listing.MODES, "ket_options": _ket_options(),
                                "country_options": sorted(
                                    ((c, country_name(c)) for c in EUROPEAN_COUNTRIES),
@@ -287,7 +295,8 @@ def show(slug: str):
     starts, ends = service.local_span(event)
     return render_template(
         "events/show.html", event=event, organisers=organisers, edits=edits, jsonld=jsonld,
-        starts=starts, ends=ends, ket_names=ket_names(), languages=service.LANGUAGES,
+        starts=starts, ends=ends, languages=service.language_names(),
+        ket_names=_ket_labels(),
         sees_link=permissions.can_see_online_url(current_user, event),
         cancel_form=CancelForm(), action_form=ActionForm(),
         organiser_form=OrganiserForm(),
@@ -295,10 +304,11 @@ def show(slug: str):
 
 
 def _event_choices(form: EventForm) -> None:
-    form.kind.choices = choices([("", "— choose —"), *EVENT_KINDS.items()])
-    form.language.choices = choices(sorted(service.LANGUAGES.items(), key=lambda x: x[1]))
+    form.kind.choices = choices([("", _("— choose —")), *EVENT_KINDS.items()])
+    form.language.choices = choices(sorted(service.language_names().items(),
+                                           key=lambda x: x[1]))
     form.timezone.choices = choices((z, z) for z in service.zone_choices())
-    form.country.choices = choices([("", "— online only —")]) + country_choices()
+    form.country.choices = choices([("", _("— online only —"))]) + country_choices()
     form.currency.choices = choices((c, c) for c in service.CURRENCIES)
     _ket_choices(form)
 
@@ -322,7 +332,7 @@ def _event_fields(form: EventForm) -> service.EventFields:
 
 def _organiser_from_args() -> service.Organiser:
     spec = (request.args.get("organiser") or "").strip().lower()
-    kind, _, slug = spec.partition(":")
+    kind, _sep, slug = spec.partition(":")
     organiser = service.resolve_organiser(kind, slug)
     if organiser is None:
         raise NotFound(spec)
@@ -350,7 +360,7 @@ def create():
     if form.validate_on_submit():
         if created := commit_or_show(form, lambda: service.create_event(
                 _actor(), organiser, _event_fields(form), now=clock.utcnow())):
-            flash("The event was saved as a draft. Publish it when it is ready.", "success")
+            flash(_("The event was saved as a draft. Publish it when it is ready."), "success")
             return redirect(url_for(".show", slug=created.value.slug))
     elif request.method == "POST":
         show_rule_refusals(form, lambda: service.create_event(
@@ -382,7 +392,7 @@ def edit(slug: str):
     if form.validate_on_submit():
         if commit_or_show(form, lambda: service.update_event(
                 _actor(), event, _event_fields(form), now=clock.utcnow())):
-            flash("The event was saved.", "success")
+            flash(_("The event was saved."), "success")
             return redirect(url_for(".show", slug=event.slug))
     elif request.method == "POST":
         show_rule_refusals(form, lambda: service.update_event(
@@ -401,7 +411,7 @@ def publish(slug: str):
     event = permissions.edited_event_for(current_user, slug)
     commit_or_flash(ActionForm(), lambda: service.publish_event(_actor(), event,
                                                                 now=clock.utcnow()),
-                    done="The event is published.")
+                    done=_("The event is published."))
     return redirect(url_for(".show", slug=slug))
 
 
@@ -411,7 +421,7 @@ def cancel(slug: str):
     form = CancelForm()
     commit_or_flash(form, lambda: service.cancel_event(_actor(), event, form.reason.data or "",
                                                        now=clock.utcnow()),
-                    done="The event is cancelled; the registered people are told.")
+                    done=_("The event is cancelled; the registered people are told."))
     return redirect(url_for(".show", slug=slug))
 
 
@@ -419,10 +429,10 @@ def cancel(slug: str):
 def add_organiser(slug: str):
     event = permissions.edited_event_for(current_user, slug)
     form = OrganiserForm()
-    kind, _, ref = (form.organiser.data or "").strip().lower().partition(":")
+    kind, _sep, ref = (form.organiser.data or "").strip().lower().partition(":")
     commit_or_flash(form, lambda: service.add_organiser(_actor(), event, kind, ref,
                                                         now=clock.utcnow()),
-                    done="The co-organiser was added.")
+                    done=_("The co-organiser was added."))
     return redirect(url_for(".show", slug=slug) + "#organisers")
 
 
@@ -433,5 +443,5 @@ def remove_organiser(slug: str, row_id: str):
     if organiser_id is None:
         raise NotFound(row_id)
     commit_or_flash(ActionForm(), lambda: service.remove_organiser(
-        _actor(), event, organiser_id, now=clock.utcnow()), done="The organiser was removed.")
+        _actor(), event, organiser_id, now=clock.utcnow()), done=_("The organiser was removed."))
     return redirect(url_for(".show", slug=slug) + "#organisers")

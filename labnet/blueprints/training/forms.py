@@ -20,6 +20,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
 from labnet.blueprints.bookings.forms import no_nul
 from labnet.blueprints.helpers import choices
+from labnet.i18n import _l
 
 
 class ButtonForm(FlaskForm):
@@ -47,10 +48,11 @@ def registration_form(questions: list[dict[str, Any]], **kw: Any) -> FlaskForm:
 
 
 class MessageForm(FlaskForm):
-    subject = StringField("Subject", validators=[InputRequired("Give the message a subject."),
-                                                 Length(max=150)])
-    body = TextAreaField("Message", validators=[InputRequired("Write the message."),
-                                                Length(max=10_000), no_nul])
+    subject = StringField(_l("Subject"),
+                          validators=[InputRequired(_l("Give the message a subject.")),
+                                      Length(max=150)])
+    body = TextAreaField(_l("Message"), validators=[InputRequired(_l("Write the message.")),
+                                                    Length(max=10_000), no_nul])
 
 
 class CheckInForm(FlaskForm):
@@ -60,12 +62,12 @@ class CheckInForm(FlaskForm):
 
 
 class QualificationForm(FlaskForm):
-    name = StringField("Name", validators=[InputRequired("Name the qualification, e.g. "
-                                                         "“SEM operation”."), Length(max=120)])
-    validity_months = IntegerField("Valid for (months; empty: no expiry)",
+    name = StringField(_l("Name"), validators=[
+        InputRequired(_l("Name the qualification, e.g. “SEM operation”.")), Length(max=120)])
+    validity_months = IntegerField(_l("Valid for (months; empty: no expiry)"),
                                    validators=[Optional(), NumberRange(1, 240)])
-    description = TextAreaField("What it allows", validators=[Optional(), Length(max=2000),
-                                                               no_nul])
+    description = TextAreaField(_l("What it allows"),
+                                validators=[Optional(), Length(max=2000), no_nul])
 
 
 class MultiCheckboxField(SelectMultipleField):
@@ -74,22 +76,22 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class RequiredEquipmentForm(FlaskForm):
-    equipment_ids = MultiCheckboxField("Equipment that requires it", coerce=int,
+    equipment_ids = MultiCheckboxField(_l("Equipment that requires it"), coerce=int,
                                        validate_choice=False)
 
 
 class GrantForm(FlaskForm):
-    email = StringField("E-mail address of the person",
-                        validators=[InputRequired("Give the person's e-mail address."),
+    email = StringField(_l("E-mail address of the person"),
+                        validators=[InputRequired(_l("Give the person's e-mail address.")),
                                     Length(max=254)])
 
 
 class RevokeForm(FlaskForm):
-    reason = StringField("Reason", validators=[InputRequired("Tell the person why."),
-                                               Length(max=500)])
+    reason = StringField(_l("Reason"), validators=[InputRequired(_l("Tell the person why.")),
+                                                   Length(max=500)])
 
 
 class EventGrantsForm(FlaskForm):
-    qualification_ids = MultiCheckboxField("Attending every session grants", coerce=int,
+    qualification_ids = MultiCheckboxField(_l("Attending every session grants"), coerce=int,
                                            validate_choice=False)
     confirm = BooleanField(default=True)

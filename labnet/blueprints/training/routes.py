@@ -34,6 +34,7 @@ from labnet.blueprints.training.forms import (
 from labnet.converters import parse_id
 from labnet.errors import NotFound
 from labnet.extensions import db
+from labnet.i18n import _, ngettext
 from labnet.links import external_url
 from labnet.models import Equipment, Lab
 from labnet.models.events import Event
@@ -82,9 +83,9 @@ def register(slug: str):
         return _register_page(event, form, done.status)
     reg = done.value
     assert reg is not None
-    flash("You are registered." if reg.status == RegistrationStatus.REGISTERED
-          else "The event is full: you are on the waiting list. We e-mail you when a seat "
-               "is free for you.", "success" if reg.status == RegistrationStatus.REGISTERED
+    flash(_("You are registered.") if reg.status == RegistrationStatus.REGISTERED
+          else _("The event is full: you are on the waiting list. We e-mail you when a seat "
+                 "is free for you."), "success" if reg.status == RegistrationStatus.REGISTERED
           else "info")
     return redirect(url_for("training.registration", registration_id=reg.id))
 
@@ -108,7 +109,7 @@ def registration_page(registration_id: int):
 def cancel(registration_id: int):
     reg, _event = registration.registration_for(current_user, registration_id)
     commit_or_flash(ButtonForm(), lambda: registration.cancel_registration(
-        current_user, reg.id, now=clock.utcnow()), done="Cancelled.")
+        current_user, reg.id, now=clock.utcnow()), done=_("Cancelled."))
     return redirect(url_for("training.registration", registration_id=reg.id))
 
 
@@ -119,7 +120,7 @@ def accept(registration_id: int):
     if reg.user_id != current_user.id:
         raise NotFound(registration_id)
     commit_or_flash(ButtonForm(), lambda: registration.accept_offer(
-        current_user, reg.id, now=clock.utcnow()), done="The seat is yours: you are registered.")
+        current_user, reg.id, now=clock.utcnow()), done=_("The seat is yours: you are registered."))
     return redirect(url_for("training.registration", registration_id=reg.id))
 
 
@@ -168,8 +169,8 @@ def participants_csv(slug: str):
     questions = [q for q in event.questions or [] if q.get("key")]
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["status", "waiting position", "name", "email", "organisation",
-                     "registered at (UTC)", "sessions attended",
+    writer.writerow([_("status"), _("waiting position"), _("name"), _("email"),
+                     _("organisation"), _("registered at (UTC)"), _("sessions attended"),
                      *[str(q.get("label") or q["key"]) for q in questions]])
     for row in registration.list_participants(event):
         reg = row.registration
@@ -193,7 +194,9 @@ def message(slug: str):
                 current_user, event.id, form.subject.data or "", form.body.data or "",
                 now=clock.utcnow()))
             if sent:
-                flash(f"Message sent to {sent.value} registered people.", "success")
+                flash(ngettext("Message sent to %(num)d registered person.",
+                               "Message sent to %(num)d registered people.", sent.value),
+                      "success")
                 return redirect(url_for("training.participants", slug=event.slug))
             status = sent.status
         else:
@@ -217,7 +220,7 @@ def check_in(slug: str):
             abort(404)
         commit_or_flash(form, lambda: attendance.mark_attendance(
             current_user, event.id, registration_id, session_id, form.present.data == "1",
-            now=clock.utcnow()), done="Saved.")
+            now=clock.utcnow()), done=_("Saved."))
         return redirect(url_for("training.check_in", slug=event.slug, session=session_id,
                                 _anchor=f"reg-{registration_id}"))
     chosen = parse_id(request.args.get("session")) if request.args.get("session") else None
@@ -237,9 +240,9 @@ def check_in(slug: str):
 def issue_certificates(slug: str):
     event = permissions.edited_event_for(current_user, slug)
     done = commit_or_flash(ButtonForm(), lambda: attendance.issue_certificates(
-        current_user, event.id, now=clock.utcnow()), done="Certificates issued.")
+        current_user, event.id, now=clock.utcnow()), done=_("Certificates issued."))
     if done and done.value == 0:
-        flash("Everyone marked present has a certificate already.", "info")
+        flash(_("Everyone marked present has a certificate already."), "info")
     return redirect(url_for("training.participants", slug=event.slug))
 
 
@@ -257,7 +260,7 @@ def event_qualifications(slug: str):
             saved = commit_or_show(form, lambda: qualifications.set_event_grants(
                 current_user, event.id, form.qualification_ids.data or [], now=clock.utcnow()))
             if saved:
-                flash("Saved.", "success")
+                flash(_("Saved."), "success")
                 return redirect(url_for("training.event_qualifications", slug=event.slug))
             status = saved.status
         else:
@@ -303,8 +306,8 @@ def lab_qualifications(slug: str):
                 form.description.data or "", now=clock.utcnow()))
             if made:
                 assert made.value is not None
-                flash(f"Qualification “{made.value.name}” created: choose the equipment that "
-                      "requires it.", "success")
+                flash(_("Qualification “%(name)s” created: choose the equipment that "
+                        "requires it.", name=made.value.name), "success")
                 return redirect(url_for("training.qualification", qualification_id=made.value.id))
             status = made.status
         else:
@@ -348,7 +351,7 @@ def qualification(qualification_id: int):
             current_user, q.id, form.equipment_ids.data or [], now=clock.utcnow()))
         if not saved:
             return _qualification_page(q, lab, equipment_form=form, status=saved.status)
-        flash("Saved: the equipment chosen requires this qualification.", "success")
+        flash(_("Saved: the equipment chosen requires this qualification."), "success")
         return redirect(url_for("training.qualification", qualification_id=q.id))
     grant = GrantForm(prefix="grant")
     if not grant.validate_on_submit():
@@ -357,7 +360,7 @@ def qualification(qualification_id: int):
         current_user, q.id, grant.email.data or "", now=clock.utcnow()))
     if not done:
         return _qualification_page(q, lab, grant_form=grant, status=done.status)
-    flash("Granted; the person is told by e-mail.", "success")
+    flash(_("Granted; the person is told by e-mail."), "success")
     return redirect(url_for("training.qualification", qualification_id=q.id))
 
 
@@ -372,9 +375,9 @@ def revoke(grant_id: int):
     q = qualifications.qualification_for_manager(current_user, grant.qualification_id)
     form = RevokeForm()
     if not form.validate_on_submit():
-        flash("Give a reason to revoke the qualification.", "warning")
+        flash(_("Give a reason to revoke the qualification."), "warning")
     else:
         commit_or_flash(form, lambda: qualifications.revoke_grant(
             current_user, grant.id, form.reason.data or "", now=clock.utcnow()),
-            done="Revoked; the person is told by e-mail.")
+            done=_("Revoked; the person is told by e-mail."))
     return redirect(url_for("training.qualification", qualification_id=q.id))

@@ -40,6 +40,7 @@ from labnet import permissions
 from labnet.dates import in_range
 from labnet.errors import PermissionDenied, RuleViolation, raise_all
 from labnet.extensions import db
+from labnet.i18n import _, _l, current_language, locale_object
 from labnet.models import (
     Event,
     EventKet,
@@ -71,6 +72,21 @@ LANGUAGES: dict[str, str] = {
     "ro": "Romanian", "ru": "Russian", "sk": "Slovak", "sl": "Slovenian", "sq": "Albanian",
     "sr": "Serbian", "sv": "Swedish", "tr": "Turkish", "uk": "Ukrainian",
 }
+
+
+def language_names() -> dict[str, str]:
+    """:data:`LANGUAGES` named in the reader's language (Babel's names; English as is)."""
+    lang = current_language()
+    if lang == "en":
+        return dict(LANGUAGES)
+    names = locale_object().languages
+    out = {}
+    for code, english in LANGUAGES.items():
+        name = names.get(code) or english
+        out[code] = name[:1].upper() + name[1:]
+    return out
+
+
 CURRENCIES = ("EUR", "BGN", "CHF", "CZK", "DKK", "GBP", "HUF", "ISK", "NOK", "PLN", "RON",
               "RSD", "SEK", "TRY", "UAH")
 RESERVED_SLUGS = frozenset({"new", "calendar", "map"})
@@ -82,7 +98,7 @@ LIST_LIMIT = 500
 SESSION_LINE = re.compile(
     r"^(?P<day>\d{4}-\d{2}-\d{2})\s+(?P<start>\d{1,2}:\d{2})\s*[-–]\s*(?P<end>\d{1,2}:\d{2})"
     r"(?:\s+(?P<title>.*))?$")
-SESSION_HELP = "one session a line, as 2027-03-01 09:00-17:00 and an optional title"
+SESSION_HELP = _l("one session a line, as 2027-03-01 09:00-17:00 and an optional title")
 
 
 @dataclass(frozen=True)
@@ -174,7 +190,8 @@ def parse_sessions(text: str) -> tuple[SessionFields, ...]:
             start = time.fromisoformat(match["start"].zfill(5))
             end = time.fromisoformat(match["end"].zfill(5))
         except ValueError:
-            raise RuleViolation("sessions", f"Line {number}: write {SESSION_HELP}.") from None
+            raise RuleViolation("sessions", _("Line %(number)d: write %(help)s.", number=number,
+                                                   help=SESSION_HELP)) from None
         sessions.append(SessionFields(day, start, end, (match["title"] or "").strip()))
     return tuple(sessions)
 
@@ -210,11 +227,12 @@ def parse_questions(text: str) -> list[dict[str, Any]]:
         if sep and "|" not in rest:
             choices = []
         if sep and "|" in rest and len(choices) < 2:
-            raise RuleViolation("questions", f"Line {number}: a choice needs at least two "
-                                             "options, separated by |.")
+            raise RuleViolation("questions", _("Line %(number)d: a choice needs at least two "
+                                               "options, separated by |.", number=number))
         if not label or len(label) > 200 or any(len(c) > 100 for c in choices):
-            raise RuleViolation("questions", f"Line {number}: a question has at most 200 "
-                                             "characters, each option at most 100.")
+            raise RuleViolation("questions", _("Line %(number)d: a question has at most 200 "
+                                               "characters, each option at most 100.",
+                                               number=number))
         key = slugify(label, max_len=40).replace("-", "_")
         while key in keys:
             key += "_"
@@ -223,7 +241,8 @@ def parse_questions(text: str) -> list[dict[str, Any]]:
                           "kind": "choice" if choices else "text",
                           "required": required, "choices": choices})
     if len(questions) > MAX_QUESTIONS:
-        raise RuleViolation("questions", f"Ask at most {MAX_QUESTIONS} questions.")
+        raise RuleViolation("questions", _("Ask at most %(max)d questions.",
+                                                max=MAX_QUESTIONS))
     return questions
 
 
@@ -241,7 +260,7 @@ def _check_questions(value: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
         return parse_questions(value)
     for q in value:
         if q.get("kind") not in QUESTION_KINDS or not q.get("key") or not q.get("label"):
-            raise RuleViolation("questions", "Each question needs a key, a label and a kind.")
+            raise RuleViolation("questions", _("Each question needs a key, a label and a kind."))
     return list(value)
 
 
@@ -251,19 +270,19 @@ def _cents(value: Decimal | str | None, field_name: str) -> int | None:
     try:
         amount = Decimal(str(value).strip().replace(",", "."))
     except InvalidOperation:
-        raise RuleViolation(field_name, "Give an amount such as 120 or 99.50, or leave it "
-                                        "empty for free.") from None
+        raise RuleViolation(field_name, _("Give an amount such as 120 or 99.50, or leave "
+                                          "it empty for free.")) from None
     if not amount.is_finite() or amount < 0 or amount >= MAX_PRICE:
-        raise RuleViolation(field_name, "Give an amount from 0 to 999,999.99.")
+        raise RuleViolation(field_name, _("Give an amount from 0 to 999,999.99."))
     if amount != amount.quantize(Decimal("0.01")):
-        raise RuleViolation(field_name, "Give the amount to the cent at most.")
+        raise RuleViolation(field_name, _("Give the amount to the cent at most."))
     return int(amount * 100)
 
 
 def _check_times(fields: EventFields, out: _Checked) -> None:
     zone = fields.timezone if fields.timezone in _zones() else None
     if zone is None:
-        out.violations.append(RuleViolation("timezone", "Choose the event's time zone."))
+        out.violations.append(RuleViolation("timezone", _("Choose the event's time zone.")))
         return
     out.values["timezone"] = zone
     raw = fields.sessions
@@ -271,24 +290,28 @@ def _check_times(fields: EventFields, out: _Checked) -> None:
     if sessions is None:
         return
     if not sessions:
-        out.violations.append(RuleViolation("sessions", f"Give at least one session: "
-                                                        f"{SESSION_HELP}."))
+        out.violations.append(RuleViolation("sessions", _("Give at least one session: "
+                                                          "%(help)s.", help=SESSION_HELP)))
         return
     if len(sessions) > MAX_SESSIONS:
-        out.violations.append(RuleViolation("sessions", f"At most {MAX_SESSIONS} sessions."))
+        out.violations.append(RuleViolation("sessions", _("At most %(max)d sessions.",
+                                                                  max=MAX_SESSIONS)))
         return
     for number, s in enumerate(sessions, start=1):
-        where = f"Session {number} ({s.day:%Y-%m-%d})" if in_range(s.day) else \
-            f"Session {number}"
+        where = _("Session %(number)d (%(day)s)", number=number, day=s.day.isoformat()) \
+            if in_range(s.day) else _("Session %(number)d", number=number)
         if not in_range(s.day):
-            out.violations.append(RuleViolation("sessions", f"{where}: enter a date between "
-                                                            "the years 2000 and 2100."))
+            out.violations.append(RuleViolation("sessions", _("%(where)s: enter a date between "
+                                                              "the years 2000 and 2100.",
+                                                              where=where)))
             return
         if s.end <= s.start:
-            out.violations.append(RuleViolation("sessions", f"{where} must end after it "
-                                                            "starts (on the same day)."))
+            out.violations.append(RuleViolation("sessions", _("%(where)s must end after it "
+                                                              "starts (on the same day).",
+                                                              where=where)))
             return
-        title = out.run(clean_text, s.title, "sessions", label=f"{where}'s title", limit=200)
+        title = out.run(clean_text, s.title, "sessions",
+                        label=_("%(where)s's title", where=where), limit=200)
         start = out.run(local_to_utc, datetime.combine(s.day, s.start), zone,
                         field="sessions")
         end = out.run(local_to_utc, datetime.combine(s.day, s.end), zone, field="sessions")
@@ -302,50 +325,50 @@ def _check_times(fields: EventFields, out: _Checked) -> None:
     out.values["registration_deadline"] = None
     if deadline is not None:
         if not in_range(deadline.date()):
-            out.violations.append(RuleViolation("registration_deadline", "Enter a date "
-                                                "between the years 2000 and 2100."))
+            out.violations.append(RuleViolation("registration_deadline", _("Enter a date "
+                                                "between the years 2000 and 2100.")))
             return
         at = out.run(local_to_utc, deadline, zone, field="registration_deadline")
         if at is not None and at > out.values["ends_at"]:
-            out.violations.append(RuleViolation("registration_deadline", "The registration "
-                                                "deadline must be before the event ends."))
+            out.violations.append(RuleViolation("registration_deadline", _("The registration "
+                                                "deadline must be before the event ends.")))
         out.values["registration_deadline"] = at
 
 
 def _check_place(fields: EventFields, out: _Checked, now: datetime) -> None:
-    address = out.run(clean_text, fields.address, "address", label="The address", limit=300)
-    city = out.run(clean_text, fields.city, "city", label="The city", limit=120)
+    address = out.run(clean_text, fields.address, "address", label=_("The address"), limit=300)
+    city = out.run(clean_text, fields.city, "city", label=_("The city"), limit=120)
     url = out.run(check_url, fields.online_url, "online_url", limit=500)
     country = None
     if (fields.country or "").strip():
         country = country_code(fields.country) or fields.country.strip().upper()
         if country not in EUROPEAN_COUNTRIES:
-            out.violations.append(RuleViolation("country", "Choose a European country."))
+            out.violations.append(RuleViolation("country", _("Choose a European country.")))
             return
     if address is None or city is None or url is None:
         return
     lat, lon = fields.latitude, fields.longitude
     if (lat is None) != (lon is None):
         out.violations.append(RuleViolation("latitude" if lat is None else "longitude",
-                                            "Give both coordinates, or neither."))
+                                            _("Give both coordinates, or neither.")))
         return
     if lat is not None and lon is not None and not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        out.violations.append(RuleViolation("latitude", "Coordinates are a latitude from -90 "
-                                                        "to 90 and a longitude from -180 "
-                                                        "to 180."))
+        out.violations.append(RuleViolation("latitude", _("Coordinates are a latitude from -90 "
+                                                          "to 90 and a longitude from -180 "
+                                                          "to 180.")))
         return
     on_site = bool(city or address or lat is not None)
     if on_site and not city:
-        out.violations.append(RuleViolation("city", "Give the city where the event takes "
-                                                    "place."))
+        out.violations.append(RuleViolation("city", _("Give the city where the event takes "
+                                                      "place.")))
         return
     if on_site and country is None:
-        out.violations.append(RuleViolation("country", "Choose the country where the event "
-                                                       "takes place."))
+        out.violations.append(RuleViolation("country", _("Choose the country where the event "
+                                                         "takes place.")))
         return
     if not on_site and not url:
-        out.violations.append(RuleViolation("city", "Give the place (city and country), the "
-                                                    "online link, or both."))
+        out.violations.append(RuleViolation("city", _("Give the place (city and country), the "
+                                                      "online link, or both.")))
         return
     source = None
     if lat is not None:
@@ -365,38 +388,39 @@ def _check_place(fields: EventFields, out: _Checked, now: datetime) -> None:
 def _check_numbers(fields: EventFields, out: _Checked, event: Event | None) -> None:
     capacity = fields.capacity
     if capacity is not None and not 1 <= capacity <= MAX_CAPACITY:
-        out.violations.append(RuleViolation("capacity", f"Give a number of seats from 1 to "
-                                                        f"{MAX_CAPACITY:,}, or leave it "
-                                                        "empty for no limit."))
+        out.violations.append(RuleViolation("capacity", _("Give a number of seats from 1 to "
+                                                          "%(max)s, or leave it "
+                                                          "empty for no limit.",
+                                                          max=format(MAX_CAPACITY, ","))))
     elif capacity is not None and event is not None and capacity < event.seats_taken:
-        out.violations.append(RuleViolation("capacity", f"{event.seats_taken} seats are "
-                                                        "already taken: the capacity cannot "
-                                                        "be lower."))
+        out.violations.append(RuleViolation("capacity", _("%(taken)d seats are "
+                                                          "already taken: the capacity cannot "
+                                                          "be lower.", taken=event.seats_taken)))
     out.values["capacity"] = capacity
     out.values["price_sme_cents"] = out.run(_cents, fields.price_sme, "price_sme")
     out.values["price_standard_cents"] = out.run(_cents, fields.price_standard,
                                                  "price_standard")
     currency = (fields.currency or "EUR").strip().upper()
     if currency not in CURRENCIES:
-        out.violations.append(RuleViolation("currency", "Choose a currency from the list."))
+        out.violations.append(RuleViolation("currency", _("Choose a currency from the list.")))
     out.values["currency"] = currency
     offer = fields.offer_hours if fields.offer_hours is not None else 48
     if not 1 <= offer <= 24 * 14:
-        out.violations.append(RuleViolation("offer_hours", "Give from 1 to 336 hours (two "
-                                                           "weeks)."))
+        out.violations.append(RuleViolation("offer_hours", _("Give from 1 to 336 hours (two "
+                                                             "weeks).")))
     out.values["offer_hours"] = offer
     slot = fields.meeting_slot_minutes
     if slot is not None and not 5 <= slot <= 240:
-        out.violations.append(RuleViolation("meeting_slot_minutes", "Give a slot of 5 to 240 "
-                                                                    "minutes, or leave it "
-                                                                    "empty for no meetings."))
+        out.violations.append(RuleViolation("meeting_slot_minutes", _("Give a slot of 5 to 240 "
+                                                                      "minutes, or leave it "
+                                                                      "empty for no meetings.")))
     first, last = fields.meeting_day_start, fields.meeting_day_end
     if slot is not None and (first is None or last is None):
-        out.violations.append(RuleViolation("meeting_day_start", "Give the hours in which "
-                                                                 "meetings take place."))
+        out.violations.append(RuleViolation("meeting_day_start", _("Give the hours in which "
+                                                                   "meetings take place.")))
     elif first is not None and last is not None and last <= first:
-        out.violations.append(RuleViolation("meeting_day_end", "Meetings must end after "
-                                                               "they start."))
+        out.violations.append(RuleViolation("meeting_day_end", _("Meetings must end after "
+                                                                 "they start.")))
     out.values.update(meeting_slot_minutes=slot,
                       meeting_day_start=first if slot is not None else None,
                       meeting_day_end=last if slot is not None else None)
@@ -405,19 +429,19 @@ def _check_numbers(fields: EventFields, out: _Checked, event: Event | None) -> N
 def _check(fields: EventFields, *, event: Event | None, now: datetime) -> _Checked:
     out = _Checked()
     if fields.kind not in EVENT_KINDS:
-        out.violations.append(RuleViolation("kind", "Choose the kind of event."))
+        out.violations.append(RuleViolation("kind", _("Choose the kind of event.")))
     out.values["kind"] = fields.kind
-    out.values["title"] = out.run(clean_text, fields.title, "title", label="The title",
-                                  limit=200, required="Enter the event's title.")
+    out.values["title"] = out.run(clean_text, fields.title, "title", label=_("The title"),
+                                  limit=200, required=_("Enter the event's title."))
     out.values["description"] = out.run(clean_text, fields.description, "description",
-                                        label="The description", limit=20000, one_line=False)
+                                        label=_("The description"), limit=20000, one_line=False)
     out.values["prerequisites"] = out.run(clean_text, fields.prerequisites, "prerequisites",
-                                          label="The prerequisites", limit=5000,
+                                          label=_("The prerequisites"), limit=5000,
                                           one_line=False)
     language = (fields.language or "").strip().lower()
     if language not in LANGUAGES:
-        out.violations.append(RuleViolation("language", "Choose the language the event is "
-                                                         "held in."))
+        out.violations.append(RuleViolation("language", _("Choose the language the event is "
+                                                           "held in.")))
     out.values["language"] = language
     _check_times(fields, out)
     _check_place(fields, out, now)
@@ -483,7 +507,7 @@ def _require_edit(actor: Any, event: Event) -> None:
     if not permissions.can_edit_event(actor, event):
         raise PermissionDenied("can_edit_event")
     if event.status == "cancelled":
-        raise RuleViolation(None, "This event was cancelled; it can no longer be changed.",
+        raise RuleViolation(None, _("This event was cancelled; it can no longer be changed."),
                             409)
 
 
@@ -517,10 +541,10 @@ def publish_event(actor: User, event: Event, *, now: datetime) -> Event:
     """
     _require_edit(actor, event)
     if event.status != "draft":
-        raise RuleViolation(None, "This event is already published.", 409)
+        raise RuleViolation(None, _("This event is already published."), 409)
     if event.ends_at <= now:
-        raise RuleViolation(None, "This event has already ended; change its sessions before "
-                                  "publishing it.", 409)
+        raise RuleViolation(None, _("This event has already ended; change its sessions "
+                                    "before publishing it."), 409)
     event.status = "published"
     event.published_at = now
     event.updated_at = now
@@ -539,10 +563,10 @@ def cancel_event(actor: User, event: Event, reason: str, *, now: datetime) -> li
         event is cancelled without one (the people told deserve to know why).
     """
     _require_edit(actor, event)
-    text = clean_text(reason, "reason", label="The reason", limit=2000, one_line=False)
+    text = clean_text(reason, "reason", label=_("The reason"), limit=2000, one_line=False)
     if event.status == "published" and not text:
-        raise RuleViolation("reason", "Say why the event is cancelled: the registered people "
-                                      "are told.")
+        raise RuleViolation("reason", _("Say why the event is cancelled: the registered "
+                                        "people are told."))
     event.status = "cancelled"
     event.cancelled_at = now
     event.cancel_reason = text
@@ -573,18 +597,19 @@ def add_organiser(actor: User, event: Event, kind: str, slug: str, *,
     organiser = resolve_organiser(kind, slug)
     if organiser is None or (isinstance(organiser, Network)
                              and not permissions.can_view_network(actor, organiser)):
-        raise RuleViolation("organiser", "Choose a lab, network or project by its address "
-                                         "name (as in its page's address).")
+        raise RuleViolation("organiser", _("Choose a lab, network or project by its address "
+                                           "name (as in its page's address)."))
     if not permissions.can_organise_for(actor, organiser):
-        raise RuleViolation("organiser", f"Only those who run {_name(organiser)} may add it "
-                                         "as an organiser.")
+        raise RuleViolation("organiser", _("Only those who run %(name)s may add it "
+                                           "as an organiser.", name=_name(organiser)))
     row = _organiser_row(event.id, organiser)
     column = {"lab": EventOrganiser.lab_id, "network": EventOrganiser.network_id,
               "project": EventOrganiser.project_id}[kind]
     exists = select(EventOrganiser.id).where(EventOrganiser.event_id == event.id,
                                              column == organiser.id)
     if db.session.scalar(exists) is not None:
-        raise RuleViolation("organiser", f"{_name(organiser)} already organises this event.")
+        raise RuleViolation("organiser", _("%(name)s already organises this event.",
+                                             name=_name(organiser)))
     db.session.add(row)
     audit.record(actor, "event.organiser_added", "event", event.id, now=now, kind=kind,
                  organiser_id=organiser.id)
@@ -603,9 +628,9 @@ def remove_organiser(actor: User, event: Event, organiser_id: int, *, now: datet
     rows = list(db.session.scalars(select(EventOrganiser).where(
         EventOrganiser.event_id == event.id)))
     if organiser_id not in {r.id for r in rows}:
-        raise RuleViolation(None, "This organiser is not (or no longer) on the event.", 409)
+        raise RuleViolation(None, _("This organiser is not (or no longer) on the event."), 409)
     if len(rows) == 1:
-        raise RuleViolation(None, "An event keeps at least one organiser.", 409)
+        raise RuleViolation(None, _("An event keeps at least one organiser."), 409)
     db.session.execute(delete(EventOrganiser).where(EventOrganiser.id == organiser_id))
     audit.record(actor, "event.organiser_removed", "event", event.id, now=now,
                  organiser_row=organiser_id)

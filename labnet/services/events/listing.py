@@ -29,10 +29,12 @@ from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 import icalendar
+from babel.dates import format_date
 from sqlalchemy import Select, and_, exists, or_, select
 
 from labnet.dates import in_range
 from labnet.extensions import db
+from labnet.i18n import _, _l, current_language, locale_object
 from labnet.models import Event, EventKet, EventOrganiser, Lab, Network, Project
 from labnet.models.events import EVENT_KINDS
 from labnet.permissions import listed_lab_condition
@@ -51,7 +53,7 @@ ATOM_LIMIT = 100
 CALENDAR_LIMIT = 10000
 PER_DAY = 4
 VIEWS = ("list", "calendar", "map")
-MODES = {"online": "Online", "onsite": "On site"}
+MODES = {"online": _l("Online"), "onsite": _l("On site")}
 
 
 @dataclass(frozen=True)
@@ -104,18 +106,18 @@ def parse_query(args: Mapping[str, str], *, known_kets: set[str]) -> tuple[Event
     values: dict[str, Any] = {}
     ket = (args.get("ket") or "").strip().upper()
     if ket and ket not in known_kets:
-        errors["ket"] = "Choose a KET area from the list."
+        errors["ket"] = _("Choose a KET area from the list.")
     elif ket:
         values["ket"] = ket
     country = (args.get("country") or "").strip().upper()
     if country and country not in EUROPEAN_COUNTRIES:
-        errors["country"] = "Choose a European country."
+        errors["country"] = _("Choose a European country.")
     elif country:
         values["country"] = country
-    for name, allowed, message in (("kind", EVENT_KINDS, "Choose a kind of event."),
-                                   ("mode", MODES, "Choose online or on site."),
-                                   ("language", LANGUAGES, "Choose a language."),
-                                   ("view", VIEWS, "Choose list, calendar or map.")):
+    for name, allowed, message in (("kind", EVENT_KINDS, _("Choose a kind of event.")),
+                                   ("mode", MODES, _("Choose online or on site.")),
+                                   ("language", LANGUAGES, _("Choose a language.")),
+                                   ("view", VIEWS, _("Choose list, calendar or map."))):
         value = (args.get(name) or "").strip().lower()
         if value and value not in allowed:
             errors[name] = message
@@ -127,16 +129,16 @@ def parse_query(args: Mapping[str, str], *, known_kets: set[str]) -> tuple[Event
             try:
                 values[key] = _day(raw)
             except ValueError:
-                errors[name] = "Give a date as YYYY-MM-DD (years 2000 to 2100)."
+                errors[name] = _("Give a date as YYYY-MM-DD (years 2000 to 2100).")
     if values.get("date_from") and values.get("date_to") and \
             values["date_to"] < values["date_from"]:
-        errors["to"] = "The end of the range is before its start."
+        errors["to"] = _("The end of the range is before its start.")
         del values["date_to"]
     organiser = (args.get("organiser") or "").strip().lower()
     if organiser:
-        kind, _, slug = organiser.partition(":")
+        kind, _sep, slug = organiser.partition(":")
         if kind not in ("lab", "network", "project") or not slug or len(slug) > 140:
-            errors["organiser"] = "Choose an organiser as lab:…, network:… or project:…."
+            errors["organiser"] = _("Choose an organiser as lab:…, network:… or project:….")
         else:
             values["organiser"] = organiser
     values["free_seats"] = (args.get("free") or "") in ("1", "on", "true", "yes")
@@ -145,20 +147,20 @@ def parse_query(args: Mapping[str, str], *, known_kets: set[str]) -> tuple[Event
         try:
             values["month"] = _day(raw_month + "-01")
         except ValueError:
-            errors["month"] = "Give a month as YYYY-MM."
+            errors["month"] = _("Give a month as YYYY-MM.")
     raw_page = (args.get("page") or "").strip()
     if raw_page:
         if raw_page.isdigit() and 1 <= int(raw_page) <= 10_000:
             values["page"] = int(raw_page)
         else:
-            errors["page"] = "No such page."
+            errors["page"] = _("No such page.")
     return EventQuery(**values), errors
 
 
 def _by_organiser(stmt: Select[tuple[Event]], spec: str) -> Select[tuple[Event]]:
     """``stmt`` narrowed to the events of one organiser, joined through the organiser's
     index (an organiser is on an event once, so rows are not repeated)."""
-    kind, _, slug = spec.partition(":")
+    kind, _sep, slug = spec.partition(":")
     model: Any = {"lab": Lab, "network": Network, "project": Project}[kind]
     column = {"lab": EventOrganiser.lab_id, "network": EventOrganiser.network_id,
               "project": EventOrganiser.project_id}[kind]
@@ -300,6 +302,14 @@ class MonthGrid:
         """The first day of the month after."""
         return (self.month + timedelta(days=32)).replace(day=1)
 
+    @staticmethod
+    def title(month: date) -> str:
+        """A month as the grid names it: "March 2027" in English, the language's own
+        stand-alone month name elsewhere ("März 2027", "marzec 2027")."""
+        if current_language() == "en":
+            return month.strftime("%B %Y")
+        return str(format_date(month, "LLLL y", locale=locale_object()))
+
 
 def month_grid(query: EventQuery, *, now: datetime) -> MonthGrid:
     """The month of ``query.month`` (default: this one), each published event matching the
@@ -353,7 +363,7 @@ def map_points(query: EventQuery, *, now: datetime,
     for slug, title, lat, lon, starts_at, zone, city, country in rows[:MAP_LIMIT]:
         start = starts_at.astimezone(_zone(zone))
         points.append({"name": title, "url": event_url(slug), "lat": lat, "lon": lon,
-                       "detail": f"{start:%d %b %Y} · {city}, {country}"})
+                       "detail": f"{_map_day(start)} · {city}, {country}"})
     return points, len(rows) > MAP_LIMIT
 
 
@@ -364,10 +374,17 @@ def _feed_events(query: EventQuery, now: datetime, limit: int = FEED_LIMIT) -> l
     return list(db.session.scalars(stmt))
 
 
+def _map_day(start: datetime) -> str:
+    """A map point's day: ``01 Mar 2027`` in English, the language's medium date else."""
+    if current_language() == "en":
+        return f"{start:%d %b %Y}"
+    return str(format_date(start.date(), "medium", locale=locale_object()))
+
+
 def _where(event: Event) -> str:
     place = ", ".join(p for p in (event.address, event.city, event.country or "") if p)
     if event.online_url:
-        return f"{place} and online" if place else "Online"
+        return _("%(place)s and online", place=place) if place else _("Online")
     return place
 
 
@@ -385,7 +402,7 @@ def ical_feed(query: EventQuery, *, now: datetime, event_url: Callable[[Event], 
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", "LabNet events")
+    cal.add("x-wr-calname", _("LabNet events"))
     stamp = now.astimezone(UTC)
     for event in events:
         zone = _zone(event.timezone)
@@ -403,7 +420,7 @@ def ical_feed(query: EventQuery, *, now: datetime, event_url: Callable[[Event], 
             if where := _where(event):
                 entry.add("location", where)
             entry.add("url", url)
-            entry.add("description", f"{EVENT_KINDS.get(event.kind, event.kind)}\n{url}\n\n"
+            entry.add("description", f"{event.kind_label}\n{url}\n\n"
                                      f"{event.description}")
             entry.add("status", "CANCELLED" if event.status == "cancelled" else "CONFIRMED")
             cal.add_component(entry)
@@ -430,7 +447,7 @@ def atom_feed(query: EventQuery, *, now: datetime, feed_url: str, page_url: str,
             node.text = text
         return node
 
-    sub(feed, "title", "LabNet events", type="text")
+    sub(feed, "title", _("LabNet events"), type="text")
     sub(feed, "id", feed_url)
     sub(feed, "link", rel="self", href=feed_url)
     sub(feed, "link", rel="alternate", href=page_url, type="text/html")
@@ -442,14 +459,15 @@ def atom_feed(query: EventQuery, *, now: datetime, feed_url: str, page_url: str,
         entry = sub(feed, "entry")
         url = event_url(event)
         start = event.starts_at.astimezone(_zone(event.timezone))
-        title = event.title + (" (cancelled)" if event.status == "cancelled" else "")
+        title = _("%(title)s (cancelled)", title=event.title) \
+            if event.status == "cancelled" else event.title
         sub(entry, "title", title, type="text")
         sub(entry, "id", url)
         sub(entry, "link", rel="alternate", href=url, type="text/html")
         sub(entry, "updated", event.updated_at.astimezone(UTC).isoformat())
         sub(entry, "published", (event.published_at or event.created_at)
             .astimezone(UTC).isoformat())
-        summary = (f"{EVENT_KINDS.get(event.kind, event.kind)}, "
+        summary = (f"{event.kind_label}, "
                    f"{start:%d %B %Y %H:%M} ({event.timezone})"
                    + (f", {_where(event)}" if _where(event) else "")
                    + (f". {event.description[:500]}" if event.description else ""))
@@ -538,7 +556,7 @@ def organiser_choices(*, now: datetime, selected: str = "") -> list[tuple[str, s
         if kind == "network":
             stmt = stmt.where(Network.visibility == "public")
         out.extend((f"{kind}:{slug}", name) for slug, name in db.session.execute(stmt))
-    kind, _, slug = selected.partition(":")
+    kind, _sep, slug = selected.partition(":")
     if kind == "lab" and slug:
         name = db.session.scalar(select(Lab.name).where(Lab.slug == slug,
                                                         listed_lab_condition()))

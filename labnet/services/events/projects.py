@@ -29,6 +29,7 @@ from labnet import permissions
 from labnet.dates import in_range
 from labnet.errors import PermissionDenied, RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _
 from labnet.models import (
     Event,
     EventOrganiser,
@@ -82,7 +83,8 @@ def check_kets(codes: tuple[str, ...] | list[str], field_name: str = "ket_codes"
     kets = sorted({c.strip().upper() for c in codes if c and c.strip()})
     unknown = set(kets) - known_kets(kets)
     if unknown:
-        raise RuleViolation(field_name, f"Unknown KET area: {', '.join(sorted(unknown))}.")
+        raise RuleViolation(field_name, _("Unknown KET area: %(codes)s.",
+                                             codes=", ".join(sorted(unknown))))
     return kets
 
 
@@ -91,10 +93,10 @@ def check_url(value: str, field_name: str, *, limit: int = 300) -> str:
 
     :raises RuleViolation: on ``field_name`` for anything else.
     """
-    url = clean_text(value, field_name, label="The address", limit=limit)
+    url = clean_text(value, field_name, label=_("The address"), limit=limit)
     if url and not URL_RE.match(url):
-        raise RuleViolation(field_name, "Give a web address starting with https:// "
-                                        "(or http://).")
+        raise RuleViolation(field_name, _("Give a web address starting with https:// "
+                                          "(or http://)."))
     return url
 
 
@@ -109,14 +111,15 @@ def unique_slug(model: Any, wanted: str, *, own_id: int | None, field_name: str 
     others = select(model.id).where(model.id != (own_id or -1))
     if typed:
         if len(wanted) > 120 or not SLUG_RE.match(wanted):
-            raise RuleViolation(field_name, "Use lower-case letters, digits and single "
-                                            "hyphens (for example clustrat-2027), at most 120.")
+            raise RuleViolation(field_name, _("Use lower-case letters, digits and single "
+                                              "hyphens (for example clustrat-2027), at most "
+                                              "120."))
         if wanted in reserved:
-            raise RuleViolation(field_name, f"The address “{wanted}” is reserved; choose "
-                                            "another.")
+            raise RuleViolation(field_name, _("The address “%(slug)s” is reserved; choose "
+                                              "another.", slug=wanted))
         if db.session.scalar(others.where(model.slug == wanted)) is not None:
-            raise RuleViolation(field_name, f"The address “{wanted}” is taken; choose "
-                                            "another.")
+            raise RuleViolation(field_name, _("The address “%(slug)s” is taken; choose "
+                                              "another.", slug=wanted))
         return wanted
     base = wanted if wanted not in reserved else f"{wanted}-1"
     taken = set(db.session.scalars(select(model.slug).where(
@@ -130,18 +133,19 @@ def unique_slug(model: Any, wanted: str, *, own_id: int | None, field_name: str 
 
 
 def _check(fields: ProjectFields, *, project_id: int | None) -> dict[str, Any]:
-    name = clean_text(fields.name, "name", label="The name", limit=200,
-                      required="Enter the project's name.")
-    acronym = clean_text(fields.acronym, "acronym", label="The acronym", limit=40)
-    programme = clean_text(fields.programme, "programme", label="The programme", limit=200)
-    description = clean_text(fields.description, "description", label="The description",
+    name = clean_text(fields.name, "name", label=_("The name"), limit=200,
+                      required=_("Enter the project's name."))
+    acronym = clean_text(fields.acronym, "acronym", label=_("The acronym"), limit=40)
+    programme = clean_text(fields.programme, "programme", label=_("The programme"),
+                           limit=200)
+    description = clean_text(fields.description, "description", label=_("The description"),
                              limit=10000, one_line=False)
     website = check_url(fields.website, "website")
     for name_, day in (("starts_on", fields.starts_on), ("ends_on", fields.ends_on)):
         if day is not None and not in_range(day):
-            raise RuleViolation(name_, "Enter a date between the years 2000 and 2100.")
+            raise RuleViolation(name_, _("Enter a date between the years 2000 and 2100."))
     if fields.starts_on and fields.ends_on and fields.ends_on < fields.starts_on:
-        raise RuleViolation("ends_on", "The project cannot end before it starts.")
+        raise RuleViolation("ends_on", _("The project cannot end before it starts."))
     kets = check_kets(fields.ket_codes)
     typed = (fields.slug or "").strip().lower()
     slug = unique_slug(Project, typed or slugify(acronym or name, max_len=100),
@@ -223,27 +227,31 @@ def add_partner(actor: User, project: Project, *, organisation: str = "", name: 
     count = db.session.scalar(select(func.count()).select_from(ProjectPartner).where(
         ProjectPartner.project_id == project.id)) or 0
     if count >= MAX_PARTNERS:
-        raise RuleViolation("organisation", f"A project has at most {MAX_PARTNERS} partners.")
-    typed_org = clean_text(organisation, "organisation", label="The organisation", limit=200)
+        raise RuleViolation("organisation", _("A project has at most %(max)d partners.",
+                                                max=MAX_PARTNERS))
+    typed_org = clean_text(organisation, "organisation", label=_("The organisation"),
+                           limit=200)
     if typed_org:
         org = resolve_organisation(typed_org)
         if org is None:
-            raise RuleViolation("organisation", f"No organisation on LabNet is called "
-                                                f"“{typed_org}”. Check the name, or enter "
-                                                "the partner's name and country below.")
+            raise RuleViolation("organisation", _("No organisation on LabNet is called "
+                                                  "“%(name)s”. Check the name, or enter "
+                                                  "the partner's name and country below.",
+                                                  name=typed_org))
         if db.session.scalar(select(ProjectPartner.id).where(
                 ProjectPartner.project_id == project.id,
                 ProjectPartner.organisation_id == org.id)) is not None:
-            raise RuleViolation("organisation", f"{org.name} is already a partner.")
+            raise RuleViolation("organisation", _("%(name)s is already a partner.",
+                                                  name=org.name))
         partner = ProjectPartner(project_id=project.id, organisation_id=org.id, name="",
                                  country=None, added_at=now, added_by_id=actor.id)
     else:
-        partner_name = clean_text(name, "name", label="The name", limit=200,
-                                  required="Choose an organisation on LabNet, or enter the "
-                                           "partner's name and country.")
+        partner_name = clean_text(name, "name", label=_("The name"), limit=200,
+                                  required=_("Choose an organisation on LabNet, or enter "
+                                             "the partner's name and country."))
         code = country_code(country) or (country or "").strip().upper()
         if code not in EUROPEAN_COUNTRIES:
-            raise RuleViolation("country", "Choose the partner's country.")
+            raise RuleViolation("country", _("Choose the partner's country."))
         partner = ProjectPartner(project_id=project.id, organisation_id=None,
                                  name=partner_name, country=code, added_at=now,
                                  added_by_id=actor.id)
@@ -263,7 +271,8 @@ def remove_partner(actor: User, project: Project, partner_id: int, *, now: datet
     _require_manage(actor, project)
     partner = db.session.get(ProjectPartner, partner_id)
     if partner is None or partner.project_id != project.id:
-        raise RuleViolation(None, "This partner is not (or no longer) on the project.", 409)
+        raise RuleViolation(None, _("This partner is not (or no longer) on the project."),
+                            409)
     db.session.delete(partner)
     audit.record(actor, "project.partner_removed", "project", project.id, now=now,
                  partner_id=partner_id)
@@ -280,14 +289,15 @@ def grant_manager(actor: User, project: Project, email: str, *, now: datetime) -
         manage the project.
     """
     _require_manage(actor, project)
-    address = clean_text(email, "email", label="The address", limit=254,
-                         required="Enter the e-mail address of a LabNet member.").lower()
+    address = clean_text(email, "email", label=_("The address"), limit=254,
+                         required=_("Enter the e-mail address of a LabNet member.")).lower()
     user = db.session.scalar(select(User).where(func.lower(User.email) == address))
     if user is None or not permissions.is_member(user):
-        raise RuleViolation("email", "No active LabNet member has this address. Ask them to "
-                                     "register first.")
+        raise RuleViolation("email", _("No active LabNet member has this address. Ask them "
+                                       "to register first."))
     if permissions.manages_project(user, project.id):
-        raise RuleViolation("email", f"{user.full_name} already manages this project.")
+        raise RuleViolation("email", _("%(name)s already manages this project.",
+                                       name=user.full_name))
     db.session.add(ProjectManager(project_id=project.id, user_id=user.id,
                                   granted_by_id=actor.id, granted_at=now))
     audit.record(actor, "project.manager_granted", "project", project.id, now=now,
@@ -306,10 +316,10 @@ def revoke_manager(actor: User, project: Project, user_id: int, *, now: datetime
     managers = list(db.session.scalars(select(ProjectManager.user_id).where(
         ProjectManager.project_id == project.id)))
     if user_id not in managers:
-        raise RuleViolation(None, "This person does not manage the project.", 409)
+        raise RuleViolation(None, _("This person does not manage the project."), 409)
     if len(managers) == 1:
-        raise RuleViolation(None, "A project keeps at least one manager: grant the role to "
-                                  "someone else first.", 409)
+        raise RuleViolation(None, _("A project keeps at least one manager: grant the role "
+                                    "to someone else first."), 409)
     db.session.execute(delete(ProjectManager).where(ProjectManager.project_id == project.id,
                                                     ProjectManager.user_id == user_id))
     audit.record(actor, "project.manager_revoked", "project", project.id, now=now,

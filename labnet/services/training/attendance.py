@@ -26,6 +26,7 @@ from sqlalchemy import delete, select, update
 
 from labnet.errors import NotFound, RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _, _l, force_locale, language_of
 from labnet.models import Lab, Network, User
 from labnet.models.events import Event, EventOrganiser, EventSession, Project
 from labnet.models.training import (
@@ -106,7 +107,7 @@ def mark_attendance(actor: User, event_id: int, registration_id: int, session_id
             or session.event_id != event.id:
         raise NotFound(registration_id)
     if reg.status != RegistrationStatus.REGISTERED:
-        raise RuleViolation("registration_id", "Only registered people are checked in.")
+        raise RuleViolation("registration_id", _("Only registered people are checked in."))
     marked = db.session.get(Attendance, (reg.id, session.id)) is not None
     sessions = {s.id for s in list_sessions(event.id)}
     if present and not marked:
@@ -125,15 +126,18 @@ def mark_attendance(actor: User, event_id: int, registration_id: int, session_id
     if present and not marked and complete:
         grant_for_attendance(actor, event, reg.user_id, now=now)
     elif not present and marked:
-        # The attendance was corrected: a grant this course made for it goes.
+        # The attendance was corrected: a grant this course made for it goes. The reason is
+        # stored in the holder's language (they read it on their training page).
         ids = [q.id for q in event_grants(event.id)]
+        with force_locale(language_of(db.session.get(User, reg.user_id))):
+            corrected = _("Attendance corrected by the organisers.")
         db.session.execute(
             update(QualificationGrant).where(
                 QualificationGrant.user_id == reg.user_id, QualificationGrant.event_id == event.id,
                 QualificationGrant.qualification_id.in_(ids),
                 QualificationGrant.revoked_at.is_(None))
             .values(revoked_at=now, revoked_by_id=actor.id,
-                    revoke_reason="Attendance corrected by the organisers.")
+                    revoke_reason=corrected)
             .execution_options(synchronize_session=False))
     db.session.flush()
     return complete
@@ -171,8 +175,8 @@ def issue_certificates(actor: User, event_id: int, *, now: datetime) -> int:
                    Registration.status == RegistrationStatus.REGISTERED)).tuples():
         marks.setdefault(reg_id, []).append(session_id)
     if not marks:
-        raise RuleViolation("event", "Nobody is marked present yet: mark attendance on the "
-                                     "check-in list first.")
+        raise RuleViolation("event", _("Nobody is marked present yet: mark attendance on "
+                                       "the check-in list first."))
     done = set(db.session.scalars(select(Certificate.registration_id).where(
         Certificate.registration_id.in_(marks))))
     organisers = ", ".join(_organiser_names(event.id))
@@ -194,10 +198,10 @@ def issue_certificates(actor: User, event_id: int, *, now: datetime) -> int:
         audit.record(actor, "certificate.issued", "registration", reg.id, now=now,
                      certificate_id=cert.id)
         enqueue_email("event_certificate", user.email,
-                      f"Your certificate of attendance: {event.title}",
+                      _l("Your certificate of attendance: %(title)s", title=event.title),
                       {"event": event, "certificate": cert, "user": user}, now=now,
-                      why=f"You receive this because you attended “{event.title}”, "
-                          "registered on LabNet.")
+                      why=_l("You receive this because you attended “%(title)s”, "
+                             "registered on LabNet.", title=event.title))
         issued += 1
     db.session.flush()
     return issued
@@ -222,11 +226,18 @@ def certificates_of(user_id: int) -> list[Certificate]:
 
 def certificate_pdf(cert: Certificate, verify_url: str) -> bytes:
     """The certificate as a one-page A4 PDF (text only; DejaVu Serif, so any European name
-    prints)."""
+    prints), written in its holder's language (it is made for them), whoever opens it."""
+    reg = db.session.get(Registration, cert.registration_id)
+    holder = db.session.get(User, reg.user_id) if reg is not None else None
+    with force_locale(language_of(holder)):
+        return _certificate_pdf(cert, verify_url)
+
+
+def _certificate_pdf(cert: Certificate, verify_url: str) -> bytes:
     from fpdf import FPDF
 
     pdf = FPDF(orientation="landscape", format="A4")
-    pdf.set_title(f"Certificate of attendance: {cert.event_title}")
+    pdf.set_title(_("Certificate of attendance: %(title)s", title=cert.event_title))
     pdf.set_creator("LabNet")
     pdf.add_font("DejaVuSerif", "", str(FONTS / "DejaVuSerif.ttf"))
     pdf.add_font("DejaVuSerif", "B", str(FONTS / "DejaVuSerif-Bold.ttf"))
@@ -238,33 +249,35 @@ def certificate_pdf(cert: Certificate, verify_url: str) -> bytes:
     width = 257
     pdf.set_xy(20, 30)
     pdf.set_font("DejaVuSerif", "B", 28)
-    pdf.cell(width, 14, "Certificate of attendance", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(width, 14, _("Certificate of attendance"), align="C", new_x="LMARGIN",
+             new_y="NEXT")
     pdf.ln(8)
     pdf.set_x(20)
     pdf.set_font("DejaVuSerif", "", 14)
-    pdf.cell(width, 8, "This certifies that", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(width, 8, _("This certifies that"), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_x(20)
     pdf.set_font("DejaVuSerif", "B", 22)
     pdf.multi_cell(width, 12, cert.holder_name, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_x(20)
     pdf.set_font("DejaVuSerif", "", 14)
-    pdf.cell(width, 8, "attended", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(width, 8, _("attended"), align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_x(20)
     pdf.set_font("DejaVuSerif", "B", 18)
     pdf.multi_cell(width, 10, cert.event_title, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("DejaVuSerif", "", 12)
     if cert.organisers:
         pdf.set_x(20)
-        pdf.multi_cell(width, 7, f"organised by {cert.organisers}", align="C",
+        pdf.multi_cell(width, 7, _("organised by %(names)s", names=cert.organisers), align="C",
                        new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     for line in cert.attended.splitlines():
         pdf.set_x(20)
         pdf.cell(width, 6, line, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.set_x(20)
-    pdf.cell(width, 7, f"{cert.hours:g} hours", align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(width, 7, _("%(hours)s hours", hours=format(cert.hours, "g")), align="C",
+             new_x="LMARGIN", new_y="NEXT")
     pdf.set_xy(20, 172)
     pdf.set_font("DejaVuSerif", "", 10)
-    pdf.cell(width, 6, f"Issued {cert.issued_at:%Y-%m-%d} on LabNet. Verify at {verify_url}",
-             align="C")
+    pdf.cell(width, 6, _("Issued %(day)s on LabNet. Verify at %(url)s",
+                         day=cert.issued_at.strftime("%Y-%m-%d"), url=verify_url), align="C")
     return bytes(pdf.output())

@@ -21,6 +21,7 @@ import icalendar
 from sqlalchemy import select
 
 from labnet.extensions import db
+from labnet.i18n import _
 from labnet.models.events import Event, EventSession
 from labnet.models.training import Registration, RegistrationStatus
 
@@ -49,7 +50,7 @@ def _entries(reg: Registration, event: Event, sessions: list[EventSession],
         description = event.description[:2000]
         if live and event.online_url:
             entry.add("url", event.online_url)
-            description = f"Online: {event.online_url}\n\n{description}"
+            description = _("Online: %(url)s", url=event.online_url) + f"\n\n{description}"
         entry.add("description", description)
         out.append(entry)
     return out

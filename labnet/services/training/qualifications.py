@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labnet.errors import NotFound, RuleViolation, RuleViolations
 from labnet.extensions import db
+from labnet.i18n import _, _l
 from labnet.links import external_url
 from labnet.models import Equipment, EquipmentMode, Lab, User
 from labnet.models.events import Event, EventOrganiser
@@ -91,15 +92,16 @@ def create_qualification(actor: User, lab_id: int, name: str, validity_months: i
     lab = _lab(actor, lab_id)
     problems: list[RuleViolation] = []
     try:
-        name = clean_text(name, "name", label="The name", limit=120,
-                          required="Name the qualification, e.g. “SEM operation”.")
+        name = clean_text(name, "name", label=_("The name"), limit=120,
+                          required=_("Name the qualification, e.g. “SEM operation”."))
     except RuleViolation as exc:
         problems.append(exc)
     if validity_months is not None and not 1 <= validity_months <= 240:
-        problems.append(RuleViolation("validity_months", "Give the validity in months, from 1 "
-                                                         "to 240, or leave it empty."))
+        problems.append(RuleViolation("validity_months", _("Give the validity in months, "
+                                                           "from 1 to 240, or leave it "
+                                                           "empty.")))
     try:
-        description = clean_text(description, "description", label="The description",
+        description = clean_text(description, "description", label=_("The description"),
                                  limit=2000, one_line=False)
     except RuleViolation as exc:
         problems.append(exc)
@@ -108,15 +110,16 @@ def create_qualification(actor: User, lab_id: int, name: str, validity_months: i
     taken = db.session.scalar(select(Qualification.id).where(
         Qualification.lab_id == lab.id, Qualification.name == name))
     if taken is not None:
-        raise RuleViolation("name", f"{lab.name} has a qualification named “{name}” already.")
+        raise RuleViolation("name", _("%(lab)s has a qualification named “%(name)s” already.",
+                                      lab=lab.name, name=name))
     q = Qualification(lab_id=lab.id, name=name, validity_months=validity_months,
                       description=description, created_at=now)
     db.session.add(q)
     try:
         db.session.flush()
     except IntegrityError as exc:
-        raise RuleViolation("name", f"{lab.name} has a qualification named “{name}” "
-                                    "already.") from exc
+        raise RuleViolation("name", _("%(lab)s has a qualification named “%(name)s” already.",
+                                      lab=lab.name, name=name)) from exc
     audit.record(actor, "qualification.created", "lab", lab.id, now=now,
                  qualification_id=q.id, name=name, validity_months=validity_months)
     return q
@@ -133,7 +136,7 @@ def set_required_equipment(actor: User, qualification_id: int, equipment_ids: Co
     own = set(db.session.scalars(select(Equipment.id).where(Equipment.lab_id == q.lab_id,
                                                             Equipment.id.in_(wanted))))
     if wanted - own:
-        raise RuleViolation("equipment_ids", "Choose equipment of this lab.")
+        raise RuleViolation("equipment_ids", _("Choose equipment of this lab."))
     db.session.execute(delete(EquipmentQualification).where(
         EquipmentQualification.qualification_id == q.id))
     for equipment_id in sorted(own):
@@ -172,8 +175,9 @@ def set_event_grants(actor: User, event_id: int, qualification_ids: Collection[i
     allowed = {q.id for q in grantable_for_event(actor, event)}
     wanted = set(qualification_ids)
     if wanted - allowed:
-        raise RuleViolation("qualification_ids", "A course grants only qualifications of the "
-                                                 "labs that organise it and that you manage.")
+        raise RuleViolation("qualification_ids", _("A course grants only qualifications of "
+                                                   "the labs that organise it and that you "
+                                                   "manage."))
     db.session.execute(delete(EventQualification).where(
         EventQualification.event_id == event.id,
         EventQualification.qualification_id.in_(allowed)))
@@ -234,11 +238,12 @@ def grant_for_attendance(actor: User | None, event: Event, user_id: int, *,
 def _tell_granted(user: User, q: Qualification, grant: QualificationGrant, *, now: datetime,
                   event: Event | None = None) -> None:
     lab = db.session.get_one(Lab, q.lab_id)
-    enqueue_email("qualification_granted", user.email, f"Qualification granted: {q.name}",
+    enqueue_email("qualification_granted", user.email,
+                  _l("Qualification granted: %(name)s", name=q.name),
                   {"qualification": q, "lab": lab, "grant": grant, "event": event,
                    "user": user}, now=now,
-                  why=f"You receive this because {lab.name} granted you a qualification on "
-                      "LabNet.")
+                  why=_l("You receive this because %(lab)s granted you a qualification on "
+                         "LabNet.", lab=lab.name))
 
 
 def grant_by_hand(actor: User, qualification_id: int, email: str, *,
@@ -252,8 +257,8 @@ def grant_by_hand(actor: User, qualification_id: int, email: str, *,
     address = (email or "").strip().lower()
     user = db.session.scalar(select(User).where(User.email == address)) if address else None
     if user is None or not user.is_active:
-        raise RuleViolation("email", "No LabNet account has this address: the person needs an "
-                                     "account first.")
+        raise RuleViolation("email", _("No LabNet account has this address: the person "
+                                       "needs an account first."))
     grant = _grant(q, user.id, source="manual", now=now, by=actor)
     audit.record(actor, "qualification.granted", "user", user.id, now=now,
                  qualification_id=q.id, grant_id=grant.id, by_hand=True)
@@ -272,24 +277,25 @@ def revoke_grant(actor: User, grant_id: int, reason: str, *, now: datetime
     if grant is None:
         raise NotFound(grant_id)
     q = qualification_for_manager(actor, grant.qualification_id)
-    reason = clean_text(reason, "reason", label="The reason", limit=500,
-                        required="Tell the person why the qualification is revoked.")
+    reason = clean_text(reason, "reason", label=_("The reason"), limit=500,
+                        required=_("Tell the person why the qualification is revoked."))
     done = db.session.execute(
         update(QualificationGrant).where(QualificationGrant.id == grant.id,
                                          QualificationGrant.revoked_at.is_(None))
         .values(revoked_at=now, revoked_by_id=actor.id, revoke_reason=reason)
         .execution_options(synchronize_session=False))
     if getattr(done, "rowcount", 0) != 1:
-        raise RuleViolation("status", "This qualification was revoked already.")
+        raise RuleViolation("status", _("This qualification was revoked already."))
     db.session.refresh(grant)
     audit.record(actor, "qualification.revoked", "user", grant.user_id, now=now,
                  qualification_id=q.id, grant_id=grant.id, reason=reason)
     user = db.session.get_one(User, grant.user_id)
     lab = db.session.get_one(Lab, q.lab_id)
-    enqueue_email("qualification_revoked", user.email, f"Qualification revoked: {q.name}",
+    enqueue_email("qualification_revoked", user.email,
+                  _l("Qualification revoked: %(name)s", name=q.name),
                   {"qualification": q, "lab": lab, "grant": grant, "user": user}, now=now,
-                  why=f"You receive this because {lab.name} had granted you this "
-                      "qualification on LabNet.")
+                  why=_l("You receive this because %(lab)s had granted you this "
+                         "qualification on LabNet.", lab=lab.name))
     db.session.flush()
     return grant
 
@@ -376,14 +382,21 @@ class Missing:
     def message(self) -> str:
         """The refusal in words: what is missing and where to get it."""
         q = self.qualification
-        held = (f"your “{q.name}” qualification is not valid then (it expires "
-                f"{self.expired_at:%Y-%m-%d})" if self.expired_at is not None
-                else f"you do not hold the qualification “{q.name}”")
-        course = (f" The next course that grants it: “{self.course.title}”, "
-                  f"{self.course.starts_at:%Y-%m-%d} ({self.course_url})." if self.course
-                  else " No course that grants it is open for registration at the moment; "
+        if self.expired_at is not None:
+            held = _("This equipment requires a qualification: your “%(name)s” qualification "
+                     "is not valid then (it expires %(day)s).", name=q.name,
+                     day=self.expired_at.strftime("%Y-%m-%d"))
+        else:
+            held = _("This equipment requires a qualification: you do not hold the "
+                     "qualification “%(name)s”.", name=q.name)
+        if self.course:
+            course = _("The next course that grants it: “%(title)s”, %(day)s (%(url)s).",
+                       title=self.course.title, day=self.course.starts_at.strftime("%Y-%m-%d"),
+                       url=self.course_url)
+        else:
+            course = _("No course that grants it is open for registration at the moment; "
                        "ask the lab.")
-        return f"This equipment requires a qualification: {held}.{course}"
+        return f"{held} {course}"
 
 
 def missing_qualifications(user_id: int | None, equipment: Equipment, at: datetime, *,

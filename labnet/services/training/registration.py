@@ -37,6 +37,7 @@ from sqlalchemy.exc import IntegrityError
 
 from labnet.errors import NotFound, RuleViolation, RuleViolations
 from labnet.extensions import db
+from labnet.i18n import _, _l
 from labnet.links import external_url
 from labnet.models import Organisation, User
 from labnet.models.events import Event
@@ -56,8 +57,16 @@ from labnet.services.notifications.outbox import enqueue_email
 REMIND_BEFORE = timedelta(hours=24)
 ANSWER_LIMIT = 2000
 STATUS_LABELS = {
-    "registered": "Registered", "waiting": "On the waiting list",
-    "offered": "Seat offered", "cancelled": "Cancelled", "lapsed": "Offer lapsed",
+    "registered": _l("Registered"), "waiting": _l("On the waiting list"),
+    "offered": _l("Seat offered"), "cancelled": _l("Cancelled"), "lapsed": _l("Offer lapsed"),
+}
+# A registration that cannot be cancelled (again), by its status: whole sentences.
+ALREADY = {
+    "registered": _l("This registration is registered already."),
+    "waiting": _l("This registration is on the waiting list already."),
+    "offered": _l("This registration is seat offered already."),
+    "cancelled": _l("This registration is cancelled already."),
+    "lapsed": _l("This registration is offer lapsed already."),
 }
 
 
@@ -127,7 +136,8 @@ def _offer(event: Event, reg: Registration, *, now: datetime) -> bool:
         return False
     audit.record(None, "registration.offered", "registration", reg.id, now=now,
                  event_id=event.id, until=until.isoformat())
-    _mail("event_seat_offered", reg, event, f"A seat is free for you: {event.title}",
+    _mail("event_seat_offered", reg, event,
+          _l("A seat is free for you: %(title)s", title=event.title),
           now=now, action_required=True, until=until)
     return True
 
@@ -164,15 +174,15 @@ def fill_free_seats(event_id: int, *, now: datetime) -> int:
 # --- mail ---------------------------------------------------------------------------------
 
 
-def _mail(kind: str, reg: Registration, event: Event, subject: str, *, now: datetime,
+def _mail(kind: str, reg: Registration, event: Event, subject: Any, *, now: datetime,
           action_required: bool = False, **extra: Any) -> None:
     user = db.session.get_one(User, reg.user_id)
     enqueue_email(kind, user.email, subject,
                   {"event": event, "registration": reg, "user": user,
                    "when": event_when(event), **extra},
                   now=now, action_required=action_required,
-                  why=f"You receive this because you registered for “{event.title}” on "
-                      "LabNet.")
+                  why=_l("You receive this because you registered for “%(title)s” on "
+                         "LabNet.", title=event.title))
 
 
 def event_when(event: Event) -> str:
@@ -202,15 +212,15 @@ def clean_answers(questions: list[dict[str, Any]], raw: Mapping[str, str]) -> di
         if q.get("kind") == "choice":
             options = [str(c) for c in q.get("choices") or []]
             if value and value not in options:
-                problems.append(RuleViolation(field, f"Choose one of the answers offered for "
-                                                     f"“{label}”."))
+                problems.append(RuleViolation(field, _("Choose one of the answers offered "
+                                                       "for “%(label)s”.", label=label)))
                 continue
-        elif problem := text_problem(value, label="The answer", limit=ANSWER_LIMIT,
+        elif problem := text_problem(value, label=_("The answer"), limit=ANSWER_LIMIT,
                                      one_line=False):
             problems.append(RuleViolation(field, problem))
             continue
         if q.get("required") and not value:
-            problems.append(RuleViolation(field, f"Please answer “{label}”."))
+            problems.append(RuleViolation(field, _("Please answer “%(label)s”.", label=label)))
             continue
         answers[key] = value
     if problems:
@@ -221,14 +231,14 @@ def clean_answers(questions: list[dict[str, Any]], raw: Mapping[str, str]) -> di
 def registration_problem(event: Event, *, now: datetime) -> str | None:
     """Why nobody can register for ``event`` now, in words, or None."""
     if event.status == "cancelled":
-        return "This event was cancelled: registration is closed."
+        return _("This event was cancelled: registration is closed.")
     if event.status != "published":
-        return "This event is not published yet."
+        return _("This event is not published yet.")
     if event.starts_at <= now:
-        return "This event has started: registration is closed."
+        return _("This event has started: registration is closed.")
     if event.registration_deadline is not None and now > event.registration_deadline:
         local = utc_to_local(event.registration_deadline, event.timezone)
-        return f"Registration closed on {local:%Y-%m-%d %H:%M %Z}."
+        return _("Registration closed on %(when)s.", when=local.strftime("%Y-%m-%d %H:%M %Z"))
     return None
 
 
@@ -263,9 +273,9 @@ def register(actor: User, event_id: int, raw_answers: Mapping[str, str], *,
     if problem := registration_problem(event, now=now):  # changed while we waited
         raise RuleViolation("event", problem)
     if (mine := live_registration(actor.id, event.id)) is not None:
-        raise RuleViolation("event", "You are on the waiting list already."
+        raise RuleViolation("event", _("You are on the waiting list already.")
                             if mine.status == RegistrationStatus.WAITING
-                            else "You are registered for this event already.")
+                            else _("You are registered for this event already."))
     someone_waits = db.session.scalar(select(exists().where(
         Registration.event_id == event.id, Registration.status == RegistrationStatus.WAITING)))
     seated = not someone_waits and _take_seat(event.id)
@@ -279,13 +289,15 @@ def register(actor: User, event_id: int, raw_answers: Mapping[str, str], *,
     try:
         db.session.flush()
     except IntegrityError as exc:  # the partial unique index: a double submit
-        raise RuleViolation("event", "You are registered for this event already.") from exc
+        raise RuleViolation("event", _("You are registered for this event already.")) from exc
     audit.record(actor, "registration.registered" if seated else "registration.waiting",
                  "registration", reg.id, now=now, event_id=event.id)
     if seated:
-        _mail("event_registered", reg, event, f"You are registered: {event.title}", now=now)
+        _mail("event_registered", reg, event,
+              _l("You are registered: %(title)s", title=event.title), now=now)
     else:
-        _mail("event_waiting", reg, event, f"You are on the waiting list: {event.title}",
+        _mail("event_waiting", reg, event,
+              _l("You are on the waiting list: %(title)s", title=event.title),
               now=now, position=waiting_position(reg))
         if someone_waits:
             fill_free_seats(event.id, now=now)  # seats free behind a waiting list
@@ -348,8 +360,7 @@ def cancel_registration(actor: User, registration_id: int, *, now: datetime) -> 
     was = reg.status
     if not _set_status(reg, tuple(LIVE_STATUSES), RegistrationStatus.CANCELLED, now=now,
                        cancelled_at=now, offer_expires_at=None):
-        raise RuleViolation("status", f"This registration is {STATUS_LABELS[reg.status].lower()}"
-                                      " already.")
+        raise RuleViolation("status", str(ALREADY.get(reg.status, ALREADY["cancelled"])))
     audit.record(actor, "registration.cancelled", "registration", reg.id, now=now,
                  event_id=event.id, was=was, by_organiser=not own)
     if reg.user_id is not None:
@@ -357,7 +368,8 @@ def cancel_registration(actor: User, registration_id: int, *, now: datetime) -> 
         call_off_meetings_of_leaver(actor, event, db.session.get_one(User, reg.user_id),
                                     now=now)
     _mail("event_registration_cancelled", reg, event,
-          f"Registration cancelled: {event.title}", now=now, by_organiser=not own, was=was)
+          _l("Registration cancelled: %(title)s", title=event.title), now=now,
+          by_organiser=not own, was=was)
     if held:
         _hand_on(event, now=now)
     db.session.flush()
@@ -376,7 +388,7 @@ def accept_offer(actor: User, registration_id: int, *, now: datetime) -> Registr
     event = lock_event(reg.event_id)
     db.session.refresh(reg)
     if event.status != "published":
-        raise RuleViolation("status", "This event is no longer open.")
+        raise RuleViolation("status", _("This event is no longer open."))
     done = _exec(update(Registration).where(
         Registration.id == reg.id, Registration.status == RegistrationStatus.OFFERED,
         Registration.offer_expires_at > now)
@@ -384,14 +396,16 @@ def accept_offer(actor: User, registration_id: int, *, now: datetime) -> Registr
                 sequence=Registration.sequence + 1,
                 reminder_sent_at=now if event.starts_at - now <= REMIND_BEFORE else None)) == 1
     if not done:
-        raise RuleViolation("status", "This offer has lapsed: the seat went to the next person "
-                                      "waiting." if reg.status == RegistrationStatus.LAPSED
+        raise RuleViolation("status", _("This offer has lapsed: the seat went to the next "
+                                        "person waiting.")
+                            if reg.status == RegistrationStatus.LAPSED
                             or reg.status == RegistrationStatus.OFFERED
-                            else "There is no seat offer open for you.")
+                            else _("There is no seat offer open for you."))
     db.session.refresh(reg)
     audit.record(actor, "registration.accepted", "registration", reg.id, now=now,
                  event_id=event.id)
-    _mail("event_registered", reg, event, f"You are registered: {event.title}", now=now)
+    _mail("event_registered", reg, event,
+          _l("You are registered: %(title)s", title=event.title), now=now)
     db.session.flush()
     return reg
 
@@ -426,7 +440,8 @@ def hand_on_offers(*, now: datetime, limit: int = 500) -> dict[str, int]:
         lapsed += 1
         audit.record(None, "registration.lapsed", "registration", reg_id, now=now,
                      event_id=event_id)
-        _mail("event_offer_lapsed", reg, event, f"Your seat offer lapsed: {event.title}",
+        _mail("event_offer_lapsed", reg, event,
+              _l("Your seat offer lapsed: %(title)s", title=event.title),
               now=now)
         _hand_on(event, now=now)
     # Seats free while people wait: a capacity increase (or a seat given back).
@@ -458,7 +473,8 @@ def send_event_reminders(*, now: datetime, limit: int = 1000) -> dict[str, int]:
                  .values(reminder_sent_at=now)) != 1:
             continue
         event = db.session.get_one(Event, reg.event_id)
-        _mail("event_reminder", reg, event, f"Tomorrow: {event.title}", now=now)
+        _mail("event_reminder", reg, event, _l("Tomorrow: %(title)s", title=event.title),
+              now=now)
         sent += 1
     db.session.flush()
     return {"reminded": sent}
@@ -478,7 +494,8 @@ def tell_event_cancelled(event: Event, *, now: datetime) -> list[str]:
                                      Registration.status.in_(LIVE_STATUSES))
                               .order_by(Registration.id)).tuples().all()
     for reg, _email in rows:
-        _mail("event_cancelled", reg, event, f"Cancelled: {event.title}", now=now)
+        _mail("event_cancelled", reg, event, _l("Cancelled: %(title)s", title=event.title),
+              now=now)
     return [email for _reg, email in rows]
 
 
@@ -496,13 +513,13 @@ def message_participants(actor: User, event_id: int, subject: str, body: str, *,
     require(can_edit_event, actor, event)
     problems: list[RuleViolation] = []
     try:
-        subject = clean_text(subject, "subject", label="The subject", limit=150,
-                             required="Give the message a subject.")
+        subject = clean_text(subject, "subject", label=_("The subject"), limit=150,
+                             required=_("Give the message a subject."))
     except RuleViolation as exc:
         problems.append(exc)
     try:
-        body = clean_text(body, "body", label="The message", limit=10_000, one_line=False,
-                          required="Write the message.")
+        body = clean_text(body, "body", label=_("The message"), limit=10_000, one_line=False,
+                          required=_("Write the message."))
     except RuleViolation as exc:
         problems.append(exc)
     if problems:
@@ -511,15 +528,17 @@ def message_participants(actor: User, event_id: int, subject: str, body: str, *,
         Registration.event_id == event.id,
         Registration.status == RegistrationStatus.REGISTERED).order_by(Registration.id)))
     if not regs:
-        raise RuleViolation("body", "Nobody is registered yet: the message would reach no one.")
+        raise RuleViolation("body", _("Nobody is registered yet: the message would reach no "
+                                      "one."))
     for reg in regs:
         user = db.session.get_one(User, reg.user_id)
         enqueue_email("event_message", user.email, f"{event.title}: {subject}",
                       {"event": event, "registration": reg, "user": user, "body": body,
                        "sender": actor, "when": event_when(event)},
                       now=now, reply_to=actor.email,
-                      why=f"You receive this because you registered for “{event.title}” on "
-                          "LabNet; its organisers wrote to everyone registered.")
+                      why=_l("You receive this because you registered for “%(title)s” on "
+                             "LabNet; its organisers wrote to everyone registered.",
+                             title=event.title))
     audit.record(actor, "event.messaged", "event", event.id, now=now, subject=subject,
                  recipients=len(regs))
     db.session.flush()
@@ -607,7 +626,7 @@ def registration_box(actor: Any, event: Event, *, now: datetime) -> Registration
     from labnet.services.training.qualifications import event_grants
 
     mine = live_registration(getattr(actor, "id", None), event.id)
-    return RegistrationBox(mine, STATUS_LABELS[mine.status] if mine else "",
+    return RegistrationBox(mine, str(STATUS_LABELS[mine.status]) if mine else "",
                            registration_problem(event, now=now),
                            event.capacity is not None and event.seats_taken >= event.capacity,
                            event_grants(event.id))
