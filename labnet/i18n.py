@@ -161,12 +161,11 @@ def data_name(kind: str, code: str | None, english: str | None, field: str = "na
 
 
 def init_i18n(app: Flask) -> None:
-    """Flask-Babel with LabNet's selector; the switcher's globals; ``Vary`` for answers
-    whose language came from the browser's header."""
+    """Flask-Babel with LabNet's selector (it installs ``_`` and ``ngettext`` in the
+    templates; labnet.templating adds the switcher's globals); ``Vary`` for answers whose
+    language came from the browser's header."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     babel.init_app(app, locale_selector=select_language)
-    app.jinja_env.globals.update(languages=LANGUAGES, current_language=current_language,
-                                 data_name=data_name, _l=lazy_gettext)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
 
     @app.after_request

@@ -18,7 +18,7 @@ from flask import Flask, current_app, g, url_for
 from flask_login import current_user
 
 from labnet import clock, permissions
-from labnet.i18n import current_language, locale_object
+from labnet.i18n import LANGUAGES, current_language, data_name, lazy_gettext, locale_object
 from labnet.links import external_url, secret_text, secret_url
 from labnet.models.booking import RATE_KIND_LABELS
 from labnet.services.accounts.navigation import nav_counts
@@ -229,7 +229,10 @@ def register_template_helpers(app: Flask) -> None:
         event_organiser_url=event_organiser_url, event_url=event_url,
         event_registration=event_registration, accreditation_badges=accreditation_badges,
         external_url=external_url, secret_url=secret_url, secret_text=secret_text,
-        rate_kinds=RATE_KIND_LABELS)
+        rate_kinds=RATE_KIND_LABELS,
+        # Languages (labnet.i18n): the header's switcher, data names, lazy texts.
+        languages=LANGUAGES, current_language=current_language, data_name=data_name,
+        _l=lazy_gettext)
 
     @app.context_processor
     def _nav():

@@ -131,7 +131,9 @@ class _TextCollector(HTMLParser):
             if value is None:
                 continue
             readable = name in READABLE_ATTRS or (
-                name == "value" and attrs_d.get("type") in ("submit", "button", "reset")
+                # an <input type=submit>'s value is its caption; a <button>'s is not shown
+                name == "value" and tag == "input"
+                and attrs_d.get("type") in ("submit", "button", "reset")
             ) or (name == "content" and attrs_d.get("name") == "description")
             if readable and needs_translation(value):
                 self.found.append((self._line_of(self.getpos()[0]), f"{name}={value}"))

@@ -21,6 +21,9 @@ CASES = [
     Case("main.privacy", "GET", lambda p: "/privacy", ALL_OK),
     Case("main.terms", "GET", lambda p: "/terms", ALL_OK),
     Case("main.accessibility", "GET", lambda p: "/accessibility", ALL_OK),
+    # The language switcher: anybody may choose a language (saved on their own account).
+    Case("main.language", "POST", lambda p: "/language", dict.fromkeys(ACTORS, 302),
+         data=lambda p: {"switch_language": "de", "return_to": "/labs"}),
     Case("catalogue.labs", "GET", lambda p: "/labs", ALL_OK,
          shows=lambda p: "Matrix Lab", seers=ACTORS),
     # The network filter: a members-only network's labs only for those who see it (issue 6).
