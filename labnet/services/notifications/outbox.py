@@ -226,16 +226,19 @@ class _Recipient(NamedTuple):
     full_name: str
     is_active: bool
     mail_mode: str
+    locale: str  # the language the mail is written in (labnet.i18n.language_of)
 
 
 def _recipient(to_addr: str) -> _Recipient | None:
-    """The account behind ``to_addr`` (name, active, mail mode), or None for an address
+    """The account behind ``to_addr`` (name, active, mail mode, language), or None for an address
     that is no user's (a lab's contact address, a typo): such mail goes at once, greeted
     neutrally."""
     # Addresses are stored lower-case.
-    row = db.session.execute(select(User.full_name, User.is_active, User.mail_mode)
+    row = db.session.execute(select(User.full_name, User.is_active, User.mail_mode,
+                                    User.locale)
                              .where(User.email == to_addr.strip().lower())).first()
-    return None if row is None else _Recipient(str(row[0]), bool(row[1]), str(row[2]))
+    return None if row is None else _Recipient(str(row[0]), bool(row[1]), str(row[2]),
+                                               str(row[3] or ""))
 
 
 def deliver_outbox(
