@@ -69,3 +69,20 @@ def test_the_personal_data_export_names_the_chosen_language(client, make_user):
               page="/account")
     data = json.loads(client.get("/account/data.json").get_data(as_text=True))
     assert data["account"]["language"] == "hu"
+
+
+def test_mail_to_an_account_is_written_in_the_language_chosen_for_it(app, make_user):
+    # The subject is read inside the recipient's language (services.notifications.outbox):
+    # a lazy text that says which language it was read in shows it without any catalogue.
+    from labnet import clock
+    from labnet.i18n import LazyText, current_language
+    from labnet.services.notifications.outbox import enqueue_email
+
+    chosen, default = make_user(locale="sl"), make_user()
+    with app.app_context():
+        for person in (chosen, default):
+            row = enqueue_email("register_attempt", person.email, LazyText(current_language),
+                                {"user": person}, now=clock.utcnow())
+            assert row is not None
+            assert row.subject == (person.locale or "en")
+
