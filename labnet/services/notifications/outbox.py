@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
-from labnet.i18n import _, _l, force_locale, language_of
+from labnet.i18n import _, _l, force_locale, language_of, ngettext
 from labnet.links import REDACT_KEY, SEEN_KEY, external_url
 from labnet.models import OutboxEmail, OutboxStatus, User
 from labnet.services.common.audit import record
@@ -189,7 +189,7 @@ def requeue(row: OutboxEmail, *, actor: User, now: datetime) -> None:
     :raises RuleViolation: if the message is not failed.
     """
     if row.status != OutboxStatus.FAILED:
-        raise RuleViolation("status", "Only a message that was given up can be sent again.")
+        raise RuleViolation("status", _("Only a message that was given up can be sent again."))
     row.status = OutboxStatus.QUEUED
     row.attempts = 0
     row.next_attempt_at = None
@@ -418,6 +418,17 @@ def digest_cutoff(now: datetime, hour_utc: int = DIGEST_HOUR_UTC) -> datetime:
     return cutoff if cutoff <= now else cutoff - timedelta(days=1)
 
 
+class _DigestSubject:
+    """The digest's subject, read (``str``) in the language current when it is read."""
+
+    def __init__(self, count: int) -> None:
+        self.count = count
+
+    def __str__(self) -> str:
+        return ngettext("LabNet daily digest: %(num)d message",
+                        "LabNet daily digest: %(num)d messages", self.count)
+
+
 def send_digests(*, now: datetime, hour_utc: int = DIGEST_HOUR_UTC) -> dict[str, int]:
     """Job: bundle each recipient's held messages from before the daily cut-off into one
     ``digest`` e-mail (queued at once) and mark them ``digested``.
@@ -457,13 +468,13 @@ def send_digests(*, now: datetime, hour_utc: int = DIGEST_HOUR_UTC) -> dict[str,
                     redacted_text=None, redacted_html=None)
             .execution_options(synchronize_session=False))
         items = sorted(claimed, key=lambda r: (r.created_at, r.id))
-        noun = "message" if len(items) == 1 else "messages"
         # action_required: the digest itself goes at once (it is what the reader chose).
-        enqueue_email("digest", address, f"LabNet daily digest: {len(items)} {noun}",
+        # Subject and reason lazily: enqueue_email reads them in the recipient's language.
+        enqueue_email("digest", address, _DigestSubject(len(items)),
                       {"items": items}, now=now, action_required=True,
-                      why="You receive this digest because you chose to get LabNet's mail "
-                          "once a day; change that at "
-                          f"{external_url('mail_settings.notifications')}")
+                      why=_l("You receive this digest because you chose to get LabNet's mail "
+                             "once a day; change that at %(url)s",
+                             url=external_url("mail_settings.notifications")))
         digests += 1
         messages += len(items)
     db.session.flush()
