@@ -29,7 +29,7 @@ from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 import icalendar
-from babel.dates import format_date
+from babel.dates import format_date, format_skeleton, format_time
 from sqlalchemy import Select, and_, exists, or_, select
 
 from labnet.dates import in_range
@@ -372,6 +372,33 @@ def map_points(query: EventQuery, *, now: datetime,
 def _feed_events(query: EventQuery, now: datetime, limit: int = FEED_LIMIT) -> list[Event]:
     stmt = filtered(query, now=now, statuses=("published", "cancelled")).limit(limit)
     return list(db.session.scalars(stmt))
+
+
+# The strftime formats the event templates use, and the Babel skeleton of their date part
+# (the language orders and abbreviates it; the clock is the language's short time).
+_SKELETONS = {"%a %d %b %Y %H:%M": ("yMMMEd", True), "%a %d %B %Y, %H:%M": ("yMMMMEd", True),
+              "%d %B %Y": ("yMMMMd", False), "%d %b %Y": ("yMMMd", False)}
+
+
+def local_label(at: date | datetime | None, fmt: str, zone: str | None = None) -> str:
+    """A day or moment as the event pages show it: ``at.strftime(fmt)`` in English (as
+    before), the language's own order and month and day names elsewhere. An aware
+    ``at`` is shown in ``zone`` when one is given."""
+    if at is None:
+        return ""
+    if zone and isinstance(at, datetime) and at.tzinfo is not None:
+        at = at.astimezone(_zone(zone))
+    spec = _SKELETONS.get(fmt)
+    if spec is None or current_language() == "en":
+        return at.strftime(fmt)
+    skeleton, with_time = spec
+    locale = locale_object()
+    day = at.date() if isinstance(at, datetime) else at
+    text = str(format_skeleton(skeleton, day, locale=locale))
+    if with_time and isinstance(at, datetime):
+        text = str(locale.datetime_formats["medium"]).format(
+            str(format_time(at.replace(tzinfo=None).time(), "short", locale=locale)), text)
+    return text
 
 
 def _map_day(start: datetime) -> str:
