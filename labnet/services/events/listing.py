@@ -495,7 +495,7 @@ def atom_feed(query: EventQuery, *, now: datetime, feed_url: str, page_url: str,
         sub(entry, "published", (event.published_at or event.created_at)
             .astimezone(UTC).isoformat())
         summary = (f"{event.kind_label}, "
-                   f"{start:%d %B %Y %H:%M} ({event.timezone})"
+                   f"{local_label(start, '%d %B %Y')} {start:%H:%M} ({event.timezone})"
                    + (f", {_where(event)}" if _where(event) else "")
                    + (f". {event.description[:500]}" if event.description else ""))
         sub(entry, "summary", summary, type="text")
