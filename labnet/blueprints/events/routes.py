@@ -263,6 +263,7 @@ def ical():
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Disposition"] = "inline; filename=labnet-events.ics"
     response.headers["Cache-Control"] = "public, max-age=300"
+    response.vary.update(("Accept-Language", "Cookie"))  # written in the reader's language
     return response
 
 
@@ -276,6 +277,7 @@ def atom():
                              event_url=_event_url)
     response = Response(body, mimetype="application/atom+xml")
     response.headers["Cache-Control"] = "public, max-age=300"
+    response.vary.update(("Accept-Language", "Cookie"))  # written in the reader's language
     return response
 
 
