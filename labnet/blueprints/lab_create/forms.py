@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
+from labnet.i18n import _l
 from labnet.blueprints.manage.forms import LabProfileForm, no_nul, one_line, strip
 from labnet.services.catalogue.labs.creation import MAX_REASON
 
@@ -39,17 +40,17 @@ class NewLabForm(FlaskForm):
 class CreateLabForm(NewLabForm):
     """An admin's or coordinator's new lab, of an existing or a new organisation."""
 
-    organisation = StringField("Organisation", filters=[strip],
+    organisation = StringField(_l("Organisation"), filters=[strip],
                                validators=[Length(max=200), one_line])
-    new_organisation = BooleanField("It is not on LabNet yet: create this organisation")
-    org_kind = SelectField("Kind of the new organisation", validate_choice=False, default="")
-    org_country = SelectField("Country of the new organisation", validate_choice=False,
+    new_organisation = BooleanField(_l("It is not on LabNet yet: create this organisation"))
+    org_kind = SelectField(_l("Kind of the new organisation"), validate_choice=False, default="")
+    org_country = SelectField(_l("Country of the new organisation"), validate_choice=False,
                               default="")
-    is_published = BooleanField("Published at once (shown in the catalogue)", default=True)
+    is_published = BooleanField(_l("Published at once (shown in the catalogue)"), default=True)
 
 
 class DeclineForm(FlaskForm):
-    reason = TextAreaField("Why (the proposer receives this)",
+    reason = TextAreaField(_l("Why (the proposer receives this)"),
                            validators=[Length(max=MAX_REASON), no_nul])
 
 

@@ -27,6 +27,7 @@ from labnet.blueprints.lab_create.forms import (
 )
 from labnet.errors import PermissionDenied
 from labnet.extensions import db, login_manager
+from labnet.i18n import _, data_name
 from labnet.models import LabProposal
 from labnet.models.organisation import ORG_KIND_LABELS, OrgKind
 from labnet.services.catalogue.labs import creation, picker, team
@@ -42,13 +43,15 @@ def _logged_in():
 
 
 def _choices(form: NewLabForm) -> None:
-    form.kind_code.choices = choices(lab_kind_names())
+    form.kind_code.choices = choices((code, data_name("lab_kinds", code, name))
+                                     for code, name in lab_kind_names())
     form.country.choices = country_choices()
-    form.ket_codes.choices = choices(ket_names().items())
+    form.ket_codes.choices = choices((code, data_name("ket_areas", code, name))
+                                     for code, name in ket_names().items())
     if isinstance(form, CreateLabForm):
         form.org_kind.choices = choices([("", "—"), *(
             (k.value, ORG_KIND_LABELS[k]) for k in OrgKind if k in permissions.LAB_SIDE_KINDS)])
-        form.org_country.choices = [*choices([("", "— the lab's country —")]),
+        form.org_country.choices = [*choices([("", _("— the lab's country —"))]),
                                     *country_choices()]
 
 
@@ -95,11 +98,11 @@ def propose():
     proposal = done.value
     assert proposal is not None
     if proposal.status == "approved":
-        flash(f"The lab “{proposal.lab_name}” was created as a draft that you manage; "
-              "complete it and publish it here.", "success")
+        flash(_("The lab “%(name)s” was created as a draft that you manage; complete it "
+                "and publish it here.", name=proposal.lab_name), "success")
         return redirect(url_for("manage.edit_lab", slug=_slug_of(proposal)))
-    flash(f"Your proposal of “{proposal.lab_name}” was sent for review; you will get an "
-          "e-mail when it is decided.", "success")
+    flash(_("Your proposal of “%(name)s” was sent for review; you will get an e-mail when "
+            "it is decided.", name=proposal.lab_name), "success")
     return redirect(url_for(".propose"))
 
 
@@ -134,7 +137,8 @@ def approve(proposal_id: int):
     permissions.require(permissions.can_decide_proposal, current_user, found)
     commit_or_flash(ApproveForm(), lambda: creation.approve_proposal(
         current_user, found, now=clock.utcnow()),
-        done=f"Approved: “{found.lab_name}” is now managed by its proposer, who was told.")
+        done=_("Approved: “%(name)s” is now managed by its proposer, who was told.",
+               name=found.lab_name))
     return redirect(url_for(".proposals"))
 
 
@@ -150,7 +154,8 @@ def decline(proposal_id: int):
     if not done:
         db.session.refresh(found)
         return _proposal_page(found, form, done.status)
-    flash(f"Declined: the proposer of “{found.lab_name}” was sent your reason.", "success")
+    flash(_("Declined: the proposer of “%(name)s” was sent your reason.",
+            name=found.lab_name), "success")
     return redirect(url_for(".proposals"))
 
 
@@ -177,8 +182,8 @@ def create():
         return _form_page("lab_create/create.html", form, done.status)
     lab = done.value
     assert lab is not None
-    flash(f"The lab “{lab.name}” was created without a manager; its people can claim it.",
-          "success")
+    flash(_("The lab “%(name)s” was created without a manager; its people can claim it.",
+            name=lab.name), "success")
     return redirect(url_for("catalogue.lab", slug=lab.slug))
 
 

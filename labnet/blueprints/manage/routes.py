@@ -12,6 +12,7 @@ from dataclasses import asdict
 from itertools import zip_longest
 from typing import Any
 
+from babel.dates import get_day_names
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from wtforms.fields.choices import SelectChoice
@@ -29,6 +30,7 @@ from labnet.blueprints.manage.forms import (
     hours_form_class,
 )
 from labnet.extensions import db, login_manager
+from labnet.i18n import _, current_language, data_name, locale_object
 from labnet.models import Equipment, Lab
 from labnet.models.lab import WEEKDAYS
 from labnet.services.catalogue import labs
@@ -61,12 +63,17 @@ def index():
 
 
 def _lab_choices(form: LabProfileForm, lab: Lab) -> None:
-    form.kind_code.choices = choices(lab_kind_names())
+    form.kind_code.choices = choices((code, data_name("lab_kinds", code, name))
+                                     for code, name in lab_kind_names())
     countries = country_choices()
     if lab.country and lab.country not in {c.value for c in countries}:
         countries.append(SelectChoice(lab.country, country_name(lab.country)))
     form.country.choices = countries
-    form.ket_codes.choices = choices(ket_names().items())
+    form.ket_codes.choices = _ket_choices()
+
+
+def _ket_choices() -> list[SelectChoice]:
+    return choices((code, data_name("ket_areas", code, name)) for code, name in ket_names().items())
 
 
 def _profile(form: LabProfileForm) -> labs.LabProfile:
@@ -106,21 +113,29 @@ def edit_lab(slug: str):
             current_user, lab, _profile(form), now=clock.utcnow()))
         if done:
             saved = done.value
-            flash("The lab was saved.", "success")
+            flash(_("The lab was saved."), "success")
             if saved.geocode == "placed":
-                flash(f"Placed on the map at {saved.place_name}.", "info")
+                flash(_("Placed on the map at %(place)s.", place=saved.place_name), "info")
             elif saved.geocode == "queued":
-                flash("The address will be placed on the map shortly"
-                      + (f"; for now it is at {saved.place_name}." if saved.place_name
-                         else "."), "info")
+                flash(_("The address will be placed on the map shortly; for now it is at "
+                        "%(place)s.", place=saved.place_name) if saved.place_name
+                      else _("The address will be placed on the map shortly."), "info")
             if saved.suggested_timezone:
-                flash(f"The place found lies in the time zone {saved.suggested_timezone}; "
-                      "the lab keeps the zone you chose.", "warning")
+                flash(_("The place found lies in the time zone %(zone)s; the lab keeps the "
+                        "zone you chose.", zone=saved.suggested_timezone), "warning")
             return redirect(url_for(".edit_lab", slug=lab.slug))
     return _lab_page(lab, form), _status(form)
 
 
 # --- opening hours -----------------------------------------------------------------------
+
+
+def _weekdays() -> list[str]:
+    """Monday … Sunday in the reader's language (English: the names as stored)."""
+    if current_language() == "en":
+        return list(WEEKDAYS)
+    names = get_day_names("wide", locale=locale_object())
+    return [str(names[day]).capitalize() for day in range(7)]
 
 
 @bp.route("/labs/<slug>/hours", methods=["GET", "POST"])
@@ -148,20 +163,22 @@ def hours(slug: str):
         }
         if commit_or_show(form, lambda: labs.set_opening_hours(current_user, lab, week,
                                                                now=clock.utcnow())):
-            flash("Opening hours saved.", "success")
+            flash(_("Opening hours saved."), "success")
             return redirect(url_for(".hours", slug=lab.slug))
     return render_template("manage/hours.html", lab=lab, form=form, slots=slots,
-                           weekdays=WEEKDAYS, day_keys=labs.DAY_KEYS), _status(form)
+                           weekdays=_weekdays(), day_keys=labs.DAY_KEYS), _status(form)
 
 
 # --- equipment ---------------------------------------------------------------------------
 
 
 def _equipment_choices(form: EquipmentForm) -> None:
-    form.category_code.choices = [SelectChoice("", "Choose a category…")] + [
-        SelectChoice(code, name, optgroup=group) for code, name, group in category_groups()
+    form.category_code.choices = [SelectChoice("", _("Choose a category…"))] + [
+        SelectChoice(code, data_name("equipment_categories", code, name),
+                     optgroup=data_name("equipment_groups", group, group))
+        for code, name, group in category_groups()
     ]
-    form.ket_codes.choices = choices(ket_names().items())
+    form.ket_codes.choices = _ket_choices()
 
 
 def _equipment_data(form: EquipmentForm) -> labs.EquipmentData:
@@ -212,7 +229,7 @@ def new_equipment(slug: str):
         added = commit_or_show(form, lambda: labs.add_equipment(
             current_user, lab, _equipment_data(form), now=clock.utcnow()))
         if added:
-            flash(f"{added.value.name} was added.", "success")
+            flash(_("%(name)s was added.", name=added.value.name), "success")
             return redirect(url_for(".edit_lab", slug=lab.slug))
     return _equipment_page(lab, form)
 
@@ -228,7 +245,7 @@ def edit_equipment(equipment_id: int):
     _equipment_choices(form)
     if form.validate_on_submit() and commit_or_show(form, lambda: labs.update_equipment(
             current_user, item, _equipment_data(form), now=clock.utcnow())):
-        flash("The equipment was saved.", "success")
+        flash(_("The equipment was saved."), "success")
         return redirect(url_for(".edit_equipment", equipment_id=item.id))
     return _equipment_page(lab, form, item)
 
@@ -239,13 +256,13 @@ def retire_equipment(equipment_id: int):
     slug = item.lab.slug
     form = RetireForm()
     if not form.validate_on_submit():
-        flash("The form had expired; nothing changed. Please try again.", "warning")
+        flash(_("The form had expired; nothing changed. Please try again."), "warning")
     elif labs.retire_equipment(current_user, item, now=clock.utcnow()):
         db.session.commit()
-        flash(f"{item.name} was retired: it is hidden from the catalogue and kept for the "
-              "bookings that refer to it.", "success")
+        flash(_("%(name)s was retired: it is hidden from the catalogue and kept for the "
+                "bookings that refer to it.", name=item.name), "success")
     else:
-        flash(f"{item.name} was already retired.", "info")
+        flash(_("%(name)s was already retired.", name=item.name), "info")
     return redirect(url_for(".edit_lab", slug=slug))
 
 
@@ -284,7 +301,8 @@ def import_equipment(slug: str):
             problems = getattr(imported.refusal, "problems", [])
         else:
             result = imported.value
-            flash(f"Imported: {result.created} added, {result.updated} updated.", "success")
+            flash(_("Imported: %(created)s added, %(updated)s updated.", created=result.created,
+                    updated=result.updated), "success")
             return redirect(url_for(".edit_lab", slug=lab.slug))
     return render_template("manage/import_equipment.html", lab=lab, form=form,
                            problems=problems, limit=limit, columns=labs.CSV_COLUMNS,

@@ -27,6 +27,7 @@ from labnet.blueprints.team.forms import (
 )
 from labnet.errors import RuleViolation
 from labnet.extensions import db, limiter, target_email_key
+from labnet.i18n import _
 from labnet.models import ClaimMethod, ClaimStatus, Lab, LabClaim
 from labnet.services.catalogue.labs import claims, invitations, team
 
@@ -130,8 +131,8 @@ def claim_register(slug: str):
 
 
 def _asked(lab: Lab):
-    flash(f"Your claim of {lab.name} is on its way to the people who decide it; we will "
-          "e-mail you their answer.", "success")
+    flash(_("Your claim of %(name)s is on its way to the people who decide it; we will "
+            "e-mail you their answer.", name=lab.name), "success")
     return redirect(url_for("team.claim", slug=lab.slug))
 
 
@@ -157,15 +158,15 @@ def confirm_claim(token: str):
     db.session.commit()
     lab = result.claim.lab
     if not result.manages:
-        flash(f"Your address is confirmed, but {lab.name} got a manager on LabNet meanwhile: "
-              "ask them to add you.", "warning")
+        flash(_("Your address is confirmed, but %(name)s got a manager on LabNet meanwhile: "
+                "ask them to add you.", name=lab.name), "warning")
         return redirect(url_for("catalogue.lab", slug=lab.slug))
     managers_page = url_for("team.managers", slug=lab.slug)
     if current_user.is_authenticated and current_user.id == result.claim.user_id:
-        flash(f"You manage {lab.name} on LabNet now.", "success")
+        flash(_("You manage %(name)s on LabNet now.", name=lab.name), "success")
         return redirect(managers_page)
-    flash(f"Your claim is proved: you manage {lab.name} on LabNet now. Log in to start.",
-          "success")
+    flash(_("Your claim is proved: you manage %(name)s on LabNet now. Log in to start.",
+            name=lab.name), "success")
     return redirect(url_for("auth.login", next=managers_page))
 
 
@@ -197,7 +198,7 @@ def decide_claim(claim_id: int):
     permissions.claim_for(actor, claim_id)  # 404 before anything else
     form = DecideClaimForm()
     if not form.validate_on_submit() or form.decision.data not in ("approve", "decline"):
-        form.form_errors.append("Choose approve or decline.")
+        form.form_errors.append(_("Choose approve or decline."))
         return _queue((claim_id, form), 400 if form.csrf_token.errors else 422)
     approve = form.decision.data == "approve"
     outcome = commit_or_show(form, lambda: claims.decide_claim(
@@ -206,8 +207,12 @@ def decide_claim(claim_id: int):
         return _queue((claim_id, form), outcome.status)
     claim_row = outcome.value
     assert claim_row is not None
-    flash(f"Claim of {claim_row.lab.name} by {claim_row.user.full_name} "
-          f"{'approved' if approve else 'declined'}; we told them by e-mail.", "success")
+    if approve:
+        flash(_("Claim of %(lab)s by %(name)s approved; we told them by e-mail.",
+                lab=claim_row.lab.name, name=claim_row.user.full_name), "success")
+    else:
+        flash(_("Claim of %(lab)s by %(name)s declined; we told them by e-mail.",
+                lab=claim_row.lab.name, name=claim_row.user.full_name), "success")
     return redirect(url_for("team.claims_queue"))
 
 
@@ -241,10 +246,10 @@ def invite(slug: str):
             actor, lab, form.email.data, form.message.data or "",
             handover=bool(form.handover.data), now=clock.utcnow()))
         if outcome:
-            flash(f"Invitation sent to {form.email.data}. "
-                  + ("You stay a manager until they accept; then you leave the lab."
-                     if form.handover.data else "They manage the lab once they accept."),
-                  "success")
+            flash(_("Invitation sent to %(email)s. You stay a manager until they accept; "
+                    "then you leave the lab.", email=form.email.data) if form.handover.data
+                  else _("Invitation sent to %(email)s. They manage the lab once they accept.",
+                         email=form.email.data), "success")
             return redirect(url_for("team.managers", slug=lab.slug))
         return _managers_page(lab, form, outcome.status)
     return _managers_page(lab, form, _status(form))
@@ -257,7 +262,7 @@ def remove(slug: str, user_id: int):
     actor = current_user._get_current_object()
     commit_or_flash(ConfirmForm(), lambda: team.remove_from_team(
         actor, lab, user_id, now=clock.utcnow()),
-        done="The manager was removed; the lab's managers were told by e-mail.")
+        done=_("The manager was removed; the lab's managers were told by e-mail."))
     return redirect(url_for("team.managers", slug=lab.slug))
 
 
@@ -268,7 +273,7 @@ def leave(slug: str):
     actor = current_user._get_current_object()
     outcome = commit_or_flash(ConfirmForm(), lambda: team.leave_lab(
         actor, lab, now=clock.utcnow()),
-        done=f"You no longer manage {lab.name}.")
+        done=_("You no longer manage %(name)s.", name=lab.name))
     if outcome:
         return redirect(url_for("manage.index"))
     return redirect(url_for("team.managers", slug=lab.slug))
@@ -280,7 +285,7 @@ def cancel_invitation(slug: str, invitation_id: int):
     lab = permissions.managed_lab_for(current_user, slug)
     actor = current_user._get_current_object()
     commit_or_flash(ConfirmForm(), lambda: invitations.cancel_invitation(
-        actor, lab, invitation_id, now=clock.utcnow()), done="Invitation cancelled.")
+        actor, lab, invitation_id, now=clock.utcnow()), done=_("Invitation cancelled."))
     return redirect(url_for("team.managers", slug=lab.slug))
 
 
@@ -318,7 +323,7 @@ def accept_invitation(token: str):
         return render_template("team/link_invalid.html", message=message), 400
     accepted = outcome.value
     assert accepted is not None
-    flash(f"You manage {accepted.lab.name} on LabNet now.", "success")
+    flash(_("You manage %(name)s on LabNet now.", name=accepted.lab.name), "success")
     return redirect(url_for("team.managers", slug=accepted.lab.slug))
 
 
@@ -334,8 +339,8 @@ def register_invitation(token: str):
         if outcome:
             accepted = outcome.value
             assert accepted is not None
-            flash(f"Your account is ready and you manage {accepted.lab.name} now. Log in to "
-                  "start.", "success")
+            flash(_("Your account is ready and you manage %(name)s now. Log in to start.",
+                    name=accepted.lab.name), "success")
             return redirect(url_for("auth.login", next=url_for("team.managers",
                                                                slug=accepted.lab.slug)))
         if outcome.refusal is not None and outcome.refusal.field is None:
