@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _
 from labnet.services.common.text import text_problem
 
 # Free text that may span lines; every other text field of a lab or equipment is one line.
@@ -41,7 +42,7 @@ def check_int(problems: list[RuleViolation], name: str, value: int | None, low: 
               message: str) -> None:
     """Add a refusal on ``name`` when ``value`` is missing or not within ``low``..``high``."""
     if value is None:
-        problems.append(RuleViolation(name, "Enter a whole number."))
+        problems.append(RuleViolation(name, _("Enter a whole number.")))
     elif not low <= value <= high:
         problems.append(RuleViolation(name, message))
 

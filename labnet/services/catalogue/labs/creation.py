@@ -140,7 +140,7 @@ def build_lab(organisation: Organisation, profile: LabProfile, *, now: datetime,
         geo.set_manual_coordinates(lab, profile.lat, profile.lon)
     elif geo.locate_lab(lab, now=now).status == "not_found":
         db.session.expunge(lab)  # nothing of a refused lab stays in the session
-        raise RuleViolation("lat", NOT_FOUND_MESSAGE)
+        raise RuleViolation("lat", str(NOT_FOUND_MESSAGE))
     db.session.flush()
     return lab
 

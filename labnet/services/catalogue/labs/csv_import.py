@@ -38,6 +38,7 @@ from sqlalchemy.orm import selectinload
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _, _l, data_name, ngettext
 from labnet.models import Equipment, EquipmentCategory, KetArea, Lab
 from labnet.permissions import can_manage_lab, require
 from labnet.services.catalogue.labs.equipment import (
@@ -96,11 +97,11 @@ EQUIPMENT_FORMAT = CsvFormat(CSV_COLUMNS, REQUIRED_COLUMNS, _TEXT_COLUMNS, "equi
 
 TEMPLATE_ROW = {
     "id": "",
-    "name": "Scanning electron microscope (example row: replace it)",
+    "name": "Scanning electron microscope (example row: replace it)",  # i18n: keep
     "category": "sem",
     "maker": "ZEISS",
-    "model": "Sigma 300 VP",
-    "description": "Imaging and EDS analysis of conductive and non-conductive samples.",
+    "model": "Sigma 300 VP",  # i18n: keep
+    "description": "Imaging and EDS analysis of conductive and non-conductive samples.",  # i18n: keep
     "booking_unit": "hour",
     "min_units": "1",
     "max_units": "8",
@@ -113,7 +114,7 @@ TEMPLATE_ROW = {
     "training_required": "no",
     "status": "active",
     "ket_codes": "AMN.CHR AMT.QC",
-    "specs": "Resolution: 1.2 nm at 15 kV\nDetectors: SE, BSE, EDS",
+    "specs": "Resolution: 1.2 nm at 15 kV\nDetectors: SE, BSE, EDS",  # i18n: keep
 }
 
 
@@ -143,14 +144,14 @@ class CodeChoice:
     group: str = ""
 
 
-_FIXED_CHOICES: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
-    ("booking_unit", (("hour", "By the hour"), ("half_day", "By the half day"),
-                      ("day", "By the day"))),
-    ("mode", (("self_service", "Self-service (after training)"),
-              ("operator_assisted", "Operated by the lab's staff"),
-              ("request_only", "On request only (not booked online)"))),
-    ("status", (("active", "Active (bookable)"), ("maintenance", "In maintenance"),
-                ("retired", "Retired (hidden from the catalogue)"))),
+_FIXED_CHOICES: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = (
+    ("booking_unit", (("hour", _l("By the hour")), ("half_day", _l("By the half day")),
+                      ("day", _l("By the day")))),
+    ("mode", (("self_service", _l("Self-service (after training)")),
+              ("operator_assisted", _l("Operated by the lab's staff")),
+              ("request_only", _l("On request only (not booked online)")))),
+    ("status", (("active", _l("Active (bookable)")), ("maintenance", _l("In maintenance")),
+                ("retired", _l("Retired (hidden from the catalogue)")))),
 )
 
 
@@ -165,11 +166,15 @@ def equipment_code_choices() -> list[CodeChoice]:
         select(KetArea.code, KetArea.name, KetArea.parent_code)
         .order_by(func.coalesce(KetArea.parent_code, KetArea.code),
                   KetArea.parent_code.is_not(None), KetArea.position, KetArea.code)).all()
-    parents = {code: name for code, name, parent in kets if parent is None}
+    # Names in the reader's language (shipped data: labnet/data/i18n).
+    parents = {code: data_name("ket_areas", code, name) for code, name, parent in kets
+               if parent is None}
     return [
-        *(CodeChoice("category", c, n, g) for c, n, g in categories),
-        *(CodeChoice("ket_codes", c, n, parents.get(p or c, "")) for c, n, p in kets),
-        *(CodeChoice(column, c, n) for column, pairs in _FIXED_CHOICES for c, n in pairs),
+        *(CodeChoice("category", c, data_name("equipment_categories", c, n),
+                     data_name("equipment_groups", g, g)) for c, n, g in categories),
+        *(CodeChoice("ket_codes", c, data_name("ket_areas", c, n), parents.get(p or c, ""))
+          for c, n, p in kets),
+        *(CodeChoice(column, c, str(n)) for column, pairs in _FIXED_CHOICES for c, n in pairs),
         *(CodeChoice("currency", c, c) for c in CURRENCIES),
     ]
 
@@ -195,7 +200,8 @@ def _nearest(code: str, known: Mapping[str, str]) -> str:
               if by_name[m] not in found]
     if not found:
         return ""
-    return " Did you mean " + " or ".join(f"“{c}” ({known[c]})" for c in found[:3]) + "?"
+    return " " + _("Did you mean %(codes)s?",
+                   codes=_(" or ").join(f"“{c}” ({known[c]})" for c in found[:3]))
 
 
 def export_equipment_csv(actor: Any, lab: Lab) -> str:
@@ -260,8 +266,10 @@ class CsvImportError(RuleViolation):
         count = len(problems)
         super().__init__(
             "file",
-            f"The file has {count} problem{'s' if count != 1 else ''}; nothing was imported. "
-            "Correct them and upload the file again.",
+            ngettext("The file has %(num)d problem; nothing was imported. Correct them and "
+                     "upload the file again.",
+                     "The file has %(num)d problems; nothing was imported. Correct them and "
+                     "upload the file again.", count),
         )
         self.problems = list(problems)
 
@@ -272,17 +280,17 @@ class CsvImportError(RuleViolation):
 
 def _read_text(content: bytes, max_bytes: int) -> str:
     if len(content) > max_bytes:
-        raise RuleViolation("file", f"The file is larger than {max_bytes // 1024:,} KB; "
-                            "split it into smaller files.")
+        raise RuleViolation("file", _("The file is larger than %(size)s KB; split it into "
+                                      "smaller files.", size=f"{max_bytes // 1024:,}"))
     if not content.strip():
-        raise RuleViolation("file", "The file is empty.")
+        raise RuleViolation("file", _("The file is empty."))
     return _decode(content)
 
 
 def _decode(content: bytes) -> str:
     if b"\x00" in content[:8192]:
-        raise RuleViolation("file", "This is not a CSV file. Upload a .csv file saved from a "
-                            "spreadsheet, or start from the template.")
+        raise RuleViolation("file", _("This is not a CSV file. Upload a .csv file saved "
+                                      "from a spreadsheet, or start from the template."))
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -291,8 +299,8 @@ def _decode(content: bytes) -> str:
         # What older spreadsheet programs write on Western European systems.
         return content.decode("cp1252")
     except UnicodeDecodeError:
-        raise RuleViolation("file", "This file is not readable text. Save it as "
-                            "“CSV UTF-8” and upload it again.") from None
+        raise RuleViolation("file", _("This file is not readable text. Save it as "
+                                      "“CSV UTF-8” and upload it again.")) from None
 
 
 # ---------------------------------------------------------------------------------------
@@ -345,22 +353,30 @@ def _read_header(reader: Reader, fmt: CsvFormat) -> list[str]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except (csv.Error, StopIteration):
-        raise RuleViolation("file", "This is not a CSV file. Start from the template.") from None
+        raise RuleViolation("file", _("This is not a CSV file. Start from the "
+                                          "template.")) from None
     problems: list[ImportProblem] = []
     for index, name in enumerate(header, 1):
         if name not in fmt.columns:
             problems.append(ImportProblem(1, index, name[:40],
-                                          f"Unknown column “{name[:40]}”; the columns are "
-                                          f"{', '.join(fmt.columns)}."))
+                                          _("Unknown column “%(name)s”; the columns are "
+                                            "%(columns)s.", name=name[:40],
+                                            columns=", ".join(fmt.columns))))
         elif header.index(name) != index - 1:
-            problems.append(ImportProblem(1, index, name, "This column appears twice."))
+            problems.append(ImportProblem(1, index, name, _("This column appears twice.")))
     for name in fmt.required:
         if name not in header:
-            problems.append(ImportProblem(1, None, name, f"The column “{name}” is missing."))
+            problems.append(ImportProblem(1, None, name, _("The column “%(name)s” is missing.",
+                                                                name=name)))
     if problems:
         if not any(h in fmt.columns for h in header):
-            raise RuleViolation("file", f"This is not a LabNet {fmt.what} file: its first "
-                                "line must name the columns. Start from the template.")
+            if fmt.what == "lab":
+                raise RuleViolation("file", _("This is not a LabNet lab file: its first line "
+                                              "must name the columns. Start from the "
+                                              "template."))
+            raise RuleViolation("file", _("This is not a LabNet equipment file: its first "
+                                          "line must name the columns. Start from the "
+                                          "template."))
         raise CsvImportError(problems)
     return header
 
@@ -376,17 +392,20 @@ def _read_rows(reader: Reader, header: list[str], fmt: CsvFormat
         except StopIteration:
             break
         except csv.Error as exc:
-            problems.append(ImportProblem(line, None, "", f"This line cannot be read ({exc})."))
+            problems.append(ImportProblem(line, None, "", _("This line cannot be read (%(error)s).",
+                                                             error=exc)))
             break
         if not any(c.strip() for c in cells):
             continue
         if len(rows) >= fmt.max_rows:
             problems.append(ImportProblem(line, None, "",
-                                          f"At most {fmt.max_rows} rows per file."))
+                                          _("At most %(max)s rows per file.",
+                                            max=fmt.max_rows)))
             break
         if len(cells) != len(header):
             problems.append(ImportProblem(
-                line, None, "", f"This line has {len(cells)} cells, the header {len(header)}."))
+                line, None, "", _("This line has %(cells)s cells, the header %(header)s.",
+                                  cells=len(cells), header=len(header))))
             continue
         rows.append(_Row(line, {
             name: unsafe_cell(value.strip()) if name in fmt.text_columns else value.strip()
@@ -400,7 +419,7 @@ def _read_rows(reader: Reader, header: list[str], fmt: CsvFormat
 
 def _parse_int(raw: str) -> int:
     if not re.fullmatch(r"[+-]?\d{1,9}", raw):
-        raise ValueError("Enter a whole number.")
+        raise ValueError(_("Enter a whole number."))
     return int(raw)
 
 
@@ -409,11 +428,11 @@ def _parse_decimal(raw: str) -> Decimal:
     if "," in text and "." not in text:
         text = text.replace(",", ".")  # 150,50 written with a decimal comma
     if not _NUMBER_RE.fullmatch(text) or len(text) > 20:
-        raise ValueError("Enter an amount such as 150 or 150.50.")
+        raise ValueError(_("Enter an amount such as 150 or 150.50."))
     try:
         return Decimal(text)
     except InvalidOperation:
-        raise ValueError("Enter an amount such as 150 or 150.50.") from None
+        raise ValueError(_("Enter an amount such as 150 or 150.50.")) from None
 
 
 def _parse_optional_decimal(raw: str) -> Decimal | None:
@@ -427,7 +446,7 @@ def _parse_bool(raw: str) -> bool:
         return True
     if raw.lower() in _FALSE:
         return False
-    raise ValueError("Write yes or no.")
+    raise ValueError(_("Write yes or no."))
 
 
 def _parse_specs(raw: str) -> tuple[tuple[str, str], ...]:
@@ -437,8 +456,8 @@ def _parse_specs(raw: str) -> tuple[tuple[str, str], ...]:
             continue
         key, sep, value = line.partition(":")
         if not sep:
-            raise ValueError(f"Write each specification as “name: value” on its own line "
-                             f"(“{line.strip()[:40]}” has no colon).")
+            raise ValueError(_("Write each specification as “name: value” on its own line "
+                               "(“%(line)s” has no colon).", line=line.strip()[:40]))
         specs.append((key.strip(), value.strip()))
     return tuple(specs)
 
@@ -555,16 +574,17 @@ class _Checker:
         if column == "category":
             code = data.category_code[:40]
             if not code.strip():
-                return ("Enter the equipment category's code, from the column “code” of "
-                        "the category list on the import page (or labnet-equipment-codes.csv).")
-            return (f"Unknown equipment category “{code}”. Use a code from the column "
-                    "“code” of the category list on the import page (or the codes file, "
-                    f"labnet-equipment-codes.csv).{_nearest(code, self.categories)}")
+                return _("Enter the equipment category's code, from the column “code” of "
+                         "the category list on the import page (or "
+                         "labnet-equipment-codes.csv).")
+            return _("Unknown equipment category “%(code)s”. Use a code from the column "
+                     "“code” of the category list on the import page (or the codes file, "
+                     "labnet-equipment-codes.csv).", code=code) + _nearest(code, self.categories)
         if column == "ket_codes":
             unknown = [c for c in data.ket_codes if c not in self.kets]
             hints = "".join(_nearest(c, self.kets) for c in unknown[:2])
-            return (f"{message} The KET area codes are listed on the import page and in "
-                    f"labnet-equipment-codes.csv.{hints}")
+            return message + " " + _("The KET area codes are listed on the import page and "
+                                     "in labnet-equipment-codes.csv.") + hints
         return message
 
     def _id_problems(self, record: _Record) -> list[ImportProblem]:
@@ -575,12 +595,13 @@ class _Checker:
         if equipment_id not in self.existing:
             return [ImportProblem(
                 record.line, position, "id",
-                f"This lab has no equipment with id {equipment_id}; leave the id "
-                "empty to add a new piece.")]
+                _("This lab has no equipment with id %(id)s; leave the id empty to add a new "
+                  "piece.", id=equipment_id))]
         if equipment_id in self.seen_ids:
             return [ImportProblem(
                 record.line, position, "id",
-                f"Id {equipment_id} was already used on line {self.seen_ids[equipment_id]}.")]
+                _("Id %(id)s was already used on line %(line)s.", id=equipment_id,
+                  line=self.seen_ids[equipment_id]))]
         self.seen_ids[equipment_id] = record.line
         return []
 
@@ -649,5 +670,5 @@ def import_equipment_csv(actor: Any, lab: Lab, content: bytes, *, now: datetime,
         # By line (stable: a row's problems keep their order).
         raise CsvImportError(sorted(problems, key=lambda p: p.line))
     if not planned:
-        raise RuleViolation("file", "The file has no equipment rows under its header.")
+        raise RuleViolation("file", _("The file has no equipment rows under its header."))
     return _write(actor, lab, planned, existing, now=now)

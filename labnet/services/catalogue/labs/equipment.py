@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from labnet.errors import RuleViolation, raise_all
 from labnet.extensions import db
+from labnet.i18n import _
 from labnet.models import (
     BookingUnit,
     Equipment,
@@ -89,20 +90,47 @@ def spec_field(position: int, part: str) -> str:
     return f"spec_{part}s-{position}"
 
 
+def _too_high(unit: str, rate: Decimal) -> str:
+    values = {"rate": f"{rate:,}", "max": f"{MAX_RATE:,}"}
+    if unit == "hour":
+        return _("%(rate)s per hour is not a plausible rate: the limit is %(max)s per booking "
+                 "unit. Check the amount.", **values)
+    if unit == "half day":
+        return _("%(rate)s per half day is not a plausible rate: the limit is %(max)s per "
+                 "booking unit. Check the amount.", **values)
+    if unit == "day":
+        return _("%(rate)s per day is not a plausible rate: the limit is %(max)s per booking "
+                 "unit. Check the amount.", **values)
+    return _("%(rate)s per unit is not a plausible rate: the limit is %(max)s per booking "
+             "unit. Check the amount.", **values)
+
+
+def _too_short(unit: str, low: int, high: int) -> str:
+    if unit == "hour":
+        return _("The minimum (%(min)s hours) is longer than the maximum (%(max)s hours).",
+                 min=low, max=high)
+    if unit == "half day":
+        return _("The minimum (%(min)s half days) is longer than the maximum (%(max)s half "
+                 "days).", min=low, max=high)
+    if unit == "day":
+        return _("The minimum (%(min)s days) is longer than the maximum (%(max)s days).",
+                 min=low, max=high)
+    return _("The minimum (%(min)s units) is longer than the maximum (%(max)s units).",
+             min=low, max=high)
+
+
 def _check_rate(problems: list[RuleViolation], name: str, rate: Decimal | None,
                 unit: str) -> None:
     if rate is None:
-        problems.append(RuleViolation(name, "Enter the rate (0 if free)."))
+        problems.append(RuleViolation(name, _("Enter the rate (0 if free).")))
     elif not rate.is_finite():
-        problems.append(RuleViolation(name, "Enter an amount such as 150 or 150.50."))
+        problems.append(RuleViolation(name, _("Enter an amount such as 150 or 150.50.")))
     elif rate < 0:
-        problems.append(RuleViolation(name, "A rate cannot be negative."))
+        problems.append(RuleViolation(name, _("A rate cannot be negative.")))
     elif rate > MAX_RATE:
-        problems.append(RuleViolation(
-            name, f"{rate:,} per {unit} is not a plausible rate: the limit is "
-            f"{MAX_RATE:,} per booking unit. Check the amount."))
+        problems.append(RuleViolation(name, _too_high(unit, rate)))
     elif rate != rate.quantize(Decimal("0.01")):
-        problems.append(RuleViolation(name, "Use at most two decimal places."))
+        problems.append(RuleViolation(name, _("Use at most two decimal places.")))
 
 
 def equipment_problems(data: EquipmentData, *, categories: set[str], kets: set[str]
@@ -113,76 +141,79 @@ def equipment_problems(data: EquipmentData, *, categories: set[str], kets: set[s
     """
     problems: list[RuleViolation] = []
     if not data.name.strip():
-        problems.append(RuleViolation("name", "Enter the equipment's name."))
-    check_length(problems, "name", data.name, 200, "The name")
-    check_length(problems, "maker", data.maker, 120, "The maker")
-    check_length(problems, "model", data.model, 120, "The model")
-    check_length(problems, "description", data.description, 10000, "The description")
+        problems.append(RuleViolation("name", _("Enter the equipment's name.")))
+    check_length(problems, "name", data.name, 200, _("The name"))
+    check_length(problems, "maker", data.maker, 120, _("The maker"))
+    check_length(problems, "model", data.model, 120, _("The model"))
+    check_length(problems, "description", data.description, 10000, _("The description"))
     if data.category_code not in categories:
         problems.append(RuleViolation(
-            "category_code", f"Unknown equipment category “{data.category_code[:40]}”; "
-            "choose one from the list."))
+            "category_code", _("Unknown equipment category “%(code)s”; choose one from the "
+                               "list.", code=data.category_code[:40])))
     if data.booking_unit not in set(BookingUnit):
-        problems.append(RuleViolation("booking_unit", "Book by the hour, half day or day."))
+        problems.append(RuleViolation("booking_unit", _("Book by the hour, half day or day.")))
     unit = data.booking_unit.replace("_", " ") if data.booking_unit in set(BookingUnit) else "unit"
-    units = {"hour": "hours", "half day": "half days", "day": "days"}.get(unit, "units")
     check_int(problems, "min_units", data.min_units, 1, MAX_UNITS,
-               f"The minimum length must be between 1 and {MAX_UNITS} units.")
+               _("The minimum length must be between 1 and %(max)s units.", max=MAX_UNITS))
     check_int(problems, "max_units", data.max_units, 1, MAX_UNITS,
-               f"The maximum length must be between 1 and {MAX_UNITS} units.")
+               _("The maximum length must be between 1 and %(max)s units.", max=MAX_UNITS))
     if (data.min_units is not None and data.max_units is not None
             and 1 <= data.max_units < data.min_units <= MAX_UNITS):
         problems.append(RuleViolation(
-            "min_units", f"The minimum ({data.min_units} {units}) is longer than the "
-            f"maximum ({data.max_units} {units})."))
+            "min_units", _too_short(unit, data.min_units, data.max_units)))
     check_int(problems, "buffer_minutes", data.buffer_minutes, 0, MAX_BUFFER_MINUTES,
-               f"The set-up buffer must be between 0 and {MAX_BUFFER_MINUTES} minutes (a day).")
+               _("The set-up buffer must be between 0 and %(max)s minutes (a day).",
+                 max=MAX_BUFFER_MINUTES))
     _check_rate(problems, "rate_industry", data.rate_industry, unit)
     _check_rate(problems, "rate_sme", data.rate_sme, unit)
     if data.rate_academic is not None:
         _check_rate(problems, "rate_academic", data.rate_academic, unit)
     if data.currency not in CURRENCIES:
         problems.append(RuleViolation(
-            "currency", f"Use a three-letter currency code such as EUR, CHF or GBP "
-            f"(one of {', '.join(CURRENCIES)})."))
+            "currency", _("Use a three-letter currency code such as EUR, CHF or GBP (one of "
+                          "%(codes)s).", codes=", ".join(CURRENCIES))))
     if data.mode not in set(EquipmentMode):
         problems.append(RuleViolation(
-            "mode", "Choose self-service, operator-assisted or request-only."))
+            "mode", _("Choose self-service, operator-assisted or request-only.")))
     if data.status not in set(EquipmentStatus):
-        problems.append(RuleViolation("status", "Choose active, maintenance or retired."))
+        problems.append(RuleViolation("status", _("Choose active, maintenance or retired.")))
     unknown = unknown_codes(data.ket_codes, kets)
     if unknown:
         problems.append(RuleViolation(
-            "ket_codes", f"Unknown KET area code: {', '.join(c[:16] for c in unknown[:5])}."))
+            "ket_codes", _("Unknown KET area code: %(codes)s.",
+                           codes=", ".join(c[:16] for c in unknown[:5]))))
     filled = [(i, k.strip(), v.strip()) for i, (k, v) in enumerate(data.specs)
               if k.strip() or v.strip()]
     if len(filled) > MAX_SPECS:
         problems.append(RuleViolation(spec_field(0, "key"),
-                                      f"At most {MAX_SPECS} specifications."))
+                                      _("At most %(max)s specifications.", max=MAX_SPECS)))
     seen: set[str] = set()
     for i, key, value in filled:
         if not key:
-            problems.append(RuleViolation(spec_field(i, "key"), "Name this specification."))
+            problems.append(RuleViolation(spec_field(i, "key"), _("Name this specification.")))
         elif len(key) > 120:
             problems.append(RuleViolation(spec_field(i, "key"),
-                                          "A specification name has at most 120 characters."))
+                                          _("A specification name has at most 120 "
+                                            "characters.")))
         elif key_problem := control_problem(key):
             problems.append(RuleViolation(spec_field(i, "key"), key_problem))
         elif ":" in key:
             # The CSV format writes one "key: value" per line.
             problems.append(RuleViolation(spec_field(i, "key"),
-                                          "A specification name cannot contain a colon."))
+                                          _("A specification name cannot contain a "
+                                            "colon.")))
         elif key.lower() in seen:
             problems.append(RuleViolation(spec_field(i, "key"),
-                                          f"“{key}” is listed twice."))
+                                          _("“%(name)s” is listed twice.", name=key)))
         seen.add(key.lower())
         if not value:
-            problems.append(RuleViolation(spec_field(i, "value"), "Enter the value."))
+            problems.append(RuleViolation(spec_field(i, "value"), _("Enter the value.")))
         elif value_problem := control_problem(value):
             problems.append(RuleViolation(spec_field(i, "value"), value_problem))
         elif len(value) > 500:
             problems.append(RuleViolation(spec_field(i, "value"),
-                                          "A value is one line of at most 500 characters."))
+                                          _("A value is one line of at most 500 "
+                                            "characters.")))
     return problems
 
 

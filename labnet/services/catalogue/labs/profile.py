@@ -22,11 +22,13 @@ from functools import cache
 from typing import Any
 from zoneinfo import available_timezones
 
+from babel.dates import get_day_names
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from labnet.errors import RuleViolation, raise_all
 from labnet.extensions import db
+from labnet.i18n import _, _l, current_language, locale_object
 from labnet.models import KetArea, Lab, LabKet, LabKind, OpeningHours
 from labnet.models.lab import WEEKDAYS
 from labnet.permissions import can_manage_lab, require
@@ -47,7 +49,14 @@ MAX_INTERVALS_PER_DAY = 6
 
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-NOT_FOUND_MESSAGE = "No place found for this address — enter the coordinates"
+NOT_FOUND_MESSAGE = _l("No place found for this address — enter the coordinates")
+
+
+def _weekday_name(weekday: int) -> str:
+    """Monday … Sunday in the reader's language (English: as stored)."""
+    if current_language() == "en":
+        return WEEKDAYS[weekday]
+    return str(get_day_names("wide", locale=locale_object())[weekday])
 
 
 @cache
@@ -101,16 +110,16 @@ class LabProfile:
 
 _ADDRESS_FIELDS = ("address", "postal_code", "city", "country")
 _TEXT_LIMITS = {
-    "name": (200, "The name"),
-    "contact_name": (120, "The contact name"),
-    "contact_email": (254, "The e-mail address"),
-    "contact_phone": (40, "The phone number"),
-    "website": (300, "The website"),
-    "address": (300, "The address"),
-    "postal_code": (20, "The postal code"),
-    "city": (120, "The city"),
-    "description": (10000, "The description"),
-    "capabilities": (10000, "The list of capabilities"),
+    "name": (200, _l("The name")),
+    "contact_name": (120, _l("The contact name")),
+    "contact_email": (254, _l("The e-mail address")),
+    "contact_phone": (40, _l("The phone number")),
+    "website": (300, _l("The website")),
+    "address": (300, _l("The address")),
+    "postal_code": (20, _l("The postal code")),
+    "city": (120, _l("The city")),
+    "description": (10000, _l("The description")),
+    "capabilities": (10000, _l("The list of capabilities")),
 }
 
 
@@ -151,33 +160,36 @@ def _same_coordinate(a: float | None, b: float | None) -> bool:
 def _profile_problems(profile: LabProfile) -> list[RuleViolation]:
     problems: list[RuleViolation] = []
     if not profile.name.strip():
-        problems.append(RuleViolation("name", "Enter the lab's name."))
+        problems.append(RuleViolation("name", _("Enter the lab's name.")))
     for name, (limit, label) in _TEXT_LIMITS.items():
         check_length(problems, name, getattr(profile, name), limit, label)
     if profile.kind_code not in known_codes(LabKind):
-        problems.append(RuleViolation("kind_code", "Choose one of the listed kinds of lab."))
+        problems.append(RuleViolation("kind_code", _("Choose one of the listed kinds of lab.")))
     if not re.fullmatch(r"[A-Z]{2}", profile.country or ""):
-        problems.append(RuleViolation("country", "Choose the country from the list."))
+        problems.append(RuleViolation("country", _("Choose the country from the list.")))
     if not is_time_zone(profile.timezone):
         problems.append(RuleViolation(
-            "timezone", f"“{profile.timezone[:64]}” is not a time zone name; use one such as "
-            "Europe/Berlin or Europe/Lisbon."))
+            "timezone", _("“%(zone)s” is not a time zone name; use one such as Europe/Berlin "
+                          "or Europe/Lisbon.", zone=profile.timezone[:64])))
     unknown = unknown_codes(profile.ket_codes, known_codes(KetArea))
     if unknown:
         problems.append(RuleViolation(
-            "ket_codes", f"Unknown KET area code: {', '.join(unknown[:5])}."))
+            "ket_codes", _("Unknown KET area code: %(codes)s.", codes=", ".join(unknown[:5]))))
     check_int(problems, "min_lead_hours", profile.min_lead_hours, 0, MAX_LEAD_HOURS,
-               f"The lead time must be between 0 and {MAX_LEAD_HOURS} hours (a year).")
+               _("The lead time must be between 0 and %(max)s hours (a year).",
+                 max=MAX_LEAD_HOURS))
     check_int(problems, "max_advance_days", profile.max_advance_days, 1, MAX_ADVANCE_DAYS,
-               f"Bookings may open between 1 and {MAX_ADVANCE_DAYS} days ahead.")
+               _("Bookings may open between 1 and %(max)s days ahead.", max=MAX_ADVANCE_DAYS))
     check_int(problems, "cancel_deadline_hours", profile.cancel_deadline_hours, 0,
                MAX_CANCEL_HOURS,
-               f"The cancellation deadline must be between 0 and {MAX_CANCEL_HOURS} hours.")
+               _("The cancellation deadline must be between 0 and %(max)s hours.",
+                 max=MAX_CANCEL_HOURS))
     check_int(problems, "hold_hours", profile.hold_hours, 1, MAX_HOLD_HOURS,
-               f"A pending request may hold its slot for 1 to {MAX_HOLD_HOURS} hours (30 days).")
+               _("A pending request may hold its slot for 1 to %(max)s hours (30 days).",
+                 max=MAX_HOLD_HOURS))
     if (profile.lat is None) != (profile.lon is None):
         missing = "lon" if profile.lon is None else "lat"
-        problems.append(RuleViolation(missing, "Enter both the latitude and the longitude."))
+        problems.append(RuleViolation(missing, _("Enter both the latitude and the longitude.")))
     return problems
 
 
@@ -235,7 +247,7 @@ def update_lab_profile(actor: Any, lab: Lab, profile: LabProfile, *, now: dateti
             geo.clear_manual_coordinates(lab)
         result = geo.locate_lab(lab, now=now)
         if result.status == "not_found":
-            raise RuleViolation("lat", NOT_FOUND_MESSAGE)
+            raise RuleViolation("lat", str(NOT_FOUND_MESSAGE))
         place = result.place
         saved = ProfileSaved(
             geocode=result.status, place_name=place.label if place else "",
@@ -284,10 +296,11 @@ def set_opening_hours(actor: Any, lab: Lab, week: Mapping[int, Sequence[Interval
     rows: list[tuple[int, time, time]] = []
     for weekday, intervals in sorted(week.items()):
         if not 0 <= weekday <= 6:
-            raise RuleViolation(None, "A week has seven days (0 = Monday … 6 = Sunday).")
+            raise RuleViolation(None, _("A week has seven days (0 = Monday … 6 = Sunday)."))
         if len(intervals) > MAX_INTERVALS_PER_DAY:
             problems.append(RuleViolation(hours_field(weekday, 0, "opens"),
-                                          f"At most {MAX_INTERVALS_PER_DAY} intervals a day."))
+                                          _("At most %(max)s intervals a day.",
+                                            max=MAX_INTERVALS_PER_DAY)))
             continue
         day: list[tuple[int, time, time]] = []
         for slot, (opens, closes) in enumerate(intervals):
@@ -295,14 +308,15 @@ def set_opening_hours(actor: Any, lab: Lab, week: Mapping[int, Sequence[Interval
                 continue
             if opens is None:
                 problems.append(RuleViolation(hours_field(weekday, slot, "opens"),
-                                              "Enter the opening time too."))
+                                              _("Enter the opening time too.")))
             elif closes is None:
                 problems.append(RuleViolation(hours_field(weekday, slot, "closes"),
-                                              "Enter the closing time too."))
+                                              _("Enter the closing time too.")))
             elif closes <= opens:
                 problems.append(RuleViolation(
                     hours_field(weekday, slot, "closes"),
-                    f"Closes at {_hm(closes)}, which is not after it opens ({_hm(opens)})."))
+                    _("Closes at %(closes)s, which is not after it opens (%(opens)s).",
+                      closes=_hm(closes), opens=_hm(opens))))
             else:
                 day.append((slot, opens, closes))
         day.sort(key=lambda r: r[1])
@@ -311,8 +325,9 @@ def set_opening_hours(actor: Any, lab: Lab, week: Mapping[int, Sequence[Interval
             if latest is not None and opens < latest:
                 problems.append(RuleViolation(
                     hours_field(weekday, slot, "opens"),
-                    f"{_hm(opens)}–{_hm(closes)} overlaps another interval on "
-                    f"{WEEKDAYS[weekday]} (open until {_hm(latest)})."))
+                    _("%(opens)s–%(closes)s overlaps another interval on %(day)s (open until "
+                      "%(until)s).", opens=_hm(opens), closes=_hm(closes),
+                      day=_weekday_name(weekday), until=_hm(latest))))
             latest = closes if latest is None else max(latest, closes)
         rows.extend((weekday, opens, closes) for _, opens, closes in day)
     raise_all(problems)
