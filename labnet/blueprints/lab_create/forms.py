@@ -8,8 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, TextAreaField
 from wtforms.validators import Length
 
-from labnet.i18n import _l
 from labnet.blueprints.manage.forms import LabProfileForm, no_nul, one_line, strip
+from labnet.i18n import _l
 from labnet.services.catalogue.labs.creation import MAX_REASON
 
 _profile = LabProfileForm

@@ -7,8 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, HiddenField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from labnet.i18n import _l
 from labnet.blueprints.auth.forms import EMAIL, printable, strip
+from labnet.i18n import _l
 
 
 class ClaimDomainForm(FlaskForm):
@@ -26,7 +26,8 @@ class PasswordPair(FlaskForm):
                     EqualTo("password", _l("The two passwords do not match."))])
     accept_terms = BooleanField(
         _l("I accept the terms of use and have read the privacy notice"),
-        validators=[DataRequired(_l("Accept the terms of use and the privacy notice to register."))],
+        validators=[DataRequired(_l("Accept the terms of use and the privacy notice to "
+                                    "register."))],
     )
 
 

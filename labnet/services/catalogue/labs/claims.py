@@ -29,9 +29,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
+from typing import Any
 from urllib.parse import urlsplit
 
+from babel.dates import format_date
 from flask import current_app
+from flask_babel import LazyString
 from publicsuffixlist import PublicSuffixList
 from sqlalchemy import Select, select
 from sqlalchemy.orm import joinedload
@@ -40,6 +43,7 @@ from labnet import security
 from labnet.data import free_mail_domains
 from labnet.errors import PermissionDenied, RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _, _l, current_language, force_locale, language_of, locale_object
 from labnet.models import (
     ClaimMethod,
     ClaimStatus,
@@ -62,7 +66,7 @@ from labnet.services.notifications.outbox import enqueue_email
 
 CLAIM_SALT = "labnet.lab-claim"
 MAX_REASON = 2000
-INVALID = "This claim link is invalid, expired or already used."
+INVALID = _l("This claim link is invalid, expired or already used.")
 
 
 @cache
@@ -102,19 +106,19 @@ def domain_problem(email: str, lab: Lab) -> str | None:
     """Why ``email`` does not prove a link to ``lab``'s web domain, or ``None`` when it does."""
     domain = lab_domain(lab)
     if domain is None:
-        return (f"{lab.name} has no website on LabNet, so no address can prove the claim; "
-                "ask for approval instead.")
+        return _("%(name)s has no website on LabNet, so no address can prove the claim; ask "
+                 "for approval instead.", name=lab.name)
     address_domain = accounts.normalise_email(email).rpartition("@")[2].rstrip(".")
     if not address_domain or address_domain in free_mail_domains():
-        return ("A free-mail address proves nothing about where you work: use your address "
-                f"at {domain}, or ask for approval instead.")
+        return _("A free-mail address proves nothing about where you work: use your address "
+                 "at %(domain)s, or ask for approval instead.", domain=domain)
     registrable = _psl().privatesuffix(address_domain)
     related = (address_domain == domain or domain.endswith("." + address_domain)
                or address_domain.endswith("." + domain))
     if registrable is None or not related:
-        return (f"Use an address at {domain} (or at its parent domain "
-                f"{_psl().privatesuffix(domain)}), the lab's own web domain, or ask for "
-                "approval instead.")
+        return _("Use an address at %(domain)s (or at its parent domain %(parent)s), the "
+                 "lab's own web domain, or ask for approval instead.", domain=domain,
+                 parent=_psl().privatesuffix(domain))
     return None
 
 
@@ -128,8 +132,9 @@ def organisation_has_members(organisation_id: int) -> bool:
 
 def _check_claimable(lab: Lab, field: str | None = None) -> None:
     if team.is_managed(lab.id):
-        raise RuleViolation(field, f"{lab.name} is managed on LabNet already: ask its managers "
-                            "(the contact on the lab's page) to add you.")
+        raise RuleViolation(field, _("%(name)s is managed on LabNet already: ask its "
+                                     "managers (the contact on the lab's page) to add you.",
+                                     name=lab.name))
 
 
 def _lifetime() -> int:
@@ -144,14 +149,16 @@ def _open_claim(lab: Lab, user: User) -> LabClaim | None:
 
 def _send_proof(claim: LabClaim, *, new_account: bool, now: datetime) -> None:
     token = security.make_token(CLAIM_SALT, {"c": claim.id, "e": claim.email})
-    enqueue_email("claim_link", claim.email, f"Confirm your claim of {claim.lab.name} on LabNet",
+    enqueue_email("claim_link", claim.email,
+                  _l("Confirm your claim of %(name)s on LabNet", name=claim.lab.name),
                   {"claim": claim, "lab": claim.lab, "user": claim.user, "token": token,
                    "organisation": team.lab_organisation(claim.lab),
                    "new_account": new_account,
-                   "lifetime": accounts.lifetime_words(_lifetime())},
+                   # Read in the recipient's language (lazy).
+                   "lifetime": LazyString(accounts.lifetime_words, _lifetime())},
                   now=now, action_required=True,
-                  why=f"You receive this because this address was typed on the claim page of "
-                      f"{claim.lab.name} on LabNet.")
+                  why=_l("You receive this because this address was typed on the claim page "
+                         "of %(name)s on LabNet.", name=claim.lab.name))
 
 
 def claim_by_domain(actor: User, lab: Lab, email: str, *, now: datetime) -> LabClaim:
@@ -166,17 +173,19 @@ def claim_by_domain(actor: User, lab: Lab, email: str, *, now: datetime) -> LabC
         raise PermissionDenied("claim_by_domain")
     _check_claimable(lab, "email")
     if actor.organisation_id != lab.organisation_id:
-        raise RuleViolation("email", f"{lab.name} belongs to "
-                            f"{team.lab_organisation(lab).name}, and your "
-                            f"account to {actor.organisation.name}: an address at the lab's "
-                            "domain cannot move your account. Ask for approval below.")
+        raise RuleViolation("email", _("%(name)s belongs to %(organisation)s, and your "
+                                       "account to %(own)s: an address at the lab's domain "
+                                       "cannot move your account. Ask for approval below.",
+                                       name=lab.name,
+                                       organisation=team.lab_organisation(lab).name,
+                                       own=actor.organisation.name))
     problem = domain_problem(email, lab)
     if problem:
         raise RuleViolation("email", problem)
     claim = _open_claim(lab, actor)
     if claim is not None and claim.method == ClaimMethod.APPROVAL:
-        raise RuleViolation("email", "You asked for approval of this lab already; wait for "
-                            "the answer.")
+        raise RuleViolation("email", _("You asked for approval of this lab already; wait "
+                                       "for the answer."))
     address = accounts.normalise_email(email)
     if claim is None:
         claim = LabClaim(lab_id=lab.id, user_id=actor.id, method=ClaimMethod.DOMAIN,
@@ -207,11 +216,12 @@ def register_and_claim(lab: Lab, *, email: str, full_name: str, password: str,
         raise RuleViolation("email", problem)
     organisation = team.lab_organisation(lab)
     if organisation_has_members(organisation.id):
-        raise RuleViolation("email", f"{organisation.name} has members on LabNet already: "
-                            "register asking to join it (its admins approve), then claim "
-                            "the lab from your account.")
-    name = clean_text(full_name, "full_name", label="Your name", limit=120,
-                      required="Enter your name.")
+        raise RuleViolation("email", _("%(organisation)s has members on LabNet already: "
+                                       "register asking to join it (its admins approve), then "
+                                       "claim the lab from your account.",
+                                       organisation=organisation.name))
+    name = clean_text(full_name, "full_name", label=_("Your name"), limit=120,
+                      required=_("Enter your name."))
     address = accounts.normalise_email(email)
     owner = db.session.scalar(select(User).where(User.email == address))
     if owner is not None:
@@ -261,7 +271,7 @@ def confirm_claim(token: str, *, now: datetime) -> ClaimResult:
     if (claim is None or data is None or claim.status != ClaimStatus.OPEN
             or claim.method != ClaimMethod.DOMAIN or claim.email != data.get("e")
             or not claim.user.is_active):
-        raise RuleViolation(None, INVALID)
+        raise RuleViolation(None, str(INVALID))
     user, lab = claim.user, claim.lab
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now  # the link went to this very address
@@ -316,13 +326,15 @@ def ask_approval(actor: User, lab: Lab, reason: str, *, now: datetime) -> LabCla
     if not isinstance(actor, User) or not actor.is_member or not actor.is_confirmed:
         raise PermissionDenied("ask_approval")
     _check_claimable(lab, "reason")
-    text = clean_text(reason, "reason", label="The reason", limit=MAX_REASON, one_line=False,
-                      required="Say who you are and why you manage this lab, so the "
-                               "people deciding can check it.")
+    text = clean_text(reason, "reason", label=_("The reason"), limit=MAX_REASON,
+                      one_line=False,
+                      required=_("Say who you are and why you manage this lab, so the "
+                                 "people deciding can check it."))
     claim = _open_claim(lab, actor)
     if claim is not None and claim.method == ClaimMethod.APPROVAL:
-        raise RuleViolation("reason", "You asked for approval of this lab already on "
-                            f"{claim.created_at:%d %B %Y}; wait for the answer.")
+        raise RuleViolation("reason", _("You asked for approval of this lab already on "
+                                        "%(day)s; wait for the answer.",
+                                        day=_day(claim.created_at)))
     if claim is not None:
         claim.status, claim.decided_at = ClaimStatus.CANCELLED, now  # replaced
         db.session.flush()
@@ -334,18 +346,27 @@ def ask_approval(actor: User, lab: Lab, reason: str, *, now: datetime) -> LabCla
                  method=ClaimMethod.APPROVAL)
     for receiver in claim_receivers(lab.id):
         enqueue_email("claim_received", receiver.email,
-                      f"{actor.full_name} asks to manage {lab.name} on LabNet",
+                      _l("%(name)s asks to manage %(lab)s on LabNet", name=actor.full_name,
+                         lab=lab.name),
                       {"claim": claim, "lab": lab, "claimant": actor, "receiver": receiver,
                        "organisation": team.lab_organisation(lab)},
                       now=now, action_required=True, why=_receiver_why(receiver, lab))
     return claim
 
 
-def _receiver_why(receiver: User, lab: Lab) -> str:
+def _receiver_why(receiver: User, lab: Lab) -> Any:
     if receiver.is_coordinator and not receiver.is_admin:
-        return f"You receive this because you coordinate a network {lab.name} belongs to."
-    return (f"You receive this because you are a LabNet admin and {lab.name} is in no "
-            "network with a coordinator.")
+        return _l("You receive this because you coordinate a network %(lab)s belongs to.",
+                  lab=lab.name)
+    return _l("You receive this because you are a LabNet admin and %(lab)s is in no network "
+              "with a coordinator.", lab=lab.name)
+
+
+def _day(at: datetime) -> str:
+    """A date as the claim page says it ("05 December 2026" in English)."""
+    if current_language() == "en":
+        return f"{at:%d %B %Y}"
+    return str(format_date(at.date(), "long", locale=locale_object()))
 
 
 def list_claims(actor: User) -> Select[tuple[LabClaim]]:
@@ -372,10 +393,11 @@ def decide_claim(actor: User, claim_id: int, approve: bool, reason: str, *,
         ``None`` when the claim is decided already or the lab got a manager meanwhile.
     """
     claim = claim_for(actor, claim_id)
-    text = clean_text(reason, "reason", label="The reason", limit=MAX_REASON, one_line=False,
-                      required=None if approve else "Say why you decline, for the claimant.")
+    text = clean_text(reason, "reason", label=_("The reason"), limit=MAX_REASON,
+                      one_line=False,
+                      required=None if approve else _("Say why you decline, for the claimant."))
     if claim.status != ClaimStatus.OPEN or claim.method != ClaimMethod.APPROVAL:
-        raise RuleViolation(None, "This claim was decided already.")
+        raise RuleViolation(None, _("This claim was decided already."))
     lab = claim.lab
     if approve:
         _check_claimable(lab)
@@ -395,10 +417,13 @@ def _tell_claimant(claim: LabClaim, *, now: datetime) -> None:
     word = {ClaimStatus.APPROVED: "approved", ClaimStatus.DECLINED: "declined"}.get(
         ClaimStatus(claim.status), "closed")
     enqueue_email("claim_decided", claim.user.email,
-                  f"Your claim of {claim.lab.name} was {word}",
+                  {"approved": _l("Your claim of %(name)s was approved", name=claim.lab.name),
+                   "declined": _l("Your claim of %(name)s was declined", name=claim.lab.name),
+                   }.get(word) or _l("Your claim of %(name)s was closed", name=claim.lab.name),
                   {"claim": claim, "lab": claim.lab, "user": claim.user, "word": word},
                   now=now, action_required=True,
-                  why=f"You receive this because you asked to manage {claim.lab.name} on LabNet.")
+                  why=_l("You receive this because you asked to manage %(name)s on LabNet.",
+                         name=claim.lab.name))
 
 
 def _close_other_claims(lab: Lab, kept: LabClaim, *, now: datetime) -> None:
@@ -408,8 +433,10 @@ def _close_other_claims(lab: Lab, kept: LabClaim, *, now: datetime) -> None:
             LabClaim.lab_id == lab.id, LabClaim.status == ClaimStatus.OPEN,
             LabClaim.id != kept.id)):
         other.status, other.decided_at = ClaimStatus.CANCELLED, now
-        other.decision_reason = (f"{lab.name} has a manager on LabNet now: ask them to add "
-                                 "you.")
+        # Stored with the claim and shown to its claimant: in the claimant's language.
+        with force_locale(language_of(other.user)):
+            other.decision_reason = _("%(name)s has a manager on LabNet now: ask them to add "
+                                      "you.", name=lab.name)
         audit.record(None, "lab.claim_cancelled", "lab", lab.id, now=now, claim_id=other.id)
         if other.user.is_member:
             _tell_claimant(other, now=now)

@@ -22,6 +22,7 @@ from datetime import datetime
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _, _l
 from labnet.models import Lab, User
 from labnet.permissions import can_contact_lab, require
 from labnet.services.catalogue.labs import team
@@ -32,8 +33,8 @@ from labnet.services.notifications.outbox import enqueue_email
 SUBJECT_MAX = 150
 MESSAGE_MIN = 10
 MESSAGE_MAX = 5000
-NOBODY = "This lab cannot be contacted through LabNet yet: it has no manager on LabNet and no " \
-         "public e-mail address."
+NOBODY = _l("This lab cannot be contacted through LabNet yet: it has no manager on LabNet "
+            "and no public e-mail address.")
 _ADDRESS = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -72,28 +73,32 @@ def send_contact_message(actor: User, lab: Lab, subject: str | None, message: st
         characters); field ``None`` when the lab cannot be contacted.
     """
     require(can_contact_lab, actor, lab)
-    subject = clean_text(subject, "subject", label="The subject", limit=SUBJECT_MAX,
-                         required="Enter a subject.")
-    text = clean_text(message, "message", label="The message", limit=MESSAGE_MAX,
-                      required="Write your message.", one_line=False)
+    subject = clean_text(subject, "subject", label=_("The subject"), limit=SUBJECT_MAX,
+                         required=_("Enter a subject."))
+    text = clean_text(message, "message", label=_("The message"), limit=MESSAGE_MAX,
+                      required=_("Write your message."), one_line=False)
     if len(text) < MESSAGE_MIN:
-        raise RuleViolation("message", f"Write at least {MESSAGE_MIN} characters, so the "
-                            "lab knows what you need.")
+        raise RuleViolation("message", _("Write at least %(min)s characters, so the lab "
+                                         "knows what you need.", min=MESSAGE_MIN))
     route = contact_route(lab)
     if not route.reachable:
-        raise RuleViolation(None, NOBODY)
+        raise RuleViolation(None, str(NOBODY))
     context = {"lab": lab, "sender": actor, "organisation": actor.organisation,
                "topic": subject, "message": text, "route": route.kind}
     for address in route.addresses:
         enqueue_email("lab_contact", address, f"[LabNet] {subject}", context, now=now,
                       action_required=True, reply_to=actor.email,
-                      why=f"You receive this because you manage {lab.name} on LabNet."
+                      why=_l("You receive this because you manage %(lab)s on LabNet.",
+                             lab=lab.name)
                       if route.kind == "managers" else
-                      f"You receive this because {address} is {lab.name}'s public contact on "
-                      "LabNet; the lab has no manager on LabNet yet.")
-    enqueue_email("lab_contact_copy", actor.email, f"Your message to {lab.name}: {subject}",
+                      _l("You receive this because %(email)s is %(lab)s's public contact on "
+                         "LabNet; the lab has no manager on LabNet yet.", email=address,
+                         lab=lab.name))
+    enqueue_email("lab_contact_copy", actor.email,
+                  _l("Your message to %(lab)s: %(subject)s", lab=lab.name, subject=subject),
                   context, now=now, action_required=True,
-                  why=f"You receive this because you wrote to {lab.name} through LabNet.")
+                  why=_l("You receive this because you wrote to %(lab)s through LabNet.",
+                         lab=lab.name))
     audit.record(actor, "lab.contacted", "lab", lab.id, now=now, route=route.kind,
                  receivers=len(route.addresses), subject=subject)
     db.session.flush()

@@ -38,6 +38,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from labnet import permissions
 from labnet.errors import RuleViolation, raise_all
 from labnet.extensions import db
+from labnet.i18n import _, _l
 from labnet.models import (
     Lab,
     LabKet,
@@ -78,8 +79,8 @@ MAX_REASON = 2000
 _NOT_COLUMNS = ("ket_codes", "lat", "lon", "relocate")
 # Words that are pages, not labs, under /labs/ and /manage/labs/.
 RESERVED_SLUGS = frozenset({"new", "propose", "create", "suggest", "import", "template"})
-LAB_SIDE_WORDS = ("research or technology organisations, universities, cluster "
-                  "organisations, KIBS providers and public bodies")
+LAB_SIDE_WORDS = _l("research or technology organisations, universities, cluster "
+                     "organisations, KIBS providers and public bodies")
 
 
 # ---------------------------------------------------------------------------------------
@@ -103,9 +104,13 @@ def organisation_problem(organisation: Organisation, field: str = "organisation"
     """The refusal when ``organisation`` may not have labs (a company), else ``None``."""
     if organisation.kind in LAB_SIDE_KINDS:
         return None
-    return RuleViolation(field, f"{organisation.name} is a "
-                         f"{ORG_KIND_LABELS[OrgKind(organisation.kind)].lower()}: labs belong "
-                         f"to {LAB_SIDE_WORDS}.")
+    if organisation.kind == OrgKind.COMPANY:
+        return RuleViolation(field, _("%(name)s is a company: labs belong to %(kinds)s.",
+                                      name=organisation.name, kinds=LAB_SIDE_WORDS))
+    return RuleViolation(field, _("%(name)s is a %(kind)s: labs belong to %(kinds)s.",
+                                  name=organisation.name,
+                                  kind=str(ORG_KIND_LABELS[OrgKind(organisation.kind)]).lower(),
+                                  kinds=LAB_SIDE_WORDS))
 
 
 def build_lab(organisation: Organisation, profile: LabProfile, *, now: datetime,
@@ -160,15 +165,17 @@ def reviewers_words(actor: Any) -> str:
     if not isinstance(actor, User):
         return ""
     if actor.is_org_admin:
-        return ("You are an admin of your organisation: the lab is created at once, as a "
-                "draft that you manage and publish when ready.")
+        return _("You are an admin of your organisation: the lab is created at once, as a "
+                 "draft that you manage and publish when ready.")
     admins = organisation_admins(actor.organisation_id)
     if admins:
         names = ", ".join(a.full_name for a in admins[:3]) + (" …" if len(admins) > 3 else "")
-        return (f"An admin of {actor.organisation.name} ({names}) reviews your proposal; "
-                "you become the lab's manager once it is approved.")
-    return (f"{actor.organisation.name} has no organisation admin on LabNet, so LabNet's "
-            "admins review your proposal; you become the lab's manager once it is approved.")
+        return _("An admin of %(organisation)s (%(names)s) reviews your proposal; you "
+                 "become the lab's manager once it is approved.",
+                 organisation=actor.organisation.name, names=names)
+    return _("%(organisation)s has no organisation admin on LabNet, so LabNet's admins review "
+             "your proposal; you become the lab's manager once it is approved.",
+             organisation=actor.organisation.name)
 
 
 def propose_lab(actor: Any, profile: LabProfile, *, now: datetime) -> LabProposal:
@@ -195,16 +202,17 @@ def propose_lab(actor: Any, profile: LabProfile, *, now: datetime) -> LabProposa
     for reviewer in proposal_reviewers(actor.organisation_id):
         enqueue_email(
             "lab_proposed", reviewer.email,
-            f"{actor.full_name} proposes the lab “{lab.name}” on LabNet",
+            _l("%(name)s proposes the lab “%(lab)s” on LabNet", name=actor.full_name,
+               lab=lab.name),
             {"reviewer": reviewer, "proposal": proposal, "lab": lab, "proposer": actor,
              "organisation": actor.organisation,
              "as_platform_admin": reviewer.organisation_id != actor.organisation_id},
             now=now, action_required=True,
-            why=f"You receive this as a LabNet admin because {actor.organisation.name} has no "
-                "organisation admin to decide it."
+            why=_l("You receive this as a LabNet admin because %(organisation)s has no "
+                   "organisation admin to decide it.", organisation=actor.organisation.name)
             if reviewer.organisation_id != actor.organisation_id else
-            f"You receive this because you are an organisation admin of "
-            f"{actor.organisation.name}.")
+            _l("You receive this because you are an organisation admin of %(organisation)s.",
+               organisation=actor.organisation.name))
     db.session.flush()
     return proposal
 
@@ -248,17 +256,20 @@ def _remind(proposal: LabProposal, reviewers: list[User], *, now: datetime,
     for reviewer in reviewers:
         enqueue_email(
             "lab_proposal_reminder", reviewer.email,
-            f"Reminder: the lab “{proposal.lab_name}” waits for a decision on LabNet",
+            _l("Reminder: the lab “%(lab)s” waits for a decision on LabNet",
+               lab=proposal.lab_name),
             {"reviewer": reviewer, "proposal": proposal, "organisation": organisation,
              "days": (now - proposal.created_at).days, "escalated": escalated},
             now=now, action_required=True,
-            why=(f"You receive this as a LabNet admin because nobody at "
-                 f"{organisation.name} has decided this proposal in "
-                 f"{PROPOSAL_ESCALATE_AFTER.days} days." if escalated else
-                 f"You receive this as a LabNet admin because {organisation.name} has no "
-                 "organisation admin to decide it." if platform else
-                 f"You receive this because you are an organisation admin of "
-                 f"{organisation.name}."))
+            why=(_l("You receive this as a LabNet admin because nobody at %(organisation)s "
+                    "has decided this proposal in %(days)s days.",
+                    organisation=organisation.name, days=PROPOSAL_ESCALATE_AFTER.days)
+                 if escalated else
+                 _l("You receive this as a LabNet admin because %(organisation)s has no "
+                    "organisation admin to decide it.", organisation=organisation.name)
+                 if platform else
+                 _l("You receive this because you are an organisation admin of "
+                    "%(organisation)s.", organisation=organisation.name)))
     audit.record(None, "lab.proposal_escalated" if escalated else "lab.proposal_reminded",
                  "lab_proposal", proposal.id, now=now, reviewers=len(reviewers))
 
@@ -295,7 +306,11 @@ def list_own_proposals(actor: Any) -> Select[tuple[LabProposal]]:
 def _decided_proposal(actor: Any, proposal: LabProposal) -> Lab:
     require(can_decide_proposal, actor, proposal)
     if not proposal.is_pending or proposal.lab_id is None:
-        raise RuleViolation(None, f"This proposal was already {proposal.status}.", 409)
+        raise RuleViolation(None, {
+            "approved": _("This proposal was already approved."),
+            "declined": _("This proposal was already declined."),
+        }.get(proposal.status, _("This proposal was already %(status)s.",
+                                 status=proposal.status)), 409)
     lab = db.session.get(Lab, proposal.lab_id)
     assert lab is not None  # a pending proposal keeps its lab (CHECK lab)
     return lab
@@ -324,11 +339,13 @@ def _tell_proposer(proposal: LabProposal, lab: Lab | None, *, approved: bool,
         return
     enqueue_email(
         "lab_proposal_decided", proposer.email,
-        f"Your proposal of the lab “{proposal.lab_name}” was "
-        f"{'approved' if approved else 'declined'}",
+        _l("Your proposal of the lab “%(lab)s” was approved", lab=proposal.lab_name)
+        if approved else
+        _l("Your proposal of the lab “%(lab)s” was declined", lab=proposal.lab_name),
         {"proposer": proposer, "proposal": proposal, "lab": lab, "approved": approved},
         now=now, action_required=True,
-        why=f"You receive this because you proposed the lab “{proposal.lab_name}” on LabNet.")
+        why=_l("You receive this because you proposed the lab “%(lab)s” on LabNet.",
+               lab=proposal.lab_name))
 
 
 def approve_proposal(actor: Any, proposal: LabProposal, *, now: datetime) -> Lab:
@@ -356,10 +373,10 @@ def decline_proposal(actor: Any, proposal: LabProposal, reason: str, *, now: dat
     lab = _decided_proposal(actor, proposal)
     reason = (reason or "").strip()
     if not reason:
-        raise RuleViolation("reason", "Say why, so the proposer knows what to do next.")
+        raise RuleViolation("reason", _("Say why, so the proposer knows what to do next."))
     if len(reason) > MAX_REASON:
-        raise RuleViolation("reason", f"At most {MAX_REASON:,} characters "
-                            f"(this has {len(reason):,}).")
+        raise RuleViolation("reason", _("At most %(max)s characters (this has %(length)s).",
+                                        max=f"{MAX_REASON:,}", length=f"{len(reason):,}"))
     proposal.status = ProposalStatus.DECLINED
     proposal.reason = reason
     proposal.decided_by_id, proposal.decided_at, proposal.updated_at = actor.id, now, now
@@ -402,22 +419,24 @@ def organisation_for(choice: OrganisationChoice) -> tuple[Organisation, bool]:
         ``org_country``.
     """
     if not " ".join(choice.name.split()):
-        raise RuleViolation("organisation", "Enter the organisation's name.")
+        raise RuleViolation("organisation", _("Enter the organisation's name."))
     if not choice.new:
         org = find_organisation(choice.name)
         if org is None:
-            raise RuleViolation("organisation", f"No organisation named “{choice.name[:80]}” "
-                                "is registered; tick “create it” to add it.")
+            raise RuleViolation("organisation", _("No organisation named “%(name)s” is "
+                                                  "registered; tick “create it” to add it.",
+                                                  name=choice.name[:80]))
         problem = organisation_problem(org)
         if problem is not None:
             raise problem
         return org, False
     if choice.kind not in LAB_SIDE_KINDS:
-        raise RuleViolation("org_kind", f"Choose the kind of organisation; labs belong to "
-                            f"{LAB_SIDE_WORDS}.")
+        raise RuleViolation("org_kind", _("Choose the kind of organisation; labs belong to "
+                                          "%(kinds)s.", kinds=LAB_SIDE_WORDS))
     country = geo.country_code(choice.country)
     if country is None:
-        raise RuleViolation("org_country", "Choose the organisation's country from the list.")
+        raise RuleViolation("org_country", _("Choose the organisation's country from the "
+                                             "list."))
     org = create_organisation(NewOrganisation(name=choice.name, kind=choice.kind,
                                               size_class=None, country=country),
                               email_domain=None)

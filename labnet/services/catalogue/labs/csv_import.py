@@ -97,11 +97,13 @@ EQUIPMENT_FORMAT = CsvFormat(CSV_COLUMNS, REQUIRED_COLUMNS, _TEXT_COLUMNS, "equi
 
 TEMPLATE_ROW = {
     "id": "",
+    # Example data (the template's sample row), not translated.
     "name": "Scanning electron microscope (example row: replace it)",  # i18n: keep
     "category": "sem",
     "maker": "ZEISS",
     "model": "Sigma 300 VP",  # i18n: keep
-    "description": "Imaging and EDS analysis of conductive and non-conductive samples.",  # i18n: keep
+    "description":
+        "Imaging and EDS analysis of conductive and non-conductive samples.",  # i18n: keep
     "booking_unit": "hour",
     "min_units": "1",
     "max_units": "8",

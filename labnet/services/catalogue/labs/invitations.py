@@ -20,11 +20,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
+from flask_babel import LazyString
 from sqlalchemy import Select, select
 
 from labnet import security
 from labnet.errors import PermissionDenied, RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _, _l
 from labnet.models import InvitationStatus, Lab, LabInvitation, LabManager, Membership, User
 from labnet.permissions import can_manage_lab, manages_lab, require
 from labnet.services.accounts import rules as accounts
@@ -35,7 +37,7 @@ from labnet.services.notifications.outbox import enqueue_email
 
 INVITE_SALT = "labnet.lab-invitation"
 MAX_MESSAGE = 2000
-INVALID = "This invitation link is invalid, expired, cancelled or already used."
+INVALID = _l("This invitation link is invalid, expired, cancelled or already used.")
 
 
 def _lifetime() -> int:
@@ -62,15 +64,17 @@ def invite_manager(actor: User, lab: Lab, email: str, message: str, *, handover:
     require(can_manage_lab, actor, lab)
     address = accounts.normalise_email(email)
     if "@" not in address or len(address) > 254:
-        raise RuleViolation("email", "Enter a valid e-mail address, like name@example.org.")
+        raise RuleViolation("email", _("Enter a valid e-mail address, like "
+                                       "name@example.org."))
     if db.session.scalar(select(User.id).join(LabManager, LabManager.user_id == User.id)
                          .where(LabManager.lab_id == lab.id, User.email == address)):
-        raise RuleViolation("email", f"{address} manages {lab.name} already.")
-    message = clean_text(message, "message", label="The message", limit=MAX_MESSAGE,
+        raise RuleViolation("email", _("%(email)s manages %(lab)s already.", email=address,
+                                       lab=lab.name))
+    message = clean_text(message, "message", label=_("The message"), limit=MAX_MESSAGE,
                          one_line=False)
     if handover and not manages_lab(actor, lab.id):
-        raise RuleViolation("handover", "Only a manager of the lab hands it over; invite "
-                            "without handing over.")
+        raise RuleViolation("handover", _("Only a manager of the lab hands it over; invite "
+                                          "without handing over."))
     for old in db.session.scalars(list_open_invitations(lab.id)
                                   .where(LabInvitation.email == address)):
         old.status, old.decided_at = InvitationStatus.CANCELLED, now  # replaced
@@ -82,13 +86,15 @@ def invite_manager(actor: User, lab: Lab, email: str, message: str, *, handover:
                  handover=handover, invitation_id=invitation.id)
     token = security.make_token(INVITE_SALT, {"i": invitation.id, "e": address})
     enqueue_email("team_invitation", address,
-                  f"{actor.full_name} invites you to manage {lab.name} on LabNet",
+                  _l("%(name)s invites you to manage %(lab)s on LabNet",
+                     name=actor.full_name, lab=lab.name),
                   {"lab": lab, "inviter": actor, "invitation": invitation, "token": token,
                    "organisation": team.lab_organisation(lab),
-                   "lifetime": accounts.lifetime_words(_lifetime())},
+                   # Read in the recipient's language (lazy).
+                   "lifetime": LazyString(accounts.lifetime_words, _lifetime())},
                   now=now, action_required=True,
-                  why=f"You receive this because {actor.full_name} invited this address to "
-                      f"manage {lab.name} on LabNet.")
+                  why=_l("You receive this because %(name)s invited this address to manage "
+                         "%(lab)s on LabNet.", name=actor.full_name, lab=lab.name))
     return invitation
 
 
@@ -102,7 +108,7 @@ def cancel_invitation(actor: User, lab: Lab, invitation_id: int, *, now: datetim
     invitation = db.session.get(LabInvitation, invitation_id)
     if (invitation is None or invitation.lab_id != lab.id
             or invitation.status != InvitationStatus.OPEN):
-        raise RuleViolation(None, "This invitation is no longer open.")
+        raise RuleViolation(None, _("This invitation is no longer open."))
     invitation.status, invitation.decided_at = InvitationStatus.CANCELLED, now
     audit.record(actor, "lab.invitation_cancelled", "lab", lab.id, now=now,
                  email=invitation.email, invitation_id=invitation.id)
@@ -149,11 +155,12 @@ def accept_invitation(actor: User, token: str, *, now: datetime) -> LabInvitatio
         raise PermissionDenied("accept_invitation")
     invitation = invitation_for_token(token, now=now)
     if invitation is None:
-        raise RuleViolation(None, INVALID)
+        raise RuleViolation(None, str(INVALID))
     if actor.email != invitation.email:
-        raise RuleViolation(None, f"This invitation is for {invitation.email}; you are logged "
-                            f"in as {actor.email}. Log out and log in (or register) with "
-                            "the invited address.")
+        raise RuleViolation(None, _("This invitation is for %(email)s; you are logged in as "
+                                    "%(own)s. Log out and log in (or register) with the "
+                                    "invited address.", email=invitation.email,
+                                    own=actor.email))
     _accepted(invitation, actor, now=now)
     return invitation
 
@@ -170,9 +177,9 @@ def register_and_accept(token: str, full_name: str, password: str, *, terms_vers
     """
     invitation = invitation_for_token(token, now=now)
     if invitation is None:
-        raise RuleViolation(None, INVALID)
-    name = clean_text(full_name, "full_name", label="Your name", limit=120,
-                      required="Enter your name.")
+        raise RuleViolation(None, str(INVALID))
+    name = clean_text(full_name, "full_name", label=_("Your name"), limit=120,
+                      required=_("Enter your name."))
     user = accounts.add_member_account(
         email=invitation.email, full_name=name, password=password,
         organisation=team.lab_organisation(invitation.lab), membership=Membership.ACTIVE,

@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 
 from labnet.errors import RuleViolation, RuleViolations
 from labnet.extensions import db
+from labnet.i18n import _
 from labnet.models import Lab, Organisation
 from labnet.permissions import LAB_SIDE_KINDS
 from labnet.services.accounts.rules import NewOrganisation, create_organisation
@@ -83,13 +84,18 @@ LAB_COLUMN_HELP = {
 }
 
 TEMPLATE_LAB = {
-    "name": "Laser Applications Lab (example row: replace it)",
-    "organisation": "Example Institute of Technology", "org_kind": "rto", "kind": "rto",
-    "country": "DE", "city": "Aachen", "postal_code": "52074", "address": "Steinbachstr. 15",
+    # Example data (the template's sample row), not translated.
+    "name": "Laser Applications Lab (example row: replace it)",  # i18n: keep
+    "organisation": "Example Institute of Technology",  # i18n: keep
+    "org_kind": "rto", "kind": "rto",
+    "country": "DE", "city": "Aachen", "postal_code": "52074",
+    "address": "Steinbachstr. 15",  # i18n: keep
     "website": "https://lab.example.org", "email": "lab@example.org", "phone": "",
     "contact_name": "", "ket": "AMT.LAS AMT.ADD",
-    "description": "Laser cutting, welding and additive manufacturing of metal parts.",
-    "capabilities": "Laser welding\nMetal 3D printing", "timezone": "", "lat": "", "lon": "",
+    "description":
+        "Laser cutting, welding and additive manufacturing of metal parts.",  # i18n: keep
+    "capabilities": "Laser welding\nMetal 3D printing",  # i18n: keep
+    "timezone": "", "lat": "", "lon": "",
     "published": "yes",
 }
 
@@ -138,8 +144,8 @@ def _profile(row: _Row, table: _Table, problems: list[ImportProblem]) -> LabProf
 
     country = geo.country_code(cell("country")) if cell("country") else None
     if cell("country") and country is None:
-        problem("country", f"“{cell('country')[:40]}” is no country; write its two-letter "
-                           "code (DE) or its English name.")
+        problem("country", _("“%(country)s” is no country; write its two-letter code (DE) "
+                             "or its English name.", country=cell("country")[:40]))
     coords: dict[str, float | None] = {"lat": None, "lon": None}
     for name in coords:
         if cell(name):
@@ -206,7 +212,8 @@ def import_labs_csv(content: bytes, *, now: datetime,
         if key in seen:
             row_problems.append(ImportProblem(
                 row.line, table.position("name"), "name",
-                f"The same lab as on line {seen[key]} (same organisation and name)."))
+                _("The same lab as on line %(line)s (same organisation and name).",
+                  line=seen[key])))
         seen.setdefault(key, row.line)
         org = find_organisation(org_name)
         if org is not None:
@@ -219,15 +226,16 @@ def import_labs_csv(content: bytes, *, now: datetime,
                     func.lower(Lab.name) == key[1])):
                 row_problems.append(ImportProblem(
                     row.line, table.position("name"), "name",
-                    f"{org.name} already has a lab called “{profile.name[:80]}” on LabNet."))
+                    _("%(organisation)s already has a lab called “%(name)s” on LabNet.",
+                      organisation=org.name, name=profile.name[:80])))
         elif org_name and org_name.lower() not in new_orgs:
             if org_kind not in LAB_SIDE_KINDS:
                 row_problems.append(ImportProblem(
                     row.line, table.position("org_kind") or table.position("organisation"),
                     "org_kind",
-                    f"“{org_name[:80]}” is not registered: give its kind in org_kind to "
-                    f"create it ({', '.join(sorted(LAB_SIDE_KINDS))}); labs belong to "
-                    f"{LAB_SIDE_WORDS}."))
+                    _("“%(name)s” is not registered: give its kind in org_kind to create it "
+                      "(%(codes)s); labs belong to %(kinds)s.", name=org_name[:80],
+                      codes=", ".join(sorted(LAB_SIDE_KINDS)), kinds=LAB_SIDE_WORDS)))
             else:
                 new_orgs[org_name.lower()] = (row.line, org_kind, profile.country)
         # The profile's own rules, on every row (a cell already refused is not repeated).
@@ -237,7 +245,7 @@ def import_labs_csv(content: bytes, *, now: datetime,
         problems.extend(row_problems)
         planned.append(_Planned(row, profile, org_name, org_kind))
     if not planned and not problems:
-        raise RuleViolation("file", "The file has no lab rows under its header.")
+        raise RuleViolation("file", _("The file has no lab rows under its header."))
 
     result = LabImportResult()
     organisations: dict[str, Organisation] = {}
@@ -264,11 +272,11 @@ def import_labs_csv(content: bytes, *, now: datetime,
         org = organisations.get(plan.organisation.lower()) or find_organisation(
             plan.organisation)
         missing = [] if plan.organisation else [RuleViolation(
-            "organisation", "Enter the organisation's name.")]
+            "organisation", _("Enter the organisation's name."))]
         try:
             if org is None:
                 raise RuleViolations(missing or [RuleViolation(
-                    "organisation", "The organisation could not be created.")])
+                    "organisation", _("The organisation could not be created."))])
             lab = build_lab(org, plan.profile, now=now, taken_slugs=taken, extra=missing)
         except RuleViolation as exc:
             problems.extend(_row_problems(plan.row, table, _violations(exc)))

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, func, or_, select, true
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _
 from labnet.models import Lab
 from labnet.permissions import listed_lab_condition
 
@@ -49,8 +50,8 @@ def resolve_lab(text: str, *, field: str = "lab", listed_only: bool = True,
     """
     wanted = " ".join((text or "").split())[:MAX_QUERY]
     if not wanted:
-        raise RuleViolation(field, "Enter the lab's name or its address name "
-                            "(e.g. fraunhofer-ipt).")
+        raise RuleViolation(field, _("Enter the lab's name or its address name "
+                                     "(e.g. fraunhofer-ipt)."))
     scope: ColumnElement[bool] = listed_lab_condition() if listed_only else true()
     by_slug = db.session.scalar(select(Lab).where(Lab.slug == wanted.lower(), scope))
     if by_slug is not None:
@@ -63,13 +64,22 @@ def resolve_lab(text: str, *, field: str = "lab", listed_only: bool = True,
     if len(named) == 1:
         return named[0]
     if not named:
-        raise RuleViolation(field, f"There is no {what} “{wanted[:80]}”: enter a lab's "
-                            "name or its address name, or choose a suggestion.")
+        if what == "published lab":
+            message = _("There is no published lab “%(name)s”: enter a lab's name or its "
+                        "address name, or choose a suggestion.", name=wanted[:80])
+        elif what == "lab":
+            message = _("There is no lab “%(name)s”: enter a lab's name or its address name, "
+                        "or choose a suggestion.", name=wanted[:80])
+        else:
+            message = _("There is no %(what)s “%(name)s”: enter a lab's name or its address "
+                        "name, or choose a suggestion.", what=what, name=wanted[:80])
+        raise RuleViolation(field, message)
     shown = "; ".join(f"{lab.name} ({_place(lab)}): {lab.slug}"
                       for lab in named[:_CANDIDATES_SHOWN])
     more = " …" if len(named) > _CANDIDATES_SHOWN else ""
-    raise RuleViolation(field, f"Several labs are called “{wanted[:80]}”: {shown}{more}. "
-                        "Enter the address name of the one you mean.")
+    raise RuleViolation(field, _("Several labs are called “%(name)s”: %(labs)s. Enter the "
+                                 "address name of the one you mean.", name=wanted[:80],
+                                 labs=shown + more))
 
 
 @dataclass(frozen=True)

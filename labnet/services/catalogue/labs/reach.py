@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from labnet.errors import RuleViolation
+from labnet.i18n import _, ngettext
 from labnet.links import external_url
 from labnet.models import Lab
 from labnet.services.catalogue.labs.team import managed_lab_ids
@@ -38,12 +39,12 @@ class Reach:
     def words(self) -> str:
         """For the page, before sending."""
         if self.kind == MANAGERS:
-            return "Goes to the lab's managers, who answer on LabNet."
+            return _("Goes to the lab's managers, who answer on LabNet.")
         if self.kind == CONTACT:
-            return (f"Not yet managed on LabNet: goes to the lab's public e-mail "
-                    f"{self.address}, asking them to claim the lab on LabNet to answer.")
-        return ("Not yet managed on LabNet and no public e-mail: nobody would receive it, "
-                "so it cannot be sent.")
+            return _("Not yet managed on LabNet: goes to the lab's public e-mail %(email)s, "
+                     "asking them to claim the lab on LabNet to answer.", email=self.address)
+        return _("Not yet managed on LabNet and no public e-mail: nobody would receive it, so "
+                 "it cannot be sent.")
 
 
 def reach_of(labs: Iterable[Lab]) -> dict[int, Reach]:
@@ -67,11 +68,31 @@ def require_reachable(reach: Iterable[Reach], *, field: str, what: str) -> None:
     nobody = [r.lab.name for r in reach if r.kind == NOBODY]
     if nobody:
         names = ", ".join(nobody)
-        raise RuleViolation(field, f"Nobody would receive this {what}: {names} "
-                                   f"{'is' if len(nobody) == 1 else 'are'} not managed on "
-                                   "LabNet and publish{} no e-mail address. Use “Tell me "
-                                   "when” on the lab's page to hear when it can be reached."
-                            .format("es" if len(nobody) == 1 else ""))
+        if what == "request":
+            message = ngettext(
+                "Nobody would receive this request: %(names)s is not managed on LabNet and "
+                "publishes no e-mail address. Use “Tell me when” on the lab's page to hear "
+                "when it can be reached.",
+                "Nobody would receive this request: %(names)s are not managed on LabNet and "
+                "publish no e-mail address. Use “Tell me when” on the lab's page to hear "
+                "when it can be reached.", len(nobody), names=names)
+        elif what == "invitation":
+            message = ngettext(
+                "Nobody would receive this invitation: %(names)s is not managed on LabNet and "
+                "publishes no e-mail address. Use “Tell me when” on the lab's page to hear "
+                "when it can be reached.",
+                "Nobody would receive this invitation: %(names)s are not managed on LabNet "
+                "and publish no e-mail address. Use “Tell me when” on the lab's page to hear "
+                "when it can be reached.", len(nobody), names=names)
+        else:
+            message = ngettext(
+                "Nobody would receive this %(what)s: %(names)s is not managed on LabNet and "
+                "publishes no e-mail address. Use “Tell me when” on the lab's page to hear "
+                "when it can be reached.",
+                "Nobody would receive this %(what)s: %(names)s are not managed on LabNet and "
+                "publish no e-mail address. Use “Tell me when” on the lab's page to hear "
+                "when it can be reached.", len(nobody), names=names, what=what)
+        raise RuleViolation(field, message)
 
 
 def claim_url(lab: Lab) -> str:

@@ -23,19 +23,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import aliased, joinedload
 
 from labnet.errors import NotFound, RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _l
 from labnet.models import Lab, LabManager, LabWatch, Organisation, User
 from labnet.permissions import can_manage_lab, manages_lab, require
 from labnet.services.common import audit
 from labnet.services.notifications.outbox import enqueue_email
 
-LAST_MANAGER = ("A lab keeps at least one manager once claimed: invite someone else as "
-                "manager first (or hand the lab over), then leave.")
+LAST_MANAGER = _l("A lab keeps at least one manager once claimed: invite someone else as "
+                   "manager first (or hand the lab over), then leave.")
 
 
 def manager_addresses(lab_ids: int | Iterable[int]) -> list[str]:
@@ -84,16 +86,18 @@ def _active_manager_count(lab_id: int) -> int:
         .where(LabManager.lab_id == lab_id, User.is_active.is_(True))).scalar_one()
 
 
-def _tell_team(lab: Lab, subject: str, event: str, person: User, *, by: User | None,
+def _tell_team(lab: Lab, subject: Any, event: str, person: User, *, by: User | None,
                now: datetime, also: Iterable[str] = ()) -> None:
     """E-mail a change of the team to the lab's active managers (and ``also``)."""
     managers = set(manager_addresses(lab.id))
     for address in sorted({*managers, *also}):
         enqueue_email("team_changed", address, subject,
                       {"lab": lab, "event": event, "person": person, "by": by}, now=now,
-                      why=f"You receive this because you manage {lab.name} on LabNet."
+                      why=_l("You receive this because you manage %(lab)s on LabNet.",
+                             lab=lab.name)
                       if address in managers else
-                      f"You receive this because you managed {lab.name} on LabNet until now.")
+                      _l("You receive this because you managed %(lab)s on LabNet until now.",
+                         lab=lab.name))
 
 
 def add_manager(lab: Lab, user: User, *, by: User | None, now: datetime,
@@ -116,7 +120,8 @@ def add_manager(lab: Lab, user: User, *, by: User | None, now: datetime,
     if first:
         _lab_became_managed(lab, user, now=now)
     if tell:
-        _tell_team(lab, f"{user.full_name} is now a manager of {lab.name} on LabNet", "added",
+        _tell_team(lab, _l("%(name)s is now a manager of %(lab)s on LabNet",
+                           name=user.full_name, lab=lab.name), "added",
                    user, by=by, now=now)
     return True
 
@@ -143,14 +148,16 @@ def remove_manager(lab: Lab, user: User, *, by: User | None, now: datetime,
     if held is None:
         return False
     if user.is_active and _active_manager_count(lab.id) <= 1:
-        raise RuleViolation(field, LAST_MANAGER)
+        raise RuleViolation(field, str(LAST_MANAGER))
     db.session.delete(held)
     db.session.flush()
     leaving = by is not None and by.id == user.id
     audit.record(by, "lab.manager_left" if leaving else "lab.manager_removed", "lab", lab.id,
                  now=now, user_id=user.id)
-    subject = (f"{user.full_name} left the managers of {lab.name}" if leaving
-               else f"{user.full_name} is no longer a manager of {lab.name}")
+    subject = (_l("%(name)s left the managers of %(lab)s", name=user.full_name, lab=lab.name)
+               if leaving else
+               _l("%(name)s is no longer a manager of %(lab)s", name=user.full_name,
+                  lab=lab.name))
     _tell_team(lab, subject, "left" if leaving else "removed", user, by=by, now=now,
                also=[user.email] if user.is_active else [])
     return True
@@ -216,10 +223,11 @@ def notify_lab_managed(lab_id: int, *, now: datetime) -> int:
     for user in watchers:
         if not user.is_active:
             continue
-        enqueue_email("lab_managed", user.email, f"{lab.name} now takes bookings on LabNet",
+        enqueue_email("lab_managed", user.email,
+                      _l("%(lab)s now takes bookings on LabNet", lab=lab.name),
                       {"lab": lab}, now=now,
-                      why=f"You receive this because you asked LabNet to tell you when "
-                          f"{lab.name} opens for bookings.")
+                      why=_l("You receive this because you asked LabNet to tell you when "
+                             "%(lab)s opens for bookings.", lab=lab.name))
         sent += 1
     db.session.execute(delete(LabWatch).where(LabWatch.lab_id == lab_id)
                        .execution_options(synchronize_session=False))

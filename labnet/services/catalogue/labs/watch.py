@@ -21,6 +21,7 @@ from sqlalchemy import select
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
+from labnet.i18n import _
 from labnet.models import Lab, LabWatch, User
 from labnet.permissions import can_watch_lab, require
 from labnet.services.catalogue.labs.team import is_managed
@@ -50,8 +51,8 @@ def watch_lab(actor: User, lab: Lab, *, now: datetime) -> bool:
     """
     require(can_watch_lab, actor, lab)
     if is_managed(lab.id):
-        raise RuleViolation("lab", f"{lab.name} is managed on LabNet already: you can book "
-                                   "or send a request now.")
+        raise RuleViolation("lab", _("%(lab)s is managed on LabNet already: you can book or "
+                                     "send a request now.", lab=lab.name))
     if db.session.get(LabWatch, (actor.id, lab.id)) is not None:
         return False
     db.session.add(LabWatch(user_id=actor.id, lab_id=lab.id, created_at=now))
