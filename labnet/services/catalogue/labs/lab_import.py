@@ -130,7 +130,7 @@ def _number(raw: str) -> float:
     try:
         return float(raw.replace(",", "."))
     except ValueError:
-        raise ValueError("Enter a number in decimal degrees, like 50.7793.") from None
+        raise ValueError(_("Enter a number in decimal degrees, like 50.7793.")) from None
 
 
 def _profile(row: _Row, table: _Table, problems: list[ImportProblem]) -> LabProfile:
