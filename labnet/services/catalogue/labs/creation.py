@@ -64,7 +64,7 @@ from labnet.services.accounts.rules import (
     slugify,
 )
 from labnet.services.catalogue.labs import team
-from labnet.services.catalogue.labs._checks import MULTI_LINE_FIELDS
+from labnet.services.catalogue.labs._checks import MULTI_LINE_FIELDS, number
 from labnet.services.catalogue.labs.profile import (
     NOT_FOUND_MESSAGE,
     LabProfile,
@@ -376,7 +376,7 @@ def decline_proposal(actor: Any, proposal: LabProposal, reason: str, *, now: dat
         raise RuleViolation("reason", _("Say why, so the proposer knows what to do next."))
     if len(reason) > MAX_REASON:
         raise RuleViolation("reason", _("At most %(max)s characters (this has %(length)s).",
-                                        max=f"{MAX_REASON:,}", length=f"{len(reason):,}"))
+                                        max=number(MAX_REASON), length=number(len(reason))))
     proposal.status = ProposalStatus.DECLINED
     proposal.reason = reason
     proposal.decided_by_id, proposal.decided_at, proposal.updated_at = actor.id, now, now

@@ -41,6 +41,7 @@ from labnet.extensions import db
 from labnet.i18n import _, _l, data_name, ngettext
 from labnet.models import Equipment, EquipmentCategory, KetArea, Lab
 from labnet.permissions import can_manage_lab, require
+from labnet.services.catalogue.labs._checks import number
 from labnet.services.catalogue.labs.equipment import (
     CURRENCIES,
     EquipmentData,
@@ -283,7 +284,7 @@ class CsvImportError(RuleViolation):
 def _read_text(content: bytes, max_bytes: int) -> str:
     if len(content) > max_bytes:
         raise RuleViolation("file", _("The file is larger than %(size)s KB; split it into "
-                                      "smaller files.", size=f"{max_bytes // 1024:,}"))
+                                      "smaller files.", size=number(max_bytes // 1024)))
     if not content.strip():
         raise RuleViolation("file", _("The file is empty."))
     return _decode(content)

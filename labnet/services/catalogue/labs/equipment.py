@@ -41,6 +41,7 @@ from labnet.services.catalogue.labs._checks import (
     check_int,
     check_length,
     known_codes,
+    number,
     unknown_codes,
 )
 from labnet.services.common import audit
@@ -91,7 +92,7 @@ def spec_field(position: int, part: str) -> str:
 
 
 def _too_high(unit: str, rate: Decimal) -> str:
-    values = {"rate": f"{rate:,}", "max": f"{MAX_RATE:,}"}
+    values = {"rate": number(rate), "max": number(MAX_RATE)}
     if unit == "hour":
         return _("%(rate)s per hour is not a plausible rate: the limit is %(max)s per booking "
                  "unit. Check the amount.", **values)
