@@ -226,7 +226,7 @@ class Event(TimestampMixin, Base):
 
     @property
     def kind_label(self) -> str:
-        return EVENT_KINDS.get(self.kind, self.kind)
+        return str(EVENT_KINDS.get(self.kind, self.kind))
 
     @property
     def ket_codes(self) -> list[str]:

@@ -20,13 +20,12 @@ from flask_login import current_user
 from werkzeug.security import safe_join
 
 from labnet import caches, clock, permissions
-from labnet.i18n import _
 from labnet.blueprints.helpers import EUROPEAN_COUNTRIES, search_client
 from labnet.blueprints.maps import bp
 from labnet.extensions import db
+from labnet.i18n import DEFAULT_LANGUAGE, _, current_language, data_name
 from labnet.links import external_url
 from labnet.services.catalogue import demand, maps, search, snapshots
-from labnet.i18n import DEFAULT_LANGUAGE, current_language, data_name
 from labnet.services.catalogue.taxonomy import ket_names, lab_kind_names, local_ket_names
 from labnet.templating import country_name
 

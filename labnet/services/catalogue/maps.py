@@ -149,8 +149,8 @@ def build_geojson(labs: Sequence[Any], *, url_template: str,
             "geometry": {"type": "Point", "coordinates": [
                 round(lab.lon, COORD_DECIMALS), round(lab.lat, COORD_DECIMALS)]},
             "properties": {
-                "id": lab.id, "name": lab.name, "kind": kind_names.get(lab.kind_name, lab.kind_name),
-                "city": lab.city,
+                "id": lab.id, "name": lab.name,
+                "kind": kind_names.get(lab.kind_name, lab.kind_name), "city": lab.city,
                 "country": lab.country, "kets": list(lab.ket_codes),
                 "equipment": lab.equipment_count, "url": lab_url(url_template, lab.slug),
             },
