@@ -177,7 +177,7 @@ def export():
         "lang": current_language(),
         "kets": _("KET: %(names)s", names="{names}"),
         "pieces": {category: ngettext("%(num)s piece of equipment",
-                                      "%(num)s pieces of equipment", n, num="{n}")
+                                      "%(num)s pieces of equipment", n).replace(str(n), "{n}")
                    for category, n in plural_samples().items()},
         "title": ngettext("LabNet map — %(num)d lab", "LabNet map — %(num)d labs", len(labs)),
         "labs": ngettext("%(num)d lab", "%(num)d labs", len(labs)),
