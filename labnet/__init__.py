@@ -160,7 +160,9 @@ def _register_hooks(app: Flask) -> None:
     def _untrusted_host(_exc):
         # A Host header outside TRUSTED_HOSTS (production: BASE_URL's host). Nothing is
         # routed for it, so the error page (which builds URLs) cannot render: plain text.
-        return "Bad Request: unknown host.\n", 400, {"Content-Type": "text/plain; charset=utf-8"}  # i18n: keep
+        # Plain text for no reader in particular (the host is unknown): English.
+        return ("Bad Request: unknown host.\n",  # i18n: keep
+                400, {"Content-Type": "text/plain; charset=utf-8"})
 
     @app.after_request
     def _deliver_mail(response):

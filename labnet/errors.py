@@ -223,8 +223,10 @@ def register_error_handlers(app: Flask) -> None:
         # check fails in the app's before_request). The input is kept by re-rendering the
         # posted fields into a form that posts to the same address with a fresh token.
         if request.path.startswith("/api/v1/"):
-            return _render(400, "Missing token",  # i18n: keep (the API's answer)
-                           "Send a personal access token as 'Authorization: Bearer …'.")  # i18n: keep
+            # The API's own answer: English, like every API problem text.
+            return _render(400, "Missing token",  # i18n: keep
+                           "Send a personal access token as "
+                           "'Authorization: Bearer …'.")  # i18n: keep
         if request.method != "POST" or wants_json():
             return _render(400, _l("Form expired"), exc.description)
         return render_template("errors/form_expired.html", **resubmission(request)), 400
@@ -291,10 +293,13 @@ def outage_response(exc: BaseException):
     return response
 
 
+#: Read in the reader's language when a SlotTaken is raised.
+SLOT_TAKEN = _l("This slot was just taken by another booking. Please choose another time.")
+
+
 class SlotTaken(RuleViolation):
     """Another booking took the slot a moment ago (the lock check or the database
     backstop). Shown as "this slot was just taken"; 409 in the API."""
 
-    def __init__(self, message: Any = _l("This slot was just taken by another booking. "
-                                         "Please choose another time.")):
-        super().__init__("start_at", message, code=409)
+    def __init__(self, message: Any = None):
+        super().__init__("start_at", message or SLOT_TAKEN, code=409)

@@ -76,7 +76,7 @@ class Network(Base):
 
     @property
     def ecosystem_label(self) -> str:
-        return ECOSYSTEMS.get(self.ecosystem, self.ecosystem)
+        return str(ECOSYSTEMS.get(self.ecosystem, self.ecosystem))
 
 
 class NetworkCoordinator(Base):

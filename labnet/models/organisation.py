@@ -107,4 +107,4 @@ class Organisation(TimestampMixin, Base):
 
     @property
     def kind_label(self) -> str:
-        return ORG_KIND_LABELS.get(OrgKind(self.kind), self.kind)
+        return str(ORG_KIND_LABELS.get(OrgKind(self.kind), self.kind))

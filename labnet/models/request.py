@@ -176,11 +176,11 @@ class LabRequest(TimestampMixin, Base):
 
     @property
     def kind_label(self) -> str:
-        return REQUEST_KIND_LABELS.get(RequestKind(self.kind), self.kind)
+        return str(REQUEST_KIND_LABELS.get(RequestKind(self.kind), self.kind))
 
     @property
     def status_label(self) -> str:
-        return REQUEST_STATUS_LABELS.get(RequestStatus(self.status), self.status)
+        return str(REQUEST_STATUS_LABELS.get(RequestStatus(self.status), self.status))
 
     @property
     def is_open(self) -> bool:

@@ -14,12 +14,12 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from labnet import clock, permissions
-from labnet.i18n import _
 from labnet.blueprints.auth.forms import ConfirmForm
 from labnet.blueprints.helpers import commit_or_flash, commit_or_show
 from labnet.blueprints.label import bp
 from labnet.blueprints.label.forms import application_form, score_form
 from labnet.extensions import db
+from labnet.i18n import _
 from labnet.models import LabelApplication, LabelStatus
 from labnet.services.accreditation import evidence, label, label_figures
 from labnet.services.accreditation.label_framework import framework

@@ -20,15 +20,14 @@ from flask_login import current_user
 from werkzeug.security import safe_join
 
 from labnet import caches, clock, permissions
-from labnet.i18n import _
 from labnet.blueprints.helpers import EUROPEAN_COUNTRIES, search_client
 from labnet.blueprints.maps import bp
 from labnet.extensions import db
+from labnet.i18n import DEFAULT_LANGUAGE, _, current_language, data_name, ngettext
 from labnet.links import external_url
 from labnet.services.catalogue import demand, maps, search, snapshots
-from labnet.i18n import DEFAULT_LANGUAGE, current_language, data_name
 from labnet.services.catalogue.taxonomy import ket_names, lab_kind_names, local_ket_names
-from labnet.templating import country_name
+from labnet.templating import country_name, plural_samples
 
 # Browsers and proxies may reuse the data for a minute; after that the ETag makes the
 # revalidation cheap for the network (a 304 without a body).
@@ -171,13 +170,27 @@ def export():
                                message=message), 422
     now = clock.utcnow()
     args = _map_args(query)
-    summary = ", ".join(f"{k}={v}" for k, v in sorted(args.items())) or "all labs"  # i18n: keep
+    summary = ", ".join(f"{k}={v}" for k, v in sorted(args.items())) or _("all labs")
+    labs = search.map_labs(current_user, query, now=clock.utcnow())
+    # The file's words in the reader's language (the popups' script picks the plural form).
+    texts = {
+        "lang": current_language(),
+        "kets": _("KET: %(names)s", names="{names}"),
+        "pieces": {category: ngettext("%(num)s piece of equipment",
+                                      "%(num)s pieces of equipment", n).replace(str(n), "{n}")
+                   for category, n in plural_samples().items()},
+        "title": ngettext("LabNet map — %(num)d lab", "LabNet map — %(num)d labs", len(labs)),
+        "labs": ngettext("%(num)d lab", "%(num)d labs", len(labs)),
+        "exported": _("exported %(when)s UTC", when=f"{now:%Y-%m-%d %H:%M}"),
+    }
     document = maps.build_export(
-        search.map_labs(current_user, query, now=clock.utcnow()),
+        labs,
         tile_url=current_app.config.get("TILE_URL") or "",
         tile_attribution=current_app.config.get("TILE_ATTRIBUTION") or "",
         url_template=_lab_url_template(external=True), ket_names=local_ket_names(),
-        summary=summary, generated_at=now,
+        summary=summary, generated_at=now, texts=texts, country_names=country_name,
+        kind_names={name: data_name("lab_kinds", code, name)
+                    for code, name in lab_kind_names()},
     )
     response = current_app.response_class(document, mimetype="text/html")
     # A download, never rendered inside the platform: its inline scripts run only when the

@@ -149,8 +149,8 @@ def build_geojson(labs: Sequence[Any], *, url_template: str,
             "geometry": {"type": "Point", "coordinates": [
                 round(lab.lon, COORD_DECIMALS), round(lab.lat, COORD_DECIMALS)]},
             "properties": {
-                "id": lab.id, "name": lab.name, "kind": kind_names.get(lab.kind_name, lab.kind_name),
-                "city": lab.city,
+                "id": lab.id, "name": lab.name,
+                "kind": kind_names.get(lab.kind_name, lab.kind_name), "city": lab.city,
                 "country": lab.country, "kets": list(lab.ket_codes),
                 "equipment": lab.equipment_count, "url": lab_url(url_template, lab.slug),
             },
@@ -221,6 +221,14 @@ def _icon_js() -> str:
 # Row: [lat, lon, name, kind, place, kets, equipment, url].
 _CALLBACK = """(function () {
     var icon = __ICON__;
+    var texts = __TEXTS__;
+    var plural = null;
+    try { plural = new Intl.PluralRules(texts.lang); } catch (e) { plural = null; }
+    function pieces(n) {
+        var form = texts.pieces[plural ? plural.select(n) : (n === 1 ? 'one' : 'other')] ||
+            texts.pieces.other || texts.pieces.many || '{n}';
+        return form.replace('{n}', String(n));
+    }
     function line(parent, tag, text, cls) {
         var el = document.createElement(tag);
         el.textContent = text;
@@ -235,8 +243,8 @@ _CALLBACK = """(function () {
         title.href = row[7];
         line(box, 'div', row[3]);
         line(box, 'div', row[4]);
-        if (row[5]) { line(box, 'div', 'KET: ' + row[5]); }
-        line(box, 'div', row[6] + (row[6] === 1 ? ' piece' : ' pieces') + ' of equipment');
+        if (row[5]) { line(box, 'div', texts.kets.replace('{names}', row[5])); }
+        line(box, 'div', pieces(row[6]));
         return box;
     }
     return function (row) {
@@ -266,12 +274,17 @@ def escape_for_folium(text: str) -> str:
 
 def build_export(labs: Sequence[Any], *, tile_url: str, tile_attribution: str,
                  url_template: str, ket_names: Mapping[str, str], summary: str,
-                 generated_at: datetime) -> str:
+                 generated_at: datetime, texts: Mapping[str, Any] | None = None,
+                 kind_names: Mapping[str, str] | None = None,
+                 country_names: Callable[[str], str] = country_name) -> str:
     """The labs of one search as a single HTML file: Leaflet inlined, markers clustered
     in the browser from a data array (FastMarkerCluster: 10,000 labs render in well under
     a second, RELIABILITY §3.2), popups built with DOM nodes. ``url_template`` should be
     absolute (the file is opened away from the platform). ``summary`` describes the
-    search for the legend and is escaped here.
+    search for the legend and is escaped here. ``texts`` holds the file's words in the
+    reader's language (``lang``, ``kets`` and ``pieces`` with ``{names}``/``{n}`` for the
+    popups' script, ``title``, ``labs`` and ``exported``, already filled in); English
+    without it.
     """
     import folium
     from branca.element import Element, Figure
@@ -284,9 +297,10 @@ def build_export(labs: Sequence[Any], *, tile_url: str, tile_attribution: str,
         lat, lon = round(lab.lat, COORD_DECIMALS), round(lab.lon, COORD_DECIMALS)
         lats.append(lat)
         lons.append(lon)
-        place = ", ".join(p for p in (lab.city, country_name(lab.country)) if p)
+        place = ", ".join(p for p in (lab.city, country_names(lab.country)) if p)
         kets = ", ".join(ket_names.get(c, c) for c in lab.ket_codes)
-        rows.append([lat, lon, lab.name, lab.kind_name, place, kets, lab.equipment_count,
+        kind = (kind_names or {}).get(lab.kind_name, lab.kind_name)
+        rows.append([lat, lon, lab.name, kind, place, kets, lab.equipment_count,
                      lab_url(url_template, lab.slug)])
 
     fmap = folium.Map(location=EUROPE_CENTER, zoom_start=EUROPE_ZOOM, tiles=None)
@@ -297,8 +311,19 @@ def build_export(labs: Sequence[Any], *, tile_url: str, tile_attribution: str,
     if tile_url:
         folium.TileLayer(tiles=tile_url, attr=tile_attribution or " ", name="tiles",
                          control=False).add_to(fmap)
-    cluster = FastMarkerCluster(rows, callback=_CALLBACK.replace("__ICON__", _icon_js()),
-                                control=False)
+    count = len(rows)
+    words = {
+        "lang": "en", "kets": "KET: {names}",
+        "pieces": {"one": "{n} piece of equipment", "other": "{n} pieces of equipment"},
+        "title": f"LabNet map — {count} labs",
+        "labs": f"{count} lab{'' if count == 1 else 's'}",
+        "exported": f"exported {generated_at:%Y-%m-%d %H:%M} UTC",
+        **(texts or {}),
+    }
+    script_words = json.dumps({k: words[k] for k in ("lang", "kets", "pieces")},
+                              ensure_ascii=True).replace("<", "\\u003c")
+    callback = _CALLBACK.replace("__ICON__", _icon_js()).replace("__TEXTS__", script_words)
+    cluster = FastMarkerCluster(rows, callback=callback, control=False)
     cluster.default_js = []
     cluster.default_css = []
     cluster.add_to(fmap)
@@ -310,14 +335,14 @@ def build_export(labs: Sequence[Any], *, tile_url: str, tile_attribution: str,
     root = fmap.get_root()
     assert isinstance(root, Figure)
     css, js = _inline_assets()
-    root.header.add_child(Element(f"<title>LabNet map — {len(rows)} labs</title>"),
+    root.header.add_child(Element(f"<title>{escape_for_folium(str(words['title']))}</title>"),
                           name="title")
     root.header.add_child(Element(f"<style>{css}\n{_EXPORT_STYLE}</style>"), name="assets_css")
     root.header.add_child(Element(f"<script>{js}</script>"), name="assets_js")
     legend = (
-        f'<div class="labnet-legend"><strong>LabNet</strong> — {len(rows)} '
-        f"lab{'' if len(rows) == 1 else 's'} · {escape_for_folium(summary)} · exported "
-        f"{generated_at:%Y-%m-%d %H:%M} UTC</div>"
+        f'<div class="labnet-legend"><strong>LabNet</strong> — '
+        f"{escape_for_folium(str(words['labs']))} · {escape_for_folium(summary)} · "
+        f"{escape_for_folium(str(words['exported']))}</div>"
     )
     root.html.add_child(Element(legend), name="legend")
     return root.render()
