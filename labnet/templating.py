@@ -22,7 +22,7 @@ from labnet.i18n import LANGUAGES, current_language, data_name, lazy_gettext, lo
 from labnet.links import external_url, secret_text, secret_url
 from labnet.models.booking import RATE_KIND_LABELS
 from labnet.services.accounts.navigation import nav_counts
-from labnet.services.booking.engine import count_pending_for_manager
+from labnet.services.booking.engine import count_pending_for_manager, reason_text
 from labnet.services.catalogue.labs.creation import count_proposals_to_decide
 from labnet.services.catalogue.labs.reach import Reach, reach_of
 from labnet.services.catalogue.labs.team import is_managed, managed_lab_ids
@@ -232,6 +232,7 @@ def register_template_helpers(app: Flask) -> None:
         rate_kinds=RATE_KIND_LABELS,
         # Languages (labnet.i18n): the header's switcher, data names, lazy texts.
         languages=LANGUAGES, current_language=current_language, data_name=data_name,
+        reason_text=reason_text,  # a booking's stored reason, LabNet's own ones translated
         _l=lazy_gettext)
 
     @app.context_processor

@@ -21,6 +21,7 @@ from sqlalchemy import ColumnElement, Connection, and_, event, inspect, or_, sel
 
 from labnet import clock
 from labnet.extensions import db
+from labnet.i18n import data_name
 from labnet.models import Accreditation, AccreditationScheme, AccreditationStatus, Lab
 
 EXPIRING_DAYS = 90
@@ -81,14 +82,16 @@ def badges_by_lab(lab_ids: list[int], now: datetime) -> dict[int, list[tuple[str
     if not lab_ids:
         return {}
     rows = db.session.execute(
-        select(Accreditation.lab_id, AccreditationScheme.name, Accreditation.level)
+        select(Accreditation.lab_id, AccreditationScheme.code, AccreditationScheme.name,
+               Accreditation.level)
         .join(AccreditationScheme, AccreditationScheme.code == Accreditation.scheme_code)
         .where(Accreditation.lab_id.in_(lab_ids), currently_valid(now))
         .order_by(AccreditationScheme.name)
     )
     out: dict[int, list[tuple[str, str | None]]] = {}
-    for lab_id, name, level in rows:
-        out.setdefault(lab_id, []).append((name, level))
+    for lab_id, code, name, level in rows:  # the scheme's name in the reader's language
+        out.setdefault(lab_id, []).append((data_name("accreditation_schemes", code, name),
+                                           level))
     return out
 
 
