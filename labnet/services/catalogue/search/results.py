@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from labnet import caches, clock, permissions
@@ -38,7 +38,6 @@ from labnet.services.catalogue.search.filters import (
     _base,
     _Circle,
     _conditions,
-    _free,
     _id_in,
     _near,
     _place,
@@ -334,16 +333,30 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
         # engine checks the labs of the page below (twice a page of candidates, so the few
         # labs the prefilter lets through and the engine refuses leave the page full).
         free_days.sync(db.session())
-        conds.append(free_days.candidates(*span, db.session.connection()))
+        prefilter = free_days.candidates(*span, db.session.connection())
+        conds.append(prefilter)
     want = per_page * 2 if checking else per_page
     base = _base(actor)
     offset = (query.page - 1) * per_page
     sort = query.effective_sort
     items: list[Lab]
-    if checking and place is None and not query.words:
-        # Most labs are free: their counts are the bare catalogue's maintained ones minus
-        # those of the labs the prefilter leaves out.
-        counts = facets.counts_for(base.where(*conds), None, at)
+    if checking and place is None and not query.words and len(conds) == 1:
+        # The filter alone keeps most labs: the labs the prefilter leaves out are read
+        # once (a few, by id), their counts taken from the bare catalogue's maintained
+        # ones, and the page walks the name index past them.
+        left_out = list(db.session.connection().scalars(
+            base.with_only_columns(Lab.id).where(~prefilter).order_by(Lab.id)))
+        counts = facets.subtract(facets.bare_counts(at), facets._facet_counts(
+            base.where(_id_in(left_out, "left_out_ids")), at))
+        items = list(db.session.scalars(_list_options(
+            base.where(Lab.id.not_in(bindparam("kept_out_ids", left_out, expanding=True,
+                                               literal_execute=True)))
+            .order_by(Lab.name, Lab.id).limit(want).offset(offset)
+        )).unique())
+    elif checking and place is None and not query.words:
+        # With another filter (a country, a kind…) the labs kept are few: counted over
+        # them, never over the rest of the catalogue.
+        counts = facets._facet_counts(base.where(*conds), at)
         items = list(db.session.scalars(_list_options(
             base.where(*conds).order_by(Lab.name, Lab.id).limit(want).offset(offset)
         )).unique())
@@ -447,17 +460,39 @@ class MapLab:
     ket_codes: tuple[str, ...]
 
 
+def labs_not_free(query: SearchQuery) -> list[int]:
+    """The published labs the map's availability filter leaves out (the free-time
+    summary's answer, as :func:`map_labs` gives it), by id: a few hundred at most where
+    the filter keeps nearly every lab. Three queries."""
+    if not (query.available_from and query.available_to and query.hours):
+        raise ValueError("labs_not_free needs the availability filter")
+    free_days.sync(db.session())
+    conn = db.session.connection()
+    free = free_days.candidates(query.available_from, query.available_to, query.hours, conn)
+    return list(conn.scalars(_base(None).with_only_columns(Lab.id).where(~free)
+                             .order_by(Lab.id)))
+
+
 def map_labs(actor: Any, query: SearchQuery, *, now: datetime | None = None) -> list[MapLab]:
     """Every published lab matching ``query`` that has coordinates, by name: all filters
-    apply, pagination and sorting do not. One query (KET codes aggregated in SQL), plus the
+    apply (availability from the free-time summary: see below), pagination and sorting do
+    not. One query (KET codes aggregated in SQL), plus the
     taxonomy and, with ``near``, the bounding box. ``now`` as in :func:`search_labs`."""
     at = now or clock.utcnow()
     circle = _near(query)
     conds = _conditions(query, _taxonomy(), at, circle.ids if circle else None,
                         actor=actor)
-    free = _free(actor, query, conds, now)
-    if free is not None:
-        conds.append(_id_in(sorted(free.lab_ids), "free_ids"))
+    if query.available_from and query.available_to and query.hours:
+        # "Free for D hours" on the map: the free-time summary's answer alone
+        # (:func:`.free_days.candidates`), never the exact engine over thousands of labs.
+        # A lab is shown when, on some day of the span, a kind of its bookable equipment
+        # has a free run of at least D hours once opening hours, bookings (with their set-up
+        # buffers) and blackouts are taken out; lead time, the advance window, unit
+        # alignment and length limits are not checked (the list's page checks them), so the
+        # map may show a few labs the list refuses, never fewer.
+        free_days.sync(db.session())
+        conds.append(free_days.candidates(query.available_from, query.available_to,
+                                          query.hours, db.session.connection()))
     kets = (
         select(func.aggregate_strings(LabKet.ket_code, " "))
         .where(LabKet.lab_id == Lab.id)
