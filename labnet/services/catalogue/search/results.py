@@ -123,6 +123,9 @@ def _page_ids(rows: Sequence[Any], circle: _Circle | None, sort: str, offset: in
     the rows up to the end of the page and those whose bounds overlap the last of them: any
     other row certainly comes later (its lower bound exceeds that row's upper bound)."""
     end = offset + per_page
+    if circle is None and sort == "relevance":
+        # The matched set keeps its rows in this order already (:func:`_match_set`).
+        return [r[0] for r in rows[offset:end]]
     if circle is None or sort == "name":
         def plain(r: Any) -> tuple[Any, ...]:
             return (-r[2] if sort == "relevance" else 0, r[1], r[0])
@@ -242,8 +245,9 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class _Matched:
-    """A words-or-place search's matched set: (id, name, score) per published lab, the
-    facet counts over them, and what the words' page needs besides (for the cache)."""
+    """A words-or-place search's matched set: (id, name, score) per published lab in
+    relevance order (score, name, id), the facet counts over them, and what the words'
+    page needs besides (for the cache)."""
 
     rows: list[tuple[int, str, int]]
     counts: dict[tuple[str, str], int]
@@ -265,15 +269,22 @@ def _match_set(query: SearchQuery, base: Select[tuple[Lab]], conds: list[Any],
         match = words.match(query.q)
         scores = match.scores
         accredited, bookable = _tie_breakers(at)
+        # ``.all()``: one fetch of thousands of rows, not a cursor step per row.
         rows = [(r[0], r[1], scores.get(r[0], 0) + ACCREDITED * r[2] + BOOKABLE * r[3])
                 for r in conn.execute(
                     base.with_only_columns(Lab.id, Lab.name, accredited, bookable)
-                    .where(*conds))]
+                    .where(*conds)).all()]
     else:
         rows = [(r[0], r[1], 0) for r in conn.execute(
-            base.with_only_columns(Lab.id, Lab.name).where(*conds))]
+            base.with_only_columns(Lab.id, Lab.name).where(*conds)).all()]
+    # In relevance order (score, then name and id) once, here: a page read from the cache
+    # is then a slice, not a sort of thousands of rows.
+    rows.sort(key=lambda r: (-r[2], r[1], r[0]))
     ids = [r[0] for r in rows]
-    counts = facets.counts_of_ids(ids, at)
+    # Counted over the same conditions as a subquery (the word index, the circle's ids),
+    # not over the ids as a literal list: thousands of ids cost more to write into the SQL
+    # and parse than the index costs to read again.
+    counts = facets.counts_for(base.where(*conds), len(ids), at)
     near: dict[str, Any] = {}
     if circle is not None:
         near = {"approx": {i: circle.approx[i] for i in ids}, "coords": circle.coords(ids)}
