@@ -10,12 +10,14 @@ Rules owned here, once:
   of equipment and local day that a booking (from its blocked start to its end plus the
   set-up buffer) or a blackout (its own or its lab's) touches, the longest free run
   meeting that day once those are taken out. Every other day has the weekday's value.
-- **A prefilter, never the answer.** Each value is at least the free time the exact
-  engine could find (lead time, advance window, unit alignment and length limits are left
-  out; a run the computation cannot see the end of counts as :data:`UNBOUNDED`; a
-  daylight-saving day is allowed an hour either way), so :func:`candidates` never drops a
-  lab the exact engine (:func:`.availability.free_equipment`) would show; the labs a page
-  shows are then checked by the exact engine. The property test
+- **A prefilter for the list, the answer for the map.** Each value is at least the free
+  time the exact engine could find (lead time, advance window, unit alignment and length
+  limits are left out; a run the computation cannot see the end of counts as
+  :data:`UNBOUNDED`; a daylight-saving day is allowed an hour either way), so
+  :func:`candidates` never drops a lab the exact engine (:func:`.availability.free_equipment`)
+  would show; the labs a ``/labs`` page shows are then checked by the exact engine. The map
+  (``search.map_labs``, ``search.labs_not_free``) shows the candidates themselves: a few
+  labs the exact engine would refuse, never one less. The property test
   (``tests/services/test_free_days.py``) holds it to that.
 - **Same transaction as the write.** A flush that adds, changes or removes a booking, a
   blackout, opening hours, a lab's zone or an equipment's unit, buffer, state or mode
