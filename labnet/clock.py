@@ -8,6 +8,7 @@ Instants are stored in UTC (aware datetimes). Tests freeze the clock with
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 _frozen: datetime | None = None
@@ -25,5 +26,14 @@ def freeze(at: datetime | None) -> None:
     _frozen = at
 
 
+@cache
+def zone_info(zone: str) -> ZoneInfo:
+    """``ZoneInfo(zone)``, kept for the process. ``ZoneInfo`` keeps only eight zones
+    strongly (the rest weakly): a page of labs across Europe's ~40 zones, whose local
+    times drop the zone at once, read the zone file from disk again and again (a tenth of
+    a second on a page of free-equipment lines)."""
+    return ZoneInfo(zone)
+
+
 def to_zone(at: datetime, zone: str) -> datetime:
-    return at.astimezone(ZoneInfo(zone))
+    return at.astimezone(zone_info(zone))

@@ -10,7 +10,6 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time
 from babel.numbers import parse_pattern
@@ -59,7 +58,7 @@ def localtime(at: datetime | None, zone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M
     Europe), the language's own medium date and short time in the others."""
     if at is None:
         return ""
-    local = at.astimezone(ZoneInfo(zone))
+    local = at.astimezone(clock.zone_info(zone))
     width = _BABEL_WIDTHS.get(fmt)
     if width is None or current_language() == "en":
         return local.strftime(fmt)

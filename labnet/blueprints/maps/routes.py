@@ -100,6 +100,16 @@ def _geojson_representation(query, gzipped: bool, scope) -> tuple[str, bytes]:
     ttl = float(current_app.config.get("GEOJSON_CACHE_SECONDS") or 0)
     if search.depends_on_bookings(query):
         ttl = 0
+        if set(query.to_args(page=None, sort=None)) <= set(search.AVAILABILITY_PARAMS):
+            # "Free for D hours" alone keeps most labs: the map of every lab less the few
+            # the free-time summary leaves out (search.labs_not_free), never a new GeoJSON
+            # of thousands of labs. Not cached: it follows the bookings.
+            stored = snapshots.map_document(_lab_url_template(), gzipped=False)
+            if stored is not None:
+                data = maps.without_labs(stored[1], set(search.labs_not_free(query)))
+                body = gzip.compress(data.body, GZIP_LEVEL, mtime=0) if gzipped \
+                    else data.body
+                return data.etag + ("-gz" if gzipped else ""), body
     # The shared cache (labnet.caches): every host sees a catalogue or network write at once.
     # (Network writes bump the catalogue's version too: a network filter is covered.)
     # The names in it (kinds, KET areas, countries) are in the reader's language: one entry

@@ -20,10 +20,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_day_names
 
+from labnet.clock import zone_info
 from labnet.errors import RuleViolation
 from labnet.extensions import db
 from labnet.i18n import _, current_language, locale_object
@@ -77,7 +77,7 @@ class AmbiguousTime(RuleViolation):
 def fold_choices(local: datetime, zone: str) -> list[tuple[int, str]] | None:
     """``[(0, label), (1, label)]`` when the naive lab-local ``local`` happens twice in
     ``zone`` (the autumn change), each label naming its offset and UTC instant; else None."""
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     first = local.replace(tzinfo=tz, fold=0)
     second = local.replace(tzinfo=tz, fold=1)
     if first.utcoffset() == second.utcoffset():
@@ -97,7 +97,7 @@ def local_to_utc(local: datetime, zone: str, *, field: str = "start_at",
     :raises RuleViolation: when the time does not exist in ``zone`` (skipped by a
         daylight-saving change), or is ambiguous and ``fold`` is None.
     """
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     aware = local.replace(tzinfo=tz, fold=0)
     back = aware.astimezone(UTC).astimezone(tz).replace(tzinfo=None)
     if back != local.replace(tzinfo=None, fold=0):
@@ -135,7 +135,7 @@ def clock_change_note(start: datetime, end: datetime, zone: str) -> str:
 
 def utc_to_local(at: datetime, zone: str) -> datetime:
     """The instant ``at`` as an aware wall-clock time in ``zone``."""
-    return at.astimezone(ZoneInfo(zone))
+    return at.astimezone(zone_info(zone))
 
 
 def open_intervals(
@@ -150,7 +150,7 @@ def open_intervals(
     by_day: dict[int, list[tuple[time, time]]] = {}
     for weekday, opens, closes in hours:
         by_day.setdefault(weekday, []).append((opens, closes))
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     out: list[Interval] = []
     day = first
     while day <= last:
@@ -376,9 +376,9 @@ def week_view(equipment, week_start: date, *, now: datetime) -> WeekView:
         for h in db.session.scalars(select(OpeningHours).where(OpeningHours.lab_id == lab.id))
     ]
     # The week's edges are local midnights; each converted on its own date (DST weeks).
-    week_from = datetime.combine(monday, time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    week_from = datetime.combine(monday, time(0), tzinfo=zone_info(zone)).astimezone(UTC)
     week_to = datetime.combine(monday + timedelta(days=7), time(0),
-                               tzinfo=ZoneInfo(zone)).astimezone(UTC)
+                               tzinfo=zone_info(zone)).astimezone(UTC)
     buffer = timedelta(minutes=equipment.buffer_minutes)
     blackouts = [
         Interval(_aware(b.start_at), _aware(b.end_at))
@@ -526,7 +526,7 @@ def units_needed(hours: float, unit: str, min_units: int, max_units: int) -> int
 
 def span_bounds(first: date, last: date, zone: str) -> Interval:
     """[first 00:00, the day after last 00:00) in ``zone``, as UTC."""
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     return Interval(datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC),
                     datetime.combine(last + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC))
 

@@ -10,12 +10,14 @@ Rules owned here, once:
   of equipment and local day that a booking (from its blocked start to its end plus the
   set-up buffer) or a blackout (its own or its lab's) touches, the longest free run
   meeting that day once those are taken out. Every other day has the weekday's value.
-- **A prefilter, never the answer.** Each value is at least the free time the exact
-  engine could find (lead time, advance window, unit alignment and length limits are left
-  out; a run the computation cannot see the end of counts as :data:`UNBOUNDED`; a
-  daylight-saving day is allowed an hour either way), so :func:`candidates` never drops a
-  lab the exact engine (:func:`.availability.free_equipment`) would show; the labs a page
-  shows are then checked by the exact engine. The property test
+- **A prefilter for the list, the answer for the map.** Each value is at least the free
+  time the exact engine could find (lead time, advance window, unit alignment and length
+  limits are left out; a run the computation cannot see the end of counts as
+  :data:`UNBOUNDED`; a daylight-saving day is allowed an hour either way), so
+  :func:`candidates` never drops a lab the exact engine (:func:`.availability.free_equipment`)
+  would show; the labs a ``/labs`` page shows are then checked by the exact engine. The map
+  (``search.map_labs``, ``search.labs_not_free``) shows the candidates themselves: a few
+  labs the exact engine would refuse, never one less. The property test
   (``tests/services/test_free_days.py``) holds it to that.
 - **Same transaction as the write.** A flush that adds, changes or removes a booking, a
   blackout, opening hours, a lab's zone or an equipment's unit, buffer, state or mode
@@ -37,7 +39,6 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     ColumnElement,
@@ -55,6 +56,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from labnet import clock
+from labnet.clock import zone_info
 from labnet.models import (
     ACTIVE_STATUSES,
     Blackout,
@@ -186,7 +188,7 @@ def day_values(hours: Hours, zone: str, hourly: bool, blocked: Sequence[Interval
 
 def _touched(blocked: Iterable[Interval], zone: str, since: date) -> set[date]:
     """The local days from ``since`` on that ``blocked`` meets."""
-    tz = ZoneInfo(zone)
+    tz = zone_info(zone)
     days: set[date] = set()
     for x in blocked:
         day = max(x.start.astimezone(tz).date(), since)
@@ -353,6 +355,12 @@ def candidates(first: date, last: date, hours: float, conn: Connection
                  EquipmentFreeDay.longest_free_minutes >= need_day[False]))
 
     in_span = EquipmentFreeDay.day.between(first, last)
+    # The days one by one (a span is at most a month): with the shortness bound, each day
+    # is one range of ``ix_equipment_free_day_day`` (day, minutes) holding only the
+    # taken rows, instead of every row of the span filtered.
+    span_list = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    short = and_(EquipmentFreeDay.day.in_(span_list),
+                 EquipmentFreeDay.longest_free_minutes < max(need_day.values()))
     # The days (of a kind, in a lab) on which every bookable piece of equipment of that
     # kind is taken (shorter than needed), counted by the database over the day index:
     # a handful of rows, whatever the number of bookings.
@@ -364,7 +372,7 @@ def candidates(first: date, last: date, hours: float, conn: Connection
     taken = conn.execute(
         select(EquipmentFreeDay.lab_id, EquipmentFreeDay.hourly, EquipmentFreeDay.weekday,
                EquipmentFreeDay.day)
-        .where(in_span, ~day_ok())
+        .where(short, ~day_ok())
         .group_by(EquipmentFreeDay.lab_id, EquipmentFreeDay.hourly, EquipmentFreeDay.day,
                   EquipmentFreeDay.weekday)
         .having(func.count() >= week_count)).all()
@@ -380,10 +388,9 @@ def candidates(first: date, last: date, hours: float, conn: Connection
         gone: dict[tuple[int, bool], set[date]] = {}
         for lab_id, hourly, _weekday, day in taken:
             gone.setdefault((lab_id, hourly), set()).add(day)
-        span_days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
         full = sorted(
             lab_id for lab_id, kinds in good.items()
-            if all({d for d in span_days if d.weekday() in wds} <= gone.get((lab_id, hourly),
+            if all({d for d in span_list if d.weekday() in wds} <= gone.get((lab_id, hourly),
                                                                           set())
                    for hourly, wds in kinds.items()))
     week: ColumnElement[bool] = exists().where(LabFreeWeek.lab_id == Lab.id, week_ok())

@@ -38,7 +38,13 @@ from labnet.services.catalogue.search.query import (
     depends_on_viewer,
     parse_query,
 )
-from labnet.services.catalogue.search.results import MapLab, SearchResult, map_labs, search_labs
+from labnet.services.catalogue.search.results import (
+    MapLab,
+    SearchResult,
+    labs_not_free,
+    map_labs,
+    search_labs,
+)
 
 __all__ = [
     "AVAILABILITY_PARAMS",
@@ -59,6 +65,7 @@ __all__ = [
     "SearchResult",
     "depends_on_bookings",
     "depends_on_viewer",
+    "labs_not_free",
     "list_matching",
     "map_labs",
     "parse_query",

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from labnet import caches, clock, permissions
@@ -38,7 +38,6 @@ from labnet.services.catalogue.search.filters import (
     _base,
     _Circle,
     _conditions,
-    _free,
     _id_in,
     _near,
     _place,
@@ -124,6 +123,9 @@ def _page_ids(rows: Sequence[Any], circle: _Circle | None, sort: str, offset: in
     the rows up to the end of the page and those whose bounds overlap the last of them: any
     other row certainly comes later (its lower bound exceeds that row's upper bound)."""
     end = offset + per_page
+    if circle is None and sort == "relevance":
+        # The matched set keeps its rows in this order already (:func:`_match_set`).
+        return [r[0] for r in rows[offset:end]]
     if circle is None or sort == "name":
         def plain(r: Any) -> tuple[Any, ...]:
             return (-r[2] if sort == "relevance" else 0, r[1], r[0])
@@ -243,8 +245,9 @@ class SearchResult:
 
 @dataclass(frozen=True)
 class _Matched:
-    """A words-or-place search's matched set: (id, name, score) per published lab, the
-    facet counts over them, and what the words' page needs besides (for the cache)."""
+    """A words-or-place search's matched set: (id, name, score) per published lab in
+    relevance order (score, name, id), the facet counts over them, and what the words'
+    page needs besides (for the cache)."""
 
     rows: list[tuple[int, str, int]]
     counts: dict[tuple[str, str], int]
@@ -266,15 +269,22 @@ def _match_set(query: SearchQuery, base: Select[tuple[Lab]], conds: list[Any],
         match = words.match(query.q)
         scores = match.scores
         accredited, bookable = _tie_breakers(at)
+        # ``.all()``: one fetch of thousands of rows, not a cursor step per row.
         rows = [(r[0], r[1], scores.get(r[0], 0) + ACCREDITED * r[2] + BOOKABLE * r[3])
                 for r in conn.execute(
                     base.with_only_columns(Lab.id, Lab.name, accredited, bookable)
-                    .where(*conds))]
+                    .where(*conds)).all()]
     else:
         rows = [(r[0], r[1], 0) for r in conn.execute(
-            base.with_only_columns(Lab.id, Lab.name).where(*conds))]
+            base.with_only_columns(Lab.id, Lab.name).where(*conds)).all()]
+    # In relevance order (score, then name and id) once, here: a page read from the cache
+    # is then a slice, not a sort of thousands of rows.
+    rows.sort(key=lambda r: (-r[2], r[1], r[0]))
     ids = [r[0] for r in rows]
-    counts = facets.counts_of_ids(ids, at)
+    # Counted over the same conditions as a subquery (the word index, the circle's ids),
+    # not over the ids as a literal list: thousands of ids cost more to write into the SQL
+    # and parse than the index costs to read again.
+    counts = facets.counts_for(base.where(*conds), len(ids), at)
     near: dict[str, Any] = {}
     if circle is not None:
         near = {"approx": {i: circle.approx[i] for i in ids}, "coords": circle.coords(ids)}
@@ -334,16 +344,30 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
         # engine checks the labs of the page below (twice a page of candidates, so the few
         # labs the prefilter lets through and the engine refuses leave the page full).
         free_days.sync(db.session())
-        conds.append(free_days.candidates(*span, db.session.connection()))
+        prefilter = free_days.candidates(*span, db.session.connection())
+        conds.append(prefilter)
     want = per_page * 2 if checking else per_page
     base = _base(actor)
     offset = (query.page - 1) * per_page
     sort = query.effective_sort
     items: list[Lab]
-    if checking and place is None and not query.words:
-        # Most labs are free: their counts are the bare catalogue's maintained ones minus
-        # those of the labs the prefilter leaves out.
-        counts = facets.counts_for(base.where(*conds), None, at)
+    if checking and place is None and not query.words and len(conds) == 1:
+        # The filter alone keeps most labs: the labs the prefilter leaves out are read
+        # once (a few, by id), their counts taken from the bare catalogue's maintained
+        # ones, and the page walks the name index past them.
+        left_out = list(db.session.connection().scalars(
+            base.with_only_columns(Lab.id).where(~prefilter).order_by(Lab.id)))
+        counts = facets.subtract(facets.bare_counts(at), facets._facet_counts(
+            base.where(_id_in(left_out, "left_out_ids")), at))
+        items = list(db.session.scalars(_list_options(
+            base.where(Lab.id.not_in(bindparam("kept_out_ids", left_out, expanding=True,
+                                               literal_execute=True)))
+            .order_by(Lab.name, Lab.id).limit(want).offset(offset)
+        )).unique())
+    elif checking and place is None and not query.words:
+        # With another filter (a country, a kind…) the labs kept are few: counted over
+        # them, never over the rest of the catalogue.
+        counts = facets._facet_counts(base.where(*conds), at)
         items = list(db.session.scalars(_list_options(
             base.where(*conds).order_by(Lab.name, Lab.id).limit(want).offset(offset)
         )).unique())
@@ -447,17 +471,39 @@ class MapLab:
     ket_codes: tuple[str, ...]
 
 
+def labs_not_free(query: SearchQuery) -> list[int]:
+    """The published labs the map's availability filter leaves out (the free-time
+    summary's answer, as :func:`map_labs` gives it), by id: a few hundred at most where
+    the filter keeps nearly every lab. Three queries."""
+    if not (query.available_from and query.available_to and query.hours):
+        raise ValueError("labs_not_free needs the availability filter")
+    free_days.sync(db.session())
+    conn = db.session.connection()
+    free = free_days.candidates(query.available_from, query.available_to, query.hours, conn)
+    return list(conn.scalars(_base(None).with_only_columns(Lab.id).where(~free)
+                             .order_by(Lab.id)))
+
+
 def map_labs(actor: Any, query: SearchQuery, *, now: datetime | None = None) -> list[MapLab]:
     """Every published lab matching ``query`` that has coordinates, by name: all filters
-    apply, pagination and sorting do not. One query (KET codes aggregated in SQL), plus the
+    apply (availability from the free-time summary: see below), pagination and sorting do
+    not. One query (KET codes aggregated in SQL), plus the
     taxonomy and, with ``near``, the bounding box. ``now`` as in :func:`search_labs`."""
     at = now or clock.utcnow()
     circle = _near(query)
     conds = _conditions(query, _taxonomy(), at, circle.ids if circle else None,
                         actor=actor)
-    free = _free(actor, query, conds, now)
-    if free is not None:
-        conds.append(_id_in(sorted(free.lab_ids), "free_ids"))
+    if query.available_from and query.available_to and query.hours:
+        # "Free for D hours" on the map: the free-time summary's answer alone
+        # (:func:`.free_days.candidates`), never the exact engine over thousands of labs.
+        # A lab is shown when, on some day of the span, a kind of its bookable equipment
+        # has a free run of at least D hours once opening hours, bookings (with their set-up
+        # buffers) and blackouts are taken out; lead time, the advance window, unit
+        # alignment and length limits are not checked (the list's page checks them), so the
+        # map may show a few labs the list refuses, never fewer.
+        free_days.sync(db.session())
+        conds.append(free_days.candidates(query.available_from, query.available_to,
+                                          query.hours, db.session.connection()))
     kets = (
         select(func.aggregate_strings(LabKet.ket_code, " "))
         .where(LabKet.lab_id == Lab.id)

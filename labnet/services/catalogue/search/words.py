@@ -129,9 +129,6 @@ def corrections(stems: Iterable[str]) -> dict[str, str]:
 def _score(analysis: txt.Analysis, rows: Sequence[tuple[int, str, int]]
            ) -> dict[int, list[int]]:
     """lab id -> [requirements met, one field, phrase pairs, weights]."""
-    by_lab: dict[int, dict[str, int]] = {}
-    for lab_id, term, fields in rows:
-        by_lab.setdefault(lab_id, {})[term] = fields
     weights = sorted(txt.FIELD_WEIGHTS.items(), key=lambda fw: -fw[1])
     best: dict[int, int] = {}  # fields mask -> its best weight (few distinct masks)
 
@@ -143,6 +140,18 @@ def _score(analysis: txt.Analysis, rows: Sequence[tuple[int, str, int]]
     reqs = [tuple(r.terms) for r in analysis.requirements]
     several = len(reqs) > 1
     pairs = analysis.pairs
+    if len(reqs) == 1 and not pairs:
+        # One requirement, no phrase (most searches: one word or one vocabulary term):
+        # every row is one of its terms, so a lab's score is the weight of the fields its
+        # rows meet — the same figures as below, without a dictionary per lab.
+        masks: dict[int, int] = {}
+        for lab_id, _term, fields in rows:
+            masks[lab_id] = masks.get(lab_id, 0) | fields
+        return {lab_id: [1, 0, 0, weight_of(fields)]
+                for lab_id, fields in masks.items() if fields}
+    by_lab: dict[int, dict[str, int]] = {}
+    for lab_id, term, fields in rows:
+        by_lab.setdefault(lab_id, {})[term] = fields
     out: dict[int, list[int]] = {}
     for lab_id, terms in by_lab.items():
         met = weight = 0
