@@ -23,12 +23,17 @@ kinds) are translated as data, beside the English name in their YAML file
 from __future__ import annotations
 
 from collections.abc import Mapping
+from copy import copy
+from datetime import datetime
+from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from babel import Locale
+from babel.dates import format_date, format_time
+from babel.numbers import parse_pattern
 from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, force_locale, get_locale
 from flask_babel import gettext as _gettext
@@ -36,6 +41,8 @@ from flask_babel import ngettext as _ngettext
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
 from markupsafe import escape
+
+from labnet import clock
 
 #: The languages LabNet is translated into: code → the language's own name.
 LANGUAGES: dict[str, str] = {
@@ -179,3 +186,44 @@ def init_i18n(app: Flask) -> None:
 def locale_object() -> Locale:
     """The Babel ``Locale`` of the current request (formats)."""
     return get_locale() or Locale.parse(DEFAULT_LANGUAGE)
+
+
+# --- formats ---------------------------------------------------------------------------
+
+def money(amount: Decimal | float | None, currency: str = "EUR") -> str:
+    """An amount with its currency, whole amounts without decimals, in the current
+    language's format ("€1,200" in English, "1.200 €" in German)."""
+    if amount is None:
+        return ""
+    value = Decimal(amount)
+    if current_language() == "en":
+        symbol = {"EUR": "€", "GBP": "£", "CHF": "CHF ", "USD": "$"}.get(currency, currency + " ")
+        return f"{symbol}{value:,.2f}".replace(".00", "")
+    locale = locale_object()
+    pattern = copy(parse_pattern(locale.currency_formats["standard"].pattern))
+    if value == value.to_integral_value():
+        pattern.frac_prec = (0, 0)
+    return str(pattern.apply(value, locale, currency=currency, currency_digits=False))
+
+
+# The strftime formats templates ask for, and the Babel width each stands for.
+_BABEL_WIDTHS = {"%Y-%m-%d %H:%M": "datetime", "%Y-%m-%d": "date", "%H:%M": "time"}
+
+
+def localtime(at: datetime | None, zone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """``at`` as the clock in ``zone`` shows it: ISO order in English (unambiguous across
+    Europe), the language's own medium date and short time in the others."""
+    if at is None:
+        return ""
+    local = at.astimezone(clock.zone_info(zone))
+    width = _BABEL_WIDTHS.get(fmt)
+    if width is None or current_language() == "en":
+        return local.strftime(fmt)
+    locale = locale_object()
+    day = format_date(local.date(), "medium", locale=locale)
+    clock_time = format_time(local.replace(tzinfo=None).time(), "short", locale=locale)
+    if width == "date":
+        return str(day)
+    if width == "time":
+        return str(clock_time)
+    return str(locale.datetime_formats["medium"]).format(clock_time, day)

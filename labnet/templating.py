@@ -5,19 +5,21 @@ The navigation's flags and badge counts are read in one query, at most once per 
 
 from __future__ import annotations
 
-from copy import copy
-from datetime import datetime
-from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from babel.dates import format_date, format_time
-from babel.numbers import parse_pattern
 from flask import Flask, current_app, g, url_for
 from flask_login import current_user
 
 from labnet import clock, permissions
-from labnet.i18n import LANGUAGES, current_language, data_name, lazy_gettext, locale_object
+from labnet.i18n import (  # money, localtime: the filters, kept with the formats
+    LANGUAGES,
+    current_language,
+    data_name,
+    lazy_gettext,
+    localtime,
+    money,
+)
 from labnet.links import external_url, secret_text, secret_url
 from labnet.models.booking import RATE_KIND_LABELS
 from labnet.services.accounts.navigation import nav_counts
@@ -31,45 +33,6 @@ from labnet.services.geo.geocoding import country_names
 from labnet.services.geo.geocoding import local_country_name as country_name
 from labnet.services.networks.rules import list_network_choices, networks_of_lab
 from labnet.services.training.registration import registration_box
-
-
-def money(amount: Decimal | float | None, currency: str = "EUR") -> str:
-    """An amount with its currency, whole amounts without decimals, in the current
-    language's format ("€1,200" in English, "1.200 €" in German)."""
-    if amount is None:
-        return ""
-    value = Decimal(amount)
-    if current_language() == "en":
-        symbol = {"EUR": "€", "GBP": "£", "CHF": "CHF ", "USD": "$"}.get(currency, currency + " ")
-        return f"{symbol}{value:,.2f}".replace(".00", "")
-    locale = locale_object()
-    pattern = copy(parse_pattern(locale.currency_formats["standard"].pattern))
-    if value == value.to_integral_value():
-        pattern.frac_prec = (0, 0)
-    return str(pattern.apply(value, locale, currency=currency, currency_digits=False))
-
-
-# The strftime formats templates ask for, and the Babel width each stands for.
-_BABEL_WIDTHS = {"%Y-%m-%d %H:%M": "datetime", "%Y-%m-%d": "date", "%H:%M": "time"}
-
-
-def localtime(at: datetime | None, zone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """``at`` as the clock in ``zone`` shows it: ISO order in English (unambiguous across
-    Europe), the language's own medium date and short time in the others."""
-    if at is None:
-        return ""
-    local = at.astimezone(clock.zone_info(zone))
-    width = _BABEL_WIDTHS.get(fmt)
-    if width is None or current_language() == "en":
-        return local.strftime(fmt)
-    locale = locale_object()
-    day = format_date(local.date(), "medium", locale=locale)
-    clock_time = format_time(local.replace(tzinfo=None).time(), "short", locale=locale)
-    if width == "date":
-        return str(day)
-    if width == "time":
-        return str(clock_time)
-    return str(locale.datetime_formats["medium"]).format(clock_time, day)
 
 
 def _actor() -> Any:

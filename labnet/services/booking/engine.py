@@ -36,7 +36,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from labnet.dates import RANGE_MESSAGE, in_range
 from labnet.errors import NotFound, PermissionDenied, RuleViolation, SlotTaken
 from labnet.extensions import db
-from labnet.i18n import _, _l, ngettext
+from labnet.i18n import _, _l, localtime, ngettext
 from labnet.models import Equipment, EquipmentMode, EquipmentStatus, Lab, Organisation, User
 from labnet.models.booking import (
     ACTIVE_STATUSES,
@@ -147,8 +147,6 @@ def status_text(status: str) -> str:
 
 def _lab_time(at: datetime, zone: str) -> str:
     """``at`` on the lab's clock, in the current language's format (English: ISO order)."""
-    from labnet.templating import localtime  # the template filter; imported late (cycle)
-
     return localtime(at, zone)
 
 
