@@ -124,7 +124,7 @@ lock: venv
 ## (they are committed, so a fresh clone needs no compile step; a test checks they match).
 BABEL_KEYWORDS := -k _ -k _l -k gettext -k ngettext:1,2 -k lazy_gettext -k pgettext:1c,2
 messages: venv
-	$(BIN)/pybabel -q extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output --project LabNet \
+	$(BIN)/pybabel -q extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output --project LabNet --ignore-dirs ".* __pycache__" \
 		-o labnet/translations/messages.pot labnet
 	$(BIN)/pybabel -q update -i labnet/translations/messages.pot -d labnet/translations \
 		--no-fuzzy-matching --ignore-obsolete

@@ -9,12 +9,8 @@ in its reader's language too.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-from flask_babel import get_babel
 from sqlalchemy import select
 
 from labnet.extensions import db
@@ -23,36 +19,16 @@ from labnet.models import OutboxEmail, Role, User
 from labnet.services.accreditation import claims
 from labnet.services.notifications.outbox import deliver_committed, enqueue_email, send_digests
 
-ROOT = Path(__file__).resolve().parents[2]
-SLICE = ROOT / "labnet" / "translations" / "_slices" / "mail" / "de.po"
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NOBODY = "nobody@elsewhere.example"
 
 
 @pytest.fixture
-def german(app, tmp_path, monkeypatch):
-    """LabNet's German catalogue; until the e-mail texts are merged into it, this part's
-    slice (labnet/translations/_slices/mail/de.po) compiled beside it."""
+def german(app):
+    """LabNet's German catalogue is compiled in: the test reads it as production does."""
     with app.test_request_context(), force_locale("de"):
-        merged = _("Hello,") != "Hello,"
-    if merged or not SLICE.exists():
-        yield
-        return
-    folder = tmp_path / "translations" / "de" / "LC_MESSAGES"
-    folder.mkdir(parents=True)
-    with SLICE.open("rb") as handle:
-        catalog = read_po(handle, locale="de")
-    with (folder / "messages.mo").open("wb") as handle:
-        write_mo(handle, catalog)
-    babel = get_babel(app)
-    monkeypatch.setattr(babel, "translation_directories",
-                        [*babel.translation_directories, str(tmp_path / "translations")])
-    # Flask-Babel keeps each language's loaded catalogue: forget it now and afterwards.
-    with app.app_context():
-        cache = babel.instance.domain_instance.cache
-    cache.clear()
-    yield
-    cache.clear()
+        assert _("Hello,") != "Hello,", "run `make translations`"
+    return
 
 
 def _text(message) -> str:

@@ -261,7 +261,8 @@ def test_deleting_anonymises_the_account_and_keeps_the_organisations_records(
         db.session.add(UserRole(user_id=world.person.id, role=Role.COORDINATOR,
                                 granted_at=NOW))
         enqueue_email("reset_password", world.person.email, "Reset your password",
-                      {"user": db.session.get(User, world.person.id), "link": "https://x/y"},
+                      {"user": db.session.get(User, world.person.id), "link": "https://x/y",
+                       "minutes": 60},
                       now=NOW)
         db.session.commit()
     login_as(client, world.person)
