@@ -157,7 +157,7 @@ def test_network_mail_in_each_recipients_language(app, client, login, cast, slic
                  page="/networks/battery-chain/manage").status_code == 302
     # The French manager's invitation is in French, whoever sent it.
     assert _subjects(app, "m@materials.example") == [
-        "Invitation : Materials Lab dans le réseau Battery chain"]
+        "Invitation\u00a0: Materials Lab dans le réseau Battery chain"]
     manager = app.test_client()
     login_as(manager, cast.manager)
     with app.app_context():
@@ -179,7 +179,7 @@ def test_request_mail_in_each_recipients_language(app, client, login, cast, slic
     with app.app_context():
         reference = db.session.scalar(select(LabRequest.reference))
     assert _subjects(app, "m@materials.example") == [
-        f"Nouvelle demande de service {reference} : SEM images"]
+        f"Nouvelle demande de service {reference}\u00a0: SEM images"]
     manager = app.test_client()
     login_as(manager, cast.manager)
     assert _post(manager, f"/requests/{reference}/answer",
