@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from copy import copy
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -32,8 +32,8 @@ from typing import Any
 
 import yaml
 from babel import Locale
-from babel.dates import format_date, format_time
-from babel.numbers import parse_pattern
+from babel.dates import format_date, format_skeleton, format_time
+from babel.numbers import format_decimal, parse_pattern
 from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, force_locale, get_locale
 from flask_babel import gettext as _gettext
@@ -94,7 +94,10 @@ __all__ = [
     "force_locale",
     "init_i18n",
     "language_of",
+    "lazy_number",
+    "localtime",
     "ngettext",
+    "number",
     "valid_language",
 ]
 
@@ -190,6 +193,20 @@ def locale_object() -> Locale:
 
 # --- formats ---------------------------------------------------------------------------
 
+def number(value: int | float | Decimal) -> str:
+    """A number as a message writes it, in the current language: ``1,024`` and ``2.5`` in
+    English (a float as ``:g`` writes it, ``1000`` and not ``1,000.0``), the language's own
+    grouping and decimal sign in the others (``1.024`` and ``2,5`` in German)."""
+    if current_language() == DEFAULT_LANGUAGE:
+        return f"{value:g}" if isinstance(value, float) else f"{value:,}"
+    return str(format_decimal(value, locale=locale_object()))
+
+
+def lazy_number(value: int | float | Decimal) -> LazyString:
+    """:func:`number` when the text is read (a placeholder of an ``_l()`` text)."""
+    return LazyString(number, value)
+
+
 def money(amount: Decimal | float | None, currency: str = "EUR") -> str:
     """An amount with its currency, whole amounts without decimals, in the current
     language's format ("€1,200" in English, "1.200 €" in German)."""
@@ -208,22 +225,38 @@ def money(amount: Decimal | float | None, currency: str = "EUR") -> str:
 
 # The strftime formats templates ask for, and the Babel width each stands for.
 _BABEL_WIDTHS = {"%Y-%m-%d %H:%M": "datetime", "%Y-%m-%d": "date", "%H:%M": "time"}
+# Formats with day or month names (event and project pages, e-mails): the Babel skeleton
+# of the day, and whether the time follows it. English keeps strftime's output.
+_SKELETONS = {"%a %d %b %Y %H:%M": ("yMMMEd", True), "%a %d %B %Y, %H:%M": ("yMMMMEd", True),
+              "%d %B %Y": ("yMMMMd", False), "%d %b %Y": ("yMMMd", False)}
 
 
-def localtime(at: datetime | None, zone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """``at`` as the clock in ``zone`` shows it: ISO order in English (unambiguous across
-    Europe), the language's own medium date and short time in the others."""
+def localtime(at: date | datetime | None, zone: str | None = "UTC",
+              fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """``at`` as the clock in ``zone`` shows it (as it is when ``zone`` is None, and a day
+    is a day): ISO order in English (unambiguous across Europe), the language's own medium
+    date and short time in the others. The formats with day or month names
+    (``"%a %d %B %Y, %H:%M"``, ``"%d %b %Y"``… see ``_SKELETONS``) give the language's own
+    names and order; English keeps ``strftime``'s output for every format."""
     if at is None:
         return ""
-    local = at.astimezone(clock.zone_info(zone))
+    local = at.astimezone(clock.zone_info(zone)) if zone and isinstance(at, datetime) else at
     width = _BABEL_WIDTHS.get(fmt)
-    if width is None or current_language() == "en":
+    skeleton = _SKELETONS.get(fmt)
+    if (width is None and skeleton is None) or current_language() == DEFAULT_LANGUAGE:
         return local.strftime(fmt)
     locale = locale_object()
-    day = format_date(local.date(), "medium", locale=locale)
-    clock_time = format_time(local.replace(tzinfo=None).time(), "short", locale=locale)
-    if width == "date":
-        return str(day)
+    day_of = local.date() if isinstance(local, datetime) else local
+    clock_time = (str(format_time(local.replace(tzinfo=None).time(), "short", locale=locale))
+                  if isinstance(local, datetime) else "")
+    if skeleton is not None:
+        day = str(format_skeleton(skeleton[0], day_of, locale=locale))
+        if skeleton[1] and clock_time:
+            return str(locale.datetime_formats["medium"]).format(clock_time, day)
+        return day
+    day = str(format_date(day_of, "medium", locale=locale))
+    if width == "date" or not clock_time:
+        return day
     if width == "time":
-        return str(clock_time)
+        return clock_time
     return str(locale.datetime_formats["medium"]).format(clock_time, day)

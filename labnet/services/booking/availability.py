@@ -26,7 +26,7 @@ from babel.dates import format_date, format_time, get_day_names
 from labnet.clock import zone_info
 from labnet.errors import RuleViolation
 from labnet.extensions import db
-from labnet.i18n import _, current_language, locale_object
+from labnet.i18n import _, current_language, locale_object, number
 from labnet.models import (
     ACTIVE_STATUSES,
     Blackout,
@@ -125,7 +125,7 @@ def clock_change_note(start: datetime, end: datetime, zone: str) -> str:
         return ""
     hours = (end - start).total_seconds() / 3600
     values = {"start": f"{ls:%H:%M} {ls.tzname()}", "end": f"{le:%H:%M} {le.tzname()}",
-              "hours": f"{hours:g}"}
+              "hours": number(hours)}
     if (le.utcoffset() or timedelta()) < (ls.utcoffset() or timedelta()):
         return _("The clocks go back during this booking: %(start)s to %(end)s is %(hours)s "
                  "hours.", **values)

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from labnet import clock
 from labnet.dates import DateOutOfRange, parse_day
 from labnet.extensions import db
-from labnet.i18n import _, _l, data_name
+from labnet.i18n import _, _l, data_name, number
 from labnet.models import (
     AccreditationScheme,
     CatalogueSnapshot,
@@ -277,9 +277,9 @@ def parse_query(args: Mapping[str, str]) -> tuple[SearchQuery, dict[str, str]]:
         else:
             errors["radius_km"] = _(
                 "The radius must be a number of kilometres from %(min)s to %(max)s; "
-                "“%(value)s” is not, so %(default)s km was used.", min=f"{MIN_RADIUS_KM:g}",
-                max=f"{MAX_RADIUS_KM:g}", value=raw_radius[:20],
-                default=f"{DEFAULT_RADIUS_KM:g}")
+                "“%(value)s” is not, so %(default)s km was used.", min=number(MIN_RADIUS_KM),
+                max=number(MAX_RADIUS_KM), value=raw_radius[:20],
+                default=number(DEFAULT_RADIUS_KM))
 
     near = text("near")[:MAX_NEAR_LENGTH]
     place = None
@@ -310,7 +310,7 @@ def parse_query(args: Mapping[str, str]) -> tuple[SearchQuery, dict[str, str]]:
         if not 1 <= page <= MAX_PAGE:
             errors["page"] = _("The page must be a whole number from 1 to %(max)s; "
                                "“%(value)s” is not, so the first page is shown.",
-                               max=f"{MAX_PAGE:,}", value=raw_page[:20])
+                               max=number(MAX_PAGE), value=raw_page[:20])
             page = 1
 
     network = text("network").lower()[:120]
@@ -404,7 +404,7 @@ def _parse_availability(args: Mapping[str, str], errors: dict[str, str]
                                    "The availability filter was left out.")
     elif hours > ((last - first).days + 1) * 24:
         errors["hours"] = _("%(hours)s hours do not fit between %(first)s and %(last)s. The "
-                            "availability filter was left out.", hours=f"{hours:g}",
+                            "availability filter was left out.", hours=number(hours),
                             first=f"{first:%Y-%m-%d}", last=f"{last:%Y-%m-%d}")
     else:
         return first, last, hours
