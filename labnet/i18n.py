@@ -10,8 +10,9 @@ somebody opens in *their* language. E-mail is written in the recipient's languag
 Every text a person reads is marked for translation where it is written: ``_()`` in
 templates and code that runs while a request is answered, ``_l()`` (lazy) where a text is
 defined once at import (form labels, constant tables) and read later in somebody's
-language. ``make messages`` extracts them into ``labnet/translations/messages.pot`` and
-updates each language's catalogue; ``make translations`` compiles them. The tests in
+language (``_ln()``: such a text with a plural). ``make messages`` extracts them into
+``labnet/translations/messages.pot`` and updates each language's catalogue;
+``make translations`` compiles them. The tests in
 ``tests/i18n`` fail on a template text or service message that is not marked and on a
 catalogue that lacks a translation (docs/TRANSLATING.md says how to add a language).
 
@@ -80,7 +81,14 @@ def lazy_gettext(string: str, **variables: Any) -> LazyText:
     return LazyText(_gettext, string, **variables)
 
 
+def lazy_ngettext(singular: str, plural: str, num: int, **variables: Any) -> LazyText:
+    """``ngettext`` when the text is read (see :class:`LazyText`): a plural defined now and
+    read later in somebody's language (an e-mail subject)."""
+    return LazyText(_ngettext, singular, plural, num, **variables)
+
+
 _l = lazy_gettext
+_ln = lazy_ngettext
 ngettext = _ngettext
 
 __all__ = [
@@ -89,11 +97,13 @@ __all__ = [
     "LazyText",
     "_",
     "_l",
+    "_ln",
     "current_language",
     "data_name",
     "force_locale",
     "init_i18n",
     "language_of",
+    "lazy_ngettext",
     "lazy_number",
     "localtime",
     "ngettext",

@@ -20,7 +20,8 @@ from tests.i18n.marking import LABNET, ROOT
 
 TRANSLATIONS = LABNET / "translations"
 OTHER_LANGUAGES = [code for code in LANGUAGES if code != DEFAULT_LANGUAGE]
-KEYWORDS = dict(DEFAULT_KEYWORDS, _l=None, lazy_gettext=None)
+KEYWORDS = dict(DEFAULT_KEYWORDS, _l=None, lazy_gettext=None, _ln=(1, 2),
+                lazy_ngettext=(1, 2))
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|%[sdif]")
 
 

@@ -69,3 +69,29 @@ def test_templates_ask_localtime_for_every_named_day_or_month():
         for fmt in ("strftime('%a", "strftime('%d %b", "strftime('%d %B", "strftime('%B",
                     "local_label"):
             assert fmt not in text, f"{path}: {fmt}"
+
+
+def test_a_lazy_plural_is_read_in_the_language_current_then(app):
+    from markupsafe import escape
+
+    from labnet.i18n import _ln
+
+    subject = _ln("LabNet daily digest: %(num)d message",
+                  "LabNet daily digest: %(num)d messages", 3)
+    with app.test_request_context("/"):
+        assert str(subject) == "LabNet daily digest: 3 messages"
+        with force_locale("de"):
+            assert str(subject) != "LabNet daily digest: 3 messages"
+            assert "3" in str(subject)
+    ampersand = _ln("%(num)d R&D lab", "%(num)d R&D labs", 2)
+    with app.test_request_context("/"):
+        assert escape(ampersand) == "2 R&amp;D labs"  # escaped like _l(), once
+
+
+def test_lazy_plurals_are_extracted():
+    from tests.i18n.test_catalogues import marked_texts
+
+    texts = marked_texts()
+    assert "Accreditation ends in %(num)d day: %(lab)s" in texts
+    assert "LabNet daily digest: %(num)d messages" in texts
+    assert "outbox.py" in texts["LabNet daily digest: %(num)d message"]
