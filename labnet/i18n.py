@@ -17,8 +17,8 @@ language (``_ln()``: such a text with a plural). ``make messages`` extracts them
 catalogue that lacks a translation (docs/TRANSLATING.md says how to add a language).
 
 Names that are shipped data (KET areas, equipment categories, accreditation schemes, lab
-kinds) are translated as data, beside the English name in their YAML file
-(:func:`data_name`).
+kinds, the excellence label's framework) are translated as data, beside the English name
+in their YAML file (:func:`data_name`).
 """
 
 from __future__ import annotations
@@ -151,9 +151,11 @@ def language_of(person: Any | None) -> str:
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "i18n"
 #: The kinds of shipped data translated in ``labnet/data/i18n/<lang>.yaml``, each a
-#: mapping code → {field: text} (fields as in the English YAML file).
+#: mapping code → {field: text} (fields as in the English YAML file; the excellence
+#: framework's groups, criteria and levels by their codes, a criterion's scale as
+#: ``scale_0``…``scale_4``: ``services.accreditation.label_framework.shown``).
 DATA_KINDS = ("ket_areas", "equipment_categories", "equipment_groups",
-              "accreditation_schemes", "lab_kinds")
+              "accreditation_schemes", "lab_kinds", "excellence_framework")
 
 
 @cache
