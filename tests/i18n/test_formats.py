@@ -95,3 +95,21 @@ def test_lazy_plurals_are_extracted():
     assert "Accreditation ends in %(num)d day: %(lab)s" in texts
     assert "LabNet daily digest: %(num)d messages" in texts
     assert "outbox.py" in texts["LabNet daily digest: %(num)d message"]
+
+
+def test_a_free_windows_start_names_day_and_month_in_the_language(app):
+    from datetime import time
+
+    from labnet.services.booking.availability import FreeWindow
+
+    hourly = FreeWindow(1, 1, "Furnace", "Europe/Berlin", "hour", 1, AT, AT,
+                        datetime(2026, 3, 3, 14, 5, tzinfo=UTC))
+    daily = FreeWindow(1, 1, "Furnace", "Europe/Berlin", "day", 1,
+                       datetime(2026, 3, 2, 6, 30, tzinfo=UTC), AT,
+                       datetime(2026, 3, 3, 18, 30, tzinfo=UTC), opens=time(7, 30))
+    with app.test_request_context("/"):
+        assert hourly.label == "Tue 3 Mar 09:05, 6 h"
+        assert daily.label == "Mon 2 Mar 07:30, 1.5 days"
+        with force_locale("de"):
+            assert hourly.label == "Di., 3. März, 09:05, 6 h"
+            assert daily.label.startswith("Mo., 2. März, 07:30, 1,5 ")
