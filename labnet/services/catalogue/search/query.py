@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from labnet import clock
 from labnet.dates import DateOutOfRange, parse_day
 from labnet.extensions import db
-from labnet.i18n import _, _l, data_name, number
+from labnet.i18n import _, _l, data_name, localtime, number
 from labnet.models import (
     AccreditationScheme,
     CatalogueSnapshot,
@@ -160,6 +160,11 @@ _TAXONOMY_KEY = "labnet.search.taxonomy"
 # text; ``None`` while unbuilt), read by the same query as the taxonomies and kept until the
 # transaction ends (a commit may rebuild it).
 SNAPSHOT_KEY = "labnet.search.facets_snapshot"
+
+
+def _day(day: date) -> str:
+    """A day inside a message: ISO in English, the language's medium date elsewhere."""
+    return localtime(day, None, "%Y-%m-%d")
 
 
 def _snapshot_text() -> Any:
@@ -390,11 +395,11 @@ def _parse_availability(args: Mapping[str, str], errors: dict[str, str]
     if first < today:
         errors["available_from"] = _("%(day)s is in the past; choose today or a later day. "
                                      "The availability filter was left out.",
-                                     day=f"{first:%Y-%m-%d}")
+                                     day=_day(first))
     elif last < first:
         errors["available_to"] = _("The last day (%(last)s) is before the first (%(first)s). "
                                    "The availability filter was left out.",
-                                   last=f"{last:%Y-%m-%d}", first=f"{first:%Y-%m-%d}")
+                                   last=_day(last), first=_day(first))
     elif (last - first).days + 1 > MAX_SPAN_DAYS:
         errors["available_to"] = _("Search at most %(max)s days at a time (%(asked)s asked). "
                                    "The availability filter was left out.",
@@ -405,7 +410,7 @@ def _parse_availability(args: Mapping[str, str], errors: dict[str, str]
     elif hours > ((last - first).days + 1) * 24:
         errors["hours"] = _("%(hours)s hours do not fit between %(first)s and %(last)s. The "
                             "availability filter was left out.", hours=number(hours),
-                            first=f"{first:%Y-%m-%d}", last=f"{last:%Y-%m-%d}")
+                            first=_day(first), last=_day(last))
     else:
         return first, last, hours
     return None, None, None
