@@ -122,7 +122,7 @@ lock: venv
 ## text into labnet/translations/messages.pot and adds the new ones to each language's
 ## catalogue; after translating, `make translations` compiles the .mo files LabNet reads
 ## (they are committed, so a fresh clone needs no compile step; a test checks they match).
-BABEL_KEYWORDS := -k _ -k _l -k gettext -k ngettext:1,2 -k lazy_gettext -k pgettext:1c,2
+BABEL_KEYWORDS := -k _ -k _l -k gettext -k ngettext:1,2 -k lazy_gettext -k _ln:1,2 -k lazy_ngettext:1,2 -k pgettext:1c,2
 messages: venv
 	$(BIN)/pybabel -q extract -F babel.cfg $(BABEL_KEYWORDS) --no-location --sort-output --project LabNet --ignore-dirs ".* __pycache__" \
 		-o labnet/translations/messages.pot labnet

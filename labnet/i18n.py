@@ -10,21 +10,22 @@ somebody opens in *their* language. E-mail is written in the recipient's languag
 Every text a person reads is marked for translation where it is written: ``_()`` in
 templates and code that runs while a request is answered, ``_l()`` (lazy) where a text is
 defined once at import (form labels, constant tables) and read later in somebody's
-language. ``make messages`` extracts them into ``labnet/translations/messages.pot`` and
-updates each language's catalogue; ``make translations`` compiles them. The tests in
+language (``_ln()``: such a text with a plural). ``make messages`` extracts them into
+``labnet/translations/messages.pot`` and updates each language's catalogue;
+``make translations`` compiles them. The tests in
 ``tests/i18n`` fail on a template text or service message that is not marked and on a
 catalogue that lacks a translation (docs/TRANSLATING.md says how to add a language).
 
 Names that are shipped data (KET areas, equipment categories, accreditation schemes, lab
-kinds) are translated as data, beside the English name in their YAML file
-(:func:`data_name`).
+kinds, the excellence label's framework) are translated as data, beside the English name
+in their YAML file (:func:`data_name`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from copy import copy
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
@@ -32,8 +33,8 @@ from typing import Any
 
 import yaml
 from babel import Locale
-from babel.dates import format_date, format_time
-from babel.numbers import parse_pattern
+from babel.dates import format_date, format_skeleton, format_time
+from babel.numbers import format_decimal, parse_pattern
 from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, force_locale, get_locale
 from flask_babel import gettext as _gettext
@@ -80,7 +81,14 @@ def lazy_gettext(string: str, **variables: Any) -> LazyText:
     return LazyText(_gettext, string, **variables)
 
 
+def lazy_ngettext(singular: str, plural: str, num: int, **variables: Any) -> LazyText:
+    """``ngettext`` when the text is read (see :class:`LazyText`): a plural defined now and
+    read later in somebody's language (an e-mail subject)."""
+    return LazyText(_ngettext, singular, plural, num, **variables)
+
+
 _l = lazy_gettext
+_ln = lazy_ngettext
 ngettext = _ngettext
 
 __all__ = [
@@ -89,12 +97,17 @@ __all__ = [
     "LazyText",
     "_",
     "_l",
+    "_ln",
     "current_language",
     "data_name",
     "force_locale",
     "init_i18n",
     "language_of",
+    "lazy_ngettext",
+    "lazy_number",
+    "localtime",
     "ngettext",
+    "number",
     "valid_language",
 ]
 
@@ -138,9 +151,11 @@ def language_of(person: Any | None) -> str:
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "i18n"
 #: The kinds of shipped data translated in ``labnet/data/i18n/<lang>.yaml``, each a
-#: mapping code → {field: text} (fields as in the English YAML file).
+#: mapping code → {field: text} (fields as in the English YAML file; the excellence
+#: framework's groups, criteria and levels by their codes, a criterion's scale as
+#: ``scale_0``…``scale_4``: ``services.accreditation.label_framework.shown``).
 DATA_KINDS = ("ket_areas", "equipment_categories", "equipment_groups",
-              "accreditation_schemes", "lab_kinds")
+              "accreditation_schemes", "lab_kinds", "excellence_framework")
 
 
 @cache
@@ -190,6 +205,20 @@ def locale_object() -> Locale:
 
 # --- formats ---------------------------------------------------------------------------
 
+def number(value: int | float | Decimal) -> str:
+    """A number as a message writes it, in the current language: ``1,024`` and ``2.5`` in
+    English (a float as ``:g`` writes it, ``1000`` and not ``1,000.0``), the language's own
+    grouping and decimal sign in the others (``1.024`` and ``2,5`` in German)."""
+    if current_language() == DEFAULT_LANGUAGE:
+        return f"{value:g}" if isinstance(value, float) else f"{value:,}"
+    return str(format_decimal(value, locale=locale_object()))
+
+
+def lazy_number(value: int | float | Decimal) -> LazyString:
+    """:func:`number` when the text is read (a placeholder of an ``_l()`` text)."""
+    return LazyString(number, value)
+
+
 def money(amount: Decimal | float | None, currency: str = "EUR") -> str:
     """An amount with its currency, whole amounts without decimals, in the current
     language's format ("€1,200" in English, "1.200 €" in German)."""
@@ -208,22 +237,38 @@ def money(amount: Decimal | float | None, currency: str = "EUR") -> str:
 
 # The strftime formats templates ask for, and the Babel width each stands for.
 _BABEL_WIDTHS = {"%Y-%m-%d %H:%M": "datetime", "%Y-%m-%d": "date", "%H:%M": "time"}
+# Formats with day or month names (event and project pages, e-mails): the Babel skeleton
+# of the day, and whether the time follows it. English keeps strftime's output.
+_SKELETONS = {"%a %d %b %Y %H:%M": ("yMMMEd", True), "%a %d %B %Y, %H:%M": ("yMMMMEd", True),
+              "%d %B %Y": ("yMMMMd", False), "%d %b %Y": ("yMMMd", False)}
 
 
-def localtime(at: datetime | None, zone: str = "UTC", fmt: str = "%Y-%m-%d %H:%M") -> str:
-    """``at`` as the clock in ``zone`` shows it: ISO order in English (unambiguous across
-    Europe), the language's own medium date and short time in the others."""
+def localtime(at: date | datetime | None, zone: str | None = "UTC",
+              fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """``at`` as the clock in ``zone`` shows it (as it is when ``zone`` is None, and a day
+    is a day): ISO order in English (unambiguous across Europe), the language's own medium
+    date and short time in the others. The formats with day or month names
+    (``"%a %d %B %Y, %H:%M"``, ``"%d %b %Y"``… see ``_SKELETONS``) give the language's own
+    names and order; English keeps ``strftime``'s output for every format."""
     if at is None:
         return ""
-    local = at.astimezone(clock.zone_info(zone))
+    local = at.astimezone(clock.zone_info(zone)) if zone and isinstance(at, datetime) else at
     width = _BABEL_WIDTHS.get(fmt)
-    if width is None or current_language() == "en":
+    skeleton = _SKELETONS.get(fmt)
+    if (width is None and skeleton is None) or current_language() == DEFAULT_LANGUAGE:
         return local.strftime(fmt)
     locale = locale_object()
-    day = format_date(local.date(), "medium", locale=locale)
-    clock_time = format_time(local.replace(tzinfo=None).time(), "short", locale=locale)
-    if width == "date":
-        return str(day)
+    day_of = local.date() if isinstance(local, datetime) else local
+    clock_time = (str(format_time(local.replace(tzinfo=None).time(), "short", locale=locale))
+                  if isinstance(local, datetime) else "")
+    if skeleton is not None:
+        day = str(format_skeleton(skeleton[0], day_of, locale=locale))
+        if skeleton[1] and clock_time:
+            return str(locale.datetime_formats["medium"]).format(clock_time, day)
+        return day
+    day = str(format_date(day_of, "medium", locale=locale))
+    if width == "date" or not clock_time:
+        return day
     if width == "time":
-        return str(clock_time)
+        return clock_time
     return str(locale.datetime_formats["medium"]).format(clock_time, day)

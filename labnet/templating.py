@@ -19,6 +19,7 @@ from labnet.i18n import (  # money, localtime: the filters, kept with the format
     lazy_gettext,
     localtime,
     money,
+    number,
 )
 from labnet.links import external_url, secret_text, secret_url
 from labnet.models.booking import RATE_KIND_LABELS
@@ -180,6 +181,7 @@ def register_template_helpers(app: Flask) -> None:
     app.add_template_filter(country_name, "country_name")
     app.add_template_filter(money, "money")
     app.add_template_filter(localtime, "localtime")
+    app.add_template_filter(number, "number")
     app.jinja_env.globals.update(
         permissions=permissions, country_names=country_names,
         network_invitation_count=network_invitation_count,

@@ -46,7 +46,7 @@ READABLE_ATTRS = {"title", "alt", "placeholder", "aria-label", "aria-description
 TEXT_KEYWORDS = {"label", "title", "help", "help_text", "text", "placeholder", "caption",
                  "empty", "heading", "legend", "hint", "description", "message", "submit",
                  "button", "summary", "confirm", "aria_label", "note", "lead", "prompt"}
-GETTEXT_NAMES = {"_", "gettext", "ngettext", "pgettext", "npgettext", "_l", "lazy_gettext",
+GETTEXT_NAMES = {"_", "gettext", "ngettext", "pgettext", "npgettext", "_l", "_ln", "lazy_gettext",
                  "lazy_ngettext", "lazy_pgettext"}
 
 _WORD = re.compile(r"[^\W\d_][\w’'\-.]*[^\W\d_]|[^\W\d_]{2,}", re.UNICODE)

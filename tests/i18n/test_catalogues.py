@@ -1,5 +1,6 @@
 """Each language's catalogue translates every marked text, keeps its placeholders, and is
-compiled; the shipped data (KET areas, categories, schemes, lab kinds) is translated too."""
+compiled; the shipped data (KET areas, categories, schemes, lab kinds, the excellence
+framework) is translated too."""
 
 from __future__ import annotations
 
@@ -20,7 +21,8 @@ from tests.i18n.marking import LABNET, ROOT
 
 TRANSLATIONS = LABNET / "translations"
 OTHER_LANGUAGES = [code for code in LANGUAGES if code != DEFAULT_LANGUAGE]
-KEYWORDS = dict(DEFAULT_KEYWORDS, _l=None, lazy_gettext=None)
+KEYWORDS = dict(DEFAULT_KEYWORDS, _l=None, lazy_gettext=None, _ln=(1, 2),
+                lazy_ngettext=(1, 2))
 _PLACEHOLDER = re.compile(r"%\((\w+)\)[sdif]|%[sdif]")
 
 
@@ -130,6 +132,19 @@ def _data_codes() -> dict[str, set[str]]:
     }
 
 
+def _framework_fields() -> dict[str, set[str]]:
+    """The excellence framework's texts: code → the fields a translation gives."""
+    from labnet.services.accreditation.label_framework import framework
+
+    fw = framework()
+    fields: dict[str, set[str]] = {g.code: {"name"} for g in fw.groups}
+    for c in fw.criteria:
+        fields[c.code] = {"title", "question", "evidence", *(f"scale_{k}" for k in c.scale)}
+    for level in fw.levels:
+        fields[level.code] = {"name", "meaning"}
+    return fields
+
+
 @pytest.mark.parametrize("code", OTHER_LANGUAGES)
 def test_shipped_data_is_translated(code):
     path = DATA_DIR / f"{code}.yaml"
@@ -143,5 +158,10 @@ def test_shipped_data_is_translated(code):
             name = entry if isinstance(entry, str) else (entry or {}).get("name")
             if not name:
                 missing.append(f"{kind}: {entry_code}")
+    framework_texts = loaded.get("excellence_framework") or {}
+    for entry_code, fields in sorted(_framework_fields().items()):
+        entry = framework_texts.get(entry_code) or {}
+        missing.extend(f"excellence_framework: {entry_code}.{field}" for field in sorted(fields)
+                       if not str(entry.get(field) or "").strip())
     assert not missing, f"{len(missing)} data names lack a {code} translation:\n" + \
         "\n".join(missing[:40])

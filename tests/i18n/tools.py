@@ -17,7 +17,8 @@ from babel.messages.pofile import read_po, write_po
 
 from labnet.i18n import DEFAULT_LANGUAGE, LANGUAGES
 
-KEYWORDS = dict(DEFAULT_KEYWORDS, _l=None, lazy_gettext=None)
+KEYWORDS = dict(DEFAULT_KEYWORDS, _l=None, lazy_gettext=None, _ln=(1, 2),
+                lazy_ngettext=(1, 2))
 OPTIONS = {"extensions": "jinja2.ext.do,jinja2.ext.i18n"}
 
 

@@ -67,3 +67,33 @@ def test_csv_download_is_utf8_with_a_byte_order_mark(app, client, dash_world, qu
     assert "attachment" in response.headers["Content-Disposition"]
     if endpoint == "dashboard.section_csv":
         assert NAME in response.data.decode("utf-8-sig")
+
+
+# Data sets keep stable snake_case keys as their header in every language (scripts read
+# them); reports for people have headers in the reader's language (docs/TRANSLATING.md).
+DATA_SETS = {"manage.export_equipment", "manage.equipment_template", "manage.equipment_codes",
+             "accreditations.registry_csv"}
+
+
+@pytest.mark.parametrize("endpoint", sorted(DOWNLOADS))
+def test_data_sets_keep_their_keys_and_reports_follow_the_language(app, client, dash_world,
+                                                                   quick_login, endpoint):
+    from tests.fixtures.dashboard import summarise
+
+    summarise(app)
+    if endpoint == "training.participants_csv":
+        _add_course(app, dash_world)
+    quick_login(client, dash_world.admin)
+
+    def header(language: str) -> str:
+        response = client.get(DOWNLOADS[endpoint](dash_world),
+                              headers={"Accept-Language": language})
+        assert response.status_code == 200
+        return response.data.decode("utf-8-sig").splitlines()[0]
+
+    english, german = header("en"), header("de")
+    if endpoint in DATA_SETS:
+        assert german == english
+        assert english == english.lower() and " " not in english
+    else:
+        assert german != english

@@ -207,3 +207,32 @@ def test_seed_demo_adds_a_gold_and_a_bronze_label_and_work_for_the_demo_verifier
     assert runner.invoke(args=["labnet", "seed-demo"]).exit_code == 0  # adds nothing twice
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(LabelApplication)) == 3
+
+
+def test_the_framework_shows_in_the_readers_language(client):
+    # Shipped data (labnet/data/i18n/<lang>.yaml, kind excellence_framework): groups,
+    # criteria, their scale and the levels in German; codes and figures unchanged.
+    page = client.get("/label", headers={"Accept-Language": "de"}).get_data(as_text=True)
+    assert "Strategie und KET-Ausrichtung" in page
+    assert "Mission und KET-Positionierung" in page
+    assert "Kein veröffentlichtes Angebot." in page
+    assert "Silber" in page
+    assert "Strategy and KET focus" not in page and "No published offer." not in page
+    for c in framework().criteria:
+        assert f"criterion-{c.code}" in page
+
+
+def test_the_reasons_are_read_in_the_readers_language(app):
+    from labnet.i18n import force_locale
+    from labnet.services.accreditation.label_framework import level_for, shown
+
+    outcome = level_for({})  # nothing scored: Bronze's total and every group missed
+    with app.test_request_context("/"):
+        english = [str(reason) for reason in outcome.reasons]
+        assert english[0] == "Bronze needs a total of 24 of 48; the agreed scores total 0."
+        assert "“Strategy and KET focus”" in english[1]
+        with force_locale("fr"):
+            assert any("Stratégie et orientation KET" in str(r) for r in outcome.reasons)
+            assert shown().level("silver").name == "Argent"
+            assert shown().criterion("S1").scale[0] == "Aucune mission ni orientation KET déclarée."
+        assert shown().criterion("S1").title == "Mission and KET positioning"

@@ -7,7 +7,7 @@ from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from labnet.blueprints.auth.forms import printable
-from labnet.i18n import _l
+from labnet.i18n import _l, lazy_number
 from labnet.services.catalogue.labs.contact import MESSAGE_MAX, SUBJECT_MAX
 
 
@@ -17,4 +17,4 @@ class ContactForm(FlaskForm):
     message = TextAreaField(_l("Message (plain text)"), validators=[
         DataRequired(_l("Write your message.")),
         Length(max=MESSAGE_MAX, message=_l("The message is too long: at most %(num)s characters.",
-                                           num=f"{MESSAGE_MAX:,}"))])
+                                           num=lazy_number(MESSAGE_MAX)))])

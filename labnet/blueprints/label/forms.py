@@ -14,7 +14,7 @@ from wtforms.validators import Length, Optional
 from labnet.blueprints.auth.forms import strip
 from labnet.i18n import _l
 from labnet.services.accreditation.label import MAX_ANSWER, MAX_COMMENT, MAX_URL
-from labnet.services.accreditation.label_framework import framework
+from labnet.services.accreditation.label_framework import criterion_label, framework
 
 
 @cache
@@ -24,7 +24,7 @@ def application_form() -> type[FlaskForm]:
     fields: dict[str, object] = {}
     for c in framework().criteria:
         fields[f"answer_{c.code}"] = TextAreaField(
-            f"{c.code} · {c.title}", validators=[Optional(), Length(max=MAX_ANSWER)])
+            criterion_label(c), validators=[Optional(), Length(max=MAX_ANSWER)])
         fields[f"url_{c.code}"] = StringField(
             _l("Evidence address (optional)"), validators=[Optional(), Length(max=MAX_URL)],
             filters=[strip])
@@ -38,7 +38,7 @@ def score_form() -> type[FlaskForm]:
     """The scoring form: ``score_<code>`` per criterion (text, so what was typed is kept and
     the service names a bad score on its field) and a comment."""
     fields: dict[str, object] = {
-        f"score_{c.code}": StringField(f"{c.code} · {c.title}", filters=[strip])
+        f"score_{c.code}": StringField(criterion_label(c), filters=[strip])
         for c in framework().criteria}
     fields["comment"] = TextAreaField(_l("Comment (optional, the other verifiers read it once "
                                          "both scores are in)"),

@@ -22,7 +22,7 @@ from labnet.extensions import db
 from labnet.i18n import _
 from labnet.models import LabelApplication, LabelStatus
 from labnet.services.accreditation import evidence, label, label_figures
-from labnet.services.accreditation.label_framework import framework
+from labnet.services.accreditation.label_framework import framework, level_for, shown
 
 
 def _actor() -> Any:
@@ -33,7 +33,7 @@ def _actor() -> Any:
 def index():
     actor = _actor() if current_user.is_authenticated else None
     labs = db.session.scalars(permissions.managed_labs(actor)).all() if actor else []
-    return render_template("label/index.html", fw=framework(), labs=labs)
+    return render_template("label/index.html", fw=shown(), labs=labs)
 
 
 @bp.get("/label/queue")
@@ -50,7 +50,7 @@ def lab(slug: str):
     the_lab = permissions.managed_lab_for(current_user, slug)
     today = clock.to_zone(clock.utcnow(), the_lab.timezone).date()
     return render_template(
-        "label/lab.html", lab=the_lab, fw=framework(), form=ConfirmForm(),
+        "label/lab.html", lab=the_lab, fw=shown(), form=ConfirmForm(),
         current=label.current_label(the_lab.id, today),
         open_application=label.open_application(the_lab.id),
         applications=db.session.scalars(label.list_applications(the_lab.id)).all())
@@ -93,7 +93,10 @@ def _page(application: LabelApplication, *, form: Any = None, scoring: Any = Non
         label_figures.lab_figures(application.lab, now=clock.utcnow())
     return render_template(
         "label/application.html", application=application, lab=application.lab,
-        fw=framework(), answers=answers, form=form if editable else None,
+        fw=shown(), answers=answers, form=form if editable else None,
+        # Why not higher, in the reader's language (the record keeps LabNet's own words).
+        reasons=level_for(application.result["agreed"]).reasons
+        if application.result and application.result.get("agreed") is not None else (),
         scoring=scoring if can_score else None, to_score=to_score, scores=visible,
         disputed=label.disputed(scores) if see_all else [], refusals=refusals,
         figures=figures, figure_labels=label_figures.LABELS,

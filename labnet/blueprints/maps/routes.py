@@ -23,7 +23,7 @@ from labnet import caches, clock, permissions
 from labnet.blueprints.helpers import EUROPEAN_COUNTRIES, search_client
 from labnet.blueprints.maps import bp
 from labnet.extensions import db
-from labnet.i18n import DEFAULT_LANGUAGE, _, current_language, data_name, ngettext
+from labnet.i18n import DEFAULT_LANGUAGE, _, current_language, data_name, localtime, ngettext
 from labnet.links import external_url
 from labnet.services.catalogue import demand, maps, search, snapshots
 from labnet.services.catalogue.taxonomy import ket_names, lab_kind_names, local_ket_names
@@ -191,7 +191,7 @@ def export():
                    for category, n in plural_samples().items()},
         "title": ngettext("LabNet map — %(num)d lab", "LabNet map — %(num)d labs", len(labs)),
         "labs": ngettext("%(num)d lab", "%(num)d labs", len(labs)),
-        "exported": _("exported %(when)s UTC", when=f"{now:%Y-%m-%d %H:%M}"),
+        "exported": _("exported %(when)s UTC", when=localtime(now, "UTC")),
     }
     document = maps.build_export(
         labs,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_babel import format_decimal
 from flask_wtf import FlaskForm
 from wtforms import (
     HiddenField,
@@ -20,7 +19,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional, Val
 
 from labnet.blueprints.fields import BoundedDateField
 from labnet.blueprints.helpers import choices
-from labnet.i18n import _l
+from labnet.i18n import _l, lazy_number
 from labnet.models.request import FUNDING_PROGRAMMES, RequestKind
 from labnet.services.requests.workflow import MAX_TEXT
 
@@ -34,17 +33,7 @@ def no_nul(form, field) -> None:
         raise ValidationError(_l("Remove the control characters from this text."))
 
 
-class _Number:
-    """A number written in the reader's language when the lazy message is read."""
-
-    def __init__(self, value: int) -> None:
-        self.value = value
-
-    def __str__(self) -> str:
-        return format_decimal(self.value)
-
-
-_LIMIT = _Number(MAX_TEXT)
+_LIMIT = lazy_number(MAX_TEXT)
 
 
 def _long(message: Any):
@@ -52,7 +41,7 @@ def _long(message: Any):
     return Length(max=MAX_TEXT, message=message)
 
 
-_AMOUNT = _l("Give an amount between 0 and %(max)s.", max=_Number(1_000_000_000))
+_AMOUNT = _l("Give an amount between 0 and %(max)s.", max=lazy_number(1_000_000_000))
 
 # Which fields each kind asks for, and the message when one is missing.
 REQUIRED = {

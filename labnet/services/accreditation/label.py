@@ -41,7 +41,7 @@ from sqlalchemy.exc import IntegrityError
 from labnet import clock, permissions
 from labnet.errors import RuleViolation, raise_all
 from labnet.extensions import db
-from labnet.i18n import _, _l
+from labnet.i18n import DEFAULT_LANGUAGE, _, _l, force_locale
 from labnet.models import (
     Accreditation,
     AccreditationStatus,
@@ -438,8 +438,10 @@ def _decide(actor: User, application: LabelApplication, scores: list[LabelScore]
     outcome = level_for(agreed, fw)
     lab = application.lab
     application.decided_at = application.updated_at = now
+    with force_locale(DEFAULT_LANGUAGE):  # the record keeps LabNet's own words
+        reasons = [str(reason) for reason in outcome.reasons]
     application.result = {"agreed": agreed, "total": outcome.total,
-                          "by_group": outcome.by_group, "reasons": list(outcome.reasons)}
+                          "by_group": outcome.by_group, "reasons": reasons}
     if outcome.level is None:
         application.status = LabelStatus.NOT_AWARDED
         label = None
@@ -471,6 +473,7 @@ def _decide(actor: User, application: LabelApplication, scores: list[LabelScore]
                       if outcome.level else
                       _l("LabNet excellence label: %(lab)s — not awarded", lab=lab.name),
                       {"application": application, "lab": lab, "label": label,
+                       # The reasons are read in the reader's language.
                        "level": outcome.level, "reasons": outcome.reasons,
                        "total": outcome.total, "max_total": fw.max_total},
                       now=now, action_required=True,

@@ -28,7 +28,7 @@ from babel.dates import format_date
 from sqlalchemy import and_, case, func, or_, select
 
 from labnet.extensions import db
-from labnet.i18n import _, _l, locale_object
+from labnet.i18n import _, _l, locale_object, number
 from labnet.models import (
     Accreditation,
     AccreditationStatus,
@@ -129,10 +129,10 @@ def display(key: str, figures: dict[str, Any]) -> str:
     if value is None:
         return "—"
     if key.endswith("_share"):
-        return f"{value:g} %"
+        return f"{number(value)} %"
     if key == "median_response_hours":
-        return _("≈ %(hours)s h (of %(answered)s answered)", hours=format(value, "g"),
-                 answered=figures.get("requests_answered", 0))
+        return _("≈ %(hours)s h (of %(answered)s answered)", hours=number(value),
+                 answered=number(figures.get("requests_answered", 0)))
     return str(value)
 
 

@@ -8,19 +8,28 @@ Rules owned here:
   group (:func:`problems` lists what is inconsistent; the tests keep it empty);
 - **the level** (:func:`level_for`): the highest level whose total and every group minimum
   the agreed scores reach, or none with the reasons.
+
+The framework's texts are shipped data, translated in ``labnet/data/i18n/<lang>.yaml``
+(kind ``excellence_framework``, keyed by the group, criterion and level codes);
+:func:`shown` gives the framework in the reader's language for pages and e-mails.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from typing import Any
 
 from labnet.data import DATA_DIR
+from labnet.i18n import LazyText, _l, data_name, number
 
 FRAMEWORK_FILE = "excellence_framework.yaml"
 SCHEME_CODE = "labnet-excellence"
+#: The framework's kind of shipped data (labnet.i18n.DATA_KINDS): code → its fields
+#: (a group's ``name``; a criterion's ``title``, ``question``, ``evidence`` and
+#: ``scale_0``…``scale_4``; a level's ``name`` and ``meaning``).
+DATA_KIND = "excellence_framework"
 
 
 @dataclass(frozen=True)
@@ -159,11 +168,44 @@ class Outcome:
     level: Level | None
     total: float
     by_group: dict[str, float]
-    reasons: tuple[str, ...]  # why the level is no higher (why not awarded, when None)
+    # Why the level is no higher (why not awarded, when None): texts read (``str``) in the
+    # reader's language.
+    reasons: tuple[LazyText, ...]
 
 
-def _points(value: float) -> str:
-    return f"{value:g}"
+def shown(fw: Framework | None = None) -> Framework:
+    """``fw`` (the shipped framework) with its texts in the current language, English
+    where no translation is given; codes, scores and levels unchanged."""
+    fw = fw or framework()
+
+    def text(code: str, english: str, field: str) -> str:
+        return data_name(DATA_KIND, code, english, field)
+
+    groups = tuple(replace(
+        g, name=text(g.code, g.name, "name"), criteria=tuple(replace(
+            c, title=text(c.code, c.title, "title"),
+            question=text(c.code, c.question, "question"),
+            evidence=text(c.code, c.evidence, "evidence"),
+            scale={k: text(c.code, v, f"scale_{k}") for k, v in c.scale.items()})
+            for c in g.criteria)) for g in fw.groups)
+    levels = tuple(replace(lv, name=text(lv.code, lv.name, "name"),
+                           meaning=text(lv.code, lv.meaning, "meaning")) for lv in fw.levels)
+    return replace(fw, groups=groups, levels=levels)
+
+
+def criterion_label(criterion: Criterion) -> LazyText:
+    """"S1 · Mission and KET positioning", read in the reader's language (form labels)."""
+    return LazyText(lambda: f"{criterion.code} · "
+                            f"{data_name(DATA_KIND, criterion.code, criterion.title, 'title')}")
+
+
+def _named(code: str, english: str) -> LazyText:
+    """A level's or group's name, read in the reader's language."""
+    return LazyText(data_name, DATA_KIND, code, english)
+
+
+def _points(value: float) -> LazyText:
+    return LazyText(number, value)
 
 
 def level_for(agreed: Mapping[str, float], fw: Framework | None = None) -> Outcome:
@@ -173,17 +215,23 @@ def level_for(agreed: Mapping[str, float], fw: Framework | None = None) -> Outco
     by_group = {g.code: sum(agreed.get(c.code, 0) for c in g.criteria) for g in fw.groups}
     total = sum(by_group.values())
     reached: Level | None = None
-    reasons: tuple[str, ...] = ()
+    reasons: tuple[LazyText, ...] = ()
     for level in fw.levels:
         missing = []
         if total < level.min_total:
-            missing.append(f"{level.name} needs a total of {_points(level.min_total)} of "
-                           f"{fw.max_total}; the agreed scores total {_points(total)}.")
+            missing.append(_l("%(level)s needs a total of %(needed)s of %(most)s; the "
+                              "agreed scores total %(total)s.",
+                              level=_named(level.code, level.name),
+                              needed=_points(level.min_total), most=_points(fw.max_total),
+                              total=_points(total)))
         for group in fw.groups:
             if by_group[group.code] < level.min_group:
-                missing.append(f"{level.name} needs at least {_points(level.min_group)} in "
-                               f"“{group.name}”; the agreed scores give "
-                               f"{_points(by_group[group.code])}.")
+                missing.append(_l("%(level)s needs at least %(needed)s in “%(group)s”; "
+                                  "the agreed scores give %(given)s.",
+                                  level=_named(level.code, level.name),
+                                  group=_named(group.code, group.name),
+                                  needed=_points(level.min_group),
+                                  given=_points(by_group[group.code])))
         if missing:
             reasons = tuple(missing)
             break

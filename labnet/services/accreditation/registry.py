@@ -279,6 +279,8 @@ def all_rows(query: RegistryQuery, now: datetime) -> list[RegistryRow]:
         _matching(query, now).order_by(*_ORDER))]
 
 
+# A data set's keys (the CSV's header, the JSON's fields): the same in every language, so
+# scripts reading them keep working (docs/TRANSLATING.md, "Not translated").
 COLUMNS = ("lab", "country", "lab_kind", "scheme", "scheme_name", "level", "certificate_no",
            "issuer", "scope", "valid_from", "valid_until", "verified_on", "verification_url")
 

@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from labnet.extensions import db
-from labnet.i18n import _l, ngettext
+from labnet.i18n import _l, _ln
 from labnet.models import Accreditation, AccreditationReminder, AccreditationStatus, Lab
 from labnet.services.accreditation.claims import VERIFIER_WHY, _mail_managers, verifier_addresses
 from labnet.services.accreditation.validity import local_today
@@ -94,18 +94,6 @@ def expire(now: datetime) -> int:
     return done
 
 
-class _EndsIn:
-    """The reminder's subject, read (``str``) in the recipient's language."""
-
-    def __init__(self, days_left: int, lab_name: str) -> None:
-        self.days_left, self.lab_name = days_left, lab_name
-
-    def __str__(self) -> str:
-        return ngettext("Accreditation ends in %(num)d day: %(lab)s",
-                        "Accreditation ends in %(num)d days: %(lab)s", self.days_left,
-                        lab=self.lab_name)
-
-
 def remind(now: datetime) -> int:
     """E-mail the managers 90, 30 and 7 days before the end, each reminder once."""
     sent = 0
@@ -124,7 +112,9 @@ def remind(now: datetime) -> int:
             continue
         acc = db.session.get_one(Accreditation, acc_id)
         _mail_managers("accreditation_expiring", acc,
-                       _EndsIn(days_left, acc.lab.name), now,
+                       _ln("Accreditation ends in %(num)d day: %(lab)s",
+                           "Accreditation ends in %(num)d days: %(lab)s", days_left,
+                           lab=acc.lab.name), now,
                        days_left=days_left)
         sent += 1
     return sent

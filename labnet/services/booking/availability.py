@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from babel.dates import format_date, format_time, get_day_names
+from babel.dates import format_date, format_skeleton, format_time, get_day_names
 
 from labnet.clock import zone_info
 from labnet.errors import RuleViolation
 from labnet.extensions import db
-from labnet.i18n import _, current_language, locale_object
+from labnet.i18n import _, current_language, locale_object, ngettext, number
 from labnet.models import (
     ACTIVE_STATUSES,
     Blackout,
@@ -125,7 +125,7 @@ def clock_change_note(start: datetime, end: datetime, zone: str) -> str:
         return ""
     hours = (end - start).total_seconds() / 3600
     values = {"start": f"{ls:%H:%M} {ls.tzname()}", "end": f"{le:%H:%M} {le.tzname()}",
-              "hours": f"{hours:g}"}
+              "hours": number(hours)}
     if (le.utcoffset() or timedelta()) < (ls.utcoffset() or timedelta()):
         return _("The clocks go back during this booking: %(start)s to %(end)s is %(hours)s "
                  "hours.", **values)
@@ -261,6 +261,17 @@ def _day_names() -> tuple[str, ...]:
         return ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
     names = get_day_names("abbreviated", locale=locale_object())
     return tuple(str(names[i]) for i in range(7))
+
+
+def _day_and_time(day: date, at: time | None) -> str:
+    """A free window's start in the current language, weekday and month by name ("Di., 3.
+    März, 09:00"; English writes its own, see ``FreeWindow.label``)."""
+    locale = locale_object()
+    text = str(format_skeleton("MMMEd", day, locale=locale))
+    if at is None:
+        return text
+    return str(locale.datetime_formats["medium"]).format(
+        str(format_time(at, "short", locale=locale)), text)
 
 
 def _wall(local: datetime) -> str:
@@ -506,14 +517,23 @@ class FreeWindow:
         equipment is free in days, from the lab's opening time on the first day, never
         "00:00, 120 h": 'Mon 2 Mar 07:30, 5 days'."""
         at = self.local_start
+        english = current_language() == "en"
         if self.unit == "hour":
-            return f"{at:%a} {at.day} {at:%b %H:%M}, {round(self.hours, 1):g} h"
+            if english:
+                return f"{at:%a} {at.day} {at:%b %H:%M}, {round(self.hours, 1):g} h"
+            return f"{_day_and_time(at.date(), at.time())}, {number(round(self.hours, 1))} h"
         local_end = utc_to_local(self.end, self.zone).replace(tzinfo=None)
         # Wall-clock days, so a 23- or 25-hour clock-change day is still one day.
         days = round((local_end - at).total_seconds() / 86400 * 2) / 2
         starts = max(self.opens, at.time()) if self.opens is not None else at.time()
-        when = f"{at:%a} {at.day} {at:%b}" + (f" {starts:%H:%M}" if starts != time(0) else "")
-        return f"{when}, {days:g} day{'' if days == 1 else 's'}"
+        if english:
+            when = f"{at:%a} {at.day} {at:%b}" + (f" {starts:%H:%M}" if starts != time(0) else "")
+            return f"{when}, {days:g} day{'' if days == 1 else 's'}"
+        # A half day takes the plural form that a count of five takes ("1,5 Tage").
+        count = ngettext("%(days)s day", "%(days)s days",
+                         int(days) if days.is_integer() else 5, days=number(days))
+        when = _day_and_time(at.date(), starts if starts != time(0) else None)
+        return f"{when}, {count}"
 
 
 def units_needed(hours: float, unit: str, min_units: int, max_units: int) -> int | None:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import joinedload
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
-from labnet.i18n import _, _l
+from labnet.i18n import _, _l, number
 from labnet.models import Organisation, User
 from labnet.models.booking import RATE_KIND_LABELS, Booking, BookingStatus
 from labnet.permissions import can_decide_booking, can_export_usage, managed_bookings, require
@@ -71,7 +71,7 @@ def charge_for(booking: Booking, actual_hours: Decimal) -> Decimal:
 def _amount_messages(field: str, limit: Decimal) -> tuple[str, str, str]:
     """The refusals of an amount field (negative, too precise or too large, not a number),
     each a whole sentence in the current language."""
-    below = f"{limit:,.0f}"
+    below = number(int(limit.quantize(Decimal(1))))
     if field == "actual_hours":
         return (_("The hours used cannot be negative."),
                 _("Give the hours used with two decimals at most, below %(limit)s.",

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from labnet.errors import RuleViolation
-from labnet.i18n import _, _l
+from labnet.i18n import _, _l, number
 
 _LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _TEXT_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
@@ -43,7 +43,7 @@ def text_problem(value: str, *, label: str, limit: int, one_line: bool = True) -
         return control
     if len(value or "") > limit:
         return _("%(label)s is too long: at most %(num)s characters.", label=label,
-                 num=f"{limit:,}")
+                 num=number(limit))
     return None
 
 

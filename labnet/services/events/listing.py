@@ -29,12 +29,12 @@ from xml.etree import ElementTree as ET
 from zoneinfo import ZoneInfo
 
 import icalendar
-from babel.dates import format_date, format_skeleton, format_time
+from babel.dates import format_date
 from sqlalchemy import Select, and_, exists, or_, select
 
 from labnet.dates import in_range
 from labnet.extensions import db
-from labnet.i18n import _, _l, current_language, locale_object
+from labnet.i18n import _, _l, current_language, locale_object, localtime
 from labnet.models import Event, EventKet, EventOrganiser, Lab, Network, Project
 from labnet.models.events import EVENT_KINDS
 from labnet.permissions import listed_lab_condition
@@ -376,31 +376,6 @@ def _feed_events(query: EventQuery, now: datetime, limit: int = FEED_LIMIT) -> l
 
 # The strftime formats the event templates use, and the Babel skeleton of their date part
 # (the language orders and abbreviates it; the clock is the language's short time).
-_SKELETONS = {"%a %d %b %Y %H:%M": ("yMMMEd", True), "%a %d %B %Y, %H:%M": ("yMMMMEd", True),
-              "%d %B %Y": ("yMMMMd", False), "%d %b %Y": ("yMMMd", False)}
-
-
-def local_label(at: date | datetime | None, fmt: str, zone: str | None = None) -> str:
-    """A day or moment as the event pages show it: ``at.strftime(fmt)`` in English (as
-    before), the language's own order and month and day names elsewhere. An aware
-    ``at`` is shown in ``zone`` when one is given."""
-    if at is None:
-        return ""
-    if zone and isinstance(at, datetime) and at.tzinfo is not None:
-        at = at.astimezone(_zone(zone))
-    spec = _SKELETONS.get(fmt)
-    if spec is None or current_language() == "en":
-        return at.strftime(fmt)
-    skeleton, with_time = spec
-    locale = locale_object()
-    day = at.date() if isinstance(at, datetime) else at
-    text = str(format_skeleton(skeleton, day, locale=locale))
-    if with_time and isinstance(at, datetime):
-        text = str(locale.datetime_formats["medium"]).format(
-            str(format_time(at.replace(tzinfo=None).time(), "short", locale=locale)), text)
-    return text
-
-
 def _map_day(start: datetime) -> str:
     """A map point's day: ``01 Mar 2027`` in English, the language's medium date else."""
     if current_language() == "en":
@@ -495,7 +470,7 @@ def atom_feed(query: EventQuery, *, now: datetime, feed_url: str, page_url: str,
         sub(entry, "published", (event.published_at or event.created_at)
             .astimezone(UTC).isoformat())
         summary = (f"{event.kind_label}, "
-                   f"{local_label(start, '%d %B %Y')} {start:%H:%M} ({event.timezone})"
+                   f"{localtime(start, None, '%d %B %Y')} {start:%H:%M} ({event.timezone})"
                    + (f", {_where(event)}" if _where(event) else "")
                    + (f". {event.description[:500]}" if event.description else ""))
         sub(entry, "summary", summary, type="text")

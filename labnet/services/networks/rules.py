@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, cast
 
-from flask_babel import format_decimal
 from sqlalchemy import Select, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import selectinload
@@ -38,7 +37,7 @@ from sqlalchemy.orm import selectinload
 from labnet import permissions
 from labnet.errors import NotFound, PermissionDenied, RuleViolation
 from labnet.extensions import db
-from labnet.i18n import _, _l
+from labnet.i18n import _, _l, number
 from labnet.models import EquipmentCategory, KetArea, Lab, LabManager, User
 from labnet.models.network import (
     ECOSYSTEMS,
@@ -117,7 +116,7 @@ def _text(value: str, field_name: str, *, max_len: int, required: str | None = N
         raise RuleViolation(field_name, required)
     if len(value) > max_len:
         raise RuleViolation(field_name, _("Use at most %(max)s characters.",
-                                            max=format_decimal(max_len)))
+                                            max=number(max_len)))
     return value
 
 

@@ -40,7 +40,7 @@ from sqlalchemy.orm import Session
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
-from labnet.i18n import _, _l, force_locale, language_of, ngettext
+from labnet.i18n import _, _l, _ln, force_locale, language_of
 from labnet.links import REDACT_KEY, SEEN_KEY, external_url
 from labnet.models import OutboxEmail, OutboxStatus, User
 from labnet.services.common.audit import record
@@ -418,17 +418,6 @@ def digest_cutoff(now: datetime, hour_utc: int = DIGEST_HOUR_UTC) -> datetime:
     return cutoff if cutoff <= now else cutoff - timedelta(days=1)
 
 
-class _DigestSubject:
-    """The digest's subject, read (``str``) in the language current when it is read."""
-
-    def __init__(self, count: int) -> None:
-        self.count = count
-
-    def __str__(self) -> str:
-        return ngettext("LabNet daily digest: %(num)d message",
-                        "LabNet daily digest: %(num)d messages", self.count)
-
-
 def send_digests(*, now: datetime, hour_utc: int = DIGEST_HOUR_UTC) -> dict[str, int]:
     """Job: bundle each recipient's held messages from before the daily cut-off into one
     ``digest`` e-mail (queued at once) and mark them ``digested``.
@@ -470,7 +459,9 @@ def send_digests(*, now: datetime, hour_utc: int = DIGEST_HOUR_UTC) -> dict[str,
         items = sorted(claimed, key=lambda r: (r.created_at, r.id))
         # action_required: the digest itself goes at once (it is what the reader chose).
         # Subject and reason lazily: enqueue_email reads them in the recipient's language.
-        enqueue_email("digest", address, _DigestSubject(len(items)),
+        enqueue_email("digest", address,
+                      _ln("LabNet daily digest: %(num)d message",
+                          "LabNet daily digest: %(num)d messages", len(items)),
                       {"items": items}, now=now, action_required=True,
                       why=_l("You receive this digest because you chose to get LabNet's mail "
                              "once a day; change that at %(url)s",

@@ -53,14 +53,13 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple, cast
 
-from flask_babel import format_decimal
 from sqlalchemy import ColumnElement, Select, and_, func, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import joinedload, selectinload
 
 from labnet.errors import NotFound, PermissionDenied, RuleViolation, raise_all
 from labnet.extensions import db
-from labnet.i18n import _, _l, current_language
+from labnet.i18n import _, _l, current_language, number
 from labnet.models import Equipment, KetArea, Lab, LabManager, User
 from labnet.models.request import (
     ANSWERABLE,
@@ -155,7 +154,7 @@ def _text(value: str | None, field: str, *, required: str | None, limit: int,
         raise RuleViolation(field, required)
     if len(value) > limit:
         raise RuleViolation(field, str(_TOO_LONG[what]) % {
-            "limit": format_decimal(limit), "count": format_decimal(len(value))})
+            "limit": number(limit), "count": number(len(value))})
     return value
 
 
@@ -372,7 +371,7 @@ def _project_terms(new: NewRequest, problems: list[RuleViolation]) -> dict[str, 
         if value is not None and not 0 <= value <= MAX_BUDGET:
             in_range = False
             problems.append(RuleViolation(field, _("Give an amount in euros between 0 and "
-                                                   "%(max)s.", max=format_decimal(MAX_BUDGET))))
+                                                   "%(max)s.", max=number(MAX_BUDGET))))
     if (in_range and budget_min_eur is not None and budget_max_eur is not None
             and budget_min_eur > budget_max_eur):
         problems.append(RuleViolation("budget_max_eur",

@@ -12,12 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from babel.numbers import format_decimal
 from sqlalchemy import select
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
-from labnet.i18n import _, current_language, locale_object
+from labnet.i18n import _
 from labnet.services.common.text import text_problem
 
 # Free text that may span lines; every other text field of a lab or equipment is one line.
@@ -46,14 +45,6 @@ def check_int(problems: list[RuleViolation], name: str, value: int | None, low: 
         problems.append(RuleViolation(name, _("Enter a whole number.")))
     elif not low <= value <= high:
         problems.append(RuleViolation(name, message))
-
-
-def number(value: Any) -> str:
-    """A number as a message writes it: ``1,024`` in English, the language's own grouping
-    and decimal sign in the others."""
-    if current_language() == "en":
-        return f"{value:,}"
-    return str(format_decimal(value, locale=locale_object()))
 
 
 def unknown_codes(codes: Iterable[str], known: set[str]) -> list[str]:

@@ -38,7 +38,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from labnet import permissions
 from labnet.errors import RuleViolation, raise_all
 from labnet.extensions import db
-from labnet.i18n import _, _l
+from labnet.i18n import _, _l, number
 from labnet.models import (
     Lab,
     LabKet,
@@ -64,7 +64,7 @@ from labnet.services.accounts.rules import (
     slugify,
 )
 from labnet.services.catalogue.labs import team
-from labnet.services.catalogue.labs._checks import MULTI_LINE_FIELDS, number
+from labnet.services.catalogue.labs._checks import MULTI_LINE_FIELDS
 from labnet.services.catalogue.labs.profile import (
     NOT_FOUND_MESSAGE,
     LabProfile,

@@ -38,10 +38,9 @@ from sqlalchemy.orm import selectinload
 
 from labnet.errors import RuleViolation
 from labnet.extensions import db
-from labnet.i18n import _, _l, data_name, ngettext
+from labnet.i18n import _, _l, data_name, ngettext, number
 from labnet.models import Equipment, EquipmentCategory, KetArea, Lab
 from labnet.permissions import can_manage_lab, require
-from labnet.services.catalogue.labs._checks import number
 from labnet.services.catalogue.labs.equipment import (
     CURRENCIES,
     EquipmentData,

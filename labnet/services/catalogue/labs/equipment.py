@@ -24,7 +24,7 @@ from sqlalchemy.orm import selectinload
 
 from labnet.errors import RuleViolation, raise_all
 from labnet.extensions import db
-from labnet.i18n import _
+from labnet.i18n import _, number
 from labnet.models import (
     BookingUnit,
     Equipment,
@@ -41,7 +41,6 @@ from labnet.services.catalogue.labs._checks import (
     check_int,
     check_length,
     known_codes,
-    number,
     unknown_codes,
 )
 from labnet.services.common import audit

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from labnet import clock
 from labnet.dates import DateOutOfRange, parse_day
 from labnet.extensions import db
-from labnet.i18n import _, _l, data_name
+from labnet.i18n import _, _l, data_name, localtime, number
 from labnet.models import (
     AccreditationScheme,
     CatalogueSnapshot,
@@ -162,6 +162,11 @@ _TAXONOMY_KEY = "labnet.search.taxonomy"
 SNAPSHOT_KEY = "labnet.search.facets_snapshot"
 
 
+def _day(day: date) -> str:
+    """A day inside a message: ISO in English, the language's medium date elsewhere."""
+    return localtime(day, None, "%Y-%m-%d")
+
+
 def _snapshot_text() -> Any:
     if db.session.get_bind().dialect.name == "postgresql":
         return func.convert_from(CatalogueSnapshot.body, "UTF8")
@@ -277,9 +282,9 @@ def parse_query(args: Mapping[str, str]) -> tuple[SearchQuery, dict[str, str]]:
         else:
             errors["radius_km"] = _(
                 "The radius must be a number of kilometres from %(min)s to %(max)s; "
-                "“%(value)s” is not, so %(default)s km was used.", min=f"{MIN_RADIUS_KM:g}",
-                max=f"{MAX_RADIUS_KM:g}", value=raw_radius[:20],
-                default=f"{DEFAULT_RADIUS_KM:g}")
+                "“%(value)s” is not, so %(default)s km was used.", min=number(MIN_RADIUS_KM),
+                max=number(MAX_RADIUS_KM), value=raw_radius[:20],
+                default=number(DEFAULT_RADIUS_KM))
 
     near = text("near")[:MAX_NEAR_LENGTH]
     place = None
@@ -310,7 +315,7 @@ def parse_query(args: Mapping[str, str]) -> tuple[SearchQuery, dict[str, str]]:
         if not 1 <= page <= MAX_PAGE:
             errors["page"] = _("The page must be a whole number from 1 to %(max)s; "
                                "“%(value)s” is not, so the first page is shown.",
-                               max=f"{MAX_PAGE:,}", value=raw_page[:20])
+                               max=number(MAX_PAGE), value=raw_page[:20])
             page = 1
 
     network = text("network").lower()[:120]
@@ -390,11 +395,11 @@ def _parse_availability(args: Mapping[str, str], errors: dict[str, str]
     if first < today:
         errors["available_from"] = _("%(day)s is in the past; choose today or a later day. "
                                      "The availability filter was left out.",
-                                     day=f"{first:%Y-%m-%d}")
+                                     day=_day(first))
     elif last < first:
         errors["available_to"] = _("The last day (%(last)s) is before the first (%(first)s). "
                                    "The availability filter was left out.",
-                                   last=f"{last:%Y-%m-%d}", first=f"{first:%Y-%m-%d}")
+                                   last=_day(last), first=_day(first))
     elif (last - first).days + 1 > MAX_SPAN_DAYS:
         errors["available_to"] = _("Search at most %(max)s days at a time (%(asked)s asked). "
                                    "The availability filter was left out.",
@@ -404,8 +409,8 @@ def _parse_availability(args: Mapping[str, str], errors: dict[str, str]
                                    "The availability filter was left out.")
     elif hours > ((last - first).days + 1) * 24:
         errors["hours"] = _("%(hours)s hours do not fit between %(first)s and %(last)s. The "
-                            "availability filter was left out.", hours=f"{hours:g}",
-                            first=f"{first:%Y-%m-%d}", last=f"{last:%Y-%m-%d}")
+                            "availability filter was left out.", hours=number(hours),
+                            first=_day(first), last=_day(last))
     else:
         return first, last, hours
     return None, None, None
