@@ -200,12 +200,18 @@ def test_the_week_calendar_is_one_tab_stop_moved_through_with_the_arrow_keys(
     keys.press("Enter")
     assert page.input_value("#start_at") == first["start"]
     assert page.input_value("#end_at") == first["end"]
+    assert grid.locator("td[aria-selected=true]").count() == 1
     keys.press("ArrowDown")
     below = page.evaluate(CELL)
     if below["button"]:
         keys.press("Space")
         assert page.input_value("#start_at") == first["start"]
         assert page.input_value("#end_at") == below["end"]
+        assert grid.locator("td[aria-selected=true]").count() == 2
+    # The grid with its picked slots passes axe (no serious or critical finding).
+    from tests.browser.test_accessibility import BLOCKING, _axe
+
+    assert [v["id"] for v in _axe(page) if v["impact"] in BLOCKING] == []
 
 
 PHONE_PAGES = ["/", "/labs", "/labs?q=laser", "/labs/fraunhofer-ilt", "/map", "/events",

@@ -103,6 +103,13 @@
                    local_end: slot.local_end, end_fold: slot.end_fold, extended: false };
       }
       if (startField && endField) {
+        // The picked slots are the grid's selection (aria-selected on their cells).
+        box.querySelectorAll('button[data-start]').forEach(function (button) {
+          var cell = button.closest('td');
+          var inside = button.dataset.start >= picked.local_start &&
+            button.dataset.end <= picked.local_end;
+          if (inside) { cell.setAttribute('aria-selected', 'true'); } else { cell.removeAttribute('aria-selected'); }
+        });
         startField.value = picked.local_start;
         endField.value = picked.local_end;
         if (startFold) { startFold.value = foldText(picked.start_fold); }
