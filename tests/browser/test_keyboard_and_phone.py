@@ -18,7 +18,9 @@ pytestmark = pytest.mark.browser
 
 PASSWORD = "labnet-demo"
 # The measurement of issue 18 took 150 Tab presses for the same booking (no skip links).
-MAX_KEY_PRESSES = 60  # 53 today
+# The booking types its times: the week calendar (one Tab stop since, moved through with the
+# arrow keys: the test below) is not on its way, so the figure stayed at 53.
+MAX_KEY_PRESSES = 56  # 53 today
 
 
 class Keyboard:
@@ -124,6 +126,92 @@ def test_member_books_equipment_with_the_keyboard_alone_within_the_bound(
     page.get_by_text("pending until the lab decides").wait_for()
     print(f"\nbooking by keyboard: {keys.presses} key presses")
     assert keys.presses <= MAX_KEY_PRESSES
+
+
+CELL = """() => {
+  const el = document.activeElement;
+  const cell = el.closest('#booking-calendar table[role=grid] td');
+  if (!cell) return null;
+  const row = cell.parentElement;
+  return {row: [...row.parentElement.rows].indexOf(row), col: cell.cellIndex,
+          start: el.dataset.start || null, end: el.dataset.end || null,
+          button: el.tagName === 'BUTTON'};
+}"""
+
+
+def test_the_week_calendar_is_one_tab_stop_moved_through_with_the_arrow_keys(
+        live_server, demo_data, page):
+    *_lab, equipment_id = _bookable(live_server.app)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/login")
+    page.fill("input[name=email]", "sme@labnet.example")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.locator("nav.navbar form[action$='/logout']").wait_for(state="attached")
+    page.goto(f"/equipment/{equipment_id}/book")
+    page.wait_for_selector("#booking-calendar table")
+    grid = page.locator("#booking-calendar table[role=grid]")
+    assert grid.get_attribute("aria-labelledby") == "booking-calendar-week"
+    assert grid.locator("[tabindex='0']").count() == 1
+    keys = Keyboard(page)
+    # The next week (wholly in the future): the focus stays on its button once drawn.
+    week = page.locator("#booking-calendar").get_attribute("data-week")
+    page.locator("#booking-calendar [data-week=next]").focus()
+    keys.press("Enter")
+    page.wait_for_function(
+        "w => document.getElementById('booking-calendar').dataset.week !== w", arg=week)
+    assert page.evaluate("document.activeElement.dataset.week") == "next"
+    # One Tab into the grid, on its first free slot; the next Tab leaves it.
+    keys.press("Tab")
+    first = page.evaluate(CELL)
+    assert first and first["button"], first
+    assert grid.locator("[tabindex='0']").count() == 1
+    keys.press("Tab")
+    assert page.evaluate(CELL) is None
+    keys.press("Shift+Tab")
+    assert page.evaluate(CELL) == first
+    # The arrows move a day or a slot; Home/End along the row, Ctrl+Home/End over the week.
+    keys.press("ArrowRight")
+    moved = page.evaluate(CELL)
+    assert (moved["row"], moved["col"]) == (first["row"], first["col"] + 1)
+    keys.press("ArrowLeft")
+    keys.press("ArrowDown")
+    moved = page.evaluate(CELL)
+    assert (moved["row"], moved["col"]) == (first["row"] + 1, first["col"])
+    keys.press("ArrowUp")
+    assert page.evaluate(CELL) == first
+    keys.press("End")
+    assert page.evaluate(CELL)["col"] == 7
+    keys.press("Home")
+    assert page.evaluate(CELL)["col"] == 1
+    keys.press("Control+End")
+    last = page.evaluate(CELL)
+    assert last["col"] == 7 and last["row"] == grid.locator("tbody tr").count() - 1
+    keys.press("Control+Home")
+    assert (page.evaluate(CELL)["row"], page.evaluate(CELL)["col"]) == (0, 1)
+    assert grid.locator("[tabindex='0']").count() == 1
+    # Back to the first free slot: Enter picks it as a click does, Space on the slot
+    # below extends the end.
+    for _n in range(first["row"]):
+        keys.press("ArrowDown")
+    for _n in range(first["col"] - 1):
+        keys.press("ArrowRight")
+    assert page.evaluate(CELL) == first
+    keys.press("Enter")
+    assert page.input_value("#start_at") == first["start"]
+    assert page.input_value("#end_at") == first["end"]
+    assert grid.locator("td[aria-selected=true]").count() == 1
+    keys.press("ArrowDown")
+    below = page.evaluate(CELL)
+    if below["button"]:
+        keys.press("Space")
+        assert page.input_value("#start_at") == first["start"]
+        assert page.input_value("#end_at") == below["end"]
+        assert grid.locator("td[aria-selected=true]").count() == 2
+    # The grid with its picked slots passes axe (no serious or critical finding).
+    from tests.browser.test_accessibility import BLOCKING, _axe
+
+    assert [v["id"] for v in _axe(page) if v["impact"] in BLOCKING] == []
 
 
 PHONE_PAGES = ["/", "/labs", "/labs?q=laser", "/labs/fraunhofer-ilt", "/map", "/events",

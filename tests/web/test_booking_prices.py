@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -18,6 +19,7 @@ from labnet.extensions import db
 from labnet.models import AuditEvent, Booking, OutboxEmail, User
 from labnet.services.booking import engine as service
 from labnet.services.booking import reminders
+from tests.fixtures.a11y import assert_no_refusal, assert_refused_input
 from tests.fixtures.auth import login_as, post_form
 from tests.fixtures.berlin import APPROVING, BERLIN, berlin
 
@@ -278,3 +280,21 @@ def test_people_who_manage_no_lab_cannot_export_usage(app, client, login, desk):
     client = _as(app, desk.member)
     assert client.get("/manage/bookings/usage").status_code == 403
     assert client.get("/manage/bookings/usage.csv?month=2026-03").status_code == 403
+
+
+def test_a_refused_price_is_tied_to_its_input_and_summed_up(app, desk):
+    """The approve form is hand-built, one per booking row (issue 18's accessibility)."""
+    bid = _book(app, desk, desk.sem, berlin(2026, 3, 11, 9), berlin(2026, 3, 11, 11))
+    client = _as(app, desk.manager)
+    assert_no_refusal(client.get("/manage/bookings").get_data(as_text=True))
+    refused = post_form(client, f"/manage/bookings/{bid}/approve",
+                        {"final_price": "lots", "price_reason": "x"}, page="/manage/bookings")
+    assert refused.status_code == 422
+    assert_refused_input(refused.get_data(as_text=True), f"final-price-{bid}",
+                         "Not a valid decimal")
+    refused = post_form(client, f"/manage/bookings/{bid}/approve", {"final_price": "200"},
+                        page="/manage/bookings")
+    html = refused.get_data(as_text=True)
+    assert_refused_input(html, f"price-reason-{bid}", "Tell the customer why")
+    price = re.search(rf'<input [^>]*id="final-price-{bid}"[^>]*>', html).group(0)
+    assert "aria-invalid" not in price

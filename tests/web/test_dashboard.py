@@ -16,6 +16,7 @@ import pytest
 from labnet.extensions import db
 from labnet.models import Booking, DemandSignal
 from labnet.models.request import LabRequest, RequestLab
+from tests.fixtures.a11y import assert_refused_input
 from tests.fixtures.dashboard import (
     NOW,
     PERIOD,
@@ -569,3 +570,11 @@ def test_unmet_demand_shows_the_words_searched_grouped_without_case(app, client,
     body = client.get("/dashboard/unmet.csv?" + urlencode(PERIOD)).get_data(as_text=True)
     assert csv_table(body)[1:3] == [
         r for r in tables_for(client)["unmet"][1:3]]
+
+
+def test_refused_filters_are_tied_to_their_inputs_and_summed_up(client, seen):
+    response = client.get("/dashboard?" + urlencode({"from": "yesterday", "kind": "castle"}))
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert_refused_input(html, "f-from", "")
+    assert_refused_input(html, "f-kind", "Choose a kind of lab from the list.")

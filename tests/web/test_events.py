@@ -19,6 +19,7 @@ from sqlalchemy import select
 from labnet import clock
 from labnet.extensions import db
 from labnet.models import Event, EventOrganiser, EventSession, Project, ProjectManager
+from tests.fixtures.a11y import assert_refused_input
 from tests.fixtures.auth import post_form
 
 NOW = datetime(2027, 2, 1, 9, tzinfo=UTC)
@@ -448,3 +449,11 @@ def test_a_busy_day_of_the_month_shows_four_events_and_links_the_rest(app, clien
     assert more, cell
     listed = _text(app.test_client().get(more.group(1)))
     assert all(f"Busy {n}" in listed for n in range(6))
+
+
+def test_refused_filters_are_tied_to_their_inputs_and_summed_up(client):
+    response = client.get("/events?ket=XYZ&from=2027-13-01")
+    assert response.status_code == 422
+    html = response.get_data(as_text=True)
+    assert_refused_input(html, "f-ket", "Choose a KET area from the list.")
+    assert_refused_input(html, "f-from", "Give a date as YYYY-MM-DD")

@@ -14,6 +14,7 @@ from labnet.extensions import db
 from labnet.models import AuditEvent, User
 from labnet.models.booking import Blackout, Booking
 from labnet.services.booking import engine as service
+from tests.fixtures.a11y import assert_refused_input
 from tests.fixtures.auth import post_form
 from tests.fixtures.berlin import APPROVING, BERLIN, berlin
 
@@ -284,3 +285,13 @@ def test_mail_preference_is_saved(app, client, login, desk):
 def test_visitors_are_sent_to_log_in(client, desk):
     assert "/login" in client.get("/manage/bookings").headers["Location"]
     assert "/login" in client.get("/account/notifications").headers["Location"]
+
+
+def test_a_refused_reason_is_tied_to_its_box_and_summed_up(app, client, login, desk):
+    bid = book(app, desk, desk.member, desk.sem, berlin(2026, 3, 11, 9), berlin(2026, 3, 11, 11))
+    login(desk.manager)
+    response = post_form(client, f"/manage/bookings/{bid}/reject", {"reason": " "},
+                         page="/manage/bookings")
+    assert response.status_code == 422
+    assert_refused_input(response.get_data(as_text=True), f"reject-reason-{bid}",
+                         "Give the requester a reason.")

@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from labnet.extensions import db
 from labnet.models import Meeting, MeetingProfile, MeetingSlotTaken, OutboxEmail
 from labnet.services.meetings.slots import parse_slot
+from tests.fixtures.a11y import assert_refused_input
 from tests.fixtures.auth import post_form
 from tests.fixtures.meetings import SLOT1, SLOT2
 
@@ -296,3 +297,28 @@ def test_a_meeting_whose_slot_has_begun_stays_when_the_registration_is_cancelled
         assert db.session.get(Meeting, mid).status == "accepted"
         assert db.session.scalar(select(func.count()).select_from(OutboxEmail).where(
             OutboxEmail.kind == "meeting_cancelled")) == 0
+
+
+def test_refused_requests_and_answers_are_tied_to_their_inputs_and_summed_up(
+        app, meet_world, as_person):
+    w = meet_world
+    for person in (w.anna, w.carla):
+        _publish(as_person(person))
+    client = as_person(w.anna)
+    response = post_form(client, PAGE + "/requests", {
+        "invitee": str(w.carla.id), "slot": "2026-03-10T13:00Z", "message": "Hi"}, page=PAGE)
+    assert response.status_code == 422
+    assert_refused_input(response.get_data(as_text=True), f"slot-{w.carla.id}",
+                         "Choose one of the event's meeting slots")
+    response = post_form(client, PAGE + "/requests", {
+        "invitee": str(w.carla.id), "slot": SLOT1, "message": "x" * 501}, page=PAGE)
+    assert response.status_code == 422
+    assert_refused_input(response.get_data(as_text=True), f"message-{w.carla.id}", "500")
+    assert post_form(client, PAGE + "/requests", {
+        "invitee": str(w.carla.id), "slot": SLOT1, "message": ""}, page=PAGE).status_code == 302
+    with app.app_context():
+        meeting_id = db.session.scalar(select(Meeting.id))
+    response = post_form(as_person(w.carla), f"{PAGE}/{meeting_id}/answer",
+                         {"answer": "accept", "answer_note": "y" * 301}, page=PAGE)
+    assert response.status_code == 422
+    assert_refused_input(response.get_data(as_text=True), f"answer_note-{meeting_id}", "300")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from labnet.extensions import db
 from labnet.models import Role
 from labnet.models.network import Network, NetworkMember, NetworkStage
+from tests.fixtures.a11y import assert_refused_input
 from tests.fixtures.auth import csrf_token, post_form
 
 WATCHED = ("network", "network_coordinator", "network_stage", "network_stage_ket",
@@ -262,3 +263,16 @@ def test_hostile_names_stay_text(app, client, login, cast):
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<img src=x" not in html
+
+
+def test_a_refused_answer_is_tied_to_its_box_and_summed_up(app, client, login, cast):
+    _build(app, client, login, cast)
+    client.post("/logout", data={"csrf_token": csrf_token(client, "/networks")})
+    login(cast.manager)
+    member_id = _member_id(app, "materials-lab")
+    response = post_form(client, f"/networks/invitations/{member_id}/answer",
+                         {"answer": "accept", "answer_message": "x" * 2001},
+                         page="/networks/invitations")
+    assert response.status_code == 422
+    assert_refused_input(response.get_data(as_text=True), f"answer_message-{member_id}",
+                         "2000")

@@ -5,7 +5,13 @@
  * when it differs (Intl). Clicking a free slot fills the booking form's start and end
  * (data-start-field / data-end-field, the ids of the form's inputs); a second click on a
  * later free slot extends the end. On the equipment page (data-book-url) a click opens the
- * booking form with the slot filled in. Everything is built with DOM nodes and textContent,
+ * booking form with the slot filled in.
+ *
+ * By keyboard the grid is one Tab stop (the WAI-ARIA grid pattern, roving tabindex): the
+ * arrow keys move a day (←/→) or a slot (↑/↓), Home/End to the first/last day of the row,
+ * Ctrl+Home/End to the first/last cell of the week; Enter or Space on a free slot picks it
+ * as a click does. A cell that is no free slot takes the focus itself, so its state (busy,
+ * closed…) is read with its day and time. Everything is built with DOM nodes and textContent,
  * never parsed as HTML (DESIGN rule 7); no inline script or style (CSP).
  *
  * Its words come translated from the template (data-t-* on the box: "%(name)s" marks where
@@ -97,6 +103,13 @@
                    local_end: slot.local_end, end_fold: slot.end_fold, extended: false };
       }
       if (startField && endField) {
+        // The picked slots are the grid's selection (aria-selected on their cells).
+        box.querySelectorAll('button[data-start]').forEach(function (button) {
+          var cell = button.closest('td');
+          var inside = button.dataset.start >= picked.local_start &&
+            button.dataset.end <= picked.local_end;
+          if (inside) { cell.setAttribute('aria-selected', 'true'); } else { cell.removeAttribute('aria-selected'); }
+        });
         startField.value = picked.local_start;
         endField.value = picked.local_end;
         if (startFold) { startFold.value = foldText(picked.start_fold); }
@@ -110,22 +123,81 @@
       }
     }
 
-    function draw(data) {
+    // The roving tabindex: the cells of the grid as rows of focus targets (a free slot's
+    // button, else the cell), exactly one of them in the Tab order.
+    function focusTarget(cell) {
+      return cell.querySelector('button') || cell;
+    }
+
+    function makeGrid(table, body) {
+      var rows = Array.prototype.map.call(body.rows, function (row) {
+        return Array.prototype.filter.call(row.cells, function (c) { return c.tagName === 'TD'; });
+      }).filter(function (cells) { return cells.length > 1; });
+      if (!rows.length) { return; }
+      var current = null;
+      function activate(target, focus) {
+        if (current) { current.tabIndex = -1; }
+        current = target;
+        current.tabIndex = 0;
+        if (focus) { current.focus(); }
+      }
+      rows.forEach(function (cells) {
+        cells.forEach(function (cell) {
+          var target = focusTarget(cell);
+          target.tabIndex = -1;
+          // A click moves the Tab stop too, so Tab comes back where the person was.
+          target.addEventListener('focus', function () { activate(target, false); });
+        });
+      });
+      var firstFree = body.querySelector('button');
+      activate(firstFree || focusTarget(rows[0][0]), false);
+      table.addEventListener('keydown', function (event) {
+        var cell = event.target.closest && event.target.closest('td');
+        if (!cell) { return; }
+        var r = -1;
+        var c = -1;
+        rows.forEach(function (cells, i) {
+          var j = cells.indexOf(cell);
+          if (j >= 0) { r = i; c = j; }
+        });
+        if (r < 0) { return; }
+        var last = rows[r].length - 1;
+        switch (event.key) {
+          case 'ArrowRight': c = Math.min(c + 1, last); break;
+          case 'ArrowLeft': c = Math.max(c - 1, 0); break;
+          case 'ArrowDown': r = Math.min(r + 1, rows.length - 1); break;
+          case 'ArrowUp': r = Math.max(r - 1, 0); break;
+          case 'Home': c = 0; if (event.ctrlKey) { r = 0; } break;
+          case 'End': c = last; if (event.ctrlKey) { r = rows.length - 1; } break;
+          default: return;
+        }
+        event.preventDefault();
+        activate(focusTarget(rows[r][Math.min(c, rows[r].length - 1)]), true);
+      });
+    }
+
+    function draw(data, refocus) {
       box.textContent = '';
       var nav = el('div', 'd-flex align-items-center gap-2 mb-2');
       var prev = el('button', 'btn btn-outline-secondary btn-sm', t('previous'));
       prev.type = 'button';
-      prev.addEventListener('click', function () { load(data.prev); });
+      prev.dataset.week = 'prev';
+      prev.addEventListener('click', function () { load(data.prev, 'prev'); });
       var next = el('button', 'btn btn-outline-secondary btn-sm', t('next'));
       next.type = 'button';
-      next.addEventListener('click', function () { load(data.next); });
+      next.dataset.week = 'next';
+      next.addEventListener('click', function () { load(data.next, 'next'); });
       nav.appendChild(prev);
-      nav.appendChild(el('strong', 'calendar-week', t('week', { week: data.week })));
+      var weekLabel = el('strong', 'calendar-week', t('week', { week: data.week }));
+      weekLabel.id = box.id + '-week';
+      nav.appendChild(weekLabel);
       nav.appendChild(next);
       box.appendChild(nav);
       var note = t('note', { zone: data.zone, unit: data.unit_label });
       if (showMine) { note += ' ' + t('ownNote', { zone: mine }); }
-      box.appendChild(el('p', 'small text-muted mb-1', note));
+      var noteNode = el('p', 'small text-muted mb-1', note);
+      noteNode.id = box.id + '-note';
+      box.appendChild(noteNode);
 
       // Rows: every local start time that occurs in the week, in order.
       var times = [];
@@ -137,6 +209,9 @@
       });
       times.sort();
       var table = el('table', 'table table-sm table-bordered small calendar-grid');
+      table.setAttribute('role', 'grid');
+      table.setAttribute('aria-labelledby', weekLabel.id);
+      table.setAttribute('aria-describedby', noteNode.id);
       var head = el('tr');
       // The corner: named for screen readers (its column holds the times of day).
       var corner = el('th');
@@ -156,16 +231,17 @@
         row.appendChild(cell);
         body.appendChild(row);
       }
-      times.forEach(function (t) {
+      // (Not named t: that is the translation function, used below.)
+      times.forEach(function (time) {
         var row = el('tr');
-        var th = el('th', 'text-nowrap', t);
+        var th = el('th', 'text-nowrap', time);
         var rowHint = '';
         if (showMine) {
           // The same row in the viewer's zone (from the week's first slot at this time).
           var sample = null;
           data.days.forEach(function (day) {
             day.slots.forEach(function (s) {
-              if (!sample && s.local_start.slice(11) === t) { sample = s; }
+              if (!sample && s.local_start.slice(11) === time) { sample = s; }
             });
           });
           if (sample) {
@@ -177,7 +253,7 @@
         data.days.forEach(function (day) {
           var cell = el('td', 'text-center p-1');
           var slot = null;
-          day.slots.forEach(function (s) { if (s.local_start.slice(11) === t) { slot = s; } });
+          day.slots.forEach(function (s) { if (s.local_start.slice(11) === time) { slot = s; } });
           if (!slot) {
             cell.appendChild(el('span', STATE_CLASS.closed, STATE_TEXT.closed));
           } else if (slot.state === 'open' && slot.bookable) {
@@ -210,15 +286,18 @@
       var wrap = el('div', 'table-responsive');
       wrap.appendChild(table);
       box.appendChild(wrap);
+      makeGrid(table, body);
+      // The week buttons are drawn anew: the focus stays on the one that was pressed.
+      if (refocus) { box.querySelector('[data-week="' + refocus + '"]').focus(); }
       box.dataset.state = 'ready';
       box.dataset.week = data.week;
     }
 
-    function load(week) {
+    function load(week, refocus) {
       var url = box.dataset.url + (week ? '?week=' + encodeURIComponent(week) : '');
       fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
         .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); })
-        .then(draw)
+        .then(function (data) { draw(data, refocus); })
         .catch(function () {
           box.textContent = '';
           box.appendChild(el('p', 'text-danger small', t('failed')));
