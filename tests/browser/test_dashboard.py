@@ -36,7 +36,7 @@ def test_coordinator_sees_charts_tables_and_the_flow_map(live_server, demo_data,
     page.goto("/login")
     page.fill("input[name=email]", "coordinator@labnet.example")
     page.fill("input[name=password]", "labnet-demo")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     nav_click(page, "Dashboard")
     page.locator('#flow-map[data-state="ready"]').wait_for()
     tables_with_charts = page.locator("table[data-chart]:not([data-chart=''])").count()

@@ -50,7 +50,7 @@ def _log_in(page, email: str | None) -> None:
         return
     page.fill("input[name=email]", email)
     page.fill("input[name=password]", "labnet-demo")
-    page.click("button[type=submit]")
+    page.click("main button[type=submit]")
     page.locator("nav.navbar form[action$='/logout']").wait_for(state="attached")
     # Measure the page once its stylesheets apply (the landing page after login may still be
     # loading them when its navbar is in the DOM).
