@@ -43,6 +43,7 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    SmallInteger,
     and_,
     bindparam,
     case,
@@ -427,11 +428,13 @@ def candidates(first: date, last: date, hours: float, conn: Connection
     rescued: set[int] = set()
     weeks = (select(LabFreeWeek.lab_id, LabFreeWeek.hourly, LabFreeWeek.weekday)
              .where(LabFreeWeek.lab_id.in_(taken_labs), week_ok()))
-    free_day = (select(EquipmentFreeDay.lab_id, literal(None), literal(None))
+    rescue = -1  # not a weekday: marks the second part's rows (typed, for PostgreSQL)
+    free_day = (select(EquipmentFreeDay.lab_id, EquipmentFreeDay.hourly,
+                       literal(rescue, SmallInteger))
                 .where(EquipmentFreeDay.lab_id.in_(maybe_out), in_span, day_ok())
                 .distinct())
     for lab_id, hourly, weekday in conn.execute(union_all(weeks, free_day)):
-        if weekday is None:
+        if weekday == rescue:
             rescued.add(lab_id)
         else:
             good.setdefault(lab_id, {}).setdefault(bool(hourly), set()).add(weekday)
