@@ -30,6 +30,10 @@ DEFAULTS: dict[str, Any] = {
     # Facet counts of the bare /labs page (every published lab), and a words-or-place
     # search's matched set with its counts (shared cache), are reused this long at most.
     "FACET_CACHE_SECONDS": 60,
+    # "Free for D hours": the labs whose opening hours never give D hours on the span's
+    # weekdays (services.booking.free_days), kept in the shared cache per catalogue
+    # version, so any committed catalogue write starts a new entry; 0 reads it every time.
+    "FREE_WEEK_CACHE_SECONDS": 3600,
     # The coordinators' dashboard's figures (per filters and lab scope) are reused this
     # long in each process (services.analytics.build_cached); 0 computes every load.
     "DASHBOARD_CACHE_SECONDS": 300,

@@ -69,7 +69,9 @@ class EquipmentFreeDay(Base):
     ``services.booking.free_days``; a prefilter only, never the answer."""
 
     __tablename__ = "equipment_free_day"
-    __table_args__ = (Index("ix_equipment_free_day_day", "day", "longest_free_minutes"),)
+    # Covering for the taken-days and free-days queries of ``free_days.candidates``.
+    __table_args__ = (Index("ix_equipment_free_day_day_free", "day", "longest_free_minutes",
+                            "lab_id", "hourly", "weekday"),)
 
     equipment_id: Mapped[int] = mapped_column(ForeignKey("equipment.id", ondelete="CASCADE"),
                                               primary_key=True)

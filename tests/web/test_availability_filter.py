@@ -242,3 +242,31 @@ def test_availability_alone_counts_facets_as_a_count_over_its_results_would(
         assert found.facets == direct
         assert found.total == len(ids)
         db.session.rollback()
+
+
+def test_labs_whose_hours_never_give_the_time_are_kept_per_catalogue_version(app, client,
+                                                                             catalogue):
+    """The labs whose opening hours never give D hours are kept in the shared cache
+    (``free_days._never``): a committed change of opening hours starts a new entry."""
+    from datetime import time
+
+    from sqlalchemy import select
+
+    from labnet import caches
+    from labnet.models import OpeningHours
+
+    def set_hours(opens: int, closes: int) -> None:
+        with app.app_context():
+            for row in db.session.scalars(select(OpeningHours).where(
+                    OpeningHours.lab_id == catalogue["free"].id)):
+                row.opens_at, row.closes_at = time(opens), time(closes)
+            db.session.commit()
+
+    url = f"/labs?{FILTER}&hours=8"
+    set_hours(8, 12)
+    before = caches.versions(["catalogue"])
+    assert "Free Lab" not in listed(page(client, url))  # 08–12: never 8 hours
+    assert "Free Lab" not in listed(page(client, url))  # the same list, from the cache
+    set_hours(8, 17)
+    assert caches.versions(["catalogue"]) != before
+    assert "Free Lab" in listed(page(client, url))  # a new entry: open 08–17 again

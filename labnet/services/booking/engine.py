@@ -581,11 +581,14 @@ class BlackoutConflict(RuleViolation):
 
 def list_pending_queue(actor: User, *, limit: int = 200) -> Any:
     """Pending requests of the labs the actor manages, oldest request first (a ``Select``;
-    the oldest ``limit``, since they expire first)."""
+    the oldest ``limit``, since they expire first). The requester (never null) is an inner
+    join, as is their organisation: a left join of that pair made SQLite materialise every
+    account for each of the queue's three lists."""
     return (managed_bookings(actor)
             .where(Booking.status == BookingStatus.PENDING)
             .options(joinedload(Booking.equipment), joinedload(Booking.lab),
-                     joinedload(Booking.requester), joinedload(Booking.organisation))
+                     joinedload(Booking.requester, innerjoin=True),
+                     joinedload(Booking.organisation))
             .order_by(Booking.created_at, Booking.id).limit(limit))
 
 
@@ -594,7 +597,8 @@ def list_upcoming_confirmed(actor: User, *, now: datetime, limit: int = 100) -> 
     return (managed_bookings(actor)
             .where(Booking.status == BookingStatus.CONFIRMED, Booking.end_at > now)
             .options(joinedload(Booking.equipment), joinedload(Booking.lab),
-                     joinedload(Booking.requester), joinedload(Booking.organisation))
+                     joinedload(Booking.requester, innerjoin=True),
+                     joinedload(Booking.organisation))
             .order_by(Booking.start_at, Booking.id).limit(limit))
 
 
@@ -605,7 +609,8 @@ def list_recent_ended(actor: User, *, now: datetime, days: int = 14, limit: int 
             .where(Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.COMPLETED]),
                    Booking.end_at <= now, Booking.end_at > now - timedelta(days=days))
             .options(joinedload(Booking.equipment), joinedload(Booking.lab),
-                     joinedload(Booking.requester), joinedload(Booking.organisation))
+                     joinedload(Booking.requester, innerjoin=True),
+                     joinedload(Booking.organisation))
             .order_by(Booking.end_at.desc(), Booking.id).limit(limit))
 
 

@@ -43,15 +43,20 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    SmallInteger,
     and_,
+    bindparam,
     case,
     delete,
     event,
     exists,
     func,
     inspect,
+    literal,
     or_,
     select,
+    true,
+    union_all,
 )
 from sqlalchemy.orm import Session
 
@@ -326,13 +331,49 @@ def _need(hours: float) -> int:
     return math.ceil(hours * 60 - 1e-9)
 
 
+def _never(weekdays: Sequence[int], need_week: dict[bool, int], conn: Connection,
+           week_ok: Callable[[], ColumnElement[bool]]) -> list[int]:
+    """The labs whose opening hours can never give the time needed on any of
+    ``weekdays`` (no :class:`LabFreeWeek` row of a kind with bookable equipment long
+    enough: a few hundred at most), by id. Opening hours, a lab's zone and its
+    equipment's units, states and modes are catalogue tables, so the list is kept in the
+    shared cache per catalogue version (:mod:`labnet.caches`) and rebuilt after any
+    committed catalogue write; a session that has written the catalogue itself reads it
+    afresh (its writes are not committed yet)."""
+    def build() -> list[int]:
+        return list(conn.scalars(select(Lab.id).where(
+            ~exists().where(LabFreeWeek.lab_id == Lab.id, week_ok())).order_by(Lab.id)))
+
+    from flask import current_app, has_app_context
+
+    from labnet import caches
+
+    seconds = current_app.config.get("FREE_WEEK_CACHE_SECONDS", 0) if has_app_context() else 0
+    if not seconds:
+        return build()
+    from labnet.extensions import db
+
+    if not caches.touched_tables(db.session()).isdisjoint(caches.CATALOGUE_TABLES):
+        return build()
+    key = (tuple(weekdays), need_week[True], need_week[False], caches.generation())
+    return caches.remember("free_never", key, seconds, build)
+
+
 def candidates(first: date, last: date, hours: float, conn: Connection
                ) -> ColumnElement[bool]:
     """SQL over ``lab``: the labs that may have bookable equipment free for ``hours``
     hours between the local days ``first`` and ``last`` — every lab the exact engine
-    would find, and a few it may not (see the module's docstring). Two queries here, for
-    the labs whose every piece of equipment of a kind is taken on every day it could be
-    free; the rest is one condition."""
+    would find, and a few it may not (see the module's docstring).
+
+    A lab is a candidate when a kind of its bookable equipment is long enough free on a
+    day of the span: by its opening hours (its weekday's value), unless every piece of
+    equipment of that kind is taken on each such day; or on a day a booking or blackout
+    touches (a day row long enough). The labs left out are therefore few: those whose
+    opening hours never give the time (:func:`_never`, cached per catalogue version) and
+    those fully taken, less those with a day row long enough. They are worked out here
+    and returned as one ``NOT IN`` list, so a caller that reads the labs left out, walks
+    the name index past them or counts them does no more work. Two queries (three when
+    the cached list is rebuilt), whatever the bookings."""
     need = _need(hours)
     # A booking by the half day or day may be an hour short of its nominal length on a
     # clock-change day; a weekday's value may be an hour off a clock-change day's.
@@ -356,8 +397,8 @@ def candidates(first: date, last: date, hours: float, conn: Connection
 
     in_span = EquipmentFreeDay.day.between(first, last)
     # The days one by one (a span is at most a month): with the shortness bound, each day
-    # is one range of ``ix_equipment_free_day_day`` (day, minutes) holding only the
-    # taken rows, instead of every row of the span filtered.
+    # is one range of ``ix_equipment_free_day_day_free`` (day, minutes, lab, kind,
+    # weekday) holding only the taken rows, read from the index alone.
     span_list = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     short = and_(EquipmentFreeDay.day.in_(span_list),
                  EquipmentFreeDay.longest_free_minutes < max(need_day.values()))
@@ -376,13 +417,27 @@ def candidates(first: date, last: date, hours: float, conn: Connection
         .group_by(EquipmentFreeDay.lab_id, EquipmentFreeDay.hourly, EquipmentFreeDay.day,
                   EquipmentFreeDay.weekday)
         .having(func.count() >= week_count)).all()
-    # The weekdays each kind of each of those labs could be free on (asked even when no
-    # day is taken: the same statements whatever the bookings).
+    never = _never(weekdays, need_week, conn, week_ok)
+    # One statement (asked even when no day is taken: the same statements whatever the
+    # bookings): the weekdays each kind of the labs with a taken day could be free on,
+    # and which of those labs and of the ``never`` ones have a day row long enough in the
+    # span (they stay candidates).
+    taken_labs = sorted({r[0] for r in taken})
+    maybe_out = sorted(set(taken_labs) | set(never))
     good: dict[int, dict[bool, set[int]]] = {}
-    for lab_id, hourly, weekday in conn.execute(
-            select(LabFreeWeek.lab_id, LabFreeWeek.hourly, LabFreeWeek.weekday)
-            .where(LabFreeWeek.lab_id.in_(sorted({r[0] for r in taken})), week_ok())):
-        good.setdefault(lab_id, {}).setdefault(hourly, set()).add(weekday)
+    rescued: set[int] = set()
+    weeks = (select(LabFreeWeek.lab_id, LabFreeWeek.hourly, LabFreeWeek.weekday)
+             .where(LabFreeWeek.lab_id.in_(taken_labs), week_ok()))
+    rescue = -1  # not a weekday: marks the second part's rows (typed, for PostgreSQL)
+    free_day = (select(EquipmentFreeDay.lab_id, EquipmentFreeDay.hourly,
+                       literal(rescue, SmallInteger))
+                .where(EquipmentFreeDay.lab_id.in_(maybe_out), in_span, day_ok())
+                .distinct())
+    for lab_id, hourly, weekday in conn.execute(union_all(weeks, free_day)):
+        if weekday == rescue:
+            rescued.add(lab_id)
+        else:
+            good.setdefault(lab_id, {}).setdefault(bool(hourly), set()).add(weekday)
     full: list[int] = []
     if taken:
         gone: dict[tuple[int, bool], set[date]] = {}
@@ -393,11 +448,10 @@ def candidates(first: date, last: date, hours: float, conn: Connection
             if all({d for d in span_list if d.weekday() in wds} <= gone.get((lab_id, hourly),
                                                                           set())
                    for hourly, wds in kinds.items()))
-    week: ColumnElement[bool] = exists().where(LabFreeWeek.lab_id == Lab.id, week_ok())
-    if full:
-        week = and_(week, Lab.id.not_in(full))
-    day = Lab.id.in_(select(EquipmentFreeDay.lab_id).where(in_span, day_ok()))
-    return or_(week, day)
+    out = sorted((set(never) | set(full)) - rescued)
+    if not out:
+        return true()
+    return Lab.id.not_in(bindparam("free_left_out", out, expanding=True, literal_execute=True))
 
 
 # --- keeping it true: session hooks ----------------------------------------------------------
