@@ -298,7 +298,8 @@ def analyse(query: str, corrections: dict[str, str] | None = None) -> Analysis:
         if best is not None:
             j, concepts, english = best
             requirements.append(Requirement(
-                words=tuple(raw[i:j]), stems=tuple(seq[i:j]) + tuple(sorted(english)),
+                words=tuple(raw[i:j]),
+                stems=tuple(seq[i:j]) + tuple(sorted(english - set(seq[i:j]))),
                 terms=frozenset(concept_term(c) for c in concepts) | english,
                 concepts=concepts))
             i = j
