@@ -119,6 +119,14 @@ def search_vocabulary() -> dict[str, Any]:
     return dict(_load("search_vocabulary.yaml"))
 
 
+def search_vocabulary_translations() -> dict[str, dict[str, Any]]:
+    """The search vocabulary's terms in other languages, language code → its file
+    (``search_vocabulary/<lang>.yaml``: ``concepts`` and ``words``)."""
+    folder = DATA_DIR / "search_vocabulary"
+    return {path.stem: dict(_load(f"search_vocabulary/{path.name}") or {})
+            for path in sorted(folder.glob("*.yaml"))}
+
+
 # Schemes whose certificates a national accreditation body issues (ISO/IEC 17025, 17020,
 # 15189, 17043, 17034): a claim names the body of its lab's country.
 NATIONAL_BODY_SCHEMES = frozenset({"iso-iec-17025", "iso-iec-17020", "iso-15189",

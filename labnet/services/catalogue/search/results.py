@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from labnet import caches, clock, permissions
+from labnet import caches, clock, i18n, permissions
 from labnet.extensions import db
 from labnet.models import Equipment, EquipmentStatus, Lab, LabFacet, LabKet, LabKind
 from labnet.services.booking import free_days
@@ -81,6 +81,21 @@ def _corrected(match: words.WordMatch) -> dict[str, str]:
     vocab = txt.vocabulary()
     return {" ".join(r.words): (vocab.labels[min(r.concepts)] if r.concepts else r.stems[0])
             for r in match.analysis.requirements if fixed & set(r.stems)}
+
+
+def _translated(match: words.WordMatch) -> dict[str, str]:
+    """Words of the query the vocabulary read as an English concept through another
+    language's terms → the concept's English name, for a page not in English to say (an
+    English page says nothing: "robot" is English too)."""
+    if i18n.current_language() == i18n.DEFAULT_LANGUAGE:
+        return {}
+    vocab = txt.vocabulary()
+    out = {}
+    for r in match.analysis.requirements:
+        key = tuple(txt.stem(w) for w in r.words)
+        if key in vocab.translations and key not in vocab.phrases and r.concepts:
+            out[" ".join(r.words)] = vocab.labels[min(r.concepts)]
+    return out
 
 
 def _lab_matches(labs: Sequence[Lab], match: words.WordMatch,
@@ -164,6 +179,8 @@ class SearchResult:
     matches: dict[int, LabMatch] = field(default_factory=dict)  # lab id -> what met the words
     all_words: bool = True  # False: no lab met every word, these meet some
     corrected: dict[str, str] = field(default_factory=dict)  # word typed -> word searched
+    # Words typed in another language than English -> the English concept they were read as
+    translated: dict[str, str] = field(default_factory=dict)
     suggestions: list[words.Suggestion] = field(default_factory=list)  # "did you mean"
 
     @property
@@ -440,6 +457,7 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
             "matches": _lab_matches(items, word_match, taxonomy.categories),
             "all_words": word_match.all_words,
             "corrected": _corrected(word_match),
+            "translated": _translated(word_match),
             "suggestions": ([] if total else words.did_you_mean(
                 query.q, taxonomy.categories, taxonomy.ket_names)),
         }

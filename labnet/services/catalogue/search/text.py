@@ -14,6 +14,11 @@ Rules owned here, once:
   (``_sem``) and every broader one (``_electron-microscope``, ``_microscope``). A query
   names a concept by any of its terms and then finds every text carrying it, so "SEM" finds
   "scanning electron microscope" and never "semiconductor".
+- **Other languages** (``labnet/data/search_vocabulary/<lang>.yaml``): the words people
+  type in de, fr, it, sl, cs, pl, hu, each mapped to an English concept (``concepts``: the
+  term expands to that concept, exactly as its English terms do) or to one English word
+  (``words``: for KET-area words no concept names, "Photonik" → photonics). A foreign term
+  never needs text written in its language: it finds what the English concept finds.
 - **What a query asks** (:func:`analyse`): its words left to right, the longest vocabulary
   term first; each becomes one *requirement* (a set of alternative terms, any of which
   satisfies it), plus the adjacent word pairs that make the exact-phrase bonus.
@@ -21,6 +26,7 @@ Rules owned here, once:
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import re
 import threading
@@ -128,6 +134,22 @@ class Vocabulary:
     longest: int
     labels: dict[str, str]  # concept -> its first term, as written
     finds: dict[str, dict[str, Any]]
+    # The other languages' terms (query words only: never read in a text, where a French
+    # "four" would be an English number): stem sequences → (English concepts, English stems).
+    translations: dict[tuple[str, ...], tuple[frozenset[str], frozenset[str]]] = (
+        dataclasses.field(default_factory=dict))
+
+    def expand(self, key: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]] | None:
+        """What a query's stems name: (concepts, words), None for no term."""
+        concepts = self.phrases.get(key)
+        translated = self.translations.get(key)
+        if translated is None:
+            return (concepts, frozenset()) if concepts else None
+        # A one-word term also finds itself (a text written in its language), unless it is
+        # an English term too ("robot"): English queries ask what they always asked.
+        english = translated[1] | (frozenset(key) if len(key) == 1 and not concepts
+                                   else frozenset())
+        return (concepts or frozenset()) | translated[0], english
 
     def closure(self, concepts: Iterable[str]) -> set[str]:
         """The concepts with every broader one."""
@@ -141,9 +163,11 @@ class Vocabulary:
 def vocabulary() -> Vocabulary:
     """The vocabulary file compiled once per process. A term is compiled with its entry's
     language stemmer and with the index's, so an entry in another language still meets the
-    index's (English-stemmed) words."""
+    index's (English-stemmed) words. The other languages' terms
+    (:func:`labnet.data.search_vocabulary_translations`) expand to English concepts or words."""
     spec = data.search_vocabulary()
     phrases: dict[tuple[str, ...], set[str]] = {}
+    translated: dict[tuple[str, ...], tuple[set[str], set[str]]] = {}
     direct: dict[str, set[str]] = {}
     labels: dict[str, str] = {}
     finds: dict[str, dict[str, Any]] = {}
@@ -157,6 +181,13 @@ def vocabulary() -> Vocabulary:
                 key = tuple(stems(str(term), language))
                 if key:
                     phrases.setdefault(key, set()).add(concept)
+    for spec_words in data.search_vocabulary_translations().values():
+        for concept, terms in (spec_words.get("concepts") or {}).items():
+            for key in _foreign_keys(terms):
+                translated.setdefault(key, (set(), set()))[0].add(str(concept))
+        for english, terms in (spec_words.get("words") or {}).items():
+            for key in _foreign_keys(terms):
+                translated.setdefault(key, (set(), set()))[1].update(stems(str(english)))
 
     def up(concept: str, seen: frozenset[str]) -> set[str]:
         out = {concept}
@@ -168,9 +199,20 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(
         phrases={k: frozenset(v) for k, v in phrases.items()},
         broader={c: frozenset(up(c, frozenset({c}))) for c in direct},
-        longest=max(len(k) for k in phrases),
+        longest=max(len(k) for k in [*phrases, *translated]),  # the query's longest term
         labels=labels, finds=finds,
+        translations={k: (frozenset(c), frozenset(w)) for k, (c, w) in translated.items()},
     )
+
+
+def _foreign_keys(terms: Iterable[Any]) -> set[tuple[str, ...]]:
+    """The stem sequences of one language's terms, stemmed as a query is (in English: the
+    forms a word takes are listed as terms; cs, pl and sl have no Snowball stemmer, and a
+    query's language is not known here). A Polish "ł", which has no accent to fold, is also
+    read as the "l" people type on other keyboards ("łączenie", "laczenie")."""
+    variants = {v for term in terms for v in (str(term), str(term).replace("ł", "l")
+                                               .replace("Ł", "L"))}
+    return {key for key in (tuple(stems(v)) for v in variants) if key}
 
 
 def concept_term(concept: str) -> str:
@@ -247,17 +289,19 @@ def analyse(query: str, corrections: dict[str, str] | None = None) -> Analysis:
     requirements: list[Requirement] = []
     i = 0
     while i < len(seq):
-        best: tuple[int, frozenset[str]] | None = None
+        best: tuple[int, frozenset[str], frozenset[str]] | None = None
         for j in range(min(len(seq), i + vocab.longest), i, -1):
-            concepts = vocab.phrases.get(tuple(seq[i:j]))
-            if concepts:
-                best = (j, concepts)
+            named = vocab.expand(tuple(seq[i:j]))
+            if named:
+                best = (j, *named)
                 break
         if best is not None:
-            j, concepts = best
+            j, concepts, english = best
             requirements.append(Requirement(
-                words=tuple(raw[i:j]), stems=tuple(seq[i:j]),
-                terms=frozenset(concept_term(c) for c in concepts), concepts=concepts))
+                words=tuple(raw[i:j]),
+                stems=tuple(seq[i:j]) + tuple(sorted(english - set(seq[i:j]))),
+                terms=frozenset(concept_term(c) for c in concepts) | english,
+                concepts=concepts))
             i = j
         else:
             requirements.append(Requirement(words=(raw[i],), stems=(seq[i],),
