@@ -24,7 +24,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, exists, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlalchemy.orm import joinedload, selectinload
 
 from labnet import caches, clock, permissions
@@ -295,11 +305,13 @@ def _match_set(query: SearchQuery, base: Select[tuple[Lab]], conds: list[Any],
         match = words.match(query.q)
         scores = match.scores
         accredited, bookable = _tie_breakers(at)
-        # ``.all()``: one fetch of thousands of rows, not a cursor step per row.
+        # One fetch of thousands of driver rows (no Row objects); the probes read as
+        # integers (0/1), without a per-value conversion to bool.
         rows = [(r[0], r[1], scores.get(r[0], 0) + ACCREDITED * r[2] + BOOKABLE * r[3])
-                for r in conn.execute(
-                    base.with_only_columns(Lab.id, Lab.name, accredited, bookable)
-                    .where(*conds)).all()]
+                for r in words.driver_rows(
+                    base.with_only_columns(Lab.id, Lab.name, type_coerce(accredited, Integer),
+                                           type_coerce(bookable, Integer))
+                    .where(*conds))]
     else:
         rows = [(r[0], r[1], 0) for r in conn.execute(
             base.with_only_columns(Lab.id, Lab.name).where(*conds)).all()]
