@@ -26,23 +26,19 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Integer,
     Select,
     bindparam,
-    exists,
     func,
-    or_,
     select,
-    type_coerce,
 )
 from sqlalchemy.orm import joinedload, selectinload
 
 from labnet import caches, clock, permissions
 from labnet.extensions import db
-from labnet.models import Equipment, EquipmentStatus, Lab, LabFacet, LabKet, LabKind
+from labnet.models import Equipment, EquipmentStatus, Lab, LabFacetSet, LabKet, LabKind
 from labnet.services.booking import free_days
 from labnet.services.booking.availability import FreeEquipment, FreeWindow, free_equipment
-from labnet.services.catalogue.search import facets, words
+from labnet.services.catalogue.search import facets, lab_facets, words
 from labnet.services.catalogue.search import text as txt
 from labnet.services.catalogue.search.facets import FacetValue
 from labnet.services.catalogue.search.filters import (
@@ -59,13 +55,21 @@ ACCREDITED = 2  # tie-breakers added to the words' score (below its smallest ste
 BOOKABLE = 1
 
 
-def _tie_breakers(at: datetime) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    # Probes into the maintained facet summary's primary key (lab, family, code): the
-    # same definitions as the filters' (:mod:`.lab_facets`), without reading equipment.
-    accredited = exists().where(LabFacet.lab_id == Lab.id, LabFacet.family == "accreditation",
-                                or_(LabFacet.until.is_(None), LabFacet.until > at))
-    bookable = exists().where(LabFacet.lab_id == Lab.id, LabFacet.family == "bookable")
-    return accredited, bookable
+def _tie_breakers(codes: str | None, now_text: str) -> int:
+    """A lab's tie-breakers from its facet set (:class:`labnet.models.LabFacetSet`, read
+    with the matched set: cheaper than two index probes per lab): ``ACCREDITED`` for a
+    verified accreditation not ended at ``now_text`` (:func:`.lab_facets.stamp`),
+    ``BOOKABLE`` for bookable equipment — the filters' definitions (:mod:`.lab_facets`)."""
+    if not codes:
+        return 0
+    line = f"bookable{lab_facets.PART}"
+    score = BOOKABLE if codes.startswith(line) or f"{lab_facets.LINE}{line}" in codes else 0
+    if f"accreditation{lab_facets.PART}" in codes:
+        for line in codes.split(lab_facets.LINE):
+            family, _code, *until = line.split(lab_facets.PART)
+            if family == "accreditation" and (not until or until[0] > now_text):
+                return score + ACCREDITED
+    return score
 
 
 @dataclass(frozen=True)
@@ -304,13 +308,13 @@ def _match_set(query: SearchQuery, base: Select[tuple[Lab]], conds: list[Any],
     if query.words:
         match = words.match(query.q)
         scores = match.scores
-        accredited, bookable = _tie_breakers(at)
-        # One fetch of thousands of driver rows (no Row objects); the probes read as
-        # integers (0/1), without a per-value conversion to bool.
-        rows = [(r[0], r[1], scores.get(r[0], 0) + ACCREDITED * r[2] + BOOKABLE * r[3])
+        now_text = lab_facets.stamp(at)
+        # One fetch of thousands of driver rows (no Row objects), each with its lab's
+        # facet set for the tie-breakers.
+        rows = [(r[0], r[1], scores.get(r[0], 0) + _tie_breakers(r[2], now_text))
                 for r in words.driver_rows(
-                    base.with_only_columns(Lab.id, Lab.name, type_coerce(accredited, Integer),
-                                           type_coerce(bookable, Integer))
+                    base.with_only_columns(Lab.id, Lab.name, LabFacetSet.codes)
+                    .outerjoin(LabFacetSet, LabFacetSet.lab_id == Lab.id)
                     .where(*conds))]
     else:
         rows = [(r[0], r[1], 0) for r in conn.execute(
