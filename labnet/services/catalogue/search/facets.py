@@ -6,8 +6,9 @@ Rules owned here, once:
   many remain if it is added). A family with a chosen value shows only that value, except
   KET areas, whose sub-areas narrow the chosen area further. Values with no lab are left
   out, except a selected one.
-- **One grouped query** (RELIABILITY §6.4.5) over the maintained summary ``lab_facet``
-  (:mod:`.lab_facets`) for the matching labs, whatever the catalogue's size. When the
+- **One query** (RELIABILITY §6.4.5) over the maintained summary (:mod:`.lab_facets`: each
+  lab's ``lab_facet`` rows as one text, ``lab_facet_set``) for the matching labs, whatever
+  the catalogue's size, the lines counted in Python. When the
   matches are most of the catalogue, the labs left out are counted instead and taken from
   the bare catalogue's maintained counts (:func:`counts_for`).
 - **The bare catalogue's counts are maintained on writes** (the most visited page, and the
