@@ -64,7 +64,13 @@ from labnet.models.request import (
     RequestMessage,
     RequestStatus,
 )
-from labnet.models.search import EquipmentFreeDay, LabFacet, LabFreeWeek, SearchTerm
+from labnet.models.search import (
+    EquipmentFreeDay,
+    LabFacet,
+    LabFacetSet,
+    LabFreeWeek,
+    SearchTerm,
+)
 from labnet.models.snapshot import CatalogueSnapshot
 from labnet.models.taxonomy import AccreditationScheme, EquipmentCategory, KetArea, LabKind
 from labnet.models.team import (
@@ -143,6 +149,7 @@ __all__ = [
     "LabAnswer",
     "LabClaim",
     "LabFacet",
+    "LabFacetSet",
     "LabFreeWeek",
     "LabInvitation",
     "LabKet",

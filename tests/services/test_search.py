@@ -142,6 +142,24 @@ def test_accreditation_valid_until_today_still_counts(ctx, make_lab):
     assert names(run(accreditation="iso-9001")) == ["Last day"]
 
 
+def test_tie_breakers_a_valid_verified_accreditation_then_bookable_equipment(
+        ctx, make_lab, make_equipment):
+    # Each lab meets "metrology" in its name alone (the same score); the tie-breakers then
+    # decide: a verified, unexpired accreditation first, bookable equipment next, name last.
+    labs = {name: make_lab(name=f"{name} metrology") for name in
+            ("A plain", "B expired", "C bookable", "D accredited", "E open-ended")}
+    make_equipment(labs["C bookable"], category_code="tem", mode="self_service",
+                   name="Transmission instrument", maker="", model="")
+    for name, until in (("B expired", date(2026, 3, 1)), ("D accredited", date(2027, 1, 1)),
+                        ("E open-ended", None)):
+        db.session.add(Accreditation(lab_id=labs[name].id, scheme_code="iso-9001",
+                                     status="verified", valid_until=until))
+    db.session.commit()
+    assert names(run(q="metrology")) == ["D accredited metrology", "E open-ended metrology",
+                                         "C bookable metrology", "A plain metrology",
+                                         "B expired metrology"]
+
+
 # --- near ----------------------------------------------------------------------------------
 
 @pytest.fixture

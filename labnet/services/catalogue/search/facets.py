@@ -6,8 +6,9 @@ Rules owned here, once:
   many remain if it is added). A family with a chosen value shows only that value, except
   KET areas, whose sub-areas narrow the chosen area further. Values with no lab are left
   out, except a selected one.
-- **One grouped query** (RELIABILITY §6.4.5) over the maintained summary ``lab_facet``
-  (:mod:`.lab_facets`) for the matching labs, whatever the catalogue's size. When the
+- **One query** (RELIABILITY §6.4.5) over the maintained summary (:mod:`.lab_facets`: each
+  lab's ``lab_facet`` rows as one text, ``lab_facet_set``) for the matching labs, whatever
+  the catalogue's size, the lines counted in Python. When the
   matches are most of the catalogue, the labs left out are counted instead and taken from
   the bare catalogue's maintained counts (:func:`counts_for`).
 - **The bare catalogue's counts are maintained on writes** (the most visited page, and the
@@ -27,19 +28,20 @@ from __future__ import annotations
 
 import json
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, bindparam, case, distinct, func, or_, select
+from sqlalchemy import Select, bindparam, distinct, func, select
 
 from labnet.extensions import db
 from labnet.i18n import _
-from labnet.models import Accreditation, CatalogueSnapshot, Lab, LabFacet
+from labnet.models import Accreditation, CatalogueSnapshot, Lab, LabFacetSet
 from labnet.permissions import listed_lab_condition, visible_labs
 from labnet.services.accreditation.validity import next_change
-from labnet.services.catalogue.search import index
+from labnet.services.catalogue.search import index, lab_facets, words
 from labnet.services.catalogue.search.filters import _valid_accreditation
 from labnet.services.catalogue.search.query import SNAPSHOT_KEY, SearchQuery, _Taxonomy
 from labnet.services.geo.geocoding import country_names, local_country_name
@@ -70,18 +72,29 @@ def _cached(cache: MutableMapping[Any, Any], key: Any, seconds: float,
 
 
 def _facet_counts(matching: Select[tuple[Lab]], now: datetime) -> dict[tuple[str, str], int]:
-    """{(family, code): labs} in one grouped query over the maintained summary
-    (:mod:`.lab_facets`: one row per lab and filter value it has) for the ``matching``
-    labs, whatever the catalogue's size (RELIABILITY §6.4.5). ``total`` is the number of
-    matching labs; an accreditation counts on the days it is valid."""
+    """{(family, code): labs} over the maintained summary (:mod:`.lab_facets`: what filter
+    values each lab has) for the ``matching`` labs, in one query whatever the catalogue's
+    size (RELIABILITY §6.4.5): each matching lab's facet set (one text per lab, one line
+    per value) read and its lines counted here — grouping the ~20 ``lab_facet`` rows per
+    lab in SQL cost four times as much. ``total`` is the number of matching labs; an
+    accreditation counts on the days it is valid (before its ``until``)."""
     index.sync(db.session())  # the summary includes this transaction's own writes
-    family = case((LabFacet.family == "lab", "total"), else_=LabFacet.family)
-    rows = db.session.execute(
-        select(family, LabFacet.code, func.count())
-        .where(LabFacet.lab_id.in_(matching.with_only_columns(Lab.id).order_by(None)),
-               or_(LabFacet.until.is_(None), LabFacet.until > now))
-        .group_by(LabFacet.family, LabFacet.code))
-    return {(fam, code or ""): n for fam, code, n in rows}
+    texts = words.driver_rows(
+        select(LabFacetSet.codes)
+        .where(LabFacetSet.lab_id.in_(matching.with_only_columns(Lab.id).order_by(None))))
+    lines: Counter[str] = Counter()
+    for (text,) in texts:  # text by text: as fast as one joined string, less memory
+        if text:
+            lines.update(text.split(lab_facets.LINE))
+    now_text = lab_facets.stamp(now)
+    out: dict[tuple[str, str], int] = {}
+    for line, n in lines.items():
+        family, code, *until = line.split(lab_facets.PART)
+        if until and until[0] <= now_text:
+            continue  # an accreditation ended
+        key = ("total", "") if family == "lab" else (family, code)
+        out[key] = out.get(key, 0) + n
+    return out
 
 
 def counts_for(matching: Select[tuple[Lab]], found: int | None, now: datetime

@@ -33,7 +33,6 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, bindparam, exists, select
 
 from labnet import clock
-from labnet.extensions import db
 from labnet.models import (
     Accreditation,
     Equipment,
@@ -176,10 +175,10 @@ def _near(query: SearchQuery, place: Any = None) -> _Circle | None:
     if place is None:
         return None
     min_lat, max_lat, min_lon, max_lon = geo.bounding_box(place.lat, place.lon, query.radius)
-    rows = db.session.execute(
+    # Driver rows: thousands of candidates for a wide radius, no Row object each.
+    rows = words.driver_rows(
         visible_labs(None).with_only_columns(Lab.id, Lab.lat, Lab.lon)
-        .where(Lab.lat.between(min_lat, max_lat), Lab.lon.between(min_lon, max_lon))
-    ).all()
+        .where(Lab.lat.between(min_lat, max_lat), Lab.lon.between(min_lon, max_lon)))
     return _Circle(place, query.radius, rows)
 
 

@@ -11,6 +11,9 @@ Rules owned here, once:
   rebuilds the rows of the labs it rebuilds the words of (their writes mark them), so the
   counts of a search are never older than the data. ``flask labnet search reindex`` and
   the migration that creates the table call :func:`rebuild` for every lab.
+- **The same rows per lab in one text** (:class:`labnet.models.LabFacetSet`, written
+  with them): a search's counts read one row per matching lab and count its lines in
+  Python, instead of grouping ~20 rows per lab in SQL (at 2,000 labs: ~6 ms, not ~23).
 - **Why**: the facet counts of a search are then one ``GROUP BY`` over this table for the
   matching labs (:func:`labnet.services.catalogue.search.facets._facet_counts`), instead
   of a join into the equipment (ten rows per lab) and correlated checks per lab; the
@@ -20,7 +23,7 @@ Rules owned here, once:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, delete, distinct, select
@@ -34,6 +37,7 @@ from labnet.models import (
     KetArea,
     Lab,
     LabFacet,
+    LabFacetSet,
     LabKet,
 )
 
@@ -83,6 +87,32 @@ def lab_rows(conn: Connection, lab_ids: list[int]) -> list[tuple[int, str, str, 
     return rows
 
 
+LINE = "\n"  # between the rows of a lab's facet set
+PART = "\t"  # between family, code and until within a row
+
+
+def stamp(at: datetime) -> str:
+    """An instant as the facet set writes it: UTC, fixed width, so comparing the texts
+    compares the instants."""
+    at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return at.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def set_texts(rows: Iterable[tuple[int, str, str, datetime | None]]) -> dict[int, str]:
+    """Lab id -> its facet set (:class:`labnet.models.LabFacetSet`) from its rows."""
+    lines: dict[int, list[str]] = {}
+    for lab_id, family, code, until in rows:
+        line = f"{family}{PART}{code}" if until is None else \
+            f"{family}{PART}{code}{PART}{stamp(until)}"
+        lines.setdefault(lab_id, []).append(line)
+    return {lab_id: LINE.join(sorted(ls)) for lab_id, ls in lines.items()}
+
+
+def _set_insert_sql(conn: Connection) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return f"INSERT INTO lab_facet_set (lab_id, codes) VALUES ({mark}, {mark})"  # noqa: S608
+
+
 def _insert_sql(conn: Connection) -> str:
     mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
     return (f"INSERT INTO lab_facet (lab_id, family, code, until) "  # noqa: S608 - fixed
@@ -94,11 +124,14 @@ def _until_processor(conn: Connection) -> Callable[[Any], Any] | None:
 
 
 def rebuild(conn: Connection, lab_ids: Iterable[int] | None = None, *,
-            progress: Progress = _noop) -> int:
+            progress: Progress = _noop, sets: bool = True) -> int:
     """Rewrite the rows of ``lab_ids`` (every lab when ``None``) in chunks of
-    :data:`CHUNK` labs; returns the number of rows written."""
+    :data:`CHUNK` labs, and their facet sets (``sets``: false only for the migration that
+    ran before ``lab_facet_set`` existed); returns the number of rows written."""
     if lab_ids is None:
         conn.execute(delete(LabFacet))
+        if sets:
+            conn.execute(delete(LabFacetSet))
         ids = list(conn.scalars(select(Lab.id).order_by(Lab.id)))
         clear = False
     else:
@@ -110,6 +143,8 @@ def rebuild(conn: Connection, lab_ids: Iterable[int] | None = None, *,
         chunk = ids[start:start + CHUNK]
         if clear:
             conn.execute(delete(LabFacet).where(LabFacet.lab_id.in_(chunk)))
+            if sets:
+                conn.execute(delete(LabFacetSet).where(LabFacetSet.lab_id.in_(chunk)))
         rows: list[Any] = sorted(lab_rows(conn, chunk), key=lambda r: r[:3])
         if rows:
             # The driver's own statement (fast): ``until`` goes in as the column type
@@ -117,6 +152,8 @@ def rebuild(conn: Connection, lab_ids: Iterable[int] | None = None, *,
             until = _until_processor(conn)
             conn.exec_driver_sql(_insert_sql(conn),
                                  [(a, b, c, until(d) if until else d) for a, b, c, d in rows])
+            if sets:
+                conn.exec_driver_sql(_set_insert_sql(conn), sorted(set_texts(rows).items()))
         written += len(rows)
         progress(min(start + CHUNK, len(ids)), len(ids))
     return written
