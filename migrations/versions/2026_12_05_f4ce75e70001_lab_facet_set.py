@@ -2,7 +2,7 @@
 existing data
 
 Revision ID: f4ce75e70001
-Revises: b7a1e5c0de01
+Revises: b7a1e5c0de02
 Create Date: 2026-12-05 00:00:00
 
 Issue 13 (fast at scale): a search's facet counts read one ``lab_facet_set`` row per
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'f4ce75e70001'
-down_revision = 'b7a1e5c0de01'
+down_revision = 'b7a1e5c0de02'
 branch_labels = None
 depends_on = None
 
