@@ -74,15 +74,20 @@ def _bookable(app) -> tuple[str, str, str, int]:
         return lab.name, lab.slug, lab.timezone, item.id
 
 
-def test_member_books_equipment_with_the_keyboard_alone_within_the_bound(
-        live_server, demo_data, page):
-    lab_name, slug, zone, equipment_id = _bookable(live_server.app)
+def _sme_signed_in(page) -> None:
+    """The demo SME member, signed in through the form, at 1280 px."""
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto("/login")
     page.fill("input[name=email]", "sme@labnet.example")
     page.fill("input[name=password]", PASSWORD)
     page.click("main button[type=submit]")
     page.locator("nav.navbar form[action$='/logout']").wait_for(state="attached")
+
+
+def test_member_books_equipment_with_the_keyboard_alone_within_the_bound(
+        live_server, demo_data, page):
+    lab_name, slug, zone, equipment_id = _bookable(live_server.app)
+    _sme_signed_in(page)
     keys = Keyboard(page)
 
     # The list of labs: past the menu, search for the lab, past the filters to the results.
@@ -142,12 +147,7 @@ CELL = """() => {
 def test_the_week_calendar_is_one_tab_stop_moved_through_with_the_arrow_keys(
         live_server, demo_data, page):
     *_lab, equipment_id = _bookable(live_server.app)
-    page.set_viewport_size({"width": 1280, "height": 900})
-    page.goto("/login")
-    page.fill("input[name=email]", "sme@labnet.example")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.locator("nav.navbar form[action$='/logout']").wait_for(state="attached")
+    _sme_signed_in(page)
     page.goto(f"/equipment/{equipment_id}/book")
     page.wait_for_selector("#booking-calendar table")
     grid = page.locator("#booking-calendar table[role=grid]")

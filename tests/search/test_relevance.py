@@ -96,13 +96,18 @@ def test_recall_and_precision_meet_the_aims(demo_catalogue):
     assert everything["precision_at_10"] >= PRECISION_AIM
 
 
-@pytest.mark.skipif(postgres_url() is None,
-                    reason="compares with PostgreSQL: runs in the PostgreSQL suite")
-def test_the_same_labs_on_sqlite_and_postgresql(demo_catalogue, tmp_path):
-    # The suite's app is PostgreSQL here; a SQLite twin is migrated and seeded the same way.
+def sqlite_twin(tmp_path):
+    """The suite's app is PostgreSQL here; a SQLite twin migrated and seeded the same way."""
     twin = create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{tmp_path / 'twin.sqlite'}"},
                       instance_path=str(tmp_path / "instance"))
     _upgrade(twin)
     _seed(twin)
+    return twin
+
+
+@pytest.mark.skipif(postgres_url() is None,
+                    reason="compares with PostgreSQL: runs in the PostgreSQL suite")
+def test_the_same_labs_on_sqlite_and_postgresql(demo_catalogue, tmp_path):
+    twin = sqlite_twin(tmp_path)
     for entry in RELEVANCE:
         assert ranked(twin, entry["q"]) == ranked(demo_catalogue, entry["q"]), entry["q"]

@@ -14,9 +14,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from labnet import create_app
-from tests.fixtures.app import TEST_CONFIG, _upgrade, postgres_url
-from tests.search.test_relevance import RELEVANCE, _seed, demo_catalogue, figures, ranked
+from tests.fixtures.app import postgres_url
+from tests.search.test_relevance import (
+    RELEVANCE,
+    demo_catalogue,
+    figures,
+    ranked,
+    sqlite_twin,
+)
 
 __all__ = ["demo_catalogue"]  # the fixture, shared with the English set
 
@@ -59,9 +64,6 @@ def test_recall_and_precision_in_every_language(demo_catalogue):
 @pytest.mark.skipif(postgres_url() is None,
                     reason="compares with PostgreSQL: runs in the PostgreSQL suite")
 def test_the_same_labs_on_sqlite_and_postgresql(demo_catalogue, tmp_path):
-    twin = create_app({**TEST_CONFIG, "DATABASE_URL": f"sqlite:///{tmp_path / 'twin.sqlite'}"},
-                      instance_path=str(tmp_path / "instance"))
-    _upgrade(twin)
-    _seed(twin)
+    twin = sqlite_twin(tmp_path)
     for entry in JUDGED:
         assert ranked(twin, entry["q"]) == ranked(demo_catalogue, entry["q"]), entry["q"]

@@ -39,7 +39,16 @@ from labnet import security
 from labnet.data import common_passwords, free_mail_domains
 from labnet.errors import PermissionDenied, RuleViolation
 from labnet.extensions import db
-from labnet.i18n import DEFAULT_LANGUAGE, LazyText, _, _l, current_language, ngettext
+from labnet.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGES,
+    LazyText,
+    _,
+    _l,
+    current_language,
+    ngettext,
+    valid_language,
+)
 from labnet.models import (
     Lab,
     LabManager,
@@ -903,13 +912,7 @@ def set_mail_mode(actor: User, mode: str, *, now: datetime) -> User:
         raise PermissionDenied("set_mail_mode")
     if mode not in MAIL_MODES:
         raise RuleViolation("mail_mode", _("Choose “at once” or “daily digest”."))
-    if actor.mail_mode != mode:
-        audit.record(actor, "user.mail_mode", "user", actor.id, now=now, old=actor.mail_mode,
-                     new=mode)
-        actor.mail_mode = mode
-        actor.updated_at = now
-    db.session.flush()
-    return actor
+    return _set_preference(actor, "mail_mode", mode, now=now)
 
 
 def set_language(actor: User, code: str, *, now: datetime) -> User:
@@ -918,18 +921,22 @@ def set_language(actor: User, code: str, *, now: datetime) -> User:
     :raises PermissionDenied: for anonymous or inactive actors.
     :raises RuleViolation: ``language`` when LabNet is not translated into ``code``.
     """
-    from labnet.i18n import LANGUAGES, _, valid_language
-
     if not isinstance(actor, User) or not actor.is_active:
         raise PermissionDenied("set_language")
     chosen = valid_language(code)
     if chosen is None:
         raise RuleViolation("language", _("Choose one of the languages offered: %(names)s.",
                                           names=", ".join(LANGUAGES.values())))
-    if actor.locale != chosen:
-        audit.record(actor, "user.locale", "user", actor.id, now=now, old=actor.locale,
-                     new=chosen)
-        actor.locale = chosen
+    return _set_preference(actor, "locale", chosen, now=now)
+
+
+def _set_preference(actor: User, field: str, value: str, *, now: datetime) -> User:
+    """One of the actor's own settings changed (``user.<field>`` in the audit with the old
+    and new value); nothing is written when it is unchanged."""
+    old = getattr(actor, field)
+    if old != value:
+        audit.record(actor, f"user.{field}", "user", actor.id, now=now, old=old, new=value)
+        setattr(actor, field, value)
         actor.updated_at = now
     db.session.flush()
     return actor
