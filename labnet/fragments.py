@@ -48,7 +48,8 @@ def rendered(template: str, key: Hashable, **context: Any) -> Markup:
         if hit is not None:
             kept.move_to_end(full)
             return hit
-    html = Markup(render_template(template, **context))
+    # A rendered template is HTML its autoescaping already made safe.
+    html = Markup(render_template(template, **context))  # noqa: S704
     with _lock:
         kept[full] = html
         kept.move_to_end(full)

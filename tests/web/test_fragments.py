@@ -22,8 +22,8 @@ def page(client, path, **headers):
 
 def card_of(html: str, name: str) -> str:
     """The card (list item) of the lab called ``name``."""
-    for item in re.findall(r'<li class="list-group-item">(.*?)</li>\s*(?=<li class="list-group-item">|</ul>)',
-                           html, re.S):
+    card = r'<li class="list-group-item">(.*?)</li>\s*(?=<li class="list-group-item">|</ul>)'
+    for item in re.findall(card, html, re.S):
         if f">{name}</a>" in item:
             return item
     raise AssertionError(f"no card for {name}")

@@ -73,7 +73,8 @@ def labs(call: Call) -> Response:
                          "Some filters cannot be used.",
                          {name: [message] for name, message in errors.items()})
     result = search.search_labs(call.actor, query, per_page=PER_PAGE, now=clock.utcnow())
-    items = [{**public.lab_record(lab), "distance_km": result.distances.get(lab.id)}
+    items = [{**public.lab_record(lab, result.ket_codes.get(lab.id, [])),
+              "distance_km": result.distances.get(lab.id)}
              for lab in result.items]
     return page(items, encode_cursor({"page": query.page + 1}) if result.has_next else None,
                 total=result.total)

@@ -1,11 +1,8 @@
-from typing import Any, NamedTuple
-
 from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from markupsafe import Markup
 
 from labnet import clock, fragments, permissions
-from labnet.blueprints.catalogue import bp
+from labnet.blueprints.catalogue import bp, cards
 from labnet.blueprints.catalogue.forms import ContactForm
 from labnet.blueprints.helpers import commit_or_show, search_client
 from labnet.extensions import db, limiter, login_manager
@@ -43,41 +40,8 @@ def labs():
         (tuple(query.to_args(page=None).items()), tuple(result.facets.items())),
         query=query, facets=result.facets)
     return render_template("catalogue/labs.html", result=result, query=query, errors=errors,
-                           form=request.args, facet_lists=facet_lists)
-
-
-class CardHead(NamedTuple):
-    """What the head of a lab's card on /labs shows (``catalogue/_card_head.html``), and
-    so the key it is kept rendered under (:mod:`labnet.fragments`)."""
-
-    slug: str
-    name: str
-    distance: float | None
-    equipment_count: int
-    kind_code: str
-    kind_name: str
-    organisation: str
-    city: str
-    country: str
-    managed: bool
-    kets: tuple[tuple[str, str], ...]  # (code, name) of its KET areas
-    badges: tuple[tuple[str, str | None], ...]  # its verified accreditations
-
-
-@bp.app_template_global()
-def lab_card_head(lab: Any, result: Any, managed_ids: set[int],
-                  badges: dict[int, list[tuple[str, str | None]]]) -> Markup:
-    """The head of ``lab``'s card on a page of /labs, kept rendered per shown values."""
-    names = result.ket_names
-    card = CardHead(
-        slug=lab.slug, name=lab.name, distance=result.distances.get(lab.id),
-        equipment_count=lab.equipment_count, kind_code=lab.kind.code,
-        kind_name=lab.kind.name, organisation=lab.organisation.name, city=lab.city,
-        country=lab.country, managed=lab.id in managed_ids,
-        kets=tuple((link.ket_code, names.get(link.ket_code, link.ket_code))
-                   for link in lab.ket_links),
-        badges=tuple(badges.get(lab.id) or ()))
-    return fragments.rendered("catalogue/_card_head.html", card, card=card)
+                           form=request.args, facet_lists=facet_lists,
+                           card_head=cards.lab_card_head)
 
 
 @bp.get("/labs/<slug>")

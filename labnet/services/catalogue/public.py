@@ -54,7 +54,7 @@ def lab_record(lab: Lab, ket_codes: list[str] | None = None) -> dict[str, Any]:
     """One lab as the API and the dumps show it: no person's contact details."""
     if ket_codes is None:  # the search's pages load the links; a single lab asks once
         ket_codes = (sorted(link.ket_code for link in lab.ket_links)
-                     if "ket_links" in lab.__dict__ else _ket_codes([lab.id])[lab.id])
+                     if "ket_links" in lab.__dict__ else lab_ket_codes([lab.id])[lab.id])
     return {
         "id": lab.id, "slug": lab.slug, "name": lab.name, "kind": lab.kind_code,
         "description": lab.description, "capabilities": lab.capabilities,
@@ -78,7 +78,8 @@ def equipment_record(item: Equipment, lab_slug: str) -> dict[str, Any]:
     }
 
 
-def _ket_codes(lab_ids: list[int]) -> dict[int, list[str]]:
+def lab_ket_codes(lab_ids: list[int]) -> dict[int, list[str]]:
+    """Each lab's KET area codes, sorted (one query; a lab without any: [])."""
     codes: dict[int, list[str]] = {i: [] for i in lab_ids}
     for lab_id, code in db.session.execute(
             select(LabKet.lab_id, LabKet.ket_code).where(LabKet.lab_id.in_(lab_ids))
@@ -96,7 +97,7 @@ def iter_public_labs(batch: int = BATCH) -> Iterator[dict[str, Any]]:
             .order_by(Lab.id).limit(batch)))
         if not labs:
             return
-        codes = _ket_codes([lab.id for lab in labs])
+        codes = lab_ket_codes([lab.id for lab in labs])
         for lab in labs:
             yield lab_record(lab, codes[lab.id])
         after = labs[-1].id
