@@ -207,7 +207,15 @@ def select_language() -> str:
 
 def current_language() -> str:
     """The code of the language being written now ("en" outside any request)."""
-    locale = _locale()
+    # _locale() written out: a list page asks some 500 times (data names, countries).
+    app_ctx = _cv_app.get(None)
+    if app_ctx is not None:
+        state = app_ctx.g.__dict__.get("_flask_babel")
+        if state is not None:
+            chosen = state.__dict__.get("babel_locale")
+            if chosen is not None:
+                return chosen.language
+    locale = _babel_get_locale()
     return locale.language if locale is not None else DEFAULT_LANGUAGE
 
 
