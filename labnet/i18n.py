@@ -304,19 +304,22 @@ def _jinja_npgettext(__context: Context, __string_ctx: str, __singular: str, __p
     return _formatted(__context, rv, variables)
 
 
+#: The templates' translation callables, by their names (labnet.templating installs them
+#: over the ones Flask-Babel installed, which must be Jinja's "newstyle" ones).
+TEMPLATE_GETTEXT: dict[str, Any] = {
+    "_": _jinja_gettext, "gettext": _jinja_gettext, "ngettext": _jinja_ngettext,
+    "pgettext": _jinja_pgettext, "npgettext": _jinja_npgettext,
+}
+
+
 def init_i18n(app: Flask) -> None:
     """Flask-Babel with LabNet's selector (it installs the i18n extension and its
-    "newstyle" ``_``, ``ngettext``… in the templates, replaced here by the same callables
-    reading the catalogue directly; labnet.templating adds the switcher's globals);
-    ``Vary`` for answers whose language came from the browser's header."""
+    "newstyle" ``_``, ``ngettext``… in the templates; labnet.templating puts
+    :data:`TEMPLATE_GETTEXT` in their place and adds the switcher's globals); ``Vary`` for
+    answers whose language came from the browser's header."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     babel.init_app(app, locale_selector=select_language)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
-    if not getattr(app.jinja_env, "newstyle_gettext", False):
-        raise RuntimeError("Flask-Babel no longer installs newstyle gettext callables")
-    app.jinja_env.globals.update(
-        _=_jinja_gettext, gettext=_jinja_gettext, ngettext=_jinja_ngettext,
-        pgettext=_jinja_pgettext, npgettext=_jinja_npgettext)
 
     @app.after_request
     def _vary_language(response):
