@@ -35,13 +35,16 @@ import yaml
 from babel import Locale
 from babel.dates import format_date, format_skeleton, format_time
 from babel.numbers import format_decimal, parse_pattern
+from babel.support import NullTranslations
 from flask import Flask, g, has_request_context, request
-from flask_babel import Babel, force_locale, get_locale
-from flask_babel import gettext as _gettext
-from flask_babel import ngettext as _ngettext
+from flask.globals import _cv_app
+from flask_babel import Babel, force_locale, get_translations
+from flask_babel import get_locale as _babel_get_locale
 from flask_babel.speaklater import LazyString
 from flask_login import current_user
-from markupsafe import escape
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup, escape
 
 from labnet import clock
 
@@ -62,6 +65,71 @@ COOKIE = "labnet_lang"
 COOKIE_MAX_AGE = 365 * 24 * 3600
 
 babel = Babel()
+
+
+# --- the request's language and catalogue, cheaply -------------------------------------
+#
+# Flask-Babel keeps the chosen locale in ``g._flask_babel.babel_locale`` (its "context",
+# one per application context), but every ``gettext`` walks ``get_domain()`` →
+# ``get_translations()`` → ``get_locale()``, each through the ``g`` proxy and ``str()`` of
+# the locale: 7–14 µs a text, and a list page asks for hundreds. The functions below read
+# the same state directly (one context-variable look-up) and give the same answers:
+# ``_locale()`` is ``get_locale()`` once the locale is chosen, and ``translations()`` is
+# ``get_translations()`` remembered beside the locale and domain objects it was found for,
+# so ``force_locale`` (which puts another locale object there and restores the first),
+# ``refresh()`` and ``Domain.as_default()`` are followed at once.
+
+def _babel_state() -> Any:
+    """Flask-Babel's namespace of the current application context (None when there is
+    none, or before Flask-Babel first looked at it)."""
+    app_ctx = _cv_app.get(None)
+    if app_ctx is None:
+        return None
+    return app_ctx.g.__dict__.get("_flask_babel")
+
+
+def _locale() -> Locale | None:
+    """``flask_babel.get_locale()``: the chosen locale, None outside an application context."""
+    state = _babel_state()
+    if state is not None:
+        chosen = state.__dict__.get("babel_locale")
+        if chosen is not None:
+            return chosen
+    return _babel_get_locale()
+
+
+def translations() -> NullTranslations:
+    """``flask_babel.get_translations()``: the catalogue of the language being written now
+    (an empty one outside an application context)."""
+    state = _babel_state()
+    if state is not None:
+        known = state.__dict__
+        memo = known.get("labnet_translations")
+        if (memo is not None and memo[0] is known.get("babel_locale")
+                and memo[1] is known.get("babel_domain")):
+            return memo[2]
+    found = get_translations()
+    state = _babel_state()
+    if state is not None:
+        chosen = state.__dict__.get("babel_locale")
+        if chosen is not None:
+            state.labnet_translations = (chosen, state.__dict__.get("babel_domain"), found)
+    return found
+
+
+def _gettext(string: str, **variables: Any) -> str:
+    """``flask_babel.gettext``: ``string`` in the current language, ``%(name)s`` filled
+    from ``variables`` (none: the text as it is)."""
+    text = translations().ugettext(string)
+    return text if not variables else text % variables
+
+
+def _ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """``flask_babel.ngettext``: the plural form for ``num`` (``%(num)s`` is ``num``)."""
+    variables.setdefault("num", num)
+    text = translations().ungettext(singular, plural, num)
+    return text if not variables else text % variables
+
 
 # The names code and templates use: ``_`` translates now, ``_l`` when the text is read.
 _ = _gettext
@@ -139,7 +207,15 @@ def select_language() -> str:
 
 def current_language() -> str:
     """The code of the language being written now ("en" outside any request)."""
-    locale = get_locale()
+    # _locale() written out: a list page asks some 500 times (data names, countries).
+    app_ctx = _cv_app.get(None)
+    if app_ctx is not None:
+        state = app_ctx.g.__dict__.get("_flask_babel")
+        if state is not None:
+            chosen = state.__dict__.get("babel_locale")
+            if chosen is not None:
+                return chosen.language
+    locale = _babel_get_locale()
     return locale.language if locale is not None else DEFAULT_LANGUAGE
 
 
@@ -182,10 +258,65 @@ def data_name(kind: str, code: str | None, english: str | None, field: str = "na
     return english
 
 
+# The templates' ``_``, ``gettext``, ``ngettext``, ``pgettext`` and ``npgettext``: Jinja's
+# "newstyle" callables (jinja2.ext ``_make_new_gettext`` …, as Flask-Babel installs them)
+# with the same formatting and escaping (the translation is Markup when autoescaping, and
+# always a ``%`` format string), calling the request's catalogue directly instead of going
+# through ``Context.call`` twice and Flask-Babel's look-ups. ``_`` is ``gettext`` itself
+# rather than Jinja's alias that looks ``gettext`` up in the context on every call.
+
+def _formatted(context: Context, text: str, variables: dict[str, Any]) -> str:
+    # Markup when autoescaping, so that ``%`` escapes the values into it; a translation is
+    # trusted as the template's own text is (Jinja's newstyle callables do the same).
+    if context.eval_ctx.autoescape:
+        text = Markup(text)  # noqa: S704
+    return text % variables
+
+
+@pass_context
+def _jinja_gettext(__context: Context, __string: str, **variables: Any) -> str:
+    rv = translations().ugettext(__string)
+    return _formatted(__context, rv, variables)
+
+
+@pass_context
+def _jinja_ngettext(__context: Context, __singular: str, __plural: str, __num: int,
+                    **variables: Any) -> str:
+    variables.setdefault("num", __num)
+    rv = translations().ungettext(__singular, __plural, __num)
+    return _formatted(__context, rv, variables)
+
+
+@pass_context
+def _jinja_pgettext(__context: Context, __string_ctx: str, __string: str,
+                    **variables: Any) -> str:
+    variables.setdefault("context", __string_ctx)
+    rv = translations().upgettext(__string_ctx, __string)
+    return _formatted(__context, rv, variables)
+
+
+@pass_context
+def _jinja_npgettext(__context: Context, __string_ctx: str, __singular: str, __plural: str,
+                     __num: int, **variables: Any) -> str:
+    variables.setdefault("context", __string_ctx)
+    variables.setdefault("num", __num)
+    rv = translations().unpgettext(__string_ctx, __singular, __plural, __num)
+    return _formatted(__context, rv, variables)
+
+
+#: The templates' translation callables, by their names (labnet.templating installs them
+#: over the ones Flask-Babel installed, which must be Jinja's "newstyle" ones).
+TEMPLATE_GETTEXT: dict[str, Any] = {
+    "_": _jinja_gettext, "gettext": _jinja_gettext, "ngettext": _jinja_ngettext,
+    "pgettext": _jinja_pgettext, "npgettext": _jinja_npgettext,
+}
+
+
 def init_i18n(app: Flask) -> None:
-    """Flask-Babel with LabNet's selector (it installs ``_`` and ``ngettext`` in the
-    templates; labnet.templating adds the switcher's globals); ``Vary`` for answers whose
-    language came from the browser's header."""
+    """Flask-Babel with LabNet's selector (it installs the i18n extension and its
+    "newstyle" ``_``, ``ngettext``… in the templates; labnet.templating puts
+    :data:`TEMPLATE_GETTEXT` in their place and adds the switcher's globals); ``Vary`` for
+    answers whose language came from the browser's header."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     babel.init_app(app, locale_selector=select_language)
     app.jinja_env.policies["ext.i18n.trimmed"] = True
@@ -200,7 +331,7 @@ def init_i18n(app: Flask) -> None:
 
 def locale_object() -> Locale:
     """The Babel ``Locale`` of the current request (formats)."""
-    return get_locale() or Locale.parse(DEFAULT_LANGUAGE)
+    return _locale() or Locale.parse(DEFAULT_LANGUAGE)
 
 
 # --- formats ---------------------------------------------------------------------------

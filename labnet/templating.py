@@ -14,6 +14,7 @@ from flask_login import current_user
 from labnet import clock, permissions
 from labnet.i18n import (  # money, localtime: the filters, kept with the formats
     LANGUAGES,
+    TEMPLATE_GETTEXT,
     current_language,
     data_name,
     lazy_gettext,
@@ -198,6 +199,11 @@ def register_template_helpers(app: Flask) -> None:
         languages=LANGUAGES, current_language=current_language, data_name=data_name,
         reason_text=reason_text,  # a booking's stored reason, LabNet's own ones translated
         _l=lazy_gettext)
+    # ``_``, ``gettext``, ``ngettext``…: the same texts, formatting and escaping as the
+    # newstyle callables Flask-Babel installed (labnet.i18n), without its look-ups per call.
+    if not getattr(app.jinja_env, "newstyle_gettext", False):
+        raise RuntimeError("Flask-Babel no longer installs newstyle gettext callables")
+    app.jinja_env.globals.update(TEMPLATE_GETTEXT)
 
     @app.context_processor
     def _nav():

@@ -47,7 +47,7 @@ from sqlalchemy import ColumnElement, and_, delete, inspect, or_, select
 from labnet import clock
 from labnet.errors import RuleViolation
 from labnet.extensions import db
-from labnet.i18n import _
+from labnet.i18n import DEFAULT_LANGUAGE, _, current_language, locale_object
 from labnet.models import GazetteerAltName, GazetteerPlace, GeocodeCache, GeocodeRequest, Lab
 
 PROVIDERS = ("gazetteer", "nominatim")
@@ -158,18 +158,25 @@ def country_name(code: str | None) -> str:
     return country_names().get(code.upper(), code.upper())
 
 
+@cache
+def _local_country_names(locale: Any) -> dict[str, str]:
+    """ISO alpha-2 -> the country's name in ``locale`` (a Babel ``Locale``): CLDR's name
+    where it has one, else the English one (a list page names a country per lab, so the
+    names are read into one plain dict per locale, once)."""
+    names = dict(country_names())
+    names.update((code, str(name)) for code, name in locale.territories.items() if name)
+    return names
+
+
 def local_country_name(code: str | None) -> str:
     """The country's name in the current language (Babel's CLDR names), English as
     :func:`country_name` for English or a code CLDR does not know."""
-    from labnet.i18n import DEFAULT_LANGUAGE, current_language, locale_object
-
     if not code:
         return ""
-    if current_language() != DEFAULT_LANGUAGE:
-        local = locale_object().territories.get(code.upper())
-        if local:
-            return str(local)
-    return country_name(code)
+    code = code.upper()
+    if current_language() == DEFAULT_LANGUAGE:
+        return country_names().get(code, code)
+    return _local_country_names(locale_object()).get(code, code)
 
 
 @cache
