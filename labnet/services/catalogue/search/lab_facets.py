@@ -22,6 +22,7 @@ Rules owned here, once:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -96,6 +97,39 @@ def stamp(at: datetime) -> str:
     compares the instants."""
     at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     return at.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+# A facet set as the reads use it: its lines (interned, so counting them hashes nothing),
+# whether it has bookable equipment, and the latest end of its verified accreditations
+# (:data:`NO_END` for one that never ends; ``None`` without any). Kept per process by the
+# text itself (a pure function of it: never stale), so a search counts and ranks the sets
+# of thousands of labs without splitting each again; a written lab's new text is a new key.
+Parsed = tuple[tuple[str, ...], bool, str | None]
+NO_END = "\uffff"  # sorts after every stamp: valid at any instant
+_PARSED: dict[str, Parsed] = {}
+_PARSED_MAX = 100_000  # texts kept (a few MB); cleared past it
+
+
+def parsed(codes: str) -> Parsed:
+    """The facet set ``codes`` (:class:`labnet.models.LabFacetSet`) read once per process."""
+    hit = _PARSED.get(codes)
+    if hit is not None:
+        return hit
+    lines = tuple(sys.intern(line) for line in codes.split(LINE)) if codes else ()
+    bookable = False
+    until: str | None = None
+    for line in lines:
+        family, _code, *end = line.split(PART)
+        if family == "bookable":
+            bookable = True
+        elif family == "accreditation":
+            last = end[0] if end else NO_END
+            until = last if until is None else max(until, last)
+    hit = (lines, bookable, until)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[codes] = hit
+    return hit
 
 
 def set_texts(rows: Iterable[tuple[int, str, str, datetime | None]]) -> dict[int, str]:

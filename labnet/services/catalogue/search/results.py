@@ -22,6 +22,7 @@ from array import array
 from collections.abc import Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -38,7 +39,7 @@ from labnet.extensions import db
 from labnet.models import Equipment, EquipmentStatus, Lab, LabFacetSet, LabKet, LabKind
 from labnet.services.booking import free_days
 from labnet.services.booking.availability import FreeEquipment, FreeWindow, free_equipment
-from labnet.services.catalogue.search import facets, lab_facets, words
+from labnet.services.catalogue.search import facets, index, lab_facets, words
 from labnet.services.catalogue.search import text as txt
 from labnet.services.catalogue.search.facets import FacetValue
 from labnet.services.catalogue.search.filters import (
@@ -59,17 +60,13 @@ def _tie_breakers(codes: str | None, now_text: str) -> int:
     """A lab's tie-breakers from its facet set (:class:`labnet.models.LabFacetSet`, read
     with the matched set: cheaper than two index probes per lab): ``ACCREDITED`` for a
     verified accreditation not ended at ``now_text`` (:func:`.lab_facets.stamp`),
-    ``BOOKABLE`` for bookable equipment — the filters' definitions (:mod:`.lab_facets`)."""
+    ``BOOKABLE`` for bookable equipment — the filters' definitions (:mod:`.lab_facets`),
+    read from the set's lines split once per process (:func:`.lab_facets.parsed`)."""
     if not codes:
         return 0
-    line = f"bookable{lab_facets.PART}"
-    score = BOOKABLE if codes.startswith(line) or f"{lab_facets.LINE}{line}" in codes else 0
-    if f"accreditation{lab_facets.PART}" in codes:
-        for line in codes.split(lab_facets.LINE):
-            family, _code, *until = line.split(lab_facets.PART)
-            if family == "accreditation" and (not until or until[0] > now_text):
-                return score + ACCREDITED
-    return score
+    _lines, bookable, until = lab_facets.parsed(codes)
+    return (BOOKABLE if bookable else 0) + (
+        ACCREDITED if until is not None and until > now_text else 0)
 
 
 @dataclass(frozen=True)
@@ -318,32 +315,34 @@ NAME_SEP = "\x00"  # not in a lab's name (PostgreSQL text cannot hold it)
 
 def _match_set(query: SearchQuery, base: Select[tuple[Lab]], conds: list[Any],
                at: datetime, circle: _Circle | None) -> _Matched:
-    """Run the filters once: the matching labs' ids, names and scores (Core rows: thousands
-    of labs may match a word) and the facet counts over those ids."""
-    conn = db.session.connection()
+    """Run the filters once: the matching labs' ids, names and scores (driver rows:
+    thousands of labs may match a word) with their facet sets, whose lines give the
+    tie-breakers and the facet counts in the same pass (no second read of the word index)."""
+    index.sync(db.session())  # the facet sets include this transaction's own writes
+    # One fetch of thousands of driver rows (no Row objects), each with its lab's facet set
+    # (split once per process: :func:`.lab_facets.parsed`).
+    found = words.driver_rows(
+        base.with_only_columns(Lab.id, Lab.name, LabFacetSet.codes)
+        .outerjoin(LabFacetSet, LabFacetSet.lab_id == Lab.id)
+        .where(*conds))
     match = None
     if query.words:
         match = words.match(query.q)
         scores = match.scores
         now_text = lab_facets.stamp(at)
-        # One fetch of thousands of driver rows (no Row objects), each with its lab's
-        # facet set for the tie-breakers.
         rows = [(r[0], r[1], scores.get(r[0], 0) + _tie_breakers(r[2], now_text))
-                for r in words.driver_rows(
-                    base.with_only_columns(Lab.id, Lab.name, LabFacetSet.codes)
-                    .outerjoin(LabFacetSet, LabFacetSet.lab_id == Lab.id)
-                    .where(*conds))]
+                for r in found]
     else:
-        rows = [(r[0], r[1], 0) for r in conn.execute(
-            base.with_only_columns(Lab.id, Lab.name).where(*conds)).all()]
+        rows = [(r[0], r[1], 0) for r in found]
     # In relevance order (score, then name and id) once, here: a page read from the cache
-    # is then a slice, not a sort of thousands of rows.
-    rows.sort(key=lambda r: (-r[2], r[1], r[0]))
+    # is then a slice, not a sort of thousands of rows. Two stable sorts on plain items
+    # (name and id, then score descending) cost less than one on a built key.
+    rows.sort(key=itemgetter(1, 0))
+    rows.sort(key=itemgetter(2), reverse=True)
     ids = [r[0] for r in rows]
-    # Counted over the same conditions as a subquery (the word index, the circle's ids),
-    # not over the ids as a literal list: thousands of ids cost more to write into the SQL
-    # and parse than the index costs to read again.
-    counts = facets.counts_for(base.where(*conds), len(ids), at)
+    # Counted over the facet sets just read (:func:`.facets.count_sets`), not by a second
+    # query running the word and place conditions again.
+    counts = facets.count_sets((r[2] for r in found), at)
     near: dict[str, Any] = {}
     if circle is not None:
         near = {"approx": {i: circle.approx[i] for i in ids}, "coords": circle.coords(ids)}
