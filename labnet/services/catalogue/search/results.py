@@ -113,33 +113,37 @@ def _translated(match: words.WordMatch) -> dict[str, str]:
 def _lab_matches(labs: Sequence[Lab], match: words.WordMatch,
                  categories: dict[str, str]) -> dict[int, LabMatch]:
     """For the labs of a page: the equipment and capability lines that met the words. One
-    query (the page's equipment), whatever the page shows."""
+    query (the page's equipment, as driver rows), whatever the page shows; a text's terms
+    come from the per-process cache of :func:`.text.document_terms`, and only what a card
+    shows (three pieces of equipment, two lines) is cut into marked words."""
     if not labs:
         return {}
     wanted = set().union(*(r.terms for r in match.analysis.requirements))
-    rows = db.session.execute(
+    rows = words.driver_rows(
         select(Equipment.id, Equipment.lab_id, Equipment.name, Equipment.maker,
                Equipment.model, Equipment.category_code)
         .where(Equipment.lab_id.in_([lab.id for lab in labs]),
                Equipment.status != EquipmentStatus.RETIRED)
         .order_by(Equipment.name, Equipment.id)
-    ).all()
-    hits: dict[int, list[EquipmentMatch]] = {}
+    )
+    terms_of = txt.document_terms
+    hits: dict[int, list[tuple[int, str]]] = {}
     for eq_id, lab_id, name, maker, model, category in rows:
         label = " · ".join(p for p in (name, " ".join(x for x in (maker, model) if x)) if p)
-        terms = txt.document_terms(f"{label} {categories.get(category, '')}")[0]
-        if terms & wanted:
-            hits.setdefault(lab_id, []).append(
-                EquipmentMatch(id=eq_id, pieces=txt.marked_words(label, match.analysis)))
+        if not wanted.isdisjoint(terms_of(f"{label} {categories.get(category, '')}")[0]):
+            hits.setdefault(lab_id, []).append((eq_id, label))
     out: dict[int, LabMatch] = {}
     for lab in labs:
-        lines = [txt.marked_words(line, match.analysis)
-                 for line in (lab.capabilities or "").splitlines()
-                 if txt.document_terms(line)[0] & wanted]
+        lines = [line for line in (lab.capabilities or "").splitlines()
+                 if not wanted.isdisjoint(terms_of(line)[0])]
         found = hits.get(lab.id, [])
         if found or lines:
-            out[lab.id] = LabMatch(equipment=found[:3], capabilities=lines[:2],
-                                   more_equipment=max(0, len(found) - 3))
+            out[lab.id] = LabMatch(
+                equipment=[EquipmentMatch(id=eq_id,
+                                          pieces=txt.marked_words(label, match.analysis))
+                           for eq_id, label in found[:3]],
+                capabilities=[txt.marked_words(line, match.analysis) for line in lines[:2]],
+                more_equipment=max(0, len(found) - 3))
     return out
 
 
