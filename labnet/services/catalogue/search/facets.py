@@ -90,8 +90,12 @@ def count_sets(texts: Iterable[str | None], now: datetime) -> dict[tuple[str, st
     """The counts of :func:`_facet_counts` over facet sets already read (a search's
     matched labs, read with their ids): each set's lines counted (split once per process:
     :func:`.lab_facets.parsed`), then read per distinct line."""
-    parse = lab_facets.parsed
-    lines: Counter[str] = Counter(chain.from_iterable(parse(t)[0] for t in texts if t))
+    return count_lines([lines for lines, _b, _u in lab_facets.parsed_all(list(texts))], now)
+
+
+def count_lines(sets: Iterable[tuple[str, ...]], now: datetime) -> dict[tuple[str, str], int]:
+    """:func:`count_sets` over the facet sets' lines (:func:`.lab_facets.parsed`)."""
+    lines: Counter[str] = Counter(chain.from_iterable(sets))
     now_text = lab_facets.stamp(now)
     out: dict[tuple[str, str], int] = {}
     for line, n in lines.items():

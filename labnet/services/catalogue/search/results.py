@@ -56,19 +56,6 @@ ACCREDITED = 2  # tie-breakers added to the words' score (below its smallest ste
 BOOKABLE = 1
 
 
-def _tie_breakers(codes: str | None, now_text: str) -> int:
-    """A lab's tie-breakers from its facet set (:class:`labnet.models.LabFacetSet`, read
-    with the matched set: cheaper than two index probes per lab): ``ACCREDITED`` for a
-    verified accreditation not ended at ``now_text`` (:func:`.lab_facets.stamp`),
-    ``BOOKABLE`` for bookable equipment — the filters' definitions (:mod:`.lab_facets`),
-    read from the set's lines split once per process (:func:`.lab_facets.parsed`)."""
-    if not codes:
-        return 0
-    _lines, bookable, until = lab_facets.parsed(codes)
-    return (BOOKABLE if bookable else 0) + (
-        ACCREDITED if until is not None and until > now_text else 0)
-
-
 @dataclass(frozen=True)
 class EquipmentMatch:
     """A piece of equipment a card shows because it met the words: ``pieces`` is its
@@ -329,13 +316,19 @@ def _match_set(query: SearchQuery, base: Select[tuple[Lab]], conds: list[Any],
         base.with_only_columns(Lab.id, Lab.name, LabFacetSet.codes)
         .outerjoin(LabFacetSet, LabFacetSet.lab_id == Lab.id)
         .where(*conds))
+    # Each facet set split once per process (:func:`.lab_facets.parsed`): its lines for the
+    # counts, and the tie-breakers (cheaper than two index probes per lab): ``ACCREDITED``
+    # for a verified accreditation not ended at ``at`` (:func:`.lab_facets.stamp`),
+    # ``BOOKABLE`` for bookable equipment — the filters' definitions (:mod:`.lab_facets`).
+    sets = lab_facets.parsed_all([r[2] for r in found])
     match = None
     if query.words:
         match = words.match(query.q)
-        scores = match.scores
+        get = match.scores.get
         now_text = lab_facets.stamp(at)
-        rows = [(r[0], r[1], scores.get(r[0], 0) + _tie_breakers(r[2], now_text))
-                for r in found]
+        rows = [(r[0], r[1], get(r[0], 0) + (BOOKABLE if bookable else 0)
+                 + (ACCREDITED if until is not None and until > now_text else 0))
+                for r, (_lines, bookable, until) in zip(found, sets, strict=True)]
     else:
         rows = [(r[0], r[1], 0) for r in found]
     # In relevance order (score, then name and id) once, here: a page read from the cache
@@ -344,9 +337,9 @@ def _match_set(query: SearchQuery, base: Select[tuple[Lab]], conds: list[Any],
     rows.sort(key=itemgetter(1, 0))
     rows.sort(key=itemgetter(2), reverse=True)
     ids = [r[0] for r in rows]
-    # Counted over the facet sets just read (:func:`.facets.count_sets`), not by a second
+    # Counted over the facet sets just read (:func:`.facets.count_lines`), not by a second
     # query running the word and place conditions again.
-    counts = facets.count_sets((r[2] for r in found), at)
+    counts = facets.count_lines([lines for lines, _b, _u in sets], at)
     near: dict[str, Any] = {}
     if circle is not None:
         near = {"approx": {i: circle.approx[i] for i in ids}, "coords": circle.coords(ids)}
