@@ -230,12 +230,15 @@ def _facets(query: SearchQuery, taxonomy: _Taxonomy,
             kets.append(FacetValue(code, name, None, False, children))
         elif n or code == chosen:
             kets.append(FacetValue(code, name, n, code == chosen, children))
+    known_countries = country_names()
+    countries = {code for (f, code) in counts if f == "country"} | {query.country}
     return {
         "ket": tuple(kets),
         "category": values("category", taxonomy.categories, query.category),
         "kind": values("kind", taxonomy.kinds, query.kind),
-        "country": values("country", {code: local_country_name(code)
-                                      for code in country_names()}, query.country),
+        # Only the countries shown are named (in the reader's language), not all of them.
+        "country": values("country", {code: local_country_name(code) for code in countries
+                                      if code in known_countries}, query.country),
         "accreditation": values("accreditation", taxonomy.schemes, query.accreditation),
         "bookable": (FacetValue("1", _("Has bookable equipment"),
                                 counts.get(("bookable", ""), 0), query.bookable),),
