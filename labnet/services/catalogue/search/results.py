@@ -332,9 +332,10 @@ def _match_set(query: SearchQuery, base: Select[tuple[Lab]], conds: list[Any],
     else:
         rows = [(r[0], r[1], 0) for r in found]
     # In relevance order (score, then name and id) once, here: a page read from the cache
-    # is then a slice, not a sort of thousands of rows. Two stable sorts on plain items
-    # (name and id, then score descending) cost less than one on a built key.
-    rows.sort(key=itemgetter(1, 0))
+    # is then a slice, not a sort of thousands of rows. Stable sorts on one item each (id,
+    # then name, then score descending) cost less than one on a built key.
+    rows.sort(key=itemgetter(0))
+    rows.sort(key=itemgetter(1))
     rows.sort(key=itemgetter(2), reverse=True)
     ids = [r[0] for r in rows]
     # Counted over the facet sets just read (:func:`.facets.count_lines`), not by a second
