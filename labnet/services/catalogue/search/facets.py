@@ -8,9 +8,11 @@ Rules owned here, once:
   out, except a selected one.
 - **One query** (RELIABILITY §6.4.5) over the maintained summary (:mod:`.lab_facets`: each
   lab's ``lab_facet`` rows as one text, ``lab_facet_set``) for the matching labs, whatever
-  the catalogue's size, the lines counted in Python. When the
-  matches are most of the catalogue, the labs left out are counted instead and taken from
-  the bare catalogue's maintained counts (:func:`counts_for`).
+  the catalogue's size, the lines counted in Python (each text split once per process:
+  :func:`.lab_facets.parsed`). A words-or-place search reads its labs' texts with their
+  ids and counts them there (:func:`count_sets`: no query of its own). When the
+  matches are most of the catalogue, :func:`counts_for` counts the labs left out instead
+  and takes them from the bare catalogue's maintained counts.
 - **The bare catalogue's counts are maintained on writes** (the most visited page, and the
   one count over every published lab): the ``facets`` row of ``catalogue_snapshot``, rebuilt
   in the transaction of each catalogue write (:mod:`labnet.services.catalogue.snapshots`),

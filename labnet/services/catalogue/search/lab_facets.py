@@ -17,7 +17,8 @@ Rules owned here, once:
 - **Why**: the facet counts of a search are then one ``GROUP BY`` over this table for the
   matching labs (:func:`labnet.services.catalogue.search.facets._facet_counts`), instead
   of a join into the equipment (ten rows per lab) and correlated checks per lab; the
-  relevance tie-breakers (accredited, bookable) are index probes into it.
+  relevance tie-breakers (accredited, bookable) are read from the same text
+  (:func:`parsed`).
 """
 
 from __future__ import annotations
