@@ -11,8 +11,12 @@ from werkzeug.datastructures import MultiDict
 
 from labnet.extensions import db
 from labnet.models import Accreditation, DemandSignal
+from labnet.permissions import visible_labs
 from labnet.services.catalogue import demand, search
-from labnet.services.catalogue.search import SearchQuery
+from labnet.services.catalogue.search import SearchQuery, lab_facets, words
+from labnet.services.catalogue.search import facets as search_facets
+from labnet.services.catalogue.search.filters import _conditions
+from labnet.services.catalogue.search.query import _taxonomy
 from labnet.services.geo import geocoding as geo
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -158,6 +162,66 @@ def test_tie_breakers_a_valid_verified_accreditation_then_bookable_equipment(
     assert names(run(q="metrology")) == ["D accredited metrology", "E open-ended metrology",
                                          "C bookable metrology", "A plain metrology",
                                          "B expired metrology"]
+
+
+def test_one_words_scores_grouped_in_sql_are_the_row_by_row_figures(ctx, make_lab,
+                                                                    make_equipment):
+    # One requirement without a phrase is scored in SQL (the best field per lab); the
+    # figures are those of the row-by-row scoring every longer query uses.
+    make_lab(name="Laser Centre", city="Laserburg")
+    make_lab(name="Plain A", description="We run laser welding trials.")
+    make_lab(name="Plain B", capabilities="Cutting\nLaser marking")
+    with_tool = make_lab(name="Plain C", kets=("AMT.LAS",))
+    make_equipment(with_tool, name="Fibre laser cell", maker="Trumpf", model="TruLaser 5030")
+    make_lab(name="Unrelated")
+    db.session.commit()
+    for q in ("laser", "microscope", "sem", "trumpf"):
+        analysis = words.txt.analyse(q)
+        assert len(analysis.requirements) == 1 and not analysis.pairs
+        rows = words._rows(analysis.terms)
+        assert words._scores_one(analysis) == words._scored(analysis, rows)[0], q
+    assert len(words._scores_one(words.txt.analyse("laser"))) == 4
+
+
+def test_a_words_search_counts_its_facets_as_the_counting_query_does(ctx, make_lab,
+                                                                      make_equipment):
+    # The matched set's counts come from the facet sets read with it (one read); they
+    # are the counts of the labs it matched, as the counting query gives them.
+    a = make_lab(name="Laser A", country="DE", kind_code="rto", kets=("AMT", "AMT.ADD"))
+    b = make_lab(name="Laser B", country="FR", kind_code="rto", kets=("AMT.LAS",))
+    make_lab(name="Laser C", country="FR", kind_code="dih", kets=("AI",))
+    make_lab(name="Other", country="FR", kind_code="dih", kets=("AI",))
+    make_equipment(a, category_code="sem")
+    make_equipment(b, category_code="tem", mode="request_only")
+    db.session.add(Accreditation(lab_id=b.id, scheme_code="iso-9001", status="verified",
+                                 valid_until=date(2027, 1, 1)))
+    db.session.add(Accreditation(lab_id=a.id, scheme_code="iso-9001", status="verified",
+                                 valid_until=date(2026, 1, 1)))
+    db.session.commit()
+    query = SearchQuery(q="laser")
+    counted = search_facets._facet_counts(
+        visible_labs(None).where(*_conditions(query, _taxonomy(), NOW, None)), NOW)
+    for cache_seconds in (0, 60):
+        result = search.search_labs(None, query, per_page=50, now=NOW, facet_cache={},
+                                    facet_cache_seconds=cache_seconds)
+        assert result.total == counted[("total", "")] == 3
+        assert facet(result, "country") == {"FR": 2, "DE": 1}
+        assert facet(result, "accreditation") == {"iso-9001": 1}
+        assert facet(result, "category") == {"sem": 1, "tem": 1}
+        assert facet(result, "bookable") == {"1": counted.get(("bookable", ""), 0)}
+
+
+def test_a_facet_set_is_read_once_with_its_tie_breakers():
+    text = lab_facets.LINE.join([
+        "accreditation\tiso-9001\t2026-01-01 00:00:00.000000",
+        "accreditation\tiso-14001", "bookable\t", "country\tDE", "lab\t"])
+    lines, bookable, until = lab_facets.parsed(text)
+    assert lines == tuple(text.split(lab_facets.LINE)) and bookable
+    assert until == lab_facets.NO_END  # one without an end: valid at any instant
+    assert lab_facets.parsed("accreditation\tiso-9001\t2026-01-01 00:00:00.000000\nlab\t")[1:] \
+        == (False, "2026-01-01 00:00:00.000000")
+    assert lab_facets.parsed_all([None, "lab\t", text]) == [
+        ((), False, None), (("lab\t",), False, None), (lines, bookable, until)]
 
 
 # --- near ----------------------------------------------------------------------------------

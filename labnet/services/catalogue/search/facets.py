@@ -8,9 +8,11 @@ Rules owned here, once:
   out, except a selected one.
 - **One query** (RELIABILITY §6.4.5) over the maintained summary (:mod:`.lab_facets`: each
   lab's ``lab_facet`` rows as one text, ``lab_facet_set``) for the matching labs, whatever
-  the catalogue's size, the lines counted in Python. When the
-  matches are most of the catalogue, the labs left out are counted instead and taken from
-  the bare catalogue's maintained counts (:func:`counts_for`).
+  the catalogue's size, the lines counted in Python (each text split once per process:
+  :func:`.lab_facets.parsed`). A words-or-place search reads its labs' texts with their
+  ids and counts them there (:func:`count_sets`: no query of its own). When the
+  matches are most of the catalogue, :func:`counts_for` counts the labs left out instead
+  and takes them from the bare catalogue's maintained counts.
 - **The bare catalogue's counts are maintained on writes** (the most visited page, and the
   one count over every published lab): the ``facets`` row of ``catalogue_snapshot``, rebuilt
   in the transaction of each catalogue write (:mod:`labnet.services.catalogue.snapshots`),
@@ -29,9 +31,10 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from typing import Any
 
 from sqlalchemy import Select, bindparam, distinct, func, select
@@ -82,10 +85,19 @@ def _facet_counts(matching: Select[tuple[Lab]], now: datetime) -> dict[tuple[str
     texts = words.driver_rows(
         select(LabFacetSet.codes)
         .where(LabFacetSet.lab_id.in_(matching.with_only_columns(Lab.id).order_by(None))))
-    lines: Counter[str] = Counter()
-    for (text,) in texts:  # text by text: as fast as one joined string, less memory
-        if text:
-            lines.update(text.split(lab_facets.LINE))
+    return count_sets((text for (text,) in texts), now)
+
+
+def count_sets(texts: Iterable[str | None], now: datetime) -> dict[tuple[str, str], int]:
+    """The counts of :func:`_facet_counts` over facet sets already read (a search's
+    matched labs, read with their ids): each set's lines counted (split once per process:
+    :func:`.lab_facets.parsed`), then read per distinct line."""
+    return count_lines([lines for lines, _b, _u in lab_facets.parsed_all(list(texts))], now)
+
+
+def count_lines(sets: Iterable[tuple[str, ...]], now: datetime) -> dict[tuple[str, str], int]:
+    """:func:`count_sets` over the facet sets' lines (:func:`.lab_facets.parsed`)."""
+    lines: Counter[str] = Counter(chain.from_iterable(sets))
     now_text = lab_facets.stamp(now)
     out: dict[tuple[str, str], int] = {}
     for line, n in lines.items():
@@ -220,12 +232,15 @@ def _facets(query: SearchQuery, taxonomy: _Taxonomy,
             kets.append(FacetValue(code, name, None, False, children))
         elif n or code == chosen:
             kets.append(FacetValue(code, name, n, code == chosen, children))
+    known_countries = country_names()
+    countries = {code for (f, code) in counts if f == "country"} | {query.country}
     return {
         "ket": tuple(kets),
         "category": values("category", taxonomy.categories, query.category),
         "kind": values("kind", taxonomy.kinds, query.kind),
-        "country": values("country", {code: local_country_name(code)
-                                      for code in country_names()}, query.country),
+        # Only the countries shown are named (in the reader's language), not all of them.
+        "country": values("country", {code: local_country_name(code) for code in countries
+                                      if code in known_countries}, query.country),
         "accreditation": values("accreditation", taxonomy.schemes, query.accreditation),
         "bookable": (FacetValue("1", _("Has bookable equipment"),
                                 counts.get(("bookable", ""), 0), query.bookable),),

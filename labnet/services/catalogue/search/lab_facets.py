@@ -17,11 +17,13 @@ Rules owned here, once:
 - **Why**: the facet counts of a search are then one ``GROUP BY`` over this table for the
   matching labs (:func:`labnet.services.catalogue.search.facets._facet_counts`), instead
   of a join into the equipment (ten rows per lab) and correlated checks per lab; the
-  relevance tie-breakers (accredited, bookable) are index probes into it.
+  relevance tie-breakers (accredited, bookable) are read from the same text
+  (:func:`parsed`).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -96,6 +98,53 @@ def stamp(at: datetime) -> str:
     compares the instants."""
     at = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     return at.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+# A facet set as the reads use it: its lines (interned, so counting them hashes nothing),
+# whether it has bookable equipment, and the latest end of its verified accreditations
+# (:data:`NO_END` for one that never ends; ``None`` without any). Kept per process by the
+# text itself (a pure function of it: never stale), so a search counts and ranks the sets
+# of thousands of labs without splitting each again; a written lab's new text is a new key.
+Parsed = tuple[tuple[str, ...], bool, str | None]
+NO_END = "\uffff"  # sorts after every stamp: valid at any instant
+_PARSED: dict[str | None, Parsed] = {}  # None never stored: a lab without a set
+_PARSED_MAX = 100_000  # texts kept (a few MB); cleared past it
+
+
+def parsed(codes: str) -> Parsed:
+    """The facet set ``codes`` (:class:`labnet.models.LabFacetSet`) read once per process."""
+    hit = _PARSED.get(codes)
+    if hit is not None:
+        return hit
+    lines = tuple(sys.intern(line) for line in codes.split(LINE)) if codes else ()
+    bookable = False
+    until: str | None = None
+    for line in lines:
+        family, _code, *end = line.split(PART)
+        if family == "bookable":
+            bookable = True
+        elif family == "accreditation":
+            last = end[0] if end else NO_END
+            until = last if until is None else max(until, last)
+    hit = (lines, bookable, until)
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[codes] = hit
+    return hit
+
+
+_NONE: Parsed = ((), False, None)
+
+
+def parsed_all(texts: list[str | None]) -> list[Parsed]:
+    """:func:`parsed` of each of ``texts`` (``None``: a lab without a facet set), in order:
+    thousands of known texts looked up at C speed, only new ones split."""
+    out: list[Parsed | None] = list(map(_PARSED.get, texts))
+    for n, hit in enumerate(out):
+        if hit is None:
+            text = texts[n]
+            out[n] = parsed(text) if text else _NONE
+    return out  # type: ignore[return-value]
 
 
 def set_texts(rows: Iterable[tuple[int, str, str, datetime | None]]) -> dict[int, str]:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from labnet import clock
 from labnet.dates import DateOutOfRange, parse_day
 from labnet.extensions import db
-from labnet.i18n import _, _l, data_name, localtime, number
+from labnet.i18n import _, _l, current_language, data_name, localtime, number
 from labnet.models import (
     AccreditationScheme,
     CatalogueSnapshot,
@@ -37,6 +37,7 @@ from labnet.models import (
     LabKind,
 )
 from labnet.services.booking.availability import MAX_SPAN_DAYS
+from labnet.services.catalogue.search.words import driver_rows
 from labnet.services.geo import geocoding as geo
 from labnet.services.geo.geocoding import country_names
 
@@ -179,7 +180,7 @@ def _taxonomy() -> _Taxonomy:
     cached = db.session.info.get(_TAXONOMY_KEY)
     if cached is not None:
         return cached
-    rows: Sequence[Any] = db.session.execute(union_all(
+    rows: Sequence[Any] = driver_rows(union_all(
         select(literal_column("'ket'"), KetArea.code, KetArea.name, KetArea.parent_code,
                KetArea.position),
         select(literal_column("'category'"), EquipmentCategory.code, EquipmentCategory.name,
@@ -190,9 +191,28 @@ def _taxonomy() -> _Taxonomy:
         select(literal_column("'snapshot'"), CatalogueSnapshot.name, _snapshot_text(), null(),
                literal(0))
         .where(CatalogueSnapshot.name == "facets", CatalogueSnapshot.etag != ""),
-    )).all()
-    parts: dict[str, dict[str, Any]] = {"ket": {}, "category": {}, "kind": {}, "scheme": {},
-                                        "snapshot": {}}
+    ))
+    snapshot = next((r[2] for r in rows if r[0] == "snapshot" and r[1] == "facets"), None)
+    db.session.info[SNAPSHOT_KEY] = snapshot
+    # The taxonomies as read, in the reader's language: built once per process for the
+    # same rows (a shipped taxonomy changes rarely; new rows are a new key, never stale).
+    shipped = tuple(tuple(r) for r in rows if r[0] != "snapshot")
+    key = (current_language(), shipped)
+    taxonomy = _TAXONOMIES.get(key)
+    if taxonomy is None:
+        taxonomy = _build_taxonomy(shipped)
+        if len(_TAXONOMIES) >= 32:
+            _TAXONOMIES.clear()
+        _TAXONOMIES[key] = taxonomy
+    db.session.info[_TAXONOMY_KEY] = taxonomy
+    return taxonomy
+
+
+_TAXONOMIES: dict[Any, _Taxonomy] = {}
+
+
+def _build_taxonomy(rows: Sequence[Any]) -> _Taxonomy:
+    parts: dict[str, dict[str, Any]] = {"ket": {}, "category": {}, "kind": {}, "scheme": {}}
     # Shipped names in the reader's language (labnet/data/i18n); kept per session, so per
     # request and so per language.
     kinds = {"ket": "ket_areas", "category": "equipment_categories", "kind": "lab_kinds",
@@ -201,11 +221,8 @@ def _taxonomy() -> _Taxonomy:
         if family in kinds:
             name = data_name(kinds[family], code, name)
         parts[family][code] = (name, parent, position) if family == "ket" else name
-    db.session.info[SNAPSHOT_KEY] = parts["snapshot"].get("facets")
-    taxonomy = _Taxonomy(kets=parts["ket"], categories=parts["category"], kinds=parts["kind"],
-                         schemes=parts["scheme"])
-    db.session.info[_TAXONOMY_KEY] = taxonomy
-    return taxonomy
+    return _Taxonomy(kets=parts["ket"], categories=parts["category"], kinds=parts["kind"],
+                     schemes=parts["scheme"])
 
 
 @event.listens_for(Session, "after_commit")

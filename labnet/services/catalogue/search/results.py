@@ -22,6 +22,7 @@ from array import array
 from collections.abc import Iterator, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import (
@@ -39,7 +40,7 @@ from labnet.models import Equipment, EquipmentStatus, Lab, LabFacetSet, LabKet, 
 from labnet.services.booking import free_days
 from labnet.services.booking.availability import FreeEquipment, FreeWindow, free_equipment
 from labnet.services.catalogue import public
-from labnet.services.catalogue.search import facets, lab_facets, words
+from labnet.services.catalogue.search import facets, index, lab_facets, words
 from labnet.services.catalogue.search import text as txt
 from labnet.services.catalogue.search.facets import FacetValue
 from labnet.services.catalogue.search.filters import (
@@ -54,23 +55,6 @@ from labnet.services.catalogue.search.query import SearchQuery, _taxonomy, depen
 
 ACCREDITED = 2  # tie-breakers added to the words' score (below its smallest step)
 BOOKABLE = 1
-
-
-def _tie_breakers(codes: str | None, now_text: str) -> int:
-    """A lab's tie-breakers from its facet set (:class:`labnet.models.LabFacetSet`, read
-    with the matched set: cheaper than two index probes per lab): ``ACCREDITED`` for a
-    verified accreditation not ended at ``now_text`` (:func:`.lab_facets.stamp`),
-    ``BOOKABLE`` for bookable equipment — the filters' definitions (:mod:`.lab_facets`)."""
-    if not codes:
-        return 0
-    line = f"bookable{lab_facets.PART}"
-    score = BOOKABLE if codes.startswith(line) or f"{lab_facets.LINE}{line}" in codes else 0
-    if f"accreditation{lab_facets.PART}" in codes:
-        for line in codes.split(lab_facets.LINE):
-            family, _code, *until = line.split(lab_facets.PART)
-            if family == "accreditation" and (not until or until[0] > now_text):
-                return score + ACCREDITED
-    return score
 
 
 @dataclass(frozen=True)
@@ -117,33 +101,37 @@ def _translated(match: words.WordMatch) -> dict[str, str]:
 def _lab_matches(labs: Sequence[Lab], match: words.WordMatch,
                  categories: dict[str, str]) -> dict[int, LabMatch]:
     """For the labs of a page: the equipment and capability lines that met the words. One
-    query (the page's equipment), whatever the page shows."""
+    query (the page's equipment, as driver rows), whatever the page shows; a text's terms
+    come from the per-process cache of :func:`.text.document_terms`, and only what a card
+    shows (three pieces of equipment, two lines) is cut into marked words."""
     if not labs:
         return {}
     wanted = set().union(*(r.terms for r in match.analysis.requirements))
-    rows = db.session.execute(
+    rows = words.driver_rows(
         select(Equipment.id, Equipment.lab_id, Equipment.name, Equipment.maker,
                Equipment.model, Equipment.category_code)
         .where(Equipment.lab_id.in_([lab.id for lab in labs]),
                Equipment.status != EquipmentStatus.RETIRED)
         .order_by(Equipment.name, Equipment.id)
-    ).all()
-    hits: dict[int, list[EquipmentMatch]] = {}
+    )
+    terms_of = txt.document_terms
+    hits: dict[int, list[tuple[int, str]]] = {}
     for eq_id, lab_id, name, maker, model, category in rows:
         label = " · ".join(p for p in (name, " ".join(x for x in (maker, model) if x)) if p)
-        terms = txt.document_terms(f"{label} {categories.get(category, '')}")[0]
-        if terms & wanted:
-            hits.setdefault(lab_id, []).append(
-                EquipmentMatch(id=eq_id, pieces=txt.marked_words(label, match.analysis)))
+        if not wanted.isdisjoint(terms_of(f"{label} {categories.get(category, '')}")[0]):
+            hits.setdefault(lab_id, []).append((eq_id, label))
     out: dict[int, LabMatch] = {}
     for lab in labs:
-        lines = [txt.marked_words(line, match.analysis)
-                 for line in (lab.capabilities or "").splitlines()
-                 if txt.document_terms(line)[0] & wanted]
+        lines = [line for line in (lab.capabilities or "").splitlines()
+                 if not wanted.isdisjoint(terms_of(line)[0])]
         found = hits.get(lab.id, [])
         if found or lines:
-            out[lab.id] = LabMatch(equipment=found[:3], capabilities=lines[:2],
-                                   more_equipment=max(0, len(found) - 3))
+            out[lab.id] = LabMatch(
+                equipment=[EquipmentMatch(id=eq_id,
+                                          pieces=txt.marked_words(label, match.analysis))
+                           for eq_id, label in found[:3]],
+                capabilities=[txt.marked_words(line, match.analysis) for line in lines[:2]],
+                more_equipment=max(0, len(found) - 3))
     return out
 
 
@@ -321,32 +309,41 @@ NAME_SEP = "\x00"  # not in a lab's name (PostgreSQL text cannot hold it)
 
 def _match_set(query: SearchQuery, base: Select[tuple[Lab]], conds: list[Any],
                at: datetime, circle: _Circle | None) -> _Matched:
-    """Run the filters once: the matching labs' ids, names and scores (Core rows: thousands
-    of labs may match a word) and the facet counts over those ids."""
-    conn = db.session.connection()
+    """Run the filters once: the matching labs' ids, names and scores (driver rows:
+    thousands of labs may match a word) with their facet sets, whose lines give the
+    tie-breakers and the facet counts in the same pass (no second read of the word index)."""
+    index.sync(db.session())  # the facet sets include this transaction's own writes
+    # One fetch of thousands of driver rows (no Row objects), each with its lab's facet set
+    # (split once per process: :func:`.lab_facets.parsed`).
+    found = words.driver_rows(
+        base.with_only_columns(Lab.id, Lab.name, LabFacetSet.codes)
+        .outerjoin(LabFacetSet, LabFacetSet.lab_id == Lab.id)
+        .where(*conds))
+    # Each facet set split once per process (:func:`.lab_facets.parsed`): its lines for the
+    # counts, and the tie-breakers (cheaper than two index probes per lab): ``ACCREDITED``
+    # for a verified accreditation not ended at ``at`` (:func:`.lab_facets.stamp`),
+    # ``BOOKABLE`` for bookable equipment — the filters' definitions (:mod:`.lab_facets`).
+    sets = lab_facets.parsed_all([r[2] for r in found])
     match = None
     if query.words:
         match = words.match(query.q)
-        scores = match.scores
+        get = match.scores.get
         now_text = lab_facets.stamp(at)
-        # One fetch of thousands of driver rows (no Row objects), each with its lab's
-        # facet set for the tie-breakers.
-        rows = [(r[0], r[1], scores.get(r[0], 0) + _tie_breakers(r[2], now_text))
-                for r in words.driver_rows(
-                    base.with_only_columns(Lab.id, Lab.name, LabFacetSet.codes)
-                    .outerjoin(LabFacetSet, LabFacetSet.lab_id == Lab.id)
-                    .where(*conds))]
+        rows = [(r[0], r[1], get(r[0], 0) + (BOOKABLE if bookable else 0)
+                 + (ACCREDITED if until is not None and until > now_text else 0))
+                for r, (_lines, bookable, until) in zip(found, sets, strict=True)]
     else:
-        rows = [(r[0], r[1], 0) for r in conn.execute(
-            base.with_only_columns(Lab.id, Lab.name).where(*conds)).all()]
+        rows = [(r[0], r[1], 0) for r in found]
     # In relevance order (score, then name and id) once, here: a page read from the cache
-    # is then a slice, not a sort of thousands of rows.
-    rows.sort(key=lambda r: (-r[2], r[1], r[0]))
+    # is then a slice, not a sort of thousands of rows. Stable sorts on one item each (id,
+    # then name, then score descending) cost less than one on a built key.
+    rows.sort(key=itemgetter(0))
+    rows.sort(key=itemgetter(1))
+    rows.sort(key=itemgetter(2), reverse=True)
     ids = [r[0] for r in rows]
-    # Counted over the same conditions as a subquery (the word index, the circle's ids),
-    # not over the ids as a literal list: thousands of ids cost more to write into the SQL
-    # and parse than the index costs to read again.
-    counts = facets.counts_for(base.where(*conds), len(ids), at)
+    # Counted over the facet sets just read (:func:`.facets.count_lines`), not by a second
+    # query running the word and place conditions again.
+    counts = facets.count_lines([lines for lines, _b, _u in sets], at)
     near: dict[str, Any] = {}
     if circle is not None:
         near = {"approx": {i: circle.approx[i] for i in ids}, "coords": circle.coords(ids)}

@@ -315,9 +315,15 @@ def marked_words(text: str, analysis: Analysis) -> list[tuple[str, bool]]:
     """``text`` cut into (piece, matched) so a card can mark the words the query matched:
     a word matches when its stem is one of a requirement's stems, or when it lies in a
     vocabulary term naming one of the query's concepts (so "SEM" marks "Scanning electron
-    microscope"). The pieces are plain text; the template escapes them."""
-    wanted_stems = {s for r in analysis.requirements for s in r.stems}
-    wanted_concepts = {c for r in analysis.requirements for c in r.concepts}
+    microscope"). The pieces are plain text; the template escapes them. Kept per process
+    by the text and the query's stems and concepts (equipment names repeat)."""
+    return list(_marked(text, frozenset(s for r in analysis.requirements for s in r.stems),
+                        frozenset(c for r in analysis.requirements for c in r.concepts)))
+
+
+@lru_cache(maxsize=65536)
+def _marked(text: str, wanted_stems: frozenset[str], wanted_concepts: frozenset[str]
+            ) -> tuple[tuple[str, bool], ...]:
     pieces = [(m.start(), m.end()) for m in re.finditer(r"[^\W_]+(?:[-/][^\W_]+)*", text)]
     piece_stems = [stems(text[a:b]) for a, b in pieces]
     flat: list[tuple[int, str]] = [(n, s) for n, ss in enumerate(piece_stems) for s in ss]
@@ -337,4 +343,4 @@ def marked_words(text: str, analysis: Analysis) -> list[tuple[str, bool]]:
             last = b
     if last < len(text):
         out.append((text[last:], False))
-    return out
+    return tuple(out)

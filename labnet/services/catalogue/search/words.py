@@ -28,7 +28,7 @@ from typing import Any
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import Levenshtein
-from sqlalchemy import ColumnElement, and_, event, false, select
+from sqlalchemy import ColumnElement, and_, case, event, false, func, select
 from sqlalchemy.orm import Session
 
 from labnet import caches
@@ -185,6 +185,42 @@ def _score(analysis: txt.Analysis, rows: Sequence[tuple[int, str, int]]
     return out
 
 
+def _weight() -> Any:
+    """The weight of the best field of a ``search_term`` row, in SQL (as ``weight_of`` in
+    :func:`_score`: the heaviest field its mask holds)."""
+    fields = SearchTerm.fields
+    return case(*((fields.op("&")(f) != 0, w) for f, w in
+                  sorted(txt.FIELD_WEIGHTS.items(), key=lambda fw: -fw[1])), else_=0)
+
+
+def _one(analysis: txt.Analysis) -> bool:
+    # One requirement and no phrase (most searches: one word or one vocabulary term).
+    return len(analysis.requirements) == 1 and not analysis.pairs
+
+
+def _scores_one(analysis: txt.Analysis) -> dict[int, int]:
+    """The scores of :func:`match` for one requirement and no phrase: every row is one of
+    its terms, so a lab's score is the weight of the best field its rows meet, taken in
+    SQL (one integer pair per lab, grouped over the term index) — the figures of
+    :func:`_score`, without reading each row here."""
+    weight = func.max(_weight())
+    return dict(driver_rows(
+        select(SearchTerm.lab_id, ALL_WORDS + weight * WEIGHT)
+        .where(SearchTerm.term.in_(sorted(analysis.terms)))
+        .group_by(SearchTerm.lab_id).having(weight > 0)))
+
+
+def _scored(analysis: txt.Analysis, rows: Sequence[tuple[int, str, int]]
+            ) -> tuple[dict[int, int], bool]:
+    """The scores of the labs :func:`match` keeps, and whether they meet every requirement."""
+    parts = _score(analysis, rows)
+    wanted = len(analysis.requirements)
+    full = {lab: p for lab, p in parts.items() if p[0] == wanted}
+    chosen = full or parts
+    return ({lab: p[0] * ALL_WORDS + p[1] * ONE_FIELD + min(p[2], 9) * PHRASE + p[3] * WEIGHT
+             for lab, p in chosen.items()}, bool(full) or not parts)
+
+
 def match(q: str) -> WordMatch:
     """The labs matching the words ``q`` (see the module's docstring). Kept for the
     session (one request), so the page, its facets and the map ask once."""
@@ -193,23 +229,25 @@ def match(q: str) -> WordMatch:
         return cache[q]
     index.sync(db.session())
     analysis = txt.analyse(q)
-    rows = _rows(analysis.terms)
     fixed: dict[str, str] = {}
-    found = {term for _lab, term, _f in rows}
-    missing = [s for r in analysis.requirements if not r.concepts and not (r.terms & found)
-               for s in r.stems]
-    if missing:
-        fixed = corrections(missing)
-        if fixed:
-            analysis = txt.analyse(q, fixed)
+    for attempt in (1, 2):
+        if _one(analysis):
+            scores, all_words = _scores_one(analysis), True
+            # Its rows are all of its terms: none found means none is indexed.
+            found = set() if not scores else set(analysis.terms)
+        else:
             rows = _rows(analysis.terms)
-    parts = _score(analysis, rows)
-    wanted = len(analysis.requirements)
-    full = {lab: p for lab, p in parts.items() if p[0] == wanted}
-    chosen = full or parts
-    scores = {lab: p[0] * ALL_WORDS + p[1] * ONE_FIELD + min(p[2], 9) * PHRASE + p[3] * WEIGHT
-              for lab, p in chosen.items()}
-    result = WordMatch(analysis=analysis, scores=scores, all_words=bool(full) or not parts,
+            scores, all_words = _scored(analysis, rows)
+            found = {term for _lab, term, _f in rows}
+        if attempt == 2:
+            break
+        missing = [s for r in analysis.requirements if not r.concepts and not (r.terms & found)
+                   for s in r.stems]
+        fixed = corrections(missing) if missing else {}
+        if not fixed:
+            break
+        analysis = txt.analyse(q, fixed)
+    result = WordMatch(analysis=analysis, scores=scores, all_words=all_words,
                        corrections=fixed)
     cache[q] = result
     return result
