@@ -20,6 +20,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Text, cast, event, func, literal, literal_column, null, select, union_all
@@ -168,10 +169,28 @@ def _day(day: date) -> str:
     return localtime(day, None, "%Y-%m-%d")
 
 
-def _snapshot_text() -> Any:
-    if db.session.get_bind().dialect.name == "postgresql":
+def _snapshot_text(dialect: str) -> Any:
+    if dialect == "postgresql":
         return func.convert_from(CatalogueSnapshot.body, "UTF8")
     return cast(CatalogueSnapshot.body, Text)
+
+
+@cache
+def _taxonomy_statement(dialect: str) -> Any:
+    # Built once per dialect: the statement never changes, and building it (with its cache
+    # key) cost more than running it.
+    return union_all(
+        select(literal_column("'ket'"), KetArea.code, KetArea.name, KetArea.parent_code,
+               KetArea.position),
+        select(literal_column("'category'"), EquipmentCategory.code, EquipmentCategory.name,
+               null(), EquipmentCategory.number),
+        select(literal_column("'kind'"), LabKind.code, LabKind.name, null(), literal(0)),
+        select(literal_column("'scheme'"), AccreditationScheme.code, AccreditationScheme.name,
+               null(), literal(0)),
+        select(literal_column("'snapshot'"), CatalogueSnapshot.name,
+               _snapshot_text(dialect), null(), literal(0))
+        .where(CatalogueSnapshot.name == "facets", CatalogueSnapshot.etag != ""),
+    )
 
 
 def _taxonomy() -> _Taxonomy:
@@ -180,18 +199,7 @@ def _taxonomy() -> _Taxonomy:
     cached = db.session.info.get(_TAXONOMY_KEY)
     if cached is not None:
         return cached
-    rows: Sequence[Any] = driver_rows(union_all(
-        select(literal_column("'ket'"), KetArea.code, KetArea.name, KetArea.parent_code,
-               KetArea.position),
-        select(literal_column("'category'"), EquipmentCategory.code, EquipmentCategory.name,
-               null(), EquipmentCategory.number),
-        select(literal_column("'kind'"), LabKind.code, LabKind.name, null(), literal(0)),
-        select(literal_column("'scheme'"), AccreditationScheme.code, AccreditationScheme.name,
-               null(), literal(0)),
-        select(literal_column("'snapshot'"), CatalogueSnapshot.name, _snapshot_text(), null(),
-               literal(0))
-        .where(CatalogueSnapshot.name == "facets", CatalogueSnapshot.etag != ""),
-    ))
+    rows: Sequence[Any] = driver_rows(_taxonomy_statement(db.session.get_bind().dialect.name))
     snapshot = next((r[2] for r in rows if r[0] == "snapshot" and r[1] == "facets"), None)
     db.session.info[SNAPSHOT_KEY] = snapshot
     # The taxonomies as read, in the reader's language: built once per process for the
