@@ -44,6 +44,7 @@ from labnet.models import (
 )
 from labnet.permissions import listed_lab_condition
 from labnet.services.accreditation.validity import currently_valid
+from labnet.services.catalogue.search.words import driver_rows
 from labnet.services.events.events import OrganiserView, organisers_of
 
 BATCH = 1000
@@ -81,7 +82,8 @@ def equipment_record(item: Equipment, lab_slug: str) -> dict[str, Any]:
 def lab_ket_codes(lab_ids: list[int]) -> dict[int, list[str]]:
     """Each lab's KET area codes, sorted (one query; a lab without any: [])."""
     codes: dict[int, list[str]] = {i: [] for i in lab_ids}
-    for lab_id, code in db.session.execute(
+    # Plain driver rows: a page's sixty-odd pairs need no Row objects.
+    for lab_id, code in driver_rows(
             select(LabKet.lab_id, LabKet.ket_code).where(LabKet.lab_id.in_(lab_ids))
             .order_by(LabKet.lab_id, LabKet.ket_code)):
         codes[lab_id].append(code)

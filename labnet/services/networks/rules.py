@@ -765,7 +765,8 @@ def networks_list(actor: Any) -> list[tuple[Network, int, int, list[str]]]:
 
 def list_network_choices(actor: Any) -> list[tuple[str, str]]:
     """(slug, name) of the networks the actor may see: the catalogue's network filter."""
-    return [(n.slug, n.name) for n in db.session.scalars(permissions.visible_networks(actor))]
+    return [(slug, name) for slug, name in db.session.execute(
+        permissions.visible_networks(actor).with_only_columns(Network.slug, Network.name))]
 
 
 def networks_of_lab(actor: Any, lab_id: int) -> list[tuple[Network, str]]:
