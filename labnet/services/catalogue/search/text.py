@@ -73,10 +73,19 @@ _WORD = re.compile(r"[a-z0-9]+")
 _ISATION = re.compile(r"^([a-z]{4,})isation(s?)$")  # characterisation → characterization
 
 
+# Latin letters Unicode does not decompose into a base letter and a mark: written as the
+# letter people type without them ("Łódź" → "lodz", "Ørsted" → "orsted").
+_UNDECOMPOSED = str.maketrans({
+    "ß": "ss", "ẞ": "ss", "µ": "micro", "μ": "micro", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d",
+    "ð": "d", "Ð": "d", "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe", "Œ": "oe",
+    "þ": "th", "Þ": "th", "ı": "i", "ħ": "h", "Ħ": "h", "ŀ": "l", "Ŀ": "l",
+})
+
+
 def fold(text: str) -> str:
-    """Lower case without accents: "München" → "munchen", "µCT" → "microct"."""
-    text = text.replace("ß", "ss").replace("µ", "micro").replace("μ", "micro")
-    decomposed = unicodedata.normalize("NFKD", text)
+    """Lower case without accents: "München" → "munchen", "Łódź" → "lodz", "µCT" →
+    "microct"."""
+    decomposed = unicodedata.normalize("NFKD", text.translate(_UNDECOMPOSED))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
 
