@@ -315,13 +315,27 @@ def _lookup_trailing_country(query: str) -> list[GazetteerPlace]:
     return []
 
 
+#: Gazetteer answers kept per application: shipped data no request writes (a migration
+#: loads it), so the same query finds the same place while the process lives. Emptied when
+#: this many are kept.
+GAZETTEER_ANSWERS_KEPT = 4096
+
+
 def _gazetteer_place(query: str, country: str | None) -> Place | None:
+    kept = current_app.extensions.setdefault("labnet.gazetteer_answers", {})
+    key = (query, country)
+    if key in kept:
+        return kept[key]
     location = GazetteerGeocoder().geocode(query, country_codes=country)
-    if location is None:
-        return None
-    raw = location.raw
-    return Place(raw["name"], raw["country"], location.latitude, location.longitude,
-                 raw["timezone"], "gazetteer")
+    place = None
+    if location is not None:
+        raw = location.raw
+        place = Place(raw["name"], raw["country"], location.latitude, location.longitude,
+                      raw["timezone"], "gazetteer")
+    if len(kept) >= GAZETTEER_ANSWERS_KEPT:
+        kept.clear()
+    kept[key] = place
+    return place
 
 
 def nearest_place(lat: float, lon: float, *, max_km: float = 50.0) -> Place | None:
