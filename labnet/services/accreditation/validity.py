@@ -14,10 +14,21 @@ end, the job not run yet) to the stored ones.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, and_, event, inspect, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    bindparam,
+    event,
+    inspect,
+    or_,
+    select,
+    update,
+)
 
 from labnet import clock
 from labnet.extensions import db
@@ -36,8 +47,9 @@ def ends_at(valid_until: date | None, zone: str) -> datetime | None:
     return local.astimezone(ZoneInfo("UTC"))
 
 
-def currently_valid(now: datetime) -> ColumnElement[bool]:
-    """SQL condition on ``accreditation``: the row counts at ``now`` (module docstring)."""
+def currently_valid(now: datetime | ColumnElement[Any]) -> ColumnElement[bool]:
+    """SQL condition on ``accreditation``: the row counts at ``now`` (module docstring; a
+    bound parameter in a statement built once)."""
     return and_(
         Accreditation.status == AccreditationStatus.VERIFIED,
         or_(Accreditation.ends_at.is_(None), Accreditation.ends_at > now),
@@ -81,18 +93,24 @@ def badges_by_lab(lab_ids: list[int], now: datetime) -> dict[int, list[tuple[str
     the badges of lab cards and pages (one query)."""
     if not lab_ids:
         return {}
-    rows = db.session.execute(
-        select(Accreditation.lab_id, AccreditationScheme.code, AccreditationScheme.name,
-               Accreditation.level)
-        .join(AccreditationScheme, AccreditationScheme.code == Accreditation.scheme_code)
-        .where(Accreditation.lab_id.in_(lab_ids), currently_valid(now))
-        .order_by(AccreditationScheme.name)
-    )
+    rows = db.session.execute(_badges_statement(), {"lab_ids": lab_ids, "now": now})
     out: dict[int, list[tuple[str, str | None]]] = {}
     for lab_id, code, name, level in rows:  # the scheme's name in the reader's language
         out.setdefault(lab_id, []).append((data_name("accreditation_schemes", code, name),
                                            level))
     return out
+
+
+@cache
+def _badges_statement() -> Any:
+    # Built once: every page of /labs and every lab page asks it, and building it cost
+    # more than running it.
+    return (select(Accreditation.lab_id, AccreditationScheme.code, AccreditationScheme.name,
+                   Accreditation.level)
+            .join(AccreditationScheme, AccreditationScheme.code == Accreditation.scheme_code)
+            .where(Accreditation.lab_id.in_(bindparam("lab_ids", expanding=True)),
+                   currently_valid(bindparam("now", type_=Accreditation.ends_at.type)))
+            .order_by(AccreditationScheme.name))
 
 
 # ``ends_at`` follows ``valid_until`` and the lab's zone whoever writes the row (claims,
