@@ -28,6 +28,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, cast
 
 from sqlalchemy import Select, func, select, update
@@ -765,8 +766,20 @@ def networks_list(actor: Any) -> list[tuple[Network, int, int, list[str]]]:
 
 def list_network_choices(actor: Any) -> list[tuple[str, str]]:
     """(slug, name) of the networks the actor may see: the catalogue's network filter."""
-    return [(slug, name) for slug, name in db.session.execute(
-        permissions.visible_networks(actor).with_only_columns(Network.slug, Network.name))]
+    signed_in = bool(getattr(actor, "is_authenticated", False))
+    stmt = _choices_statement(actor) if signed_in else _public_choices_statement()
+    return [(slug, name) for slug, name in db.session.execute(stmt)]
+
+
+def _choices_statement(actor: Any) -> Any:
+    return permissions.visible_networks(actor).with_only_columns(Network.slug, Network.name)
+
+
+@cache
+def _public_choices_statement() -> Any:
+    # A visitor's choices (every catalogue page shows them): built once, as the permission
+    # module words it for nobody signed in.
+    return _choices_statement(None)
 
 
 def networks_of_lab(actor: Any, lab_id: int) -> list[tuple[Network, str]]:
