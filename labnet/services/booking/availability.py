@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -645,6 +646,30 @@ def first_free(
     return None
 
 
+@lru_cache(maxsize=4096)
+def allowed_times(hours: tuple[tuple[int, time, time], ...], zone: str, hourly: bool,
+                  first: date, last: date) -> tuple[Interval, ...]:
+    """The open intervals (hourly) or open days (otherwise) of the local days [first,
+    last], as :func:`first_free` reads them: pure, so kept across requests (the same
+    span is searched again and again; each entry is a few intervals)."""
+    return tuple(open_intervals(hours, zone, first, last) if hourly
+                 else _open_days(hours, zone, first, last))
+
+
+@lru_cache(maxsize=8192)
+def _first_free_memo(hours: tuple[tuple[int, time, time], ...], zone: str, first: date,
+                     last: date, unit: str, units: int, blocked: tuple[Interval, ...],
+                     earliest: datetime, latest: datetime
+                     ) -> tuple[datetime, datetime, datetime] | None:
+    """:func:`first_free` of exactly these arguments (a pure function), remembered. The
+    caller clamps ``earliest`` and ``latest`` to the span's bounds (every run lies inside
+    them, so the answer is the same), which makes one lab policy's answer the same for
+    every request that searches that span."""
+    return first_free(hours, zone, first, last, unit=unit, units=units, blocked=blocked,
+                      earliest=earliest, latest=latest,
+                      allowed=list(allowed_times(hours, zone, unit == "hour", first, last)))
+
+
 def _parse_hours(text: str | None) -> tuple[tuple[int, time, time], ...]:
     rows = []
     for part in (text or "").split(","):
@@ -675,7 +700,7 @@ class FreeEquipment:
         self._busy = busy
         self._dark = equipment_dark
         self._shared: dict[tuple[int, str, int], tuple[datetime, datetime, datetime] | None] = {}
-        self._allowed: dict[tuple[Any, ...], list[Interval]] = {}
+        self._bounds: dict[str, Interval] = {}
         self.lab_ids: set[int] = set()
         for lab_id, lab_groups in groups.items():
             if lab_id not in labs:
@@ -699,14 +724,15 @@ class FreeEquipment:
     def _first_free(self, lab_id: int, unit: str, units: int,
                     blocked: Sequence[Interval]) -> tuple[datetime, datetime, datetime] | None:
         _policy, zone, hours, earliest, latest, _dark = self._labs[lab_id]
-        key = (zone, hours, unit == "hour")
-        if key not in self._allowed:
-            self._allowed[key] = (open_intervals(hours, zone, self.first, self.last)
-                                  if unit == "hour" else
-                                  _open_days(hours, zone, self.first, self.last))
-        return first_free(hours, zone, self.first, self.last, unit=unit, units=units,
-                          blocked=blocked, earliest=earliest, latest=latest,
-                          allowed=self._allowed[key])
+        bounds = self._bounds.get(zone)
+        if bounds is None:
+            bounds = self._bounds[zone] = span_bounds(self.first, self.last, zone)
+        # Every open run lies inside the span: a lead time ending before it or an advance
+        # window ending after it changes nothing, so they are clamped to it (the same
+        # answer, shared by every request for the span: :func:`_first_free_memo`).
+        return _first_free_memo(hours, zone, self.first, self.last, unit, units,
+                                tuple(blocked), max(earliest, bounds.start),
+                                min(latest, bounds.end))
 
     def _shared_answer(self, lab_id: int, unit: str, units: int
                        ) -> tuple[datetime, datetime, datetime] | None:
