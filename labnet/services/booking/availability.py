@@ -702,6 +702,8 @@ class FreeEquipment:
         self._shared: dict[tuple[int, str, int], tuple[datetime, datetime, datetime] | None] = {}
         self._bounds: dict[str, Interval] = {}
         self.lab_ids: set[int] = set()
+        # The labs considered, in the order the caller's statement gave them.
+        self.considered: list[int] = sorted(labs)
         for lab_id, lab_groups in groups.items():
             if lab_id not in labs:
                 continue
@@ -805,7 +807,7 @@ def _bookable_equipment() -> tuple[Any, ...]:
 
 
 def free_equipment(labs: Any, first: date, last: date, hours: float, *,
-                   now: datetime) -> FreeEquipment:
+                   now: datetime, ordered: bool = False) -> FreeEquipment:
     """For the labs ``labs`` selects (an unordered ``Select`` over ``Lab``, e.g. the
     catalogue's filters): their active, bookable (not request-only) equipment free for a
     booking of at least ``hours`` hours between the local days ``first`` and ``last`` of
@@ -817,6 +819,10 @@ def free_equipment(labs: Any, first: date, last: date, hours: float, *,
     of :func:`first_free` is computed once per lab policy (zone, hours, lead time, advance
     window, lab blackouts), unit and length, and shared by every piece of equipment with
     nothing of its own in the way.
+
+    ``ordered``: ``labs`` is a page (ordered, limited) whose order and limit are kept;
+    :attr:`FreeEquipment.considered` then lists its labs in that order (the catalogue's
+    page of candidates read in the same query as their zones and hours).
     """
     from sqlalchemy import String, bindparam, cast, func, select, type_coerce
 
@@ -835,9 +841,9 @@ def free_equipment(labs: Any, first: date, last: date, hours: float, *,
     # Core execution on the session's connection: plain rows, without the ORM's per-row
     # loading (a third of the time on a large catalogue).
     conn = db.session.connection()
-    lab_rows = conn.execute(labs.with_only_columns(
-        Lab.id, Lab.timezone, Lab.min_lead_hours, Lab.max_advance_days, packed).order_by(None)
-    ).tuples().all()
+    stmt = labs.with_only_columns(
+        Lab.id, Lab.timezone, Lab.min_lead_hours, Lab.max_advance_days, packed)
+    lab_rows = conn.execute(stmt if ordered else stmt.order_by(None)).tuples().all()
     lab_ids = sorted(r[0] for r in lab_rows)
     groups: dict[int, list[tuple[str, int, int, int]]] = {}
     own_items: dict[int, dict[int, tuple[Any, ...]]] = {}
@@ -905,7 +911,10 @@ def free_equipment(labs: Any, first: date, last: date, hours: float, *,
         number = policy_ids.setdefault(policy, len(policy_ids))
         policies[lab_id] = (number, zone, parsed[packed_hours], now + timedelta(hours=lead),
                             now + timedelta(days=advance), blackouts)
-    return FreeEquipment(first, last, hours, policies, groups, own_items, busy, equipment_dark)
+    found = FreeEquipment(first, last, hours, policies, groups, own_items, busy,
+                          equipment_dark)
+    found.considered = [r[0] for r in lab_rows]
+    return found
 
 
 def free_windows(labs: Any, first: date, last: date, hours: float, *,
