@@ -468,7 +468,7 @@ def candidates(first: date, last: date, hours: float, conn: Connection
                        literal(rescue, SmallInteger))
                 .where(EquipmentFreeDay.lab_id.in_(maybe_out), in_span, day_ok())
                 .distinct())
-    for lab_id, hourly, weekday in conn.execute(union_all(weeks, free_day)):
+    for lab_id, hourly, weekday in conn.execute(union_all(weeks, free_day)).all():
         if weekday == rescue:
             rescued.add(lab_id)
         else:
@@ -643,8 +643,8 @@ def _narrow_rows(conn: Connection, entries: Iterable[tuple[Any, ...]], skip: set
         index_elements=[EquipmentFreeDay.equipment_id, EquipmentFreeDay.day],
         set_={"longest_free_minutes": case((offered < stored, offered), else_=stored)}),
         rows)
-    _refresh_lab_days(conn, sorted({r["lab_id"] for r in rows}),
-                      sorted({r["day"] for r in rows}))
+    _refresh_lab_days(conn, sorted({t[5] for t in touched.values()}),
+                      sorted(set().union(*(t[0] for t in touched.values()))))
 
 
 def sync(session: Session, *, now: datetime | None = None,
