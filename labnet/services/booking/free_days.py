@@ -10,6 +10,9 @@ Rules owned here, once:
   of equipment and local day that a booking (from its blocked start to its end plus the
   set-up buffer) or a blackout (its own or its lab's) touches, the longest free run
   meeting that day once those are taken out. Every other day has the weekday's value.
+  ``lab_free_day``: per lab, kind and local day on which every bookable piece of
+  equipment of the kind has a day row, the longest of them (rewritten with those rows,
+  :func:`_refresh_lab_days`): the days a kind is fully taken are read from it.
 - **A prefilter for the list, the answer for the map.** Each value is at least the free
   time the exact engine could find (lead time, advance window, unit alignment and length
   limits are left out; a run the computation cannot see the end of counts as
