@@ -778,7 +778,8 @@ class FreeEquipment:
         wanted = sorted(set(lab_ids) & self.lab_ids)
         if not wanted:
             return {}
-        rows = db.session.execute(
+        # Core execution on the session's connection: plain rows (as free_equipment).
+        rows = db.session.connection().execute(
             select(Equipment.lab_id, Equipment.id, Equipment.booking_unit, Equipment.min_units,
                    Equipment.max_units, Equipment.buffer_minutes, Equipment.name)
             .where(Equipment.lab_id.in_(wanted), *_bookable_equipment())
