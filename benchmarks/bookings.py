@@ -344,14 +344,16 @@ class _Setup:
 
         now = database.SEED_NOW
         with app.app_context():
-            # Hourly, active, self-bookable equipment of published labs. Unmanaged labs take
+            # Hourly, active, self-service equipment of published labs. Unmanaged labs take
             # no bookings: the labs booked are managed by the one benchmark manager (one
-            # e-mail per request, the same at every scale).
+            # e-mail per request, the same at every scale). One mode at every scale: a
+            # self-service booking also reads the equipment's required qualifications, an
+            # operator-assisted one does not (a query more or less, not an N+1).
             candidates = db.session.execute(
                 select(Equipment.id, Lab.timezone, Lab.id)
                 .join(Lab, Lab.id == Equipment.lab_id)
                 .where(Lab.is_published.is_(True), Equipment.status == "active",
-                       Equipment.mode != "request_only", Equipment.booking_unit == "hour",
+                       Equipment.mode == "self_service", Equipment.booking_unit == "hour",
                        Equipment.min_units == 1, Lab.min_lead_hours <= 48,
                        Lab.max_advance_days >= 90)
                 .order_by(Equipment.id).limit(40)).all()

@@ -68,6 +68,7 @@ from labnet.models.search import (
     EquipmentFreeDay,
     LabFacet,
     LabFacetSet,
+    LabFreeDay,
     LabFreeWeek,
     SearchTerm,
 )
@@ -150,6 +151,7 @@ __all__ = [
     "LabClaim",
     "LabFacet",
     "LabFacetSet",
+    "LabFreeDay",
     "LabFreeWeek",
     "LabInvitation",
     "LabKet",

@@ -94,3 +94,26 @@ class EquipmentFreeDay(Base):
     hourly: Mapped[bool] = mapped_column(Boolean)
     weekday: Mapped[int] = mapped_column(SmallInteger)
     longest_free_minutes: Mapped[int] = mapped_column(Integer)
+
+
+class LabFreeDay(Base):
+    """Per lab, kind of booking unit (``hourly`` as in :class:`LabFreeWeek`) and local
+    day on which every bookable piece of equipment of that kind has an
+    :class:`EquipmentFreeDay` row (``equipment``: how many rows, at least the week's
+    count): the longest of their values. The kind is fully taken that day when that is
+    shorter than the time wanted — one row to read per such day instead of grouping
+    every piece of equipment's row. Kept with the equipment's rows by
+    ``services.booking.free_days``; a prefilter only, never the answer."""
+
+    __tablename__ = "lab_free_day"
+    # Covering for the taken-days query of ``free_days.candidates``.
+    __table_args__ = (Index("ix_lab_free_day_day_free", "day", "longest_free_minutes",
+                            "lab_id", "hourly", "weekday", "equipment"),)
+
+    lab_id: Mapped[int] = mapped_column(ForeignKey("lab.id", ondelete="CASCADE"),
+                                        primary_key=True)
+    hourly: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    weekday: Mapped[int] = mapped_column(SmallInteger)
+    equipment: Mapped[int] = mapped_column(Integer)
+    longest_free_minutes: Mapped[int] = mapped_column(Integer)

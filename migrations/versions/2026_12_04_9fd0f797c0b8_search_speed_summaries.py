@@ -71,7 +71,7 @@ def upgrade():
     from labnet.services.booking import free_days
     from labnet.services.catalogue.search import lab_facets
     lab_facets.rebuild(op.get_bind(), sets=False)  # lab_facet_set comes in f4ce75e70001
-    free_days.rebuild(op.get_bind())
+    free_days.rebuild(op.get_bind(), lab_days=False)  # lab_free_day comes in f7ee71a00002
 
 
 def downgrade():

@@ -20,6 +20,7 @@ from labnet.models import (
     Equipment,
     EquipmentFreeDay,
     Lab,
+    LabFreeDay,
     LabFreeWeek,
     OpeningHours,
     User,
@@ -222,6 +223,47 @@ def test_a_fully_booked_lab_is_left_out_and_a_cancellation_brings_it_back(
         actor = db.session.get(User, member.id)
         service.cancel_booking(actor, booking_id, "Plans changed", now=NOW)
         db.session.commit()
+    assert prefiltered(app, lab.id, wed, wed, 4) and exact(app, lab.id, wed, wed, 4)
+
+
+def test_the_lab_day_row_exists_once_every_piece_of_a_kind_is_touched(
+        app, make_lab, make_equipment, member):
+    """``lab_free_day`` follows the equipment's day rows through the booking service's
+    narrowing and a cancellation's rebuild: a row only when both hourly microscopes have
+    a day row, holding the longer of their values."""
+    wed = date(2026, 3, 4)
+    lab = make_lab(timezone="Europe/Berlin", min_lead_hours=0, max_advance_days=365,
+                   hours=((8, 17),))
+    one = make_equipment(lab, booking_unit="hour", max_units=8)
+    two = make_equipment(lab, booking_unit="hour", max_units=8)
+
+    def lab_days() -> list[tuple[date, int, int]]:
+        with app.app_context():
+            return [tuple(r) for r in db.session.execute(
+                select(LabFreeDay.day, LabFreeDay.equipment, LabFreeDay.longest_free_minutes)
+                .where(LabFreeDay.lab_id == lab.id, LabFreeDay.hourly.is_(True)))]
+
+    def book(sem_id: int, start: int, end: int) -> int:
+        with app.test_request_context():
+            booking = service.request_booking(db.session.get(User, member.id), sem_id,
+                                              berlin(2026, 3, 4, start),
+                                              berlin(2026, 3, 4, end), "Imaging", now=NOW)
+            db.session.commit()
+            return booking.id
+
+    book(one.id, 8, 12)
+    book(one.id, 13, 17)
+    assert lab_days() == []  # the second microscope is free all day
+    assert prefiltered(app, lab.id, wed, wed, 4) and exact(app, lab.id, wed, wed, 4)
+    afternoon = book(two.id, 11, 17)
+    assert lab_days() == [(wed, 2, 180)]  # 08:00–11:00 on the second
+    assert not prefiltered(app, lab.id, wed, wed, 4) and not exact(app, lab.id, wed, wed, 4)
+    assert prefiltered(app, lab.id, wed, wed, 3) and exact(app, lab.id, wed, wed, 3)
+    with app.test_request_context():
+        service.cancel_booking(db.session.get(User, member.id), afternoon, "Plans changed",
+                               now=NOW)
+        db.session.commit()
+    assert lab_days() == []
     assert prefiltered(app, lab.id, wed, wed, 4) and exact(app, lab.id, wed, wed, 4)
 
 

@@ -19,6 +19,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from babel.dates import format_date, format_skeleton, format_time, get_day_names
@@ -645,6 +646,30 @@ def first_free(
     return None
 
 
+@lru_cache(maxsize=4096)
+def allowed_times(hours: tuple[tuple[int, time, time], ...], zone: str, hourly: bool,
+                  first: date, last: date) -> tuple[Interval, ...]:
+    """The open intervals (hourly) or open days (otherwise) of the local days [first,
+    last], as :func:`first_free` reads them: pure, so kept across requests (the same
+    span is searched again and again; each entry is a few intervals)."""
+    return tuple(open_intervals(hours, zone, first, last) if hourly
+                 else _open_days(hours, zone, first, last))
+
+
+@lru_cache(maxsize=8192)
+def _first_free_memo(hours: tuple[tuple[int, time, time], ...], zone: str, first: date,
+                     last: date, unit: str, units: int, blocked: tuple[Interval, ...],
+                     earliest: datetime, latest: datetime
+                     ) -> tuple[datetime, datetime, datetime] | None:
+    """:func:`first_free` of exactly these arguments (a pure function), remembered. The
+    caller clamps ``earliest`` and ``latest`` to the span's bounds (every run lies inside
+    them, so the answer is the same), which makes one lab policy's answer the same for
+    every request that searches that span."""
+    return first_free(hours, zone, first, last, unit=unit, units=units, blocked=blocked,
+                      earliest=earliest, latest=latest,
+                      allowed=list(allowed_times(hours, zone, unit == "hour", first, last)))
+
+
 def _parse_hours(text: str | None) -> tuple[tuple[int, time, time], ...]:
     rows = []
     for part in (text or "").split(","):
@@ -675,8 +700,10 @@ class FreeEquipment:
         self._busy = busy
         self._dark = equipment_dark
         self._shared: dict[tuple[int, str, int], tuple[datetime, datetime, datetime] | None] = {}
-        self._allowed: dict[tuple[Any, ...], list[Interval]] = {}
+        self._bounds: dict[str, Interval] = {}
         self.lab_ids: set[int] = set()
+        # The labs considered, in the order the caller's statement gave them.
+        self.considered: list[int] = sorted(labs)
         for lab_id, lab_groups in groups.items():
             if lab_id not in labs:
                 continue
@@ -699,14 +726,15 @@ class FreeEquipment:
     def _first_free(self, lab_id: int, unit: str, units: int,
                     blocked: Sequence[Interval]) -> tuple[datetime, datetime, datetime] | None:
         _policy, zone, hours, earliest, latest, _dark = self._labs[lab_id]
-        key = (zone, hours, unit == "hour")
-        if key not in self._allowed:
-            self._allowed[key] = (open_intervals(hours, zone, self.first, self.last)
-                                  if unit == "hour" else
-                                  _open_days(hours, zone, self.first, self.last))
-        return first_free(hours, zone, self.first, self.last, unit=unit, units=units,
-                          blocked=blocked, earliest=earliest, latest=latest,
-                          allowed=self._allowed[key])
+        bounds = self._bounds.get(zone)
+        if bounds is None:
+            bounds = self._bounds[zone] = span_bounds(self.first, self.last, zone)
+        # Every open run lies inside the span: a lead time ending before it or an advance
+        # window ending after it changes nothing, so they are clamped to it (the same
+        # answer, shared by every request for the span: :func:`_first_free_memo`).
+        return _first_free_memo(hours, zone, self.first, self.last, unit, units,
+                                tuple(blocked), max(earliest, bounds.start),
+                                min(latest, bounds.end))
 
     def _shared_answer(self, lab_id: int, unit: str, units: int
                        ) -> tuple[datetime, datetime, datetime] | None:
@@ -750,7 +778,8 @@ class FreeEquipment:
         wanted = sorted(set(lab_ids) & self.lab_ids)
         if not wanted:
             return {}
-        rows = db.session.execute(
+        # Core execution on the session's connection: plain rows (as free_equipment).
+        rows = db.session.connection().execute(
             select(Equipment.lab_id, Equipment.id, Equipment.booking_unit, Equipment.min_units,
                    Equipment.max_units, Equipment.buffer_minutes, Equipment.name)
             .where(Equipment.lab_id.in_(wanted), *_bookable_equipment())
@@ -779,7 +808,7 @@ def _bookable_equipment() -> tuple[Any, ...]:
 
 
 def free_equipment(labs: Any, first: date, last: date, hours: float, *,
-                   now: datetime) -> FreeEquipment:
+                   now: datetime, ordered: bool = False) -> FreeEquipment:
     """For the labs ``labs`` selects (an unordered ``Select`` over ``Lab``, e.g. the
     catalogue's filters): their active, bookable (not request-only) equipment free for a
     booking of at least ``hours`` hours between the local days ``first`` and ``last`` of
@@ -791,6 +820,10 @@ def free_equipment(labs: Any, first: date, last: date, hours: float, *,
     of :func:`first_free` is computed once per lab policy (zone, hours, lead time, advance
     window, lab blackouts), unit and length, and shared by every piece of equipment with
     nothing of its own in the way.
+
+    ``ordered``: ``labs`` is a page (ordered, limited) whose order and limit are kept;
+    :attr:`FreeEquipment.considered` then lists its labs in that order (the catalogue's
+    page of candidates read in the same query as their zones and hours).
     """
     from sqlalchemy import String, bindparam, cast, func, select, type_coerce
 
@@ -809,9 +842,9 @@ def free_equipment(labs: Any, first: date, last: date, hours: float, *,
     # Core execution on the session's connection: plain rows, without the ORM's per-row
     # loading (a third of the time on a large catalogue).
     conn = db.session.connection()
-    lab_rows = conn.execute(labs.with_only_columns(
-        Lab.id, Lab.timezone, Lab.min_lead_hours, Lab.max_advance_days, packed).order_by(None)
-    ).tuples().all()
+    stmt = labs.with_only_columns(
+        Lab.id, Lab.timezone, Lab.min_lead_hours, Lab.max_advance_days, packed)
+    lab_rows = conn.execute(stmt if ordered else stmt.order_by(None)).tuples().all()
     lab_ids = sorted(r[0] for r in lab_rows)
     groups: dict[int, list[tuple[str, int, int, int]]] = {}
     own_items: dict[int, dict[int, tuple[Any, ...]]] = {}
@@ -879,7 +912,10 @@ def free_equipment(labs: Any, first: date, last: date, hours: float, *,
         number = policy_ids.setdefault(policy, len(policy_ids))
         policies[lab_id] = (number, zone, parsed[packed_hours], now + timedelta(hours=lead),
                             now + timedelta(days=advance), blackouts)
-    return FreeEquipment(first, last, hours, policies, groups, own_items, busy, equipment_dark)
+    found = FreeEquipment(first, last, hours, policies, groups, own_items, busy,
+                          equipment_dark)
+    found.considered = [r[0] for r in lab_rows]
+    return found
 
 
 def free_windows(labs: Any, first: date, last: date, hours: float, *,

@@ -10,6 +10,9 @@ Rules owned here, once:
   of equipment and local day that a booking (from its blocked start to its end plus the
   set-up buffer) or a blackout (its own or its lab's) touches, the longest free run
   meeting that day once those are taken out. Every other day has the weekday's value.
+  ``lab_free_day``: per lab, kind and local day on which every bookable piece of
+  equipment of the kind has a day row, the longest of them (rewritten with those rows,
+  :func:`_refresh_lab_days`): the days a kind is fully taken are read from it.
 - **A prefilter for the list, the answer for the map.** Each value is at least the free
   time the exact engine could find (lead time, advance window, unit alignment and length
   limits are left out; a run the computation cannot see the end of counts as
@@ -51,6 +54,7 @@ from sqlalchemy import (
     event,
     exists,
     func,
+    insert,
     inspect,
     literal,
     or_,
@@ -71,6 +75,7 @@ from labnet.models import (
     EquipmentMode,
     EquipmentStatus,
     Lab,
+    LabFreeDay,
     LabFreeWeek,
     OpeningHours,
 )
@@ -228,8 +233,38 @@ def _bookable() -> tuple[ColumnElement[bool], ...]:
             Equipment.mode != EquipmentMode.REQUEST_ONLY)
 
 
+def _refresh_lab_days(conn: Connection, lab_ids: Sequence[int],
+                      days: Sequence[date] | None = None) -> None:
+    """Rewrite the :class:`LabFreeDay` rows of ``lab_ids`` (only of ``days`` when given)
+    from their equipment's day rows and their weeks' equipment counts (so after the
+    weeks): two statements."""
+    if not lab_ids:
+        return
+    ids = sorted(set(lab_ids))
+    gone = delete(LabFreeDay).where(LabFreeDay.lab_id.in_(ids))
+    week_count = (select(LabFreeWeek.equipment)
+                  .where(LabFreeWeek.lab_id == EquipmentFreeDay.lab_id,
+                         LabFreeWeek.hourly == EquipmentFreeDay.hourly,
+                         LabFreeWeek.weekday == EquipmentFreeDay.weekday)
+                  .scalar_subquery())
+    rows = (select(EquipmentFreeDay.lab_id, EquipmentFreeDay.hourly, EquipmentFreeDay.day,
+                   EquipmentFreeDay.weekday, func.count(),
+                   func.max(EquipmentFreeDay.longest_free_minutes))
+            .where(EquipmentFreeDay.lab_id.in_(ids))
+            .group_by(EquipmentFreeDay.lab_id, EquipmentFreeDay.hourly, EquipmentFreeDay.day,
+                      EquipmentFreeDay.weekday)
+            .having(func.count() >= week_count))
+    if days is not None:
+        wanted = sorted(set(days))
+        gone = gone.where(LabFreeDay.day.in_(wanted))
+        rows = rows.where(EquipmentFreeDay.day.in_(wanted))
+    conn.execute(gone)
+    conn.execute(insert(LabFreeDay).from_select(
+        ["lab_id", "hourly", "day", "weekday", "equipment", "longest_free_minutes"], rows))
+
+
 def _rebuild_labs(conn: Connection, lab_ids: list[int], equipment_ids: list[int] | None,
-                  since: datetime) -> int:
+                  since: datetime, *, lab_days: bool = True) -> int:
     """Rows of ``lab_ids``: their weeks, and the days of their bookable equipment (only
     ``equipment_ids`` of it when given). Six queries."""
     labs = {lab_id: zone for lab_id, zone in conn.execute(
@@ -290,17 +325,23 @@ def _rebuild_labs(conn: Connection, lab_ids: list[int], equipment_ids: list[int]
         conn.execute(EquipmentFreeDay.__table__.insert(), [
             {"equipment_id": r[0], "day": r[1], "lab_id": r[2], "hourly": r[3],
              "weekday": r[4], "longest_free_minutes": r[5]} for r in rows])
+    if lab_days:
+        _refresh_lab_days(conn, lab_ids)
     return len(rows)
 
 
 def rebuild(conn: Connection, lab_ids: Iterable[int] | None = None, *,
-            now: datetime | None = None, progress: Progress = _noop) -> int:
+            now: datetime | None = None, progress: Progress = _noop,
+            lab_days: bool = True) -> int:
     """Rewrite the summary of ``lab_ids`` (every lab when ``None``) from the data, in
     chunks of :data:`CHUNK` labs; bookings and blackouts that ended before yesterday are
-    left out (no search reaches back). Returns the number of day rows written."""
+    left out (no search reaches back). Returns the number of day rows written.
+    ``lab_days=False`` leaves :class:`LabFreeDay` alone (the migration that predates it)."""
     since = (now or clock.utcnow()) - timedelta(days=2)
     if lab_ids is None:
         conn.execute(delete(EquipmentFreeDay))
+        if lab_days:
+            conn.execute(delete(LabFreeDay))
         conn.execute(delete(LabFreeWeek))
         ids = list(conn.scalars(select(Lab.id).order_by(Lab.id)))
     else:
@@ -308,7 +349,8 @@ def rebuild(conn: Connection, lab_ids: Iterable[int] | None = None, *,
     written = 0
     progress(0, len(ids))
     for start in range(0, len(ids), CHUNK):
-        written += _rebuild_labs(conn, ids[start:start + CHUNK], None, since)
+        written += _rebuild_labs(conn, ids[start:start + CHUNK], None, since,
+                                 lab_days=lab_days)
         progress(min(start + CHUNK, len(ids)), len(ids))
     return written
 
@@ -397,26 +439,22 @@ def candidates(first: date, last: date, hours: float, conn: Connection
 
     in_span = EquipmentFreeDay.day.between(first, last)
     # The days one by one (a span is at most a month): with the shortness bound, each day
-    # is one range of ``ix_equipment_free_day_day_free`` (day, minutes, lab, kind,
-    # weekday) holding only the taken rows, read from the index alone.
+    # is one range of ``ix_lab_free_day_day_free`` (day, minutes, lab, kind, weekday,
+    # count) holding only the kinds whose longest free run that day is short, read from
+    # the index alone.
     span_list = [first + timedelta(days=i) for i in range((last - first).days + 1)]
-    short = and_(EquipmentFreeDay.day.in_(span_list),
-                 EquipmentFreeDay.longest_free_minutes < max(need_day.values()))
     # The days (of a kind, in a lab) on which every bookable piece of equipment of that
-    # kind is taken (shorter than needed), counted by the database over the day index:
-    # a handful of rows, whatever the number of bookings.
-    week_count = (select(LabFreeWeek.equipment)
-                  .where(LabFreeWeek.lab_id == EquipmentFreeDay.lab_id,
-                         LabFreeWeek.hourly == EquipmentFreeDay.hourly,
-                         LabFreeWeek.weekday == EquipmentFreeDay.weekday)
-                  .scalar_subquery())
+    # kind is taken: the lab's day row (there is one only when each of them has a day
+    # row) holds the longest of them, shorter than needed — a handful of rows, whatever
+    # the number of bookings.
     taken = conn.execute(
-        select(EquipmentFreeDay.lab_id, EquipmentFreeDay.hourly, EquipmentFreeDay.weekday,
-               EquipmentFreeDay.day)
-        .where(short, ~day_ok())
-        .group_by(EquipmentFreeDay.lab_id, EquipmentFreeDay.hourly, EquipmentFreeDay.day,
-                  EquipmentFreeDay.weekday)
-        .having(func.count() >= week_count)).all()
+        select(LabFreeDay.lab_id, LabFreeDay.hourly, LabFreeDay.weekday, LabFreeDay.day)
+        .where(LabFreeDay.day.in_(span_list),
+               LabFreeDay.longest_free_minutes < max(need_day.values()),
+               ~or_(and_(LabFreeDay.hourly.is_(True),
+                         LabFreeDay.longest_free_minutes >= need_day[True]),
+                    and_(LabFreeDay.hourly.is_(False),
+                         LabFreeDay.longest_free_minutes >= need_day[False])))).all()
     never = _never(weekdays, need_week, conn, week_ok)
     # One statement (asked even when no day is taken: the same statements whatever the
     # bookings): the weekdays each kind of the labs with a taken day could be free on,
@@ -433,7 +471,7 @@ def candidates(first: date, last: date, hours: float, conn: Connection
                        literal(rescue, SmallInteger))
                 .where(EquipmentFreeDay.lab_id.in_(maybe_out), in_span, day_ok())
                 .distinct())
-    for lab_id, hourly, weekday in conn.execute(union_all(weeks, free_day)):
+    for lab_id, hourly, weekday in conn.execute(union_all(weeks, free_day)).all():
         if weekday == rescue:
             rescued.add(lab_id)
         else:
@@ -608,6 +646,8 @@ def _narrow_rows(conn: Connection, entries: Iterable[tuple[Any, ...]], skip: set
         index_elements=[EquipmentFreeDay.equipment_id, EquipmentFreeDay.day],
         set_={"longest_free_minutes": case((offered < stored, offered), else_=stored)}),
         rows)
+    _refresh_lab_days(conn, sorted({t[5] for t in touched.values()}),
+                      sorted(set().union(*(t[0] for t in touched.values()))))
 
 
 def sync(session: Session, *, now: datetime | None = None,

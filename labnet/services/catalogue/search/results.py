@@ -410,7 +410,11 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
     base = _base(actor)
     offset = (query.page - 1) * per_page
     sort = query.effective_sort
-    items: list[Lab]
+    items: list[Lab] = []
+    # Availability without words or a place: the page of candidates, by name, as a
+    # statement the exact engine reads itself (ids, zones, hours in one query); only the
+    # labs it keeps are loaded whole, below.
+    candidates_page = None
     if checking and place is None and not query.words and len(conds) == 1:
         # The filter alone keeps most labs: the labs the prefilter leaves out are read
         # once (a few, by id), their counts taken from the bare catalogue's maintained
@@ -419,18 +423,15 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
             base.with_only_columns(Lab.id).where(~prefilter).order_by(Lab.id)))
         counts = facets.subtract(facets.bare_counts(at), facets._facet_counts(
             base.where(_id_in(left_out, "left_out_ids")), at))
-        items = list(db.session.scalars(_list_options(
+        candidates_page = (
             base.where(Lab.id.not_in(bindparam("kept_out_ids", left_out, expanding=True,
                                                literal_execute=True)))
-            .order_by(Lab.name, Lab.id).limit(want).offset(offset)
-        )).unique())
+            .order_by(Lab.name, Lab.id).limit(want).offset(offset))
     elif checking and place is None and not query.words:
         # With another filter (a country, a kind…) the labs kept are few: counted over
         # them, never over the rest of the catalogue.
         counts = facets._facet_counts(base.where(*conds), at)
-        items = list(db.session.scalars(_list_options(
-            base.where(*conds).order_by(Lab.name, Lab.id).limit(want).offset(offset)
-        )).unique())
+        candidates_page = base.where(*conds).order_by(Lab.name, Lab.id).limit(want).offset(offset)
     elif place is None and not query.words:
         # Browsing by filters only: the database orders by name (index) and pages.
         if not conds and facet_cache is not None and facet_cache_seconds > 0:
@@ -481,20 +482,31 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
     total = counts.get(("total", ""), 0)
     free: FreeEquipment | None = None
     if span is not None:
-        free = free_equipment(base.where(_id_in([lab.id for lab in items], "page_ids")),
-                              *span, now=now or clock.utcnow())
-        kept = [lab for lab in items if lab.id in free.lab_ids]
-        if len(kept) < len(items) and offset == 0 and len(items) < want:
+        if candidates_page is not None:
+            free = free_equipment(candidates_page, *span, now=now or clock.utcnow(),
+                                  ordered=True)
+            candidate_ids = free.considered
+        else:
+            candidate_ids = [lab.id for lab in items]
+            free = free_equipment(base.where(_id_in(candidate_ids, "page_ids")),
+                                  *span, now=now or clock.utcnow())
+        kept = [i for i in candidate_ids if i in free.lab_ids]
+        if len(kept) < len(candidate_ids) and offset == 0 and len(candidate_ids) < want:
             # The engine refused some candidates and every candidate was checked: the
             # results are exactly ``kept``, and so are the counts (one grouped query).
-            counts = facets._facet_counts(
-                base.where(_id_in([lab.id for lab in kept], "kept_ids")), at)
+            counts = facets._facet_counts(base.where(_id_in(kept, "kept_ids")), at)
             total = len(kept)
         else:
             # A lab the engine refuses is not counted either; the count is otherwise the
             # prefilter's (at most the few labs it lets through that the engine refuses).
-            total -= len(items) - len(kept)
-        items = kept[:per_page]
+            total -= len(candidate_ids) - len(kept)
+        shown = kept[:per_page]
+        if candidates_page is not None:
+            loaded = {lab.id: lab for lab in db.session.scalars(_list_options(
+                select(Lab).where(_id_in(shown, "shown_ids")))).unique()}
+        else:
+            loaded = {lab.id: lab for lab in items}
+        items = [loaded[i] for i in shown]
     word_match = (words.shown(query.q, found.all_words, found.corrections)
                   if query.words and found is not None else
                   words.match(query.q) if query.words else None)
