@@ -2,7 +2,7 @@
 so the index is written again
 
 Revision ID: d1a7c0f01d01
-Revises: f4ce75e70001
+Revises: f7ee71a00002
 Create Date: 2026-12-05 04:30:00
 
 The word index (``search_term``) is written from the folded words of each lab. Folding
@@ -16,7 +16,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'd1a7c0f01d01'
-down_revision = 'f4ce75e70001'
+down_revision = 'f7ee71a00002'
 branch_labels = None
 depends_on = None
 
