@@ -270,3 +270,11 @@ def test_labs_whose_hours_never_give_the_time_are_kept_per_catalogue_version(app
     set_hours(8, 17)
     assert caches.versions(["catalogue"]) != before
     assert "Free Lab" in listed(page(client, url))  # a new entry: open 08–17 again
+
+
+def test_the_map_says_its_free_time_is_the_summary(client, catalogue):
+    # The map answers "free for D hours" from the free-time summary (no exact engine over
+    # every lab): the page says so, and that the list checks every rule.
+    html = page(client, f"/map?{FILTER}&hours=4")
+    assert 'id="map-free-note"' in html and "the list view checks every booking rule" in html
+    assert 'id="map-free-note"' not in page(client, "/map")
