@@ -136,11 +136,13 @@ def _lab_matches(labs: Sequence[Lab], match: words.WordMatch,
 
 
 def _page_ids(rows: Sequence[Any], circle: _Circle | None, sort: str, offset: int,
-              per_page: int) -> list[int]:
+              per_page: int, *, by_distance: bool = False) -> list[int]:
     """Ids of one page of ``rows`` (id, name, score), in order. With distances, rows are
     ordered by their haversine distance first; exact distances are then computed only for
     the rows up to the end of the page and those whose bounds overlap the last of them: any
-    other row certainly comes later (its lower bound exceeds that row's upper bound)."""
+    other row certainly comes later (its lower bound exceeds that row's upper bound).
+    ``by_distance``: ``rows`` already come in that first order (score, haversine distance,
+    name, id: :attr:`_Matched.by_distance`), so it is not sorted again."""
     end = offset + per_page
     if circle is None and sort == "relevance":
         # The matched set keeps its rows in this order already (:func:`_match_set`).
@@ -154,7 +156,8 @@ def _page_ids(rows: Sequence[Any], circle: _Circle | None, sort: str, offset: in
     def group(r: Any) -> int:
         return -r[2] if sort == "relevance" else 0
 
-    approx = sorted(rows, key=lambda r: (group(r), circle.approx[r[0]], r[1], r[0]))
+    approx = list(rows) if by_distance else sorted(
+        rows, key=lambda r: (group(r), circle.approx[r[0]], r[1], r[0]))
     head = approx[:end]
     if head and len(approx) > end:
         last = head[-1]
@@ -269,8 +272,9 @@ class SearchResult:
 @dataclass(frozen=True)
 class _Matched:
     """A words-or-place search's matched set: (id, name, score) per published lab in
-    relevance order (score, name, id), the facet counts over them, and what the words'
-    page needs besides (for the cache).
+    relevance order (score, name, id; with ``near``: score, distance, name, id — see
+    :attr:`by_distance`), the facet counts over them, and what the words' page needs
+    besides (for the cache).
 
     Kept compact, since the shared cache pickles it on every read: the ids and scores as
     two integer arrays and the names as one string (a pickled list of thousands of
@@ -287,6 +291,10 @@ class _Matched:
     # order and exact distances need no second read of the bounding box).
     approx: dict[int, float] = field(default_factory=dict)
     coords: dict[int, tuple[float, float]] = field(default_factory=dict)
+    # With ``near``, the rows come by score, then haversine distance, name and id (the
+    # first order of a page by relevance, or by distance without words), not by score and
+    # name: a page then skips re-sorting thousands of rows on every request.
+    by_distance: bool = False
 
     @classmethod
     def of(cls, rows: Sequence[tuple[int, str, int]], counts: dict[tuple[str, str], int],
@@ -339,6 +347,8 @@ def _match_set(query: SearchQuery, base: Select[tuple[Lab]], conds: list[Any],
     # then name, then score descending) cost less than one on a built key.
     rows.sort(key=itemgetter(0))
     rows.sort(key=itemgetter(1))
+    if circle is not None:  # (score, distance, name, id): :attr:`_Matched.by_distance`
+        rows.sort(key=lambda r: circle.approx[r[0]])
     rows.sort(key=itemgetter(2), reverse=True)
     ids = [r[0] for r in rows]
     # Counted over the facet sets just read (:func:`.facets.count_lines`), not by a second
@@ -346,7 +356,8 @@ def _match_set(query: SearchQuery, base: Select[tuple[Lab]], conds: list[Any],
     counts = facets.count_lines([lines for lines, _b, _u in sets], at)
     near: dict[str, Any] = {}
     if circle is not None:
-        near = {"approx": {i: circle.approx[i] for i in ids}, "coords": circle.coords(ids)}
+        near = {"approx": {i: circle.approx[i] for i in ids}, "coords": circle.coords(ids),
+                "by_distance": True}
     if match is None:
         return _Matched.of(rows, counts, **near)
     return _Matched.of(rows, counts, all_words=match.all_words,
@@ -474,7 +485,9 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
             # The matched set keeps its labs in this order already: a page is a slice.
             page_ids = list(found.ids[offset:offset + want])
         else:
-            page_ids = _page_ids(found.rows, circle, sort, offset, want)
+            page_ids = _page_ids(found.rows, circle, sort, offset, want,
+                                 by_distance=found.by_distance and (
+                                     sort == "relevance" or not query.words))
         loaded = {lab.id: lab for lab in db.session.scalars(_list_options(
             select(Lab).where(Lab.id.in_(page_ids))
         )).unique()}
