@@ -694,7 +694,8 @@ class FreeEquipment:
                  groups: dict[int, list[tuple[str, int, int, int]]],
                  own_items: dict[int, dict[int, tuple[Any, ...]]],
                  busy: dict[int, list[tuple[datetime, datetime]]],
-                 equipment_dark: dict[int, list[Interval]]) -> None:
+                 equipment_dark: dict[int, list[Interval]],
+                 considered: Sequence[int]) -> None:
         self.first, self.last, self.hours = first, last, hours
         self._labs = labs  # lab id -> (policy id, zone, hours, earliest, latest, blackouts)
         self._busy = busy
@@ -703,7 +704,7 @@ class FreeEquipment:
         self._bounds: dict[str, Interval] = {}
         self.lab_ids: set[int] = set()
         # The labs considered, in the order the caller's statement gave them.
-        self.considered: list[int] = sorted(labs)
+        self.considered = list(considered)
         for lab_id, lab_groups in groups.items():
             if lab_id not in labs:
                 continue
@@ -912,10 +913,8 @@ def free_equipment(labs: Any, first: date, last: date, hours: float, *,
         number = policy_ids.setdefault(policy, len(policy_ids))
         policies[lab_id] = (number, zone, parsed[packed_hours], now + timedelta(hours=lead),
                             now + timedelta(days=advance), blackouts)
-    found = FreeEquipment(first, last, hours, policies, groups, own_items, busy,
-                          equipment_dark)
-    found.considered = [r[0] for r in lab_rows]
-    return found
+    return FreeEquipment(first, last, hours, policies, groups, own_items, busy,
+                         equipment_dark, [r[0] for r in lab_rows])
 
 
 def free_windows(labs: Any, first: date, last: date, hours: float, *,

@@ -430,12 +430,10 @@ def candidates(first: date, last: date, hours: float, conn: Connection
             and_(table.hourly.is_(True), table.longest_free_minutes >= need_week[True]),
             and_(table.hourly.is_(False), table.longest_free_minutes >= need_week[False])))
 
-    def day_ok() -> ColumnElement[bool]:
+    def day_ok(table: Any = EquipmentFreeDay) -> ColumnElement[bool]:
         return or_(
-            and_(EquipmentFreeDay.hourly.is_(True),
-                 EquipmentFreeDay.longest_free_minutes >= need_day[True]),
-            and_(EquipmentFreeDay.hourly.is_(False),
-                 EquipmentFreeDay.longest_free_minutes >= need_day[False]))
+            and_(table.hourly.is_(True), table.longest_free_minutes >= need_day[True]),
+            and_(table.hourly.is_(False), table.longest_free_minutes >= need_day[False]))
 
     in_span = EquipmentFreeDay.day.between(first, last)
     # The days one by one (a span is at most a month): with the shortness bound, each day
@@ -451,10 +449,7 @@ def candidates(first: date, last: date, hours: float, conn: Connection
         select(LabFreeDay.lab_id, LabFreeDay.hourly, LabFreeDay.weekday, LabFreeDay.day)
         .where(LabFreeDay.day.in_(span_list),
                LabFreeDay.longest_free_minutes < max(need_day.values()),
-               ~or_(and_(LabFreeDay.hourly.is_(True),
-                         LabFreeDay.longest_free_minutes >= need_day[True]),
-                    and_(LabFreeDay.hourly.is_(False),
-                         LabFreeDay.longest_free_minutes >= need_day[False])))).all()
+               ~day_ok(LabFreeDay))).all()
     never = _never(weekdays, need_week, conn, week_ok)
     # One statement (asked even when no day is taken: the same statements whatever the
     # bookings): the weekdays each kind of the labs with a taken day could be free on,

@@ -10,9 +10,9 @@ Rules owned here, once:
   lab's ``lab_facet`` rows as one text, ``lab_facet_set``) for the matching labs, whatever
   the catalogue's size, the lines counted in Python (each text split once per process:
   :func:`.lab_facets.parsed`). A words-or-place search reads its labs' texts with their
-  ids and counts them there (:func:`count_sets`: no query of its own). When the
-  matches are most of the catalogue, :func:`counts_for` counts the labs left out instead
-  and takes them from the bare catalogue's maintained counts.
+  ids and counts them there (:func:`count_lines`: no query of its own). "Free for D
+  hours" alone keeps most of the catalogue: the labs it leaves out are counted instead and
+  taken from the bare catalogue's maintained counts (:func:`subtract`).
 - **The bare catalogue's counts are maintained on writes** (the most visited page, and the
   one count over every published lab): the ``facets`` row of ``catalogue_snapshot``, rebuilt
   in the transaction of each catalogue write (:mod:`labnet.services.catalogue.snapshots`),
@@ -37,7 +37,7 @@ from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Select, bindparam, distinct, func, select
+from sqlalchemy import Select, distinct, func, select
 
 from labnet.extensions import db
 from labnet.i18n import _
@@ -107,40 +107,6 @@ def count_lines(sets: Iterable[tuple[str, ...]], now: datetime) -> dict[tuple[st
         key = ("total", "") if family == "lab" else (family, code)
         out[key] = out.get(key, 0) + n
     return out
-
-
-def counts_for(matching: Select[tuple[Lab]], found: int | None, now: datetime
-               ) -> dict[tuple[str, str], int]:
-    """The counts over the ``found`` published labs ``matching`` selects (a search's
-    matches): counted over them, or, when they are most of the catalogue, as the bare
-    catalogue's maintained counts minus those of the published labs not among them
-    (exact: each count is of distinct labs). Two queries (the maintained counts, one
-    grouped count). ``found`` ``None``: most of the catalogue, without counting first."""
-    bare = bare_counts(now)
-    if found is None or found * 2 > bare.get(("total", ""), 0):
-        rest = visible_labs(None).where(
-            Lab.id.not_in(matching.with_only_columns(Lab.id).order_by(None)))
-        return subtract(bare, _facet_counts(rest, now))
-    return _facet_counts(matching, now)
-
-
-def counts_of_ids(ids: list[int], now: datetime) -> dict[tuple[str, str], int]:
-    """:func:`counts_for` over published labs already known by id (a search's matches, which
-    the page has read anyway): the ids enter the SQL as a literal list, so the count never
-    runs the word or distance conditions a second time. Counted over the ids, or over the
-    published labs not among them when the ids are most of the catalogue (the smaller
-    side: probes of the summary's primary key per lab). Two queries."""
-    bare = bare_counts(now)
-    if len(ids) * 2 > bare.get(("total", ""), 0):
-        rest = visible_labs(None).where(Lab.id.not_in(_literal_ids(ids, "found_ids")))
-        return subtract(bare, _facet_counts(rest, now))
-    return _facet_counts(visible_labs(None).where(Lab.id.in_(_literal_ids(ids, "found_ids"))),
-                         now)
-
-
-def _literal_ids(ids: list[int], name: str) -> Any:
-    # Literal integers (no bound-parameter limit; the compiled statement stays cached).
-    return bindparam(name, sorted(ids), expanding=True, literal_execute=True)
 
 
 def _accreditation_counts(now: datetime) -> dict[tuple[str, str], int]:

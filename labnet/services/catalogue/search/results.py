@@ -370,6 +370,13 @@ def _list_options(stmt: Select[tuple[Lab]]) -> Select[tuple[Lab]]:
     return stmt.options(joinedload(Lab.kind), joinedload(Lab.organisation))
 
 
+def _load_page(ids: Sequence[int]) -> list[Lab]:
+    """The labs ``ids`` names, loaded for their cards, in that order (one query)."""
+    loaded = {lab.id: lab for lab in db.session.scalars(_list_options(
+        select(Lab).where(_id_in(list(ids), "page_ids")))).unique()}
+    return [loaded[i] for i in ids if i in loaded]
+
+
 def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
                 now: datetime | None = None, facet_cache: MutableMapping[Any, Any] | None = None,
                 facet_cache_seconds: float = 0) -> SearchResult:
@@ -488,10 +495,7 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
             page_ids = _page_ids(found.rows, circle, sort, offset, want,
                                  by_distance=found.by_distance and (
                                      sort == "relevance" or not query.words))
-        loaded = {lab.id: lab for lab in db.session.scalars(_list_options(
-            select(Lab).where(Lab.id.in_(page_ids))
-        )).unique()}
-        items = [loaded[i] for i in page_ids if i in loaded]
+        items = _load_page(page_ids)
     total = counts.get(("total", ""), 0)
     free: FreeEquipment | None = None
     if span is not None:
@@ -515,11 +519,10 @@ def search_labs(actor: Any, query: SearchQuery, *, per_page: int,
             total -= len(candidate_ids) - len(kept)
         shown = kept[:per_page]
         if candidates_page is not None:
-            loaded = {lab.id: lab for lab in db.session.scalars(_list_options(
-                select(Lab).where(_id_in(shown, "shown_ids")))).unique()}
+            items = _load_page(shown)
         else:
             loaded = {lab.id: lab for lab in items}
-        items = [loaded[i] for i in shown]
+            items = [loaded[i] for i in shown]
     word_match = (words.shown(query.q, found.all_words, found.corrections)
                   if query.words and found is not None else
                   words.match(query.q) if query.words else None)
